@@ -1,0 +1,47 @@
+#pragma once
+// Certificate profiles as data (config/profiles/NAME.json). A profile says which subject fields
+// an approved application supplies, the validity allowed, and the extensions of the certificate.
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "jitsuin/config/config.h"
+
+namespace jitsuin::ca {
+
+struct Profile {
+  std::string name;
+  std::string description;
+  std::vector<std::string> required_fields;   ///< subject fields that must be given
+  std::vector<std::string> optional_fields;   ///< subject fields that may be given
+  std::string country;                         ///< fixed C= value, empty for none
+  bool romaji = false;                         ///< RA-8 romaji character and length rules apply
+  int default_days = 365;
+  std::vector<int> allowed_days;               ///< when non-empty, validity must be one of these
+  int max_days = 0;                            ///< when non-zero, validity must not exceed this
+  std::vector<std::string> key_usage;          ///< names as in RFC 5280 (digitalSignature, ...)
+  std::vector<std::string> key_usage_rsa;      ///< added for RSA subject keys
+  std::vector<std::string> key_usage_ec;       ///< added for EC subject keys
+  std::vector<std::string> extended_key_usage; ///< emailProtection, timeStamping, OCSPSigning, ...
+  bool extended_key_usage_critical = false;
+  bool email_in_san = false;                   ///< the email field goes into subjectAltName rfc822Name
+  bool ocsp_no_check = false;                  ///< id-pkix-ocsp-nocheck (OCSP responder certificates)
+
+  /// Checks subject fields against this profile; throws invalid_input naming the field and rule.
+  void validate_subject(const config::NameFields& subject) const;
+  /// The validity in days for a request (default when none); throws invalid_input if not allowed.
+  int validity_days(std::optional<int> requested) const;
+};
+
+/// Loads config/profiles/NAME.json; throws not_found for an unknown profile, config for a bad file.
+Profile load_profile(const std::filesystem::path& dir, const std::string& name);
+
+/// Names of every profile in dir.
+std::vector<std::string> list_profiles(const std::filesystem::path& dir);
+
+/// RA-8 romaji rule for one value: half-width letters, digits, space, hyphen and dot only.
+bool is_romaji(const std::string& value);
+
+}  // namespace jitsuin::ca

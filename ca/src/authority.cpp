@@ -1,0 +1,508 @@
+#include "jitsuin/ca/authority.h"
+
+#include <openssl/objects.h>
+
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "crl_builder.h"
+#include "jitsuin/ca/csr.h"
+#include "jitsuin/db/audit.h"
+#include "x509util.h"
+
+namespace jitsuin::ca {
+
+namespace {
+
+using nlohmann::json;
+constexpr int kDay = 86400;
+
+struct ReasonName {
+  RevocationReason reason;
+  const char* name;
+};
+const ReasonName kReasons[] = {
+    {RevocationReason::unspecified, "unspecified"},
+    {RevocationReason::key_compromise, "keyCompromise"},
+    {RevocationReason::ca_compromise, "cACompromise"},
+    {RevocationReason::affiliation_changed, "affiliationChanged"},
+    {RevocationReason::superseded, "superseded"},
+    {RevocationReason::cessation_of_operation, "cessationOfOperation"},
+    {RevocationReason::certificate_hold, "certificateHold"},
+    {RevocationReason::privilege_withdrawn, "privilegeWithdrawn"},
+    {RevocationReason::aa_compromise, "aACompromise"},
+};
+
+std::string squash(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    if (c != '-' && c != '_') out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return out;
+}
+
+UnixTime asn1_to_unix(const ASN1_TIME* t) {
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(t, &tm) != 1) ossl::throw_openssl("bad time in certificate");
+  return timegm(&tm);
+}
+
+Bytes serial_bytes(const X509* cert) {
+  const ASN1_INTEGER* s = X509_get0_serialNumber(cert);
+  return Bytes(s->data, s->data + s->length);
+}
+
+// DER INTEGER content of a positive serial (a leading 0x00 when the top bit is set).
+Bytes der_serial_content(const Bytes& magnitude) {
+  if (!magnitude.empty() && (magnitude[0] & 0x80)) {
+    Bytes out{0};
+    out.insert(out.end(), magnitude.begin(), magnitude.end());
+    return out;
+  }
+  return magnitude;
+}
+
+CertificateRecord read_record(db::Statement& st) {
+  // Column order of kRecordColumns.
+  CertificateRecord r;
+  r.id = st.int64(0);
+  r.serial_hex = to_hex(st.blob_view(1));
+  r.issuer_role = st.text(2);
+  r.profile = st.text(3);
+  r.subject = st.text(4);
+  r.not_before = st.int64(5);
+  r.not_after = st.int64(6);
+  r.issued_at = st.int64(7);
+  r.der = st.blob(8);
+  r.revoked_at = st.opt_int64(9);
+  r.revocation_effective = st.opt_int64(10);
+  if (auto reason = st.opt_int64(11)) r.reason = static_cast<RevocationReason>(*reason);
+  return r;
+}
+
+const char* kRecordSelect =
+    "SELECT c.id, c.serial, a.role, c.profile, c.subject, c.not_before, c.not_after, c.issued_at, c.der, "
+    "c.revoked_at, c.revocation_effective, c.revocation_reason FROM certificates c "
+    "JOIN authorities a ON a.id = c.issuer_id ";
+
+std::int64_t insert_certificate(db::Database& db, std::int64_t issuer_id, const std::string& profile, X509* cert,
+                                const Bytes& spki_hash, UnixTime now) {
+  Bytes der = ossl::cert_der(cert);
+  db::Statement ins(db,
+                    "INSERT INTO certificates (serial, issuer_id, profile, subject, spki_sha256, not_before, not_after, "
+                    "issued_at, der) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  ins.bind_blob(1, serial_bytes(cert)).bind(2, issuer_id).bind(3, profile);
+  ins.bind(4, ossl::name_to_string(X509_get_subject_name(cert))).bind_blob(5, spki_hash);
+  ins.bind(6, asn1_to_unix(X509_get0_notBefore(cert))).bind(7, asn1_to_unix(X509_get0_notAfter(cert)));
+  ins.bind(8, now).bind_blob(9, der);
+  ins.exec();
+  return db.last_insert_rowid();
+}
+
+// A certificate skeleton: version 3, serial, names, validity, public key.
+ossl::Cert new_certificate(const Bytes& serial, const X509_NAME* subject, const X509_NAME* issuer, UnixTime not_before,
+                           UnixTime not_after, EVP_PKEY* public_key) {
+  auto cert = ossl::check<ossl::Cert>(X509_new(), "X509_new");
+  X509_set_version(cert.get(), X509_VERSION_3);
+  auto sn = detail::serial_integer(serial);
+  X509_set_serialNumber(cert.get(), sn.get());
+  X509_set_subject_name(cert.get(), subject);
+  X509_set_issuer_name(cert.get(), issuer);
+  ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(not_before));
+  ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(not_after));
+  if (X509_set_pubkey(cert.get(), public_key) != 1) ossl::throw_openssl("cannot set the public key");
+  return cert;
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+std::string key_uri(const config::Config& config, const hsm::PrivateKey& key) {
+  auto u = hsm::Pkcs11Uri::parse(config.hsm.token);
+  u.object = key.label();
+  u.id = key.id();
+  u.type = "private";
+  return u.to_string();
+}
+
+}  // namespace
+
+RevocationReason parse_revocation_reason(const std::string& name) {
+  for (const auto& r : kReasons)
+    if (squash(name) == squash(r.name)) return r.reason;
+  std::vector<std::string> names;
+  for (const auto& r : kReasons) names.push_back(r.name);
+  throw Error(ErrorKind::invalid_input, "unknown revocation reason '" + name + "' (use one of " + join(names, ", ") + ")");
+}
+
+std::string revocation_reason_name(RevocationReason reason) {
+  for (const auto& r : kReasons)
+    if (r.reason == reason) return r.name;
+  return "unspecified";
+}
+
+std::string CertificateRecord::status(UnixTime now) const {
+  if (revocation_effective) return *revocation_effective <= now ? "revoked" : "revocation pending";
+  if (not_after < now) return "expired";
+  return "valid";
+}
+
+std::string normalize_serial(const std::string& serial_hex) {
+  Bytes b = from_hex(serial_hex);
+  std::size_t i = 0;
+  while (i + 1 < b.size() && b[i] == 0 && !(b[i + 1] & 0x80)) ++i;
+  return to_hex(std::span(b).subspan(i));
+}
+
+// ---------------------------------------------------------------- state
+
+struct CertificateAuthority::Impl {
+  const config::Config& config;
+  db::Database& db;
+  hsm::Token& token;
+  Clock clock;
+  struct Ca {
+    std::int64_t id = 0;
+    std::string role;
+    hsm::PrivateKey key;
+    ossl::Cert cert;
+    Bytes key_id;   // subjectKeyIdentifier
+  };
+  Ca root, issuing;
+  // Extensions every end-entity certificate carries, built once.
+  std::vector<ossl::Ext> common_exts;
+  std::map<std::string, Profile> profiles;
+  std::map<std::string, std::vector<ossl::Ext>> profile_exts;
+
+  Impl(const config::Config& c, db::Database& d, hsm::Token& t, Clock clk)
+      : config(c), db(d), token(t), clock(std::move(clk)) {}
+
+  Ca load(const std::string& role) {
+    db::Statement st(db,
+                     "SELECT a.id, a.key_uri, c.der FROM authorities a JOIN certificates c ON c.id = a.certificate_id "
+                     "WHERE a.role = ?");
+    st.bind(1, role);
+    if (!st.step())
+      throw Error(ErrorKind::not_found, "no CA in the database " + db.path().string() + " (run: jitsuin ca init)");
+    Ca ca;
+    ca.id = st.int64(0);
+    ca.role = role;
+    ca.key = token.find_key(hsm::Pkcs11Uri::parse(st.text(1)));
+    ca.cert = ossl::cert_from_der(st.blob_view(2));
+    ca.key_id = ossl::key_identifier(X509_get0_pubkey(ca.cert.get()));
+    return ca;
+  }
+
+  const Profile& profile(const std::string& name) {
+    auto it = profiles.find(name);
+    if (it != profiles.end()) return it->second;
+    Profile p = load_profile(config.ca.profiles_dir, name);
+    std::vector<ossl::Ext> exts;
+    exts.push_back(detail::make_ext(NID_basic_constraints, "critical,CA:FALSE"));
+    if (!p.extended_key_usage.empty())
+      exts.push_back(detail::make_ext(NID_ext_key_usage, std::string(p.extended_key_usage_critical ? "critical," : "") +
+                                                             join(p.extended_key_usage, ",")));
+    if (p.ocsp_no_check) exts.push_back(detail::make_ext(NID_id_pkix_OCSP_noCheck, "ignored"));
+    profile_exts[name] = std::move(exts);
+    return profiles.emplace(name, std::move(p)).first->second;
+  }
+};
+
+bool CertificateAuthority::initialized(db::Database& db) {
+  db::Statement st(db, "SELECT count(*) FROM authorities");
+  st.step();
+  return st.int64(0) > 0;
+}
+
+void CertificateAuthority::init(const config::Config& config, db::Database& db, hsm::Token& token,
+                                const Actor& actor, const Clock& clock, hsm::KeyAlgorithm root_alg,
+                                hsm::KeyAlgorithm issuing_alg) {
+  if (initialized(db))
+    throw Error(ErrorKind::conflict, "a CA already exists in " + db.path().string() + "; refusing to create another");
+  UnixTime now = clock();
+  // Fresh random ids: an interrupted earlier attempt leaves keys that can never be confused with these.
+  Bytes root_id = random_bytes(8), issuing_id = random_bytes(8);
+  hsm::PrivateKey root_key = token.generate_key(root_alg, "jitsuin-root-ca", root_id);
+  hsm::PrivateKey issuing_key = token.generate_key(issuing_alg, "jitsuin-issuing-ca", issuing_id);
+  const auto& rc = config.ca.root;
+  const auto& ic = config.ca.issuing;
+
+  auto root_name = detail::make_name(rc.subject, "");
+  Bytes root_kid = ossl::key_identifier(root_key.pkey());
+  auto root = new_certificate(detail::random_serial(), root_name.get(), root_name.get(), now,
+                              now + static_cast<UnixTime>(rc.validity_days) * kDay, root_key.pkey());
+  detail::add_ext(root.get(), detail::make_ext(NID_basic_constraints, "critical,CA:TRUE").get());
+  detail::add_ext(root.get(), detail::make_ext(NID_key_usage, "critical,keyCertSign,cRLSign").get());
+  detail::add_ext(root.get(), detail::make_key_id_ext(NID_subject_key_identifier, root_kid).get());
+  detail::sign(root.get(), root_key.pkey());
+
+  auto issuing_name = detail::make_name(ic.subject, "");
+  UnixTime issuing_end = std::min(now + static_cast<UnixTime>(ic.validity_days) * kDay,
+                                  now + static_cast<UnixTime>(rc.validity_days) * kDay);
+  auto issuing = new_certificate(detail::random_serial(), issuing_name.get(), root_name.get(), now, issuing_end,
+                                 issuing_key.pkey());
+  detail::add_ext(issuing.get(), detail::make_ext(NID_basic_constraints, "critical,CA:TRUE,pathlen:0").get());
+  detail::add_ext(issuing.get(), detail::make_ext(NID_key_usage, "critical,keyCertSign,cRLSign").get());
+  detail::add_ext(issuing.get(),
+                  detail::make_key_id_ext(NID_subject_key_identifier, ossl::key_identifier(issuing_key.pkey())).get());
+  detail::add_ext(issuing.get(), detail::make_key_id_ext(NID_authority_key_identifier, root_kid).get());
+  if (!config.ca.crl.root_distribution_point.empty())
+    detail::add_ext(issuing.get(),
+                    detail::make_ext(NID_crl_distribution_points, "URI:" + config.ca.crl.root_distribution_point).get());
+  if (!config.ca.root_aia_ca_issuers.empty())
+    detail::add_ext(issuing.get(),
+                    detail::make_ext(NID_info_access, "caIssuers;URI:" + config.ca.root_aia_ca_issuers).get());
+  if (!config.ca.policies.empty())
+    detail::add_ext(issuing.get(), detail::make_policies_ext(config.ca.policies).get());
+  detail::sign(issuing.get(), root_key.pkey());
+
+  db::Transaction tx(db);
+  auto add_authority = [&](const char* role, const hsm::PrivateKey& key, hsm::KeyAlgorithm alg, X509* cert,
+                           std::optional<std::int64_t> issuer) {
+    db::Statement st(db,
+                     "INSERT INTO authorities (role, key_uri, key_algorithm, subject, created_at) VALUES (?, ?, ?, ?, ?)");
+    st.bind(1, role).bind(2, key_uri(config, key)).bind(3, hsm::key_algorithm_name(alg));
+    st.bind(4, ossl::name_to_string(X509_get_subject_name(cert))).bind(5, now);
+    st.exec();
+    std::int64_t id = db.last_insert_rowid();
+    std::int64_t cert_id =
+        insert_certificate(db, issuer.value_or(id), std::string(role) + "-ca", cert, ossl::spki_sha256(key.pkey()), now);
+    db::Statement up(db, "UPDATE authorities SET certificate_id = ? WHERE id = ?");
+    up.bind(1, cert_id).bind(2, id).exec();
+    return id;
+  };
+  std::int64_t root_db_id = add_authority("root", root_key, root_alg, root.get(), std::nullopt);
+  add_authority("issuing", issuing_key, issuing_alg, issuing.get(), root_db_id);
+  json details = {{"root_subject", ossl::name_to_string(root_name.get())},
+                  {"root_key", hsm::key_algorithm_name(root_alg)},
+                  {"root_serial", to_hex(serial_bytes(root.get()))},
+                  {"issuing_subject", ossl::name_to_string(issuing_name.get())},
+                  {"issuing_key", hsm::key_algorithm_name(issuing_alg)},
+                  {"issuing_serial", to_hex(serial_bytes(issuing.get()))}};
+  db::append_audit(db, {actor.name, "ca.init", ossl::name_to_string(root_name.get()), details.dump()}, now);
+  tx.commit();
+}
+
+CertificateAuthority::CertificateAuthority(const config::Config& config, db::Database& db, hsm::Token& token,
+                                           Clock clock)
+    : impl_(std::make_unique<Impl>(config, db, token, std::move(clock))) {
+  impl_->root = impl_->load("root");
+  impl_->issuing = impl_->load("issuing");
+  auto& ext = impl_->common_exts;
+  ext.push_back(detail::make_key_id_ext(NID_authority_key_identifier, impl_->issuing.key_id));
+  if (!config.ca.crl.distribution_point.empty())
+    ext.push_back(detail::make_ext(NID_crl_distribution_points, "URI:" + config.ca.crl.distribution_point));
+  if (!config.ca.aia_ca_issuers.empty())
+    ext.push_back(detail::make_ext(NID_info_access, "caIssuers;URI:" + config.ca.aia_ca_issuers));
+  if (!config.ca.policies.empty()) ext.push_back(detail::make_policies_ext(config.ca.policies));
+}
+
+CertificateAuthority::~CertificateAuthority() = default;
+
+const X509* CertificateAuthority::root_certificate() const { return impl_->root.cert.get(); }
+const X509* CertificateAuthority::issuing_certificate() const { return impl_->issuing.cert.get(); }
+
+IssuedCertificate CertificateAuthority::issue(const IssueRequest& request, const Actor& actor) {
+  auto& m = *impl_;
+  const Profile& profile = m.profile(request.profile);
+  profile.validate_subject(request.subject);
+  int days = profile.validity_days(request.days);
+  CheckedCsr csr = check_csr(request.csr);
+
+  UnixTime now = m.clock();
+  UnixTime not_after = now + static_cast<UnixTime>(days) * kDay;
+  UnixTime ca_end = asn1_to_unix(X509_get0_notAfter(m.issuing.cert.get()));
+  if (not_after > ca_end)
+    throw Error(ErrorKind::invalid_input, "the requested validity ends after the issuing CA certificate (" +
+                                              format_rfc3339(ca_end) + ")");
+  auto subject = detail::make_name(request.subject, profile.country);
+  std::string subject_text = ossl::name_to_string(subject.get());
+
+  auto build = [&](const Bytes& serial) {
+    auto cert = new_certificate(serial, subject.get(), X509_get_subject_name(m.issuing.cert.get()), now, not_after,
+                                csr.key);
+    std::vector<std::string> ku = profile.key_usage;
+    const auto& extra = EVP_PKEY_get_base_id(csr.key) == EVP_PKEY_RSA ? profile.key_usage_rsa : profile.key_usage_ec;
+    ku.insert(ku.end(), extra.begin(), extra.end());
+    detail::add_ext(cert.get(), detail::make_ext(NID_key_usage, "critical," + join(ku, ",")).get());
+    for (const auto& e : m.profile_exts[profile.name]) detail::add_ext(cert.get(), e.get());
+    detail::add_ext(cert.get(), detail::make_key_id_ext(NID_subject_key_identifier, ossl::key_identifier(csr.key)).get());
+    if (profile.email_in_san)
+      detail::add_ext(cert.get(), detail::make_ext(NID_subject_alt_name, "email:" + request.subject.at("email")).get());
+    for (const auto& e : m.common_exts) detail::add_ext(cert.get(), e.get());
+    // The token signs outside the database lock, so issuers in other threads and processes sign in parallel.
+    detail::sign(cert.get(), m.issuing.key.pkey());
+    return cert;
+  };
+
+  auto refuse_if_key_taken = [&] {
+    db::Statement st(m.db, "SELECT subject FROM certificates WHERE spki_sha256 = ? AND subject <> ? LIMIT 1");
+    st.bind_blob(1, csr.spki_sha256).bind(2, subject_text);
+    if (st.step())
+      throw Error(ErrorKind::conflict, "this public key is already certified to a different subject (" + st.text(0) +
+                                           "); a new key is required");
+  };
+  refuse_if_key_taken();
+
+  for (int attempt = 0;; ++attempt) {
+    Bytes serial = detail::random_serial();
+    auto cert = build(serial);
+    try {
+      db::Transaction tx(m.db);
+      refuse_if_key_taken();  // again, under the write lock
+      std::int64_t id = insert_certificate(m.db, m.issuing.id, profile.name, cert.get(), csr.spki_sha256, now);
+      json details = {{"profile", profile.name}, {"subject", subject_text}, {"key", csr.key_description},
+                      {"not_after", format_rfc3339(not_after)}, {"certificate_id", id}};
+      db::append_audit(m.db, {actor.name, "cert.issue", to_hex(serial), details.dump()}, now);
+      tx.commit();
+      IssuedCertificate out;
+      out.record = CertificateRecord{id, to_hex(serial), "issuing", profile.name, subject_text, now, not_after, now,
+                                     ossl::cert_der(cert.get()), std::nullopt, std::nullopt, std::nullopt};
+      out.certificate = std::move(cert);
+      out.chain.push_back(ossl::Cert(X509_dup(m.issuing.cert.get())));
+      out.chain.push_back(ossl::Cert(X509_dup(m.root.cert.get())));
+      return out;
+    } catch (const db::DbError& e) {
+      // A 126-bit serial collision is astronomically unlikely; retry rather than fail if it happens.
+      if (!e.is_unique_violation() || attempt >= 2) throw;
+    }
+  }
+}
+
+std::optional<CertificateRecord> CertificateAuthority::find(const std::string& serial_hex) {
+  Bytes serial = from_hex(normalize_serial(serial_hex));
+  db::Statement st(impl_->db, std::string(kRecordSelect) + "WHERE c.serial = ?");
+  st.bind_blob(1, serial);
+  if (!st.step()) return std::nullopt;
+  return read_record(st);
+}
+
+CertificateRecord CertificateAuthority::revoke(const std::string& serial_hex, RevocationReason reason,
+                                               std::optional<UnixTime> effective, const Actor& actor) {
+  auto& m = *impl_;
+  std::string serial = normalize_serial(serial_hex);
+  if (reason == RevocationReason::certificate_hold)
+    throw Error(ErrorKind::invalid_input,
+                "certificateHold is not supported: revocation in jitsuin is final (use another reason)");
+  UnixTime now = m.clock();
+  UnixTime when = effective.value_or(now);
+  // A little slack for clocks and typing; revocation is never back-dated beyond that.
+  if (when < now - 300)
+    throw Error(ErrorKind::invalid_input, "the effective time " + format_rfc3339(when) + " is in the past");
+  db::Transaction tx(m.db);
+  auto rec = find(serial);
+  if (!rec) throw Error(ErrorKind::not_found, "no certificate with serial " + serial + " was issued by this CA");
+  if (rec->issuer_role == "root" && rec->profile == "root-ca")
+    throw Error(ErrorKind::invalid_input, "the root certificate cannot be revoked by a CRL; retire the CA instead");
+  if (rec->revoked_at)
+    throw Error(ErrorKind::conflict, "certificate " + serial + " is already revoked (effective " +
+                                         format_rfc3339(*rec->revocation_effective) + ", " +
+                                         revocation_reason_name(*rec->reason) + ")");
+  if (when >= rec->not_after)
+    throw Error(ErrorKind::invalid_input, "certificate " + serial + " expires (" + format_rfc3339(rec->not_after) +
+                                              ") before the requested effective time");
+  db::Statement up(m.db,
+                   "UPDATE certificates SET revoked_at = ?, revocation_effective = ?, revocation_reason = ? "
+                   "WHERE id = ? AND revoked_at IS NULL");
+  up.bind(1, now).bind(2, when).bind(3, static_cast<int>(reason)).bind(4, rec->id).exec();
+  if (m.db.changes() != 1) throw Error(ErrorKind::conflict, "certificate " + serial + " was revoked concurrently");
+  json details = {{"reason", revocation_reason_name(reason)}, {"effective", format_rfc3339(when)},
+                  {"subject", rec->subject}};
+  db::append_audit(m.db, {actor.name, "cert.revoke", serial, details.dump()}, now);
+  tx.commit();
+  rec->revoked_at = now;
+  rec->revocation_effective = when;
+  rec->reason = reason;
+  return *rec;
+}
+
+std::vector<AuthorityInfo> CertificateAuthority::authorities() {
+  std::vector<AuthorityInfo> out;
+  db::Statement st(impl_->db, "SELECT role, key_uri, key_algorithm, subject, crl_number, certificate_id FROM authorities "
+                              "ORDER BY id");
+  while (st.step()) {
+    AuthorityInfo a{st.text(0), st.text(1), st.text(2), st.text(3), st.int64(4), {}};
+    db::Statement c(impl_->db, std::string(kRecordSelect) + "WHERE c.id = ?");
+    c.bind(1, st.int64(5));
+    if (c.step()) a.certificate = read_record(c);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+CertificateAuthority::Counts CertificateAuthority::counts() {
+  UnixTime now = impl_->clock();
+  db::Statement st(impl_->db,
+                   "SELECT count(*), count(revocation_effective <= ?1 OR NULL), count(revocation_effective > ?1 OR NULL) "
+                   "FROM certificates WHERE issuer_id = ?2");
+  st.bind(1, now).bind(2, impl_->issuing.id);
+  st.step();
+  return {st.int64(0), st.int64(1), st.int64(2)};
+}
+
+std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::optional<std::filesystem::path>& out_dir,
+                                                               const Actor& actor) {
+  auto& m = *impl_;
+  auto dir = out_dir.value_or(m.config.ca.crl.publish_dir);
+  std::filesystem::create_directories(dir);
+  std::vector<CrlPublication> out;
+  for (auto* ca : {&m.issuing, &m.root}) {
+    UnixTime now = m.clock();
+    db::Transaction tx(m.db);
+    db::Statement num(m.db, "UPDATE authorities SET crl_number = crl_number + 1 WHERE id = ? RETURNING crl_number");
+    num.bind(1, ca->id);
+    num.step();
+    std::int64_t number = num.int64(0);
+    num.reset();
+    detail::CrlInput in;
+    in.issuer = ca->cert.get();
+    in.key = ca->key.pkey();
+    in.authority_key_id = ca->key_id;
+    in.crl_number = number;
+    in.this_update = now;
+    in.next_update = now + static_cast<UnixTime>(m.config.ca.crl.validity_hours) * 3600;
+    db::Statement rows(m.db,
+                       "SELECT serial, revocation_effective, revocation_reason FROM certificates "
+                       "WHERE issuer_id = ? AND revocation_effective IS NOT NULL AND revocation_effective <= ?");
+    rows.bind(1, ca->id).bind(2, now);
+    detail::CrlBuilder builder(in);
+    while (rows.step())
+      builder.add(der_serial_content(rows.blob(0)), rows.int64(1), static_cast<int>(rows.int64(2)));
+    CrlPublication pub;
+    pub.role = ca->role;
+    pub.crl_number = number;
+    pub.this_update = in.this_update;
+    pub.next_update = in.next_update;
+    pub.entries = builder.entries();
+    pub.der_path = dir / (ca->role + ".crl");
+    pub.pem_path = dir / (ca->role + ".crl.pem");
+    auto files = builder.finish();   // signs on the token
+    db::Statement rec(m.db,
+                      "INSERT INTO crl_publications (authority_id, crl_number, this_update, next_update, entries, sha256) "
+                      "VALUES (?, ?, ?, ?, ?, ?)");
+    rec.bind(1, ca->id).bind(2, number).bind(3, in.this_update).bind(4, in.next_update).bind(5, pub.entries);
+    rec.bind_blob(6, files.sha256);
+    rec.exec();
+    json details = {{"crl_number", number}, {"entries", pub.entries}, {"this_update", format_rfc3339(in.this_update)},
+                    {"next_update", format_rfc3339(in.next_update)}, {"sha256", to_hex(files.sha256)},
+                    {"path", pub.der_path.string()}};
+    db::append_audit(m.db, {actor.name, "crl.publish", ca->role, details.dump()}, now);
+    // Stage the files, commit, then rename them into place: a CRL number is never published
+    // without its record, and a failure before the commit leaves the old files untouched.
+    Bytes ca_der = ossl::cert_der(ca->cert.get());
+    std::vector<StagedFile> staged;
+    staged.emplace_back(pub.der_path, files.der, 0644);
+    staged.emplace_back(pub.pem_path, files.pem, 0644);
+    staged.emplace_back(dir / (ca->role + ".crt"),
+                        std::string_view(reinterpret_cast<const char*>(ca_der.data()), ca_der.size()), 0644);
+    tx.commit();
+    for (auto& f : staged) f.commit();
+    out.push_back(pub);
+  }
+  return out;
+}
+
+}  // namespace jitsuin::ca

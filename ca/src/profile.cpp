@@ -1,0 +1,195 @@
+#include "jitsuin/ca/profile.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "jitsuin/config/error.h"
+#include "jitsuin/config/util.h"
+
+namespace jitsuin::ca {
+
+namespace {
+
+using nlohmann::json;
+
+const std::set<std::string> kFields{"organization", "department", "title", "common_name", "email"};
+const std::set<std::string> kKeyUsages{"digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
+                                       "keyAgreement"};
+const std::set<std::string> kExtendedKeyUsages{"serverAuth", "clientAuth", "codeSigning", "emailProtection",
+                                               "timeStamping", "OCSPSigning"};
+
+// X.520 upper bounds.
+constexpr std::size_t kMaxCommonName = 64;
+constexpr std::size_t kMaxOrganization = 64;
+// RA-8: company name in romaji at most 40 characters; department + title together at most 60.
+constexpr std::size_t kMaxRomajiCompany = 40;
+constexpr std::size_t kMaxRomajiDepartmentTitle = 60;
+
+// Legal-form words that RA-8 says not to enter ("株式会社等、企業形態の入力は不要です").
+const char* const kLegalForms[] = {"co ltd", "co. ltd", "co. ltd.", "co.ltd", "co.ltd.", "ltd", "ltd.",
+                                   "k.k.", "k.k", "kk", "kabushiki kaisha", "kabushiki gaisha",
+                                   "kabushikikaisha", "kabushikigaisha", "inc", "inc.", "yugen kaisha",
+                                   "godo kaisha", "g.k.", "llc"};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+bool has_legal_form(const std::string& org) {
+  std::string o = lower(org);
+  for (const char* form : kLegalForms) {
+    std::string f = form;
+    if (o == f) return true;
+    if (o.size() > f.size() && o.ends_with(f) && o[o.size() - f.size() - 1] == ' ') return true;
+    if (o.size() > f.size() && o.starts_with(f) && o[f.size()] == ' ') return true;
+  }
+  return false;
+}
+
+std::vector<std::string> strings(const json& j, const std::string& where, const std::set<std::string>& allowed) {
+  std::vector<std::string> out;
+  if (j.is_null()) return out;
+  if (!j.is_array()) throw Error(ErrorKind::config, where + " must be an array");
+  for (const auto& v : j) {
+    if (!v.is_string()) throw Error(ErrorKind::config, where + " must hold strings");
+    auto s = v.get<std::string>();
+    if (!allowed.empty() && !allowed.count(s)) throw Error(ErrorKind::config, where + ": unknown value '" + s + "'");
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool is_romaji(const std::string& value) {
+  if (value.empty()) return false;
+  return std::all_of(value.begin(), value.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ' ' || c == '-' ||
+           c == '.';
+  });
+}
+
+void Profile::validate_subject(const config::NameFields& subject) const {
+  for (const auto& [k, v] : subject) {
+    bool known = std::count(required_fields.begin(), required_fields.end(), k) ||
+                 std::count(optional_fields.begin(), optional_fields.end(), k);
+    if (!known) {
+      if (k == "country")
+        throw Error(ErrorKind::invalid_input, "subject field 'country' is set by profile " + name + ", not by the request");
+      throw Error(ErrorKind::invalid_input, "subject field '" + k + "' is not used by profile " + name);
+    }
+    JITSUIN_ARG_CHECK(!v.empty(), "subject field '" + k + "' is empty");
+    JITSUIN_ARG_CHECK(v.front() != ' ' && v.back() != ' ', "subject field '" + k + "' has leading or trailing spaces");
+    for (unsigned char c : v) JITSUIN_ARG_CHECK(c >= 0x20 && c != 0x7f, "subject field '" + k + "' has control characters");
+  }
+  for (const auto& f : required_fields)
+    JITSUIN_ARG_CHECK(subject.count(f), "subject field '" + f + "' is required by profile " + name);
+  auto get = [&](const char* k) -> std::string {
+    auto it = subject.find(k);
+    return it == subject.end() ? std::string() : it->second;
+  };
+  if (romaji) {
+    for (const auto& [k, v] : subject) {
+      if (k == "email") continue;
+      JITSUIN_ARG_CHECK(is_romaji(v), "subject field '" + k + "' must be romaji: half-width letters, digits, space, "
+                                      "hyphen and dot only (got '" + v + "')");
+    }
+    JITSUIN_ARG_CHECK(get("organization").size() <= kMaxRomajiCompany,
+                      "organization (company name) in romaji must be at most 40 characters");
+    JITSUIN_ARG_CHECK(!has_legal_form(get("organization")),
+                      "organization must not include the company form (Co., Ltd., K.K., Kabushiki Kaisha ...)");
+    JITSUIN_ARG_CHECK(get("department").size() + get("title").size() <= kMaxRomajiDepartmentTitle,
+                      "department and title together must be at most 60 characters");
+  }
+  JITSUIN_ARG_CHECK(get("common_name").size() <= kMaxCommonName, "common_name must be at most 64 characters");
+  JITSUIN_ARG_CHECK(get("organization").size() <= kMaxOrganization, "organization must be at most 64 characters");
+  JITSUIN_ARG_CHECK(get("department").size() <= kMaxOrganization, "department must be at most 64 characters");
+  JITSUIN_ARG_CHECK(get("title").size() <= kMaxOrganization, "title must be at most 64 characters");
+  if (auto e = get("email"); !e.empty()) {
+    auto at = e.find('@');
+    bool ok = at != std::string::npos && at > 0 && at == e.rfind('@') && e.find('.', at) != std::string::npos &&
+              e.back() != '.' && e.size() <= 128;
+    for (unsigned char c : e) ok = ok && c > 0x20 && c < 0x7f;
+    JITSUIN_ARG_CHECK(ok, "email '" + e + "' is not a valid address");
+  }
+}
+
+int Profile::validity_days(std::optional<int> requested) const {
+  int days = requested.value_or(default_days);
+  JITSUIN_ARG_CHECK(days >= 1, "validity must be at least 1 day");
+  if (!allowed_days.empty() && !std::count(allowed_days.begin(), allowed_days.end(), days)) {
+    std::string list;
+    for (int d : allowed_days) list += (list.empty() ? "" : ", ") + std::to_string(d);
+    throw Error(ErrorKind::invalid_input, "profile " + name + " allows validity of " + list + " days, not " +
+                                              std::to_string(days));
+  }
+  if (max_days && days > max_days)
+    throw Error(ErrorKind::invalid_input, "profile " + name + " allows at most " + std::to_string(max_days) + " days");
+  return days;
+}
+
+std::vector<std::string> list_profiles(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  if (!std::filesystem::is_directory(dir)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".json") out.push_back(e.path().stem().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Profile load_profile(const std::filesystem::path& dir, const std::string& name) {
+  bool safe = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+  auto path = dir / (name + ".json");
+  if (!safe || !std::filesystem::exists(path)) {
+    std::string known;
+    for (const auto& n : list_profiles(dir)) known += (known.empty() ? "" : ", ") + n;
+    throw Error(ErrorKind::not_found, "unknown profile '" + name + "' (known: " + known + ")");
+  }
+  json j;
+  try {
+    j = json::parse(read_file(path));
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::config, "profile " + path.string() + ": " + e.what());
+  }
+  static const std::set<std::string> keys{"description", "subject", "validity", "key_usage", "key_usage_rsa",
+                                          "key_usage_ec", "extended_key_usage", "extended_key_usage_critical",
+                                          "email_in_san", "ocsp_no_check"};
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!keys.count(it.key())) throw Error(ErrorKind::config, "profile " + name + ": unknown key '" + it.key() + "'");
+  Profile p;
+  p.name = name;
+  try {
+    p.description = j.value("description", "");
+    const json& s = j.at("subject");
+    p.required_fields = strings(s.value("required", json::array()), name + ".subject.required", kFields);
+    p.optional_fields = strings(s.value("optional", json::array()), name + ".subject.optional", kFields);
+    p.country = s.value("country", "");
+    p.romaji = s.value("romaji", false);
+    const json& v = j.at("validity");
+    p.default_days = v.value("default_days", 365);
+    if (v.contains("allowed_days")) p.allowed_days = v.at("allowed_days").get<std::vector<int>>();
+    p.max_days = v.value("max_days", 0);
+    p.key_usage = strings(j.value("key_usage", json::array()), name + ".key_usage", kKeyUsages);
+    p.key_usage_rsa = strings(j.value("key_usage_rsa", json::array()), name + ".key_usage_rsa", kKeyUsages);
+    p.key_usage_ec = strings(j.value("key_usage_ec", json::array()), name + ".key_usage_ec", kKeyUsages);
+    p.extended_key_usage =
+        strings(j.value("extended_key_usage", json::array()), name + ".extended_key_usage", kExtendedKeyUsages);
+    p.extended_key_usage_critical = j.value("extended_key_usage_critical", false);
+    p.email_in_san = j.value("email_in_san", false);
+    p.ocsp_no_check = j.value("ocsp_no_check", false);
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::config, "profile " + name + ": " + e.what());
+  }
+  if (std::find(p.required_fields.begin(), p.required_fields.end(), "common_name") == p.required_fields.end())
+    throw Error(ErrorKind::config, "profile " + name + ": common_name must be required");
+  if (p.key_usage.empty()) throw Error(ErrorKind::config, "profile " + name + ": key_usage must not be empty");
+  if (p.email_in_san && std::count(p.required_fields.begin(), p.required_fields.end(), "email") == 0)
+    throw Error(ErrorKind::config, "profile " + name + ": email_in_san needs email among the required fields");
+  p.validity_days(std::nullopt);  // the default must itself be allowed
+  return p;
+}
+
+}  // namespace jitsuin::ca

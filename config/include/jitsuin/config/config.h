@@ -1,0 +1,91 @@
+#pragma once
+// jitsuin's configuration: one JSON file decoded into typed structs, defaults filled,
+// every section validated at start-up (unknown keys are errors, so typos fail fast).
+// Secrets are never in this file: PINs come from files with mode 0600 or the environment.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace jitsuin::config {
+
+struct DatabaseConfig {
+  std::string type = "sqlite";                   ///< only "sqlite" for now
+  std::filesystem::path path = "jitsuin.db";     ///< relative to home
+  std::string synchronous = "full";              ///< SQLite synchronous: "full" or "normal"
+};
+
+struct HsmConfig {
+  std::string type = "pkcs11";                            ///< only "pkcs11"
+  std::filesystem::path module = "/usr/lib/softhsm/libsofthsm2.so";
+  std::string token = "pkcs11:token=jitsuin-ca";          ///< RFC 7512 URI of the CA token
+  std::filesystem::path pin_file = "ca.pin";              ///< user PIN, mode 0600, relative to home
+  std::string pin_env = "JITSUIN_CA_PIN";                 ///< overrides pin_file when set
+  /// Embedded default: a SoftHSM2 token with its own softhsm2.conf under home, created on first use.
+  bool embedded_softhsm = true;
+};
+
+/// A distinguished name given as named attributes (country, organization, department, title,
+/// common_name, email).
+using NameFields = std::map<std::string, std::string>;
+
+struct CaKeyConfig {
+  std::string key;             ///< rsa2048, rsa3072, rsa4096, p256, p384
+  NameFields subject;
+  int validity_days = 0;
+};
+
+struct PolicyConfig {
+  std::string oid;
+  std::string cps;   ///< optional CPS URI qualifier
+};
+
+struct CrlConfig {
+  std::filesystem::path publish_dir = "crl";   ///< relative to home
+  int validity_hours = 48;                      ///< nextUpdate - thisUpdate
+  std::string distribution_point;              ///< URL put into issued end-entity certificates
+  std::string root_distribution_point;         ///< URL put into the issuing CA certificate
+};
+
+struct CaConfig {
+  CaKeyConfig root{"rsa3072", {{"country", "JP"}, {"organization", "Jitsuin"}, {"common_name", "Jitsuin Root CA"}}, 7300};
+  CaKeyConfig issuing{"p256", {{"country", "JP"}, {"organization", "Jitsuin"}, {"common_name", "Jitsuin Issuing CA 1"}}, 3650};
+  std::filesystem::path profiles_dir = "profiles";   ///< relative to the config file's folder
+  CrlConfig crl;
+  std::string aia_ca_issuers;        ///< URL of the issuing CA certificate
+  std::string root_aia_ca_issuers;   ///< URL of the root certificate (in the issuing CA cert)
+  std::vector<PolicyConfig> policies;
+};
+
+struct Config {
+  std::filesystem::path home;          ///< state directory (default ./var)
+  std::filesystem::path config_file;   ///< where this config came from
+  DatabaseConfig database;
+  HsmConfig hsm;
+  CaConfig ca;
+
+  /// Absolute path of something configured relative to home.
+  std::filesystem::path in_home(const std::filesystem::path& p) const {
+    return p.is_absolute() ? p : home / p;
+  }
+};
+
+/// The documented default config (config/jitsuin.json in the source tree).
+std::filesystem::path default_config_path();
+
+/// Finds the config to use: explicit path, else $JITSUIN_CONFIG, else home/jitsuin.json if it
+/// exists, else the documented default.
+std::filesystem::path locate_config(const std::filesystem::path& explicit_path,
+                                    const std::filesystem::path& home);
+
+/// Loads, fills defaults, resolves paths, validates. Throws Error(config) with a clear message.
+Config load_config(const std::filesystem::path& file, const std::filesystem::path& home);
+
+/// Decodes config JSON text (for tests and tools). base_dir resolves profiles_dir.
+Config parse_config(const std::string& json_text, const std::filesystem::path& home,
+                    const std::filesystem::path& base_dir);
+
+/// Key algorithms the CA accepts for its own keys.
+bool is_known_key_algorithm(const std::string& name);
+
+}  // namespace jitsuin::config

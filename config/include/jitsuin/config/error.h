@@ -1,0 +1,47 @@
+#pragma once
+// The one exception root of jitsuin. Each module translates the errors of the library it wraps
+// (SQLite, PKCS#11, OpenSSL) into a subclass that keeps the native code.
+#include <stdexcept>
+#include <string>
+
+namespace jitsuin {
+
+/// What went wrong, coarse enough to map onto a process exit status or an HTTP status.
+enum class ErrorKind {
+  invalid_input,    ///< the caller's input is malformed or violates a rule (HTTP 400)
+  not_found,        ///< the named object does not exist (404)
+  conflict,         ///< the request clashes with current state (409)
+  forbidden,        ///< authenticated but not allowed (403)
+  unauthenticated,  ///< wrong or missing credentials (401)
+  config,           ///< the configuration is invalid (start-up error)
+  hsm,              ///< the PKCS#11 module or token failed
+  database,         ///< the database failed
+  crypto,           ///< OpenSSL failed
+  io,               ///< a file or socket operation failed
+  internal,         ///< a bug
+};
+
+/// Short stable name of a kind, used in JSON error bodies and CLI messages.
+const char* error_kind_name(ErrorKind kind);
+
+/// Root of all jitsuin exceptions: a kind, a message for a person and the native error code.
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, const std::string& what, long native_code = 0)
+      : std::runtime_error(what), kind_(kind), native_code_(native_code) {}
+  ErrorKind kind() const noexcept { return kind_; }
+  /// The code of the library the error came from (CK_RV, SQLite rc, OpenSSL error), or 0.
+  long native_code() const noexcept { return native_code_; }
+
+ private:
+  ErrorKind kind_;
+  long native_code_;
+};
+
+/// Throws Error(invalid_input, msg) unless expr holds. For checks on caller-supplied values.
+#define JITSUIN_ARG_CHECK(expr, msg)                               \
+  do {                                                             \
+    if (!(expr)) throw ::jitsuin::Error(::jitsuin::ErrorKind::invalid_input, (msg)); \
+  } while (0)
+
+}  // namespace jitsuin

@@ -1,0 +1,72 @@
+#pragma once
+// Small helpers every module needs: hex, time, files, randomness, hashing.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jitsuin {
+
+using Bytes = std::vector<std::uint8_t>;
+
+/// Seconds since the Unix epoch. All times in jitsuin are UTC seconds.
+using UnixTime = std::int64_t;
+
+/// Source of "now"; injected so tests control time.
+using Clock = std::function<UnixTime()>;
+
+/// The system clock.
+Clock system_clock();
+
+/// Lower-case hex of bytes.
+std::string to_hex(std::span<const std::uint8_t> data);
+
+/// Parses hex (either case, optional "0x" prefix and ':' separators). Throws invalid_input.
+Bytes from_hex(std::string_view hex);
+
+/// Formats as RFC 3339 UTC, e.g. "2026-11-21T05:24:40Z".
+std::string format_rfc3339(UnixTime t);
+
+/// Parses RFC 3339 ("2026-11-21T05:24:40Z", "+09:00" offsets, optional fraction). Throws invalid_input.
+UnixTime parse_rfc3339(std::string_view text);
+
+/// Writes data to path atomically: temp file in the same directory, fsync, rename.
+/// A reader sees either the old file or the whole new one, never half of it.
+void write_file_atomic(const std::filesystem::path& path, std::string_view data, unsigned mode = 0644);
+
+/// Two-phase atomic write: the constructor writes and syncs a temporary file next to path;
+/// commit() renames it into place. Destroyed without commit(), the temporary file is removed.
+/// Lets a caller commit a database transaction between writing and publishing a file.
+class StagedFile {
+ public:
+  StagedFile(std::filesystem::path path, std::string_view data, unsigned mode = 0644);
+  ~StagedFile();
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+  StagedFile(StagedFile&& o) noexcept : path_(std::move(o.path_)), tmp_(std::move(o.tmp_)) { o.tmp_.clear(); }
+  void commit();
+
+ private:
+  std::filesystem::path path_;
+  std::string tmp_;
+};
+
+/// Reads a whole file. Throws Error(io) naming the path.
+std::string read_file(const std::filesystem::path& path);
+
+/// Reads a secret (PIN, password) from a file, trimming one trailing newline.
+/// Refuses a file readable by group or others.
+std::string read_secret_file(const std::filesystem::path& path);
+
+/// Cryptographically secure random bytes from the system CSPRNG.
+Bytes random_bytes(std::size_t n);
+
+/// SHA-256 of data.
+Bytes sha256(std::span<const std::uint8_t> data);
+Bytes sha256(std::string_view data);
+
+}  // namespace jitsuin

@@ -1,0 +1,147 @@
+#include "jitsuin/db/database.h"
+
+#include <sqlite3.h>
+
+namespace jitsuin::db {
+
+namespace {
+[[noreturn]] void fail(sqlite3* db, const std::string& what, int rc) {
+  std::string msg = what + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  throw DbError(msg, db ? sqlite3_extended_errcode(db) : rc);
+}
+}  // namespace
+
+bool DbError::is_unique_violation() const noexcept {
+  return rc() == SQLITE_CONSTRAINT_UNIQUE || rc() == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+Statement::Statement(Database& db, std::string_view sql) : db_(&db), stmt_(nullptr) {
+  int rc = sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  if (rc != SQLITE_OK) fail(db.handle(), "cannot prepare SQL", rc);
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement::Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+
+Statement& Statement::bind(int i, std::int64_t v) {
+  int rc = sqlite3_bind_int64(stmt_, i, v);
+  if (rc != SQLITE_OK) fail(db_->handle(), "cannot bind parameter", rc);
+  return *this;
+}
+
+Statement& Statement::bind(int i, std::string_view v) {
+  int rc = sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) fail(db_->handle(), "cannot bind parameter", rc);
+  return *this;
+}
+
+Statement& Statement::bind_blob(int i, std::span<const std::uint8_t> v) {
+  int rc = sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) fail(db_->handle(), "cannot bind parameter", rc);
+  return *this;
+}
+
+Statement& Statement::bind_null(int i) {
+  int rc = sqlite3_bind_null(stmt_, i);
+  if (rc != SQLITE_OK) fail(db_->handle(), "cannot bind parameter", rc);
+  return *this;
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  sqlite3_reset(stmt_);
+  fail(db_->handle(), "SQL statement failed", rc);
+}
+
+void Statement::exec() {
+  while (step()) {
+  }
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+std::int64_t Statement::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+std::string Statement::text(int col) const {
+  auto p = sqlite3_column_text(stmt_, col);
+  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : std::string();
+}
+
+std::span<const std::uint8_t> Statement::blob_view(int col) const {
+  auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, col));
+  return {p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))};
+}
+
+Bytes Statement::blob(int col) const {
+  auto v = blob_view(col);
+  return Bytes(v.begin(), v.end());
+}
+
+std::optional<std::int64_t> Statement::opt_int64(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return int64(col);
+}
+
+std::optional<std::string> Statement::opt_text(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return text(col);
+}
+
+Transaction::Transaction(Database& db, TxMode mode) : db_(db) {
+  db_.exec_script(mode == TxMode::immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+}
+
+Transaction::~Transaction() {
+  if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Transaction::commit() {
+  db_.exec_script("COMMIT");
+  done_ = true;
+}
+
+std::unique_ptr<Database> Database::open(const std::filesystem::path& path, const OpenOptions& opts) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<Database> db(new Database(raw, path));
+  if (rc != SQLITE_OK) fail(raw, "cannot open database " + path.string(), rc);
+  sqlite3_extended_result_codes(raw, 1);
+  // Several processes (server, cron, CLI) share the file: wait for locks rather than fail.
+  sqlite3_busy_timeout(raw, 10000);
+  db->exec_script("PRAGMA journal_mode=WAL");
+  db->exec_script("PRAGMA foreign_keys=ON");
+  db->exec_script(opts.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  if (opts.migrate) migrate(*db);
+  return db;
+}
+
+Database::~Database() { sqlite3_close_v2(db_); }
+
+void Database::exec_script(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    throw DbError(std::string("SQL failed: ") + msg, sqlite3_extended_errcode(db_));
+  }
+}
+
+std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+int Database::changes() const { return sqlite3_changes(db_); }
+
+int Database::schema_version() {
+  Statement st(*this, "PRAGMA user_version");
+  st.step();
+  return static_cast<int>(st.int64(0));
+}
+
+}  // namespace jitsuin::db

@@ -1,0 +1,83 @@
+// jitsuin: the command line of the CA, RA and token agent.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "jitsuin/config/error.h"
+
+namespace {
+
+using jitsuin::cli::Command;
+
+std::vector<Command> all_commands() { return jitsuin::cli::ca_commands(); }
+
+void print_usage(std::ostream& out) {
+  out << "usage: jitsuin [--home DIR] [--config FILE] COMMAND [options]\n\n"
+         "  --home DIR      state folder: database, embedded SoftHSM2 token, PIN files, CRLs (default ./var)\n"
+         "  --config FILE   configuration (default: $JITSUIN_CONFIG, DIR/jitsuin.json, or config/jitsuin.json)\n\n"
+         "commands:\n";
+  for (const auto& c : all_commands()) out << "  jitsuin " << c.usage << "\n";
+  out << "\nRun 'jitsuin COMMAND --help' for details.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  jitsuin::cli::GlobalOptions global;
+  std::size_t i = 0;
+  try {
+    for (; i < args.size() && args[i].starts_with("--"); ++i) {
+      if (args[i] == "--help" || args[i] == "-h") {
+        print_usage(std::cout);
+        return 0;
+      }
+      auto take = [&](const char* name) -> std::string {
+        std::string a = args[i], prefix = std::string(name) + "=";
+        if (a.starts_with(prefix)) return a.substr(prefix.size());
+        if (i + 1 >= args.size()) throw jitsuin::cli::UsageError(std::string(name) + " needs a value");
+        return args[++i];
+      };
+      if (args[i] == "--home" || args[i].starts_with("--home=")) global.home = take("--home");
+      else if (args[i] == "--config" || args[i].starts_with("--config=")) global.config = take("--config");
+      else throw jitsuin::cli::UsageError("unknown option " + args[i]);
+    }
+    if (i + 1 >= args.size() && !(i < args.size() && args[i] == "help")) {
+      print_usage(i < args.size() ? std::cerr : std::cout);
+      return i < args.size() ? 2 : (args.empty() ? 2 : 0);
+    }
+    if (args[i] == "help") {
+      print_usage(std::cout);
+      return 0;
+    }
+    const Command* cmd = nullptr;
+    for (const auto& c : all_commands())
+      if (args[i] == c.group && args[i + 1] == c.name) cmd = &c;
+    if (!cmd) {
+      std::cerr << "jitsuin: unknown command '" << args[i] << " " << args[i + 1] << "'\n\n";
+      print_usage(std::cerr);
+      return 2;
+    }
+    std::vector<std::string> rest(args.begin() + static_cast<long>(i) + 2, args.end());
+    for (const auto& a : rest)
+      if (a == "--help" || a == "-h") {
+        std::cout << "usage: jitsuin [--home DIR] " << cmd->usage << "\n\n" << cmd->help << "\n";
+        return 0;
+      }
+    try {
+      return cmd->run(global, rest);
+    } catch (const jitsuin::cli::UsageError& e) {
+      std::cerr << "jitsuin: " << e.what() << "\nusage: jitsuin [--home DIR] " << cmd->usage << "\n";
+      return 2;
+    }
+  } catch (const jitsuin::cli::UsageError& e) {
+    std::cerr << "jitsuin: " << e.what() << "\n";
+    print_usage(std::cerr);
+    return 2;
+  } catch (const jitsuin::Error& e) {
+    std::cerr << "jitsuin: error (" << jitsuin::error_kind_name(e.kind()) << "): " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "jitsuin: error: " << e.what() << "\n";
+    return 1;
+  }
+}
