@@ -237,6 +237,11 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
   detail::add_ext(root.get(), detail::make_ext(NID_basic_constraints, "critical,CA:TRUE").get());
   detail::add_ext(root.get(), detail::make_ext(NID_key_usage, "critical,keyCertSign,cRLSign").get());
   detail::add_ext(root.get(), detail::make_key_id_ext(NID_subject_key_identifier, root_kid).get());
+  // The root names the root CRL too: each CRL carries an issuingDistributionPoint, and OpenSSL
+  // (-crl_check_all) checks the root against that CRL, which only covers certificates naming it.
+  if (!config.ca.crl.root_distribution_point.empty())
+    detail::add_ext(root.get(),
+                    detail::make_ext(NID_crl_distribution_points, "URI:" + config.ca.crl.root_distribution_point).get());
   detail::sign(root.get(), root_key.pkey());
 
   auto issuing_name = detail::make_name(ic.subject, "");
@@ -464,6 +469,8 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
     in.crl_number = number;
     in.this_update = now;
     in.next_update = now + static_cast<UnixTime>(m.config.ca.crl.validity_hours) * 3600;
+    in.distribution_point =
+        ca == &m.issuing ? m.config.ca.crl.distribution_point : m.config.ca.crl.root_distribution_point;
     db::Statement rows(m.db,
                        "SELECT serial, revocation_effective, revocation_reason FROM certificates "
                        "WHERE issuer_id = ? AND revocation_effective IS NOT NULL AND revocation_effective <= ?");

@@ -16,6 +16,9 @@ constexpr std::uint8_t kSequence = 0x30, kInteger = 0x02, kOctetString = 0x04, k
 const std::string kOidReason("\x55\x1d\x15", 3);
 const std::string kOidCrlNumber("\x55\x1d\x14", 3);
 const std::string kOidAki("\x55\x1d\x23", 3);
+// id-ce-issuingDistributionPoint 2.5.29.28
+const std::string kOidIdp("\x55\x1d\x1c", 3);
+constexpr std::uint8_t kBoolean = 0x01, kContextPrim6 = 0x86;
 
 std::string tlv(std::uint8_t tag, std::string_view content) {
   std::string out;
@@ -146,7 +149,18 @@ CrlFiles CrlBuilder::finish() {
     std::string num_ext;
     der_append_tlv(num_ext, kOid, kOidCrlNumber);
     der_append_tlv(num_ext, kOctetString, der_integer(in_.crl_number));
-    exts = tlv(kSequence, tlv(kSequence, aki_ext) + tlv(kSequence, num_ext));
+    std::string all = tlv(kSequence, aki_ext) + tlv(kSequence, num_ext);
+    if (!in_.distribution_point.empty()) {
+      // IssuingDistributionPoint ::= SEQUENCE { distributionPoint [0] { fullName [0] { URI [6] } } }
+      std::string uri = tlv(kContextPrim6, in_.distribution_point);
+      std::string idp = tlv(kSequence, tlv(kContext0, tlv(kContext0, uri)));
+      std::string idp_ext;
+      der_append_tlv(idp_ext, kOid, kOidIdp);
+      der_append_tlv(idp_ext, kBoolean, std::string(1, '\xff'));   // critical (RFC 5280 5.2.5)
+      der_append_tlv(idp_ext, kOctetString, idp);
+      all += tlv(kSequence, idp_ext);
+    }
+    exts = tlv(kSequence, all);
   }
   std::string head;
   head += der_integer(1);   // v2

@@ -15,6 +15,9 @@ struct CrlInput {
   Bytes authority_key_id;
   std::int64_t crl_number = 0;
   UnixTime this_update = 0, next_update = 0;
+  /// URL of the distribution point this CRL serves: an issuingDistributionPoint extension
+  /// (critical) when set, so relying parties (Botan does) can match it to the certificates' CRL DP.
+  std::string distribution_point;
 };
 
 struct CrlFiles {

@@ -178,10 +178,7 @@ int audit_verify(const GlobalOptions& g, const std::vector<std::string>& argv) {
   return 0;
 }
 
-}  // namespace
-
-const std::vector<Command>& ca_commands() {
-  static const std::vector<Command> commands = {
+const CommandRegistrar kRegistrar({
       {"ca", "init", "ca init [--root-key ALG] [--issuing-key ALG]",
        "Generates the root and issuing CA keys on the HSM, self-signs the root and issues the issuing CA\n"
        "certificate. ALG: rsa2048, rsa3072, rsa4096, p256, p384 (defaults from config: rsa3072 root,\n"
@@ -208,8 +205,8 @@ const std::vector<Command>& ca_commands() {
       {"audit", "verify", "audit verify",
        "Checks the audit log's hash chain; names the first entry edited, deleted or reordered and exits 1.",
        audit_verify},
-  };
-  return commands;
-}
+});
+
+}  // namespace
 
 }  // namespace jitsuin::cli

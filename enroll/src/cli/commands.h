@@ -16,7 +16,13 @@ struct Command {
   int (*run)(const GlobalOptions& global, const std::vector<std::string>& args);
 };
 
-/// Commands of the CA, CRL and audit groups.
-const std::vector<Command>& ca_commands();
+/// Every registered command, in registration order.
+const std::vector<Command>& all_commands();
+
+/// Each cmd_*.cpp registers its group with a static instance:
+///   static const CommandRegistrar reg({{"ca", "init", ...}, ...});
+struct CommandRegistrar {
+  explicit CommandRegistrar(std::vector<Command> commands);
+};
 
 }  // namespace jitsuin::cli

@@ -6,9 +6,9 @@
 
 namespace {
 
+using jitsuin::cli::all_commands;
 using jitsuin::cli::Command;
 
-std::vector<Command> all_commands() { return jitsuin::cli::ca_commands(); }
 
 void print_usage(std::ostream& out) {
   out << "usage: jitsuin [--home DIR] [--config FILE] COMMAND [options]\n\n"
@@ -20,6 +20,23 @@ void print_usage(std::ostream& out) {
 }
 
 }  // namespace
+
+namespace jitsuin::cli {
+
+namespace {
+std::vector<Command>& registry() {
+  static std::vector<Command> commands;
+  return commands;
+}
+}  // namespace
+
+const std::vector<Command>& all_commands() { return registry(); }
+
+CommandRegistrar::CommandRegistrar(std::vector<Command> commands) {
+  registry().insert(registry().end(), commands.begin(), commands.end());
+}
+
+}  // namespace jitsuin::cli
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);

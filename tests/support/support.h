@@ -1,0 +1,76 @@
+#pragma once
+// Shared test harness. Everything real: a SoftHSM2 token in a temp dir, a SQLite file, the built
+// jitsuin binary and the independent command-line tools.
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "jitsuin/ca/authority.h"
+#include "jitsuin/config/config.h"
+#include "jitsuin/db/database.h"
+#include "jitsuin/hsm/pkcs11.h"
+
+namespace jitsuin::test {
+
+/// A fresh directory, removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Output (stdout and stderr together) and exit status of a shell command.
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+CommandResult run(const std::string& shell_command);
+
+/// Quotes for /bin/sh.
+std::string sh_quote(const std::string& s);
+
+/// The jitsuin binary under test, and "jitsuin --home HOME" ready to append a command.
+std::string jitsuin_binary();
+std::string jitsuin_cmd(const std::filesystem::path& home);
+
+void write_text(const std::filesystem::path& path, const std::string& text);
+
+/// The SoftHSM2 module path.
+std::filesystem::path softhsm_module();
+
+/// Points SOFTHSM2_CONF at a token directory private to this test process (once per process),
+/// so tests never touch a system token store. Returns the token directory.
+std::filesystem::path process_softhsm();
+
+/// Initialises a new SoftHSM2 token in this process's token store and returns it, not logged in.
+hsm::Token new_token(const std::string& label, const std::string& so_pin, const std::string& user_pin);
+
+/// A complete CA in a temp home: config (the documented default with a private token), database,
+/// token logged in, CA initialised and loaded.
+struct CaFixture {
+  TempDir home;
+  config::Config config;
+  std::unique_ptr<db::Database> db;
+  std::optional<hsm::Token> token;
+  std::unique_ptr<ca::CertificateAuthority> ca;
+  std::string token_label;
+
+  /// Opens another database connection (e.g. for a second thread).
+  std::unique_ptr<db::Database> open_db() const;
+};
+std::unique_ptr<CaFixture> make_ca(hsm::KeyAlgorithm root = hsm::KeyAlgorithm::rsa3072,
+                                   hsm::KeyAlgorithm issuing = hsm::KeyAlgorithm::p256);
+
+/// A CSR made by `openssl req` with a fresh software key: alg is an openssl -newkey argument
+/// ("rsa:2048", "ec" + curve). Returns the CSR PEM.
+std::string openssl_csr(const std::filesystem::path& dir, const std::string& newkey, const std::string& name = "k");
+
+/// Counts rows of a table (for "nothing changed" checks).
+std::int64_t count_rows(db::Database& db, const std::string& table);
+
+}  // namespace jitsuin::test
