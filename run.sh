@@ -6,8 +6,14 @@ cd "$(dirname "$0")"
 scripts/deps.sh run
 scripts/build.sh
 jitsuin=build/enroll/jitsuin
-if ! "$jitsuin" ca show >/dev/null 2>&1; then
-  "$jitsuin" ca init
+# First start: no CA yet -> create it (token, keys, certificates). Any other failure is shown as is.
+if ! status=$("$jitsuin" ca show 2>&1); then
+  if grep -q 'run: jitsuin ca init' <<<"$status"; then
+    "$jitsuin" ca init
+  else
+    echo "$status" >&2
+    exit 1
+  fi
 fi
 "$jitsuin" ca show
 "$jitsuin" crl publish
