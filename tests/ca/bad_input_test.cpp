@@ -6,11 +6,6 @@
 namespace jitsuin::test {
 namespace {
 
-const config::NameFields kTaro = {{"organization", "Example Kensetsu"},
-                                  {"department", "Honsha"},
-                                  {"title", "Shacho"},
-                                  {"common_name", "Taro Yamada"}};
-
 class BadInput : public ::testing::Test {
  protected:
   void SetUp() override {

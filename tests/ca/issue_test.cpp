@@ -10,11 +10,6 @@
 namespace jitsuin::test {
 namespace {
 
-const config::NameFields kTaro = {{"organization", "Example Kensetsu"},
-                                  {"department", "Honsha"},
-                                  {"title", "Shacho"},
-                                  {"common_name", "Taro Yamada"}};
-
 ca::IssuedCertificate issue(CaFixture& f, const std::string& csr, const std::string& profile = "individual-signing",
                             const config::NameFields& subject = kTaro, std::optional<int> days = std::nullopt) {
   return f.ca->issue({profile, csr, subject, days}, {"test"});

@@ -5,10 +5,17 @@
 #include <string>
 #include <vector>
 
+#include "jitsuin/config/config.h"
 #include "jitsuin/config/util.h"
 #include "support/support.h"
 
 namespace jitsuin::test {
+
+/// An approved individual-signing subject (the RA-8 example: honsha / shacho).
+inline const config::NameFields kTaro = {{"organization", "Example Kensetsu"},
+                                         {"department", "Honsha"},
+                                         {"title", "Shacho"},
+                                         {"common_name", "Taro Yamada"}};
 
 /// PEM files for a leaf, its issuing CA and the root, written into dir.
 struct ChainFiles {
