@@ -86,17 +86,41 @@ const char* kRecordSelect =
     "JOIN authorities a ON a.id = c.issuer_id ";
 
 std::int64_t insert_certificate(db::Database& db, std::int64_t issuer_id, const std::string& profile, X509* cert,
-                                const Bytes& spki_hash, UnixTime now) {
-  Bytes der = ossl::cert_der(cert);
-  db::Statement ins(db,
-                    "INSERT INTO certificates (serial, issuer_id, profile, subject, spki_sha256, not_before, not_after, "
-                    "issued_at, der) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  ins.bind_blob(1, serial_bytes(cert)).bind(2, issuer_id).bind(3, profile);
-  ins.bind(4, ossl::name_to_string(X509_get_subject_name(cert))).bind_blob(5, spki_hash);
-  ins.bind(6, asn1_to_unix(X509_get0_notBefore(cert))).bind(7, asn1_to_unix(X509_get0_notAfter(cert)));
-  ins.bind(8, now).bind_blob(9, der);
-  ins.exec();
+                                const Bytes& spki_hash, UnixTime now, const Bytes& der, const std::string& subject) {
+  auto ins = db.cached(
+      "INSERT INTO certificates (serial, issuer_id, profile, subject, spki_sha256, not_before, not_after, "
+      "issued_at, der) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  ins->bind_blob(1, serial_bytes(cert)).bind(2, issuer_id).bind(3, profile);
+  ins->bind(4, subject).bind_blob(5, spki_hash);
+  ins->bind(6, asn1_to_unix(X509_get0_notBefore(cert))).bind(7, asn1_to_unix(X509_get0_notAfter(cert)));
+  ins->bind(8, now).bind_blob(9, der);
+  ins->exec();
   return db.last_insert_rowid();
+}
+
+std::int64_t insert_certificate(db::Database& db, std::int64_t issuer_id, const std::string& profile, X509* cert,
+                                const Bytes& spki_hash, UnixTime now) {
+  return insert_certificate(db, issuer_id, profile, cert, spki_hash, now, ossl::cert_der(cert),
+                            ossl::name_to_string(X509_get_subject_name(cert)));
+}
+
+// RFC 5280 key identifier (SHA-1 of the subjectPublicKey bits) of a certificate's own public key.
+// Reads the bits X509_set_pubkey already encoded: ossl::key_identifier(EVP_PKEY*) would encode the
+// key again, which costs more than a P-256 signature with OpenSSL 3.0's encoders and decoders.
+Bytes subject_key_identifier(const X509* cert) {
+  const ASN1_BIT_STRING* bits = X509_get0_pubkey_bitstr(cert);
+  if (!bits) ossl::throw_openssl("certificate has no public key");
+  Bytes out(20);
+  unsigned int len = 0;
+  if (EVP_Digest(bits->data, static_cast<std::size_t>(bits->length), out.data(), &len, EVP_sha1(), nullptr) != 1)
+    ossl::throw_openssl("cannot hash public key");
+  return out;
+}
+
+// Another reference to a CA certificate (X509_dup would re-encode and re-decode its public key).
+ossl::Cert share(X509* cert) {
+  X509_up_ref(cert);
+  return ossl::Cert(cert);
 }
 
 // A certificate skeleton: version 3, serial, names, validity, public key.
@@ -334,7 +358,8 @@ IssuedCertificate CertificateAuthority::issue(const IssueRequest& request, const
     ku.insert(ku.end(), extra.begin(), extra.end());
     detail::add_ext(cert.get(), detail::make_ext(NID_key_usage, "critical," + join(ku, ",")).get());
     for (const auto& e : m.profile_exts[profile.name]) detail::add_ext(cert.get(), e.get());
-    detail::add_ext(cert.get(), detail::make_key_id_ext(NID_subject_key_identifier, ossl::key_identifier(csr.key)).get());
+    detail::add_ext(cert.get(),
+                    detail::make_key_id_ext(NID_subject_key_identifier, subject_key_identifier(cert.get())).get());
     if (profile.email_in_san)
       detail::add_ext(cert.get(), detail::make_ext(NID_subject_alt_name, "email:" + request.subject.at("email")).get());
     for (const auto& e : m.common_exts) detail::add_ext(cert.get(), e.get());
@@ -344,10 +369,10 @@ IssuedCertificate CertificateAuthority::issue(const IssueRequest& request, const
   };
 
   auto refuse_if_key_taken = [&] {
-    db::Statement st(m.db, "SELECT subject FROM certificates WHERE spki_sha256 = ? AND subject <> ? LIMIT 1");
-    st.bind_blob(1, csr.spki_sha256).bind(2, subject_text);
-    if (st.step())
-      throw Error(ErrorKind::conflict, "this public key is already certified to a different subject (" + st.text(0) +
+    auto st = m.db.cached("SELECT subject FROM certificates WHERE spki_sha256 = ? AND subject <> ? LIMIT 1");
+    st->bind_blob(1, csr.spki_sha256).bind(2, subject_text);
+    if (st->step())
+      throw Error(ErrorKind::conflict, "this public key is already certified to a different subject (" + st->text(0) +
                                            "); a new key is required");
   };
   refuse_if_key_taken();
@@ -355,20 +380,22 @@ IssuedCertificate CertificateAuthority::issue(const IssueRequest& request, const
   for (int attempt = 0;; ++attempt) {
     Bytes serial = detail::random_serial();
     auto cert = build(serial);
+    Bytes der = ossl::cert_der(cert.get());
     try {
       db::Transaction tx(m.db);
       refuse_if_key_taken();  // again, under the write lock
-      std::int64_t id = insert_certificate(m.db, m.issuing.id, profile.name, cert.get(), csr.spki_sha256, now);
+      std::int64_t id =
+          insert_certificate(m.db, m.issuing.id, profile.name, cert.get(), csr.spki_sha256, now, der, subject_text);
       json details = {{"profile", profile.name}, {"subject", subject_text}, {"key", csr.key_description},
                       {"not_after", format_rfc3339(not_after)}, {"certificate_id", id}};
       db::append_audit(m.db, {actor.name, "cert.issue", to_hex(serial), details.dump()}, now);
       tx.commit();
       IssuedCertificate out;
       out.record = CertificateRecord{id, to_hex(serial), "issuing", profile.name, subject_text, now, not_after, now,
-                                     ossl::cert_der(cert.get()), std::nullopt, std::nullopt, std::nullopt};
+                                     std::move(der), std::nullopt, std::nullopt, std::nullopt};
       out.certificate = std::move(cert);
-      out.chain.push_back(ossl::Cert(X509_dup(m.issuing.cert.get())));
-      out.chain.push_back(ossl::Cert(X509_dup(m.root.cert.get())));
+      out.chain.push_back(share(m.issuing.cert.get()));
+      out.chain.push_back(share(m.root.cert.get()));
       return out;
     } catch (const db::DbError& e) {
       // A 126-bit serial collision is astronomically unlikely; retry rather than fail if it happens.

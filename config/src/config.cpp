@@ -1,5 +1,7 @@
 #include "jitsuin/config/config.h"
 
+#include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -14,7 +16,7 @@ namespace {
 using nlohmann::json;
 
 [[noreturn]] void bad(const std::string& where, const std::string& msg) {
-  throw Error(ErrorKind::config, "config " + where + ": " + msg);
+  throw Error(ErrorKind::config, (where.empty() ? "config: " : "config " + where + ": ") + msg);
 }
 
 // Reads one JSON object, remembering which keys were used so leftovers (typos) are reported.
@@ -34,11 +36,18 @@ class Section {
   void path_(const char* key, std::filesystem::path& out) {
     std::string s;
     str(key, s);
-    if (j_.contains(key)) out = s;
+    if (j_.contains(key)) {
+      if (s.empty()) bad(path(key), "must not be empty");
+      out = s;
+    }
   }
   void integer(const char* key, int& out) {
     if (auto* v = get(key)) {
       if (!v->is_number_integer()) bad(path(key), "must be an integer");
+      // get<int>() would wrap 4294967297 to 1: check the range first.
+      if (v->is_number_unsigned() ? v->get<std::uint64_t>() > static_cast<std::uint64_t>(INT_MAX)
+                                  : v->get<std::int64_t>() < INT_MIN || v->get<std::int64_t>() > INT_MAX)
+        bad(path(key), "is out of range");
       out = v->get<int>();
     }
   }
@@ -53,7 +62,7 @@ class Section {
     auto it = j_.find(key);
     return it == j_.end() ? nullptr : &*it;
   }
-  std::string path(const std::string& key) const { return where_ + "." + key; }
+  std::string path(const std::string& key) const { return where_.empty() ? key : where_ + "." + key; }
   void finish() const {
     for (auto it = j_.begin(); it != j_.end(); ++it)
       if (!used_.count(it.key())) bad(where_, "unknown key '" + it.key() + "'");
@@ -93,7 +102,17 @@ void read_ca_key(Section& parent, const char* key, CaKeyConfig& out) {
     bad(s.path("validity_days"), "must be between 1 and 36500");
 }
 
-bool is_url(const std::string& s) { return s.starts_with("http://") || s.starts_with("https://"); }
+// http(s)://host[...]: a scheme, a non-empty host, and no spaces or control characters.
+bool is_url(const std::string& s) {
+  std::size_t rest;
+  if (s.starts_with("http://")) rest = 7;
+  else if (s.starts_with("https://")) rest = 8;
+  else return false;
+  if (rest >= s.size() || s[rest] == '/' || s[rest] == ':' || s[rest] == '?' || s[rest] == '#') return false;
+  for (unsigned char c : s)
+    if (c <= 0x20 || c == 0x7f) return false;
+  return true;
+}
 
 void validate_url(const std::string& where, const std::string& value) {
   if (!value.empty() && !is_url(value)) bad(where, "'" + value + "' is not an http(s) URL");
@@ -103,6 +122,19 @@ void validate_oid(const std::string& where, const std::string& oid) {
   bool ok = !oid.empty() && std::isdigit(static_cast<unsigned char>(oid.front())) &&
             std::isdigit(static_cast<unsigned char>(oid.back())) && oid.find("..") == std::string::npos;
   for (char c : oid) ok = ok && (std::isdigit(static_cast<unsigned char>(c)) || c == '.');
+  if (ok) {
+    // X.660: the first arc is 0, 1 or 2; under 0 and 1 the second is below 40; no leading zeros.
+    std::vector<std::string> arcs;
+    for (std::size_t start = 0;;) {
+      auto dot = oid.find('.', start);
+      arcs.push_back(oid.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    for (const auto& a : arcs) ok = ok && !a.empty() && a.size() <= 18 && (a.size() == 1 || a[0] != '0');
+    ok = ok && arcs.size() >= 2 && arcs[0].size() == 1 && arcs[0][0] <= '2';
+    if (ok && arcs[0][0] != '2') ok = std::stoll(arcs[1]) < 40;
+  }
   if (!ok || oid.find('.') == std::string::npos) bad(where, "'" + oid + "' is not a dotted OID");
 }
 
@@ -193,11 +225,54 @@ Config parse_config(const std::string& json_text, const std::filesystem::path& h
     validate_url("ca.aia_ca_issuers", c.ca.aia_ca_issuers);
     validate_url("ca.root_aia_ca_issuers", c.ca.root_aia_ca_issuers);
   }
+  if (auto* j = top.get("mail")) {
+    Section s(*j, "mail");
+    s.str("from", c.mail.from);
+    s.str("smtp_url", c.mail.smtp_url);
+    s.path_("maildir", c.mail.maildir);
+    s.integer("max_attempts", c.mail.max_attempts);
+    s.integer("retry_base_seconds", c.mail.retry_base_seconds);
+    s.finish();
+    if (c.mail.from.find('@') == std::string::npos) bad("mail.from", "must hold an e-mail address");
+    if (!c.mail.smtp_url.empty() && !c.mail.smtp_url.starts_with("smtp://") &&
+        !c.mail.smtp_url.starts_with("smtps://"))
+      bad("mail.smtp_url", "'" + c.mail.smtp_url + "' is not an smtp:// or smtps:// URL");
+    if (c.mail.maildir.empty()) bad("mail.maildir", "must not be empty");
+    if (c.mail.max_attempts < 1 || c.mail.max_attempts > 100) bad("mail.max_attempts", "must be between 1 and 100");
+    if (c.mail.retry_base_seconds < 1 || c.mail.retry_base_seconds > 86400)
+      bad("mail.retry_base_seconds", "must be between 1 and 86400");
+  }
+  if (auto* j = top.get("ra")) {
+    Section s(*j, "ra");
+    s.integer("pin_validity_days", c.ra.pin_validity_days);
+    s.integer("pin_max_attempts", c.ra.pin_max_attempts);
+    s.integer("revocation_delay_days", c.ra.revocation_delay_days);
+    s.integer("password_max_failures", c.ra.password_max_failures);
+    s.integer("session_hours", c.ra.session_hours);
+    if (auto* days = s.get("expiry_notice_days")) {
+      if (!days->is_array() || days->empty()) bad("ra.expiry_notice_days", "must be a non-empty array of days");
+      c.ra.expiry_notice_days.clear();
+      for (const auto& d : *days) {
+        if (!d.is_number_integer() || d.get<int>() < 1 || d.get<int>() > 366)
+          bad("ra.expiry_notice_days", "each entry must be a whole number of days between 1 and 366");
+        c.ra.expiry_notice_days.push_back(d.get<int>());
+      }
+    }
+    s.finish();
+    if (c.ra.pin_validity_days < 1 || c.ra.pin_validity_days > 365) bad("ra.pin_validity_days", "must be between 1 and 365");
+    if (c.ra.pin_max_attempts < 1 || c.ra.pin_max_attempts > 20) bad("ra.pin_max_attempts", "must be between 1 and 20");
+    if (c.ra.revocation_delay_days < 0 || c.ra.revocation_delay_days > 30)
+      bad("ra.revocation_delay_days", "must be between 0 and 30");
+    if (c.ra.password_max_failures < 1 || c.ra.password_max_failures > 20)
+      bad("ra.password_max_failures", "must be between 1 and 20");
+    if (c.ra.session_hours < 1 || c.ra.session_hours > 24) bad("ra.session_hours", "must be between 1 and 24");
+  }
   top.finish();
   if (!c.ca.profiles_dir.is_absolute()) c.ca.profiles_dir = base_dir / c.ca.profiles_dir;
   c.database.path = c.in_home(c.database.path);
   c.hsm.pin_file = c.in_home(c.hsm.pin_file);
   c.ca.crl.publish_dir = c.in_home(c.ca.crl.publish_dir);
+  c.mail.maildir = c.in_home(c.mail.maildir);
   return c;
 }
 

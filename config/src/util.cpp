@@ -64,42 +64,83 @@ std::string format_rfc3339(UnixTime t) {
   return buf;
 }
 
+namespace {
+
+// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+}  // namespace
+
 UnixTime parse_rfc3339(std::string_view text) {
+  // Strict RFC 3339 section 5.6: date-time = YYYY-MM-DD ("T" / "t" / " ") hh:mm:ss [.fraction]
+  // ("Z" / "z" / +hh:mm / -hh:mm). Fixed-width fields, real calendar dates, no trailing text.
   auto fail = [&]() -> UnixTime {
     throw Error(ErrorKind::invalid_input,
                 "not an RFC 3339 time (e.g. 2026-11-23T09:00:00+09:00): '" + std::string(text) + "'");
   };
-  std::tm tm{};
-  std::string s(text);
-  const char* p = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!p) {
-    // Lower-case 't' and a space separator are allowed by RFC 3339 section 5.6's note.
-    p = strptime(s.c_str(), "%Y-%m-%d %H:%M:%S", &tm);
-    if (!p) fail();
-  }
-  if (*p == '.') {
-    ++p;
-    if (!std::isdigit(static_cast<unsigned char>(*p))) fail();
-    while (std::isdigit(static_cast<unsigned char>(*p))) ++p;
+  std::size_t i = 0;
+  auto digits = [&](std::size_t n) -> int {
+    if (i + n > text.size()) fail();
+    int v = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      char c = text[i + k];
+      if (c < '0' || c > '9') fail();
+      v = v * 10 + (c - '0');
+    }
+    i += n;
+    return v;
+  };
+  auto expect = [&](std::string_view chars) {
+    if (i >= text.size() || chars.find(text[i]) == std::string_view::npos) fail();
+    ++i;
+  };
+  int year = digits(4);
+  expect("-");
+  int month = digits(2);
+  expect("-");
+  int day = digits(2);
+  expect("Tt ");
+  int hour = digits(2);
+  expect(":");
+  int minute = digits(2);
+  expect(":");
+  int second = digits(2);
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    std::size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    if (i == start) fail();
   }
   long offset = 0;
-  if (*p == 'Z' || *p == 'z') {
-    ++p;
-  } else if (*p == '+' || *p == '-') {
-    int sign = *p == '+' ? 1 : -1;
-    int hh = 0, mm = 0;
-    if (std::sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || hh > 23 || mm > 59) fail();
-    offset = sign * (hh * 3600L + mm * 60L);
-    p += 6;
+  if (i < text.size() && (text[i] == 'Z' || text[i] == 'z')) {
+    ++i;
+  } else if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+    int sign = text[i] == '+' ? 1 : -1;
+    ++i;
+    int oh = digits(2);
+    expect(":");
+    int om = digits(2);
+    if (oh > 23 || om > 59) fail();
+    offset = sign * (oh * 3600L + om * 60L);
   } else {
     fail();
   }
-  if (*p != '\0') fail();
-  // Reject normalised-away values such as February 30th.
-  std::tm check = tm;
-  time_t t = timegm(&tm);
-  if (check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon || check.tm_hour != tm.tm_hour) fail();
-  return static_cast<UnixTime>(t) - offset;
+  if (i != text.size()) fail();
+  static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month < 1 || month > 12) fail();
+  int max_day = month_days[month - 1] + (month == 2 && leap ? 1 : 0);
+  // Leap seconds (:60) are refused: UTC seconds in jitsuin never name them.
+  if (day < 1 || day > max_day || hour > 23 || minute > 59 || second > 59) fail();
+  std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  return days * 86400 + hour * 3600L + minute * 60L + second - offset;
 }
 
 namespace {
@@ -167,12 +208,40 @@ std::string read_file(const std::filesystem::path& path) {
 }
 
 std::string read_secret_file(const std::filesystem::path& path) {
+  // fstat on the descriptor that is read, so the file checked is the file read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_io("cannot read secret file", path);
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw_io("cannot read secret file", path);
-  if (st.st_mode & 077)
+  if (::fstat(fd, &st) != 0) {
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
+    throw_io("cannot read secret file", path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(ErrorKind::config, "secret file " + path.string() + " is not a regular file");
+  }
+  if (st.st_mode & 077) {
+    ::close(fd);
     throw Error(ErrorKind::config, "secret file " + path.string() +
                                        " is readable by group or others; chmod 600 it");
-  std::string s = read_file(path);
+  }
+  std::string s;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int saved = errno;
+      ::close(fd);
+      errno = saved;
+      throw_io("cannot read secret file", path);
+    }
+    if (n == 0) break;
+    s.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   if (s.empty()) throw Error(ErrorKind::config, "secret file " + path.string() + " is empty");
   return s;

@@ -37,28 +37,39 @@ Bytes entry_hash(std::span<const std::uint8_t> prev, std::int64_t seq, UnixTime 
 
 const Bytes kGenesis(32, 0);
 
+// "entry 4" or "entries 4-6".
+std::string range(std::int64_t first, std::int64_t last) {
+  if (first == last) return "entry " + std::to_string(first);
+  return "entries " + std::to_string(first) + "-" + std::to_string(last);
+}
+
 }  // namespace
 
 std::int64_t append_audit(Database& db, const AuditEvent& e, UnixTime at) {
   if (sqlite3_get_autocommit(db.handle()))
     throw Error(ErrorKind::internal, "audit entries must be appended inside a transaction");
-  Statement last(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+  // Cached statements: every issuance and revocation appends an entry.
   std::int64_t seq = 1;
   Bytes prev = kGenesis;
-  if (last.step()) {
-    seq = last.int64(0) + 1;
-    prev = last.blob(1);
+  {
+    auto last = db.cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    if (last->step()) {
+      seq = last->int64(0) + 1;
+      prev = last->blob(1);
+    }
   }
-  // AUTOINCREMENT never re-uses a number, so a deleted tail still leaves a gap to detect.
-  Statement sq(db, "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'");
-  if (sq.step()) seq = std::max(seq, sq.int64(0) + 1);
+  {
+    // AUTOINCREMENT never re-uses a number, so a deleted tail still leaves a gap to detect.
+    auto sq = db.cached("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'");
+    if (sq->step()) seq = std::max(seq, sq->int64(0) + 1);
+  }
   Bytes hash = entry_hash(prev, seq, at, e.actor, e.action, e.object, e.details);
-  Statement ins(db,
-                "INSERT INTO audit_log (seq, at, actor, action, object, details, prev_hash, hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-  ins.bind(1, seq).bind(2, at).bind(3, e.actor).bind(4, e.action).bind(5, e.object).bind(6, e.details);
-  ins.bind_blob(7, prev).bind_blob(8, hash);
-  ins.exec();
+  auto ins = db.cached(
+      "INSERT INTO audit_log (seq, at, actor, action, object, details, prev_hash, hash) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  ins->bind(1, seq).bind(2, at).bind(3, e.actor).bind(4, e.action).bind(5, e.object).bind(6, e.details);
+  ins->bind_blob(7, prev).bind_blob(8, hash);
+  ins->exec();
   return seq;
 }
 
@@ -79,9 +90,10 @@ AuditReport verify_audit(Database& db) {
   while (st.step()) {
     std::int64_t seq = st.int64(0);
     if (seq != expected) {
+      // A gap names its first missing entry, like a deleted tail does below.
       if (seq > expected)
-        return bad(seq, "entries " + std::to_string(expected) + (seq - 1 > expected ? "-" + std::to_string(seq - 1) : "") +
-                            " before entry " + std::to_string(seq) + " are missing (deleted)");
+        return bad(expected, range(expected, seq - 1) + " before entry " + std::to_string(seq) +
+                                 (seq - 1 > expected ? " are" : " is") + " missing (deleted)");
       return bad(seq, "entry " + std::to_string(seq) + " is out of order");
     }
     auto stored_prev = st.blob_view(6);
@@ -98,8 +110,8 @@ AuditReport verify_audit(Database& db) {
   }
   Statement sq(db, "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'");
   if (sq.step() && sq.int64(0) >= expected)
-    return bad(expected, "entries " + std::to_string(expected) + "-" + std::to_string(sq.int64(0)) +
-                             " at the end of the log are missing (deleted)");
+    return bad(expected, range(expected, sq.int64(0)) + " at the end of the log" +
+                             (sq.int64(0) > expected ? " are" : " is") + " missing (deleted)");
   r.head_hash = to_hex(prev);
   return r;
 }

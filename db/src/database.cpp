@@ -2,9 +2,30 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 namespace jitsuin::db {
 
 namespace {
+
+constexpr std::chrono::milliseconds kBusyTimeout(10000);
+
+// Waits for another writer (thread or process) to finish. SQLite's own busy timeout sleeps 1, 2,
+// 5, 10 ... 100 ms between tries, far longer than a write transaction here (well under a
+// millisecond, a few with an fsync), so concurrent issuers would spend most of their time asleep.
+// This retries after 20 us, doubling up to 1 ms, for kBusyTimeout in all. A connection is used by
+// one thread and a thread waits on one lock at a time, so the start time can live per thread.
+int busy_wait(void*, int count) {
+  thread_local std::chrono::steady_clock::time_point since;
+  auto now = std::chrono::steady_clock::now();
+  if (count == 0) since = now;
+  else if (now - since >= kBusyTimeout) return 0;
+  std::this_thread::sleep_for(std::chrono::microseconds(std::min(1000, 20 << std::min(count, 6))));
+  return 1;
+}
+
 [[noreturn]] void fail(sqlite3* db, const std::string& what, int rc) {
   std::string msg = what + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   throw DbError(msg, db ? sqlite3_extended_errcode(db) : rc);
@@ -115,7 +136,7 @@ std::unique_ptr<Database> Database::open(const std::filesystem::path& path, cons
   if (rc != SQLITE_OK) fail(raw, "cannot open database " + path.string(), rc);
   sqlite3_extended_result_codes(raw, 1);
   // Several processes (server, cron, CLI) share the file: wait for locks rather than fail.
-  sqlite3_busy_timeout(raw, 10000);
+  sqlite3_busy_handler(raw, busy_wait, nullptr);
   db->exec_script("PRAGMA journal_mode=WAL");
   db->exec_script("PRAGMA foreign_keys=ON");
   db->exec_script(opts.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
@@ -123,7 +144,27 @@ std::unique_ptr<Database> Database::open(const std::filesystem::path& path, cons
   return db;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  cache_.clear();   // finalize the cached statements first
+  sqlite3_close_v2(db_);
+}
+
+CachedStatement::~CachedStatement() {
+  if (!st_) return;
+  st_->reset();
+  if (in_use_) *in_use_ = false;
+}
+
+CachedStatement Database::cached(std::string_view sql) {
+  auto it = cache_.find(std::string(sql));
+  if (it == cache_.end()) {
+    auto st = std::make_unique<Statement>(*this, sql);
+    it = cache_.emplace(std::string(sql), CacheEntry{std::move(st), false}).first;
+  }
+  if (it->second.in_use) return CachedStatement(std::make_unique<Statement>(*this, sql));
+  it->second.in_use = true;
+  return CachedStatement(it->second.statement.get(), &it->second.in_use);
+}
 
 void Database::exec_script(const char* sql) {
   char* err = nullptr;
@@ -137,6 +178,8 @@ void Database::exec_script(const char* sql) {
 
 std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 int Database::changes() const { return sqlite3_changes(db_); }
+
+bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
 int Database::schema_version() {
   Statement st(*this, "PRAGMA user_version");

@@ -71,6 +71,277 @@ CREATE TABLE audit_log (
   hash BLOB NOT NULL
 );
 )sql"},
+    {2, "notification outbox",
+     R"sql(
+-- RA-10: mails queued in the same transaction as the event they announce. Delivery claims a row
+-- ('sending' + claimed_at lease), delivers, then marks it 'sent' in a second transaction; a row
+-- left in 'sending' past its lease is delivered again under the same message_id.
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  recipient TEXT NOT NULL,
+  template TEXT NOT NULL,
+  language TEXT NOT NULL CHECK (language IN ('ja', 'en')),
+  params TEXT NOT NULL,
+  message_id TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sending', 'sent', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  claimed_at INTEGER,
+  sent_at INTEGER,
+  last_error TEXT
+);
+CREATE INDEX outbox_due ON outbox(state, next_attempt_at) WHERE state IN ('pending', 'sending');
+)sql"},
+    {3, "ra core",
+     R"sql(
+-- RA-3/RA-4 operators of the registration authority. Passwords as scrypt hashes with a per-user
+-- salt; failed logins counted here so a lockout survives restarts.
+CREATE TABLE ra_operators (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('operator', 'approver', 'auditor', 'administrator')),
+  password_hash TEXT NOT NULL,
+  failed_logins INTEGER NOT NULL DEFAULT 0,
+  locked_at INTEGER,
+  disabled_at INTEGER,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL
+);
+-- Login sessions: only the SHA-256 of the token is stored.
+CREATE TABLE ra_sessions (
+  id INTEGER PRIMARY KEY,
+  token_sha256 BLOB NOT NULL UNIQUE,
+  operator_id INTEGER NOT NULL REFERENCES ra_operators(id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  ended_at INTEGER
+);
+-- RA-1 Form 1 (法人利用契約書): the contracting company.
+CREATE TABLE ra_companies (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  name_kana TEXT NOT NULL,
+  name_romaji TEXT NOT NULL,
+  address TEXT NOT NULL,
+  representative_name TEXT NOT NULL,
+  representative_title TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX ra_companies_name ON ra_companies(name);
+-- One paper bundle as received: Form 1 (new contract or change), Form 2 registered seal,
+-- Form 3 applicant list with the eToken order, who applies (representative or manager 支配人).
+CREATE TABLE ra_bundles (
+  id INTEGER PRIMARY KEY,
+  company_id INTEGER NOT NULL REFERENCES ra_companies(id),
+  contract_kind TEXT NOT NULL CHECK (contract_kind IN ('new', 'change')),
+  applied_by TEXT NOT NULL CHECK (applied_by IN ('representative', 'manager')),
+  received_on TEXT NOT NULL,
+  seal_form_received INTEGER NOT NULL DEFAULT 0,
+  seal_description TEXT NOT NULL DEFAULT '',
+  applicant_list_received INTEGER NOT NULL DEFAULT 0,
+  token_quantity INTEGER NOT NULL DEFAULT 0 CHECK (token_quantity >= 0),
+  note TEXT NOT NULL DEFAULT '',
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX ra_bundles_company ON ra_bundles(company_id);
+-- Form 4 (担当者申請書): contact person and billing person.
+CREATE TABLE ra_contacts (
+  id INTEGER PRIMARY KEY,
+  bundle_id INTEGER NOT NULL REFERENCES ra_bundles(id),
+  role TEXT NOT NULL CHECK (role IN ('contact', 'billing')),
+  name TEXT NOT NULL,
+  department TEXT NOT NULL DEFAULT '',
+  email TEXT NOT NULL,
+  phone TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT '',
+  UNIQUE (bundle_id, role)
+);
+-- Form 5 (電子証明書発行申請書): one certificate application per individual, with its life cycle.
+CREATE TABLE ra_applications (
+  id INTEGER PRIMARY KEY,
+  bundle_id INTEGER NOT NULL REFERENCES ra_bundles(id),
+  state TEXT NOT NULL CHECK (state IN ('received', 'incomplete', 'resubmitted', 'checked', 'approved',
+    'pin_issued', 'notice_mailed', 'enrolled', 'issued', 'rejected', 'withdrawn')),
+  name_kanji TEXT NOT NULL,
+  name_kana TEXT NOT NULL,
+  name_romaji TEXT NOT NULL,
+  organization_romaji TEXT NOT NULL,
+  department_romaji TEXT NOT NULL DEFAULT '',
+  title_romaji TEXT NOT NULL DEFAULT '',
+  email TEXT NOT NULL,
+  postcode TEXT NOT NULL,
+  home_address TEXT NOT NULL,
+  validity_years INTEGER NOT NULL CHECK (validity_years IN (1, 2)),
+  profile TEXT NOT NULL,
+  renewal_of INTEGER REFERENCES ra_applications(id),
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  checked_by TEXT,
+  approved_by TEXT,
+  approved_at INTEGER,
+  pin_hash TEXT,
+  pin_issued_by TEXT,
+  pin_issued_at INTEGER,
+  pin_expires_at INTEGER,
+  pin_failures INTEGER NOT NULL DEFAULT 0,
+  pin_locked_at INTEGER,
+  pin_reissue_requested_by TEXT,
+  pin_reissue_reason TEXT,
+  csr TEXT,
+  issuing_at INTEGER,
+  certificate_serial TEXT,
+  issued_at INTEGER
+);
+CREATE INDEX ra_applications_bundle ON ra_applications(bundle_id);
+CREATE INDEX ra_applications_state ON ra_applications(state);
+CREATE UNIQUE INDEX ra_applications_serial ON ra_applications(certificate_serial) WHERE certificate_serial IS NOT NULL;
+-- Every life-cycle transition: who, when, from which state to which.
+CREATE TABLE ra_application_events (
+  id INTEGER PRIMARY KEY,
+  application_id INTEGER NOT NULL REFERENCES ra_applications(id),
+  from_state TEXT,
+  to_state TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX ra_application_events_app ON ra_application_events(application_id, id);
+-- Form 6 (ユーザID申請書): contract-service users.
+CREATE TABLE ra_user_applications (
+  id INTEGER PRIMARY KEY,
+  bundle_id INTEGER NOT NULL REFERENCES ra_bundles(id),
+  name TEXT NOT NULL,
+  department TEXT NOT NULL DEFAULT '',
+  email TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+-- RA-2 supporting public documents, per bundle or per Form-5 applicant.
+CREATE TABLE ra_documents (
+  id INTEGER PRIMARY KEY,
+  bundle_id INTEGER NOT NULL REFERENCES ra_bundles(id),
+  application_id INTEGER REFERENCES ra_applications(id),
+  kind TEXT NOT NULL CHECK (kind IN ('registration_current', 'registration_history', 'registration_representative',
+    'representative_seal', 'residence_record', 'personal_seal')),
+  issued_on TEXT NOT NULL,
+  received_on TEXT NOT NULL,
+  original INTEGER NOT NULL CHECK (original IN (0, 1)),
+  note TEXT NOT NULL DEFAULT '',
+  recorded_by TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL
+);
+CREATE INDEX ra_documents_bundle ON ra_documents(bundle_id);
+-- Each document check and the reasons it found, so a returned bundle's letter can be reprinted.
+CREATE TABLE ra_bundle_checks (
+  id INTEGER PRIMARY KEY,
+  bundle_id INTEGER NOT NULL REFERENCES ra_bundles(id),
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  complete INTEGER NOT NULL,
+  reasons TEXT NOT NULL
+);
+-- RA-3 restricted-delivery mail (本人限定受取郵便) of the approval notice.
+CREATE TABLE ra_mailings (
+  id INTEGER PRIMARY KEY,
+  application_id INTEGER NOT NULL REFERENCES ra_applications(id),
+  tracking_number TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL CHECK (state IN ('sent', 'held', 'delivered', 'returned')),
+  sent_on TEXT NOT NULL,
+  held_on TEXT,
+  delivered_on TEXT,
+  returned_on TEXT,
+  resend_of INTEGER REFERENCES ra_mailings(id),
+  charge_yen INTEGER NOT NULL DEFAULT 0 CHECK (charge_yen >= 0),
+  recorded_by TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX ra_mailings_app ON ra_mailings(application_id);
+-- RA-6 revocation requests (失効申請), approved by a second operator.
+CREATE TABLE ra_revocation_requests (
+  id INTEGER PRIMARY KEY,
+  serial TEXT NOT NULL,
+  application_id INTEGER REFERENCES ra_applications(id),
+  reason INTEGER NOT NULL,
+  note TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'revoked', 'rejected')),
+  requested_by TEXT NOT NULL,
+  requested_at INTEGER NOT NULL,
+  effective_at INTEGER NOT NULL,
+  decided_by TEXT,
+  decided_at INTEGER,
+  rejection_reason TEXT
+);
+CREATE UNIQUE INDEX ra_revocation_open ON ra_revocation_requests(serial) WHERE state IN ('pending', 'approved');
+-- RA-9 company IDs (企業ID, one per company or department) and user IDs (ユーザID) of the
+-- contract service, issued from Forms 1 and 6; initial passwords only as scrypt hashes.
+CREATE TABLE ra_accounts (
+  id INTEGER PRIMARY KEY,
+  login_id TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL CHECK (kind IN ('company', 'user')),
+  company_id INTEGER NOT NULL REFERENCES ra_companies(id),
+  bundle_id INTEGER REFERENCES ra_bundles(id),
+  user_application_id INTEGER UNIQUE REFERENCES ra_user_applications(id),
+  name TEXT NOT NULL,
+  department TEXT NOT NULL DEFAULT '',
+  email TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  must_change_password INTEGER NOT NULL DEFAULT 1,
+  disabled_at INTEGER,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX ra_accounts_company ON ra_accounts(company_id);
+-- RA-8 signing IDs (署名用ID): which certificate a user ID may sign with. History kept: an unlink
+-- closes the row.
+CREATE TABLE ra_certificate_links (
+  id INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES ra_accounts(id),
+  serial TEXT NOT NULL,
+  linked_by TEXT NOT NULL,
+  linked_at INTEGER NOT NULL,
+  unlinked_by TEXT,
+  unlinked_at INTEGER
+);
+CREATE UNIQUE INDEX ra_certificate_links_open ON ra_certificate_links(account_id, serial) WHERE unlinked_at IS NULL;
+CREATE INDEX ra_certificate_links_serial ON ra_certificate_links(serial);
+-- RA-7 expiry notices: one row per certificate and offset, so each notice is sent once.
+CREATE TABLE ra_expiry_notices (
+  id INTEGER PRIMARY KEY,
+  serial TEXT NOT NULL,
+  days_before INTEGER NOT NULL,
+  sent_at INTEGER NOT NULL,
+  UNIQUE (serial, days_before)
+);
+)sql"},
+    {4, "ra additional certificate requests",
+     R"sql(
+-- RA-8 電子証明書追加発行申請: a company admin (企業ID) asks for a new certificate for one user ID
+-- of the company. The Form 5 lives in a bundle of its own (received online: no paper forms) and
+-- follows the RA-3 life cycle; when its certificate is issued it is linked to the user ID in the
+-- issuing transaction (link_id). user_name and user_email are the holder when asked, so a user ID
+-- that changed hands (利用者変更) meanwhile is not linked to someone else's certificate.
+CREATE TABLE ra_certificate_requests (
+  id INTEGER PRIMARY KEY,
+  application_id INTEGER NOT NULL UNIQUE REFERENCES ra_applications(id),
+  bundle_id INTEGER NOT NULL UNIQUE REFERENCES ra_bundles(id),
+  company_id INTEGER NOT NULL REFERENCES ra_companies(id),
+  requested_by INTEGER NOT NULL REFERENCES ra_accounts(id),
+  user_account_id INTEGER NOT NULL REFERENCES ra_accounts(id),
+  user_name TEXT NOT NULL,
+  user_email TEXT NOT NULL,
+  requested_at INTEGER NOT NULL,
+  link_id INTEGER REFERENCES ra_certificate_links(id),
+  link_note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX ra_certificate_requests_company ON ra_certificate_requests(company_id);
+CREATE INDEX ra_certificate_requests_user ON ra_certificate_requests(user_account_id);
+)sql"},
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -24,6 +25,9 @@ struct ModuleState {
   void* dl = nullptr;                       // our own reference for the raw calls
   CK_FUNCTION_LIST_PTR fl = nullptr;
   std::mutex mu;                            // serialises object management on this module
+  // Per slot: bumped whenever libp11's object cache is dropped (logout, login, initialisation),
+  // which frees the libp11 key objects that earlier PrivateKeys point into.
+  std::unique_ptr<std::atomic<std::uint64_t>[]> generation;
 
   ~ModuleState() {
     if (slots) PKCS11_release_all_slots(ctx, slots, nslots);
@@ -77,6 +81,13 @@ const RvName kRvNames[] = {
     {CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED", "the module is not initialised"},
     {CKR_SLOT_ID_INVALID, "CKR_SLOT_ID_INVALID", "no such slot"},
     {CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID", "the session is no longer valid"},
+    {CKR_SESSION_EXISTS, "CKR_SESSION_EXISTS", "the token is in use by another session"},
+    {CKR_SESSION_READ_ONLY_EXISTS, "CKR_SESSION_READ_ONLY_EXISTS", "a read-only session prevents the admin (SO) login"},
+    {CKR_SESSION_COUNT, "CKR_SESSION_COUNT", "the token has too many open sessions"},
+    {CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID", "the object is gone"},
+    {CKR_ATTRIBUTE_SENSITIVE, "CKR_ATTRIBUTE_SENSITIVE", "the attribute is sensitive and cannot be read"},
+    {CKR_TEMPLATE_INCOMPLETE, "CKR_TEMPLATE_INCOMPLETE", "incomplete object template"},
+    {CKR_KEY_SIZE_RANGE, "CKR_KEY_SIZE_RANGE", "the token does not support this key size"},
 };
 
 // libp11 reports failures through OpenSSL's error queue: the reason of a PKCS#11-level error is
@@ -250,6 +261,7 @@ std::shared_ptr<Module> Module::load(const std::filesystem::path& module_path) {
       throw HsmError("PKCS#11 module " + canon.string() + " has no usable C_GetFunctionList", CKR_GENERAL_ERROR);
     if (PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) != 0)
       fail("cannot list the slots of " + canon.string(), take_libp11_rv());
+    m->generation.reset(new std::atomic<std::uint64_t>[m->nslots]());
     reg[canon] = m;
   }
   return std::make_shared<Module>(m);
@@ -295,102 +307,164 @@ Token Module::open_uninitialized() const {
   throw HsmError("no slot with an uninitialised token", CKR_TOKEN_NOT_PRESENT, ErrorKind::not_found);
 }
 
+// ---------------------------------------------------------------- PrivateKey
+
+EVP_PKEY* PrivateKey::pkey() const {
+  if (module_) {
+    if (module_->generation[slot_index_].load() != generation_)
+      throw HsmError("the key '" + label_ + "' was found before the token was logged out or in again; find it again",
+                     CKR_KEY_HANDLE_INVALID, ErrorKind::conflict);
+  }
+  return pkey_.get();
+}
+
 // ---------------------------------------------------------------- Token
 
 TokenInfo Token::info() const { return read_info(*m_, slot_index_); }
 
-void Token::login(const std::string& pin) {
-  std::lock_guard lock(m_->mu);
+// Login state in PKCS#11 belongs to the application and the token, across all its sessions. libp11
+// caches it: PKCS11_login returns success without asking the token once its slot is marked logged
+// in (whatever the role), so a wrong PIN would go unnoticed. Every login therefore starts from a
+// clean state (logged out, libp11's object cache dropped, libp11 on a fresh R/W session so that an
+// SO login is possible) and the PIN goes to the token with a raw C_Login.
+void Token::reset_login_locked() {
   PKCS11_SLOT* s = m_->slot(slot_index_);
-  if (PKCS11_login(s, 0, pin.c_str()) != 0) {
-    CK_RV rv = take_libp11_rv();
-    auto t = read_info(*m_, slot_index_);
-    if (rv == CKR_PIN_INCORRECT)
-      fail("cannot log in to token '" + t.label + "' (" + pin_state(t, false) + ")", rv, ErrorKind::unauthenticated);
-    if (rv == CKR_PIN_LOCKED) fail("cannot log in to token '" + t.label + "'", rv, ErrorKind::forbidden);
-    fail("cannot log in to token '" + t.label + "'", rv);
+  // Drops libp11's cached keys and certificates: they belong to the old login state.
+  PKCS11_logout(s);
+  ERR_clear_error();
+  ++m_->generation[slot_index_];
+  auto slot_id = PKCS11_get_slotid_from_slot(s);
+  {
+    RawSession raw(*m_, slot_id);
+    CK_SESSION_INFO si{};
+    if (m_->fl->C_GetSessionInfo(raw.handle(), &si) == CKR_OK && si.state != CKS_RO_PUBLIC_SESSION &&
+        si.state != CKS_RW_PUBLIC_SESSION)
+      m_->fl->C_Logout(raw.handle());
   }
+  // A fresh R/W session for libp11 (the one it opens for a user login is read-only, and the token
+  // refuses an SO login while a read-only session exists). It keeps the login alive between calls.
+  if (PKCS11_open_session(s, 1) != 0) fail("cannot open a session on the token", take_libp11_rv());
 }
 
-void Token::login_so(const std::string& so_pin) {
+void Token::login_role(const std::string& pin, bool so) {
   std::lock_guard lock(m_->mu);
+  reset_login_locked();
   PKCS11_SLOT* s = m_->slot(slot_index_);
-  if (PKCS11_login(s, 1, so_pin.c_str()) != 0) {
-    CK_RV rv = take_libp11_rv();
-    auto t = read_info(*m_, slot_index_);
-    if (rv == CKR_PIN_INCORRECT)
-      fail("cannot log in as admin (SO) to token '" + t.label + "' (" + pin_state(t, true) + ")", rv,
-           ErrorKind::unauthenticated);
-    if (rv == CKR_PIN_LOCKED)
-      fail("cannot log in as admin (SO) to token '" + t.label + "': the SO PIN is locked; the token must be replaced",
-           rv, ErrorKind::forbidden);
-    fail("cannot log in as admin (SO) to token '" + t.label + "'", rv);
+  CK_RV rv;
+  {
+    RawSession raw(*m_, PKCS11_get_slotid_from_slot(s));
+    rv = m_->fl->C_Login(raw.handle(), so ? CKU_SO : CKU_USER,
+                         reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(pin.data())), pin.size());
   }
+  if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
+    // Tell libp11 (the token answers "already logged in", so this checks nothing more).
+    PKCS11_login(s, so ? 1 : 0, pin.c_str());
+    ERR_clear_error();
+    return;
+  }
+  auto t = read_info(*m_, slot_index_);
+  std::string who = so ? "cannot log in as admin (SO) to token '" : "cannot log in to token '";
+  if (rv == CKR_PIN_INCORRECT)
+    fail(who + t.label + "' (" + pin_state(t, so) + ")", rv, ErrorKind::unauthenticated);
+  if (rv == CKR_PIN_LOCKED)
+    fail(who + t.label + "'" + (so ? ": the SO PIN is locked; the token must be replaced" : ""), rv,
+         ErrorKind::forbidden);
+  if (rv == CKR_PIN_LEN_RANGE || rv == CKR_PIN_INVALID)
+    fail(who + t.label + "'", rv, ErrorKind::unauthenticated);
+  fail(who + t.label + "'", rv);
 }
+
+void Token::login(const std::string& pin) { login_role(pin, false); }
+
+void Token::login_so(const std::string& so_pin) { login_role(so_pin, true); }
 
 void Token::logout() {
   std::lock_guard lock(m_->mu);
-  PKCS11_logout(m_->slot(slot_index_));
-  ERR_clear_error();
+  reset_login_locked();
 }
 
 void Token::initialize(const std::string& so_pin, const std::string& label, const std::string& user_pin) {
   check_pin_policy(so_pin, "admin (SO) PIN");
   check_pin_policy(user_pin, "user PIN");
   JITSUIN_ARG_CHECK(!label.empty() && label.size() <= 32, "token label must be 1-32 characters");
-  {
-    std::lock_guard lock(m_->mu);
-    PKCS11_SLOT* s = m_->slot(slot_index_);
-    if (!s->token) fail("cannot initialise", CKR_TOKEN_NOT_PRESENT, ErrorKind::not_found);
-    PKCS11_logout(s);
-    ERR_clear_error();
-    if (PKCS11_init_token(s->token, so_pin.c_str(), label.c_str()) != 0) {
-      CK_RV rv = take_libp11_rv();
-      fail("cannot initialise token", rv, rv == CKR_PIN_INCORRECT ? ErrorKind::unauthenticated : ErrorKind::hsm);
-    }
-  }
-  login_so(so_pin);
   std::lock_guard lock(m_->mu);
   PKCS11_SLOT* s = m_->slot(slot_index_);
-  if (PKCS11_init_pin(s->token, user_pin.c_str()) != 0) {
-    CK_RV rv = take_libp11_rv();
-    PKCS11_logout(s);
-    fail("cannot set the user PIN", rv);
-  }
+  if (!s->token) fail("cannot initialise", CKR_TOKEN_NOT_PRESENT, ErrorKind::not_found);
+  auto slot_id = PKCS11_get_slotid_from_slot(s);
   PKCS11_logout(s);
   ERR_clear_error();
+  ++m_->generation[slot_index_];
+  // C_InitToken refuses while any session is open on the token (CKR_SESSION_EXISTS), libp11's included.
+  m_->fl->C_CloseAllSessions(slot_id);
+  // The label is exactly 32 bytes, blank-padded, not NUL-terminated.
+  CK_UTF8CHAR padded[32];
+  std::fill(std::begin(padded), std::end(padded), ' ');
+  std::copy(label.begin(), label.end(), padded);
+  CK_RV rv = m_->fl->C_InitToken(slot_id, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(so_pin.data())),
+                                 so_pin.size(), padded);
+  // Give libp11 a valid session again (its old one was closed above), whatever happened.
+  PKCS11_open_session(s, 1);
+  ERR_clear_error();
+  if (rv != CKR_OK) {
+    auto t = read_info(*m_, slot_index_);
+    if (rv == CKR_PIN_INCORRECT)
+      fail("cannot initialise token '" + t.label + "': the admin (SO) PIN is wrong (" + pin_state(t, true) + ")", rv,
+           ErrorKind::unauthenticated);
+    fail("cannot initialise token '" + t.label + "'", rv,
+         rv == CKR_PIN_LOCKED ? ErrorKind::forbidden : ErrorKind::hsm);
+  }
+  RawSession raw(*m_, slot_id);
+  rv = m_->fl->C_Login(raw.handle(), CKU_SO, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(so_pin.data())),
+                       so_pin.size());
+  if (rv != CKR_OK) fail("cannot log in as admin (SO) to the initialised token", rv);
+  rv = m_->fl->C_InitPIN(raw.handle(), reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(user_pin.data())),
+                         user_pin.size());
+  m_->fl->C_Logout(raw.handle());
+  if (rv != CKR_OK) fail("cannot set the user PIN", rv);
+}
+
+void Token::set_pin_locked(const std::string& old_pin, const std::string& new_pin, bool init_pin, const char* what) {
+  RawSession raw(*m_, PKCS11_get_slotid_from_slot(m_->slot(slot_index_)));
+  auto p = [](const std::string& v) { return reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(v.data())); };
+  CK_RV rv = init_pin ? m_->fl->C_InitPIN(raw.handle(), p(new_pin), new_pin.size())
+                      : m_->fl->C_SetPIN(raw.handle(), p(old_pin), old_pin.size(), p(new_pin), new_pin.size());
+  if (rv != CKR_OK)
+    fail(what, rv, rv == CKR_PIN_INCORRECT ? ErrorKind::unauthenticated
+                   : rv == CKR_PIN_LEN_RANGE || rv == CKR_PIN_INVALID ? ErrorKind::invalid_input
+                                                                      : ErrorKind::hsm);
 }
 
 void Token::change_user_pin(const std::string& old_pin, const std::string& new_pin) {
   check_pin_policy(new_pin, "new user PIN");
   login(old_pin);
   std::lock_guard lock(m_->mu);
-  PKCS11_SLOT* s = m_->slot(slot_index_);
-  if (PKCS11_change_pin(s, old_pin.c_str(), new_pin.c_str()) != 0) fail("cannot change the user PIN", take_libp11_rv());
+  set_pin_locked(old_pin, new_pin, false, "cannot change the user PIN");
 }
 
 void Token::change_so_pin(const std::string& old_so_pin, const std::string& new_so_pin) {
   check_pin_policy(new_so_pin, "new admin (SO) PIN");
   login_so(old_so_pin);
   std::lock_guard lock(m_->mu);
-  PKCS11_SLOT* s = m_->slot(slot_index_);
-  CK_RV rv = CKR_OK;
-  if (PKCS11_change_pin(s, old_so_pin.c_str(), new_so_pin.c_str()) != 0) rv = take_libp11_rv();
-  PKCS11_logout(s);
-  ERR_clear_error();
-  if (rv != CKR_OK) fail("cannot change the admin (SO) PIN", rv);
+  try {
+    set_pin_locked(old_so_pin, new_so_pin, false, "cannot change the admin (SO) PIN");
+  } catch (...) {
+    reset_login_locked();
+    throw;
+  }
+  reset_login_locked();
 }
 
 void Token::unblock_user_pin(const std::string& so_pin, const std::string& new_user_pin) {
   check_pin_policy(new_user_pin, "new user PIN");
   login_so(so_pin);
   std::lock_guard lock(m_->mu);
-  PKCS11_SLOT* s = m_->slot(slot_index_);
-  CK_RV rv = CKR_OK;
-  if (PKCS11_init_pin(s->token, new_user_pin.c_str()) != 0) rv = take_libp11_rv();
-  PKCS11_logout(s);
-  ERR_clear_error();
-  if (rv != CKR_OK) fail("cannot set a new user PIN", rv);
+  try {
+    set_pin_locked(so_pin, new_user_pin, true, "cannot set a new user PIN");
+  } catch (...) {
+    reset_login_locked();
+    throw;
+  }
+  reset_login_locked();
 }
 
 PrivateKey Token::generate_key(KeyAlgorithm alg, const std::string& label, const Bytes& id) {
@@ -472,6 +546,8 @@ std::optional<PrivateKey> Token::find_key_locked(const std::optional<std::string
     if (id && (k->id_len != id->size() || !std::equal(id->begin(), id->end(), k->id))) continue;
     PrivateKey out;
     out.module_ = m_;
+    out.slot_index_ = slot_index_;
+    out.generation_ = m_->generation[slot_index_];
     out.pkey_.reset(PKCS11_get_private_key(k));
     if (!out.pkey_) fail("cannot use the private key", take_libp11_rv());
     out.label_ = k->label ? k->label : "";
@@ -483,41 +559,110 @@ std::optional<PrivateKey> Token::find_key_locked(const std::optional<std::string
   return std::nullopt;
 }
 
+// Certificates are handled with raw calls: libp11 0.4.12 keeps removed certificates in its cache
+// (a second removal then fails with CKR_OBJECT_HANDLE_INVALID) and never sees objects others add.
 void Token::store_certificate(X509* cert, const std::string& label, const Bytes& id) {
-  std::lock_guard lock(m_->mu);
-  PKCS11_SLOT* s = m_->slot(slot_index_);
+  JITSUIN_ARG_CHECK(cert != nullptr, "no certificate to store");
+  JITSUIN_ARG_CHECK(!id.empty() && id.size() <= 64, "certificate id must be 1-64 bytes");
+  auto der_of = [](auto* obj, auto i2d) {
+    int len = i2d(obj, nullptr);
+    if (len <= 0) ossl::throw_openssl("cannot encode the certificate");
+    Bytes out(static_cast<std::size_t>(len));
+    unsigned char* q = out.data();
+    i2d(obj, &q);
+    return out;
+  };
+  Bytes value = ossl::cert_der(cert);
+  Bytes subject = der_of(X509_get_subject_name(cert), i2d_X509_NAME);
+  Bytes issuer = der_of(X509_get_issuer_name(cert), i2d_X509_NAME);
+  Bytes serial = der_of(X509_get0_serialNumber(cert), i2d_ASN1_INTEGER);
   Bytes key_id = id;
   std::string lbl = label;
-  if (PKCS11_store_certificate(s->token, cert, lbl.data(), key_id.data(), key_id.size(), nullptr) != 0)
-    fail("cannot store the certificate on the token", take_libp11_rv());
+  CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+  CK_CERTIFICATE_TYPE type = CKC_X_509;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  std::vector<CK_ATTRIBUTE> tmpl = {
+      {CKA_CLASS, &cls, sizeof cls},
+      {CKA_CERTIFICATE_TYPE, &type, sizeof type},
+      {CKA_TOKEN, &yes, sizeof yes},
+      {CKA_PRIVATE, &no, sizeof no},
+      {CKA_LABEL, lbl.data(), lbl.size()},
+      {CKA_ID, key_id.data(), key_id.size()},
+      {CKA_SUBJECT, subject.data(), subject.size()},
+      {CKA_ISSUER, issuer.data(), issuer.size()},
+      {CKA_SERIAL_NUMBER, serial.data(), serial.size()},
+      {CKA_VALUE, value.data(), value.size()},
+  };
+  std::lock_guard lock(m_->mu);
+  RawSession raw(*m_, PKCS11_get_slotid_from_slot(m_->slot(slot_index_)));
+  CK_OBJECT_HANDLE h = 0;
+  CK_RV rv = m_->fl->C_CreateObject(raw.handle(), tmpl.data(), tmpl.size(), &h);
+  if (rv != CKR_OK) fail("cannot store the certificate on the token", rv);
 }
+
+namespace {
+
+std::vector<CK_OBJECT_HANDLE> find_objects(ModuleState& m, CK_SESSION_HANDLE h, std::vector<CK_ATTRIBUTE> tmpl) {
+  check_rv(m.fl->C_FindObjectsInit(h, tmpl.data(), tmpl.size()), "cannot search the token");
+  std::vector<CK_OBJECT_HANDLE> out;
+  CK_OBJECT_HANDLE batch[32];
+  CK_ULONG n = 0;
+  CK_RV rv;
+  while ((rv = m.fl->C_FindObjects(h, batch, 32, &n)) == CKR_OK && n > 0) out.insert(out.end(), batch, batch + n);
+  m.fl->C_FindObjectsFinal(h);
+  check_rv(rv, "cannot search the token");
+  return out;
+}
+
+Bytes get_attribute(ModuleState& m, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type) {
+  CK_ATTRIBUTE a{type, nullptr, 0};
+  if (m.fl->C_GetAttributeValue(h, obj, &a, 1) != CKR_OK || a.ulValueLen == CK_UNAVAILABLE_INFORMATION) return {};
+  Bytes out(a.ulValueLen);
+  a.pValue = out.data();
+  if (m.fl->C_GetAttributeValue(h, obj, &a, 1) != CKR_OK) return {};
+  out.resize(a.ulValueLen);
+  return out;
+}
+
+struct CertObject {
+  CK_OBJECT_HANDLE handle;
+  Bytes der, id;
+  std::string label;
+};
+
+std::vector<CertObject> list_certs(ModuleState& m, CK_SESSION_HANDLE h) {
+  CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+  std::vector<CertObject> out;
+  for (auto obj : find_objects(m, h, {{CKA_CLASS, &cls, sizeof cls}})) {
+    CertObject c{obj, get_attribute(m, h, obj, CKA_VALUE), get_attribute(m, h, obj, CKA_ID), {}};
+    Bytes label = get_attribute(m, h, obj, CKA_LABEL);
+    c.label.assign(label.begin(), label.end());
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace
 
 int Token::remove_certificates(const Bytes& id) {
   std::lock_guard lock(m_->mu);
-  PKCS11_SLOT* s = m_->slot(slot_index_);
+  RawSession raw(*m_, PKCS11_get_slotid_from_slot(m_->slot(slot_index_)));
   int removed = 0;
-  for (;;) {
-    PKCS11_CERT* certs = nullptr;
-    unsigned int n = 0;
-    if (PKCS11_enumerate_certs(s->token, &certs, &n) != 0) fail("cannot list certificates", take_libp11_rv());
-    PKCS11_CERT* hit = nullptr;
-    for (unsigned int i = 0; i < n && !hit; ++i)
-      if (certs[i].id_len == id.size() && std::equal(id.begin(), id.end(), certs[i].id)) hit = &certs[i];
-    if (!hit) return removed;
-    if (PKCS11_remove_certificate(hit) != 0) fail("cannot remove a certificate", take_libp11_rv());
+  for (const auto& c : list_certs(*m_, raw.handle())) {
+    if (c.id != id) continue;
+    CK_RV rv = m_->fl->C_DestroyObject(raw.handle(), c.handle);
+    if (rv != CKR_OK) fail("cannot remove a certificate", rv);
     ++removed;
   }
+  return removed;
 }
 
 std::vector<Bytes> Token::certificates() {
   std::lock_guard lock(m_->mu);
-  PKCS11_SLOT* s = m_->slot(slot_index_);
-  PKCS11_CERT* certs = nullptr;
-  unsigned int n = 0;
-  if (PKCS11_enumerate_certs(s->token, &certs, &n) != 0) fail("cannot list certificates", take_libp11_rv());
+  RawSession raw(*m_, PKCS11_get_slotid_from_slot(m_->slot(slot_index_)));
   std::vector<Bytes> out;
-  for (unsigned int i = 0; i < n; ++i)
-    if (certs[i].x509) out.push_back(ossl::cert_der(certs[i].x509));
+  for (auto& c : list_certs(*m_, raw.handle()))
+    if (!c.der.empty()) out.push_back(std::move(c.der));
   return out;
 }
 
@@ -549,17 +694,18 @@ std::vector<ObjectInfo> Token::objects() {
   };
   add_keys(false);
   add_keys(true);
-  PKCS11_CERT* certs = nullptr;
-  unsigned int n = 0;
-  if (PKCS11_enumerate_certs(s->token, &certs, &n) == 0) {
-    for (unsigned int i = 0; i < n; ++i) {
-      ObjectInfo o;
-      o.kind = "certificate";
-      o.label = certs[i].label ? certs[i].label : "";
-      o.id.assign(certs[i].id, certs[i].id + certs[i].id_len);
-      if (certs[i].x509) o.detail = ossl::name_to_string(X509_get_subject_name(certs[i].x509));
-      out.push_back(std::move(o));
+  RawSession raw(*m_, PKCS11_get_slotid_from_slot(s));
+  for (const auto& c : list_certs(*m_, raw.handle())) {
+    ObjectInfo o;
+    o.kind = "certificate";
+    o.label = c.label;
+    o.id = c.id;
+    try {
+      o.detail = ossl::name_to_string(X509_get_subject_name(ossl::cert_from_der(c.der).get()));
+    } catch (const Error&) {
+      o.detail = "(not an X.509 certificate)";
     }
+    out.push_back(std::move(o));
   }
   ERR_clear_error();
   return out;

@@ -1,6 +1,8 @@
 #include "jitsuin/hsm/uri.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "jitsuin/config/error.h"
 
@@ -9,13 +11,21 @@ namespace jitsuin::hsm {
 namespace {
 
 std::string percent_decode(std::string_view s, std::string_view whole) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%') {
-      if (i + 2 >= s.size())
+      // Exactly two hex digits (from_hex would also take ':' separators and "0x").
+      int hi = i + 2 < s.size() ? hex(s[i + 1]) : -1;
+      int lo = i + 2 < s.size() ? hex(s[i + 2]) : -1;
+      if (hi < 0 || lo < 0)
         throw Error(ErrorKind::invalid_input, "bad percent-escape in PKCS#11 URI '" + std::string(whole) + "'");
-      Bytes b = from_hex(s.substr(i + 1, 2));
-      out.push_back(static_cast<char>(b[0]));
+      out.push_back(static_cast<char>(hi << 4 | lo));
       i += 2;
     } else {
       out.push_back(s[i]);
@@ -24,14 +34,16 @@ std::string percent_decode(std::string_view s, std::string_view whole) {
   return out;
 }
 
-// RFC 7512 pchar/unreserved plus a few safe characters; everything else is escaped.
-std::string percent_encode(std::string_view s) {
+// RFC 7512 pk11-pchar (path) and pk11-qchar (query): unreserved plus a few sub-delimiters; the
+// path may hold '&' but not '/' or '?', the query '/' and '?' but not '&'. Everything else is escaped.
+std::string percent_encode(std::string_view s, bool query = false) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '[' ||
-        c == ']' || c == '@' || c == '!' || c == '$' || c == '\'' || c == '(' || c == ')' || c == '*' ||
-        c == '+' || c == ',' || c == '=' || c == '&') {
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 std::string_view("-._~:[]@!$'()*+,=").find(static_cast<char>(c)) != std::string_view::npos;
+    if (query ? (c == '/' || c == '?' || c == '|') : c == '&') plain = true;
+    if (plain) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
@@ -57,6 +69,7 @@ Pkcs11Uri Pkcs11Uri::parse(std::string_view uri) {
     query = rest.substr(q + 1);
   }
   Pkcs11Uri u;
+  std::set<std::string, std::less<>> seen;
   auto each = [&](std::string_view part, char sep, auto&& fn) {
     while (!part.empty()) {
       auto end = part.find(sep);
@@ -65,9 +78,22 @@ Pkcs11Uri Pkcs11Uri::parse(std::string_view uri) {
       if (attr.empty()) continue;
       auto eq = attr.find('=');
       if (eq == std::string_view::npos) throw bad("attribute '" + std::string(attr) + "' has no value");
-      fn(attr.substr(0, eq), percent_decode(attr.substr(eq + 1), uri));
+      std::string_view key = attr.substr(0, eq);
+      // RFC 7512: an attribute must not appear more than once.
+      if (!seen.emplace(std::string(1, sep) + std::string(key)).second)
+        throw bad("attribute '" + std::string(key) + "' appears more than once");
+      fn(key, percent_decode(attr.substr(eq + 1), uri));
     }
   };
+  // Refused before anything else, and without repeating the URI, so that no error shows the PIN.
+  for (std::string_view q = query; !q.empty();) {
+    auto end = q.find('&');
+    if (q.substr(0, end).starts_with("pin-value="))
+      throw Error(ErrorKind::invalid_input,
+                  "invalid PKCS#11 URI: pin-value is refused: PINs never go into URIs or config; use pin-source or "
+                  "a PIN file");
+    q = end == std::string_view::npos ? std::string_view() : q.substr(end + 1);
+  }
   each(path, ';', [&](std::string_view k, std::string v) {
     if (k == "token") u.token = v;
     else if (k == "manufacturer") u.manufacturer = v;
@@ -81,10 +107,11 @@ Pkcs11Uri Pkcs11Uri::parse(std::string_view uri) {
     } else if (k == "id") {
       u.id = Bytes(v.begin(), v.end());
     } else if (k == "slot-id") {
-      char* end = nullptr;
-      unsigned long n = std::strtoul(v.c_str(), &end, 10);
-      if (v.empty() || *end) throw bad("slot-id must be a number");
-      u.slot_id = n;
+      // Digits only: strtoul alone would take " 5", "+5" and "-1" (as ULONG_MAX).
+      bool digits = !v.empty() && v.size() <= 19 &&
+                    std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!digits) throw bad("slot-id must be a number");
+      u.slot_id = std::strtoul(v.c_str(), nullptr, 10);
     } else if (k == "library-manufacturer" || k == "library-description" || k == "library-version" ||
                k == "slot-manufacturer" || k == "slot-description") {
       // Accepted and ignored: they describe the module, which the configuration names directly.
@@ -94,8 +121,12 @@ Pkcs11Uri Pkcs11Uri::parse(std::string_view uri) {
   });
   each(query, '&', [&](std::string_view k, std::string v) {
     if (k == "module-path") u.module_path = v;
-    else if (k == "pin-source") u.pin_source = v.starts_with("file:") ? v.substr(5) : v;
-    else if (k == "pin-value") throw bad("pin-value is refused: PINs never go into URIs or config; use pin-source or a PIN file");
+    else if (k == "pin-source") {
+      // file:/path, file:///path (empty authority) or a plain path.
+      if (v.starts_with("file:///")) u.pin_source = v.substr(7);
+      else if (v.starts_with("file:")) u.pin_source = v.substr(5);
+      else u.pin_source = v;
+    }
     // Other query attributes (module-name) are vendor hints: ignored.
   });
   return u;
@@ -129,6 +160,17 @@ std::string Pkcs11Uri::to_string() const {
     }
   }
   if (type) add("type", *type);
+  char sep = '?';
+  auto add_query = [&](const char* k, const std::string& v) {
+    out += sep;
+    sep = '&';
+    out += k;
+    out += '=';
+    out += percent_encode(v, true);
+  };
+  if (module_path) add_query("module-path", *module_path);
+  // A path that itself starts with "file:" keeps it behind an explicit scheme.
+  if (pin_source) add_query("pin-source", pin_source->starts_with("file:") ? "file:" + *pin_source : *pin_source);
   return out;
 }
 

@@ -161,14 +161,14 @@ TEST_F(Cli, AuditVerifyDetectsEditsDeletionsAndReordering) {
   sql("DELETE FROM audit_log WHERE seq = 3");
   r = jitsuin("audit verify");
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("at entry 4"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("at entry 3: entry 3 before entry 4 is missing"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("missing"), std::string::npos) << r.output;
   restore();
 
   sql("DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)");
   r = jitsuin("audit verify");
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("at the end of the log are missing"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("at the end of the log is missing"), std::string::npos) << r.output;
   restore();
 
   // Swap entries 2 and 3 (ids exchanged through a temporary number).

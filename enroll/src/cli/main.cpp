@@ -58,7 +58,12 @@ int main(int argc, char** argv) {
       else if (args[i] == "--config" || args[i].starts_with("--config=")) global.config = take("--config");
       else throw jitsuin::cli::UsageError("unknown option " + args[i]);
     }
-    if (i + 1 >= args.size() && !(i < args.size() && args[i] == "help")) {
+    // Single-word commands (jitsuin login) are registered with an empty name.
+    const Command* single = nullptr;
+    if (i < args.size())
+      for (const auto& c : all_commands())
+        if (args[i] == c.group && *c.name == '\0') single = &c;
+    if (!single && i + 1 >= args.size() && !(i < args.size() && args[i] == "help")) {
       print_usage(i < args.size() ? std::cerr : std::cout);
       return i < args.size() ? 2 : (args.empty() ? 2 : 0);
     }
@@ -66,15 +71,16 @@ int main(int argc, char** argv) {
       print_usage(std::cout);
       return 0;
     }
-    const Command* cmd = nullptr;
-    for (const auto& c : all_commands())
-      if (args[i] == c.group && args[i + 1] == c.name) cmd = &c;
+    const Command* cmd = single;
+    if (!cmd)
+      for (const auto& c : all_commands())
+        if (args[i] == c.group && args[i + 1] == c.name) cmd = &c;
     if (!cmd) {
       std::cerr << "jitsuin: unknown command '" << args[i] << " " << args[i + 1] << "'\n\n";
       print_usage(std::cerr);
       return 2;
     }
-    std::vector<std::string> rest(args.begin() + static_cast<long>(i) + 2, args.end());
+    std::vector<std::string> rest(args.begin() + static_cast<long>(i) + (single ? 1 : 2), args.end());
     for (const auto& a : rest)
       if (a == "--help" || a == "-h") {
         std::cout << "usage: jitsuin [--home DIR] " << cmd->usage << "\n\n" << cmd->help << "\n";

@@ -57,12 +57,33 @@ struct CaConfig {
   std::vector<PolicyConfig> policies;
 };
 
+/// RA-10 notifications: how queued mails leave (jitsuin outbox deliver).
+struct MailConfig {
+  std::string from = "Jitsuin CA <noreply@localhost>";  ///< From header: "addr" or "Name <addr>"
+  std::string smtp_url;                    ///< smtp://host:port or smtps://...; empty: write to maildir
+  std::filesystem::path maildir = "maildir";   ///< relative to home; used when smtp_url is empty
+  int max_attempts = 8;                    ///< delivery attempts before a mail is marked failed
+  int retry_base_seconds = 60;             ///< backoff: base * 2^(attempts-1), capped at one day
+};
+
+/// The registration authority's rules (RA-3, RA-4, RA-6, RA-7).
+struct RaConfig {
+  int pin_validity_days = 30;                   ///< an application PIN expires this long after issue
+  int pin_max_attempts = 5;                     ///< wrong PINs before the PIN locks until re-issued
+  int revocation_delay_days = 2;                ///< default effective time: request + this
+  std::vector<int> expiry_notice_days{60, 30};  ///< expiry notices this many days before notAfter
+  int password_max_failures = 5;                ///< wrong operator passwords before the account locks
+  int session_hours = 8;                        ///< a `jitsuin login` session lasts this long
+};
+
 struct Config {
   std::filesystem::path home;          ///< state directory (default ./var)
   std::filesystem::path config_file;   ///< where this config came from
   DatabaseConfig database;
   HsmConfig hsm;
   CaConfig ca;
+  MailConfig mail;
+  RaConfig ra;
 
   /// Absolute path of something configured relative to home.
   std::filesystem::path in_home(const std::filesystem::path& p) const {

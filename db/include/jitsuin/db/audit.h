@@ -26,7 +26,7 @@ std::int64_t append_audit(Database& db, const AuditEvent& event, UnixTime at);
 struct AuditReport {
   bool ok = true;
   std::int64_t entries = 0;       ///< entries checked
-  std::int64_t first_bad = 0;     ///< sequence number of the first entry found wrong (0 if ok)
+  std::int64_t first_bad = 0;     ///< sequence number of the first entry found wrong or missing (0 if ok)
   std::string problem;            ///< what is wrong there, for a person
   std::string head_hash;          ///< hex hash of the last entry when ok
 };

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "jitsuin/config/error.h"
 #include "jitsuin/config/util.h"
@@ -70,6 +71,31 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
+/// A statement borrowed from its connection's cache (Database::cached): prepared once per
+/// connection and re-used, so hot paths do not parse SQL on every call. Reset, with its bindings
+/// cleared, when the handle goes out of scope, so it never holds a read snapshot open afterwards.
+class CachedStatement {
+ public:
+  CachedStatement(CachedStatement&& o) noexcept
+      : st_(o.st_), in_use_(o.in_use_), owned_(std::move(o.owned_)) {
+    o.st_ = nullptr;
+    o.in_use_ = nullptr;
+  }
+  CachedStatement(const CachedStatement&) = delete;
+  CachedStatement& operator=(const CachedStatement&) = delete;
+  ~CachedStatement();
+  Statement& operator*() const { return *st_; }
+  Statement* operator->() const { return st_; }
+
+ private:
+  friend class Database;
+  CachedStatement(Statement* st, bool* in_use) : st_(st), in_use_(in_use) {}
+  explicit CachedStatement(std::unique_ptr<Statement> owned) : st_(owned.get()), owned_(std::move(owned)) {}
+  Statement* st_;
+  bool* in_use_ = nullptr;             // the cache entry's flag, cleared when this handle ends
+  std::unique_ptr<Statement> owned_;   // a fresh statement when the cached one is already in use
+};
+
 /// How a transaction takes its lock.
 enum class TxMode { deferred, immediate };
 
@@ -105,9 +131,15 @@ class Database {
 
   /// Runs SQL without parameters (DDL, pragmas). Never with caller data.
   void exec_script(const char* sql);
+  /// The prepared statement for this SQL text, from this connection's cache (prepared on first
+  /// use). For constant SQL on hot paths; bind parameters as with Statement. When the same text
+  /// is already borrowed (a nested use), a fresh statement is prepared instead.
+  CachedStatement cached(std::string_view sql);
   std::int64_t last_insert_rowid() const;
   /// Number of rows changed by the last statement.
   int changes() const;
+  /// True while a transaction is open on this connection (for "must run inside a transaction" checks).
+  bool in_transaction() const;
   /// Current schema version (number of the last applied migration).
   int schema_version();
   const std::filesystem::path& path() const { return path_; }
@@ -115,8 +147,13 @@ class Database {
 
  private:
   Database(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  struct CacheEntry {
+    std::unique_ptr<Statement> statement;
+    bool in_use = false;
+  };
   sqlite3* db_;
   std::filesystem::path path_;
+  std::unordered_map<std::string, CacheEntry> cache_;   // finalized before the connection closes
 };
 
 /// Applies every migration newer than the database's version, each in its own transaction.

@@ -3,6 +3,7 @@
 // token initialisation, PIN management, certificate objects, private keys as EVP_PKEY), plus one
 // raw C_GenerateKeyPair call because libp11 0.4.12 cannot generate EC keys and does not mark the
 // keys it generates non-extractable. Nothing outside hsm/ sees libp11 or CK_* types.
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -68,7 +69,9 @@ struct ModuleState;
 /// OpenSSL signing API; the key material never leaves the token.
 class PrivateKey {
  public:
-  EVP_PKEY* pkey() const { return pkey_.get(); }
+  /// Throws HsmError(conflict) once the token was logged out, logged in again or initialised since
+  /// the key was found: libp11 frees its key objects then, so find the key again after a login.
+  EVP_PKEY* pkey() const;
   const std::string& label() const { return label_; }
   const Bytes& id() const { return id_; }
   /// "RSA-2048", "EC P-256".
@@ -77,6 +80,8 @@ class PrivateKey {
  private:
   friend class Token;
   std::shared_ptr<detail::ModuleState> module_;   // keeps libp11 objects alive
+  std::size_t slot_index_ = 0;
+  std::uint64_t generation_ = 0;                   // login generation the key was found in
   ossl::PKey pkey_;
   std::string label_;
   Bytes id_;
@@ -89,11 +94,13 @@ class Token {
   /// Fresh token information (flags included).
   TokenInfo info() const;
 
-  /// Logs the user in. A wrong PIN throws HsmError(unauthenticated) saying what the token reports
-  /// (tries low, final try, locked).
+  /// Logs the user in. The PIN is always checked by the token, also when the slot is already logged
+  /// in (any earlier login is ended first). A wrong PIN throws HsmError(unauthenticated) saying what
+  /// the token reports (tries low, final try, locked). Keys found before must be found again.
   void login(const std::string& pin);
-  /// Logs the security officer in.
+  /// Logs the security officer in (ending any user login first).
   void login_so(const std::string& so_pin);
+  /// Ends any login. Keys found before must be found again after the next login.
   void logout();
 
   /// Initialises the token: destroys every object on it, sets the label and the SO PIN, then the
@@ -125,6 +132,11 @@ class Token {
 
  private:
   friend class Module;
+  void login_role(const std::string& pin, bool so);
+  // With the module mutex held: logs out and drops libp11's object cache.
+  void reset_login_locked();
+  // With the module mutex held: C_SetPIN (old to new) or C_InitPIN (new) in the current login.
+  void set_pin_locked(const std::string& old_pin, const std::string& new_pin, bool init_pin, const char* what);
   // find_key with the module mutex already held.
   std::optional<PrivateKey> find_key_locked(const std::optional<std::string>& label, const std::optional<Bytes>& id);
   Token(std::shared_ptr<detail::ModuleState> m, std::size_t slot_index) : m_(std::move(m)), slot_index_(slot_index) {}

@@ -1,0 +1,103 @@
+// jitsuin login | logout: RA operator sessions. The token file (mode 0600, under the home) is the
+// credential; the database keeps only its SHA-256 and its expiry.
+#include <pwd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/ra_session.h"
+#include "jitsuin/config/error.h"
+
+namespace jitsuin::cli {
+
+std::filesystem::path session_file(const Context& ctx) {
+  if (const char* env = std::getenv("JITSUIN_SESSION_FILE"); env && *env) return env;
+  const passwd* pw = getpwuid(geteuid());
+  std::string user = pw ? pw->pw_name : std::to_string(geteuid());
+  return ctx.config().home / "sessions" / (user + ".session");
+}
+
+ra::Principal current_operator(const Context& ctx, ra::RaContext& rctx) {
+  auto file = session_file(ctx);
+  if (!std::filesystem::exists(file))
+    throw Error(ErrorKind::unauthenticated, "not logged in: run jitsuin login (no session file " + file.string() + ")");
+  std::string token = read_secret_file(file);
+  return ra::resume_session(rctx, token);
+}
+
+std::string read_password(const std::string& prompt, const std::optional<std::string>& file) {
+  if (file) return read_secret_file(*file);
+  if (!isatty(STDIN_FILENO))
+    throw Error(ErrorKind::invalid_input, "no terminal to ask for the password: use --password-file FILE (mode 0600)");
+  std::cerr << prompt << std::flush;
+  termios old{};
+  tcgetattr(STDIN_FILENO, &old);
+  termios quiet = old;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  std::string line;
+  std::getline(std::cin, line);
+  tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  std::cerr << "\n";
+  return line;
+}
+
+namespace {
+
+int login_cmd(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {"user", "password-file"}, {});
+  Context ctx(g);
+  ra::RaContext rctx{ctx.db(), ctx.config(), ctx.clock()};
+  std::string user = a.get("user").value_or("");
+  if (user.empty()) {
+    const passwd* pw = getpwuid(geteuid());
+    user = pw ? pw->pw_name : "";
+  }
+  std::string password = read_password("password for " + user + ": ", a.get("password-file"));
+  auto r = ra::login(rctx, user, password);
+  if (!r.principal) throw Error(ErrorKind::unauthenticated, r.message);
+  auto session = ra::start_session(rctx, *r.principal);
+  auto file = session_file(ctx);
+  if (!std::filesystem::exists(file.parent_path())) {
+    // Only a folder we create is made private; a folder named by $JITSUIN_SESSION_FILE is left alone.
+    std::filesystem::create_directories(file.parent_path());
+    std::filesystem::permissions(file.parent_path(), std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace);
+  }
+  write_file_atomic(file, session.token + "\n", 0600);
+  std::cout << "logged in as " << r.principal->name() << " (" << ra::role_name(r.principal->role())
+            << ") until " << format_rfc3339(session.expires_at) << "\n";
+  return 0;
+}
+
+int logout_cmd(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {}, {});
+  Context ctx(g);
+  ra::RaContext rctx{ctx.db(), ctx.config(), ctx.clock()};
+  auto file = session_file(ctx);
+  if (!std::filesystem::exists(file)) {
+    std::cout << "not logged in\n";
+    return 0;
+  }
+  ra::end_session(rctx, read_secret_file(file));
+  std::filesystem::remove(file);
+  std::cout << "logged out\n";
+  return 0;
+}
+
+const CommandRegistrar kRegistrar({
+    {"login", "", "login [--user NAME] [--password-file FILE]",
+     "Logs an RA operator in and writes a session token to HOME/sessions/<unix user>.session (mode 0600),\n"
+     "or to $JITSUIN_SESSION_FILE. Every `jitsuin ra` command acts as that operator until the session\n"
+     "expires (ra.session_hours) or `jitsuin logout`. The password is read from the terminal, or from\n"
+     "FILE (mode 0600). After ra.password_max_failures wrong passwords the account locks until an\n"
+     "administrator runs `jitsuin ra operator unlock`.",
+     login_cmd},
+    {"logout", "", "logout", "Ends the session and removes the token file.", logout_cmd},
+});
+
+}  // namespace
+
+}  // namespace jitsuin::cli

@@ -1,0 +1,111 @@
+#pragma once
+// RA-1 a corporate application bundle as received on paper: Form 1 (corporate contract or change,
+// one per bundle), Form 2 (registered seal 届出印), Form 3 (certificate-applicant list, also the
+// eToken order), Form 4 (contact and billing persons), Forms 5 (certificate applications, see
+// application.h) and Forms 6 (user-ID applications).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "jitsuin/ra/application.h"
+#include "jitsuin/ra/context.h"
+#include "jitsuin/ra/date.h"
+#include "jitsuin/ra/operators.h"
+
+namespace jitsuin::ra {
+
+/// Form 1: the company.
+struct CompanyInput {
+  std::string name;                  ///< 法人名 as registered
+  std::string name_kana;
+  std::string name_romaji;           ///< without legal form, <= 40 (RA-8)
+  std::string address;               ///< head office
+  std::string representative_name;
+  std::string representative_title;  ///< e.g. 代表取締役
+};
+
+/// Form 4: one contact.
+struct ContactInput {
+  std::string role;        ///< "contact" (連絡担当者) or "billing" (請求担当者)
+  std::string name;
+  std::string department;
+  std::string email;
+  std::string phone;
+  std::string address;
+};
+
+/// Form 6: one contract-service user.
+struct UserInput {
+  std::string name;
+  std::string department;
+  std::string email;
+};
+
+/// A whole bundle as entered by the operator.
+struct BundleInput {
+  std::optional<std::int64_t> company_id;   ///< an existing company (change application), else `company`
+  CompanyInput company;
+  std::string contract_kind = "new";        ///< Form 1: "new" or "change"
+  std::string applied_by = "representative";  ///< "representative" (代表者) or "manager" (支配人)
+  Date received_on;                         ///< date the post arrived
+  bool seal_form = false;                   ///< Form 2 present
+  std::string seal_description;
+  bool applicant_list = false;              ///< Form 3 present
+  int token_quantity = 0;                   ///< Form 3: eTokens ordered
+  std::string note;
+  std::vector<ContactInput> contacts;
+  std::vector<ApplicantInput> applicants;
+  std::vector<UserInput> users;
+};
+
+/// Decodes a bundle JSON document (see `jitsuin ra bundle create --help`); unknown keys refused.
+BundleInput parse_bundle_json(const nlohmann::json& j);
+
+struct BundleCreated {
+  std::int64_t bundle_id = 0;
+  std::int64_t company_id = 0;
+  std::vector<std::int64_t> application_ids;
+};
+
+/// Registers a bundle in one transaction: company (new or existing), Forms 1-6, every Form 5 in
+/// state received. Everything is validated first; on any error nothing is stored. Mails
+/// application_received to the contact person.
+BundleCreated create_bundle(RaContext& ctx, const Principal& by, const BundleInput& input);
+
+/// Changes bundle-level fields (received_on, seal_form, seal_description, applicant_list,
+/// token_quantity, note, applied_by, contacts) while no application of it is past the check.
+void edit_bundle(RaContext& ctx, const Principal& by, std::int64_t bundle_id, const nlohmann::json& changes);
+
+/// A bundle as stored, with its contacts, applications (ids and states) and users.
+struct Bundle {
+  std::int64_t id = 0;
+  std::int64_t company_id = 0;
+  CompanyInput company;
+  std::string contract_kind, applied_by;
+  Date received_on;
+  bool seal_form = false;
+  std::string seal_description;
+  bool applicant_list = false;
+  int token_quantity = 0;
+  std::string note;
+  std::string created_by;
+  UnixTime created_at = 0;
+  std::vector<ContactInput> contacts;
+  std::vector<UserInput> users;
+  std::vector<Application> applications;
+
+  nlohmann::json to_json() const;
+};
+
+Bundle get_bundle(RaContext& ctx, std::int64_t bundle_id);
+
+/// Bundles, newest first, optionally of companies whose name (any script) contains `company`.
+std::vector<Bundle> find_bundles(RaContext& ctx, const std::string& company, int limit = 1000);
+
+/// Validates one Form-4 or Form-6 e-mail address (simple, strict ASCII form).
+bool is_plausible_email(const std::string& email);
+
+}  // namespace jitsuin::ra

@@ -1,0 +1,72 @@
+#pragma once
+// RA-8 additional certificate request (電子証明書追加発行申請), the CECTRUST-Light flow of seed 003:
+// a company admin (企業ID holder) asks for a new signing certificate for ONE enabled user ID of the
+// same company, with the certificate data (Form-5 fields: name in kanji, kana and romaji,
+// department and title in romaji, e-mail for the download PIN, validity 1 or 2 years).
+//
+// The request becomes an ordinary application in a bundle of its own (received online: no paper
+// forms, so the RA-2 document check does not apply; an operator checks the request instead with
+// check_certificate_request). From there it follows the RA-3 life cycle: checked → approved by a
+// second operator → application PIN → approval notice by restricted delivery (本人限定受取郵便, so the
+// home address is still needed: it is the only channel jitsuin has for an application PIN) →
+// enrolled → issued. When its certificate is issued (issue_for_application) it is linked to the
+// user ID in the same transaction, and the link_changed mails go out (see links.h), as the seed's
+// "新たに電子証明書を発行し利用者IDと紐付けて署名用IDにする".
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "jitsuin/ra/application.h"
+#include "jitsuin/ra/context.h"
+#include "jitsuin/ra/operators.h"
+
+namespace jitsuin::ra {
+
+/// What the company admin fills in.
+struct CertificateRequestInput {
+  std::string user_login_id;   ///< the user ID (ユーザID) to link the new certificate to
+  ApplicantInput form;         ///< organization_romaji may be left empty: the company's romaji name is used
+};
+
+/// A request as stored, with the state of its application.
+struct CertificateRequest {
+  std::int64_t id = 0;
+  std::int64_t application_id = 0;
+  std::int64_t bundle_id = 0;
+  std::int64_t company_id = 0;
+  std::string requested_by;    ///< company ID login, e.g. "C000001"
+  std::string user_login_id;
+  UnixTime requested_at = 0;
+  State state = State::received;
+  std::string name_kanji, name_romaji;
+  std::optional<std::string> serial;   ///< once issued
+  bool linked = false;                 ///< the certificate was linked to the user ID at issuance
+  std::string link_note;               ///< why it was not, when it was not
+
+  nlohmann::json to_json() const;
+};
+
+/// Files the request in one transaction (bundle, application in state received, request row,
+/// one audit entry, application_received mailed to the admin). `admin_login_id` is the company
+/// admin, already authenticated by the caller (contract service session, or the CLI checking the
+/// password). Refused, with nothing stored: a requester that is not an enabled company ID
+/// (forbidden), a user ID of another company (forbidden), a company ID as the user (invalid_input),
+/// a disabled user ID (conflict), a user ID with another request still open (conflict), Form-5
+/// data that breaks the RA-8 romaji or validity rules (invalid_input).
+CertificateRequest request_additional_certificate(RaContext& ctx, const std::string& admin_login_id,
+                                                  const CertificateRequestInput& input);
+
+/// The operator's check of a request: received → checked (the user ID is still enabled and of the
+/// company, the requester still an enabled company ID). Needs Permission::enter.
+CertificateRequest check_certificate_request(RaContext& ctx, const Principal& by, std::int64_t application_id);
+
+/// The request of an application, if it came from a company admin.
+std::optional<CertificateRequest> find_certificate_request(RaContext& ctx, std::int64_t application_id);
+
+/// Requests, oldest first, of one company or of all.
+std::vector<CertificateRequest> list_certificate_requests(RaContext& ctx, std::optional<std::int64_t> company_id);
+
+}  // namespace jitsuin::ra

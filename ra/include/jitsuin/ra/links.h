@@ -1,0 +1,48 @@
+#pragma once
+// RA-8 signing IDs (署名用ID): a company admin links an issued certificate of the company to a
+// user ID, or unlinks it — one user per operation, a link and an unlink together allowed. Each
+// change mails the company admin (company ID holders) and, for a link, the linked user (an unlink
+// is not mailed to the user, as in the seeds). The user signs only after the contract service's
+// certificate validity confirmation (証明書有効性確認) with the certificate's PIN (contract/).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "jitsuin/ra/context.h"
+
+namespace jitsuin::ra {
+
+struct LinkChange {
+  std::string serial;
+  std::optional<std::string> link;     ///< user login ID to link
+  std::optional<std::string> unlink;   ///< user login ID to unlink
+};
+
+struct CertificateLink {
+  std::string serial;
+  std::string login_id;
+  std::string linked_by;
+  UnixTime linked_at = 0;
+  std::optional<std::string> unlinked_by;
+  std::optional<UnixTime> unlinked_at;
+
+  nlohmann::json to_json() const;
+};
+
+/// Applies one link change for a company in one transaction. `actor` is who asked (a company
+/// admin "company:<login ID>" or an RA operator "ra:<name>"), already authorised by the caller for
+/// company_id. Refused: a certificate not issued to this company or no longer valid (for a
+/// link), a user ID of another company or disabled, a link that exists (or, for unlink, does not).
+std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const std::string& actor, std::int64_t company_id,
+                                                     const LinkChange& change);
+
+/// Links of a certificate or of a user ID (current only, unless with_history).
+std::vector<CertificateLink> list_links(RaContext& ctx, std::int64_t company_id, bool with_history = false);
+
+/// The company's certificates (自社電子証明書照会): serial, holder, validity, status, linked users.
+nlohmann::json company_certificates(RaContext& ctx, std::int64_t company_id);
+
+}  // namespace jitsuin::ra

@@ -1,0 +1,120 @@
+#pragma once
+// RA operators (RA-3): accounts with a role, passwords stored as scrypt hashes, a lockout after
+// too many wrong passwords (persisted, so it survives restarts), and login sessions whose token is
+// held by the client and stored here only as a SHA-256.
+//
+// Roles:
+//   operator       enters applications and documents, runs checks, issues PINs, records mail
+//   approver       what an operator does, plus approvals (two-person rule: never their own entries)
+//   auditor        read-only
+//   administrator  everything, plus operator accounts
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jitsuin/ra/context.h"
+
+namespace jitsuin::ra {
+
+enum class Role { operator_, approver, auditor, administrator };
+
+/// "operator", "approver", "auditor", "administrator".
+std::string role_name(Role role);
+/// Throws invalid_input listing the known roles.
+Role parse_role(const std::string& name);
+
+/// What an operation needs the caller to be allowed to do.
+enum class Permission {
+  read,        ///< look at applications, documents, history
+  enter,       ///< data entry and clerical steps
+  approve,     ///< approvals: applications, revocations, PIN re-issues
+  administer,  ///< operator accounts
+};
+
+/// An authenticated operator. Only login() and resume_session() make one, so an identity can never
+/// come from a value someone typed.
+class Principal {
+ public:
+  std::int64_t id() const { return id_; }
+  const std::string& name() const { return name_; }
+  Role role() const { return role_; }
+  /// Name recorded in history and audit entries: "ra:<name>".
+  std::string actor() const { return "ra:" + name_; }
+  bool can(Permission p) const;
+  /// Throws forbidden naming the operator, their role and what was refused.
+  void require(Permission p, const std::string& what) const;
+
+ private:
+  friend struct PrincipalFactory;
+  Principal(std::int64_t id, std::string name, Role role) : id_(id), name_(std::move(name)), role_(role) {}
+  std::int64_t id_;
+  std::string name_;
+  Role role_;
+};
+
+/// An operator account as listed (never the password hash).
+struct OperatorInfo {
+  std::int64_t id = 0;
+  std::string name;
+  std::string display_name;
+  Role role = Role::operator_;
+  int failed_logins = 0;
+  bool locked = false;
+  bool disabled = false;
+  UnixTime created_at = 0;
+  std::string created_by;
+};
+
+/// True when at least one operator account exists.
+bool any_operator(RaContext& ctx);
+
+/// Creates an operator. `by` must be an administrator, except for the very first account, which
+/// may be created with by == nullptr and must then be an administrator (bootstrap).
+/// Names: 3-32 characters of a-z, 0-9, '.', '_', '-'. Passwords: at least 12 characters.
+OperatorInfo add_operator(RaContext& ctx, const Principal* by, const std::string& name, const std::string& display_name,
+                          Role role, const std::string& password);
+
+/// Every operator account, by name.
+std::vector<OperatorInfo> list_operators(RaContext& ctx, const Principal& by);
+
+/// Clears the lockout of an account (administrator only; audited).
+void unlock_operator(RaContext& ctx, const Principal& by, const std::string& name);
+
+/// Disables an account and ends its sessions (administrator only; never the last administrator).
+void disable_operator(RaContext& ctx, const Principal& by, const std::string& name);
+
+/// Changes the caller's own password after checking the current one.
+void change_password(RaContext& ctx, const Principal& who, const std::string& current, const std::string& next);
+
+/// Outcome of a login attempt: a value, because a wrong password is an ordinary event.
+struct LoginResult {
+  std::optional<Principal> principal;   ///< set on success
+  std::string message;                  ///< why not, for the person at the keyboard
+};
+
+/// Checks a password. Each failure is counted and audited; at config.ra.password_max_failures the
+/// account locks until an administrator unlocks it. Unknown names, wrong passwords and locked
+/// accounts give the same message, so the answer does not reveal which names exist.
+LoginResult login(RaContext& ctx, const std::string& name, const std::string& password);
+
+/// Starts a session for a logged-in operator; returns the token (256 bits, hex) to keep on the
+/// client. Expires after config.ra.session_hours.
+struct Session {
+  std::string token;
+  UnixTime expires_at = 0;
+};
+Session start_session(RaContext& ctx, const Principal& who);
+
+/// An operator key for unattended use (scripts): a session of the calling operator lasting
+/// `days` (1..365), audited as ra.operator.key. Kept in a file of mode 0600 like a login session.
+Session issue_operator_key(RaContext& ctx, const Principal& who, int days);
+
+/// The operator of a live session. Throws unauthenticated when the token is unknown, expired or
+/// ended, or its account is locked or disabled.
+Principal resume_session(RaContext& ctx, const std::string& token);
+
+/// Ends a session (logout). Unknown tokens are ignored.
+void end_session(RaContext& ctx, const std::string& token);
+
+}  // namespace jitsuin::ra

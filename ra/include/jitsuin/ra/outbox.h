@@ -1,0 +1,97 @@
+#pragma once
+// RA-10 notifications: a durable outbox. Mails are queued in the same database transaction as the
+// event they announce; a separate delivery step (cron: jitsuin outbox deliver) sends them by SMTP
+// when configured, else writes RFC 5322 files into a maildir under the home folder. Retries with
+// backoff; nothing lost or sent twice across crashes.
+//
+// Delivery guarantee. Each row carries a Message-ID fixed when it is queued. deliver_outbox()
+// claims a row (state 'sending', claimed_at = now) in one transaction, delivers it, and marks it
+// 'sent' in a second one. A crash after the queueing transaction commits loses nothing: the row
+// stays 'pending'. A crash between delivery and the 'sent' mark leaves the row 'sending'; once
+// its claim is older than the lease (kClaimLeaseSeconds) the next run delivers it again under
+// the SAME Message-ID (and Date, and body: the message is rebuilt byte for byte from the row).
+// So SMTP delivery is at-least-once with a de-duplication key: the Message-ID lets receiving
+// systems and people recognise the duplicate. Maildir delivery is exactly-once: the file name is
+// derived from the Message-ID and placed with link(2), which refuses an existing name, and a
+// copy already moved to cur/ by a mail reader is recognised too.
+//
+// Secrets (the download PIN, an initial password) are stored in the row only until the mail has
+// been sent or has finally failed; then they are blanked in the stored parameters.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "jitsuin/config/config.h"
+#include "jitsuin/config/util.h"
+#include "jitsuin/db/database.h"
+
+namespace jitsuin::ra {
+
+/// One notification to send.
+///
+/// Templates and their params (all strings unless said; "time" params take a UnixTime integer,
+/// rendered in Japan time, or a preformatted string; [opt] may be left out):
+///  - application_received: name, application_number, received_at [opt, time]
+///  - pin_issued: name, application_number, pin_expires_at [opt, time]. Says the approval notice
+///    (承認通知書) with the application PIN went out by restricted delivery; never the PIN itself.
+///  - download_pin: name, application_number, download_pin (secret), expires_at [opt, time],
+///    enrollment_url [opt]
+///  - user_id: name, user_id, password (secret: the initial password), company_id [opt],
+///    service_url [opt]
+///  - expiry_notice: name, serial, not_after (time), days_left [opt], renewal_url [opt]
+///  - certificate_issued: name, serial, not_after (time), subject [opt]
+///  - link_changed: name, user_id, serial, change ("link" or "unlink"), changed_by [opt]
+///  - revocation: name, serial, effective_at (time), reason [opt]
+/// Any other param is refused, so nothing (a PIN, say) slips into a mail that should not carry it.
+struct Mail {
+  std::string to;               ///< recipient address
+  std::string template_name;    ///< e.g. "application_received", "pin_issued", "download_pin", "user_id",
+                                ///< "expiry_notice", "certificate_issued", "link_changed", "revocation"
+  std::string language = "ja";  ///< "ja" or "en"
+  nlohmann::json params;        ///< values the template fills in (never a secret unless the mail's purpose
+                                ///< is to carry it, e.g. the download PIN)
+};
+
+/// Queues a mail inside the caller's open transaction; returns its outbox id.
+/// Throws invalid_input for an unknown template or a malformed address.
+std::int64_t enqueue_mail(db::Database& db, const Mail& mail, UnixTime now);
+
+/// What one delivery run did.
+struct DeliveryReport {
+  int sent = 0;       ///< delivered (SMTP accepted or maildir file written)
+  int deferred = 0;   ///< failed this time, will be retried later
+  int failed = 0;     ///< gave up after the last retry
+};
+
+/// How long a claim on a row in 'sending' holds before another run may deliver it again.
+inline constexpr std::int64_t kClaimLeaseSeconds = 600;
+
+/// Delivers every due mail (see outbox.h header comment).
+DeliveryReport deliver_outbox(db::Database& db, const config::Config& config, const Clock& clock);
+
+/// One outbox row as an operator sees it (no parameters: they may hold secrets).
+struct OutboxEntry {
+  std::int64_t id = 0;
+  UnixTime created_at = 0;
+  std::string to;
+  std::string template_name;
+  std::string language;
+  std::string state;              ///< pending, sending, sent, failed
+  int attempts = 0;
+  UnixTime next_attempt_at = 0;
+  std::optional<UnixTime> claimed_at;
+  std::optional<UnixTime> sent_at;
+  std::optional<std::string> last_error;
+  std::string message_id;         ///< the stable Message-ID header value, e.g. "<hex@example.jp>"
+};
+
+/// Lists outbox rows, oldest first, optionally only those in one state. Throws invalid_input for
+/// an unknown state name.
+std::vector<OutboxEntry> list_outbox(db::Database& db, const config::Config& config,
+                                     const std::optional<std::string>& state = std::nullopt);
+
+}  // namespace jitsuin::ra

@@ -1,0 +1,48 @@
+#pragma once
+// RA-7 renewal: expiry notices before the end of validity (config.ra.expiry_notice_days, e.g. 60
+// and 30 days, each sent once per certificate by a cron job), renewal applications that re-use the
+// earlier Form-5 data, and the rule of who may renew: certificates whose expiry notice was sent, or
+// that expired less than one year ago (never revoked ones: a new person needs a new application).
+// When the renewal's certificate is issued, the replaced one is revoked as superseded
+// (see issuance.h). No refund for unused validity.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "jitsuin/ra/context.h"
+#include "jitsuin/ra/operators.h"
+
+namespace jitsuin::ra {
+
+struct ExpiryNotice {
+  std::int64_t application_id = 0;
+  std::string serial;
+  std::string email;
+  int days_before = 0;   ///< the configured offset this notice is for
+  UnixTime not_after = 0;
+};
+
+/// Cron: mails expiry_notice (to the holder's Form-5 address and the company's admins) for every
+/// issued, unrevoked certificate that has entered a notice
+/// window and has not had that window's notice. Only the nearest window counts, so a job that
+/// first runs 20 days before expiry sends the 30-day notice, not the 60-day one too. One
+/// transaction and one audit entry per notice; running it twice sends nothing twice.
+std::vector<ExpiryNotice> send_expiry_notices(RaContext& ctx, const std::string& actor);
+
+/// Why an issued application may (or may not) be renewed now.
+struct RenewalEligibility {
+  bool eligible = false;
+  std::string reason;
+};
+RenewalEligibility renewal_eligibility(RaContext& ctx, std::int64_t application_id);
+
+/// Creates a renewal application in `bundle_id` (a bundle of the same company, still being
+/// checked) with the Form-5 data of the earlier application, `changes` applied (keys as in
+/// parse_applicant_json). Refused unless renewal_eligibility() holds. Returns the new id.
+std::int64_t create_renewal(RaContext& ctx, const Principal& by, std::int64_t from_application_id,
+                            std::int64_t bundle_id, const nlohmann::json& changes);
+
+}  // namespace jitsuin::ra

@@ -1,0 +1,61 @@
+#pragma once
+// RA-6 revocation requests (失効申請), e.g. on a staff transfer: recorded with an RFC 5280 reason
+// and an effective time (default: request + config.ra.revocation_delay_days), approved by a second
+// operator, then carried out by the CA with that effective time, so the certificate appears in
+// CRLs from then on. Rejections carry a reason.
+//
+// Approval and execution are two steps because the CA records the revocation in a transaction of
+// its own: approve_revocation() commits the approval, asks the CA to revoke, then records the
+// result. If the CA step fails the request stays "approved" and execute_revocation() retries it.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "jitsuin/ca/authority.h"
+#include "jitsuin/ra/context.h"
+#include "jitsuin/ra/operators.h"
+
+namespace jitsuin::ra {
+
+struct RevocationRequest {
+  std::int64_t id = 0;
+  std::string serial;
+  std::optional<std::int64_t> application_id;
+  ca::RevocationReason reason = ca::RevocationReason::unspecified;
+  std::string note;
+  std::string state;   ///< pending, approved, revoked, rejected
+  std::string requested_by;
+  UnixTime requested_at = 0;
+  UnixTime effective_at = 0;
+  std::optional<std::string> decided_by;
+  std::optional<UnixTime> decided_at;
+  std::optional<std::string> rejection_reason;
+
+  nlohmann::json to_json() const;
+};
+
+/// Records a request for a certificate the CA issued and has not revoked; one open request per
+/// certificate. `effective` defaults to now + revocation_delay_days and must not be in the past.
+RevocationRequest request_revocation(RaContext& ctx, ca::CertificateAuthority& ca, const Principal& by,
+                                     const std::string& serial, ca::RevocationReason reason,
+                                     std::optional<UnixTime> effective, const std::string& note);
+
+/// Approves (a different person with the approve permission) and revokes at the requested time.
+RevocationRequest approve_revocation(RaContext& ctx, ca::CertificateAuthority& ca, const Principal& by,
+                                     std::int64_t request_id);
+
+/// Retries the CA step of an approved request.
+RevocationRequest execute_revocation(RaContext& ctx, ca::CertificateAuthority& ca, const Principal& by,
+                                     std::int64_t request_id);
+
+/// Rejects a pending request with a reason.
+RevocationRequest reject_revocation(RaContext& ctx, const Principal& by, std::int64_t request_id,
+                                    const std::string& reason);
+
+RevocationRequest get_revocation(RaContext& ctx, std::int64_t request_id);
+std::vector<RevocationRequest> list_revocations(RaContext& ctx, const std::string& state = "");
+
+}  // namespace jitsuin::ra

@@ -1,0 +1,17 @@
+#pragma once
+// Slow, salted hashes for operator passwords and application PINs: scrypt (RFC 7914) with a
+// per-secret random salt, encoded with its parameters so they can be raised later without
+// invalidating stored hashes. Comparison in constant time.
+#include <string>
+#include <string_view>
+
+namespace jitsuin::ra {
+
+/// "scrypt$N$r$p$salt_hex$hash_hex" of secret, with a fresh 16-byte salt from the system CSPRNG.
+std::string hash_secret(std::string_view secret);
+
+/// True when secret matches an encoded hash made by hash_secret. A malformed encoding is never a
+/// match (and never an exception: stored data from an older version must not crash a login).
+bool verify_secret(std::string_view secret, std::string_view encoded);
+
+}  // namespace jitsuin::ra

@@ -1,0 +1,190 @@
+#include "jitsuin/ra/accounts.h"
+
+#include <cstdio>
+
+#include "jitsuin/config/error.h"
+#include "jitsuin/ra/bundle.h"
+#include "jitsuin/ra/outbox.h"
+#include "jitsuin/ra/pin.h"
+#include "jitsuin/ra/secret.h"
+#include "ra_core.h"
+
+namespace jitsuin::ra {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSelect =
+    "SELECT id, login_id, kind, company_id, name, department, email, must_change_password, disabled_at IS NOT NULL, "
+    "created_at FROM ra_accounts ";
+
+Account read(db::Statement& st) {
+  return {st.int64(0), st.text(1), st.text(2), st.int64(3), st.text(4), st.text(5), st.text(6),
+          st.int64(7) != 0, st.int64(8) != 0, st.int64(9)};
+}
+
+std::string login_id_for(const std::string& kind, std::int64_t id) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, kind == "company" ? "C%06lld" : "U%07lld", static_cast<long long>(id));
+  return buf;
+}
+
+struct Holder {
+  std::string name, department, email;
+};
+
+Holder validated(const Holder& h) {
+  Holder v{detail::text_field(h.name, "name", 64, true), detail::text_field(h.department, "department", 64, false),
+           detail::text_field(h.email, "email", 128, true)};
+  JITSUIN_ARG_CHECK(is_plausible_email(v.email), "email '" + v.email + "' is not a valid address");
+  return v;
+}
+
+// Inserts an account with a fresh initial password (80 bits, same alphabet as PINs) and mails it.
+// The hash is computed by the caller's thread inside the transaction: issuing IDs is rare.
+Account insert(RaContext& ctx, const std::string& actor, const std::string& kind, std::int64_t company_id,
+               std::optional<std::int64_t> bundle_id, std::optional<std::int64_t> user_application,
+               const Holder& h) {
+  std::string password = generate_pin();
+  UnixTime now = ctx.clock();
+  db::Statement ins(ctx.db,
+                    "INSERT INTO ra_accounts (login_id, kind, company_id, bundle_id, user_application_id, name, "
+                    "department, email, password_hash, created_by, created_at, updated_at) "
+                    "VALUES ('pending:' || hex(randomblob(8)), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  ins.bind(1, kind).bind(2, company_id).bind(3, bundle_id).bind(4, user_application).bind(5, h.name);
+  ins.bind(6, h.department).bind(7, h.email).bind(8, hash_secret(normalize_pin(password))).bind(9, actor).bind(10, now).bind(11, now);
+  ins.exec();
+  std::int64_t id = ctx.db.last_insert_rowid();
+  std::string login = login_id_for(kind, id);
+  db::Statement up(ctx.db, "UPDATE ra_accounts SET login_id = ? WHERE id = ?");
+  up.bind(1, login).bind(2, id).exec();
+  json params = {{"name", h.name}, {"user_id", login}, {"password", password}};
+  if (kind == "user") {
+    db::Statement c(ctx.db, "SELECT login_id FROM ra_accounts WHERE company_id = ? AND kind = 'company' ORDER BY id LIMIT 1");
+    c.bind(1, company_id);
+    if (c.step()) params["company_id"] = c.text(0);
+  }
+  enqueue_mail(ctx.db, {h.email, "user_id", "ja", params}, now);
+  detail::audit(ctx, actor, "ra.account.issue", "account:" + login,
+                {{"kind", kind}, {"company", company_id}, {"email", h.email}});
+  db::Statement st(ctx.db, std::string(kSelect) + "WHERE id = ?");
+  st.bind(1, id);
+  st.step();
+  return read(st);
+}
+
+}  // namespace
+
+json Account::to_json() const {
+  return {{"id", id},       {"login_id", login_id},   {"kind", kind},   {"company_id", company_id},
+          {"name", name},   {"department", department}, {"email", email}, {"must_change_password", must_change_password},
+          {"disabled", disabled}, {"created_at", format_rfc3339(created_at)}};
+}
+
+IssuedAccounts issue_bundle_accounts(RaContext& ctx, const Principal& by, std::int64_t bundle_id) {
+  by.require(Permission::enter, "issue company and user IDs");
+  db::Transaction tx(ctx.db);
+  Bundle b = get_bundle(ctx, bundle_id);
+  db::Statement chk(ctx.db, "SELECT complete FROM ra_bundle_checks WHERE bundle_id = ? ORDER BY id DESC LIMIT 1");
+  chk.bind(1, bundle_id);
+  if (!chk.step() || chk.int64(0) == 0)
+    throw Error(ErrorKind::conflict, "bundle " + std::to_string(bundle_id) +
+                                         " has no complete document check; IDs are issued after it (jitsuin ra check)");
+  IssuedAccounts out;
+  db::Statement has(ctx.db, "SELECT EXISTS (SELECT 1 FROM ra_accounts WHERE company_id = ? AND kind = 'company')");
+  has.bind(1, b.company_id);
+  has.step();
+  if (!has.int64(0)) {
+    const ContactInput* contact = nullptr;
+    for (const auto& c : b.contacts)
+      if (c.role == "contact") contact = &c;
+    if (!contact) throw Error(ErrorKind::conflict, "bundle " + std::to_string(bundle_id) + " has no Form-4 contact person");
+    out.accounts.push_back(insert(ctx, by.actor(), "company", b.company_id, bundle_id, std::nullopt,
+                                  {contact->name, contact->department, contact->email}));
+  }
+  db::Statement users(ctx.db,
+                      "SELECT u.id, u.name, u.department, u.email FROM ra_user_applications u WHERE u.bundle_id = ? "
+                      "AND NOT EXISTS (SELECT 1 FROM ra_accounts a WHERE a.user_application_id = u.id) ORDER BY u.id");
+  users.bind(1, bundle_id);
+  std::vector<std::pair<std::int64_t, Holder>> pending;
+  while (users.step()) pending.push_back({users.int64(0), {users.text(1), users.text(2), users.text(3)}});
+  for (const auto& [form6, holder] : pending)
+    out.accounts.push_back(insert(ctx, by.actor(), "user", b.company_id, bundle_id, form6, holder));
+  if (out.accounts.empty())
+    throw Error(ErrorKind::conflict, "every ID of bundle " + std::to_string(bundle_id) + " was issued already");
+  tx.commit();
+  return out;
+}
+
+Account add_user_account(RaContext& ctx, const Principal& by, std::int64_t company_id, const std::string& name,
+                         const std::string& department, const std::string& email) {
+  by.require(Permission::enter, "issue user IDs");
+  Holder h = validated({name, department, email});
+  db::Transaction tx(ctx.db);
+  db::Statement st(ctx.db, "SELECT EXISTS (SELECT 1 FROM ra_accounts WHERE company_id = ? AND kind = 'company')");
+  st.bind(1, company_id);
+  st.step();
+  if (!st.int64(0))
+    throw Error(ErrorKind::conflict, "company " + std::to_string(company_id) + " has no company ID yet");
+  Account a = insert(ctx, by.actor(), "user", company_id, std::nullopt, std::nullopt, h);
+  tx.commit();
+  return a;
+}
+
+Account change_account_holder(RaContext& ctx, const Principal& by, const std::string& login_id, const std::string& name,
+                              const std::string& department, const std::string& email) {
+  by.require(Permission::enter, "change user ID holders");
+  Holder h = validated({name, department, email});
+  std::string password = generate_pin();
+  std::string hash = hash_secret(normalize_pin(password));
+  db::Transaction tx(ctx.db);
+  Account a = get_account(ctx, login_id);
+  JITSUIN_ARG_CHECK(a.kind == "user", login_id + " is a company ID; only user IDs change hands");
+  if (a.disabled) throw Error(ErrorKind::conflict, "user ID " + login_id + " is disabled");
+  UnixTime now = ctx.clock();
+  db::Statement up(ctx.db,
+                   "UPDATE ra_accounts SET name = ?, department = ?, email = ?, password_hash = ?, "
+                   "must_change_password = 1, updated_at = ? WHERE id = ?");
+  up.bind(1, h.name).bind(2, h.department).bind(3, h.email).bind(4, hash).bind(5, now).bind(6, a.id).exec();
+  db::Statement un(ctx.db,
+                   "UPDATE ra_certificate_links SET unlinked_by = ?, unlinked_at = ? WHERE account_id = ? AND unlinked_at IS NULL");
+  un.bind(1, by.actor()).bind(2, now).bind(3, a.id).exec();
+  int unlinked = ctx.db.changes();
+  enqueue_mail(ctx.db, {h.email, "user_id", "ja", {{"name", h.name}, {"user_id", login_id}, {"password", password}}}, now);
+  detail::audit(ctx, by.actor(), "ra.account.change_holder", "account:" + login_id,
+                {{"previous_name", a.name}, {"name", h.name}, {"email", h.email}, {"links_removed", unlinked}});
+  tx.commit();
+  return get_account(ctx, login_id);
+}
+
+std::vector<Account> list_accounts(RaContext& ctx, std::optional<std::int64_t> company_id) {
+  db::Statement st(ctx.db, std::string(kSelect) + "WHERE ?1 IS NULL OR company_id = ?1 ORDER BY id");
+  st.bind(1, company_id);
+  std::vector<Account> out;
+  while (st.step()) out.push_back(read(st));
+  return out;
+}
+
+Account get_account(RaContext& ctx, const std::string& login_id) {
+  db::Statement st(ctx.db, std::string(kSelect) + "WHERE login_id = ?");
+  st.bind(1, login_id);
+  if (!st.step()) throw Error(ErrorKind::not_found, "no company or user ID '" + login_id + "'");
+  return read(st);
+}
+
+bool verify_account_password(RaContext& ctx, const std::string& login_id, const std::string& password) {
+  db::Statement st(ctx.db, "SELECT password_hash, disabled_at IS NULL FROM ra_accounts WHERE login_id = ?");
+  st.bind(1, login_id);
+  if (!st.step()) {
+    verify_secret(password, hash_secret("jitsuin-no-such-account"));   // same cost either way
+    return false;
+  }
+  bool active = st.int64(1) != 0;
+  // Initial passwords are mailed in PIN form; accept them as typed (case, look-alikes, hyphens).
+  std::string typed = normalize_pin(password).empty() ? password : normalize_pin(password);
+  bool ok = verify_secret(typed, st.text(0)) || verify_secret(password, st.text(0));
+  return ok && active;
+}
+
+}  // namespace jitsuin::ra

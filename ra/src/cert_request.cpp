@@ -1,0 +1,227 @@
+#include "jitsuin/ra/cert_request.h"
+
+#include "jitsuin/config/error.h"
+#include "jitsuin/ra/accounts.h"
+#include "jitsuin/ra/date.h"
+#include "jitsuin/ra/outbox.h"
+#include "ra_core.h"
+
+namespace jitsuin::ra {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSelect =
+    "SELECT r.id, r.application_id, r.bundle_id, r.company_id, adm.login_id, usr.login_id, r.requested_at, a.state, "
+    "a.name_kanji, a.name_romaji, a.certificate_serial, r.link_id IS NOT NULL, r.link_note "
+    "FROM ra_certificate_requests r JOIN ra_applications a ON a.id = r.application_id "
+    "JOIN ra_accounts adm ON adm.id = r.requested_by JOIN ra_accounts usr ON usr.id = r.user_account_id ";
+
+CertificateRequest read(db::Statement& st) {
+  CertificateRequest r;
+  r.id = st.int64(0);
+  r.application_id = st.int64(1);
+  r.bundle_id = st.int64(2);
+  r.company_id = st.int64(3);
+  r.requested_by = st.text(4);
+  r.user_login_id = st.text(5);
+  r.requested_at = st.int64(6);
+  r.state = parse_state(st.text(7));
+  r.name_kanji = st.text(8);
+  r.name_romaji = st.text(9);
+  r.serial = st.opt_text(10);
+  r.linked = st.int64(11) != 0;
+  r.link_note = st.text(12);
+  return r;
+}
+
+std::string admin_actor(const std::string& login_id) { return "company:" + login_id; }
+
+// The requester must hold an enabled company ID (企業ID): user IDs do contract work only.
+Account company_admin(RaContext& ctx, const std::string& login_id) {
+  std::optional<Account> a;
+  try {
+    a = get_account(ctx, login_id);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::not_found) throw;
+  }
+  if (!a || a->kind != "company")
+    throw Error(ErrorKind::forbidden, "'" + login_id + "' is not a company admin ID (企業ID); only a company admin can "
+                                      "request an additional certificate");
+  if (a->disabled) throw Error(ErrorKind::forbidden, "company ID " + login_id + " is disabled");
+  return *a;
+}
+
+// Outcomes a person can cause or fix (a disabled or transferred user ID): the certificate is still
+// issued, the link is skipped and the reason kept. Database errors propagate.
+bool is_refusal(const Error& e) {
+  return e.kind() == ErrorKind::forbidden || e.kind() == ErrorKind::conflict || e.kind() == ErrorKind::invalid_input ||
+         e.kind() == ErrorKind::not_found;
+}
+
+}  // namespace
+
+json CertificateRequest::to_json() const {
+  json j = {{"id", id},
+            {"application", application_id},
+            {"bundle", bundle_id},
+            {"company_id", company_id},
+            {"requested_by", requested_by},
+            {"user_id", user_login_id},
+            {"requested_at", format_rfc3339(requested_at)},
+            {"state", state_name(state)},
+            {"name_kanji", name_kanji},
+            {"name_romaji", name_romaji},
+            {"linked", linked}};
+  if (serial) j["serial"] = *serial;
+  if (!link_note.empty()) j["link_note"] = link_note;
+  return j;
+}
+
+CertificateRequest request_additional_certificate(RaContext& ctx, const std::string& admin_login_id,
+                                                  const CertificateRequestInput& input) {
+  JITSUIN_ARG_CHECK(!input.user_login_id.empty(), "give the user ID (ユーザID) the new certificate is for");
+  db::Transaction tx(ctx.db);
+  Account admin = company_admin(ctx, admin_login_id);
+  Account user = detail::company_user(ctx, admin.company_id, input.user_login_id);
+  ApplicantInput form = input.form;
+  if (form.organization_romaji.empty()) {
+    db::Statement c(ctx.db, "SELECT name_romaji FROM ra_companies WHERE id = ?");
+    c.bind(1, admin.company_id);
+    if (c.step()) form.organization_romaji = c.text(0);
+  }
+  validate_applicant(ctx, form);   // RA-8 romaji rules, validity, e-mail, kana
+  {
+    db::Statement open(ctx.db,
+                       "SELECT r.application_id FROM ra_certificate_requests r JOIN ra_applications a "
+                       "ON a.id = r.application_id WHERE r.user_account_id = ? "
+                       "AND a.state NOT IN ('issued', 'rejected', 'withdrawn')");
+    open.bind(1, user.id);
+    if (open.step())
+      throw Error(ErrorKind::conflict, "user ID " + user.login_id + " already has an additional certificate request in "
+                                       "progress (application " + std::to_string(open.int64(0)) + ")");
+  }
+  UnixTime now = ctx.clock();
+  const std::string actor = admin_actor(admin.login_id);
+  // The request's own bundle: received online today, no paper forms.
+  db::Statement bundle(ctx.db,
+                       "INSERT INTO ra_bundles (company_id, contract_kind, applied_by, received_on, note, created_by, "
+                       "created_at, updated_at) VALUES (?, 'change', 'representative', ?, ?, ?, ?, ?)");
+  bundle.bind(1, admin.company_id).bind(2, date_in_japan(now).str());
+  bundle.bind(3, "電子証明書追加発行申請 (additional certificate request) by company ID " + admin.login_id +
+                     " for user ID " + user.login_id);
+  bundle.bind(4, actor).bind(5, now).bind(6, now).exec();
+  std::int64_t bundle_id = ctx.db.last_insert_rowid();
+  std::int64_t app_id = detail::insert_application(
+      ctx, actor, bundle_id, form, std::nullopt,
+      {{"request", "additional_certificate"}, {"company", admin.company_id}, {"user_id", user.login_id}});
+  db::Statement ins(ctx.db,
+                    "INSERT INTO ra_certificate_requests (application_id, bundle_id, company_id, requested_by, "
+                    "user_account_id, user_name, user_email, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  ins.bind(1, app_id).bind(2, bundle_id).bind(3, admin.company_id).bind(4, admin.id).bind(5, user.id);
+  ins.bind(6, user.name).bind(7, user.email).bind(8, now).exec();
+  enqueue_mail(ctx.db,
+               {admin.email, "application_received", "ja",
+                {{"name", admin.name}, {"application_number", std::to_string(app_id)}, {"received_at", now}}},
+               now);
+  tx.commit();
+  return *find_certificate_request(ctx, app_id);
+}
+
+CertificateRequest check_certificate_request(RaContext& ctx, const Principal& by, std::int64_t application_id) {
+  by.require(Permission::enter, "check additional certificate requests");
+  db::Transaction tx(ctx.db);
+  auto r = find_certificate_request(ctx, application_id);
+  if (!r)
+    throw Error(ErrorKind::not_found, "application " + std::to_string(application_id) +
+                                          " is not a company admin's additional certificate request; paper bundles are "
+                                          "checked with jitsuin ra check");
+  Account admin = get_account(ctx, r->requested_by);
+  if (admin.disabled)
+    throw Error(ErrorKind::conflict, "company ID " + admin.login_id + " that made the request is disabled now; reject it");
+  Account user = detail::company_user(ctx, r->company_id, r->user_login_id);
+  {
+    db::Statement st(ctx.db, "SELECT user_name, user_email FROM ra_certificate_requests WHERE id = ?");
+    st.bind(1, r->id);
+    st.step();
+    if (st.text(0) != user.name || st.text(1) != user.email)
+      throw Error(ErrorKind::conflict, "user ID " + user.login_id + " changed hands (利用者変更) after the request; "
+                                       "reject it and let the company ask again");
+  }
+  detail::transition(ctx, application_id, State::checked, by.actor(), "additional certificate request checked",
+                     {{"user_id", user.login_id}, {"requested_by", admin.login_id}});
+  db::Statement up(ctx.db, "UPDATE ra_applications SET checked_by = ? WHERE id = ?");
+  up.bind(1, by.actor()).bind(2, application_id).exec();
+  tx.commit();
+  return *find_certificate_request(ctx, application_id);
+}
+
+std::optional<CertificateRequest> find_certificate_request(RaContext& ctx, std::int64_t application_id) {
+  db::Statement st(ctx.db, std::string(kSelect) + "WHERE r.application_id = ?");
+  st.bind(1, application_id);
+  if (!st.step()) return std::nullopt;
+  return read(st);
+}
+
+std::vector<CertificateRequest> list_certificate_requests(RaContext& ctx, std::optional<std::int64_t> company_id) {
+  db::Statement st(ctx.db, std::string(kSelect) + "WHERE ?1 IS NULL OR r.company_id = ?1 ORDER BY r.id");
+  st.bind(1, company_id);
+  std::vector<CertificateRequest> out;
+  while (st.step()) out.push_back(read(st));
+  return out;
+}
+
+namespace detail {
+
+json link_requested_certificate(RaContext& ctx, std::int64_t application_id, const std::string& serial,
+                                const std::string& actor) {
+  std::int64_t request_id = 0, company_id = 0;
+  std::string user_login, user_name, user_email, admin_login;
+  {
+    db::Statement st(ctx.db,
+                     "SELECT r.id, r.company_id, u.login_id, r.user_name, r.user_email, adm.login_id "
+                     "FROM ra_certificate_requests r JOIN ra_accounts u ON u.id = r.user_account_id "
+                     "JOIN ra_accounts adm ON adm.id = r.requested_by WHERE r.application_id = ?");
+    st.bind(1, application_id);
+    if (!st.step()) return json::object();
+    request_id = st.int64(0);
+    company_id = st.int64(1);
+    user_login = st.text(2);
+    user_name = st.text(3);
+    user_email = st.text(4);
+    admin_login = st.text(5);
+  }
+  // The certificate exists once the CA has issued it: a link that cannot be made any more must not
+  // undo the issuance's bookkeeping. It is skipped, and the reason kept for the operators.
+  std::optional<std::int64_t> link_id;
+  std::string note;
+  try {
+    Account user = company_user(ctx, company_id, user_login);
+    if (user.name != user_name || user.email != user_email)
+      note = "user ID " + user_login + " changed hands after the request; not linked (jitsuin ra link if wanted)";
+    else
+      link_id = link_certificate(ctx, admin_actor(admin_login), company_id, user, serial);
+  } catch (const Error& e) {
+    if (!is_refusal(e)) throw;
+    note = std::string(e.what()) + "; not linked";
+  }
+  db::Statement up(ctx.db, "UPDATE ra_certificate_requests SET link_id = ?, link_note = ? WHERE id = ?");
+  up.bind(1, link_id).bind(2, note).bind(3, request_id).exec();
+  (void)actor;   // the issuing channel is the audit entry's actor already
+  if (link_id) return {{"linked_user", user_login}, {"linked_for", admin_actor(admin_login)}};
+  return {{"link_skipped", note}, {"user_id", user_login}};
+}
+
+void require_paper_bundle(RaContext& ctx, std::int64_t bundle_id, const std::string& what) {
+  db::Statement st(ctx.db, "SELECT application_id FROM ra_certificate_requests WHERE bundle_id = ?");
+  st.bind(1, bundle_id);
+  if (st.step())
+    throw Error(ErrorKind::conflict, "bundle " + std::to_string(bundle_id) + " holds a company admin's additional "
+                                     "certificate request (application " + std::to_string(st.int64(0)) +
+                                     "), received online without paper forms; cannot " + what);
+}
+
+}  // namespace detail
+
+}  // namespace jitsuin::ra

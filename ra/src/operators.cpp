@@ -1,0 +1,303 @@
+#include "jitsuin/ra/operators.h"
+
+#include <algorithm>
+
+#include "jitsuin/config/error.h"
+#include "jitsuin/ra/secret.h"
+#include "ra_core.h"
+
+namespace jitsuin::ra {
+
+using nlohmann::json;
+
+struct PrincipalFactory {
+  static Principal make(std::int64_t id, std::string name, Role role) { return Principal(id, std::move(name), role); }
+};
+
+namespace {
+
+constexpr std::size_t kMinPassword = 12;
+constexpr std::size_t kMaxPassword = 256;
+
+// A fixed hash so a login for an unknown name costs the same as one for a real account.
+const std::string& dummy_hash() {
+  static const std::string h = hash_secret("jitsuin-no-such-operator");
+  return h;
+}
+
+const char* kLoginRefused = "wrong operator name or password, or the account is locked";
+
+void check_name(const std::string& name) {
+  bool ok = name.size() >= 3 && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
+              return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+            });
+  JITSUIN_ARG_CHECK(ok, "operator name '" + name + "' must be 3-32 characters of a-z, 0-9, '.', '_' and '-'");
+}
+
+void check_password(const std::string& password) {
+  JITSUIN_ARG_CHECK(password.size() >= kMinPassword,
+                    "the password must be at least " + std::to_string(kMinPassword) + " characters");
+  JITSUIN_ARG_CHECK(password.size() <= kMaxPassword, "the password is too long");
+}
+
+OperatorInfo read_info(db::Statement& st) {
+  OperatorInfo o;
+  o.id = st.int64(0);
+  o.name = st.text(1);
+  o.display_name = st.text(2);
+  o.role = parse_role(st.text(3));
+  o.failed_logins = static_cast<int>(st.int64(4));
+  o.locked = !st.is_null(5);
+  o.disabled = !st.is_null(6);
+  o.created_at = st.int64(7);
+  o.created_by = st.text(8);
+  return o;
+}
+
+constexpr const char* kInfoSelect =
+    "SELECT id, name, display_name, role, failed_logins, locked_at, disabled_at, created_at, created_by "
+    "FROM ra_operators ";
+
+std::optional<OperatorInfo> find_operator(RaContext& ctx, const std::string& name) {
+  db::Statement st(ctx.db, std::string(kInfoSelect) + "WHERE name = ?");
+  st.bind(1, name);
+  if (!st.step()) return std::nullopt;
+  return read_info(st);
+}
+
+}  // namespace
+
+std::string role_name(Role role) {
+  switch (role) {
+    case Role::operator_: return "operator";
+    case Role::approver: return "approver";
+    case Role::auditor: return "auditor";
+    case Role::administrator: return "administrator";
+  }
+  return "?";
+}
+
+Role parse_role(const std::string& name) {
+  for (Role r : {Role::operator_, Role::approver, Role::auditor, Role::administrator})
+    if (role_name(r) == name) return r;
+  throw Error(ErrorKind::invalid_input,
+              "unknown role '" + name + "' (known: operator, approver, auditor, administrator)");
+}
+
+bool Principal::can(Permission p) const {
+  switch (p) {
+    case Permission::read: return true;
+    case Permission::enter: return role_ != Role::auditor;
+    case Permission::approve: return role_ == Role::approver || role_ == Role::administrator;
+    case Permission::administer: return role_ == Role::administrator;
+  }
+  return false;
+}
+
+void Principal::require(Permission p, const std::string& what) const {
+  if (!can(p))
+    throw Error(ErrorKind::forbidden, "operator " + name_ + " (role " + role_name(role_) + ") may not " + what);
+}
+
+bool any_operator(RaContext& ctx) {
+  db::Statement st(ctx.db, "SELECT EXISTS (SELECT 1 FROM ra_operators)");
+  st.step();
+  return st.int64(0) != 0;
+}
+
+OperatorInfo add_operator(RaContext& ctx, const Principal* by, const std::string& name, const std::string& display_name,
+                          Role role, const std::string& password) {
+  check_name(name);
+  std::string display = detail::text_field(display_name.empty() ? name : display_name, "display name", 64, true);
+  check_password(password);
+  if (by) by->require(Permission::administer, "create operator accounts");
+  std::string hash = hash_secret(password);   // slow: outside the write lock
+  db::Transaction tx(ctx.db);
+  if (!by) {
+    if (any_operator(ctx))
+      throw Error(ErrorKind::unauthenticated,
+                  "operators exist already: log in as an administrator (jitsuin login) to add more");
+    JITSUIN_ARG_CHECK(role == Role::administrator, "the first operator must be an administrator");
+  }
+  std::string creator = by ? by->actor() : "bootstrap";
+  UnixTime now = ctx.clock();
+  try {
+    db::Statement ins(ctx.db,
+                      "INSERT INTO ra_operators (name, display_name, role, password_hash, created_at, created_by) "
+                      "VALUES (?, ?, ?, ?, ?, ?)");
+    ins.bind(1, name).bind(2, display).bind(3, role_name(role)).bind(4, hash).bind(5, now).bind(6, creator).exec();
+  } catch (const db::DbError& e) {
+    if (e.is_unique_violation()) throw Error(ErrorKind::conflict, "operator '" + name + "' exists already");
+    throw;
+  }
+  std::int64_t id = ctx.db.last_insert_rowid();
+  detail::audit(ctx, creator, "ra.operator.add", "operator:" + name, {{"role", role_name(role)}, {"id", id}});
+  tx.commit();
+  return *find_operator(ctx, name);
+}
+
+std::vector<OperatorInfo> list_operators(RaContext& ctx, const Principal& by) {
+  by.require(Permission::read, "list operators");
+  db::Statement st(ctx.db, std::string(kInfoSelect) + "ORDER BY name");
+  std::vector<OperatorInfo> out;
+  while (st.step()) out.push_back(read_info(st));
+  return out;
+}
+
+void unlock_operator(RaContext& ctx, const Principal& by, const std::string& name) {
+  by.require(Permission::administer, "unlock operator accounts");
+  db::Transaction tx(ctx.db);
+  auto op = find_operator(ctx, name);
+  if (!op) throw Error(ErrorKind::not_found, "no operator '" + name + "'");
+  if (!op->locked && op->failed_logins == 0) throw Error(ErrorKind::conflict, "operator '" + name + "' is not locked");
+  db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = 0, locked_at = NULL WHERE id = ?");
+  up.bind(1, op->id).exec();
+  detail::audit(ctx, by.actor(), "ra.operator.unlock", "operator:" + name, {{"failed_logins", op->failed_logins}});
+  tx.commit();
+}
+
+void disable_operator(RaContext& ctx, const Principal& by, const std::string& name) {
+  by.require(Permission::administer, "disable operator accounts");
+  db::Transaction tx(ctx.db);
+  auto op = find_operator(ctx, name);
+  if (!op) throw Error(ErrorKind::not_found, "no operator '" + name + "'");
+  if (op->disabled) throw Error(ErrorKind::conflict, "operator '" + name + "' is disabled already");
+  if (op->role == Role::administrator) {
+    db::Statement n(ctx.db, "SELECT count(*) FROM ra_operators WHERE role = 'administrator' AND disabled_at IS NULL");
+    n.step();
+    if (n.int64(0) <= 1) throw Error(ErrorKind::conflict, "'" + name + "' is the last administrator");
+  }
+  UnixTime now = ctx.clock();
+  db::Statement up(ctx.db, "UPDATE ra_operators SET disabled_at = ? WHERE id = ?");
+  up.bind(1, now).bind(2, op->id).exec();
+  db::Statement end(ctx.db, "UPDATE ra_sessions SET ended_at = ? WHERE operator_id = ? AND ended_at IS NULL");
+  end.bind(1, now).bind(2, op->id).exec();
+  detail::audit(ctx, by.actor(), "ra.operator.disable", "operator:" + name, json::object());
+  tx.commit();
+}
+
+void change_password(RaContext& ctx, const Principal& who, const std::string& current, const std::string& next) {
+  check_password(next);
+  JITSUIN_ARG_CHECK(next != current, "the new password must differ from the current one");
+  auto r = login(ctx, who.name(), current);
+  if (!r.principal) throw Error(ErrorKind::unauthenticated, r.message);
+  std::string hash = hash_secret(next);
+  db::Transaction tx(ctx.db);
+  db::Statement up(ctx.db, "UPDATE ra_operators SET password_hash = ? WHERE id = ?");
+  up.bind(1, hash).bind(2, who.id()).exec();
+  detail::audit(ctx, who.actor(), "ra.operator.password", "operator:" + who.name(), json::object());
+  tx.commit();
+}
+
+LoginResult login(RaContext& ctx, const std::string& name, const std::string& password) {
+  // Read the hash, verify outside the write lock (scrypt is slow), then count the outcome under
+  // the lock, re-reading the counter so parallel attempts cannot overwrite each other's failures.
+  std::optional<std::int64_t> id;
+  std::string hash = dummy_hash();
+  bool usable = false;
+  {
+    db::Statement st(ctx.db,
+                     "SELECT id, password_hash, locked_at IS NULL AND disabled_at IS NULL, role FROM ra_operators "
+                     "WHERE name = ?");
+    st.bind(1, name);
+    if (st.step()) {
+      id = st.int64(0);
+      hash = st.text(1);
+      usable = st.int64(2) != 0;
+    }
+  }
+  bool match = verify_secret(password, hash);
+  db::Transaction tx(ctx.db);
+  UnixTime now = ctx.clock();
+  std::string object = "operator:" + (name.size() <= 64 ? name : name.substr(0, 64));
+  if (!id) {
+    detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", "unknown operator"}});
+    tx.commit();
+    return {std::nullopt, kLoginRefused};
+  }
+  db::Statement st(ctx.db, "SELECT failed_logins, locked_at IS NOT NULL, disabled_at IS NOT NULL, role FROM ra_operators WHERE id = ?");
+  st.bind(1, *id);
+  st.step();
+  int failures = static_cast<int>(st.int64(0));
+  bool locked = st.int64(1) != 0, disabled = st.int64(2) != 0;
+  Role role = parse_role(st.text(3));
+  if (locked || disabled || !usable) {
+    detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", disabled ? "disabled" : "locked"}});
+    tx.commit();
+    return {std::nullopt, kLoginRefused};
+  }
+  if (!match) {
+    ++failures;
+    bool lock = failures >= ctx.config.ra.password_max_failures;
+    db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = ?, locked_at = ? WHERE id = ?");
+    up.bind(1, failures);
+    if (lock) up.bind(2, now); else up.bind_null(2);
+    up.bind(3, *id).exec();
+    detail::audit(ctx, "anonymous", lock ? "ra.operator.locked" : "ra.login.failure", object,
+                  {{"why", "wrong password"}, {"failures", failures}});
+    tx.commit();
+    return {std::nullopt, kLoginRefused};
+  }
+  db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = 0 WHERE id = ?");
+  up.bind(1, *id).exec();
+  detail::audit(ctx, "ra:" + name, "ra.login", object, json::object());
+  tx.commit();
+  return {PrincipalFactory::make(*id, name, role), ""};
+}
+
+namespace {
+
+Session new_session(RaContext& ctx, const Principal& who, UnixTime lifetime, const char* action) {
+  Bytes token = random_bytes(32);
+  Session s{to_hex(token), ctx.clock() + lifetime};
+  db::Transaction tx(ctx.db);
+  db::Statement ins(ctx.db,
+                    "INSERT INTO ra_sessions (token_sha256, operator_id, created_at, expires_at) VALUES (?, ?, ?, ?)");
+  ins.bind_blob(1, sha256(s.token)).bind(2, who.id()).bind(3, ctx.clock()).bind(4, s.expires_at).exec();
+  detail::audit(ctx, who.actor(), action, "operator:" + who.name(),
+                {{"expires", format_rfc3339(s.expires_at)}, {"session", ctx.db.last_insert_rowid()}});
+  tx.commit();
+  return s;
+}
+
+}  // namespace
+
+Session start_session(RaContext& ctx, const Principal& who) {
+  return new_session(ctx, who, static_cast<UnixTime>(ctx.config.ra.session_hours) * 3600, "ra.session.start");
+}
+
+Session issue_operator_key(RaContext& ctx, const Principal& who, int days) {
+  JITSUIN_ARG_CHECK(days >= 1 && days <= 365, "an operator key lasts 1 to 365 days");
+  return new_session(ctx, who, static_cast<UnixTime>(days) * 86400, "ra.operator.key");
+}
+
+Principal resume_session(RaContext& ctx, const std::string& token) {
+  db::Statement st(ctx.db,
+                   "SELECT o.id, o.name, o.role, s.expires_at, s.ended_at IS NOT NULL, o.locked_at IS NOT NULL, "
+                   "o.disabled_at IS NOT NULL FROM ra_sessions s JOIN ra_operators o ON o.id = s.operator_id "
+                   "WHERE s.token_sha256 = ?");
+  st.bind_blob(1, sha256(token));
+  if (!st.step()) throw Error(ErrorKind::unauthenticated, "not logged in (unknown session): run jitsuin login");
+  if (st.int64(4)) throw Error(ErrorKind::unauthenticated, "the session has ended: run jitsuin login");
+  if (st.int64(3) <= ctx.clock()) throw Error(ErrorKind::unauthenticated, "the session has expired: run jitsuin login");
+  if (st.int64(5) || st.int64(6))
+    throw Error(ErrorKind::unauthenticated, "operator " + st.text(1) + " is locked or disabled");
+  return PrincipalFactory::make(st.int64(0), st.text(1), parse_role(st.text(2)));
+}
+
+void end_session(RaContext& ctx, const std::string& token) {
+  db::Transaction tx(ctx.db);
+  db::Statement st(ctx.db,
+                   "SELECT s.id, o.name FROM ra_sessions s JOIN ra_operators o ON o.id = s.operator_id "
+                   "WHERE s.token_sha256 = ? AND s.ended_at IS NULL");
+  st.bind_blob(1, sha256(token));
+  if (!st.step()) return;
+  std::int64_t id = st.int64(0);
+  std::string name = st.text(1);
+  db::Statement up(ctx.db, "UPDATE ra_sessions SET ended_at = ? WHERE id = ?");
+  up.bind(1, ctx.clock()).bind(2, id).exec();
+  detail::audit(ctx, "ra:" + name, "ra.session.end", "operator:" + name, {{"session", id}});
+  tx.commit();
+}
+
+}  // namespace jitsuin::ra

@@ -1,0 +1,308 @@
+// RA-10 durable outbox: queueing inside the caller's transaction, delivery by SMTP (libcurl) or
+// into a maildir, retries with exponential backoff. The delivery guarantee is described in outbox.h.
+#include "jitsuin/ra/outbox.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <mutex>
+
+#include "jitsuin/config/error.h"
+#include "mail_templates.h"
+
+namespace jitsuin::ra {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr std::int64_t kMaxBackoffSeconds = 24 * 3600;
+
+/// A delivery attempt that did not work. Permanent ones (the server refused the message with a
+/// 5xx reply, the stored row cannot be rendered) are not retried.
+struct DeliveryFailure {
+  bool permanent;
+  std::string reason;
+};
+
+std::string message_id_header(const std::string& token, const config::Config& config) {
+  return "<" + token + "@" + mail::domain_of(mail::address_of(config.mail.from)) + ">";
+}
+
+// ---- SMTP ----------------------------------------------------------------------------------
+
+struct CurlEasyDeleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct CurlSlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+
+struct Upload {
+  std::string_view data;
+  std::size_t pos = 0;
+};
+
+std::size_t read_upload(char* buffer, std::size_t size, std::size_t count, void* user) {
+  auto* up = static_cast<Upload*>(user);
+  std::size_t n = std::min(size * count, up->data.size() - up->pos);
+  std::memcpy(buffer, up->data.data() + up->pos, n);
+  up->pos += n;
+  return n;
+}
+
+void send_smtp(const config::MailConfig& mc, const std::string& to, const std::string& message) {
+  static std::once_flag init;
+  std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::unique_ptr<CURL, CurlEasyDeleter> curl(curl_easy_init());
+  if (!curl) throw DeliveryFailure{false, "cannot initialise libcurl"};
+  std::unique_ptr<curl_slist, CurlSlistDeleter> rcpt(curl_slist_append(nullptr, ("<" + to + ">").c_str()));
+  Upload up{message, 0};
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  std::string from = "<" + mail::address_of(mc.from) + ">";
+  CURL* c = curl.get();
+  curl_easy_setopt(c, CURLOPT_URL, mc.smtp_url.c_str());
+  curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
+  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt.get());
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, read_upload);
+  curl_easy_setopt(c, CURLOPT_READDATA, &up);
+  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(c, CURLOPT_INFILESIZE, static_cast<long>(message.size()));
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+  // Well inside the claim lease, so a slow server never lets a second run deliver meanwhile.
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+  CURLcode rc = curl_easy_perform(c);
+  if (rc == CURLE_OK) return;
+  long reply = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply);
+  std::string reason = std::string("SMTP: ") + (errbuf[0] ? errbuf : curl_easy_strerror(rc));
+  if (reply) reason += " (reply " + std::to_string(reply) + ")";
+  throw DeliveryFailure{reply >= 500 && reply < 600, reason};
+}
+
+// ---- Maildir -------------------------------------------------------------------------------
+
+std::string errno_text(const std::string& what, const fs::path& p) {
+  return what + " " + p.string() + ": " + std::strerror(errno);
+}
+
+void fsync_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw DeliveryFailure{false, errno_text("cannot open", dir)};
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw DeliveryFailure{false, errno_text("cannot sync", dir)};
+}
+
+bool already_in_maildir(const fs::path& root, const std::string& name) {
+  std::error_code ec;
+  if (fs::exists(root / "new" / name, ec)) return true;
+  // A mail reader moves seen messages to cur/ and appends ":2,FLAGS" to the name.
+  for (const auto& e : fs::directory_iterator(root / "cur", ec)) {
+    std::string n = e.path().filename().string();
+    if (n == name || n.starts_with(name + ":")) return true;
+  }
+  return false;
+}
+
+/// Writes into tmp/, then link(2)s into new/ under a name fixed by the Message-ID: link refuses
+/// an existing name, so two runs delivering the same row leave exactly one file.
+void deliver_maildir(const fs::path& root, const std::string& name, const std::string& message) {
+  std::error_code ec;
+  for (const char* sub : {"tmp", "new", "cur"}) {
+    fs::create_directories(root / sub, ec);
+    if (ec) throw DeliveryFailure{false, "cannot create " + (root / sub).string() + ": " + ec.message()};
+  }
+  if (already_in_maildir(root, name)) return;
+  fs::path tmp = root / "tmp" / (name + "." + std::to_string(::getpid()) + "." + to_hex(random_bytes(4)));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw DeliveryFailure{false, errno_text("cannot create", tmp)};
+  std::size_t done = 0;
+  bool ok = true;
+  while (ok && done < message.size()) {
+    ssize_t n = ::write(fd, message.data() + done, message.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  std::string failure = ok ? "" : errno_text("cannot write", tmp);
+  if (ok && ::fsync(fd) != 0) failure = errno_text("cannot sync", tmp);
+  ::close(fd);
+  if (failure.empty() && ::link(tmp.c_str(), (root / "new" / name).c_str()) != 0 && errno != EEXIST)
+    failure = errno_text("cannot link into", root / "new");
+  ::unlink(tmp.c_str());
+  if (!failure.empty()) throw DeliveryFailure{false, failure};
+  fsync_dir(root / "new");
+}
+
+// ---- Rows ----------------------------------------------------------------------------------
+
+struct Claimed {
+  std::int64_t id = 0;
+  UnixTime created_at = 0;
+  std::string to, template_name, language, params, token;
+  int attempts = 0;
+  UnixTime claimed_at = 0;
+};
+
+constexpr const char* kDueCondition =
+    "((state = 'pending' AND next_attempt_at <= ?1) OR (state = 'sending' AND claimed_at <= ?2))";
+
+/// Claims one due row in its own transaction; nullopt when another run took it meanwhile.
+std::optional<Claimed> claim(db::Database& db, std::int64_t id, UnixTime now) {
+  db::Transaction tx(db);
+  db::Statement up(db, std::string("UPDATE outbox SET state = 'sending', claimed_at = ?1, attempts = attempts + 1 "
+                                   "WHERE id = ?3 AND ") +
+                           kDueCondition);
+  up.bind(1, now).bind(2, now - kClaimLeaseSeconds).bind(3, id);
+  up.exec();
+  if (db.changes() != 1) return std::nullopt;
+  db::Statement sel(db,
+                    "SELECT created_at, recipient, template, language, params, message_id, attempts "
+                    "FROM outbox WHERE id = ?");
+  sel.bind(1, id);
+  if (!sel.step()) return std::nullopt;
+  Claimed c{id,           sel.int64(0), sel.text(1), sel.text(2), sel.text(3), sel.text(4), sel.text(5),
+            static_cast<int>(sel.int64(6)), now};
+  tx.commit();
+  return c;
+}
+
+/// Records the outcome, unless another run re-claimed the row after our lease ran out (then its
+/// outcome is the one that counts).
+void finish(db::Database& db, const Claimed& c, const std::string& state, UnixTime now, UnixTime next_attempt,
+            const std::optional<std::string>& error) {
+  db::Transaction tx(db);
+  std::string params = c.params;
+  if (state == "sent" || state == "failed") {
+    // The secret has done its job (or never will): do not keep it.
+    try {
+      params = mail::without_secrets(c.template_name, json::parse(c.params)).dump();
+    } catch (const std::exception&) {
+      params = "{}";
+    }
+  }
+  db::Statement up(db,
+                   "UPDATE outbox SET state = ?1, params = ?2, next_attempt_at = ?3, last_error = ?4, "
+                   "sent_at = ?5, claimed_at = NULL "
+                   "WHERE id = ?6 AND state = 'sending' AND claimed_at = ?7");
+  up.bind(1, state).bind(2, params).bind(3, next_attempt).bind(4, error);
+  if (state == "sent") up.bind(5, now);
+  else up.bind_null(5);
+  up.bind(6, c.id).bind(7, c.claimed_at);
+  up.exec();
+  tx.commit();
+}
+
+}  // namespace
+
+std::int64_t enqueue_mail(db::Database& db, const Mail& mail, UnixTime now) {
+  if (!db.in_transaction())
+    throw Error(ErrorKind::internal, "mails must be queued inside the transaction of the event they announce");
+  JITSUIN_ARG_CHECK(mail::is_valid_address(mail.to), "'" + mail.to + "' is not a valid e-mail address");
+  mail::validate(mail.template_name, mail.language, mail.params);
+  // Rendering once here catches a template problem at the event, not at delivery time.
+  mail::render(mail.template_name, mail.language, mail.params);
+  db::Statement ins(db,
+                    "INSERT INTO outbox (created_at, recipient, template, language, params, message_id, state, "
+                    "attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)");
+  json params = mail.params.is_null() ? json::object() : mail.params;
+  ins.bind(1, now).bind(2, mail.to).bind(3, mail.template_name).bind(4, mail.language).bind(5, params.dump());
+  ins.bind(6, to_hex(random_bytes(16))).bind(7, now);
+  ins.exec();
+  return db.last_insert_rowid();
+}
+
+DeliveryReport deliver_outbox(db::Database& db, const config::Config& config, const Clock& clock) {
+  DeliveryReport report;
+  std::vector<std::int64_t> due;
+  {
+    UnixTime now = clock();
+    db::Statement sel(db, std::string("SELECT id FROM outbox WHERE ") + kDueCondition + " ORDER BY id");
+    sel.bind(1, now).bind(2, now - kClaimLeaseSeconds);
+    while (sel.step()) due.push_back(sel.int64(0));
+  }
+  for (std::int64_t id : due) {
+    auto row = claim(db, id, clock());
+    if (!row) continue;
+    std::optional<DeliveryFailure> failure;
+    try {
+      mail::Envelope env{config.mail.from, row->to, message_id_header(row->token, config), row->created_at,
+                         row->template_name};
+      std::string message;
+      try {
+        auto params = json::parse(row->params);
+        mail::validate(row->template_name, row->language, params);
+        message = mail::build_message(env, mail::render(row->template_name, row->language, params));
+      } catch (const std::exception& e) {
+        throw DeliveryFailure{true, std::string("cannot build the message: ") + e.what()};
+      }
+      if (!config.mail.smtp_url.empty()) {
+        send_smtp(config.mail, row->to, message);
+      } else {
+        // Maildir files use the local line end; the name is fixed by the Message-ID token.
+        message.erase(std::remove(message.begin(), message.end(), '\r'), message.end());
+        deliver_maildir(config.mail.maildir, std::to_string(row->created_at) + "." + row->token + ".jitsuin",
+                        message);
+      }
+    } catch (const DeliveryFailure& f) {
+      failure = f;
+    } catch (const std::exception& e) {
+      failure = DeliveryFailure{false, e.what()};
+    }
+    UnixTime now = clock();
+    if (!failure) {
+      finish(db, *row, "sent", now, now, std::nullopt);
+      ++report.sent;
+    } else if (failure->permanent || row->attempts >= config.mail.max_attempts) {
+      finish(db, *row, "failed", now, now, failure->reason);
+      ++report.failed;
+    } else {
+      std::int64_t delay = config.mail.retry_base_seconds;
+      for (int i = 1; i < row->attempts && delay < kMaxBackoffSeconds; ++i) delay *= 2;
+      finish(db, *row, "pending", now, now + std::min(delay, kMaxBackoffSeconds), failure->reason);
+      ++report.deferred;
+    }
+  }
+  return report;
+}
+
+std::vector<OutboxEntry> list_outbox(db::Database& db, const config::Config& config,
+                                     const std::optional<std::string>& state) {
+  if (state)
+    JITSUIN_ARG_CHECK(*state == "pending" || *state == "sending" || *state == "sent" || *state == "failed",
+                      "unknown outbox state '" + *state + "' (pending, sending, sent, failed)");
+  db::Statement sel(db,
+                    "SELECT id, created_at, recipient, template, language, state, attempts, next_attempt_at, "
+                    "claimed_at, sent_at, last_error, message_id FROM outbox "
+                    "WHERE ?1 IS NULL OR state = ?1 ORDER BY id");
+  sel.bind(1, state);
+  std::vector<OutboxEntry> out;
+  while (sel.step()) {
+    OutboxEntry e;
+    e.id = sel.int64(0);
+    e.created_at = sel.int64(1);
+    e.to = sel.text(2);
+    e.template_name = sel.text(3);
+    e.language = sel.text(4);
+    e.state = sel.text(5);
+    e.attempts = static_cast<int>(sel.int64(6));
+    e.next_attempt_at = sel.int64(7);
+    e.claimed_at = sel.opt_int64(8);
+    e.sent_at = sel.opt_int64(9);
+    e.last_error = sel.opt_text(10);
+    e.message_id = message_id_header(sel.text(11), config);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace jitsuin::ra

@@ -1,0 +1,193 @@
+#include "jitsuin/ra/pin.h"
+
+#include "jitsuin/ca/csr.h"
+#include "jitsuin/config/error.h"
+#include "jitsuin/ra/application.h"
+#include "jitsuin/ra/outbox.h"
+#include "jitsuin/ra/secret.h"
+#include "ra_core.h"
+
+namespace jitsuin::ra {
+
+using nlohmann::json;
+
+namespace {
+
+// Crockford's base32: no I, L, O or U, so nothing on paper reads as something else.
+constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+constexpr std::size_t kPinChars = 16;   // 16 x 5 bits = 80 bits
+
+std::string object(std::int64_t id) { return "application:" + std::to_string(id); }
+
+// The verification inside the caller's transaction: counts a wrong attempt, locks at the limit.
+PinCheck check_in_tx(RaContext& ctx, std::int64_t id, std::string_view typed, const std::string& actor) {
+  UnixTime now = ctx.clock();
+  const int max = ctx.config.ra.pin_max_attempts;
+  db::Statement st(ctx.db,
+                   "SELECT state, pin_hash, pin_expires_at, pin_failures, pin_locked_at FROM ra_applications WHERE id = ?");
+  st.bind(1, id);
+  auto refuse = [&](PinStatus s, const std::string& why, const std::string& msg) {
+    detail::audit(ctx, actor, "ra.pin.refused", object(id), {{"why", why}});
+    return PinCheck{s, 0, msg};
+  };
+  if (!st.step()) return refuse(PinStatus::not_usable, "unknown application", "unknown application number");
+  State state = parse_state(st.text(0));
+  std::optional<std::string> hash = st.opt_text(1);
+  std::optional<UnixTime> expires = st.opt_int64(2);
+  int failures = static_cast<int>(st.int64(3));
+  bool locked = !st.is_null(4);
+  if (state != State::notice_mailed || !hash)
+    return refuse(PinStatus::not_usable, "no PIN in force (" + state_name(state) + ")",
+                  "no application PIN is in force for this application");
+  if (locked || failures >= max)
+    return refuse(PinStatus::locked, "locked",
+                  "the application PIN is locked after " + std::to_string(max) +
+                      " wrong entries; ask the registration authority for a new one");
+  if (expires && *expires <= now)
+    return refuse(PinStatus::expired, "expired",
+                  "the application PIN expired on " + format_rfc3339(*expires) +
+                      "; ask the registration authority for a new one");
+  std::string pin = normalize_pin(typed);
+  if (!pin.empty() && verify_secret(pin, *hash)) {
+    detail::audit(ctx, actor, "ra.pin.accepted", object(id), json::object());
+    return {PinStatus::accepted, max - failures, "accepted"};
+  }
+  ++failures;
+  bool lock = failures >= max;
+  db::Statement up(ctx.db, "UPDATE ra_applications SET pin_failures = ?, pin_locked_at = ? WHERE id = ?");
+  up.bind(1, failures);
+  if (lock) up.bind(2, now); else up.bind_null(2);
+  up.bind(3, id).exec();
+  detail::audit(ctx, actor, lock ? "ra.pin.locked" : "ra.pin.wrong", object(id), {{"failures", failures}});
+  if (lock)
+    return {PinStatus::locked, 0,
+            "wrong application PIN; it is now locked after " + std::to_string(max) +
+                " wrong entries: ask the registration authority for a new one"};
+  return {PinStatus::wrong, max - failures,
+          "wrong application PIN; " + std::to_string(max - failures) + " attempt(s) left"};
+}
+
+}  // namespace
+
+std::string generate_pin() {
+  Bytes r = random_bytes(10);
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (std::uint8_t b : r) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += kAlphabet[(acc >> bits) & 0x1f];
+    }
+  }
+  return out.substr(0, 4) + "-" + out.substr(4, 4) + "-" + out.substr(8, 4) + "-" + out.substr(12, 4);
+}
+
+std::string normalize_pin(std::string_view typed) {
+  std::string out;
+  for (char c : typed) {
+    if (c == '-' || c == ' ') continue;
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (c == 'O') c = '0';
+    if (c == 'I' || c == 'L') c = '1';
+    bool ok = false;
+    for (const char* a = kAlphabet; *a; ++a) ok = ok || *a == c;
+    if (!ok) return "";
+    out += c;
+  }
+  return out.size() == kPinChars ? out : "";
+}
+
+std::string pin_status_name(PinStatus s) {
+  switch (s) {
+    case PinStatus::accepted: return "accepted";
+    case PinStatus::wrong: return "wrong";
+    case PinStatus::locked: return "locked";
+    case PinStatus::expired: return "expired";
+    case PinStatus::not_usable: return "not_usable";
+  }
+  return "?";
+}
+
+IssuedPin issue_pin(RaContext& ctx, const Principal& by, std::int64_t id,
+                    const std::function<void(const IssuedPin&, const Application&)>& before_commit) {
+  by.require(Permission::enter, "issue application PINs");
+  IssuedPin out;
+  out.pin = generate_pin();
+  std::string hash = hash_secret(normalize_pin(out.pin));   // slow: before taking the write lock
+  db::Transaction tx(ctx.db);
+  Application app = get_application(ctx, id);
+  bool reissue = app.state == State::pin_issued || app.state == State::notice_mailed;
+  if (reissue) {
+    if (!app.pin_reissue_requested_by)
+      throw Error(ErrorKind::conflict, "application " + std::to_string(id) + " already has a PIN (" +
+                                           state_name(app.state) +
+                                           "); a new one needs a re-issue request first (jitsuin ra pin-reissue-request)");
+    by.require(Permission::approve, "re-issue application PINs");
+    if (*app.pin_reissue_requested_by == by.actor())
+      throw Error(ErrorKind::forbidden, "operator " + by.name() + " requested this PIN re-issue and so cannot carry it "
+                                        "out (two-person rule)");
+  }
+  UnixTime now = ctx.clock();
+  out.expires_at = now + static_cast<UnixTime>(ctx.config.ra.pin_validity_days) * 86400;
+  detail::transition(ctx, id, State::pin_issued, by.actor(), reissue ? "PIN re-issued" : "",
+                     {{"reissue", reissue}, {"pin_expires_at", format_rfc3339(out.expires_at)}});
+  db::Statement up(ctx.db,
+                   "UPDATE ra_applications SET pin_hash = ?, pin_issued_by = ?, pin_issued_at = ?, pin_expires_at = ?, "
+                   "pin_failures = 0, pin_locked_at = NULL, pin_reissue_requested_by = NULL, pin_reissue_reason = NULL "
+                   "WHERE id = ?");
+  up.bind(1, hash).bind(2, by.actor()).bind(3, now).bind(4, out.expires_at).bind(5, id).exec();
+  enqueue_mail(ctx.db,
+               {app.form.email, "pin_issued", "ja",
+                {{"name", app.form.name_kanji}, {"application_number", std::to_string(id)},
+                 {"pin_expires_at", out.expires_at}}},
+               now);
+  if (before_commit) before_commit(out, app);
+  tx.commit();
+  return out;
+}
+
+void request_pin_reissue(RaContext& ctx, const Principal& by, std::int64_t id, const std::string& reason) {
+  by.require(Permission::enter, "request PIN re-issues");
+  std::string why = detail::text_field(reason, "the reason", 500, true);
+  db::Transaction tx(ctx.db);
+  Application app = get_application(ctx, id);
+  if (app.state != State::pin_issued && app.state != State::notice_mailed)
+    throw Error(ErrorKind::conflict, "application " + std::to_string(id) + " is " + state_name(app.state) +
+                                         "; a PIN can be re-issued only when pin_issued or notice_mailed");
+  if (app.pin_reissue_requested_by)
+    throw Error(ErrorKind::conflict, "a PIN re-issue for application " + std::to_string(id) +
+                                         " was already requested by " + *app.pin_reissue_requested_by);
+  // The old PIN stops working now: the letter may be lost or in the wrong hands.
+  db::Statement up(ctx.db,
+                   "UPDATE ra_applications SET pin_reissue_requested_by = ?, pin_reissue_reason = ?, pin_hash = NULL, "
+                   "updated_at = ? WHERE id = ?");
+  up.bind(1, by.actor()).bind(2, why).bind(3, ctx.clock()).bind(4, id).exec();
+  detail::audit(ctx, by.actor(), "ra.pin.reissue_request", object(id), {{"reason", why}});
+  tx.commit();
+}
+
+PinCheck verify_pin(RaContext& ctx, std::int64_t id, std::string_view typed) {
+  db::Transaction tx(ctx.db);
+  PinCheck r = check_in_tx(ctx, id, typed, "enroll");
+  tx.commit();
+  return r;
+}
+
+PinCheck enroll_with_pin(RaContext& ctx, std::int64_t id, std::string_view typed, const std::string& csr_pem,
+                         const std::string& actor) {
+  ca::check_csr(csr_pem);   // a malformed CSR is refused before any attempt is counted
+  db::Transaction tx(ctx.db);
+  PinCheck r = check_in_tx(ctx, id, typed, actor);
+  if (r.status == PinStatus::accepted) {
+    db::Statement up(ctx.db, "UPDATE ra_applications SET csr = ?, pin_hash = NULL WHERE id = ?");
+    up.bind(1, csr_pem).bind(2, id).exec();
+    detail::transition(ctx, id, State::enrolled, actor, "");
+  }
+  tx.commit();
+  return r;
+}
+
+}  // namespace jitsuin::ra

@@ -1,0 +1,71 @@
+#pragma once
+// Internals shared by the RA core's .cpp files: audit and state-transition helpers, input checks.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "jitsuin/ra/accounts.h"
+#include "jitsuin/ra/application.h"
+#include "jitsuin/ra/context.h"
+#include "jitsuin/ra/lifecycle.h"
+
+namespace jitsuin::ra::detail {
+
+/// Appends an audit entry at ctx.clock() (inside the caller's transaction).
+void audit(RaContext& ctx, const std::string& actor, const std::string& action, const std::string& object,
+           const nlohmann::json& details);
+
+/// The current state of an application; throws not_found.
+State current_state(RaContext& ctx, std::int64_t application_id);
+
+/// Moves an application to `to` if the state machine allows it, else throws conflict naming the
+/// current state and the allowed next states. Records the event and an audit entry
+/// "ra.application.<to>". Must run inside the caller's transaction. Returns the previous state.
+State transition(RaContext& ctx, std::int64_t application_id, State to, const std::string& actor,
+                 const std::string& note, nlohmann::json details = nlohmann::json::object());
+
+/// Records the creation event of an application (no previous state).
+void record_created(RaContext& ctx, std::int64_t application_id, const std::string& actor);
+
+/// Checks free text from a form: valid UTF-8, no control characters, not longer than max_chars
+/// code points; trims surrounding spaces. Empty is refused when required. Throws invalid_input.
+std::string text_field(const std::string& value, const std::string& field, std::size_t max_chars, bool required);
+
+/// Number of code points of valid UTF-8 text, or -1 when it is not valid UTF-8.
+long utf8_length(std::string_view s);
+
+/// Inserts a validated Form 5 in state received, with its creation event and audit entry
+/// (inside the caller's transaction). Returns its id.
+/// `audit_details` are added to the audit entry's details (e.g. who asked, for a company admin's
+/// request), so the creation stays one entry.
+std::int64_t insert_application(RaContext& ctx, const std::string& actor, std::int64_t bundle_id,
+                                const ApplicantInput& form, std::optional<std::int64_t> renewal_of,
+                                const nlohmann::json& audit_details = nlohmann::json::object());
+
+/// A user ID of the company, enabled; throws forbidden (another company), invalid_input (a company
+/// ID) or conflict (disabled).
+Account company_user(RaContext& ctx, std::int64_t company_id, const std::string& login_id);
+
+/// Stores a link of `serial` to `user` and queues the link_changed mails (company admins and the
+/// user), inside the caller's transaction, without an audit entry (the caller writes it). Returns
+/// the link's id; throws conflict when the link exists.
+std::int64_t link_certificate(RaContext& ctx, const std::string& linked_by, std::int64_t company_id,
+                              const Account& user, const std::string& serial);
+
+/// For an application filed by a company admin (cert_request.h): links its newly issued
+/// certificate to the requested user ID, inside the issuing transaction. Returns what to add to
+/// the issuance's audit details (empty for other applications).
+nlohmann::json link_requested_certificate(RaContext& ctx, std::int64_t application_id, const std::string& serial,
+                                          const std::string& actor);
+
+/// Throws conflict when `bundle_id` holds a company admin's additional certificate request, which
+/// has no paper forms: `what` names the refused operation.
+void require_paper_bundle(RaContext& ctx, std::int64_t bundle_id, const std::string& what);
+
+/// ASCII lower case, for case-insensitive substring search.
+std::string ascii_lower(std::string s);
+
+}  // namespace jitsuin::ra::detail

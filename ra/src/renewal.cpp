@@ -1,0 +1,155 @@
+#include "jitsuin/ra/renewal.h"
+
+#include <algorithm>
+
+#include "jitsuin/config/error.h"
+#include "jitsuin/ra/application.h"
+#include "jitsuin/ra/bundle.h"
+#include "jitsuin/ra/outbox.h"
+#include "ra_core.h"
+
+namespace jitsuin::ra {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr UnixTime kDay = 86400;
+constexpr UnixTime kRenewAfterExpiry = 365 * kDay;   // "expired less than one year ago"
+
+struct CertState {
+  UnixTime not_after = 0;
+  bool revoked = false;
+};
+
+// The certificate's validity as the CA recorded it (the CA's table, read by serial).
+std::optional<CertState> certificate_state(RaContext& ctx, const std::string& serial_hex) {
+  db::Statement st(ctx.db, "SELECT not_after, revoked_at IS NOT NULL FROM certificates WHERE serial = ?");
+  st.bind_blob(1, from_hex(serial_hex));
+  if (!st.step()) return std::nullopt;
+  return CertState{st.int64(0), st.int64(1) != 0};
+}
+
+bool notice_sent(RaContext& ctx, const std::string& serial) {
+  db::Statement st(ctx.db, "SELECT EXISTS (SELECT 1 FROM ra_expiry_notices WHERE serial = ?)");
+  st.bind(1, serial);
+  st.step();
+  return st.int64(0) != 0;
+}
+
+}  // namespace
+
+std::vector<ExpiryNotice> send_expiry_notices(RaContext& ctx, const std::string& actor) {
+  std::vector<int> offsets = ctx.config.ra.expiry_notice_days;
+  std::sort(offsets.begin(), offsets.end());   // nearest window first
+  struct Candidate {
+    std::int64_t app;
+    std::string serial, email, name;
+  };
+  std::vector<Candidate> issued;
+  {
+    db::Statement st(ctx.db,
+                     "SELECT id, certificate_serial, email, name_kanji FROM ra_applications "
+                     "WHERE state = 'issued' AND certificate_serial IS NOT NULL ORDER BY id");
+    while (st.step()) issued.push_back({st.int64(0), st.text(1), st.text(2), st.text(3)});
+  }
+  std::vector<ExpiryNotice> sent;
+  for (const auto& c : issued) {
+    UnixTime now = ctx.clock();
+    auto cert = certificate_state(ctx, c.serial);
+    if (!cert || cert->revoked || cert->not_after <= now) continue;
+    std::optional<int> window;
+    for (int d : offsets)
+      if (cert->not_after - now <= static_cast<UnixTime>(d) * kDay) {
+        window = d;
+        break;
+      }
+    if (!window) continue;
+    db::Transaction tx(ctx.db);
+    db::Statement ins(ctx.db,
+                      "INSERT INTO ra_expiry_notices (serial, days_before, sent_at) VALUES (?, ?, ?) "
+                      "ON CONFLICT (serial, days_before) DO NOTHING");
+    ins.bind(1, c.serial).bind(2, *window).bind(3, now).exec();
+    if (ctx.db.changes() == 0) continue;   // this window's notice went out already
+    long days_left = static_cast<long>((cert->not_after - now + kDay - 1) / kDay);
+    json params = {{"name", c.name}, {"serial", c.serial}, {"not_after", cert->not_after},
+                   {"days_left", std::to_string(days_left)}};
+    enqueue_mail(ctx.db, {c.email, "expiry_notice", "ja", params}, now);
+    // The company admins (企業ID holders) renew on the holder's behalf: they are told too.
+    db::Statement admins(ctx.db,
+                         "SELECT DISTINCT ac.name, ac.email FROM ra_accounts ac JOIN ra_bundles b ON b.company_id = ac.company_id "
+                         "JOIN ra_applications a ON a.bundle_id = b.id WHERE a.id = ? AND ac.kind = 'company' "
+                         "AND ac.disabled_at IS NULL AND ac.email <> ?");
+    admins.bind(1, c.app).bind(2, c.email);
+    while (admins.step()) {
+      params["name"] = admins.text(0);
+      enqueue_mail(ctx.db, {admins.text(1), "expiry_notice", "ja", params}, now);
+    }
+    detail::audit(ctx, actor, "ra.expiry_notice", "application:" + std::to_string(c.app),
+                  {{"serial", c.serial}, {"days_before", *window}, {"not_after", format_rfc3339(cert->not_after)}});
+    tx.commit();
+    sent.push_back({c.app, c.serial, c.email, *window, cert->not_after});
+  }
+  return sent;
+}
+
+RenewalEligibility renewal_eligibility(RaContext& ctx, std::int64_t id) {
+  Application app = get_application(ctx, id);
+  if (app.state != State::issued || !app.certificate_serial)
+    return {false, "application " + std::to_string(id) + " is " + state_name(app.state) + ", not issued"};
+  auto cert = certificate_state(ctx, *app.certificate_serial);
+  if (!cert) return {false, "certificate " + *app.certificate_serial + " is not in the CA database"};
+  if (cert->revoked)
+    return {false, "certificate " + *app.certificate_serial + " is revoked; a new application is needed"};
+  UnixTime now = ctx.clock();
+  if (cert->not_after <= now) {
+    if (now - cert->not_after < kRenewAfterExpiry)
+      return {true, "expired on " + format_rfc3339(cert->not_after) + ", less than a year ago"};
+    return {false, "certificate " + *app.certificate_serial + " expired on " + format_rfc3339(cert->not_after) +
+                       ", more than a year ago; a new application is needed"};
+  }
+  if (notice_sent(ctx, *app.certificate_serial)) return {true, "the expiry notice was sent"};
+  return {false, "certificate " + *app.certificate_serial + " is valid until " + format_rfc3339(cert->not_after) +
+                     " and its expiry notice has not been sent yet"};
+}
+
+std::int64_t create_renewal(RaContext& ctx, const Principal& by, std::int64_t from, std::int64_t bundle_id,
+                            const json& changes) {
+  by.require(Permission::enter, "enter renewal applications");
+  JITSUIN_ARG_CHECK(changes.is_null() || changes.is_object(), "changes must be a JSON object");
+  parse_applicant_json(changes.is_null() ? json::object() : changes);   // unknown keys, types
+  db::Transaction tx(ctx.db);
+  auto e = renewal_eligibility(ctx, from);
+  if (!e.eligible) throw Error(ErrorKind::conflict, "application " + std::to_string(from) + " cannot be renewed: " + e.reason);
+  Application old = get_application(ctx, from);
+  Bundle b = get_bundle(ctx, bundle_id);
+  if (b.company_id != old.company_id)
+    throw Error(ErrorKind::invalid_input, "bundle " + std::to_string(bundle_id) + " belongs to another company");
+  for (const auto& a : b.applications)
+    if (a.state != State::received && a.state != State::incomplete && a.state != State::resubmitted &&
+        a.state != State::rejected && a.state != State::withdrawn)
+      throw Error(ErrorKind::conflict, "bundle " + std::to_string(bundle_id) + " has been checked already");
+  db::Statement dup(ctx.db,
+                    "SELECT id FROM ra_applications WHERE renewal_of = ? AND state NOT IN ('rejected', 'withdrawn')");
+  dup.bind(1, from);
+  if (dup.step())
+    throw Error(ErrorKind::conflict, "application " + std::to_string(from) + " is already being renewed by application " +
+                                         std::to_string(dup.int64(0)));
+  json form = {{"name_kanji", old.form.name_kanji},     {"name_kana", old.form.name_kana},
+               {"name_romaji", old.form.name_romaji},   {"organization_romaji", old.form.organization_romaji},
+               {"department_romaji", old.form.department_romaji}, {"title_romaji", old.form.title_romaji},
+               {"email", old.form.email},               {"postcode", old.form.postcode},
+               {"home_address", old.form.home_address}, {"validity_years", old.form.validity_years},
+               {"profile", old.form.profile}};
+  if (changes.is_object())
+    for (auto it = changes.begin(); it != changes.end(); ++it) form[it.key()] = *it;
+  ApplicantInput a = parse_applicant_json(form);
+  validate_applicant(ctx, a);
+  std::int64_t id = detail::insert_application(ctx, by.actor(), bundle_id, a, from);
+  detail::audit(ctx, by.actor(), "ra.renewal.create", "application:" + std::to_string(id),
+                {{"renewal_of", from}, {"serial", *old.certificate_serial}, {"eligible", e.reason}});
+  tx.commit();
+  return id;
+}
+
+}  // namespace jitsuin::ra

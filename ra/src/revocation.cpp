@@ -1,0 +1,193 @@
+#include "jitsuin/ra/revocation.h"
+
+#include <algorithm>
+
+#include "jitsuin/config/error.h"
+#include "jitsuin/ra/application.h"
+#include "jitsuin/ra/outbox.h"
+#include "ra_core.h"
+
+namespace jitsuin::ra {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSelect =
+    "SELECT id, serial, application_id, reason, note, state, requested_by, requested_at, effective_at, decided_by, "
+    "decided_at, rejection_reason FROM ra_revocation_requests ";
+
+RevocationRequest read(db::Statement& st) {
+  RevocationRequest r;
+  r.id = st.int64(0);
+  r.serial = st.text(1);
+  r.application_id = st.opt_int64(2);
+  r.reason = static_cast<ca::RevocationReason>(st.int64(3));
+  r.note = st.text(4);
+  r.state = st.text(5);
+  r.requested_by = st.text(6);
+  r.requested_at = st.int64(7);
+  r.effective_at = st.int64(8);
+  r.decided_by = st.opt_text(9);
+  r.decided_at = st.opt_int64(10);
+  r.rejection_reason = st.opt_text(11);
+  return r;
+}
+
+std::string object(std::int64_t id) { return "revocation:" + std::to_string(id); }
+
+}  // namespace
+
+json RevocationRequest::to_json() const {
+  json j = {{"id", id},
+            {"serial", serial},
+            {"reason", ca::revocation_reason_name(reason)},
+            {"note", note},
+            {"state", state},
+            {"requested_by", requested_by},
+            {"requested_at", format_rfc3339(requested_at)},
+            {"effective_at", format_rfc3339(effective_at)}};
+  if (application_id) j["application"] = *application_id;
+  if (decided_by) j["decided_by"] = *decided_by, j["decided_at"] = format_rfc3339(*decided_at);
+  if (rejection_reason) j["rejection_reason"] = *rejection_reason;
+  return j;
+}
+
+RevocationRequest get_revocation(RaContext& ctx, std::int64_t id) {
+  db::Statement st(ctx.db, std::string(kSelect) + "WHERE id = ?");
+  st.bind(1, id);
+  if (!st.step()) throw Error(ErrorKind::not_found, "no revocation request " + std::to_string(id));
+  return read(st);
+}
+
+std::vector<RevocationRequest> list_revocations(RaContext& ctx, const std::string& state) {
+  JITSUIN_ARG_CHECK(state.empty() || state == "pending" || state == "approved" || state == "revoked" ||
+                        state == "rejected",
+                    "unknown revocation state '" + state + "' (known: pending, approved, revoked, rejected)");
+  db::Statement st(ctx.db, std::string(kSelect) + "WHERE ?1 = '' OR state = ?1 ORDER BY id");
+  st.bind(1, state);
+  std::vector<RevocationRequest> out;
+  while (st.step()) out.push_back(read(st));
+  return out;
+}
+
+RevocationRequest request_revocation(RaContext& ctx, ca::CertificateAuthority& ca, const Principal& by,
+                                     const std::string& serial_hex, ca::RevocationReason reason,
+                                     std::optional<UnixTime> effective, const std::string& note) {
+  by.require(Permission::enter, "request revocations");
+  std::string serial = ca::normalize_serial(serial_hex);
+  std::string n = detail::text_field(note, "note", 500, false);
+  JITSUIN_ARG_CHECK(reason != ca::RevocationReason::certificate_hold,
+                    "certificateHold is not supported: revocation is final (use another reason)");
+  UnixTime now = ctx.clock();
+  UnixTime when = effective.value_or(now + static_cast<UnixTime>(ctx.config.ra.revocation_delay_days) * 86400);
+  JITSUIN_ARG_CHECK(when >= now - 300, "the effective time " + format_rfc3339(when) + " is in the past");
+  auto rec = ca.find(serial);
+  if (!rec) throw Error(ErrorKind::not_found, "no certificate with serial " + serial + " was issued by this CA");
+  if (rec->revoked_at)
+    throw Error(ErrorKind::conflict, "certificate " + serial + " is already revoked (effective " +
+                                         format_rfc3339(*rec->revocation_effective) + ")");
+  JITSUIN_ARG_CHECK(rec->profile != "root-ca" && rec->profile != "issuing-ca",
+                    "CA certificates are not revoked through the RA");
+  JITSUIN_ARG_CHECK(when < rec->not_after, "certificate " + serial + " expires (" + format_rfc3339(rec->not_after) +
+                                               ") before the requested effective time");
+  db::Transaction tx(ctx.db);
+  std::optional<std::int64_t> app;
+  {
+    db::Statement st(ctx.db, "SELECT id FROM ra_applications WHERE certificate_serial = ?");
+    st.bind(1, serial);
+    if (st.step()) app = st.int64(0);
+  }
+  try {
+    db::Statement ins(ctx.db,
+                      "INSERT INTO ra_revocation_requests (serial, application_id, reason, note, state, requested_by, "
+                      "requested_at, effective_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)");
+    ins.bind(1, serial).bind(2, app).bind(3, static_cast<int>(reason)).bind(4, n).bind(5, by.actor()).bind(6, now);
+    ins.bind(7, when).exec();
+  } catch (const db::DbError& e) {
+    if (e.is_unique_violation())
+      throw Error(ErrorKind::conflict, "an open revocation request for certificate " + serial + " exists already");
+    throw;
+  }
+  std::int64_t id = ctx.db.last_insert_rowid();
+  detail::audit(ctx, by.actor(), "ra.revocation.request", object(id),
+                {{"serial", serial}, {"reason", ca::revocation_reason_name(reason)}, {"effective", format_rfc3339(when)}});
+  tx.commit();
+  return get_revocation(ctx, id);
+}
+
+RevocationRequest approve_revocation(RaContext& ctx, ca::CertificateAuthority& ca, const Principal& by,
+                                     std::int64_t id) {
+  by.require(Permission::approve, "approve revocations");
+  {
+    db::Transaction tx(ctx.db);
+    RevocationRequest r = get_revocation(ctx, id);
+    if (r.state != "pending")
+      throw Error(ErrorKind::conflict, "revocation request " + std::to_string(id) + " is " + r.state +
+                                           "; only a pending request can be approved");
+    if (r.requested_by == by.actor())
+      throw Error(ErrorKind::forbidden, "operator " + by.name() + " requested revocation " + std::to_string(id) +
+                                            " and so cannot approve it (two-person rule)");
+    db::Statement up(ctx.db,
+                     "UPDATE ra_revocation_requests SET state = 'approved', decided_by = ?, decided_at = ? WHERE id = ?");
+    up.bind(1, by.actor()).bind(2, ctx.clock()).bind(3, id).exec();
+    detail::audit(ctx, by.actor(), "ra.revocation.approve", object(id), {{"serial", r.serial}});
+    tx.commit();
+  }
+  return execute_revocation(ctx, ca, by, id);
+}
+
+RevocationRequest execute_revocation(RaContext& ctx, ca::CertificateAuthority& ca, const Principal& by,
+                                     std::int64_t id) {
+  by.require(Permission::approve, "carry out revocations");
+  RevocationRequest r = get_revocation(ctx, id);
+  if (r.state != "approved")
+    throw Error(ErrorKind::conflict, "revocation request " + std::to_string(id) + " is " + r.state +
+                                         "; only an approved request is carried out");
+  UnixTime now = ctx.clock();
+  // Approved after the requested time: effective now, never back-dated.
+  UnixTime when = std::max(r.effective_at, now);
+  auto rec = ca.find(r.serial);
+  if (!rec) throw Error(ErrorKind::not_found, "certificate " + r.serial + " is no longer in the CA database");
+  if (rec->revoked_at) {
+    when = *rec->revocation_effective;   // done before a crash: record it
+  } else {
+    rec = ca.revoke(r.serial, r.reason, when, {by.actor()});
+  }
+  db::Transaction tx(ctx.db);
+  db::Statement up(ctx.db,
+                   "UPDATE ra_revocation_requests SET state = 'revoked', effective_at = ? WHERE id = ? AND state = 'approved'");
+  up.bind(1, when).bind(2, id).exec();
+  if (ctx.db.changes() != 1) throw Error(ErrorKind::conflict, "revocation request " + std::to_string(id) + " changed concurrently");
+  detail::audit(ctx, by.actor(), "ra.revocation.revoked", object(id),
+                {{"serial", r.serial}, {"effective", format_rfc3339(when)}});
+  if (r.application_id) {
+    Application app = get_application(ctx, *r.application_id);
+    enqueue_mail(ctx.db,
+                 {app.form.email, "revocation", "ja",
+                  {{"name", app.form.name_kanji}, {"serial", r.serial}, {"effective_at", when},
+                   {"reason", ca::revocation_reason_name(r.reason)}}},
+                 now);
+  }
+  tx.commit();
+  return get_revocation(ctx, id);
+}
+
+RevocationRequest reject_revocation(RaContext& ctx, const Principal& by, std::int64_t id, const std::string& reason) {
+  by.require(Permission::approve, "reject revocations");
+  std::string why = detail::text_field(reason, "the rejection reason", 500, true);
+  db::Transaction tx(ctx.db);
+  RevocationRequest r = get_revocation(ctx, id);
+  if (r.state != "pending")
+    throw Error(ErrorKind::conflict, "revocation request " + std::to_string(id) + " is " + r.state +
+                                         "; only a pending request can be rejected");
+  db::Statement up(ctx.db,
+                   "UPDATE ra_revocation_requests SET state = 'rejected', decided_by = ?, decided_at = ?, "
+                   "rejection_reason = ? WHERE id = ?");
+  up.bind(1, by.actor()).bind(2, ctx.clock()).bind(3, why).bind(4, id).exec();
+  detail::audit(ctx, by.actor(), "ra.revocation.reject", object(id), {{"serial", r.serial}, {"reason", why}});
+  tx.commit();
+  return get_revocation(ctx, id);
+}
+
+}  // namespace jitsuin::ra

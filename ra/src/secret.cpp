@@ -1,0 +1,84 @@
+#include "jitsuin/ra/secret.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <vector>
+
+#include "jitsuin/config/error.h"
+#include "jitsuin/config/util.h"
+
+namespace jitsuin::ra {
+
+namespace {
+
+// scrypt cost: N = 2^15, r = 8, p = 1 (32 MiB, ~0.1 s): the interactive-login parameters of
+// RFC 7914 §2. Stored with each hash, so they can be raised for new hashes later.
+constexpr std::uint64_t kN = 1u << 15;
+constexpr std::uint64_t kR = 8, kP = 1;
+constexpr std::size_t kSaltLen = 16, kHashLen = 32;
+constexpr std::uint64_t kMaxMem = 64ull * 1024 * 1024;
+
+Bytes derive(std::string_view secret, const Bytes& salt, std::uint64_t n, std::uint64_t r, std::uint64_t p,
+             std::size_t len) {
+  Bytes out(len);
+  if (EVP_PBE_scrypt(secret.data(), secret.size(), salt.data(), salt.size(), n, r, p, kMaxMem, out.data(), len) != 1)
+    throw Error(ErrorKind::crypto, "scrypt failed");
+  return out;
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= s.size(); ++i)
+    if (i == s.size() || s[i] == sep) {
+      parts.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  return parts;
+}
+
+bool parse_u64(std::string_view s, std::uint64_t& out) {
+  if (s.empty() || s.size() > 12) return false;
+  out = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string hash_secret(std::string_view secret) {
+  Bytes salt = random_bytes(kSaltLen);
+  Bytes h = derive(secret, salt, kN, kR, kP, kHashLen);
+  return "scrypt$" + std::to_string(kN) + "$" + std::to_string(kR) + "$" + std::to_string(kP) + "$" + to_hex(salt) +
+         "$" + to_hex(h);
+}
+
+bool verify_secret(std::string_view secret, std::string_view encoded) {
+  auto parts = split(encoded, '$');
+  if (parts.size() != 6 || parts[0] != "scrypt") return false;
+  std::uint64_t n = 0, r = 0, p = 0;
+  if (!parse_u64(parts[1], n) || !parse_u64(parts[2], r) || !parse_u64(parts[3], p)) return false;
+  // Refuse parameters outside sane bounds rather than let a bad row cost gigabytes.
+  if (n < 2 || (n & (n - 1)) || n > (1u << 20) || r < 1 || r > 32 || p < 1 || p > 16) return false;
+  Bytes salt, expected;
+  try {
+    salt = from_hex(parts[4]);
+    expected = from_hex(parts[5]);
+  } catch (const Error&) {
+    return false;
+  }
+  if (salt.empty() || expected.size() < 16 || expected.size() > 64) return false;
+  Bytes got;
+  try {
+    got = derive(secret, salt, n, r, p, expected.size());
+  } catch (const Error&) {
+    return false;
+  }
+  return CRYPTO_memcmp(got.data(), expected.data(), expected.size()) == 0;
+}
+
+}  // namespace jitsuin::ra

@@ -1,0 +1,234 @@
+// Configuration: defaults, strict decoding (unknown keys and bad values refused with the place
+// named), paths resolved against home, and where the config file is found.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <functional>
+
+#include "jitsuin/config/config.h"
+#include "jitsuin/config/error.h"
+#include "support/support.h"
+
+namespace jitsuin::test {
+namespace {
+
+using config::Config;
+using config::parse_config;
+
+// A string as the inside of a JSON string literal.
+std::string nlohmann_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+// parse_config must refuse text with a config error whose message holds every part of `parts`.
+void expect_refused(const std::string& json, std::initializer_list<std::string> parts) {
+  SCOPED_TRACE(json);
+  try {
+    parse_config(json, "/srv/jitsuin", "/etc/jitsuin");
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::config) << e.what();
+    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, DefaultsAreFilledAndPathsResolvedAgainstHome) {
+  Config c = parse_config("{}", "/srv/jitsuin", "/etc/jitsuin");
+  EXPECT_EQ(c.home, "/srv/jitsuin");
+  EXPECT_EQ(c.database.type, "sqlite");
+  EXPECT_EQ(c.database.path, "/srv/jitsuin/jitsuin.db");
+  EXPECT_EQ(c.database.synchronous, "full");
+  EXPECT_EQ(c.hsm.type, "pkcs11");
+  EXPECT_EQ(c.hsm.module, "/usr/lib/softhsm/libsofthsm2.so");
+  EXPECT_EQ(c.hsm.token, "pkcs11:token=jitsuin-ca");
+  EXPECT_EQ(c.hsm.pin_file, "/srv/jitsuin/ca.pin");
+  EXPECT_EQ(c.hsm.pin_env, "JITSUIN_CA_PIN");
+  EXPECT_TRUE(c.hsm.embedded_softhsm);
+  EXPECT_EQ(c.ca.root.key, "rsa3072");
+  EXPECT_EQ(c.ca.root.validity_days, 7300);
+  EXPECT_EQ(c.ca.root.subject.at("common_name"), "Jitsuin Root CA");
+  EXPECT_EQ(c.ca.issuing.key, "p256");
+  EXPECT_EQ(c.ca.issuing.validity_days, 3650);
+  EXPECT_EQ(c.ca.profiles_dir, "/etc/jitsuin/profiles");   // relative to the config file's folder
+  EXPECT_EQ(c.ca.crl.publish_dir, "/srv/jitsuin/crl");
+  EXPECT_EQ(c.ca.crl.validity_hours, 48);
+  EXPECT_TRUE(c.ca.policies.empty());
+}
+
+TEST(Config, RelativeHomeBecomesAbsolute) {
+  Config c = parse_config("{}", "var/../state", "/etc/jitsuin");
+  EXPECT_TRUE(c.home.is_absolute());
+  EXPECT_EQ(c.home, (std::filesystem::current_path() / "state").lexically_normal());
+  EXPECT_EQ(c.database.path, c.home / "jitsuin.db");
+}
+
+TEST(Config, ExplicitValuesAndPaths) {
+  Config c = parse_config(R"({
+    "database": {"path": "db/ca.sqlite", "synchronous": "normal"},
+    "hsm": {"module": "/opt/vendor/p11.so", "token": "pkcs11:token=prod;serial=42", "pin_file": "/etc/jitsuin/pin",
+            "pin_env": "", "embedded_softhsm": false},
+    "ca": {"root": {"key": "p384", "subject": {"country": "JP", "common_name": "R"}, "validity_days": 100},
+           "profiles_dir": "/usr/share/jitsuin/profiles",
+           "crl": {"publish_dir": "/var/www/crl", "validity_hours": 24, "distribution_point": "https://ca.example.jp/i.crl"},
+           "policies": [{"oid": "1.2.392.200091.1", "cps": "https://ca.example.jp/cps"}, {"oid": "2.5.29.32.0"}]}
+  })", "/srv/jitsuin", "/etc/jitsuin");
+  EXPECT_EQ(c.database.path, "/srv/jitsuin/db/ca.sqlite");
+  EXPECT_EQ(c.database.synchronous, "normal");
+  EXPECT_EQ(c.hsm.module, "/opt/vendor/p11.so");
+  EXPECT_EQ(c.hsm.token, "pkcs11:token=prod;serial=42");
+  EXPECT_EQ(c.hsm.pin_file, "/etc/jitsuin/pin");   // absolute stays
+  EXPECT_EQ(c.hsm.pin_env, "");
+  EXPECT_FALSE(c.hsm.embedded_softhsm);
+  EXPECT_EQ(c.ca.root.key, "p384");
+  EXPECT_EQ(c.ca.root.subject.size(), 2u);
+  EXPECT_EQ(c.ca.root.validity_days, 100);
+  EXPECT_EQ(c.ca.issuing.key, "p256");   // untouched section keeps its defaults
+  EXPECT_EQ(c.ca.profiles_dir, "/usr/share/jitsuin/profiles");
+  EXPECT_EQ(c.ca.crl.publish_dir, "/var/www/crl");
+  EXPECT_EQ(c.ca.crl.validity_hours, 24);
+  ASSERT_EQ(c.ca.policies.size(), 2u);
+  EXPECT_EQ(c.ca.policies[0].oid, "1.2.392.200091.1");
+  EXPECT_EQ(c.ca.policies[1].cps, "");
+}
+
+TEST(Config, TheShippedConfigLoads) {
+  TempDir home;
+  auto file = std::filesystem::path(JITSUIN_SOURCE_DIR) / "config" / "jitsuin.json";
+  Config c = config::load_config(file, home.path());
+  EXPECT_EQ(c.config_file, file);
+  EXPECT_EQ(c.database.path, home.path() / "jitsuin.db");
+  EXPECT_EQ(c.ca.profiles_dir, file.parent_path() / "profiles");
+  EXPECT_FALSE(c.ca.policies.empty());
+}
+
+TEST(Config, UnknownKeysAreRefusedWithTheKeyNamed) {
+  expect_refused(R"({"databse": {}})", {"unknown key 'databse'"});
+  expect_refused(R"({"database": {"paht": "x.db"}})", {"database", "unknown key 'paht'"});
+  expect_refused(R"({"hsm": {"pin": "1234"}})", {"hsm", "unknown key 'pin'"});
+  expect_refused(R"({"ca": {"root": {"kye": "p256"}}})", {"ca.root", "unknown key 'kye'"});
+  expect_refused(R"({"ca": {"crl": {"validity": 1}}})", {"ca.crl", "unknown key 'validity'"});
+  expect_refused(R"({"ca": {"policies": [{"oid": "1.2.3", "url": "x"}]}})", {"ca.policies[0]", "unknown key 'url'"});
+  expect_refused(R"({"ca": {"issuing": {"subject": {"common_name": "x", "locality": "Tokyo"}}}})",
+                 {"ca.issuing.subject", "unknown name attribute 'locality'"});
+  expect_refused(R"({"ca": {"extra": true}})", {"ca", "unknown key 'extra'"});
+}
+
+TEST(Config, BadTypesAreRefused) {
+  expect_refused(R"([])", {"must be an object"});
+  expect_refused(R"({"database": []})", {"database", "must be an object"});
+  expect_refused(R"({"database": {"path": 5}})", {"database.path", "must be a string"});
+  expect_refused(R"({"hsm": {"embedded_softhsm": "yes"}})", {"hsm.embedded_softhsm", "true or false"});
+  expect_refused(R"({"ca": {"root": {"validity_days": "365"}}})", {"ca.root.validity_days", "integer"});
+  expect_refused(R"({"ca": {"root": {"validity_days": 365.5}}})", {"ca.root.validity_days", "integer"});
+  expect_refused(R"({"ca": {"crl": {"validity_hours": 4294967297}}})", {"ca.crl.validity_hours"});
+  expect_refused(R"({"ca": {"crl": {"validity_hours": -4294967295}}})", {"ca.crl.validity_hours"});
+  expect_refused(R"({"ca": {"policies": {"oid": "1.2.3"}}})", {"ca.policies", "must be an array"});
+  expect_refused(R"({"ca": {"policies": ["1.2.3"]}})", {"ca.policies[0]", "must be an object"});
+  expect_refused(R"({"ca": {"root": {"subject": {"common_name": 1}}}})", {"ca.root.subject.common_name"});
+  expect_refused(R"({"database": {"path": ""}})", {"database.path", "must not be empty"});
+  expect_refused(R"({"database": )", {"not valid JSON"});
+}
+
+TEST(Config, BadValuesAreRefused) {
+  expect_refused(R"({"database": {"type": "postgres"}})", {"database.type", "postgres"});
+  expect_refused(R"({"database": {"synchronous": "off"}})", {"database.synchronous"});
+  expect_refused(R"({"hsm": {"type": "kms"}})", {"hsm.type", "kms"});
+  expect_refused(R"({"hsm": {"token": "token=jitsuin-ca"}})", {"hsm.token", "PKCS#11 URI"});
+  expect_refused(R"({"ca": {"root": {"validity_days": 0}}})", {"ca.root.validity_days"});
+  expect_refused(R"({"ca": {"crl": {"validity_hours": 745}}})", {"ca.crl.validity_hours"});
+  expect_refused(R"({"ca": {"root": {"subject": {"country": "JP"}}}})", {"ca.root.subject", "common_name"});
+}
+
+TEST(Config, BadKeyAlgorithmIsRefused) {
+  for (const char* alg : {"rsa1024", "RSA2048", "ed25519", "p521", ""}) {
+    expect_refused(std::string(R"({"ca": {"issuing": {"key": ")") + alg + R"("}}})",
+                   {"ca.issuing.key", std::string("'") + alg + "'", "rsa2048, rsa3072, rsa4096, p256, p384"});
+  }
+  for (const char* alg : {"rsa2048", "rsa3072", "rsa4096", "p256", "p384"})
+    EXPECT_TRUE(config::is_known_key_algorithm(alg)) << alg;
+  EXPECT_FALSE(config::is_known_key_algorithm("rsa1024"));
+}
+
+TEST(Config, BadUrlsAreRefused) {
+  for (const char* url : {"ftp://ca.example.jp/x.crl", "ca.example.jp/x.crl", "http://", "https://", "http:///x.crl",
+                          "http://ca.example.jp/a b.crl", "HTTP//x", "http://ca.example.jp/\n"}) {
+    std::string u = nlohmann_escape(url);
+    expect_refused(R"({"ca": {"crl": {"distribution_point": ")" + u + R"("}}})",
+                   {"ca.crl.distribution_point", "http(s) URL"});
+    expect_refused(R"({"ca": {"aia_ca_issuers": ")" + u + R"("}})", {"ca.aia_ca_issuers"});
+    expect_refused(R"({"ca": {"policies": [{"oid": "1.2.3", "cps": ")" + u + R"("}]}})", {"ca.policies[0].cps"});
+  }
+  EXPECT_NO_THROW(parse_config(R"({"ca": {"aia_ca_issuers": "http://localhost:8080/ca/i.crt"}})", "/h", "/b"));
+  EXPECT_NO_THROW(parse_config(R"({"ca": {"aia_ca_issuers": ""}})", "/h", "/b"));   // empty: left out
+}
+
+TEST(Config, BadOidsAreRefused) {
+  for (const char* oid : {"", "1", "1.", ".1.2", "1..2", "1.2.", "a.b", "1.2.x", "3.1", "1.40", "0.99", "1.02.3",
+                          "1.2.3 ", "1.2.-3", "1.2.99999999999999999999"})
+    expect_refused(std::string(R"({"ca": {"policies": [{"oid": ")") + oid + R"("}]}})", {"ca.policies[0].oid"});
+  for (const char* oid : {"2.5.29.32.0", "1.3.6.1.4.1.55555.1.1", "0.4.0.194112.1.2", "2.999.1", "1.39"})
+    EXPECT_NO_THROW(parse_config(std::string(R"({"ca": {"policies": [{"oid": ")") + oid + R"("}]}})", "/h", "/b"))
+        << oid;
+}
+
+class LocateConfig : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const char* v = getenv("JITSUIN_CONFIG")) saved_ = v;
+    unsetenv("JITSUIN_CONFIG");
+  }
+  void TearDown() override {
+    if (saved_) setenv("JITSUIN_CONFIG", saved_->c_str(), 1);
+    else unsetenv("JITSUIN_CONFIG");
+  }
+  std::optional<std::string> saved_;
+};
+
+TEST_F(LocateConfig, ExplicitThenEnvironmentThenHomeThenDefault) {
+  TempDir home;
+  // Nothing: the documented default from the source tree.
+  EXPECT_EQ(config::locate_config("", home.path()), config::default_config_path());
+  EXPECT_TRUE(std::filesystem::exists(config::default_config_path()));
+  // home/jitsuin.json once it exists.
+  write_text(home / "jitsuin.json", "{}");
+  EXPECT_EQ(config::locate_config("", home.path()), home / "jitsuin.json");
+  // $JITSUIN_CONFIG beats home; an empty variable counts as unset.
+  setenv("JITSUIN_CONFIG", "", 1);
+  EXPECT_EQ(config::locate_config("", home.path()), home / "jitsuin.json");
+  setenv("JITSUIN_CONFIG", "/etc/jitsuin/from-env.json", 1);
+  EXPECT_EQ(config::locate_config("", home.path()), "/etc/jitsuin/from-env.json");
+  // An explicit path beats everything.
+  EXPECT_EQ(config::locate_config("/tmp/explicit.json", home.path()), "/tmp/explicit.json");
+}
+
+TEST(Config, LoadConfigOfAMissingFileIsAConfigError) {
+  TempDir home;
+  try {
+    config::load_config(home / "nope.json", home.path());
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::config);
+    EXPECT_NE(std::string(e.what()).find("nope.json"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, LoadConfigResolvesProfilesNextToTheFile) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "etc");
+  write_text(dir / "etc" / "jitsuin.json", R"({"ca": {"profiles_dir": "my-profiles"}})");
+  auto c = config::load_config(dir / "etc" / "jitsuin.json", dir / "home");
+  EXPECT_EQ(c.ca.profiles_dir, dir / "etc" / "my-profiles");
+  EXPECT_EQ(c.database.path, dir / "home" / "jitsuin.db");
+}
+
+}  // namespace
+}  // namespace jitsuin::test
