@@ -93,14 +93,14 @@ CertificateRequest request_additional_certificate(RaContext& ctx, const std::str
   }
   validate_applicant(ctx, form);   // RA-8 romaji rules, validity, e-mail, kana
   {
-    db::Statement open(ctx.db,
+    db::Statement pending(ctx.db,
                        "SELECT r.application_id FROM ra_certificate_requests r JOIN ra_applications a "
                        "ON a.id = r.application_id WHERE r.user_account_id = ? "
                        "AND a.state NOT IN ('issued', 'rejected', 'withdrawn')");
-    open.bind(1, user.id);
-    if (open.step())
+    pending.bind(1, user.id);
+    if (pending.step())
       throw Error(ErrorKind::conflict, "user ID " + user.login_id + " already has an additional certificate request in "
-                                       "progress (application " + std::to_string(open.int64(0)) + ")");
+                                       "progress (application " + std::to_string(pending.int64(0)) + ")");
   }
   UnixTime now = ctx.clock();
   const std::string actor = admin_actor(admin.login_id);
@@ -174,8 +174,7 @@ std::vector<CertificateRequest> list_certificate_requests(RaContext& ctx, std::o
 
 namespace detail {
 
-json link_requested_certificate(RaContext& ctx, std::int64_t application_id, const std::string& serial,
-                                const std::string& actor) {
+json link_requested_certificate(RaContext& ctx, std::int64_t application_id, const std::string& serial) {
   std::int64_t request_id = 0, company_id = 0;
   std::string user_login, user_name, user_email, admin_login;
   {
@@ -208,7 +207,6 @@ json link_requested_certificate(RaContext& ctx, std::int64_t application_id, con
   }
   db::Statement up(ctx.db, "UPDATE ra_certificate_requests SET link_id = ?, link_note = ? WHERE id = ?");
   up.bind(1, link_id).bind(2, note).bind(3, request_id).exec();
-  (void)actor;   // the issuing channel is the audit entry's actor already
   if (link_id) return {{"linked_user", user_login}, {"linked_for", admin_actor(admin_login)}};
   return {{"link_skipped", note}, {"user_id", user_login}};
 }

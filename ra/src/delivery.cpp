@@ -1,4 +1,5 @@
 #include "jitsuin/ra/delivery.h"
+#include "jitsuin/ra/outbox.h"
 
 #include "jitsuin/config/error.h"
 #include "jitsuin/ra/application.h"
@@ -100,6 +101,14 @@ std::string normalize_tracking_number(const std::string& typed) {
   return out;
 }
 
+// Tells the applicant the approval notice is on its way (restricted delivery, one-week hold).
+// Queued with the mailing record, so the mail never runs ahead of the letter.
+void queue_notice_mailed(RaContext& ctx, const Application& app) {
+  nlohmann::json params = {{"name", app.form.name_kanji}, {"application_number", std::to_string(app.id)}};
+  if (app.pin_expires_at) params["pin_expires_at"] = *app.pin_expires_at;
+  enqueue_mail(ctx.db, {app.form.email, "pin_issued", "ja", params}, ctx.clock());
+}
+
 Mailing record_mailing(RaContext& ctx, const Principal& by, std::int64_t app_id, const std::string& typed,
                        const Date& sent_on) {
   by.require(Permission::enter, "record mailings");
@@ -114,6 +123,7 @@ Mailing record_mailing(RaContext& ctx, const Principal& by, std::int64_t app_id,
   detail::transition(ctx, app_id, State::notice_mailed, by.actor(), "tracking " + tracking,
                      {{"tracking_number", tracking}, {"sent_on", sent_on.str()}});
   Mailing m = insert(ctx, by.actor(), app_id, tracking, sent_on, std::nullopt, 0);
+  queue_notice_mailed(ctx, app);
   tx.commit();
   return m;
 }
@@ -197,6 +207,7 @@ Mailing resend_notice(RaContext& ctx, const Principal& by, std::int64_t app_id, 
   detail::audit(ctx, by.actor(), "ra.mail.resend", "mailing:" + tracking,
                 {{"application", app_id}, {"previous", prev->tracking_number}, {"charge_yen", charge_yen},
                  {"note", why}});
+  queue_notice_mailed(ctx, app);
   tx.commit();
   return m;
 }

@@ -56,7 +56,7 @@ ca::IssuedCertificate issue_for_application(RaContext& ctx, ca::CertificateAutho
   // A company admin's additional request (RA-8) is linked to its user ID in this transaction; the
   // link is part of the issuance's audit entry.
   nlohmann::json details = {{"serial", issued.record.serial_hex}};
-  details.update(detail::link_requested_certificate(ctx, id, issued.record.serial_hex, actor));
+  details.update(detail::link_requested_certificate(ctx, id, issued.record.serial_hex));
   detail::transition(ctx, id, State::issued, actor, "serial " + issued.record.serial_hex, details);
   db::Statement up(ctx.db, "UPDATE ra_applications SET certificate_serial = ?, issued_at = ? WHERE id = ?");
   up.bind(1, issued.record.serial_hex).bind(2, issued.record.issued_at).bind(3, id).exec();

@@ -139,11 +139,8 @@ IssuedPin issue_pin(RaContext& ctx, const Principal& by, std::int64_t id,
                    "pin_failures = 0, pin_locked_at = NULL, pin_reissue_requested_by = NULL, pin_reissue_reason = NULL "
                    "WHERE id = ?");
   up.bind(1, hash).bind(2, by.actor()).bind(3, now).bind(4, out.expires_at).bind(5, id).exec();
-  enqueue_mail(ctx.db,
-               {app.form.email, "pin_issued", "ja",
-                {{"name", app.form.name_kanji}, {"application_number", std::to_string(id)},
-                 {"pin_expires_at", out.expires_at}}},
-               now);
+  // The applicant is told once the letter is actually posted (delivery.cpp, record_mailing), not here:
+  // the letter is printed now and may wait before it goes to the post office.
   if (before_commit) before_commit(out, app);
   tx.commit();
   return out;

@@ -58,8 +58,7 @@ std::int64_t link_certificate(RaContext& ctx, const std::string& linked_by, std:
 /// For an application filed by a company admin (cert_request.h): links its newly issued
 /// certificate to the requested user ID, inside the issuing transaction. Returns what to add to
 /// the issuance's audit details (empty for other applications).
-nlohmann::json link_requested_certificate(RaContext& ctx, std::int64_t application_id, const std::string& serial,
-                                          const std::string& actor);
+nlohmann::json link_requested_certificate(RaContext& ctx, std::int64_t application_id, const std::string& serial);
 
 /// Throws conflict when `bundle_id` holds a company admin's additional certificate request, which
 /// has no paper forms: `what` names the refused operation.

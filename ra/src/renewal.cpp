@@ -123,6 +123,7 @@ std::int64_t create_renewal(RaContext& ctx, const Principal& by, std::int64_t fr
   if (!e.eligible) throw Error(ErrorKind::conflict, "application " + std::to_string(from) + " cannot be renewed: " + e.reason);
   Application old = get_application(ctx, from);
   Bundle b = get_bundle(ctx, bundle_id);
+  detail::require_paper_bundle(ctx, bundle_id, "take a renewal application");
   if (b.company_id != old.company_id)
     throw Error(ErrorKind::invalid_input, "bundle " + std::to_string(bundle_id) + " belongs to another company");
   for (const auto& a : b.applications)

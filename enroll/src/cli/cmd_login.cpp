@@ -93,7 +93,7 @@ const CommandRegistrar kRegistrar({
      "or to $JITSUIN_SESSION_FILE. Every `jitsuin ra` command acts as that operator until the session\n"
      "expires (ra.session_hours) or `jitsuin logout`. The password is read from the terminal, or from\n"
      "FILE (mode 0600). After ra.password_max_failures wrong passwords the account locks until an\n"
-     "administrator runs `jitsuin ra operator unlock`.",
+     "administrator runs `jitsuin ra operator-unlock`.",
      login_cmd},
     {"logout", "", "logout", "Ends the session and removes the token file.", logout_cmd},
 });

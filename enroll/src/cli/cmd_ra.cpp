@@ -432,7 +432,8 @@ int issue_pin(const GlobalOptions& g, const std::vector<std::string>& argv) {
     l.issued_at = r.rctx.clock();
     l.enrollment_url = a.get("enrollment-url").value_or("https://localhost:8443/enroll");
     Bytes pdf = ra::render_approval_letter(l, language);
-    std::filesystem::create_directories(letter.parent_path());
+    // A bare file name (--letter notice.pdf) has no parent to create.
+    if (!letter.parent_path().empty()) std::filesystem::create_directories(letter.parent_path());
     staged.emplace(letter, std::string_view(reinterpret_cast<const char*>(pdf.data()), pdf.size()), 0600);
   });
   if (staged) staged->commit();
@@ -518,7 +519,7 @@ int revocation_request(const GlobalOptions& g, const std::vector<std::string>& a
   auto req = ra::request_revocation(r.rctx, r.ctx.ca(), who, a.required("serial"),
                                     ca::parse_revocation_reason(a.required("reason")), eff, a.get("note").value_or(""));
   std::cout << "revocation request " << req.id << " for " << req.serial << ", effective "
-            << format_rfc3339(req.effective_at) << "; a second operator approves it: jitsuin ra revocation approve --id "
+            << format_rfc3339(req.effective_at) << "; a second operator approves it: jitsuin ra revocation-approve --id "
             << req.id << "\n";
   return 0;
 }

@@ -1,0 +1,118 @@
+// jitsuin ra cert-request-…: a company admin's additional certificate request (RA-8,
+// 電子証明書追加発行申請) and the operator's check of it. Thin: parse, call ra/, print.
+//
+// cert-request-add is the company admin's own act: the admin is identified by the company ID and
+// its password (never by an operator session, and never by a name alone). The other commands are
+// the back office's and need an operator session from `jitsuin login`.
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/ra_session.h"
+#include "jitsuin/config/error.h"
+#include "jitsuin/ra/accounts.h"
+#include "jitsuin/ra/application.h"
+#include "jitsuin/ra/cert_request.h"
+
+namespace jitsuin::cli {
+
+namespace {
+
+using nlohmann::json;
+
+struct RaCommand {
+  explicit RaCommand(const GlobalOptions& g) : ctx(g), rctx{ctx.db(), ctx.config(), ctx.clock()} {}
+  Context ctx;
+  ra::RaContext rctx;
+};
+
+std::int64_t whole_number(const Args& a, const std::string& name) {
+  std::string v = a.required(name);
+  try {
+    std::size_t used = 0;
+    long long n = std::stoll(v, &used);
+    if (used != v.size() || n < 0) throw std::invalid_argument("x");
+    return n;
+  } catch (const std::exception&) {
+    throw UsageError("--" + name + " must be a whole number, not '" + v + "'");
+  }
+}
+
+void print_request(const json& r) {
+  std::cout << std::left << "application " << std::setw(6) << r["application"].dump() << std::setw(15)
+            << r["state"].get<std::string>() << std::setw(10) << r["user_id"].get<std::string>() << std::setw(22)
+            << r["name_romaji"].get<std::string>() << "by " << r["requested_by"].get<std::string>();
+  if (r.contains("serial"))
+    std::cout << "  certificate " << r["serial"].get<std::string>() << (r["linked"].get<bool>() ? " (linked)" : " (not linked)");
+  std::cout << "\n";
+}
+
+int cert_request_add(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {"admin", "user", "file", "password-file"}, {"json"});
+  std::string admin = a.required("admin"), user = a.required("user");
+  json form;
+  try {
+    form = json::parse(read_file(a.required("file")));
+  } catch (const json::parse_error& e) {
+    throw Error(ErrorKind::invalid_input, a.required("file") + " is not valid JSON: " + e.what());
+  }
+  RaCommand r(g);
+  std::string password = read_password("password for company ID " + admin + ": ", a.get("password-file"));
+  if (!ra::verify_account_password(r.rctx, admin, password))
+    throw Error(ErrorKind::unauthenticated, "wrong company ID or password");
+  auto req = ra::request_additional_certificate(r.rctx, admin, {user, ra::parse_applicant_json(form)});
+  json out = req.to_json();
+  if (a.flag("json")) return std::cout << out.dump(2) << "\n", 0;
+  std::cout << "additional certificate request received: application " << req.application_id << " for user ID "
+            << req.user_login_id << "; the receipt was mailed to the company admin\n";
+  return 0;
+}
+
+int cert_request_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {"company"}, {"json"});
+  RaCommand r(g);
+  current_operator(r.ctx, r.rctx);
+  std::optional<std::int64_t> company;
+  if (a.get("company")) company = whole_number(a, "company");
+  json out = json::array();
+  for (const auto& req : ra::list_certificate_requests(r.rctx, company)) out.push_back(req.to_json());
+  if (a.flag("json")) return std::cout << out.dump(2) << "\n", 0;
+  for (const auto& req : out) print_request(req);
+  if (out.empty()) std::cout << "no additional certificate requests\n";
+  return 0;
+}
+
+int cert_request_check(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {"application"}, {"json"});
+  RaCommand r(g);
+  auto who = current_operator(r.ctx, r.rctx);
+  auto req = ra::check_certificate_request(r.rctx, who, whole_number(a, "application"));
+  if (a.flag("json")) return std::cout << req.to_json().dump(2) << "\n", 0;
+  std::cout << "application " << req.application_id << " checked; it needs an approval by another operator "
+            << "(jitsuin ra approve)\n";
+  return 0;
+}
+
+const CommandRegistrar kRegistrar({
+    {"ra", "cert-request-add",
+     "ra cert-request-add --admin C... --user U... --file CERT.json [--password-file FILE] [--json]",
+     "電子証明書追加発行申請: the company admin requests a new signing certificate for one user ID of\n"
+     "the company; when it is issued it is linked to that user ID. CERT.json holds the Form-5 fields:\n"
+     "  {name_kanji, name_kana, name_romaji, organization_romaji (default: the company's romaji name),\n"
+     "   department_romaji, title_romaji, email (download PIN), postcode, home_address (the approval\n"
+     "   notice goes by restricted delivery), validity_years: 1|2, profile}\n"
+     "The admin's password is read from FILE (mode 0600) or the terminal. The request then follows the\n"
+     "usual cycle: ra cert-request-check, ra approve (another operator), ra issue-pin, ...",
+     cert_request_add},
+    {"ra", "cert-request-list", "ra cert-request-list [--company N] [--json]",
+     "Lists company admins' additional certificate requests with their state and link.", cert_request_list},
+    {"ra", "cert-request-check", "ra cert-request-check --application N [--json]",
+     "Checks an additional certificate request (received online, no paper documents): the user ID is\n"
+     "still enabled and unchanged. received → checked.",
+     cert_request_check},
+});
+
+}  // namespace
+
+}  // namespace jitsuin::cli
