@@ -12,7 +12,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 build="$root/build"
 count=20000
-raw_seconds=5
+raw_seconds=3
 crl_sizes="100000 1000000"
 crl_key=p256
 while [ $# -gt 0 ]; do

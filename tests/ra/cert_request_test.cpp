@@ -29,20 +29,10 @@ namespace {
 
 using nlohmann::json;
 using test::count_rows;
+using test::expect_error;
 
 const std::string kOperatorPassword = "correct horse battery";
 
-template <typename F>
-std::string refusal(F&& f, ErrorKind expected) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(error_kind_name(e.kind()), std::string(error_kind_name(expected))) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
-}
 
 // The certificate data a company admin types in (organization left to the company's romaji name).
 ApplicantInput light_form() {
@@ -161,20 +151,20 @@ TEST(RaCertRequest, AdditionalRequestToLinkedCertificate) {
   EXPECT_EQ(received.back()["application_number"], std::to_string(req.application_id));
 
   // No paper forms: the RA-2 document check refuses the request's bundle; no applicant joins it.
-  auto msg = refusal([&] { check_bundle(f.ctx, *f.alice, req.bundle_id); }, ErrorKind::conflict);
+  auto msg = expect_error([&] { check_bundle(f.ctx, *f.alice, req.bundle_id); }, ErrorKind::conflict);
   EXPECT_NE(msg.find("cert-request-check"), std::string::npos) << msg;
   ApplicantInput paper = light_form();
   paper.organization_romaji = "Sakura Kensetsu";
-  msg = refusal([&] { add_application(f.ctx, *f.alice, req.bundle_id, paper); }, ErrorKind::conflict);
+  msg = expect_error([&] { add_application(f.ctx, *f.alice, req.bundle_id, paper); }, ErrorKind::conflict);
   EXPECT_NE(msg.find("additional certificate request"), std::string::npos) << msg;
   // The life cycle holds: no approval before the check, no second check.
-  refusal([&] { approve_application(f.ctx, *f.bob, req.application_id); }, ErrorKind::conflict);
+  expect_error([&] { approve_application(f.ctx, *f.bob, req.application_id); }, ErrorKind::conflict);
   auto checked = check_certificate_request(f.ctx, *f.carol, req.application_id);
   EXPECT_EQ(checked.state, State::checked);
   EXPECT_EQ(get_application(f.ctx, req.application_id).checked_by, "ra:carol");
-  refusal([&] { check_certificate_request(f.ctx, *f.alice, req.application_id); }, ErrorKind::conflict);
+  expect_error([&] { check_certificate_request(f.ctx, *f.alice, req.application_id); }, ErrorKind::conflict);
   // Two-person rule: whoever checked it cannot approve it.
-  refusal([&] { approve_application(f.ctx, *f.carol, req.application_id); }, ErrorKind::forbidden);
+  expect_error([&] { approve_application(f.ctx, *f.carol, req.application_id); }, ErrorKind::forbidden);
 
   auto links_before = count_rows(*f.caf->db, "ra_certificate_links");
   auto issued = f.approve_enroll_issue(req.application_id, "light1");
@@ -273,7 +263,7 @@ TEST(RaCertRequest, RefusalsChangeNothing) {
   const auto before = counts();
   auto refused = [&](const std::string& requester, const std::string& user, const ApplicantInput& form,
                      ErrorKind kind, const std::string& says) {
-    auto msg = refusal([&] { request_additional_certificate(f.ctx, requester, {user, form}); }, kind);
+    auto msg = expect_error([&] { request_additional_certificate(f.ctx, requester, {user, form}); }, kind);
     EXPECT_NE(msg.find(says), std::string::npos) << msg;
     EXPECT_EQ(counts(), before) << "nothing stored after: " << msg;
   };
@@ -317,7 +307,7 @@ TEST(RaCertRequest, RefusalsChangeNothing) {
   // One open request per user ID; a paper application is not a request.
   auto req = request_additional_certificate(f.ctx, c.admin, {c.user1, ok});
   const auto after_one = counts();
-  auto msg = refusal([&] { request_additional_certificate(f.ctx, c.admin, {c.user1, ok}); }, ErrorKind::conflict);
+  auto msg = expect_error([&] { request_additional_certificate(f.ctx, c.admin, {c.user1, ok}); }, ErrorKind::conflict);
   EXPECT_NE(msg.find("application " + std::to_string(req.application_id)), std::string::npos) << msg;
   EXPECT_EQ(counts(), after_one);
   // The operator's check refuses a request whose user ID was disabled meanwhile.
@@ -325,7 +315,7 @@ TEST(RaCertRequest, RefusalsChangeNothing) {
     db::Statement st(*f.caf->db, "UPDATE ra_accounts SET disabled_at = ? WHERE login_id = ?");
     st.bind(1, f.now).bind(2, c.user1).exec();
   }
-  refusal([&] { check_certificate_request(f.ctx, *f.alice, req.application_id); }, ErrorKind::conflict);
+  expect_error([&] { check_certificate_request(f.ctx, *f.alice, req.application_id); }, ErrorKind::conflict);
   EXPECT_EQ(get_application(f.ctx, req.application_id).state, State::received);
   EXPECT_EQ(counts(), after_one);
   // A withdrawn request frees the user ID for a new one (once the ID is enabled again).

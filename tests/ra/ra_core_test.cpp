@@ -29,6 +29,7 @@ namespace {
 
 using nlohmann::json;
 using test::count_rows;
+using test::expect_error;
 
 const std::string kPassword = "correct horse battery";
 
@@ -116,17 +117,6 @@ DocumentInput doc(DocumentKind k, const std::string& issued, const std::string& 
   return d;
 }
 
-template <typename F>
-std::string error_of(F&& f, ErrorKind expected) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(error_kind_name(e.kind()), std::string(error_kind_name(expected))) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
-}
 
 // ---------------------------------------------------------------------------------------------
 // Dates and the 3-month rule
@@ -147,7 +137,7 @@ TEST(RaDate, MonthArithmeticClampsToMonthEnd) {
 TEST(RaDate, StrictParsing) {
   for (const char* bad : {"2026-02-29", "2026-02-30", "2026-4-01", "2026/04/01", "2026-13-01", "2026-00-10",
                           "26-04-01", "2026-04-01x", "", "1899-12-31", "２０２６-04-01"})
-    error_of([&] { Date::parse(bad); }, ErrorKind::invalid_input);
+    expect_error([&] { Date::parse(bad); }, ErrorKind::invalid_input);
   EXPECT_EQ(Date::parse("2024-02-29").str(), "2024-02-29");
 }
 
@@ -247,12 +237,12 @@ TEST(RaPin, FormatAndNormalisation) {
 
 TEST(RaOperators, BootstrapRolesAndLockoutSurvivesRestart) {
   RaFixture f;
-  error_of([&] { add_operator(*f.ctx, nullptr, "mallory", "", Role::administrator, kPassword); },
+  expect_error([&] { add_operator(*f.ctx, nullptr, "mallory", "", Role::administrator, kPassword); },
            ErrorKind::unauthenticated);
-  error_of([&] { add_operator(*f.ctx, &*f.alice, "eve", "", Role::operator_, kPassword); }, ErrorKind::forbidden);
-  error_of([&] { add_operator(*f.ctx, &*f.admin, "dave", "", Role::operator_, "short"); }, ErrorKind::invalid_input);
-  error_of([&] { add_operator(*f.ctx, &*f.admin, "alice", "", Role::operator_, kPassword); }, ErrorKind::conflict);
-  error_of([&] { add_operator(*f.ctx, &*f.admin, "Bad Name", "", Role::operator_, kPassword); },
+  expect_error([&] { add_operator(*f.ctx, &*f.alice, "eve", "", Role::operator_, kPassword); }, ErrorKind::forbidden);
+  expect_error([&] { add_operator(*f.ctx, &*f.admin, "dave", "", Role::operator_, "short"); }, ErrorKind::invalid_input);
+  expect_error([&] { add_operator(*f.ctx, &*f.admin, "alice", "", Role::operator_, kPassword); }, ErrorKind::conflict);
+  expect_error([&] { add_operator(*f.ctx, &*f.admin, "Bad Name", "", Role::operator_, kPassword); },
            ErrorKind::invalid_input);
 
   for (int i = 0; i < 5; ++i) {
@@ -267,7 +257,7 @@ TEST(RaOperators, BootstrapRolesAndLockoutSurvivesRestart) {
   ASSERT_NE(it, ops.end());
   EXPECT_TRUE(it->locked);
   EXPECT_EQ(it->failed_logins, 5);
-  error_of([&] { unlock_operator(*f.ctx, *f.bob, "alice"); }, ErrorKind::forbidden);
+  expect_error([&] { unlock_operator(*f.ctx, *f.bob, "alice"); }, ErrorKind::forbidden);
   unlock_operator(*f.ctx, *f.admin, "alice");
   EXPECT_TRUE(login(*f.ctx, "alice", kPassword).principal);
   // Unknown names get the same answer as wrong passwords.
@@ -286,12 +276,12 @@ TEST(RaOperators, Sessions) {
     st.step();
     EXPECT_EQ(st.int64(0), 1) << "only the hash of the token is stored";
   }
-  error_of([&] { resume_session(*f.ctx, "00"); }, ErrorKind::unauthenticated);
+  expect_error([&] { resume_session(*f.ctx, "00"); }, ErrorKind::unauthenticated);
   f.now += 8 * 3600 + 1;
-  error_of([&] { resume_session(*f.ctx, s.token); }, ErrorKind::unauthenticated);
+  expect_error([&] { resume_session(*f.ctx, s.token); }, ErrorKind::unauthenticated);
   auto s2 = start_session(*f.ctx, *f.bob);
   end_session(*f.ctx, s2.token);
-  error_of([&] { resume_session(*f.ctx, s2.token); }, ErrorKind::unauthenticated);
+  expect_error([&] { resume_session(*f.ctx, s2.token); }, ErrorKind::unauthenticated);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,7 +305,7 @@ TEST(RaLifecycle, PaperToApprovedWithThreeApplicants) {
   add_document(ctx, *f.alice, bundle, doc(DocumentKind::residence_record, "2026-03-20", "2026-04-10", a1));
   add_document(ctx, *f.alice, bundle, doc(DocumentKind::residence_record, "2026-01-09", "2026-04-10", a2));
 
-  error_of([&] { check_bundle(ctx, *f.audrey, bundle); }, ErrorKind::forbidden);
+  expect_error([&] { check_bundle(ctx, *f.audrey, bundle); }, ErrorKind::forbidden);
   auto r = check_bundle(ctx, *f.alice, bundle);
   EXPECT_FALSE(r.complete);
   ASSERT_EQ(r.reasons.size(), 2u);
@@ -329,12 +319,12 @@ TEST(RaLifecycle, PaperToApprovedWithThreeApplicants) {
   EXPECT_EQ(last_check_reasons(ctx, bundle).size(), 2u);
 
   // Approving an incomplete application is refused with the state and what is allowed.
-  auto msg = error_of([&] { approve_application(ctx, *f.carol, a1); }, ErrorKind::conflict);
+  auto msg = expect_error([&] { approve_application(ctx, *f.carol, a1); }, ErrorKind::conflict);
   EXPECT_NE(msg.find("is incomplete"), std::string::npos) << msg;
   EXPECT_NE(msg.find("resubmitted, rejected, withdrawn"), std::string::npos) << msg;
 
   // Checking again before the company answered: nothing waits for a check.
-  error_of([&] { check_bundle(ctx, *f.alice, bundle); }, ErrorKind::conflict);
+  expect_error([&] { check_bundle(ctx, *f.alice, bundle); }, ErrorKind::conflict);
 
   // The company sends the missing papers.
   f.now += 5 * 86400;
@@ -346,10 +336,10 @@ TEST(RaLifecycle, PaperToApprovedWithThreeApplicants) {
   for (auto id : {a1, a2, a3}) EXPECT_EQ(get_application(ctx, id).state, State::checked);
 
   // Two-person rule: bob entered and checked the bundle; he cannot approve. Auditors cannot either.
-  msg = error_of([&] { approve_application(ctx, *f.bob, a1); }, ErrorKind::forbidden);
+  msg = expect_error([&] { approve_application(ctx, *f.bob, a1); }, ErrorKind::forbidden);
   EXPECT_NE(msg.find("two-person"), std::string::npos);
-  error_of([&] { approve_application(ctx, *f.audrey, a1); }, ErrorKind::forbidden);
-  error_of([&] { approve_application(ctx, *f.alice, a1); }, ErrorKind::forbidden);
+  expect_error([&] { approve_application(ctx, *f.audrey, a1); }, ErrorKind::forbidden);
+  expect_error([&] { approve_application(ctx, *f.alice, a1); }, ErrorKind::forbidden);
   for (auto id : {a1, a2, a3}) approve_application(ctx, *f.carol, id);
   EXPECT_EQ(get_application(ctx, a1).approved_by, "ra:carol");
 
@@ -389,18 +379,18 @@ TEST(RaLifecycle, EditsRejectionAndWithdrawal) {
   auto edited = edit_application(ctx, *f.alice, a1, {{"title_romaji", "Bucho"}, {"validity_years", 1}});
   EXPECT_EQ(edited.form.title_romaji, "Bucho");
   EXPECT_EQ(edited.form.validity_years, 1);
-  error_of([&] { edit_application(ctx, *f.alice, a1, {{"name_romaji", "山田"}}); }, ErrorKind::invalid_input);
+  expect_error([&] { edit_application(ctx, *f.alice, a1, {{"name_romaji", "山田"}}); }, ErrorKind::invalid_input);
   EXPECT_EQ(get_application(ctx, a1).form.name_romaji, "Taro Yamada");
-  error_of([&] { edit_application(ctx, *f.audrey, a1, {{"title_romaji", "Kacho"}}); }, ErrorKind::forbidden);
+  expect_error([&] { edit_application(ctx, *f.audrey, a1, {{"title_romaji", "Kacho"}}); }, ErrorKind::forbidden);
   edit_bundle(ctx, *f.alice, c.bundle_id, {{"applied_by", "manager"}, {"token_quantity", 2}});
   EXPECT_EQ(get_bundle(ctx, c.bundle_id).applied_by, "manager");
-  error_of([&] { edit_bundle(ctx, *f.alice, c.bundle_id, {{"applied_by", "boss"}}); }, ErrorKind::invalid_input);
-  error_of([&] { edit_bundle(ctx, *f.alice, c.bundle_id, {{"received_on", "2026-04-31"}}); }, ErrorKind::invalid_input);
+  expect_error([&] { edit_bundle(ctx, *f.alice, c.bundle_id, {{"applied_by", "boss"}}); }, ErrorKind::invalid_input);
+  expect_error([&] { edit_bundle(ctx, *f.alice, c.bundle_id, {{"received_on", "2026-04-31"}}); }, ErrorKind::invalid_input);
   // Rejection needs an approver and a reason; withdrawal ends an application; both are final.
-  error_of([&] { reject_application(ctx, *f.alice, a2, "forged seal"); }, ErrorKind::forbidden);
+  expect_error([&] { reject_application(ctx, *f.alice, a2, "forged seal"); }, ErrorKind::forbidden);
   reject_application(ctx, *f.bob, a2, "forged seal");
   withdraw_application(ctx, *f.alice, a3, "the applicant left the company");
-  auto msg = error_of([&] { withdraw_application(ctx, *f.alice, a2, "again"); }, ErrorKind::conflict);
+  auto msg = expect_error([&] { withdraw_application(ctx, *f.alice, a2, "again"); }, ErrorKind::conflict);
   EXPECT_NE(msg.find("is rejected; it cannot become withdrawn (allowed from rejected: none, it is final)"),
             std::string::npos) << msg;
   EXPECT_EQ(application_history(ctx, a2).back().note, "forged seal");
@@ -459,7 +449,7 @@ TEST(RaPin, WrongPinLocksAndSurvivesRestart) {
 
   // Before the notice is mailed the PIN is not usable; a second issue without a request is refused.
   EXPECT_EQ(verify_pin(ctx, f.app, pin.pin).status, PinStatus::not_usable);
-  error_of([&] { issue_pin(ctx, *f.carol, f.app); }, ErrorKind::conflict);
+  expect_error([&] { issue_pin(ctx, *f.carol, f.app); }, ErrorKind::conflict);
   record_mailing(ctx, *f.alice, f.app, "1234-5678-9012", Date::parse("2026-04-11"));
 
   for (int i = 1; i <= 4; ++i) {
@@ -476,8 +466,8 @@ TEST(RaPin, WrongPinLocksAndSurvivesRestart) {
 
   // Re-issue: alice requests; she cannot carry it out (role, and two-person rule); bob can.
   request_pin_reissue(*f.ctx, *f.bob, f.app, "PIN locked after wrong entries");
-  error_of([&] { issue_pin(*f.ctx, *f.bob, f.app); }, ErrorKind::forbidden);
-  error_of([&] { issue_pin(*f.ctx, *f.alice, f.app); }, ErrorKind::forbidden);
+  expect_error([&] { issue_pin(*f.ctx, *f.bob, f.app); }, ErrorKind::forbidden);
+  expect_error([&] { issue_pin(*f.ctx, *f.alice, f.app); }, ErrorKind::forbidden);
   auto pin2 = issue_pin(*f.ctx, *f.carol, f.app);
   EXPECT_NE(pin2.pin, pin.pin);
   EXPECT_EQ(get_application(*f.ctx, f.app).state, State::pin_issued);
@@ -501,20 +491,20 @@ TEST(RaDelivery, RestrictedDeliveryMail) {
   f.now += 10 * 86400;
   m = record_postal_event(ctx, *f.alice, "111122223333", "held", Date::parse("2026-04-12"));
   EXPECT_EQ(m.hold_ends()->str(), "2026-04-19");
-  auto msg = error_of([&] { record_postal_event(ctx, *f.alice, "111122223333", "delivered", Date::parse("2026-04-20")); },
+  auto msg = expect_error([&] { record_postal_event(ctx, *f.alice, "111122223333", "delivered", Date::parse("2026-04-20")); },
                       ErrorKind::conflict);
   EXPECT_NE(msg.find("held until 2026-04-19"), std::string::npos) << msg;
   auto returned = expire_holds(ctx, "cron", Date::parse("2026-04-21"));
   ASSERT_EQ(returned.size(), 1u);
   EXPECT_EQ(returned[0].state, "returned");
   EXPECT_EQ(returned[0].returned_on->str(), "2026-04-20");
-  error_of([&] { record_postal_event(ctx, *f.alice, "111122223333", "delivered", Date::parse("2026-04-21")); },
+  expect_error([&] { record_postal_event(ctx, *f.alice, "111122223333", "delivered", Date::parse("2026-04-21")); },
            ErrorKind::conflict);
   // Re-send: charged, or free with a note; never under a known tracking number.
-  error_of([&] { resend_notice(ctx, *f.alice, f.app, "5555-6666-7777", Date::parse("2026-04-21"), 0, ""); },
+  expect_error([&] { resend_notice(ctx, *f.alice, f.app, "5555-6666-7777", Date::parse("2026-04-21"), 0, ""); },
            ErrorKind::invalid_input);
   auto before = count_rows(*f.db, "ra_mailings");
-  error_of([&] { resend_notice(ctx, *f.alice, f.app, "111122223333", Date::parse("2026-04-21"), 1200, ""); },
+  expect_error([&] { resend_notice(ctx, *f.alice, f.app, "111122223333", Date::parse("2026-04-21"), 1200, ""); },
            ErrorKind::conflict);
   EXPECT_EQ(count_rows(*f.db, "ra_mailings"), before);
   auto again = resend_notice(ctx, *f.alice, f.app, "5555-6666-7777", Date::parse("2026-04-21"), 1200, "");
@@ -539,15 +529,15 @@ TEST(RaBadInput, RefusedWithoutChanges) {
   };
   auto before = counts();
 
-  error_of([] { parse_state("done"); }, ErrorKind::invalid_input);
-  EXPECT_NE(error_of([] { parse_state("aproved"); }, ErrorKind::invalid_input).find("received, incomplete"),
+  expect_error([] { parse_state("done"); }, ErrorKind::invalid_input);
+  EXPECT_NE(expect_error([] { parse_state("aproved"); }, ErrorKind::invalid_input).find("received, incomplete"),
             std::string::npos);
-  error_of([] { parse_document_kind("passport"); }, ErrorKind::invalid_input);
+  expect_error([] { parse_document_kind("passport"); }, ErrorKind::invalid_input);
 
   auto bundle_with = [&](auto mutate) {
     BundleInput b = three_applicant_bundle();
     mutate(b);
-    return error_of([&] { create_bundle(ctx, *f.alice, b); }, ErrorKind::invalid_input);
+    return expect_error([&] { create_bundle(ctx, *f.alice, b); }, ErrorKind::invalid_input);
   };
   auto m = bundle_with([](BundleInput& b) { b.applicants[2].organization_romaji = std::string(41, 'A'); });
   EXPECT_NE(m.find("applicant 3"), std::string::npos) << m;
@@ -575,38 +565,38 @@ TEST(RaBadInput, RefusedWithoutChanges) {
   m = bundle_with([](BundleInput& b) { b.applicants[0].name_kanji = std::string("山田\x01"); });
   m = bundle_with([](BundleInput& b) { b.applicants[0].name_kanji = std::string("\xff\xfe"); });
   EXPECT_NE(m.find("UTF-8"), std::string::npos) << m;
-  error_of([] { parse_bundle_json(json::parse(R"({"company_id": 1, "received_on": "2026-04-10", "colour": "red"})")); },
+  expect_error([] { parse_bundle_json(json::parse(R"({"company_id": 1, "received_on": "2026-04-10", "colour": "red"})")); },
            ErrorKind::invalid_input);
-  error_of([] { parse_bundle_json(json::parse(R"({"company_id": 1, "received_on": "2026-02-30"})")); },
+  expect_error([] { parse_bundle_json(json::parse(R"({"company_id": 1, "received_on": "2026-02-30"})")); },
            ErrorKind::invalid_input);
-  error_of([] { parse_applicant_json(json::parse(R"({"name_romaji": 5})")); }, ErrorKind::invalid_input);
+  expect_error([] { parse_applicant_json(json::parse(R"({"name_romaji": 5})")); }, ErrorKind::invalid_input);
 
   // Documents: wrong dates, wrong owner.
-  error_of([&] { add_document(ctx, *f.alice, f.bundle, doc(DocumentKind::registration_current, "2026-04-11", "2026-04-10")); },
+  expect_error([&] { add_document(ctx, *f.alice, f.bundle, doc(DocumentKind::registration_current, "2026-04-11", "2026-04-10")); },
            ErrorKind::invalid_input);
-  error_of([&] { add_document(ctx, *f.alice, f.bundle, doc(DocumentKind::registration_current, "2026-04-01", "2026-04-12")); },
+  expect_error([&] { add_document(ctx, *f.alice, f.bundle, doc(DocumentKind::registration_current, "2026-04-01", "2026-04-12")); },
            ErrorKind::invalid_input);
-  error_of([&] { add_document(ctx, *f.alice, f.bundle, doc(DocumentKind::residence_record, "2026-04-01", "2026-04-10")); },
+  expect_error([&] { add_document(ctx, *f.alice, f.bundle, doc(DocumentKind::residence_record, "2026-04-01", "2026-04-10")); },
            ErrorKind::invalid_input);
-  error_of([&] { add_document(ctx, *f.alice, f.bundle, doc(DocumentKind::residence_record, "2026-04-01", "2026-04-10", 999)); },
+  expect_error([&] { add_document(ctx, *f.alice, f.bundle, doc(DocumentKind::residence_record, "2026-04-01", "2026-04-10", 999)); },
            ErrorKind::invalid_input);
   // The bundle is past its check: no more documents, no Form-5 edits.
-  error_of([&] { add_document(ctx, *f.alice, f.bundle, doc(DocumentKind::registration_current, "2026-04-01", "2026-04-10")); },
+  expect_error([&] { add_document(ctx, *f.alice, f.bundle, doc(DocumentKind::registration_current, "2026-04-01", "2026-04-10")); },
            ErrorKind::conflict);
-  error_of([&] { edit_application(ctx, *f.alice, f.app, {{"name_romaji", "Jiro Yamada"}}); }, ErrorKind::conflict);
-  error_of([&] { edit_application(ctx, *f.alice, f.app, {{"favourite", "x"}}); }, ErrorKind::invalid_input);
+  expect_error([&] { edit_application(ctx, *f.alice, f.app, {{"name_romaji", "Jiro Yamada"}}); }, ErrorKind::conflict);
+  expect_error([&] { edit_application(ctx, *f.alice, f.app, {{"favourite", "x"}}); }, ErrorKind::invalid_input);
 
   // Illegal transitions name the state and the way forward.
-  m = error_of([&] { record_mailing(ctx, *f.alice, f.app, "9999-0000-1111", Date::parse("2026-04-11")); },
+  m = expect_error([&] { record_mailing(ctx, *f.alice, f.app, "9999-0000-1111", Date::parse("2026-04-11")); },
                ErrorKind::conflict);
   EXPECT_NE(m.find("is approved; it cannot become notice_mailed (allowed from approved: pin_issued, rejected, withdrawn)"),
             std::string::npos) << m;
-  error_of([&] { check_bundle(ctx, *f.alice, f.bundle); }, ErrorKind::conflict);
-  error_of([&] { approve_application(ctx, *f.carol, f.app); }, ErrorKind::conflict);
-  error_of([&] { get_application(ctx, 4242); }, ErrorKind::not_found);
-  error_of([&] { normalize_tracking_number("12ab-3456-7890"); }, ErrorKind::invalid_input);
-  error_of([&] { normalize_tracking_number("1234"); }, ErrorKind::invalid_input);
-  error_of([&] { reject_application(ctx, *f.carol, f.app, "  "); }, ErrorKind::invalid_input);
+  expect_error([&] { check_bundle(ctx, *f.alice, f.bundle); }, ErrorKind::conflict);
+  expect_error([&] { approve_application(ctx, *f.carol, f.app); }, ErrorKind::conflict);
+  expect_error([&] { get_application(ctx, 4242); }, ErrorKind::not_found);
+  expect_error([&] { normalize_tracking_number("12ab-3456-7890"); }, ErrorKind::invalid_input);
+  expect_error([&] { normalize_tracking_number("1234"); }, ErrorKind::invalid_input);
+  expect_error([&] { reject_application(ctx, *f.carol, f.app, "  "); }, ErrorKind::invalid_input);
 
   EXPECT_EQ(counts(), before);
 
@@ -626,7 +616,7 @@ TEST(RaBadInput, RefusedWithoutChanges) {
   approve_application(ctx, *f.bob, c2.application_ids[0]);
   issue_pin(ctx, *f.alice, c2.application_ids[0]);
   before = counts();
-  m = error_of([&] { record_mailing(ctx, *f.alice, c2.application_ids[0], "444455556666", Date::parse("2026-04-11")); },
+  m = expect_error([&] { record_mailing(ctx, *f.alice, c2.application_ids[0], "444455556666", Date::parse("2026-04-11")); },
                ErrorKind::conflict);
   EXPECT_NE(m.find("already recorded"), std::string::npos) << m;
   EXPECT_EQ(counts(), before);
@@ -675,13 +665,13 @@ TEST(RaRevocation, RequestApproveRevokeAndCrl) {
     // Another request is issuing this application's certificate right now: refused.
     db::Statement claim(*caf->db, "UPDATE ra_applications SET issuing_at = ? WHERE id = ?");
     claim.bind(1, now).bind(2, app).exec();
-    error_of([&] { issue_for_application(ctx, *caf->ca, app, "enroll:web"); }, ErrorKind::conflict);
+    expect_error([&] { issue_for_application(ctx, *caf->ca, app, "enroll:web"); }, ErrorKind::conflict);
     db::Statement stale(*caf->db, "UPDATE ra_applications SET issuing_at = ? WHERE id = ?");
     stale.bind(1, now - 601).bind(2, app).exec();   // a claim left by a crashed process expires
   }
   auto issued = issue_for_application(ctx, *caf->ca, app, "enroll:web");
   EXPECT_NE(issued.record.subject.find("CN=Taro Yamada"), std::string::npos) << issued.record.subject;
-  error_of([&] { issue_for_application(ctx, *caf->ca, app, "enroll:web"); }, ErrorKind::conflict);
+  expect_error([&] { issue_for_application(ctx, *caf->ca, app, "enroll:web"); }, ErrorKind::conflict);
   EXPECT_NE(issued.record.subject.find("O=Sakura Kensetsu"), std::string::npos);
   EXPECT_EQ(issued.record.not_after - issued.record.not_before, 730 * 86400);
   EXPECT_EQ(get_application(ctx, app).state, State::issued);
@@ -693,10 +683,10 @@ TEST(RaRevocation, RequestApproveRevokeAndCrl) {
                                 "transferred to another company");
   EXPECT_EQ(req.effective_at, now + 2 * 86400);
   EXPECT_EQ(req.application_id, app);
-  error_of([&] { request_revocation(ctx, *caf->ca, alice, serial, ca::RevocationReason::superseded, std::nullopt, ""); },
+  expect_error([&] { request_revocation(ctx, *caf->ca, alice, serial, ca::RevocationReason::superseded, std::nullopt, ""); },
            ErrorKind::conflict);
-  error_of([&] { approve_revocation(ctx, *caf->ca, bob, req.id); }, ErrorKind::forbidden);
-  error_of([&] { approve_revocation(ctx, *caf->ca, alice, req.id); }, ErrorKind::forbidden);
+  expect_error([&] { approve_revocation(ctx, *caf->ca, bob, req.id); }, ErrorKind::forbidden);
+  expect_error([&] { approve_revocation(ctx, *caf->ca, alice, req.id); }, ErrorKind::forbidden);
   EXPECT_EQ(caf->ca->find(serial)->status(now), "valid");
   auto done = approve_revocation(ctx, *caf->ca, carol, req.id);
   EXPECT_EQ(done.state, "revoked");
@@ -705,7 +695,7 @@ TEST(RaRevocation, RequestApproveRevokeAndCrl) {
   EXPECT_EQ(*rec->revocation_effective, now + 2 * 86400);
   EXPECT_EQ(rec->reason, ca::RevocationReason::affiliation_changed);
   EXPECT_EQ(rec->status(now), "revocation pending");
-  error_of([&] { reject_revocation(ctx, carol, req.id, "too late"); }, ErrorKind::conflict);
+  expect_error([&] { reject_revocation(ctx, carol, req.id, "too late"); }, ErrorKind::conflict);
 
   // A CRL published now does not list it; one published after the effective time does.
   auto upper = [](std::string s) {
@@ -748,18 +738,18 @@ TEST(RaRevocation, RejectionAndBadRequests) {
   ir.subject = {{"organization", "Sakura Kensetsu"}, {"common_name", "Ken Sato"}};
   auto cert = caf->ca->issue(ir, {"test"});
   auto before = count_rows(*caf->db, "ra_revocation_requests");
-  error_of([&] { request_revocation(ctx, *caf->ca, alice, "00ff", ca::RevocationReason::superseded, std::nullopt, ""); },
+  expect_error([&] { request_revocation(ctx, *caf->ca, alice, "00ff", ca::RevocationReason::superseded, std::nullopt, ""); },
            ErrorKind::not_found);
-  error_of([&] { request_revocation(ctx, *caf->ca, alice, cert.record.serial_hex, ca::RevocationReason::certificate_hold, std::nullopt, ""); },
+  expect_error([&] { request_revocation(ctx, *caf->ca, alice, cert.record.serial_hex, ca::RevocationReason::certificate_hold, std::nullopt, ""); },
            ErrorKind::invalid_input);
-  error_of([&] { request_revocation(ctx, *caf->ca, alice, cert.record.serial_hex, ca::RevocationReason::superseded, now - 86400, ""); },
+  expect_error([&] { request_revocation(ctx, *caf->ca, alice, cert.record.serial_hex, ca::RevocationReason::superseded, now - 86400, ""); },
            ErrorKind::invalid_input);
-  error_of([&] { request_revocation(ctx, *caf->ca, alice, cert.record.serial_hex, ca::RevocationReason::superseded, now + 800 * 86400, ""); },
+  expect_error([&] { request_revocation(ctx, *caf->ca, alice, cert.record.serial_hex, ca::RevocationReason::superseded, now + 800 * 86400, ""); },
            ErrorKind::invalid_input);
   EXPECT_EQ(count_rows(*caf->db, "ra_revocation_requests"), before);
   auto req = request_revocation(ctx, *caf->ca, alice, cert.record.serial_hex, ca::RevocationReason::superseded,
                                 now + 3600, "");
-  error_of([&] { reject_revocation(ctx, alice, req.id, "no"); }, ErrorKind::forbidden);
+  expect_error([&] { reject_revocation(ctx, alice, req.id, "no"); }, ErrorKind::forbidden);
   auto rej = reject_revocation(ctx, admin, req.id, "request not signed by the company");
   EXPECT_EQ(rej.state, "rejected");
   EXPECT_EQ(rej.rejection_reason, "request not signed by the company");
@@ -824,7 +814,7 @@ TEST(RaRenewal, NoticesEligibilityAndSupersede) {
   rb.contacts = b.contacts;
   auto renewal_bundle = create_bundle(ctx, alice, rb).bundle_id;
   auto before = count_rows(*caf->db, "ra_applications");
-  auto msg = error_of([&] { create_renewal(ctx, alice, old_app, renewal_bundle, json::object()); }, ErrorKind::conflict);
+  auto msg = expect_error([&] { create_renewal(ctx, alice, old_app, renewal_bundle, json::object()); }, ErrorKind::conflict);
   EXPECT_NE(msg.find("expiry notice has not been sent"), std::string::npos) << msg;
   EXPECT_EQ(count_rows(*caf->db, "ra_applications"), before);
 
@@ -849,14 +839,14 @@ TEST(RaRenewal, NoticesEligibilityAndSupersede) {
 
   // Eligible now; the renewal copies Form 5 with the changes given.
   EXPECT_TRUE(renewal_eligibility(ctx, old_app).eligible);
-  error_of([&] { create_renewal(ctx, alice, old_app, renewal_bundle, {{"colour", "red"}}); }, ErrorKind::invalid_input);
+  expect_error([&] { create_renewal(ctx, alice, old_app, renewal_bundle, {{"colour", "red"}}); }, ErrorKind::invalid_input);
   auto renewal = create_renewal(ctx, alice, old_app, renewal_bundle, {{"title_romaji", "Bucho"}});
   auto r = get_application(ctx, renewal);
   EXPECT_EQ(r.renewal_of, old_app);
   EXPECT_EQ(r.form.name_romaji, "Taro Yamada");
   EXPECT_EQ(r.form.home_address, "東京都港区新橋2-6-2");
   EXPECT_EQ(r.form.title_romaji, "Bucho");
-  error_of([&] { create_renewal(ctx, alice, old_app, renewal_bundle, json::object()); }, ErrorKind::conflict);
+  expect_error([&] { create_renewal(ctx, alice, old_app, renewal_bundle, json::object()); }, ErrorKind::conflict);
 
   // The CA's clock is real time; issuing the renewal revokes the old certificate as superseded.
   now = start;
@@ -905,7 +895,7 @@ TEST(RaAccounts, IdsLinksAndChangeOfUser) {
   b.received_on = date_in_japan(now);
   b.users = {{"利用 一郎", "工事部", "user1@example.jp"}, {"利用 二郎", "工事部", "user2@example.jp"}};
   auto c = create_bundle(ctx, alice, b);
-  error_of([&] { issue_bundle_accounts(ctx, alice, c.bundle_id); }, ErrorKind::conflict);   // not checked yet
+  expect_error([&] { issue_bundle_accounts(ctx, alice, c.bundle_id); }, ErrorKind::conflict);   // not checked yet
   auto cert = walk_to_issued(ctx, *caf->ca, alice, bob, c.bundle_id, c.application_ids[0], caf->home.path(), "k1");
 
   auto issued = issue_bundle_accounts(ctx, alice, c.bundle_id);
@@ -914,7 +904,7 @@ TEST(RaAccounts, IdsLinksAndChangeOfUser) {
   EXPECT_EQ(issued.accounts[0].email, "contact@example.jp");
   const std::string u1 = issued.accounts[1].login_id, u2 = issued.accounts[2].login_id;
   EXPECT_TRUE(std::regex_match(u1, std::regex("U[0-9]{7}"))) << u1;
-  error_of([&] { issue_bundle_accounts(ctx, alice, c.bundle_id); }, ErrorKind::conflict);   // once only
+  expect_error([&] { issue_bundle_accounts(ctx, alice, c.bundle_id); }, ErrorKind::conflict);   // once only
   std::string pw = mailed_password(*caf->db, u1);
   ASSERT_EQ(pw.size(), 19u);
   EXPECT_TRUE(verify_account_password(ctx, u1, pw));
@@ -937,13 +927,13 @@ TEST(RaAccounts, IdsLinksAndChangeOfUser) {
   ASSERT_EQ(links.size(), 1u);
   EXPECT_EQ(links[0].login_id, u1);
   EXPECT_EQ(count_rows(*caf->db, "outbox"), mails_before + 2);
-  error_of([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, u1, std::nullopt}); }, ErrorKind::conflict);
-  error_of([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, std::nullopt, u2}); }, ErrorKind::conflict);
-  error_of([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, std::nullopt, std::nullopt}); },
+  expect_error([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, u1, std::nullopt}); }, ErrorKind::conflict);
+  expect_error([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, std::nullopt, u2}); }, ErrorKind::conflict);
+  expect_error([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, std::nullopt, std::nullopt}); },
            ErrorKind::invalid_input);
-  error_of([&] { change_certificate_link(ctx, "company:C", c.company_id + 1, {serial, u2, std::nullopt}); },
+  expect_error([&] { change_certificate_link(ctx, "company:C", c.company_id + 1, {serial, u2, std::nullopt}); },
            ErrorKind::forbidden);
-  error_of([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, issued.accounts[0].login_id, std::nullopt}); },
+  expect_error([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, issued.accounts[0].login_id, std::nullopt}); },
            ErrorKind::invalid_input);
   // Unlink u1 and link u2 in one update; the unlink is not mailed to u1.
   mails_before = count_rows(*caf->db, "outbox");
@@ -967,7 +957,7 @@ TEST(RaAccounts, IdsLinksAndChangeOfUser) {
 
   // A revoked certificate cannot be linked.
   caf->ca->revoke(serial, ca::RevocationReason::key_compromise, std::nullopt, {"test"});
-  auto msg = error_of([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, u1, std::nullopt}); },
+  auto msg = expect_error([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, u1, std::nullopt}); },
                       ErrorKind::conflict);
   EXPECT_NE(msg.find("revoked"), std::string::npos) << msg;
   EXPECT_TRUE(db::verify_audit(*caf->db).ok);
@@ -993,7 +983,7 @@ TEST(RaConfig, DefaultsAndValidation) {
                           R"({"ra": {"pin_max_attempts": "5"}})", R"({"ra": {"expiry_notice_days": []}})",
                           R"({"ra": {"expiry_notice_days": [60, -1]}})", R"({"ra": {"revocation_delay_days": 99}})",
                           R"({"ra": []})"}) {
-    auto m = error_of([&] { config::parse_config(bad, home.path(), src); }, ErrorKind::config);
+    auto m = expect_error([&] { config::parse_config(bad, home.path(), src); }, ErrorKind::config);
     EXPECT_NE(m.find("ra"), std::string::npos) << m;
   }
 }

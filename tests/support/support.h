@@ -1,6 +1,8 @@
 #pragma once
 // Shared test harness. Everything real: a SoftHSM2 token in a temp dir, a SQLite file, the built
 // jitsuin binary and the independent command-line tools.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -69,6 +71,20 @@ std::unique_ptr<CaFixture> make_ca(hsm::KeyAlgorithm root = hsm::KeyAlgorithm::r
 /// A CSR made by `openssl req` with a fresh software key: alg is an openssl -newkey argument
 /// ("rsa:2048", "ec" + curve). Returns the CSR PEM.
 std::string openssl_csr(const std::filesystem::path& dir, const std::string& newkey, const std::string& name = "k");
+
+/// Runs f expecting a jitsuin::Error of kind `expected`; returns its message. Records a test
+/// failure when nothing or something else is thrown.
+template <typename F>
+std::string expect_error(F&& f, ErrorKind expected) {
+  try {
+    f();
+  } catch (const Error& e) {
+    EXPECT_EQ(error_kind_name(e.kind()), std::string(error_kind_name(expected))) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "no error thrown";
+  return "";
+}
 
 /// Counts rows of a table (for "nothing changed" checks).
 std::int64_t count_rows(db::Database& db, const std::string& table);

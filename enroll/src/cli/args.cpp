@@ -45,4 +45,21 @@ std::string Args::required(const std::string& name) const {
   return *v;
 }
 
+std::int64_t Args::whole_number(const std::string& name) const {
+  std::string v = required(name);
+  try {
+    std::size_t used = 0;
+    long long n = std::stoll(v, &used);
+    if (used != v.size() || n < 0) throw std::invalid_argument("not a whole number");
+    return n;
+  } catch (const std::exception&) {
+    throw UsageError("--" + name + " must be a whole number, not '" + v + "'");
+  }
+}
+
+std::optional<std::int64_t> Args::opt_whole_number(const std::string& name) const {
+  if (!get(name)) return std::nullopt;
+  return whole_number(name);
+}
+
 }  // namespace jitsuin::cli

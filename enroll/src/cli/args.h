@@ -1,5 +1,6 @@
 #pragma once
 // Minimal command-line parsing: "--name value", "--name=value" and boolean "--flag".
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -21,6 +22,10 @@ class Args {
   Args(const std::vector<std::string>& argv, const std::set<std::string>& valued, const std::set<std::string>& flags);
   std::optional<std::string> get(const std::string& name) const;
   std::string required(const std::string& name) const;
+  /// A required non-negative whole number; a usage error names the option otherwise.
+  std::int64_t whole_number(const std::string& name) const;
+  /// The same, when given.
+  std::optional<std::int64_t> opt_whole_number(const std::string& name) const;
   bool flag(const std::string& name) const { return flags_.count(name) > 0; }
   const std::vector<std::string>& positional() const { return positional_; }
 

@@ -34,22 +34,6 @@ struct Ra {
   ra::RaContext rctx;
 };
 
-std::int64_t number(const Args& a, const std::string& name) {
-  std::string v = a.required(name);
-  try {
-    std::size_t used = 0;
-    long long n = std::stoll(v, &used);
-    if (used != v.size() || n < 0) throw std::invalid_argument("x");
-    return n;
-  } catch (const std::exception&) {
-    throw UsageError("--" + name + " must be a whole number, not '" + v + "'");
-  }
-}
-
-std::optional<std::int64_t> opt_number(const Args& a, const std::string& name) {
-  if (!a.get(name)) return std::nullopt;
-  return number(a, name);
-}
 
 json json_file(const std::string& path) {
   try {
@@ -143,7 +127,7 @@ int operator_key(const GlobalOptions& g, const std::vector<std::string>& argv) {
   auto who = r.who();
   std::filesystem::path out = a.required("out");
   if (std::filesystem::exists(out)) throw Error(ErrorKind::conflict, out.string() + " exists; refusing to overwrite it");
-  auto key = ra::issue_operator_key(r.rctx, who, static_cast<int>(opt_number(a, "days").value_or(30)));
+  auto key = ra::issue_operator_key(r.rctx, who, static_cast<int>(a.opt_whole_number("days").value_or(30)));
   write_file_atomic(out, key.token + "\n", 0600);
   std::cout << "operator key for " << who.name() << " written to " << out.string() << " (mode 0600), valid until "
             << format_rfc3339(key.expires_at) << "; use it with JITSUIN_SESSION_FILE=" << out.string() << "\n";
@@ -177,8 +161,8 @@ int bundle_create(const GlobalOptions& g, const std::vector<std::string>& argv) 
 int bundle_edit(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"id", "file"}, {});
   Ra r(g);
-  ra::edit_bundle(r.rctx, r.who(), number(a, "id"), json_file(a.required("file")));
-  std::cout << "bundle " << number(a, "id") << " updated\n";
+  ra::edit_bundle(r.rctx, r.who(), a.whole_number("id"), json_file(a.required("file")));
+  std::cout << "bundle " << a.whole_number("id") << " updated\n";
   return 0;
 }
 
@@ -186,7 +170,7 @@ int bundle_show(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"id"}, {"json"});
   Ra r(g);
   r.who();
-  auto id = number(a, "id");
+  auto id = a.whole_number("id");
   json j = ra::get_bundle(r.rctx, id).to_json();
   j["documents"] = json::array();
   for (const auto& d : ra::list_documents(r.rctx, id)) j["documents"].push_back(d.to_json());
@@ -216,7 +200,7 @@ int bundle_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"company", "limit"}, {"json"});
   Ra r(g);
   r.who();
-  int limit = static_cast<int>(opt_number(a, "limit").value_or(1000));
+  int limit = static_cast<int>(a.opt_whole_number("limit").value_or(1000));
   json out = json::array();
   for (const auto& b : ra::find_bundles(r.rctx, a.get("company").value_or(""), limit)) out.push_back(b.to_json());
   if (a.flag("json")) return print_json(out), 0;
@@ -229,17 +213,17 @@ int bundle_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
 int application_add(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"bundle", "file"}, {});
   Ra r(g);
-  auto id = ra::add_application(r.rctx, r.who(), number(a, "bundle"),
+  auto id = ra::add_application(r.rctx, r.who(), a.whole_number("bundle"),
                                 ra::parse_applicant_json(json_file(a.required("file"))));
-  std::cout << "application " << id << " added to bundle " << number(a, "bundle") << "\n";
+  std::cout << "application " << id << " added to bundle " << a.whole_number("bundle") << "\n";
   return 0;
 }
 
 int application_edit(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"id", "file"}, {});
   Ra r(g);
-  ra::edit_application(r.rctx, r.who(), number(a, "id"), json_file(a.required("file")));
-  std::cout << "application " << number(a, "id") << " updated\n";
+  ra::edit_application(r.rctx, r.who(), a.whole_number("id"), json_file(a.required("file")));
+  std::cout << "application " << a.whole_number("id") << " updated\n";
   return 0;
 }
 
@@ -247,7 +231,7 @@ int application_show(const GlobalOptions& g, const std::vector<std::string>& arg
   Args a(argv, {"id"}, {"json"});
   Ra r(g);
   r.who();
-  auto id = number(a, "id");
+  auto id = a.whole_number("id");
   json j = ra::get_application(r.rctx, id).to_json();
   j["history"] = json::array();
   for (const auto& e : ra::application_history(r.rctx, id))
@@ -275,8 +259,8 @@ int application_list(const GlobalOptions& g, const std::vector<std::string>& arg
   f.company = a.get("company").value_or("");
   f.applicant = a.get("applicant").value_or("");
   if (auto s = a.get("state")) f.state = ra::parse_state(*s);
-  f.bundle_id = opt_number(a, "bundle");
-  f.limit = static_cast<int>(opt_number(a, "limit").value_or(1000));
+  f.bundle_id = a.opt_whole_number("bundle");
+  f.limit = static_cast<int>(a.opt_whole_number("limit").value_or(1000));
   json out = json::array();
   for (const auto& app : ra::find_applications(r.rctx, f)) out.push_back(app.to_json());
   if (a.flag("json")) return print_json(out), 0;
@@ -294,12 +278,12 @@ int document_add(const GlobalOptions& g, const std::vector<std::string>& argv) {
   auto who = r.who();
   ra::DocumentInput d;
   d.kind = ra::parse_document_kind(a.required("kind"));
-  d.application_id = opt_number(a, "application");
+  d.application_id = a.opt_whole_number("application");
   d.issued_on = ra::Date::parse(a.required("issued"), "--issued");
   d.received_on = date_or_today(a, "received", r);
   d.original = !a.flag("copy");
   d.note = a.get("note").value_or("");
-  auto id = ra::add_document(r.rctx, who, number(a, "bundle"), d);
+  auto id = ra::add_document(r.rctx, who, a.whole_number("bundle"), d);
   std::cout << "document " << id << " recorded: " << ra::document_kind_name(d.kind) << " issued " << d.issued_on.str()
             << ", accepted until " << ra::document_accepted_until(d.issued_on).str() << "\n";
   return 0;
@@ -310,7 +294,7 @@ int document_list(const GlobalOptions& g, const std::vector<std::string>& argv) 
   Ra r(g);
   r.who();
   json out = json::array();
-  for (const auto& d : ra::list_documents(r.rctx, number(a, "bundle"))) out.push_back(d.to_json());
+  for (const auto& d : ra::list_documents(r.rctx, a.whole_number("bundle"))) out.push_back(d.to_json());
   if (a.flag("json")) return print_json(out), 0;
   for (const auto& d : out)
     std::cout << std::left << std::setw(6) << d["id"].dump() << std::setw(30) << str(d, "kind") << "issued "
@@ -322,15 +306,15 @@ int document_list(const GlobalOptions& g, const std::vector<std::string>& argv) 
 int document_remove(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"id", "reason"}, {});
   Ra r(g);
-  ra::remove_document(r.rctx, r.who(), number(a, "id"), a.required("reason"));
-  std::cout << "document " << number(a, "id") << " removed\n";
+  ra::remove_document(r.rctx, r.who(), a.whole_number("id"), a.required("reason"));
+  std::cout << "document " << a.whole_number("id") << " removed\n";
   return 0;
 }
 
 int check(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"bundle"}, {"json"});
   Ra r(g);
-  auto res = ra::check_bundle(r.rctx, r.who(), number(a, "bundle"));
+  auto res = ra::check_bundle(r.rctx, r.who(), a.whole_number("bundle"));
   json reasons = json::array();
   for (const auto& d : res.reasons) reasons.push_back(d.to_json());
   if (a.flag("json"))
@@ -338,10 +322,10 @@ int check(const GlobalOptions& g, const std::vector<std::string>& argv) {
                        {"reasons", reasons}}),
            0;
   if (res.complete) {
-    std::cout << "bundle " << number(a, "bundle") << " is complete; " << res.moved.size() << " application(s) checked\n";
+    std::cout << "bundle " << a.whole_number("bundle") << " is complete; " << res.moved.size() << " application(s) checked\n";
     return 0;
   }
-  std::cout << "bundle " << number(a, "bundle") << " is INCOMPLETE (" << res.reasons.size()
+  std::cout << "bundle " << a.whole_number("bundle") << " is INCOMPLETE (" << res.reasons.size()
             << " reason(s)); applications marked incomplete. To send back with the bundle:\n";
   for (const auto& d : res.reasons) std::cout << "  - " << d.message_ja << "\n    (" << d.message << ")\n";
   return 0;
@@ -350,7 +334,7 @@ int check(const GlobalOptions& g, const std::vector<std::string>& argv) {
 int resubmit(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"bundle", "note"}, {});
   Ra r(g);
-  auto moved = ra::resubmit_bundle(r.rctx, r.who(), number(a, "bundle"), a.get("note").value_or(""));
+  auto moved = ra::resubmit_bundle(r.rctx, r.who(), a.whole_number("bundle"), a.get("note").value_or(""));
   std::cout << moved.size() << " application(s) resubmitted; record the new documents, then run ra check\n";
   return 0;
 }
@@ -362,8 +346,8 @@ int approve(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Ra r(g);
   auto who = r.who();
   std::vector<std::int64_t> ids;
-  if (a.get("application")) ids.push_back(number(a, "application"));
-  if (auto b = opt_number(a, "bundle")) {
+  if (a.get("application")) ids.push_back(a.whole_number("application"));
+  if (auto b = a.opt_whole_number("bundle")) {
     ra::ApplicationFilter f;
     f.bundle_id = *b;
     f.state = ra::State::checked;
@@ -381,16 +365,16 @@ int approve(const GlobalOptions& g, const std::vector<std::string>& argv) {
 int reject(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"application", "reason"}, {});
   Ra r(g);
-  ra::reject_application(r.rctx, r.who(), number(a, "application"), a.required("reason"));
-  std::cout << "application " << number(a, "application") << " rejected\n";
+  ra::reject_application(r.rctx, r.who(), a.whole_number("application"), a.required("reason"));
+  std::cout << "application " << a.whole_number("application") << " rejected\n";
   return 0;
 }
 
 int withdraw(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"application", "reason"}, {});
   Ra r(g);
-  ra::withdraw_application(r.rctx, r.who(), number(a, "application"), a.required("reason"));
-  std::cout << "application " << number(a, "application") << " withdrawn\n";
+  ra::withdraw_application(r.rctx, r.who(), a.whole_number("application"), a.required("reason"));
+  std::cout << "application " << a.whole_number("application") << " withdrawn\n";
   return 0;
 }
 
@@ -412,7 +396,7 @@ int issue_pin(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"application", "letter", "language", "enrollment-url"}, {"no-letter"});
   Ra r(g);
   auto who = r.who();
-  auto id = number(a, "application");
+  auto id = a.whole_number("application");
   std::string language = a.get("language").value_or("ja");
   std::filesystem::path letter =
       a.get("letter").value_or((r.ctx.config().home / "letters" / ("application-" + std::to_string(id) + "-" +
@@ -446,10 +430,10 @@ int issue_pin(const GlobalOptions& g, const std::vector<std::string>& argv) {
 int pin_reissue_request(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"application", "reason"}, {});
   Ra r(g);
-  ra::request_pin_reissue(r.rctx, r.who(), number(a, "application"), a.required("reason"));
+  ra::request_pin_reissue(r.rctx, r.who(), a.whole_number("application"), a.required("reason"));
   std::cout << "PIN re-issue requested; the old PIN no longer works. Another operator with the approver role\n"
                "issues the new one: jitsuin ra issue-pin --application "
-            << number(a, "application") << "\n";
+            << a.whole_number("application") << "\n";
   return 0;
 }
 
@@ -459,7 +443,7 @@ int mail_sent(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"application", "tracking", "date"}, {});
   Ra r(g);
   auto who = r.who();
-  auto m = ra::record_mailing(r.rctx, who, number(a, "application"), a.required("tracking"), date_or_today(a, "date", r));
+  auto m = ra::record_mailing(r.rctx, who, a.whole_number("application"), a.required("tracking"), date_or_today(a, "date", r));
   std::cout << "approval notice for application " << m.application_id << " sent, tracking " << m.tracking_number << "\n";
   return 0;
 }
@@ -479,8 +463,8 @@ int mail_resend(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"application", "tracking", "date", "charge", "note"}, {});
   Ra r(g);
   auto who = r.who();
-  auto m = ra::resend_notice(r.rctx, who, number(a, "application"), a.required("tracking"), date_or_today(a, "date", r),
-                             static_cast<int>(number(a, "charge")), a.get("note").value_or(""));
+  auto m = ra::resend_notice(r.rctx, who, a.whole_number("application"), a.required("tracking"), date_or_today(a, "date", r),
+                             static_cast<int>(a.whole_number("charge")), a.get("note").value_or(""));
   std::cout << "approval notice re-sent, tracking " << m.tracking_number << ", charge " << m.charge_yen << " yen\n";
   return 0;
 }
@@ -490,7 +474,7 @@ int mail_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Ra r(g);
   r.who();
   json out = json::array();
-  for (const auto& m : ra::list_mailings(r.rctx, opt_number(a, "application"))) out.push_back(m.to_json());
+  for (const auto& m : ra::list_mailings(r.rctx, a.opt_whole_number("application"))) out.push_back(m.to_json());
   if (a.flag("json")) return print_json(out), 0;
   for (const auto& m : out)
     std::cout << std::left << std::setw(16) << str(m, "tracking_number") << std::setw(11) << str(m, "state")
@@ -527,7 +511,7 @@ int revocation_request(const GlobalOptions& g, const std::vector<std::string>& a
 int revocation_approve(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"id"}, {});
   Ra r(g);
-  auto req = ra::approve_revocation(r.rctx, r.ctx.ca(), r.who(), number(a, "id"));
+  auto req = ra::approve_revocation(r.rctx, r.ctx.ca(), r.who(), a.whole_number("id"));
   std::cout << "certificate " << req.serial << " revoked, effective " << format_rfc3339(req.effective_at) << "\n";
   return 0;
 }
@@ -535,7 +519,7 @@ int revocation_approve(const GlobalOptions& g, const std::vector<std::string>& a
 int revocation_execute(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"id"}, {});
   Ra r(g);
-  auto req = ra::execute_revocation(r.rctx, r.ctx.ca(), r.who(), number(a, "id"));
+  auto req = ra::execute_revocation(r.rctx, r.ctx.ca(), r.who(), a.whole_number("id"));
   std::cout << "certificate " << req.serial << " revoked, effective " << format_rfc3339(req.effective_at) << "\n";
   return 0;
 }
@@ -543,7 +527,7 @@ int revocation_execute(const GlobalOptions& g, const std::vector<std::string>& a
 int revocation_reject(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"id", "reason"}, {});
   Ra r(g);
-  auto req = ra::reject_revocation(r.rctx, r.who(), number(a, "id"), a.required("reason"));
+  auto req = ra::reject_revocation(r.rctx, r.who(), a.whole_number("id"), a.required("reason"));
   std::cout << "revocation request " << req.id << " rejected\n";
   return 0;
 }
@@ -584,8 +568,8 @@ int renewal_create(const GlobalOptions& g, const std::vector<std::string>& argv)
   Ra r(g);
   auto who = r.who();
   json changes = a.get("file") ? json_file(*a.get("file")) : json::object();
-  auto id = ra::create_renewal(r.rctx, who, number(a, "from"), number(a, "bundle"), changes);
-  std::cout << "renewal application " << id << " created from application " << number(a, "from") << "\n";
+  auto id = ra::create_renewal(r.rctx, who, a.whole_number("from"), a.whole_number("bundle"), changes);
+  std::cout << "renewal application " << id << " created from application " << a.whole_number("from") << "\n";
   return 0;
 }
 
@@ -603,7 +587,7 @@ void print_accounts(const std::vector<ra::Account>& accounts, bool as_json) {
 int accounts_issue(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"bundle"}, {"json"});
   Ra r(g);
-  auto issued = ra::issue_bundle_accounts(r.rctx, r.who(), number(a, "bundle"));
+  auto issued = ra::issue_bundle_accounts(r.rctx, r.who(), a.whole_number("bundle"));
   print_accounts(issued.accounts, a.flag("json"));
   if (!a.flag("json")) std::cout << "initial passwords were mailed to each holder; they are not shown\n";
   return 0;
@@ -612,7 +596,7 @@ int accounts_issue(const GlobalOptions& g, const std::vector<std::string>& argv)
 int account_add(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"company", "name", "department", "email"}, {});
   Ra r(g);
-  auto acc = ra::add_user_account(r.rctx, r.who(), number(a, "company"), a.required("name"),
+  auto acc = ra::add_user_account(r.rctx, r.who(), a.whole_number("company"), a.required("name"),
                                   a.get("department").value_or(""), a.required("email"));
   std::cout << "user ID " << acc.login_id << " issued; initial password mailed to " << acc.email << "\n";
   return 0;
@@ -632,7 +616,7 @@ int account_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"company"}, {"json"});
   Ra r(g);
   r.who();
-  print_accounts(ra::list_accounts(r.rctx, opt_number(a, "company")), a.flag("json"));
+  print_accounts(ra::list_accounts(r.rctx, a.opt_whole_number("company")), a.flag("json"));
   return 0;
 }
 
@@ -642,7 +626,7 @@ int link(const GlobalOptions& g, const std::vector<std::string>& argv) {
   auto who = r.who();
   who.require(ra::Permission::enter, "change certificate links");
   ra::LinkChange change{a.required("serial"), a.get("link"), a.get("unlink")};
-  auto links = ra::change_certificate_link(r.rctx, who.actor(), number(a, "company"), change);
+  auto links = ra::change_certificate_link(r.rctx, who.actor(), a.whole_number("company"), change);
   json out = json::array();
   for (const auto& l : links) out.push_back(l.to_json());
   if (a.flag("json")) return print_json(out), 0;
@@ -656,7 +640,7 @@ int company_certificates(const GlobalOptions& g, const std::vector<std::string>&
   Args a(argv, {"company"}, {"json"});
   Ra r(g);
   r.who();
-  json out = ra::company_certificates(r.rctx, number(a, "company"));
+  json out = ra::company_certificates(r.rctx, a.whole_number("company"));
   if (a.flag("json")) return print_json(out), 0;
   for (const auto& c : out) {
     std::cout << std::left << std::setw(34) << str(c, "serial") << std::setw(20) << str(c, "holder_romaji")

@@ -27,17 +27,6 @@ struct RaCommand {
   ra::RaContext rctx;
 };
 
-std::int64_t whole_number(const Args& a, const std::string& name) {
-  std::string v = a.required(name);
-  try {
-    std::size_t used = 0;
-    long long n = std::stoll(v, &used);
-    if (used != v.size() || n < 0) throw std::invalid_argument("x");
-    return n;
-  } catch (const std::exception&) {
-    throw UsageError("--" + name + " must be a whole number, not '" + v + "'");
-  }
-}
 
 void print_request(const json& r) {
   std::cout << std::left << "application " << std::setw(6) << r["application"].dump() << std::setw(15)
@@ -74,7 +63,7 @@ int cert_request_list(const GlobalOptions& g, const std::vector<std::string>& ar
   RaCommand r(g);
   current_operator(r.ctx, r.rctx);
   std::optional<std::int64_t> company;
-  if (a.get("company")) company = whole_number(a, "company");
+  if (a.get("company")) company = a.whole_number("company");
   json out = json::array();
   for (const auto& req : ra::list_certificate_requests(r.rctx, company)) out.push_back(req.to_json());
   if (a.flag("json")) return std::cout << out.dump(2) << "\n", 0;
@@ -87,7 +76,7 @@ int cert_request_check(const GlobalOptions& g, const std::vector<std::string>& a
   Args a(argv, {"application"}, {"json"});
   RaCommand r(g);
   auto who = current_operator(r.ctx, r.rctx);
-  auto req = ra::check_certificate_request(r.rctx, who, whole_number(a, "application"));
+  auto req = ra::check_certificate_request(r.rctx, who, a.whole_number("application"));
   if (a.flag("json")) return std::cout << req.to_json().dump(2) << "\n", 0;
   std::cout << "application " << req.application_id << " checked; it needs an approval by another operator "
             << "(jitsuin ra approve)\n";
