@@ -50,8 +50,18 @@ CheckedCsr check_csr(std::string_view data) {
     ossl::throw_openssl("the CSR's self-signature is invalid (the request was not signed by its key)",
                         ErrorKind::invalid_input);
   check_key_policy(out.key);
+  out.spki = X509_REQ_get_X509_PUBKEY(out.req.get());
+  if (EVP_PKEY_get_base_id(out.key) == EVP_PKEY_EC) {
+    // One encoding per key: the certificate copies the request's SubjectPublicKeyInfo, and the
+    // key-reuse check fingerprints those bytes, so a compressed form of a key must not slip past it.
+    const unsigned char* point = nullptr;
+    int len = 0;
+    X509_PUBKEY_get0_param(nullptr, &point, &len, nullptr, out.spki);
+    JITSUIN_ARG_CHECK(point && len > 0 && point[0] == 0x04,
+                      "the CSR's EC public key is not in uncompressed form (04 || x || y), which is required");
+  }
   out.key_description = ossl::describe_key(out.key);
-  out.spki_sha256 = ossl::spki_sha256(out.key);
+  out.fingerprint = ossl::public_key_fingerprint(out.spki);
   return out;
 }
 

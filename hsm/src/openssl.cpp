@@ -54,13 +54,19 @@ Cert cert_from_pem(std::string_view pem) {
   return Cert(x);
 }
 
-Bytes spki_sha256(EVP_PKEY* key) {
-  int len = i2d_PUBKEY(key, nullptr);
-  if (len <= 0) throw_openssl("cannot encode public key");
-  Bytes der(static_cast<std::size_t>(len));
-  unsigned char* p = der.data();
-  i2d_PUBKEY(key, &p);
-  return sha256(der);
+Bytes public_key_fingerprint(const X509_PUBKEY* spki) {
+  const unsigned char* bits = nullptr;
+  int len = 0;
+  if (X509_PUBKEY_get0_param(nullptr, &bits, &len, nullptr, spki) != 1 || !bits || len <= 0)
+    throw_openssl("cannot read the public key", ErrorKind::invalid_input);
+  return sha256(std::span(bits, static_cast<std::size_t>(len)));
+}
+
+Bytes public_key_fingerprint(EVP_PKEY* key) {
+  X509_PUBKEY* pub = nullptr;
+  if (X509_PUBKEY_set(&pub, key) != 1) throw_openssl("cannot encode public key");
+  std::unique_ptr<X509_PUBKEY, Deleter<X509_PUBKEY, X509_PUBKEY_free>> owned(pub);
+  return public_key_fingerprint(pub);
 }
 
 std::string name_to_string(const X509_NAME* name) {

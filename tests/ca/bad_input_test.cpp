@@ -75,6 +75,17 @@ TEST_F(BadInput, WeakOrUnsupportedKeys) {
   refused(read_file(dir.path() / "ed.csr"), "individual-signing", kTaro, ErrorKind::invalid_input, "not allowed");
 }
 
+TEST_F(BadInput, CompressedEcPointIsRefused) {
+  // The certificate copies the CSR's key encoding and the key-reuse check fingerprints it, so each
+  // key must have exactly one accepted encoding.
+  auto key = (dir / "c.key").string(), csr = (dir / "c.csr").string();
+  auto r = run("openssl ecparam -name prime256v1 -genkey -noout | openssl ec -conv_form compressed -out " +
+               sh_quote(key) + " && openssl req -new -key " + sh_quote(key) + " -subj /CN=x -out " + sh_quote(csr) +
+               " && openssl req -in " + sh_quote(csr) + " -noout -text | grep -A1 'pub:' | grep -q ' 0[23]:'");
+  ASSERT_EQ(r.status, 0) << r.output;
+  refused(read_file(csr), "individual-signing", kTaro, ErrorKind::invalid_input, "uncompressed form");
+}
+
 TEST_F(BadInput, UnknownProfile) {
   refused(good_csr(), "no-such-profile", kTaro, ErrorKind::not_found, "unknown profile 'no-such-profile'");
   refused(good_csr(), "../jitsuin", kTaro, ErrorKind::not_found, "unknown profile");

@@ -11,13 +11,14 @@ namespace jitsuin::ca {
 struct CheckedCsr {
   ossl::Req req;
   EVP_PKEY* key = nullptr;      ///< owned by req
+  const X509_PUBKEY* spki = nullptr;   ///< the SubjectPublicKeyInfo as encoded; owned by req
   std::string key_description;  ///< "RSA-2048", "EC P-256"
-  Bytes spki_sha256;
+  Bytes fingerprint;            ///< ossl::public_key_fingerprint of the key
 };
 
 /// Parses a CSR in PEM or DER and checks it. Throws Error(invalid_input) with a clear reason:
 /// not a CSR, trailing data, bad self-signature, or a key outside policy (RSA >= 2048 bits,
-/// EC P-256 / P-384 only).
+/// EC P-256 / P-384 only, points uncompressed).
 CheckedCsr check_csr(std::string_view pem_or_der);
 
 /// The key policy alone, for keys that did not come in a CSR.

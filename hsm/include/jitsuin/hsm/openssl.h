@@ -57,8 +57,12 @@ Cert cert_from_der(std::span<const std::uint8_t> der);
 /// Parses one PEM certificate.
 Cert cert_from_pem(std::string_view pem);
 
-/// SHA-256 over the DER SubjectPublicKeyInfo.
-Bytes spki_sha256(EVP_PKEY* key);
+/// A key's identity: SHA-256 of the subjectPublicKey bits (RSAPublicKey DER, or the EC point).
+/// Taken from the encoded SubjectPublicKeyInfo as it is, so it costs a hash and no re-encoding,
+/// and does not depend on how the algorithm parameters were written.
+Bytes public_key_fingerprint(const X509_PUBKEY* spki);
+/// The same for a key object (encodes it first: slow with OpenSSL 3.0, fine for CA keys).
+Bytes public_key_fingerprint(EVP_PKEY* key);
 
 /// The X.500 name in RFC 2253 form (as `openssl x509 -nameopt RFC2253` prints it).
 std::string name_to_string(const X509_NAME* name);
