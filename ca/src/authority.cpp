@@ -138,11 +138,11 @@ ossl::Cert new_certificate(const Bytes& serial, const X509_NAME* subject, const 
   return cert;
 }
 
-// The same with the subject's key given as its encoded SubjectPublicKeyInfo (from the CSR): the
-// fields are copied as they are. X509_set_pubkey would encode the key again, which with OpenSSL 3.0
-// costs several times a P-256 signature on the token.
+// The same with the subject's key given as the parts of its encoded SubjectPublicKeyInfo (from the
+// CSR), copied as they are. X509_set_pubkey would encode the key again, which with OpenSSL 3.0 costs
+// several times a P-256 signature on the token.
 ossl::Cert new_certificate(const Bytes& serial, const X509_NAME* subject, const X509_NAME* issuer, UnixTime not_before,
-                           UnixTime not_after, const X509_PUBKEY* spki) {
+                           UnixTime not_after, const X509_ALGOR* key_algorithm, const Bytes& key_bits) {
   auto cert = ossl::check<ossl::Cert>(X509_new(), "X509_new");
   X509_set_version(cert.get(), X509_VERSION_3);
   auto sn = detail::serial_integer(serial);
@@ -151,22 +151,18 @@ ossl::Cert new_certificate(const Bytes& serial, const X509_NAME* subject, const 
   X509_set_issuer_name(cert.get(), issuer);
   ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(not_before));
   ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(not_after));
-  ASN1_OBJECT* alg_oid = nullptr;
-  const unsigned char* bits = nullptr;
-  int bits_len = 0;
-  X509_ALGOR* alg = nullptr;
-  if (X509_PUBKEY_get0_param(&alg_oid, &bits, &bits_len, &alg, spki) != 1)
-    ossl::throw_openssl("cannot read the public key", ErrorKind::invalid_input);
+  const ASN1_OBJECT* alg_oid = nullptr;
   int ptype = V_ASN1_UNDEF;
   const void* pval = nullptr;
-  X509_ALGOR_get0(nullptr, &ptype, &pval, alg);
+  X509_ALGOR_get0(&alg_oid, &ptype, &pval, key_algorithm);
   void* params = nullptr;
   if (ptype == V_ASN1_OBJECT) params = OBJ_dup(static_cast<const ASN1_OBJECT*>(pval));
   else if (ptype == V_ASN1_SEQUENCE) params = ASN1_STRING_dup(static_cast<const ASN1_STRING*>(pval));
   else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
     throw Error(ErrorKind::invalid_input, "unsupported public key parameters");
-  auto* key_bits = static_cast<unsigned char*>(OPENSSL_memdup(bits, static_cast<std::size_t>(bits_len)));
-  if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert.get()), OBJ_dup(alg_oid), ptype, params, key_bits, bits_len) != 1)
+  auto* bits = static_cast<unsigned char*>(OPENSSL_memdup(key_bits.data(), key_bits.size()));
+  if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert.get()), OBJ_dup(alg_oid), ptype, params, bits,
+                             static_cast<int>(key_bits.size())) != 1)
     ossl::throw_openssl("cannot set the public key");
   return cert;
 }
@@ -385,9 +381,9 @@ IssuedCertificate CertificateAuthority::issue(const IssueRequest& request, const
 
   auto build = [&](const Bytes& serial) {
     auto cert = new_certificate(serial, subject.get(), X509_get_subject_name(m.issuing.cert.get()), now, not_after,
-                                csr.spki);
+                                csr.key_algorithm.get(), csr.key_bits);
     std::vector<std::string> ku = profile.key_usage;
-    const auto& extra = EVP_PKEY_get_base_id(csr.key) == EVP_PKEY_RSA ? profile.key_usage_rsa : profile.key_usage_ec;
+    const auto& extra = EVP_PKEY_get_base_id(csr.key.get()) == EVP_PKEY_RSA ? profile.key_usage_rsa : profile.key_usage_ec;
     ku.insert(ku.end(), extra.begin(), extra.end());
     detail::add_ext(cert.get(), detail::make_ext(NID_key_usage, "critical," + join(ku, ",")).get());
     for (const auto& e : m.profile_exts[profile.name]) detail::add_ext(cert.get(), e.get());

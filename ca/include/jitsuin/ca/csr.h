@@ -7,13 +7,14 @@
 
 namespace jitsuin::ca {
 
-/// A parsed and checked CSR: its self-signature verified, its key allowed by policy.
+/// A parsed and checked CSR: its self-signature verified, its key allowed by policy. Only the
+/// key matters: the subject and attributes of a request are never used.
 struct CheckedCsr {
-  ossl::Req req;
-  EVP_PKEY* key = nullptr;      ///< owned by req
-  const X509_PUBKEY* spki = nullptr;   ///< the SubjectPublicKeyInfo as encoded; owned by req
+  ossl::PKey key;               ///< the public key
+  ossl::Algor key_algorithm;    ///< SubjectPublicKeyInfo.algorithm as the request encodes it
+  Bytes key_bits;               ///< SubjectPublicKeyInfo.subjectPublicKey as the request encodes it
   std::string key_description;  ///< "RSA-2048", "EC P-256"
-  Bytes fingerprint;            ///< ossl::public_key_fingerprint of the key
+  Bytes fingerprint;            ///< ossl::public_key_fingerprint of key_bits
 };
 
 /// Parses a CSR in PEM or DER and checks it. Throws Error(invalid_input) with a clear reason:
