@@ -123,9 +123,9 @@ ossl::Cert share(X509* cert) {
   return ossl::Cert(cert);
 }
 
-// A certificate skeleton: version 3, serial, names, validity, public key.
-ossl::Cert new_certificate(const Bytes& serial, const X509_NAME* subject, const X509_NAME* issuer, UnixTime not_before,
-                           UnixTime not_after, EVP_PKEY* public_key) {
+// A certificate skeleton without its key: version 3, serial, names, validity.
+ossl::Cert certificate_frame(const Bytes& serial, const X509_NAME* subject, const X509_NAME* issuer,
+                             UnixTime not_before, UnixTime not_after) {
   auto cert = ossl::check<ossl::Cert>(X509_new(), "X509_new");
   X509_set_version(cert.get(), X509_VERSION_3);
   auto sn = detail::serial_integer(serial);
@@ -134,6 +134,13 @@ ossl::Cert new_certificate(const Bytes& serial, const X509_NAME* subject, const 
   X509_set_issuer_name(cert.get(), issuer);
   ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(not_before));
   ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(not_after));
+  return cert;
+}
+
+// A certificate skeleton: version 3, serial, names, validity, public key.
+ossl::Cert new_certificate(const Bytes& serial, const X509_NAME* subject, const X509_NAME* issuer, UnixTime not_before,
+                           UnixTime not_after, EVP_PKEY* public_key) {
+  auto cert = certificate_frame(serial, subject, issuer, not_before, not_after);
   if (X509_set_pubkey(cert.get(), public_key) != 1) ossl::throw_openssl("cannot set the public key");
   return cert;
 }
@@ -143,14 +150,7 @@ ossl::Cert new_certificate(const Bytes& serial, const X509_NAME* subject, const 
 // several times a P-256 signature on the token.
 ossl::Cert new_certificate(const Bytes& serial, const X509_NAME* subject, const X509_NAME* issuer, UnixTime not_before,
                            UnixTime not_after, const X509_ALGOR* key_algorithm, const Bytes& key_bits) {
-  auto cert = ossl::check<ossl::Cert>(X509_new(), "X509_new");
-  X509_set_version(cert.get(), X509_VERSION_3);
-  auto sn = detail::serial_integer(serial);
-  X509_set_serialNumber(cert.get(), sn.get());
-  X509_set_subject_name(cert.get(), subject);
-  X509_set_issuer_name(cert.get(), issuer);
-  ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(not_before));
-  ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(not_after));
+  auto cert = certificate_frame(serial, subject, issuer, not_before, not_after);
   const ASN1_OBJECT* alg_oid = nullptr;
   int ptype = V_ASN1_UNDEF;
   const void* pval = nullptr;
