@@ -229,6 +229,8 @@ struct CertificateAuthority::Impl {
   std::vector<ossl::Ext> common_exts;
   std::map<std::string, Profile> profiles;
   std::map<std::string, std::vector<ossl::Ext>> profile_exts;
+  // keyUsage of each profile for RSA and for EC subject keys, built once.
+  std::map<std::string, std::pair<ossl::Ext, ossl::Ext>> key_usage_exts;
 
   Impl(const config::Config& c, db::Database& d, hsm::Token& t, Clock clk)
       : config(c), db(d), token(t), clock(std::move(clk)) {}
@@ -260,6 +262,12 @@ struct CertificateAuthority::Impl {
                                                              join(p.extended_key_usage, ",")));
     if (p.ocsp_no_check) exts.push_back(detail::make_ext(NID_id_pkix_OCSP_noCheck, "ignored"));
     profile_exts[name] = std::move(exts);
+    auto key_usage = [&](const std::vector<std::string>& extra) {
+      std::vector<std::string> ku = p.key_usage;
+      ku.insert(ku.end(), extra.begin(), extra.end());
+      return detail::make_ext(NID_key_usage, "critical," + join(ku, ","));
+    };
+    key_usage_exts[name] = {key_usage(p.key_usage_rsa), key_usage(p.key_usage_ec)};
     return profiles.emplace(name, std::move(p)).first->second;
   }
 };
@@ -382,10 +390,8 @@ IssuedCertificate CertificateAuthority::issue(const IssueRequest& request, const
   auto build = [&](const Bytes& serial) {
     auto cert = new_certificate(serial, subject.get(), X509_get_subject_name(m.issuing.cert.get()), now, not_after,
                                 csr.key_algorithm.get(), csr.key_bits);
-    std::vector<std::string> ku = profile.key_usage;
-    const auto& extra = EVP_PKEY_get_base_id(csr.key.get()) == EVP_PKEY_RSA ? profile.key_usage_rsa : profile.key_usage_ec;
-    ku.insert(ku.end(), extra.begin(), extra.end());
-    detail::add_ext(cert.get(), detail::make_ext(NID_key_usage, "critical," + join(ku, ",")).get());
+    const auto& key_usage = m.key_usage_exts[profile.name];
+    detail::add_ext(cert.get(), (csr.key_type == EVP_PKEY_RSA ? key_usage.first : key_usage.second).get());
     for (const auto& e : m.profile_exts[profile.name]) detail::add_ext(cert.get(), e.get());
     detail::add_ext(cert.get(),
                     detail::make_key_id_ext(NID_subject_key_identifier, subject_key_identifier(cert.get())).get());
@@ -397,10 +403,12 @@ IssuedCertificate CertificateAuthority::issue(const IssueRequest& request, const
     return cert;
   };
 
+  // Every certificate of a key has the same subject (this check keeps it so), so one row tells:
+  // the lookup stays a single index probe however often a key was certified.
   auto refuse_if_key_taken = [&] {
-    auto st = m.db.cached("SELECT subject FROM certificates WHERE spki_sha256 = ? AND subject <> ? LIMIT 1");
-    st->bind_blob(1, csr.fingerprint).bind(2, subject_text);
-    if (st->step())
+    auto st = m.db.cached("SELECT subject FROM certificates WHERE spki_sha256 = ? LIMIT 1");
+    st->bind_blob(1, csr.fingerprint);
+    if (st->step() && st->text(0) != subject_text)
       throw Error(ErrorKind::conflict, "this public key is already certified to a different subject (" + st->text(0) +
                                            "); a new key is required");
   };

@@ -5,28 +5,12 @@
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 
+#include "subject_key.h"
+
 namespace jitsuin::ca {
 
 namespace {
 constexpr std::size_t kMaxCsrBytes = 64 * 1024;
-}
-
-void check_key_policy(EVP_PKEY* key) {
-  std::string d = ossl::describe_key(key);
-  switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_RSA: {
-      int bits = EVP_PKEY_get_bits(key);
-      JITSUIN_ARG_CHECK(bits >= 2048, "key " + d + " is too weak: RSA keys must have at least 2048 bits");
-      JITSUIN_ARG_CHECK(bits <= 8192, "key " + d + " is too large: RSA keys may have at most 8192 bits");
-      return;
-    }
-    case EVP_PKEY_EC:
-      JITSUIN_ARG_CHECK(d == "EC P-256" || d == "EC P-384",
-                        "key " + d + " is not allowed: EC keys must be on P-256 or P-384");
-      return;
-    default:
-      throw Error(ErrorKind::invalid_input, "key type is not allowed: use RSA (2048+ bits) or EC P-256/P-384");
-  }
 }
 
 namespace {
@@ -41,7 +25,7 @@ void free_sequence(ASN1_SEQUENCE_ANY* s) { sk_ASN1_TYPE_pop_free(s, ASN1_TYPE_fr
 }
 
 // The elements of a DER SEQUENCE, each kept as it was encoded. Nothing inside is interpreted, so
-// no public key is decoded (see ossl::decode_rsa_or_ec_public_key for why that matters).
+// no public key is decoded by OpenSSL's generic decoders (see subject_key.h for why that matters).
 AnySequence elements(std::span<const std::uint8_t> der, const char* what, bool whole) {
   const unsigned char* p = der.data();
   AnySequence seq(d2i_ASN1_SEQUENCE_ANY(nullptr, &p, static_cast<long>(der.size())), free_sequence);
@@ -128,29 +112,19 @@ CheckedCsr check_csr(std::string_view data) {
   if (ASN1_TYPE_get(bits) != V_ASN1_BIT_STRING || (bits->value.bit_string->flags & 0x07)) malformed("subjectPublicKey");
   const ASN1_BIT_STRING* key_bits = bits->value.bit_string;
   out.key_bits.assign(key_bits->data, key_bits->data + key_bits->length);
-  out.key = ossl::decode_rsa_or_ec_public_key(spki_der);
+  auto key = detail::SubjectKey::decode(out.key_algorithm.get(), out.key_bits);
+  out.key_type = key.is_rsa() ? EVP_PKEY_RSA : EVP_PKEY_EC;
+  out.key_description = key.description();
 
   // The self-signature, over the request info exactly as sent.
   int md_nid = NID_undef, pk_nid = NID_undef;
-  if (!OBJ_find_sigid_algs(OBJ_obj2nid(sig_alg->algorithm), &md_nid, &pk_nid) || md_nid == NID_undef ||
-      pk_nid != EVP_PKEY_get_base_id(out.key.get()))
+  if (!OBJ_find_sigid_algs(OBJ_obj2nid(sig_alg->algorithm), &md_nid, &pk_nid) ||
+      pk_nid != (key.is_rsa() ? NID_rsaEncryption : NID_X9_62_id_ecPublicKey) ||
+      (md_nid != NID_sha256 && md_nid != NID_sha384 && md_nid != NID_sha512))
     throw Error(ErrorKind::invalid_input, "the CSR's self-signature is invalid (unsupported or mismatched signature "
-                                          "algorithm; use PKCS#1 v1.5 RSA or ECDSA with SHA-2)");
-  const EVP_MD* md = EVP_get_digestbynid(md_nid);
-  ossl::MdCtx ctx = ossl::check<ossl::MdCtx>(EVP_MD_CTX_new(), "EVP_MD_CTX_new");
-  if (!md || EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, out.key.get()) != 1 ||
-      EVP_DigestVerify(ctx.get(), sig->data, static_cast<std::size_t>(sig->length), tbs.data(), tbs.size()) != 1)
-    ossl::throw_openssl("the CSR's self-signature is invalid (the request was not signed by its key)",
-                        ErrorKind::invalid_input);
-
-  check_key_policy(out.key.get());
-  if (EVP_PKEY_get_base_id(out.key.get()) == EVP_PKEY_EC) {
-    // One encoding per key: the certificate copies the request's SubjectPublicKeyInfo, and the
-    // key-reuse check fingerprints those bytes, so a compressed form of a key must not slip past it.
-    JITSUIN_ARG_CHECK(!out.key_bits.empty() && out.key_bits[0] == 0x04,
-                      "the CSR's EC public key is not in uncompressed form (04 || x || y), which is required");
-  }
-  out.key_description = ossl::describe_key(out.key.get());
+                                          "algorithm; use PKCS#1 v1.5 RSA or ECDSA with SHA-256, SHA-384 or SHA-512)");
+  if (!key.verify(md_nid, tbs, std::span(sig->data, static_cast<std::size_t>(sig->length))))
+    throw Error(ErrorKind::invalid_input, "the CSR's self-signature is invalid (the request was not signed by its key)");
   out.fingerprint = ossl::public_key_fingerprint(out.key_bits);
   return out;
 }

@@ -2,8 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <thread>
 
 namespace jitsuin::db {
@@ -24,6 +27,21 @@ int busy_wait(void*, int count) {
   else if (now - since >= kBusyTimeout) return 0;
   std::this_thread::sleep_for(std::chrono::microseconds(std::min(1000, 20 << std::min(count, 6))));
   return 1;
+}
+
+// One writer mutex per database file (by device and inode) for the whole process. Threads that
+// write to the same file would otherwise poll SQLite's lock with sleeps (busy_wait); on the mutex
+// the next writer wakes the moment the previous one commits.
+std::shared_ptr<std::timed_mutex> writer_mutex(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::make_shared<std::timed_mutex>();   // not a file (":memory:")
+  static std::mutex registry_mutex;
+  static std::map<std::pair<dev_t, ino_t>, std::weak_ptr<std::timed_mutex>> registry;
+  std::lock_guard lock(registry_mutex);
+  auto& slot = registry[{st.st_dev, st.st_ino}];
+  auto m = slot.lock();
+  if (!m) slot = m = std::make_shared<std::timed_mutex>();
+  return m;
 }
 
 [[noreturn]] void fail(sqlite3* db, const std::string& what, int rc) {
@@ -115,8 +133,18 @@ std::optional<std::string> Statement::opt_text(int col) const {
   return text(col);
 }
 
+// BEGIN and COMMIT come from the statement cache: every issuance runs one transaction, and
+// sqlite3_exec would parse them again each time.
 Transaction::Transaction(Database& db, TxMode mode) : db_(db) {
-  db_.exec_script(mode == TxMode::immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+  // A nested BEGIN is left to fail in SQLite, at once, rather than wait for our own mutex.
+  if (mode == TxMode::immediate && !db_.in_transaction()) {
+    writer_ = std::unique_lock(*db_.writers_, std::defer_lock);
+    if (!writer_.try_lock_for(kBusyTimeout))
+      throw DbError("database is locked: another thread kept a write transaction open for " +
+                        std::to_string(kBusyTimeout.count() / 1000) + " s",
+                    SQLITE_BUSY);
+  }
+  db_.cached(mode == TxMode::immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED")->exec();
 }
 
 Transaction::~Transaction() {
@@ -124,8 +152,9 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-  db_.exec_script("COMMIT");
+  db_.cached("COMMIT")->exec();
   done_ = true;
+  if (writer_.owns_lock()) writer_.unlock();
 }
 
 std::unique_ptr<Database> Database::open(const std::filesystem::path& path, const OpenOptions& opts) {
@@ -137,7 +166,8 @@ std::unique_ptr<Database> Database::open(const std::filesystem::path& path, cons
   sqlite3_extended_result_codes(raw, 1);
   // Several processes (server, cron, CLI) share the file: wait for locks rather than fail.
   sqlite3_busy_handler(raw, busy_wait, nullptr);
-  db->exec_script("PRAGMA journal_mode=WAL");
+  db->exec_script("PRAGMA journal_mode=WAL");   // creates the file if it is new
+  db->writers_ = writer_mutex(path);
   db->exec_script("PRAGMA foreign_keys=ON");
   db->exec_script(opts.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   if (opts.migrate) migrate(*db);

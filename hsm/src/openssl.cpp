@@ -4,7 +4,6 @@
 #include <openssl/ec.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
-#include <openssl/rsa.h>
 
 namespace jitsuin::ossl {
 
@@ -70,36 +69,6 @@ Bytes public_key_fingerprint(const X509_PUBKEY* spki) {
   return public_key_fingerprint(std::span(bits, static_cast<std::size_t>(len)));
 }
 
-PKey decode_rsa_or_ec_public_key(std::span<const std::uint8_t> spki_der) {
-  const unsigned char* p = spki_der.data();
-  long len = static_cast<long>(spki_der.size());
-  PKey out(EVP_PKEY_new());
-  if (!out) throw_openssl("EVP_PKEY_new");
-  // Try RSA, then EC; each decoder checks the algorithm OID itself and fails on any other.
-  ERR_set_mark();
-  if (RSA* rsa = d2i_RSA_PUBKEY(nullptr, &p, len)) {
-    ERR_pop_to_mark();
-    if (p != spki_der.data() + spki_der.size()) {
-      RSA_free(rsa);
-      throw Error(ErrorKind::invalid_input, "the public key has trailing data");
-    }
-    EVP_PKEY_assign_RSA(out.get(), rsa);
-    return out;
-  }
-  p = spki_der.data();
-  if (EC_KEY* ec = d2i_EC_PUBKEY(nullptr, &p, len)) {
-    ERR_pop_to_mark();
-    if (p != spki_der.data() + spki_der.size()) {
-      EC_KEY_free(ec);
-      throw Error(ErrorKind::invalid_input, "the public key has trailing data");
-    }
-    EVP_PKEY_assign_EC_KEY(out.get(), ec);
-    return out;
-  }
-  ERR_pop_to_mark();
-  throw Error(ErrorKind::invalid_input, "key type is not allowed: use RSA (2048+ bits) or EC P-256/P-384");
-}
-
 Bytes public_key_fingerprint(EVP_PKEY* key) {
   X509_PUBKEY* pub = nullptr;
   if (X509_PUBKEY_set(&pub, key) != 1) throw_openssl("cannot encode public key");
@@ -140,7 +109,7 @@ std::string describe_key(EVP_PKEY* key) {
       if (EVP_PKEY_get_utf8_string_param(key, "group", curve, sizeof curve, &len) == 1) {
         c.assign(curve, len);
       } else if (const EC_KEY* ec = EVP_PKEY_get0_EC_KEY(key)) {
-        // A legacy EC_KEY (from decode_rsa_or_ec_public_key or a token) has no provider params.
+        // A legacy EC_KEY (a key on a token, through libp11) has no provider params.
         int nid = EC_GROUP_get_curve_name(EC_KEY_get0_group(ec));
         if (nid != NID_undef) c = OBJ_nid2sn(nid);
       }

@@ -86,6 +86,35 @@ TEST_F(BadInput, CompressedEcPointIsRefused) {
   refused(read_file(csr), "individual-signing", kTaro, ErrorKind::invalid_input, "uncompressed form");
 }
 
+TEST_F(BadInput, CsrSignedWithSha1IsRefused) {
+  auto r = run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -sha1 -nodes -keyout /dev/null "
+               "-subj /CN=x -out " + sh_quote((dir / "sha1.csr").string()));
+  ASSERT_EQ(r.status, 0) << r.output;
+  refused(read_file(dir / "sha1.csr"), "individual-signing", kTaro, ErrorKind::invalid_input,
+          "use PKCS#1 v1.5 RSA or ECDSA with SHA-256, SHA-384 or SHA-512");
+}
+
+TEST_F(BadInput, EcKeyWithExplicitCurveParametersIsRefused) {
+  auto key = (dir / "x.key").string(), csr = (dir / "x.csr").string();
+  auto r = run("openssl ecparam -name prime256v1 -genkey -noout -param_enc explicit -out " + sh_quote(key) +
+               " && openssl req -new -key " + sh_quote(key) + " -subj /CN=x -out " + sh_quote(csr));
+  ASSERT_EQ(r.status, 0) << r.output;
+  refused(read_file(csr), "individual-signing", kTaro, ErrorKind::invalid_input,
+          "explicit curve parameters are not allowed");
+}
+
+TEST_F(BadInput, RsaKeyWithAnEvenExponentIsRefused) {
+  std::string der = der_of(dir, openssl_csr(dir.path(), "rsa:2048", "even"));
+  // The public exponent 65537 (INTEGER 01 00 01) becomes 65536; the key is refused before the
+  // (now broken) self-signature is looked at.
+  const std::string e65537("\x02\x03\x01\x00\x01", 5);
+  auto at = der.find(e65537);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(der.find(e65537, at + 1), std::string::npos);
+  der[at + 4] = 0x00;
+  refused(der, "individual-signing", kTaro, ErrorKind::invalid_input, "invalid public exponent");
+}
+
 TEST_F(BadInput, UnknownProfile) {
   refused(good_csr(), "no-such-profile", kTaro, ErrorKind::not_found, "unknown profile 'no-such-profile'");
   refused(good_csr(), "../jitsuin", kTaro, ErrorKind::not_found, "unknown profile");

@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>   // result-code constants only; the tests talk to SQLite through db/
 
+#include <atomic>
 #include <functional>
+#include <thread>
+#include <vector>
 
 #include "jitsuin/db/database.h"
 #include "support/support.h"
@@ -164,6 +167,35 @@ TEST(Db, ImmediateTransactionTakesTheWriteLock) {
                              "VALUES (0, 'a', 'b', 'c', '{}', x'00', x'00');");
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("locked"), std::string::npos) << r.output;
+}
+
+TEST(Db, ConcurrentWritersInOneProcessAllCommit) {
+  // Threads with their own connections to one file queue for the write lock; none gives up.
+  TempDir dir;
+  auto file = dir / "jitsuin.db";
+  Database::open(file)->exec_script("CREATE TABLE t (thread INTEGER, n INTEGER)");
+  constexpr int kThreads = 4, kEach = 200;
+  std::vector<std::thread> pool;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t)
+    pool.emplace_back([&, t] {
+      try {
+        auto db = Database::open(file, {.synchronous_full = false});
+        for (int i = 0; i < kEach; ++i) {
+          Transaction tx(*db);
+          auto st = db->cached("INSERT INTO t (thread, n) VALUES (?, ?)");
+          st->bind(1, t).bind(2, i).exec();
+          tx.commit();
+        }
+      } catch (const std::exception& e) {
+        ++failures;
+        ADD_FAILURE() << e.what();
+      }
+    });
+  for (auto& th : pool) th.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(trim(sqlite3_cli(file, "SELECT count(*), count(DISTINCT thread) FROM t;").output),
+            std::to_string(kThreads * kEach) + "|" + std::to_string(kThreads));
 }
 
 TEST(Db, ErrorsKeepTheExtendedSqliteCode) {

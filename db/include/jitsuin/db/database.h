@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -100,6 +101,9 @@ class CachedStatement {
 enum class TxMode { deferred, immediate };
 
 /// One database transaction: commits only through commit(); rolls back when destroyed otherwise.
+/// An immediate (write) transaction first takes its database's writer mutex for this process, so
+/// threads queue for the write lock and wake as soon as it is free; other processes are waited
+/// for by SQLite's busy handler.
 class Transaction {
  public:
   explicit Transaction(Database& db, TxMode mode = TxMode::immediate);
@@ -110,6 +114,7 @@ class Transaction {
 
  private:
   Database& db_;
+  std::unique_lock<std::timed_mutex> writer_;
   bool done_ = false;
 };
 
@@ -154,6 +159,8 @@ class Database {
   sqlite3* db_;
   std::filesystem::path path_;
   std::unordered_map<std::string, CacheEntry> cache_;   // finalized before the connection closes
+  std::shared_ptr<std::timed_mutex> writers_;            // shared by every connection to this file
+  friend class Transaction;
 };
 
 /// Applies every migration newer than the database's version, each in its own transaction.

@@ -67,12 +67,6 @@ Bytes public_key_fingerprint(EVP_PKEY* key);
 /// The same from the subjectPublicKey bits themselves.
 Bytes public_key_fingerprint(std::span<const std::uint8_t> subject_public_key_bits);
 
-/// Decodes a DER SubjectPublicKeyInfo holding an RSA or EC key with OpenSSL's per-algorithm
-/// decoders (d2i_RSA_PUBKEY, d2i_EC_PUBKEY). OpenSSL 3.0's generic path (d2i_PUBKEY, and
-/// d2i_X509_REQ which calls it) builds a provider decoder chain for every key: about two million
-/// instructions, several times a P-256 signature. Throws invalid_input for other key types.
-PKey decode_rsa_or_ec_public_key(std::span<const std::uint8_t> spki_der);
-
 /// The X.500 name in RFC 2253 form (as `openssl x509 -nameopt RFC2253` prints it).
 std::string name_to_string(const X509_NAME* name);
 
