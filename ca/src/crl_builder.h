@@ -4,8 +4,8 @@
 // rows arrive, then signs the TBSCertList with the CA key once.
 #include <string>
 
-#include "jitsuin/config/util.h"
-#include "jitsuin/hsm/openssl.h"
+#include "jitsuin/core/util.h"
+#include "jitsuin/core/openssl.h"
 
 namespace jitsuin::ca::detail {
 

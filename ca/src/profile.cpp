@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "jitsuin/config/error.h"
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/error.h"
+#include "jitsuin/core/text.h"
+#include "jitsuin/core/util.h"
 
 namespace jitsuin::ca {
 
@@ -107,11 +108,7 @@ void Profile::validate_subject(const config::NameFields& subject) const {
   JITSUIN_ARG_CHECK(get("department").size() <= kMaxOrganization, "department must be at most 64 characters");
   JITSUIN_ARG_CHECK(get("title").size() <= kMaxOrganization, "title must be at most 64 characters");
   if (auto e = get("email"); !e.empty()) {
-    auto at = e.find('@');
-    bool ok = at != std::string::npos && at > 0 && at == e.rfind('@') && e.find('.', at) != std::string::npos &&
-              e.back() != '.' && e.size() <= 128;
-    for (unsigned char c : e) ok = ok && c > 0x20 && c < 0x7f;
-    JITSUIN_ARG_CHECK(ok, "email '" + e + "' is not a valid address");
+    JITSUIN_ARG_CHECK(is_valid_email(e), "email '" + e + "' is not a valid address");
   }
 }
 

@@ -9,7 +9,7 @@
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 
 namespace jitsuin::ca::detail {
 

@@ -7,7 +7,7 @@
 #include <span>
 #include <string>
 
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/util.h"
 
 namespace jitsuin::ca::detail {
 

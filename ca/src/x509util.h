@@ -3,7 +3,7 @@
 #include <string>
 
 #include "jitsuin/config/config.h"
-#include "jitsuin/hsm/openssl.h"
+#include "jitsuin/core/openssl.h"
 
 namespace jitsuin::ca::detail {
 

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "jitsuin/config/error.h"
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/error.h"
+#include "jitsuin/core/util.h"
 
 namespace jitsuin::config {
 

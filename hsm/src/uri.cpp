@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <set>
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 
 namespace jitsuin::hsm {
 

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/bundle.h"
 #include "jitsuin/ra/outbox.h"
 #include "jitsuin/ra/pin.h"
@@ -37,7 +37,7 @@ struct Holder {
 Holder validated(const Holder& h) {
   Holder v{detail::text_field(h.name, "name", 64, true), detail::text_field(h.department, "department", 64, false),
            detail::text_field(h.email, "email", 128, true)};
-  JITSUIN_ARG_CHECK(is_plausible_email(v.email), "email '" + v.email + "' is not a valid address");
+  JITSUIN_ARG_CHECK(is_valid_email(v.email), "email '" + v.email + "' is not a valid address");
   return v;
 }
 

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "jitsuin/ca/profile.h"
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/bundle.h"
 #include "ra_core.h"
 
@@ -164,7 +164,7 @@ void validate_applicant(RaContext& ctx, const ApplicantInput& in) {
                                                  " must be romaji: half-width letters, digits, space, hyphen and dot "
                                                  "only (got '" + *value + "')");
   }
-  JITSUIN_ARG_CHECK(is_plausible_email(a.email), "email '" + a.email + "' is not a valid address");
+  JITSUIN_ARG_CHECK(is_valid_email(a.email), "email '" + a.email + "' is not a valid address");
   JITSUIN_ARG_CHECK(a.validity_years == 1 || a.validity_years == 2,
                     "validity_years must be 1 or 2, not " + std::to_string(a.validity_years));
   // The romaji length rules of RA-8 and the validity are the certificate profile's: reuse them.

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "jitsuin/ca/profile.h"
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/outbox.h"
 #include "ra_core.h"
 
@@ -46,7 +46,7 @@ ContactInput validated(const ContactInput& c) {
   o.name = detail::text_field(c.name, "Form-4 " + c.role + " name", 64, true);
   o.department = detail::text_field(c.department, "Form-4 " + c.role + " department", 64, false);
   o.email = detail::text_field(c.email, "Form-4 " + c.role + " email", 128, true);
-  JITSUIN_ARG_CHECK(is_plausible_email(o.email), "Form-4 " + c.role + " email '" + o.email + "' is not a valid address");
+  JITSUIN_ARG_CHECK(is_valid_email(o.email), "Form-4 " + c.role + " email '" + o.email + "' is not a valid address");
   o.phone = detail::text_field(c.phone, "Form-4 " + c.role + " phone", 20, false);
   for (char ch : o.phone)
     JITSUIN_ARG_CHECK((ch >= '0' && ch <= '9') || ch == '-' || ch == '+' || ch == ' ' || ch == '(' || ch == ')',
@@ -103,14 +103,6 @@ std::vector<ContactInput> validated_contacts(const std::vector<ContactInput>& in
 }
 
 }  // namespace
-
-bool is_plausible_email(const std::string& e) {
-  auto at = e.find('@');
-  bool ok = at != std::string::npos && at > 0 && at == e.rfind('@') && e.find('.', at) != std::string::npos &&
-            e.back() != '.' && e.size() <= 128 && e.find("..") == std::string::npos && e[at + 1] != '.';
-  for (unsigned char c : e) ok = ok && c > 0x20 && c < 0x7f && c != '<' && c != '>' && c != ',' && c != ';';
-  return ok;
-}
 
 BundleInput parse_bundle_json(const json& j) {
   only_keys(j, {"company_id", "company", "contract_kind", "applied_by", "received_on", "seal_form", "seal_description",
@@ -179,7 +171,7 @@ BundleCreated create_bundle(RaContext& ctx, const Principal& by, const BundleInp
     UserInput v{detail::text_field(u.name, "Form-6 user name", 64, true),
                 detail::text_field(u.department, "Form-6 user department", 64, false),
                 detail::text_field(u.email, "Form-6 user email", 128, true)};
-    JITSUIN_ARG_CHECK(is_plausible_email(v.email), "Form-6 user email '" + v.email + "' is not a valid address");
+    JITSUIN_ARG_CHECK(is_valid_email(v.email), "Form-6 user email '" + v.email + "' is not a valid address");
     users.push_back(v);
   }
   std::string note = detail::text_field(in.note, "note", 1000, false);

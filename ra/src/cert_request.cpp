@@ -1,6 +1,6 @@
 #include "jitsuin/ra/cert_request.h"
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/accounts.h"
 #include "jitsuin/ra/date.h"
 #include "jitsuin/ra/outbox.h"

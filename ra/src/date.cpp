@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
+#include "jitsuin/core/text.h"
 
 namespace jitsuin::ra {
 
@@ -77,8 +78,7 @@ Date add_months(const Date& d, int n) {
 }
 
 Date date_in_japan(UnixTime t) {
-  constexpr UnixTime kJst = 9 * 3600;
-  UnixTime local = t + kJst;
+  UnixTime local = t + kJapanUtcOffsetSeconds;
   long days = static_cast<long>(local / 86400 - (local % 86400 < 0 ? 1 : 0));
   return Date::from_days(days);
 }

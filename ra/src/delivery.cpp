@@ -1,7 +1,7 @@
 #include "jitsuin/ra/delivery.h"
 #include "jitsuin/ra/outbox.h"
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/application.h"
 #include "ra_core.h"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <functional>
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/bundle.h"
 #include "ra_core.h"
 

@@ -1,6 +1,6 @@
 #include "jitsuin/ra/issuance.h"
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/outbox.h"
 #include "ra_core.h"

@@ -10,7 +10,7 @@
 #include <ctime>
 #include <memory>
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 
 namespace jitsuin::ra {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/db/audit.h"
 #include "ra_core.h"
 
@@ -136,27 +136,6 @@ void record_created(RaContext& ctx, std::int64_t application_id, const std::stri
   ev.bind(1, application_id).bind(2, actor).bind(3, ctx.clock()).exec();
 }
 
-long utf8_length(std::string_view s) {
-  long n = 0;
-  for (std::size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (!len || i + len > s.size()) return -1;
-    std::uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
-    for (std::size_t k = 1; k < len; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return -1;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-      return -1;
-    i += len;
-    ++n;
-  }
-  return n;
-}
 
 std::string text_field(const std::string& value, const std::string& field, std::size_t max_chars, bool required) {
   long n = utf8_length(value);

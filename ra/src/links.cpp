@@ -1,7 +1,7 @@
 #include "jitsuin/ra/links.h"
 
 #include "jitsuin/ca/authority.h"
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/accounts.h"
 #include "jitsuin/ra/outbox.h"
 #include "ra_core.h"

@@ -9,7 +9,8 @@
 #include <ctime>
 #include <vector>
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
+#include "jitsuin/core/text.h"
 
 namespace jitsuin::ra::mail {
 
@@ -301,18 +302,6 @@ const Template& find(const std::string& name) {
   throw Error(ErrorKind::invalid_input, "unknown mail template '" + name + "'");
 }
 
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
-    i += n;
-  }
-  return true;
-}
 
 bool has_control(std::string_view s) {
   for (char ch : s) {
@@ -326,7 +315,7 @@ std::string two(int v) { return (v < 10 ? "0" : "") + std::to_string(v); }
 
 // Japan has no daylight saving time: UTC+9 all year.
 std::string format_japan_time(UnixTime t, const std::string& language) {
-  std::time_t jst = static_cast<std::time_t>(t + 9 * 3600);
+  std::time_t jst = static_cast<std::time_t>(t + kJapanUtcOffsetSeconds);
   std::tm tm{};
   gmtime_r(&jst, &tm);
   static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -433,7 +422,7 @@ void validate(const std::string& template_name, const std::string& language, con
       JITSUIN_ARG_CHECK(v.is_string(), "param " + it.key() + " must be a string");
       const auto& s = v.get_ref<const std::string&>();
       JITSUIN_ARG_CHECK(s.size() <= 2000, "param " + it.key() + " is too long");
-      JITSUIN_ARG_CHECK(valid_utf8(s), "param " + it.key() + " is not valid UTF-8");
+      JITSUIN_ARG_CHECK(is_valid_utf8(s), "param " + it.key() + " is not valid UTF-8");
       JITSUIN_ARG_CHECK(!has_control(s), "param " + it.key() + " contains control characters");
       if (spec->kind == Kind::change)
         JITSUIN_ARG_CHECK(s == "link" || s == "unlink", "param " + it.key() + " must be \"link\" or \"unlink\"");

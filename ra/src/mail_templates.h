@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/util.h"
 
 namespace jitsuin::ra::mail {
 

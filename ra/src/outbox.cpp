@@ -12,7 +12,7 @@
 #include <memory>
 #include <mutex>
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "mail_templates.h"
 
 namespace jitsuin::ra {

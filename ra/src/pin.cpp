@@ -1,7 +1,7 @@
 #include "jitsuin/ra/pin.h"
 
 #include "jitsuin/ca/csr.h"
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/outbox.h"
 #include "jitsuin/ra/secret.h"

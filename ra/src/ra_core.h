@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jitsuin/core/text.h"
 #include "jitsuin/ra/accounts.h"
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/context.h"
@@ -33,9 +34,6 @@ void record_created(RaContext& ctx, std::int64_t application_id, const std::stri
 /// Checks free text from a form: valid UTF-8, no control characters, not longer than max_chars
 /// code points; trims surrounding spaces. Empty is refused when required. Throws invalid_input.
 std::string text_field(const std::string& value, const std::string& field, std::size_t max_chars, bool required);
-
-/// Number of code points of valid UTF-8 text, or -1 when it is not valid UTF-8.
-long utf8_length(std::string_view s);
 
 /// Inserts a validated Form 5 in state received, with its creation event and audit entry
 /// (inside the caller's transaction). Returns its id.

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/outbox.h"
 #include "ra_core.h"

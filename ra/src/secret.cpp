@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "jitsuin/config/error.h"
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/error.h"
+#include "jitsuin/core/util.h"
 
 namespace jitsuin::ra {
 

@@ -5,7 +5,7 @@
 #include <botan/x509cert.h>
 #include <botan/x509path.h>
 
-#include "jitsuin/hsm/openssl.h"
+#include "jitsuin/core/openssl.h"
 
 namespace jitsuin::test {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "jitsuin/config/config.h"
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/util.h"
 #include "support/support.h"
 
 namespace jitsuin::test {

@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "jitsuin/config/config.h"
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "support/support.h"
 
 namespace jitsuin::test {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "jitsuin/hsm/openssl.h"
+#include "jitsuin/core/openssl.h"
 #include "jitsuin/hsm/pkcs11.h"
 #include "support/support.h"
 

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "jitsuin/ca/authority.h"
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/db/audit.h"
 #include "jitsuin/ra/accounts.h"
 #include "jitsuin/ra/application.h"

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/letter.h"
 #include "support/support.h"
 

@@ -15,7 +15,7 @@
 #include <set>
 #include <thread>
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/outbox.h"
 #include "support/support.h"
 

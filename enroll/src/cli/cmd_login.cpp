@@ -8,7 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/ra_session.h"
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 
 namespace jitsuin::cli {
 

@@ -10,7 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/ra_session.h"
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/accounts.h"
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/cert_request.h"

@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 
 namespace {
 

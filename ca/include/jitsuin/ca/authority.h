@@ -10,9 +10,9 @@
 
 #include "jitsuin/ca/profile.h"
 #include "jitsuin/config/config.h"
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/util.h"
 #include "jitsuin/db/database.h"
-#include "jitsuin/hsm/openssl.h"
+#include "jitsuin/core/openssl.h"
 #include "jitsuin/hsm/pkcs11.h"
 
 namespace jitsuin::ca {

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "jitsuin/hsm/openssl.h"
+#include "jitsuin/core/openssl.h"
 
 namespace jitsuin::ca {
 

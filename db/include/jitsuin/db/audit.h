@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/util.h"
 #include "jitsuin/db/database.h"
 
 namespace jitsuin::db {

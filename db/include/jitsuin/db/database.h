@@ -11,8 +11,8 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "jitsuin/config/error.h"
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/error.h"
+#include "jitsuin/core/util.h"
 
 struct sqlite3;
 struct sqlite3_stmt;

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "jitsuin/config/error.h"
-#include "jitsuin/config/util.h"
-#include "jitsuin/hsm/openssl.h"
+#include "jitsuin/core/error.h"
+#include "jitsuin/core/util.h"
+#include "jitsuin/core/openssl.h"
 #include "jitsuin/hsm/uri.h"
 
 namespace jitsuin::hsm {

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/util.h"
 
 namespace jitsuin::hsm {
 

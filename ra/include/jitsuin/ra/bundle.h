@@ -105,7 +105,4 @@ Bundle get_bundle(RaContext& ctx, std::int64_t bundle_id);
 /// Bundles, newest first, optionally of companies whose name (any script) contains `company`.
 std::vector<Bundle> find_bundles(RaContext& ctx, const std::string& company, int limit = 1000);
 
-/// Validates one Form-4 or Form-6 e-mail address (simple, strict ASCII form).
-bool is_plausible_email(const std::string& email);
-
 }  // namespace jitsuin::ra

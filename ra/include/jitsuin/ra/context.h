@@ -2,7 +2,7 @@
 // What every registration-authority operation needs: the database, the configuration and a clock.
 // The clock is injected so tests control time (PIN expiry, hold periods, effective times).
 #include "jitsuin/config/config.h"
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/util.h"
 #include "jitsuin/db/database.h"
 
 namespace jitsuin::ra {

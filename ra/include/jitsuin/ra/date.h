@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/util.h"
 
 namespace jitsuin::ra {
 

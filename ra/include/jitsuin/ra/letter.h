@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/util.h"
 
 namespace jitsuin::ra {
 

@@ -26,7 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jitsuin/config/config.h"
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/util.h"
 #include "jitsuin/db/database.h"
 
 namespace jitsuin::ra {

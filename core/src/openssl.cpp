@@ -1,4 +1,4 @@
-#include "jitsuin/hsm/openssl.h"
+#include "jitsuin/core/openssl.h"
 
 #include <openssl/err.h>
 #include <openssl/ec.h>

@@ -1,4 +1,4 @@
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/util.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 
 namespace jitsuin {
 

@@ -1,4 +1,4 @@
-#include "jitsuin/config/error.h"
+#include "jitsuin/core/error.h"
 
 namespace jitsuin {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "jitsuin/config/error.h"
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/error.h"
+#include "jitsuin/core/util.h"
 
 namespace jitsuin::ossl {
 

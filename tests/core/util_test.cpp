@@ -4,8 +4,8 @@
 
 #include <functional>
 
-#include "jitsuin/config/error.h"
-#include "jitsuin/config/util.h"
+#include "jitsuin/core/error.h"
+#include "jitsuin/core/util.h"
 #include "support/support.h"
 #include "support/vectors.h"
 
