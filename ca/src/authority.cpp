@@ -173,14 +173,6 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return out;
 }
 
-std::string key_uri(const config::Config& config, const hsm::PrivateKey& key) {
-  auto u = hsm::Pkcs11Uri::parse(config.hsm.token);
-  u.object = key.label();
-  u.id = key.id();
-  u.type = "private";
-  return u.to_string();
-}
-
 }  // namespace
 
 RevocationReason parse_revocation_reason(const std::string& name) {
@@ -215,12 +207,28 @@ std::string normalize_serial(const std::string& serial_hex) {
 struct CertificateAuthority::Impl {
   const config::Config& config;
   db::Database& db;
-  hsm::Token& token;
+  hsm::KeyStore& keys;
   Clock clock;
+  // A CA key, asked of the key store the first time it signs.
+  class LazySigner {
+   public:
+    LazySigner() = default;
+    LazySigner(hsm::KeyStore* store, std::string reference) : store_(store), reference_(std::move(reference)) {}
+    EVP_PKEY* pkey() const {
+      std::call_once(*once_, [&] { signer_ = store_->find(reference_); });
+      return signer_->pkey();
+    }
+
+   private:
+    hsm::KeyStore* store_ = nullptr;
+    std::string reference_;
+    std::unique_ptr<std::once_flag> once_ = std::make_unique<std::once_flag>();
+    mutable std::shared_ptr<hsm::Signer> signer_;
+  };
   struct Ca {
     std::int64_t id = 0;
     std::string role;
-    hsm::PrivateKey key;
+    LazySigner key;
     ossl::Cert cert;
     Bytes key_id;   // subjectKeyIdentifier
   };
@@ -232,8 +240,8 @@ struct CertificateAuthority::Impl {
   // keyUsage of each profile for RSA and for EC subject keys, built once.
   std::map<std::string, std::pair<ossl::Ext, ossl::Ext>> key_usage_exts;
 
-  Impl(const config::Config& c, db::Database& d, hsm::Token& t, Clock clk)
-      : config(c), db(d), token(t), clock(std::move(clk)) {}
+  Impl(const config::Config& c, db::Database& d, hsm::KeyStore& k, Clock clk)
+      : config(c), db(d), keys(k), clock(std::move(clk)) {}
 
   Ca load(const std::string& role) {
     db::Statement st(db,
@@ -245,7 +253,7 @@ struct CertificateAuthority::Impl {
     Ca ca;
     ca.id = st.int64(0);
     ca.role = role;
-    ca.key = token.find_key(hsm::Pkcs11Uri::parse(st.text(1)));
+    ca.key = LazySigner(&keys, st.text(1));
     ca.cert = ossl::cert_from_der(st.blob_view(2));
     ca.key_id = ossl::key_identifier(X509_get0_pubkey(ca.cert.get()));
     return ca;
@@ -278,23 +286,23 @@ bool CertificateAuthority::initialized(db::Database& db) {
   return st.int64(0) > 0;
 }
 
-void CertificateAuthority::init(const config::Config& config, db::Database& db, hsm::Token& token,
+void CertificateAuthority::init(const config::Config& config, db::Database& db, hsm::KeyStore& keys,
                                 const Actor& actor, const Clock& clock, hsm::KeyAlgorithm root_alg,
                                 hsm::KeyAlgorithm issuing_alg) {
   if (initialized(db))
     throw Error(ErrorKind::conflict, "a CA already exists in " + db.path().string() + "; refusing to create another");
   UnixTime now = clock();
-  // Fresh random ids: an interrupted earlier attempt leaves keys that can never be confused with these.
-  Bytes root_id = random_bytes(8), issuing_id = random_bytes(8);
-  hsm::PrivateKey root_key = token.generate_key(root_alg, "jitsuin-root-ca", root_id);
-  hsm::PrivateKey issuing_key = token.generate_key(issuing_alg, "jitsuin-issuing-ca", issuing_id);
+  // The key store gives each new key a fresh identity: an interrupted earlier attempt leaves keys
+  // that can never be confused with these.
+  std::shared_ptr<hsm::Signer> root_key = keys.generate("jitsuin-root-ca", root_alg);
+  std::shared_ptr<hsm::Signer> issuing_key = keys.generate("jitsuin-issuing-ca", issuing_alg);
   const auto& rc = config.ca.root;
   const auto& ic = config.ca.issuing;
 
   auto root_name = detail::make_name(rc.subject, "");
-  Bytes root_kid = ossl::key_identifier(root_key.pkey());
+  Bytes root_kid = ossl::key_identifier(root_key->pkey());
   auto root = new_certificate(detail::random_serial(), root_name.get(), root_name.get(), now,
-                              now + static_cast<UnixTime>(rc.validity_days) * kDay, root_key.pkey());
+                              now + static_cast<UnixTime>(rc.validity_days) * kDay, root_key->pkey());
   detail::add_ext(root.get(), detail::make_ext(NID_basic_constraints, "critical,CA:TRUE").get());
   detail::add_ext(root.get(), detail::make_ext(NID_key_usage, "critical,keyCertSign,cRLSign").get());
   detail::add_ext(root.get(), detail::make_key_id_ext(NID_subject_key_identifier, root_kid).get());
@@ -303,17 +311,17 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
   if (!config.ca.crl.root_distribution_point.empty())
     detail::add_ext(root.get(),
                     detail::make_ext(NID_crl_distribution_points, "URI:" + config.ca.crl.root_distribution_point).get());
-  detail::sign(root.get(), root_key.pkey());
+  detail::sign(root.get(), root_key->pkey());
 
   auto issuing_name = detail::make_name(ic.subject, "");
   UnixTime issuing_end = std::min(now + static_cast<UnixTime>(ic.validity_days) * kDay,
                                   now + static_cast<UnixTime>(rc.validity_days) * kDay);
   auto issuing = new_certificate(detail::random_serial(), issuing_name.get(), root_name.get(), now, issuing_end,
-                                 issuing_key.pkey());
+                                 issuing_key->pkey());
   detail::add_ext(issuing.get(), detail::make_ext(NID_basic_constraints, "critical,CA:TRUE,pathlen:0").get());
   detail::add_ext(issuing.get(), detail::make_ext(NID_key_usage, "critical,keyCertSign,cRLSign").get());
   detail::add_ext(issuing.get(),
-                  detail::make_key_id_ext(NID_subject_key_identifier, ossl::key_identifier(issuing_key.pkey())).get());
+                  detail::make_key_id_ext(NID_subject_key_identifier, ossl::key_identifier(issuing_key->pkey())).get());
   detail::add_ext(issuing.get(), detail::make_key_id_ext(NID_authority_key_identifier, root_kid).get());
   if (!config.ca.crl.root_distribution_point.empty())
     detail::add_ext(issuing.get(),
@@ -323,14 +331,14 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
                     detail::make_ext(NID_info_access, "caIssuers;URI:" + config.ca.root_aia_ca_issuers).get());
   if (!config.ca.policies.empty())
     detail::add_ext(issuing.get(), detail::make_policies_ext(config.ca.policies).get());
-  detail::sign(issuing.get(), root_key.pkey());
+  detail::sign(issuing.get(), root_key->pkey());
 
   db::Transaction tx(db);
-  auto add_authority = [&](const char* role, const hsm::PrivateKey& key, hsm::KeyAlgorithm alg, X509* cert,
+  auto add_authority = [&](const char* role, const hsm::Signer& key, hsm::KeyAlgorithm alg, X509* cert,
                            std::optional<std::int64_t> issuer) {
     db::Statement st(db,
                      "INSERT INTO authorities (role, key_uri, key_algorithm, subject, created_at) VALUES (?, ?, ?, ?, ?)");
-    st.bind(1, role).bind(2, key_uri(config, key)).bind(3, hsm::key_algorithm_name(alg));
+    st.bind(1, role).bind(2, key.reference()).bind(3, hsm::key_algorithm_name(alg));
     st.bind(4, ossl::name_to_string(X509_get_subject_name(cert))).bind(5, now);
     st.exec();
     std::int64_t id = db.last_insert_rowid();
@@ -340,8 +348,8 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
     up.bind(1, cert_id).bind(2, id).exec();
     return id;
   };
-  std::int64_t root_db_id = add_authority("root", root_key, root_alg, root.get(), std::nullopt);
-  add_authority("issuing", issuing_key, issuing_alg, issuing.get(), root_db_id);
+  std::int64_t root_db_id = add_authority("root", *root_key, root_alg, root.get(), std::nullopt);
+  add_authority("issuing", *issuing_key, issuing_alg, issuing.get(), root_db_id);
   json details = {{"root_subject", ossl::name_to_string(root_name.get())},
                   {"root_key", hsm::key_algorithm_name(root_alg)},
                   {"root_serial", to_hex(serial_bytes(root.get()))},
@@ -352,9 +360,9 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
   tx.commit();
 }
 
-CertificateAuthority::CertificateAuthority(const config::Config& config, db::Database& db, hsm::Token& token,
+CertificateAuthority::CertificateAuthority(const config::Config& config, db::Database& db, hsm::KeyStore& keys,
                                            Clock clock)
-    : impl_(std::make_unique<Impl>(config, db, token, std::move(clock))) {
+    : impl_(std::make_unique<Impl>(config, db, keys, std::move(clock))) {
   impl_->root = impl_->load("root");
   impl_->issuing = impl_->load("issuing");
   auto& ext = impl_->common_exts;

@@ -198,7 +198,7 @@ IssueResult issue_rate(test::CaFixture& f, int count, int threads, bool sync_ful
   std::vector<std::unique_ptr<ca::CertificateAuthority>> cas;
   for (int t = 0; t < threads; ++t) {
     dbs.push_back(db::Database::open(f.config.database.path, {.synchronous_full = sync_full}));
-    cas.push_back(std::make_unique<ca::CertificateAuthority>(f.config, *dbs.back(), *f.token, system_clock()));
+    cas.push_back(std::make_unique<ca::CertificateAuthority>(f.config, *dbs.back(), *f.keys, system_clock()));
   }
   std::int64_t before = test::count_rows(*f.db, "certificates");
   std::atomic<long> issued{0};

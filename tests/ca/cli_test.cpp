@@ -121,17 +121,52 @@ TEST_F(Cli, BadInputChangesNothing) {
 
 TEST_F(Cli, WrongCaPinIsAClearError) {
   init();
-  auto r = run("JITSUIN_CA_PIN=wrong-pin " + jitsuin_cmd(home.path() / "var") + " ca show");
+  // Only commands that sign log in to the token: crl publish does, ca show does not.
+  auto r = run("JITSUIN_CA_PIN=wrong-pin " + jitsuin_cmd(home.path() / "var") + " crl publish");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("CKR_PIN_INCORRECT"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("unauthenticated"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("wrong-pin"), std::string::npos) << "a PIN must never be printed";
+  r = run("JITSUIN_CA_PIN=wrong-pin " + jitsuin_cmd(home.path() / "var") + " ca show");
+  EXPECT_EQ(r.status, 0) << "ca show signs nothing and must not log in: " << r.output;
   // A PIN file readable by others is refused.
   std::filesystem::permissions(home.path() / "var" / "ca.pin", std::filesystem::perms::others_read,
                                std::filesystem::perm_options::add);
-  r = jitsuin("ca show");
+  openssl_csr(home.path(), "ec", "x");
+  write_text(home.path() / "x.json", R"({"organization": "Example Kensetsu", "department": "Honsha", "title": "Shacho", "common_name": "Taro Yamada"})");
+  r = jitsuin("ca issue --profile individual-signing --csr " + (home.path() / "x.csr").string() + " --subject " +
+              (home.path() / "x.json").string() + " --out " + (home.path() / "x.pem").string());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("chmod 600"), std::string::npos) << r.output;
+}
+
+// Commands that do not sign never open a token session: with the token gone (its directory moved
+// away), reading, revoking and verifying still work, while issuing and CRL signing fail, and work
+// again once the token is back.
+TEST_F(Cli, OnlySigningCommandsOpenTheToken) {
+  init();
+  std::string serial = issue("a");
+  auto var = home.path() / "var";
+  std::filesystem::rename(var / "tokens", home.path() / "tokens.away");
+  std::filesystem::create_directories(var / "tokens");
+  auto r = jitsuin("ca show");
+  EXPECT_EQ(r.status, 0) << r.output;
+  r = jitsuin("ca show --serial " + serial);
+  EXPECT_EQ(r.status, 0) << r.output;
+  r = jitsuin("ca revoke --serial " + serial + " --reason superseded");
+  EXPECT_EQ(r.status, 0) << r.output;
+  r = jitsuin("audit verify");
+  EXPECT_EQ(r.status, 0) << r.output;
+  r = jitsuin("crl publish");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("token not present"), std::string::npos) << r.output;
+  r = jitsuin("ca issue --profile individual-signing --csr " + (home.path() / "a.csr").string() + " --subject " +
+              (home.path() / "subject.json").string() + " --out " + (home.path() / "b.pem").string());
+  EXPECT_EQ(r.status, 1) << r.output;
+  std::filesystem::remove_all(var / "tokens");
+  std::filesystem::rename(home.path() / "tokens.away", var / "tokens");
+  r = jitsuin("crl publish");
+  EXPECT_EQ(r.status, 0) << r.output;
 }
 
 TEST_F(Cli, AuditVerifyDetectsEditsDeletionsAndReordering) {

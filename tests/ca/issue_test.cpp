@@ -198,7 +198,7 @@ TEST(Issue, CaInitRefusesToRunTwice) {
   auto f = make_ca();
   auto authorities = count_rows(*f->db, "authorities");
   try {
-    ca::CertificateAuthority::init(f->config, *f->db, *f->token, {"test"}, system_clock(), hsm::KeyAlgorithm::p256,
+    ca::CertificateAuthority::init(f->config, *f->db, *f->keys, {"test"}, system_clock(), hsm::KeyAlgorithm::p256,
                                    hsm::KeyAlgorithm::p256);
     FAIL() << "expected a refusal";
   } catch (const Error& e) {

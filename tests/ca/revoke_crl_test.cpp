@@ -13,7 +13,7 @@ struct Clocked {
   std::unique_ptr<CaFixture> f = make_ca();
   UnixTime now = system_clock()();
   std::unique_ptr<ca::CertificateAuthority> ca =
-      std::make_unique<ca::CertificateAuthority>(f->config, *f->db, *f->token, [this] { return now; });
+      std::make_unique<ca::CertificateAuthority>(f->config, *f->db, *f->keys, [this] { return now; });
   TempDir dir;
   int keys = 0;
 

@@ -714,7 +714,7 @@ TEST(RaRevocation, RequestApproveRevokeAndCrl) {
     return std::string();
   };
   EXPECT_EQ(crl_text(*caf->ca, "crl-now").find(upper(serial)), std::string::npos);
-  ca::CertificateAuthority later(config, *caf->db, *caf->token, [&] { return system_clock()() + 3 * 86400; });
+  ca::CertificateAuthority later(config, *caf->db, *caf->keys, [&] { return system_clock()() + 3 * 86400; });
   auto text = crl_text(later, "crl-later");
   EXPECT_NE(text.find(upper(serial)), std::string::npos) << text;
   EXPECT_NE(text.find("Affiliation Changed"), std::string::npos) << text;

@@ -109,10 +109,10 @@ std::unique_ptr<CaFixture> make_ca(hsm::KeyAlgorithm root, hsm::KeyAlgorithm iss
   const std::string pin = "user-pin-1234";
   write_file_atomic(f->config.hsm.pin_file, pin + "\n", 0600);
   f->token = new_token(f->token_label, "so-pin-1234", pin);
-  f->token->login(pin);
+  f->keys = hsm::open_key_store(f->config);
   f->db = f->open_db();
-  ca::CertificateAuthority::init(f->config, *f->db, *f->token, {"test"}, system_clock(), root, issuing);
-  f->ca = std::make_unique<ca::CertificateAuthority>(f->config, *f->db, *f->token, system_clock());
+  ca::CertificateAuthority::init(f->config, *f->db, *f->keys, {"test"}, system_clock(), root, issuing);
+  f->ca = std::make_unique<ca::CertificateAuthority>(f->config, *f->db, *f->keys, system_clock());
   return f;
 }
 

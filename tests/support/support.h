@@ -53,12 +53,13 @@ std::filesystem::path process_softhsm();
 hsm::Token new_token(const std::string& label, const std::string& so_pin, const std::string& user_pin);
 
 /// A complete CA in a temp home: config (the documented default with a private token), database,
-/// token logged in, CA initialised and loaded.
+/// key store (which logs in to the token), CA initialised and loaded.
 struct CaFixture {
   TempDir home;
   config::Config config;
   std::unique_ptr<db::Database> db;
-  std::optional<hsm::Token> token;
+  std::optional<hsm::Token> token;             ///< the same token, for tests that look at it directly
+  std::unique_ptr<hsm::KeyStore> keys;         ///< the key store the CA uses (hsm.type from config)
   std::unique_ptr<ca::CertificateAuthority> ca;
   std::string token_label;
 

@@ -19,7 +19,7 @@ int ca_init(const GlobalOptions& g, const std::vector<std::string>& argv) {
   if (ca::CertificateAuthority::initialized(ctx.db()))
     throw Error(ErrorKind::conflict,
                 "a CA already exists in " + ctx.config().database.path.string() + "; refusing to create another");
-  ca::CertificateAuthority::init(ctx.config(), ctx.db(), ctx.token(true), ctx.actor(), ctx.clock(), root_alg,
+  ca::CertificateAuthority::init(ctx.config(), ctx.db(), ctx.keys(true), ctx.actor(), ctx.clock(), root_alg,
                                  issuing_alg);
   std::cout << "CA created: root " << hsm::key_algorithm_name(root_alg) << ", issuing "
             << hsm::key_algorithm_name(issuing_alg) << "\n";

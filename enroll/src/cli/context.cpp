@@ -3,7 +3,6 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include "jitsuin/hsm/softhsm.h"
 
 namespace jitsuin::cli {
 
@@ -20,16 +19,16 @@ db::Database& Context::db() {
   return *db_;
 }
 
-hsm::Token& Context::token(bool provision) {
-  if (!token_) token_ = hsm::open_ca_token(config_, provision);
-  return *token_;
+hsm::KeyStore& Context::keys(bool provision) {
+  if (!keys_) keys_ = hsm::open_key_store(config_, provision);
+  return *keys_;
 }
 
 ca::CertificateAuthority& Context::ca() {
   if (!ca_) {
     if (!ca::CertificateAuthority::initialized(db()))
       throw Error(ErrorKind::not_found, "no CA in " + config_.database.path.string() + " (run: jitsuin ca init)");
-    ca_ = std::make_unique<ca::CertificateAuthority>(config_, db(), token(), clock());
+    ca_ = std::make_unique<ca::CertificateAuthority>(config_, db(), keys(), clock());
   }
   return *ca_;
 }

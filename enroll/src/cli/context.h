@@ -1,5 +1,5 @@
 #pragma once
-// What every command needs: the home folder, the configuration, the database and the CA token.
+// What every command needs: the home folder, the configuration, the database and the CA's key store.
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -7,7 +7,7 @@
 #include "jitsuin/ca/authority.h"
 #include "jitsuin/config/config.h"
 #include "jitsuin/db/database.h"
-#include "jitsuin/hsm/pkcs11.h"
+#include "jitsuin/hsm/key_store.h"
 
 namespace jitsuin::cli {
 
@@ -21,9 +21,10 @@ class Context {
   explicit Context(const GlobalOptions& opts);
   const config::Config& config() const { return config_; }
   db::Database& db();
-  /// The CA token, logged in; provision creates the embedded SoftHSM2 token on first use.
-  hsm::Token& token(bool provision = false);
-  /// The CA, loaded from the database and the token.
+  /// The CA's key store (opens no token session until a key is used); provision creates the
+  /// embedded SoftHSM2 token on first use.
+  hsm::KeyStore& keys(bool provision = false);
+  /// The CA, loaded from the database; its keys are opened only when it signs.
   ca::CertificateAuthority& ca();
   /// The person running the command, for the audit log.
   ca::Actor actor() const;
@@ -32,7 +33,7 @@ class Context {
  private:
   config::Config config_;
   std::unique_ptr<db::Database> db_;
-  std::optional<hsm::Token> token_;
+  std::unique_ptr<hsm::KeyStore> keys_;
   std::unique_ptr<ca::CertificateAuthority> ca_;
 };
 

@@ -13,7 +13,7 @@
 #include "jitsuin/core/util.h"
 #include "jitsuin/db/database.h"
 #include "jitsuin/core/openssl.h"
-#include "jitsuin/hsm/pkcs11.h"
+#include "jitsuin/hsm/key_store.h"
 
 namespace jitsuin::ca {
 
@@ -91,16 +91,18 @@ struct CrlPublication {
 
 class CertificateAuthority {
  public:
-  /// Generates the root and issuing keys on the token, self-signs the root, issues the issuing
+  /// Generates the root and issuing keys in the key store, self-signs the root, issues the issuing
   /// CA certificate and stores both. Refuses (conflict) when a CA exists in the database.
-  static void init(const config::Config& config, db::Database& db, hsm::Token& token, const Actor& actor,
+  static void init(const config::Config& config, db::Database& db, hsm::KeyStore& keys, const Actor& actor,
                    const Clock& clock, hsm::KeyAlgorithm root_alg, hsm::KeyAlgorithm issuing_alg);
 
   /// True when the database holds a CA.
   static bool initialized(db::Database& db);
 
-  /// Loads the CA from the database and its keys from the (logged-in) token.
-  CertificateAuthority(const config::Config& config, db::Database& db, hsm::Token& token, Clock clock);
+  /// Loads the CA (certificates, key references) from the database. The CA's keys are asked of
+  /// the key store only when the CA first signs, so reading, revoking and counting never open a
+  /// token session. `keys` must outlive the CA.
+  CertificateAuthority(const config::Config& config, db::Database& db, hsm::KeyStore& keys, Clock clock);
   ~CertificateAuthority();
 
   /// Issues an end-entity certificate from the issuing CA (see IssueRequest).

@@ -13,6 +13,7 @@
 #include "jitsuin/core/error.h"
 #include "jitsuin/core/util.h"
 #include "jitsuin/core/openssl.h"
+#include "jitsuin/hsm/key_store.h"
 #include "jitsuin/hsm/uri.h"
 
 namespace jitsuin::hsm {
@@ -27,11 +28,6 @@ class HsmError : public Error {
 
 /// Name of a CK_RV ("CKR_PIN_INCORRECT") and a sentence for people.
 std::string rv_name(unsigned long rv);
-
-/// Key algorithms generated on tokens.
-enum class KeyAlgorithm { rsa2048, rsa3072, rsa4096, p256, p384 };
-KeyAlgorithm parse_key_algorithm(const std::string& name);   ///< throws invalid_input
-std::string key_algorithm_name(KeyAlgorithm alg);             ///< "rsa2048", "p256", ...
 
 /// PIN policy for user and SO PINs: at least 4 printable ASCII characters (the token may demand more).
 void check_pin_policy(const std::string& pin, const char* which);

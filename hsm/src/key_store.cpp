@@ -1,0 +1,97 @@
+#include "jitsuin/hsm/key_store.h"
+
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include "jitsuin/hsm/pkcs11.h"
+#include "jitsuin/hsm/softhsm.h"
+
+namespace jitsuin::hsm {
+
+namespace {
+
+// A key on a PKCS#11 token. Holds libp11's key object (and through it the module) alive.
+class Pkcs11Signer final : public Signer {
+ public:
+  Pkcs11Signer(PrivateKey key, std::string reference) : key_(std::move(key)), reference_(std::move(reference)) {}
+  EVP_PKEY* pkey() const override { return key_.pkey(); }
+  const std::string& reference() const override { return reference_; }
+  const std::string& description() const override { return key_.description(); }
+
+ private:
+  PrivateKey key_;
+  std::string reference_;
+};
+
+// The CA token as configured (hsm.token, hsm.module, PIN from hsm.pin_env / hsm.pin_file),
+// opened and logged in on first use.
+class Pkcs11KeyStore final : public KeyStore {
+ public:
+  Pkcs11KeyStore(const config::Config& config, bool provision) : config_(config), provision_(provision) {}
+
+  const std::string& type() const override { return type_; }
+
+  std::shared_ptr<Signer> generate(const std::string& name, KeyAlgorithm alg) override {
+    std::lock_guard lock(mutex_);
+    // A fresh random CKA_ID: a key left by an interrupted earlier attempt can never be confused
+    // with this one, even under the same label.
+    Bytes id = random_bytes(8);
+    PrivateKey key = token().generate_key(alg, name, id);
+    return std::make_shared<Pkcs11Signer>(std::move(key), reference_of(name, id));
+  }
+
+  std::shared_ptr<Signer> find(const std::string& reference) override {
+    auto uri = Pkcs11Uri::parse(reference);
+    if (!uri.object && !uri.id)
+      throw Error(ErrorKind::invalid_input, "key reference " + reference + " names no key (object= or id=)");
+    std::lock_guard lock(mutex_);
+    return std::make_shared<Pkcs11Signer>(token().find_key(uri), reference);
+  }
+
+ private:
+  // The logged-in token, shared by every store of this process on the same module and token: a
+  // PKCS#11 login belongs to the slot, so a second login would end the first store's and
+  // invalidate the keys it handed out.
+  struct SharedToken {
+    std::mutex mutex;
+    std::optional<Token> token;
+  };
+
+  Token& token() {
+    if (!shared_) {
+      static std::mutex registry_mutex;
+      static std::map<std::string, std::weak_ptr<SharedToken>> registry;
+      std::string id = config_.hsm.module.string() + "\n" + config_.hsm.token;
+      std::lock_guard registry_lock(registry_mutex);
+      shared_ = registry[id].lock();
+      if (!shared_) registry[id] = shared_ = std::make_shared<SharedToken>();
+    }
+    std::lock_guard token_lock(shared_->mutex);
+    if (!shared_->token) shared_->token = open_ca_token(config_, provision_);
+    return *shared_->token;
+  }
+
+  std::string reference_of(const std::string& name, const Bytes& id) const {
+    auto u = Pkcs11Uri::parse(config_.hsm.token);
+    u.object = name;
+    u.id = id;
+    u.type = "private";
+    return u.to_string();
+  }
+
+  const config::Config& config_;
+  bool provision_;
+  const std::string type_ = "pkcs11";
+  std::mutex mutex_;
+  std::shared_ptr<SharedToken> shared_;
+};
+
+}  // namespace
+
+std::unique_ptr<KeyStore> open_key_store(const config::Config& config, bool provision) {
+  if (config.hsm.type == "pkcs11") return std::make_unique<Pkcs11KeyStore>(config, provision);
+  throw Error(ErrorKind::config, "hsm.type '" + config.hsm.type + "' is not a known key store (known: pkcs11)");
+}
+
+}  // namespace jitsuin::hsm
