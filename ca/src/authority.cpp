@@ -235,13 +235,13 @@ struct CertificateAuthority::Impl {
   Ca root, issuing;
   // Extensions every end-entity certificate carries, built once.
   std::vector<ossl::Ext> common_exts;
-  std::map<std::string, Profile> profiles;
+  ProfileSet profiles;   // loaded with the CA: a broken profile fails start-up, not the first issuance
   std::map<std::string, std::vector<ossl::Ext>> profile_exts;
   // keyUsage of each profile for RSA and for EC subject keys, built once.
   std::map<std::string, std::pair<ossl::Ext, ossl::Ext>> key_usage_exts;
 
   Impl(const config::Config& c, db::Database& d, hsm::KeyStore& k, Clock clk)
-      : config(c), db(d), keys(k), clock(std::move(clk)) {}
+      : config(c), db(d), keys(k), clock(std::move(clk)), profiles(load_profiles(c.ca.profiles_dir)) {}
 
   Ca load(const std::string& role) {
     db::Statement st(db,
@@ -260,9 +260,8 @@ struct CertificateAuthority::Impl {
   }
 
   const Profile& profile(const std::string& name) {
-    auto it = profiles.find(name);
-    if (it != profiles.end()) return it->second;
-    Profile p = load_profile(config.ca.profiles_dir, name);
+    const Profile& p = profiles.get(name);
+    if (profile_exts.count(name)) return p;
     std::vector<ossl::Ext> exts;
     exts.push_back(detail::make_ext(NID_basic_constraints, "critical,CA:FALSE"));
     if (!p.extended_key_usage.empty())
@@ -276,7 +275,7 @@ struct CertificateAuthority::Impl {
       return detail::make_ext(NID_key_usage, "critical," + join(ku, ","));
     };
     key_usage_exts[name] = {key_usage(p.key_usage_rsa), key_usage(p.key_usage_ec)};
-    return profiles.emplace(name, std::move(p)).first->second;
+    return p;
   }
 };
 

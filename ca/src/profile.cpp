@@ -135,58 +135,109 @@ std::vector<std::string> list_profiles(const std::filesystem::path& dir) {
   return out;
 }
 
-Profile load_profile(const std::filesystem::path& dir, const std::string& name) {
-  bool safe = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+namespace {
+
+bool is_profile_name(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
   });
+}
+
+// where: the object's key, empty for the whole profile.
+void refuse_unknown_keys(const json& j, const std::string& where, const std::set<std::string>& keys) {
+  if (!j.is_object()) throw Error(ErrorKind::config, (where.empty() ? "the profile" : where) + " must be an object");
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!keys.count(it.key()))
+      throw Error(ErrorKind::config, (where.empty() ? "" : where + ": ") + "unknown key '" + it.key() + "'");
+}
+
+Profile decode_profile(const json& j, const std::string& name) {
+  refuse_unknown_keys(j, "", {"description", "subject", "validity", "key_usage", "key_usage_rsa", "key_usage_ec",
+                                     "extended_key_usage", "extended_key_usage_critical", "email_in_san",
+                                     "ocsp_no_check"});
+  Profile p;
+  p.name = name;
+  p.description = j.value("description", "");
+  const json& s = j.at("subject");
+  refuse_unknown_keys(s, "subject", {"required", "optional", "country", "romaji"});
+  p.required_fields = strings(s.value("required", json::array()), "subject.required", kFields);
+  p.optional_fields = strings(s.value("optional", json::array()), "subject.optional", kFields);
+  p.country = s.value("country", "");
+  p.romaji = s.value("romaji", false);
+  const json& v = j.at("validity");
+  refuse_unknown_keys(v, "validity", {"default_days", "allowed_days", "max_days"});
+  p.default_days = v.value("default_days", 365);
+  if (v.contains("allowed_days")) p.allowed_days = v.at("allowed_days").get<std::vector<int>>();
+  p.max_days = v.value("max_days", 0);
+  p.key_usage = strings(j.value("key_usage", json::array()), "key_usage", kKeyUsages);
+  p.key_usage_rsa = strings(j.value("key_usage_rsa", json::array()), "key_usage_rsa", kKeyUsages);
+  p.key_usage_ec = strings(j.value("key_usage_ec", json::array()), "key_usage_ec", kKeyUsages);
+  p.extended_key_usage = strings(j.value("extended_key_usage", json::array()), "extended_key_usage", kExtendedKeyUsages);
+  p.extended_key_usage_critical = j.value("extended_key_usage_critical", false);
+  p.email_in_san = j.value("email_in_san", false);
+  p.ocsp_no_check = j.value("ocsp_no_check", false);
+  if (std::find(p.required_fields.begin(), p.required_fields.end(), "common_name") == p.required_fields.end())
+    throw Error(ErrorKind::config, "common_name must be required");
+  if (p.key_usage.empty()) throw Error(ErrorKind::config, "key_usage must not be empty");
+  if (p.email_in_san && std::count(p.required_fields.begin(), p.required_fields.end(), "email") == 0)
+    throw Error(ErrorKind::config, "email_in_san needs email among the required fields");
+  p.validity_days(std::nullopt);  // the default must itself be allowed
+  return p;
+}
+
+// Reads, decodes and checks the profile in file `path`, called `name`. Every failure is a config
+// error naming the file.
+Profile parse_profile(const std::filesystem::path& path, const std::string& name) {
+  try {
+    return decode_profile(json::parse(read_file(path)), name);
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::config, "profile " + path.string() + ": " + e.what());
+  } catch (const Error& e) {
+    throw Error(ErrorKind::config, "profile " + path.string() + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+Profile load_profile(const std::filesystem::path& dir, const std::string& name) {
   auto path = dir / (name + ".json");
-  if (!safe || !std::filesystem::exists(path)) {
+  if (!is_profile_name(name) || !std::filesystem::exists(path)) {
     std::string known;
     for (const auto& n : list_profiles(dir)) known += (known.empty() ? "" : ", ") + n;
     throw Error(ErrorKind::not_found, "unknown profile '" + name + "' (known: " + known + ")");
   }
-  json j;
-  try {
-    j = json::parse(read_file(path));
-  } catch (const json::exception& e) {
-    throw Error(ErrorKind::config, "profile " + path.string() + ": " + e.what());
+  return parse_profile(path, name);
+}
+
+const Profile& ProfileSet::get(const std::string& name) const {
+  auto it = profiles_.find(name);
+  if (it == profiles_.end()) {
+    std::string known;
+    for (const auto& [n, p] : profiles_) known += (known.empty() ? "" : ", ") + n;
+    throw Error(ErrorKind::not_found, "unknown profile '" + name + "' (known: " + known + ")");
   }
-  static const std::set<std::string> keys{"description", "subject", "validity", "key_usage", "key_usage_rsa",
-                                          "key_usage_ec", "extended_key_usage", "extended_key_usage_critical",
-                                          "email_in_san", "ocsp_no_check"};
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!keys.count(it.key())) throw Error(ErrorKind::config, "profile " + name + ": unknown key '" + it.key() + "'");
-  Profile p;
-  p.name = name;
-  try {
-    p.description = j.value("description", "");
-    const json& s = j.at("subject");
-    p.required_fields = strings(s.value("required", json::array()), name + ".subject.required", kFields);
-    p.optional_fields = strings(s.value("optional", json::array()), name + ".subject.optional", kFields);
-    p.country = s.value("country", "");
-    p.romaji = s.value("romaji", false);
-    const json& v = j.at("validity");
-    p.default_days = v.value("default_days", 365);
-    if (v.contains("allowed_days")) p.allowed_days = v.at("allowed_days").get<std::vector<int>>();
-    p.max_days = v.value("max_days", 0);
-    p.key_usage = strings(j.value("key_usage", json::array()), name + ".key_usage", kKeyUsages);
-    p.key_usage_rsa = strings(j.value("key_usage_rsa", json::array()), name + ".key_usage_rsa", kKeyUsages);
-    p.key_usage_ec = strings(j.value("key_usage_ec", json::array()), name + ".key_usage_ec", kKeyUsages);
-    p.extended_key_usage =
-        strings(j.value("extended_key_usage", json::array()), name + ".extended_key_usage", kExtendedKeyUsages);
-    p.extended_key_usage_critical = j.value("extended_key_usage_critical", false);
-    p.email_in_san = j.value("email_in_san", false);
-    p.ocsp_no_check = j.value("ocsp_no_check", false);
-  } catch (const json::exception& e) {
-    throw Error(ErrorKind::config, "profile " + name + ": " + e.what());
+  return it->second;
+}
+
+std::vector<std::string> ProfileSet::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, p] : profiles_) out.push_back(name);
+  return out;
+}
+
+ProfileSet load_profiles(const std::filesystem::path& dir) {
+  if (!std::filesystem::is_directory(dir))
+    throw Error(ErrorKind::config, "profiles folder " + dir.string() + " (ca.profiles_dir) does not exist");
+  ProfileSet set;
+  for (const auto& name : list_profiles(dir)) {
+    auto path = dir / (name + ".json");
+    // Named as the file, so the message points at what to fix whichever check failed.
+    if (!is_profile_name(name))
+      throw Error(ErrorKind::config, "profile " + path.string() +
+                                         ": the file name must be lowercase letters, digits and hyphens");
+    set.profiles_.emplace(name, parse_profile(path, name));
   }
-  if (std::find(p.required_fields.begin(), p.required_fields.end(), "common_name") == p.required_fields.end())
-    throw Error(ErrorKind::config, "profile " + name + ": common_name must be required");
-  if (p.key_usage.empty()) throw Error(ErrorKind::config, "profile " + name + ": key_usage must not be empty");
-  if (p.email_in_san && std::count(p.required_fields.begin(), p.required_fields.end(), "email") == 0)
-    throw Error(ErrorKind::config, "profile " + name + ": email_in_san needs email among the required fields");
-  p.validity_days(std::nullopt);  // the default must itself be allowed
-  return p;
+  return set;
 }
 
 }  // namespace jitsuin::ca

@@ -1,5 +1,7 @@
 #include "jitsuin/config/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
@@ -88,20 +90,6 @@ void read_name(const json& j, const std::string& where, NameFields& out) {
   if (!out.count("common_name")) bad(where, "common_name is required");
 }
 
-void read_ca_key(Section& parent, const char* key, CaKeyConfig& out) {
-  const json* j = parent.get(key);
-  if (!j) return;
-  Section s(*j, parent.path(key));
-  s.str("key", out.key);
-  if (auto* n = s.get("subject")) read_name(*n, s.path("subject"), out.subject);
-  s.integer("validity_days", out.validity_days);
-  s.finish();
-  if (!is_known_key_algorithm(out.key))
-    bad(s.path("key"), "'" + out.key + "' is not one of rsa2048, rsa3072, rsa4096, p256, p384");
-  if (out.validity_days < 1 || out.validity_days > 36500)
-    bad(s.path("validity_days"), "must be between 1 and 36500");
-}
-
 // http(s)://host[...]: a scheme, a non-empty host, and no spaces or control characters.
 bool is_url(const std::string& s) {
   std::size_t rest;
@@ -155,6 +143,194 @@ std::filesystem::path locate_config(const std::filesystem::path& explicit_path,
   return default_config_path();
 }
 
+// ---------------------------------------------------------------- sections
+
+void DatabaseConfig::decode(const json& j) {
+  Section s(j, "database");
+  s.str("type", type);
+  s.path_("path", path);
+  s.str("synchronous", synchronous);
+  s.finish();
+}
+
+void DatabaseConfig::validate() const {
+  if (type != "sqlite") bad("database.type", "'" + type + "' is not supported (sqlite)");
+  if (synchronous != "full" && synchronous != "normal") bad("database.synchronous", "must be \"full\" or \"normal\"");
+}
+
+const std::vector<std::string>& known_hsm_types() {
+  static const std::vector<std::string> types{"pkcs11"};
+  return types;
+}
+
+void HsmConfig::decode(const json& j) {
+  Section s(j, "hsm");
+  s.str("type", type);
+  s.path_("module", module);
+  s.str("token", token);
+  s.path_("pin_file", pin_file);
+  s.str("pin_env", pin_env);
+  s.boolean("embedded_softhsm", embedded_softhsm);
+  s.finish();
+}
+
+void HsmConfig::validate() const {
+  const auto& types = known_hsm_types();
+  if (std::find(types.begin(), types.end(), type) == types.end()) {
+    std::string list;
+    for (const auto& t : types) list += (list.empty() ? "" : ", ") + t;
+    bad("hsm.type", "'" + type + "' is not supported (" + list + ")");
+  }
+  if (!token.starts_with("pkcs11:")) bad("hsm.token", "must be a PKCS#11 URI (pkcs11:token=...)");
+}
+
+void CaKeyConfig::decode(const json& j, const std::string& where) {
+  Section s(j, where);
+  s.str("key", key);
+  if (auto* n = s.get("subject")) read_name(*n, s.path("subject"), subject);
+  s.integer("validity_days", validity_days);
+  s.finish();
+}
+
+void CaKeyConfig::validate(const std::string& where) const {
+  if (!is_known_key_algorithm(key))
+    bad(where + ".key", "'" + key + "' is not one of rsa2048, rsa3072, rsa4096, p256, p384");
+  if (!subject.count("common_name")) bad(where + ".subject", "common_name is required");
+  if (validity_days < 1 || validity_days > 36500) bad(where + ".validity_days", "must be between 1 and 36500");
+}
+
+void PolicyConfig::decode(const json& j, const std::string& where) {
+  Section s(j, where);
+  s.str("oid", oid);
+  s.str("cps", cps);
+  s.finish();
+}
+
+void PolicyConfig::validate(const std::string& where) const {
+  validate_oid(where + ".oid", oid);
+  validate_url(where + ".cps", cps);
+}
+
+void CrlConfig::decode(const json& j) {
+  Section s(j, "ca.crl");
+  s.path_("publish_dir", publish_dir);
+  s.integer("validity_hours", validity_hours);
+  s.str("distribution_point", distribution_point);
+  s.str("root_distribution_point", root_distribution_point);
+  s.finish();
+}
+
+void CrlConfig::validate() const {
+  if (validity_hours < 1 || validity_hours > 24 * 31) bad("ca.crl.validity_hours", "must be between 1 and 744");
+  validate_url("ca.crl.distribution_point", distribution_point);
+  validate_url("ca.crl.root_distribution_point", root_distribution_point);
+}
+
+void CaConfig::decode(const json& j) {
+  Section s(j, "ca");
+  if (auto* r = s.get("root")) root.decode(*r, "ca.root");
+  if (auto* i = s.get("issuing")) issuing.decode(*i, "ca.issuing");
+  s.path_("profiles_dir", profiles_dir);
+  s.str("aia_ca_issuers", aia_ca_issuers);
+  s.str("root_aia_ca_issuers", root_aia_ca_issuers);
+  if (auto* c = s.get("crl")) crl.decode(*c);
+  if (auto* pol = s.get("policies")) {
+    if (!pol->is_array()) bad("ca.policies", "must be an array");
+    policies.clear();
+    for (std::size_t i = 0; i < pol->size(); ++i) {
+      PolicyConfig p;
+      p.decode((*pol)[i], "ca.policies[" + std::to_string(i) + "]");
+      policies.push_back(std::move(p));
+    }
+  }
+  s.finish();
+}
+
+void CaConfig::validate() const {
+  root.validate("ca.root");
+  issuing.validate("ca.issuing");
+  crl.validate();
+  for (std::size_t i = 0; i < policies.size(); ++i) policies[i].validate("ca.policies[" + std::to_string(i) + "]");
+  validate_url("ca.aia_ca_issuers", aia_ca_issuers);
+  validate_url("ca.root_aia_ca_issuers", root_aia_ca_issuers);
+}
+
+void MailConfig::decode(const json& j) {
+  Section s(j, "mail");
+  s.str("from", from);
+  s.str("smtp_url", smtp_url);
+  s.path_("maildir", maildir);
+  s.integer("max_attempts", max_attempts);
+  s.integer("retry_base_seconds", retry_base_seconds);
+  s.finish();
+}
+
+void MailConfig::validate() const {
+  if (from.find('@') == std::string::npos) bad("mail.from", "must hold an e-mail address");
+  if (!smtp_url.empty() && !smtp_url.starts_with("smtp://") && !smtp_url.starts_with("smtps://"))
+    bad("mail.smtp_url", "'" + smtp_url + "' is not an smtp:// or smtps:// URL");
+  if (maildir.empty()) bad("mail.maildir", "must not be empty");
+  if (max_attempts < 1 || max_attempts > 100) bad("mail.max_attempts", "must be between 1 and 100");
+  if (retry_base_seconds < 1 || retry_base_seconds > 86400) bad("mail.retry_base_seconds", "must be between 1 and 86400");
+}
+
+void RaConfig::decode(const json& j) {
+  Section s(j, "ra");
+  s.integer("pin_validity_days", pin_validity_days);
+  s.integer("pin_max_attempts", pin_max_attempts);
+  s.integer("revocation_delay_days", revocation_delay_days);
+  s.integer("password_max_failures", password_max_failures);
+  s.integer("session_hours", session_hours);
+  s.str("enrollment_url", enrollment_url);
+  if (auto* days = s.get("expiry_notice_days")) {
+    if (!days->is_array() || days->empty()) bad("ra.expiry_notice_days", "must be a non-empty array of days");
+    expiry_notice_days.clear();
+    for (const auto& d : *days) {
+      // Range checked before get<int>(), which would wrap 4294967297 to 1.
+      bool ok = d.is_number_integer() && (d.is_number_unsigned() ? d.get<std::uint64_t>() <= 366
+                                                                 : d.get<std::int64_t>() <= 366) &&
+                d.get<std::int64_t>() >= 1;
+      if (!ok) bad("ra.expiry_notice_days", "each entry must be a whole number of days between 1 and 366");
+      expiry_notice_days.push_back(d.get<int>());
+    }
+  }
+  s.finish();
+}
+
+void RaConfig::validate() const {
+  if (pin_validity_days < 1 || pin_validity_days > 365) bad("ra.pin_validity_days", "must be between 1 and 365");
+  if (pin_max_attempts < 1 || pin_max_attempts > 20) bad("ra.pin_max_attempts", "must be between 1 and 20");
+  if (revocation_delay_days < 0 || revocation_delay_days > 30) bad("ra.revocation_delay_days", "must be between 0 and 30");
+  if (password_max_failures < 1 || password_max_failures > 20)
+    bad("ra.password_max_failures", "must be between 1 and 20");
+  if (session_hours < 1 || session_hours > 24) bad("ra.session_hours", "must be between 1 and 24");
+  if (expiry_notice_days.empty()) bad("ra.expiry_notice_days", "must be a non-empty array of days");
+  for (int d : expiry_notice_days)
+    if (d < 1 || d > 366) bad("ra.expiry_notice_days", "each entry must be a whole number of days between 1 and 366");
+  if (enrollment_url.empty()) bad("ra.enrollment_url", "must not be empty");
+  validate_url("ra.enrollment_url", enrollment_url);
+}
+
+void Config::decode(const json& j) {
+  Section top(j, "");
+  if (auto* s = top.get("database")) database.decode(*s);
+  if (auto* s = top.get("hsm")) hsm.decode(*s);
+  if (auto* s = top.get("ca")) ca.decode(*s);
+  if (auto* s = top.get("mail")) mail.decode(*s);
+  if (auto* s = top.get("ra")) ra.decode(*s);
+  top.finish();
+}
+
+void Config::validate() const {
+  database.validate();
+  hsm.validate();
+  ca.validate();
+  mail.validate();
+  ra.validate();
+}
+
+// ---------------------------------------------------------------- loading
+
 Config parse_config(const std::string& json_text, const std::filesystem::path& home,
                     const std::filesystem::path& base_dir) {
   json root;
@@ -165,109 +341,8 @@ Config parse_config(const std::string& json_text, const std::filesystem::path& h
   }
   Config c;
   c.home = std::filesystem::absolute(home).lexically_normal();
-  Section top(root, "");
-  if (auto* j = top.get("database")) {
-    Section s(*j, "database");
-    s.str("type", c.database.type);
-    s.path_("path", c.database.path);
-    s.str("synchronous", c.database.synchronous);
-    s.finish();
-    if (c.database.type != "sqlite") bad("database.type", "'" + c.database.type + "' is not supported (sqlite)");
-    if (c.database.synchronous != "full" && c.database.synchronous != "normal")
-      bad("database.synchronous", "must be \"full\" or \"normal\"");
-  }
-  if (auto* j = top.get("hsm")) {
-    Section s(*j, "hsm");
-    s.str("type", c.hsm.type);
-    s.path_("module", c.hsm.module);
-    s.str("token", c.hsm.token);
-    s.path_("pin_file", c.hsm.pin_file);
-    s.str("pin_env", c.hsm.pin_env);
-    s.boolean("embedded_softhsm", c.hsm.embedded_softhsm);
-    s.finish();
-    if (c.hsm.type != "pkcs11") bad("hsm.type", "'" + c.hsm.type + "' is not supported (pkcs11)");
-    if (!c.hsm.token.starts_with("pkcs11:")) bad("hsm.token", "must be a PKCS#11 URI (pkcs11:token=...)");
-  }
-  if (auto* j = top.get("ca")) {
-    Section s(*j, "ca");
-    read_ca_key(s, "root", c.ca.root);
-    read_ca_key(s, "issuing", c.ca.issuing);
-    s.path_("profiles_dir", c.ca.profiles_dir);
-    s.str("aia_ca_issuers", c.ca.aia_ca_issuers);
-    s.str("root_aia_ca_issuers", c.ca.root_aia_ca_issuers);
-    if (auto* crl = s.get("crl")) {
-      Section cs(*crl, "ca.crl");
-      cs.path_("publish_dir", c.ca.crl.publish_dir);
-      cs.integer("validity_hours", c.ca.crl.validity_hours);
-      cs.str("distribution_point", c.ca.crl.distribution_point);
-      cs.str("root_distribution_point", c.ca.crl.root_distribution_point);
-      cs.finish();
-      if (c.ca.crl.validity_hours < 1 || c.ca.crl.validity_hours > 24 * 31)
-        bad("ca.crl.validity_hours", "must be between 1 and 744");
-      validate_url("ca.crl.distribution_point", c.ca.crl.distribution_point);
-      validate_url("ca.crl.root_distribution_point", c.ca.crl.root_distribution_point);
-    }
-    if (auto* pol = s.get("policies")) {
-      if (!pol->is_array()) bad("ca.policies", "must be an array");
-      for (std::size_t i = 0; i < pol->size(); ++i) {
-        std::string where = "ca.policies[" + std::to_string(i) + "]";
-        Section ps((*pol)[i], where);
-        PolicyConfig p;
-        ps.str("oid", p.oid);
-        ps.str("cps", p.cps);
-        ps.finish();
-        validate_oid(where + ".oid", p.oid);
-        validate_url(where + ".cps", p.cps);
-        c.ca.policies.push_back(p);
-      }
-    }
-    s.finish();
-    validate_url("ca.aia_ca_issuers", c.ca.aia_ca_issuers);
-    validate_url("ca.root_aia_ca_issuers", c.ca.root_aia_ca_issuers);
-  }
-  if (auto* j = top.get("mail")) {
-    Section s(*j, "mail");
-    s.str("from", c.mail.from);
-    s.str("smtp_url", c.mail.smtp_url);
-    s.path_("maildir", c.mail.maildir);
-    s.integer("max_attempts", c.mail.max_attempts);
-    s.integer("retry_base_seconds", c.mail.retry_base_seconds);
-    s.finish();
-    if (c.mail.from.find('@') == std::string::npos) bad("mail.from", "must hold an e-mail address");
-    if (!c.mail.smtp_url.empty() && !c.mail.smtp_url.starts_with("smtp://") &&
-        !c.mail.smtp_url.starts_with("smtps://"))
-      bad("mail.smtp_url", "'" + c.mail.smtp_url + "' is not an smtp:// or smtps:// URL");
-    if (c.mail.maildir.empty()) bad("mail.maildir", "must not be empty");
-    if (c.mail.max_attempts < 1 || c.mail.max_attempts > 100) bad("mail.max_attempts", "must be between 1 and 100");
-    if (c.mail.retry_base_seconds < 1 || c.mail.retry_base_seconds > 86400)
-      bad("mail.retry_base_seconds", "must be between 1 and 86400");
-  }
-  if (auto* j = top.get("ra")) {
-    Section s(*j, "ra");
-    s.integer("pin_validity_days", c.ra.pin_validity_days);
-    s.integer("pin_max_attempts", c.ra.pin_max_attempts);
-    s.integer("revocation_delay_days", c.ra.revocation_delay_days);
-    s.integer("password_max_failures", c.ra.password_max_failures);
-    s.integer("session_hours", c.ra.session_hours);
-    if (auto* days = s.get("expiry_notice_days")) {
-      if (!days->is_array() || days->empty()) bad("ra.expiry_notice_days", "must be a non-empty array of days");
-      c.ra.expiry_notice_days.clear();
-      for (const auto& d : *days) {
-        if (!d.is_number_integer() || d.get<int>() < 1 || d.get<int>() > 366)
-          bad("ra.expiry_notice_days", "each entry must be a whole number of days between 1 and 366");
-        c.ra.expiry_notice_days.push_back(d.get<int>());
-      }
-    }
-    s.finish();
-    if (c.ra.pin_validity_days < 1 || c.ra.pin_validity_days > 365) bad("ra.pin_validity_days", "must be between 1 and 365");
-    if (c.ra.pin_max_attempts < 1 || c.ra.pin_max_attempts > 20) bad("ra.pin_max_attempts", "must be between 1 and 20");
-    if (c.ra.revocation_delay_days < 0 || c.ra.revocation_delay_days > 30)
-      bad("ra.revocation_delay_days", "must be between 0 and 30");
-    if (c.ra.password_max_failures < 1 || c.ra.password_max_failures > 20)
-      bad("ra.password_max_failures", "must be between 1 and 20");
-    if (c.ra.session_hours < 1 || c.ra.session_hours > 24) bad("ra.session_hours", "must be between 1 and 24");
-  }
-  top.finish();
+  c.decode(root);
+  c.validate();
   if (!c.ca.profiles_dir.is_absolute()) c.ca.profiles_dir = base_dir / c.ca.profiles_dir;
   c.database.path = c.in_home(c.database.path);
   c.hsm.pin_file = c.in_home(c.hsm.pin_file);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 
 #include "jitsuin/config/config.h"
 #include "jitsuin/core/error.h"
@@ -178,6 +179,105 @@ TEST(Config, BadOidsAreRefused) {
   for (const char* oid : {"2.5.29.32.0", "1.3.6.1.4.1.55555.1.1", "0.4.0.194112.1.2", "2.999.1", "1.39"})
     EXPECT_NO_THROW(parse_config(std::string(R"({"ca": {"policies": [{"oid": ")") + oid + R"("}]}})", "/h", "/b"))
         << oid;
+}
+
+// One bad value per section, refused with the section and key named.
+TEST(Config, EverySectionRefusesABadValueNamingIt) {
+  expect_refused(R"({"database": {"synchronous": "extra"}})", {"config database.synchronous:"});
+  expect_refused(R"({"hsm": {"type": "softhsm"}})", {"config hsm.type:", "'softhsm' is not supported (pkcs11)"});
+  expect_refused(R"({"ca": {"issuing": {"validity_days": 36501}}})", {"config ca.issuing.validity_days:"});
+  expect_refused(R"({"ca": {"crl": {"validity_hours": 0}}})", {"config ca.crl.validity_hours:"});
+  expect_refused(R"({"ca": {"policies": [{"oid": "2.5.29.32.0"}, {"oid": "4.1"}]}})", {"config ca.policies[1].oid:"});
+  expect_refused(R"({"ca": {"root_aia_ca_issuers": "file:///etc/root.crt"}})", {"config ca.root_aia_ca_issuers:"});
+  expect_refused(R"({"mail": {"from": "Jitsuin CA"}})", {"config mail.from:", "e-mail address"});
+  expect_refused(R"({"mail": {"smtp_url": "http://mail.example.jp"}})", {"config mail.smtp_url:"});
+  expect_refused(R"({"mail": {"max_attempts": 0}})", {"config mail.max_attempts:", "between 1 and 100"});
+  expect_refused(R"({"mail": {"retry_base_seconds": 86401}})", {"config mail.retry_base_seconds:"});
+  expect_refused(R"({"mail": {"unknown": 1}})", {"config mail:", "unknown key 'unknown'"});
+  expect_refused(R"({"ra": {"session_hours": 25}})", {"config ra.session_hours:", "between 1 and 24"});
+  expect_refused(R"({"ra": {"pin_validity_days": 0}})", {"config ra.pin_validity_days:"});
+  expect_refused(R"({"ra": {"pin_max_attempts": 21}})", {"config ra.pin_max_attempts:"});
+  expect_refused(R"({"ra": {"revocation_delay_days": -1}})", {"config ra.revocation_delay_days:"});
+  expect_refused(R"({"ra": {"password_max_failures": 0}})", {"config ra.password_max_failures:"});
+  expect_refused(R"({"ra": {"expiry_notice_days": []}})", {"config ra.expiry_notice_days:"});
+  expect_refused(R"({"ra": {"expiry_notice_days": [30, 0]}})", {"config ra.expiry_notice_days:"});
+  // 4294967297 would wrap to 1 in a 32-bit int.
+  expect_refused(R"({"ra": {"expiry_notice_days": [4294967297]}})", {"config ra.expiry_notice_days:"});
+  expect_refused(R"({"ra": {"expiry_notice_days": [-4294967295]}})", {"config ra.expiry_notice_days:"});
+  expect_refused(R"({"ra": {"enrollment_url": "localhost:8443/enroll"}})", {"config ra.enrollment_url:", "URL"});
+  expect_refused(R"({"ra": {"enrollment_url": ""}})", {"config ra.enrollment_url:", "must not be empty"});
+  expect_refused(R"({"ra": {"sesion_hours": 8}})", {"config ra:", "unknown key 'sesion_hours'"});
+}
+
+// Each section checks itself, also when built in code rather than decoded (the server and the
+// tests build configs too): the defaults pass, one bad value is refused naming section and key.
+TEST(Config, EverySectionValidatesItself) {
+  EXPECT_NO_THROW(Config{}.validate());
+  auto refused = [](auto&& validate, const std::string& where) {
+    SCOPED_TRACE(where);
+    auto msg = expect_error(validate, ErrorKind::config);
+    EXPECT_EQ(msg.rfind("config " + where + ":", 0), 0u) << msg;
+  };
+  config::DatabaseConfig db;
+  db.type = "postgres";
+  refused([&] { db.validate(); }, "database.type");
+  config::HsmConfig hsm;
+  hsm.token = "jitsuin-ca";
+  refused([&] { hsm.validate(); }, "hsm.token");
+  config::CaKeyConfig key;
+  key.key = "p256";
+  key.subject = {{"common_name", "X"}};
+  key.validity_days = 0;   // the struct's own default: a key section must say how long
+  refused([&] { key.validate("ca.issuing"); }, "ca.issuing.validity_days");
+  key.validity_days = 10;
+  key.subject = {{"country", "JP"}};
+  refused([&] { key.validate("ca.root"); }, "ca.root.subject");
+  config::PolicyConfig policy{"1.2.3", "not a url"};
+  refused([&] { policy.validate("ca.policies[2]"); }, "ca.policies[2].cps");
+  config::CrlConfig crl;
+  crl.distribution_point = "ldap://ca.example.jp/crl";
+  refused([&] { crl.validate(); }, "ca.crl.distribution_point");
+  config::CaConfig ca;
+  ca.root.key = "rsa1024";
+  refused([&] { ca.validate(); }, "ca.root.key");
+  config::MailConfig mail;
+  mail.from = "nobody";
+  refused([&] { mail.validate(); }, "mail.from");
+  config::RaConfig ra;
+  ra.session_hours = 0;
+  refused([&] { ra.validate(); }, "ra.session_hours");
+  Config c;
+  c.ra.enrollment_url = "https://";
+  refused([&] { c.validate(); }, "ra.enrollment_url");
+}
+
+TEST(Config, SectionsDecodeOverTheirDefaults) {
+  config::RaConfig ra;
+  ra.decode(nlohmann::json{{"session_hours", 12}, {"enrollment_url", "https://ca.example.jp/enroll"}});
+  EXPECT_EQ(ra.session_hours, 12);
+  EXPECT_EQ(ra.enrollment_url, "https://ca.example.jp/enroll");
+  EXPECT_EQ(ra.pin_validity_days, 30);   // untouched keys keep their defaults
+  EXPECT_EQ(ra.expiry_notice_days, (std::vector<int>{60, 30}));
+  config::MailConfig mail;
+  mail.decode(nlohmann::json::object());
+  EXPECT_EQ(mail.from, "Jitsuin CA <noreply@localhost>");
+  EXPECT_EQ(mail.max_attempts, 8);
+  config::HsmConfig hsm;
+  auto msg = expect_error([&] { hsm.decode(nlohmann::json{{"pin", "1234"}}); }, ErrorKind::config);
+  EXPECT_NE(msg.find("config hsm: unknown key 'pin'"), std::string::npos) << msg;
+  // The RA's enrollment URL: default, and from the file.
+  EXPECT_EQ(parse_config("{}", "/h", "/b").ra.enrollment_url, "https://localhost:8443/enroll");
+  EXPECT_EQ(parse_config(R"({"ra": {"enrollment_url": "https://ca.example.jp/enroll"}})", "/h", "/b").ra.enrollment_url,
+            "https://ca.example.jp/enroll");
+}
+
+TEST(Config, HsmTypeIsOneOfTheKnownBackends) {
+  EXPECT_EQ(config::known_hsm_types(), std::vector<std::string>{"pkcs11"});
+  for (const auto& type : config::known_hsm_types())
+    EXPECT_EQ(parse_config(R"({"hsm": {"type": ")" + type + R"("}})", "/h", "/b").hsm.type, type);
+  for (const char* type : {"softhsm", "PKCS11", "", "kms"})
+    expect_refused(std::string(R"({"hsm": {"type": ")") + type + R"("}})",
+                   {"config hsm.type:", std::string("'") + type + "' is not supported (pkcs11)"});
 }
 
 class LocateConfig : public ::testing::Test {

@@ -47,6 +47,10 @@ struct Cli {
 };
 
 TEST(RaCli, BundleToPinLetter) {
+  // A fixed time (JITSUIN_TEST_NOW) for every command: "today" cannot change between the
+  // commands, as it could around midnight in Japan.
+  const UnixTime at = parse_rfc3339("2031-05-01T03:00:00Z");
+  test::ScopedEnv fixed_now("JITSUIN_TEST_NOW", std::to_string(at));
   Cli c;
   const std::string pwf = " --password-file " + test::sh_quote(c.pw.string());
   c.ok("admin", "ra operator-add --name admin --role administrator" + pwf);
@@ -71,7 +75,7 @@ TEST(RaCli, BundleToPinLetter) {
   EXPECT_EQ(bad.status, 1);
   EXPECT_FALSE(std::filesystem::exists(c.session("eve")));
 
-  std::string today = date_in_japan(system_clock()()).str();
+  std::string today = date_in_japan(at).str();
   json bundle = {
       {"company", {{"name", "桜建設株式会社"}, {"name_kana", "サクラケンセツ"}, {"name_romaji", "Sakura Kensetsu"},
                    {"address", "東京都港区新橋1-1-1"}, {"representative_name", "桜 一郎"},
@@ -189,7 +193,11 @@ TEST(RaCli, BundleToPinLetter) {
 
 
 // Revocation through the CLI: request by one operator, approval by another, then the CRL.
+// Every command runs at a fixed time T (JITSUIN_TEST_NOW); the CRLs are published at T, before
+// the revocation takes effect, and at T + 2 h, after it: no waiting on the wall clock.
 TEST(RaCli, RevocationRequestApprovalAndCrl) {
+  const UnixTime t = parse_rfc3339("2031-05-01T00:00:00Z");
+  test::ScopedEnv fixed_now("JITSUIN_TEST_NOW", std::to_string(t));
   Cli c;
   const std::string pwf = " --password-file " + test::sh_quote(c.pw.string());
   auto init = test::run(test::jitsuin_cmd(c.home.path()) + " ca init");
@@ -216,8 +224,8 @@ TEST(RaCli, RevocationRequestApprovalAndCrl) {
   auto bad = c.as("alice", "ra revocation-request --serial " + hex + " --reason whatever");
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.output.find("unknown revocation reason"), std::string::npos) << bad.output;
-  // Effective a few seconds from now, so the CRL can be checked before and after.
-  UnixTime effective = system_clock()() + 3;
+  // Effective an hour after T, so the CRL can be checked before and after.
+  const UnixTime effective = t + 3600;
   auto req = c.as("bob", "ra revocation-request --serial " + hex + " --reason keyCompromise --effective " +
                              format_rfc3339(effective) + " --note 'token lost'");
   ASSERT_EQ(req.status, 0) << req.output;
@@ -235,18 +243,21 @@ TEST(RaCli, RevocationRequestApprovalAndCrl) {
   EXPECT_EQ(list[0]["decided_by"], "ra:admin");
 
   std::string upper = hex;
-  auto crl = [&] {
-    auto pub = test::run(test::jitsuin_cmd(c.home.path()) + " crl publish");
+  auto crl = [&](UnixTime at) {
+    auto pub = test::run(test::at_time(at) + test::jitsuin_cmd(c.home.path()) + " crl publish");
     EXPECT_EQ(pub.status, 0) << pub.output;
     auto text = test::run("openssl crl -text -noout -in " + test::sh_quote((c.home / "crl" / "issuing.crl.pem").string()));
     EXPECT_EQ(text.status, 0) << text.output;
     return text.output;
   };
-  EXPECT_EQ(crl().find(upper), std::string::npos) << "not yet effective";
-  while (system_clock()() <= effective) usleep(200000);
-  auto text = crl();
+  auto before = crl(t);
+  EXPECT_EQ(before.find(upper), std::string::npos) << "not yet effective: " << before;
+  EXPECT_NE(before.find("Last Update: May  1 00:00:00 2031 GMT"), std::string::npos) << before;
+  auto text = crl(t + 2 * 3600);
+  EXPECT_NE(text.find("Last Update: May  1 02:00:00 2031 GMT"), std::string::npos) << text;
   EXPECT_NE(text.find(upper), std::string::npos) << text;
   EXPECT_NE(text.find("Key Compromise"), std::string::npos) << text;
+  EXPECT_NE(text.find("Revocation Date: May  1 01:00:00 2031 GMT"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -51,6 +51,18 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
+std::string at_time(UnixTime t) { return "JITSUIN_TEST_NOW=" + std::to_string(t) + " "; }
+
+ScopedEnv::ScopedEnv(std::string name, const std::string& value) : name_(std::move(name)) {
+  if (const char* v = getenv(name_.c_str())) saved_ = v;
+  setenv(name_.c_str(), value.c_str(), 1);
+}
+
+ScopedEnv::~ScopedEnv() {
+  if (saved_) setenv(name_.c_str(), saved_->c_str(), 1);
+  else unsetenv(name_.c_str());
+}
+
 std::filesystem::path softhsm_module() { return "/usr/lib/softhsm/libsofthsm2.so"; }
 
 namespace {

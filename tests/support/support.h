@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "jitsuin/ca/authority.h"
@@ -41,6 +42,24 @@ std::string jitsuin_binary();
 std::string jitsuin_cmd(const std::filesystem::path& home);
 
 void write_text(const std::filesystem::path& path, const std::string& text);
+
+/// "JITSUIN_TEST_NOW=t " to put before a jitsuin command line: that command's clock reads t
+/// (the CLI's test-only clock hook), so a test runs commands at chosen times, never waiting.
+std::string at_time(UnixTime t);
+
+/// Sets an environment variable until destroyed, then restores it: every command `run` starts
+/// meanwhile inherits it (e.g. JITSUIN_TEST_NOW for a whole test).
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, const std::string& value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> saved_;
+};
 
 /// The SoftHSM2 module path.
 std::filesystem::path softhsm_module();

@@ -28,10 +28,14 @@ class Context {
   ca::CertificateAuthority& ca();
   /// The person running the command, for the audit log.
   ca::Actor actor() const;
-  Clock clock() const { return system_clock(); }
+  /// The clock every command takes its time from: the system clock, or, for tests only, the
+  /// fixed time in $JITSUIN_TEST_NOW (RFC 3339 or Unix seconds), so a test can run commands at
+  /// chosen times instead of waiting for the wall clock. Not for production use.
+  Clock clock() const;
 
  private:
   config::Config config_;
+  std::optional<UnixTime> test_now_;   ///< $JITSUIN_TEST_NOW, read once in the constructor
   std::unique_ptr<db::Database> db_;
   std::unique_ptr<hsm::KeyStore> keys_;
   std::unique_ptr<ca::CertificateAuthority> ca_;

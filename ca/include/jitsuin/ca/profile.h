@@ -2,6 +2,7 @@
 // Certificate profiles as data (config/profiles/NAME.json). A profile says which subject fields
 // an approved application supplies, the validity allowed, and the extensions of the certificate.
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -40,6 +41,27 @@ Profile load_profile(const std::filesystem::path& dir, const std::string& name);
 
 /// Names of every profile in dir.
 std::vector<std::string> list_profiles(const std::filesystem::path& dir);
+
+/// Every profile of a folder, loaded and checked together, once: the CA loads its set when it
+/// is constructed, so a broken profile stops start-up instead of the first issuance with it.
+class ProfileSet {
+ public:
+  ProfileSet() = default;
+  /// The profile called name; throws not_found naming the known profiles.
+  const Profile& get(const std::string& name) const;
+  /// Names of the profiles, sorted.
+  std::vector<std::string> names() const;
+  std::size_t size() const { return profiles_.size(); }
+
+ private:
+  friend ProfileSet load_profiles(const std::filesystem::path& dir);
+  std::map<std::string, Profile> profiles_;
+};
+
+/// Loads and checks every *.json in dir. Throws Error(config) naming the file of the first bad
+/// profile (unreadable, not JSON, a rule broken, or a file name that is not a profile name),
+/// and when dir is not a folder.
+ProfileSet load_profiles(const std::filesystem::path& dir);
 
 /// RA-8 romaji rule for one value: half-width letters, digits, space, hyphen and dot only.
 bool is_romaji(const std::string& value);

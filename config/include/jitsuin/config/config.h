@@ -1,10 +1,15 @@
 #pragma once
 // jitsuin's configuration: one JSON file decoded into typed structs, defaults filled,
 // every section validated at start-up (unknown keys are errors, so typos fail fast).
+// Each section decodes itself (`decode`: keys present override the defaults, unknown keys and
+// wrong types refused) and checks its values (`validate`); errors name the section and key,
+// e.g. "config ra.session_hours: must be between 1 and 24".
 // Secrets are never in this file: PINs come from files with mode 0600 or the environment.
 #include <filesystem>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace jitsuin::config {
@@ -13,7 +18,15 @@ struct DatabaseConfig {
   std::string type = "sqlite";                   ///< only "sqlite" for now
   std::filesystem::path path = "jitsuin.db";     ///< relative to home
   std::string synchronous = "full";              ///< SQLite synchronous: "full" or "normal"
+
+  /// Decodes the "database" object over the defaults. Throws Error(config) naming the key.
+  void decode(const nlohmann::json& j);
+  /// Checks the values. Throws Error(config) naming "database.<key>".
+  void validate() const;
 };
+
+/// Key-store backends `hsm.type` may name (the hsm/ factory switches on these).
+const std::vector<std::string>& known_hsm_types();
 
 struct HsmConfig {
   std::string type = "pkcs11";                            ///< only "pkcs11"
@@ -23,6 +36,11 @@ struct HsmConfig {
   std::string pin_env = "JITSUIN_CA_PIN";                 ///< overrides pin_file when set
   /// Embedded default: a SoftHSM2 token with its own softhsm2.conf under home, created on first use.
   bool embedded_softhsm = true;
+
+  /// Decodes the "hsm" object over the defaults. Throws Error(config) naming the key.
+  void decode(const nlohmann::json& j);
+  /// Checks the values (type one of known_hsm_types()). Throws Error(config) naming "hsm.<key>".
+  void validate() const;
 };
 
 /// A distinguished name given as named attributes (country, organization, department, title,
@@ -33,11 +51,21 @@ struct CaKeyConfig {
   std::string key;             ///< rsa2048, rsa3072, rsa4096, p256, p384
   NameFields subject;
   int validity_days = 0;
+
+  /// Decodes one CA key object ("ca.root", "ca.issuing": given as `where`) over the defaults.
+  void decode(const nlohmann::json& j, const std::string& where);
+  /// Checks the values. Throws Error(config) naming "<where>.<key>".
+  void validate(const std::string& where) const;
 };
 
 struct PolicyConfig {
   std::string oid;
   std::string cps;   ///< optional CPS URI qualifier
+
+  /// Decodes one entry of ca.policies (`where` is e.g. "ca.policies[0]").
+  void decode(const nlohmann::json& j, const std::string& where);
+  /// Checks the OID and the CPS URL. Throws Error(config) naming "<where>.<key>".
+  void validate(const std::string& where) const;
 };
 
 struct CrlConfig {
@@ -45,6 +73,11 @@ struct CrlConfig {
   int validity_hours = 48;                      ///< nextUpdate - thisUpdate
   std::string distribution_point;              ///< URL put into issued end-entity certificates
   std::string root_distribution_point;         ///< URL put into the issuing CA certificate
+
+  /// Decodes the "ca.crl" object over the defaults.
+  void decode(const nlohmann::json& j);
+  /// Checks the values. Throws Error(config) naming "ca.crl.<key>".
+  void validate() const;
 };
 
 struct CaConfig {
@@ -55,6 +88,11 @@ struct CaConfig {
   std::string aia_ca_issuers;        ///< URL of the issuing CA certificate
   std::string root_aia_ca_issuers;   ///< URL of the root certificate (in the issuing CA cert)
   std::vector<PolicyConfig> policies;
+
+  /// Decodes the "ca" object (with ca.root, ca.issuing, ca.crl, ca.policies) over the defaults.
+  void decode(const nlohmann::json& j);
+  /// Checks the values, sub-sections included. Throws Error(config) naming "ca.<key>".
+  void validate() const;
 };
 
 /// RA-10 notifications: how queued mails leave (jitsuin outbox deliver).
@@ -64,6 +102,11 @@ struct MailConfig {
   std::filesystem::path maildir = "maildir";   ///< relative to home; used when smtp_url is empty
   int max_attempts = 8;                    ///< delivery attempts before a mail is marked failed
   int retry_base_seconds = 60;             ///< backoff: base * 2^(attempts-1), capped at one day
+
+  /// Decodes the "mail" object over the defaults.
+  void decode(const nlohmann::json& j);
+  /// Checks the values. Throws Error(config) naming "mail.<key>".
+  void validate() const;
 };
 
 /// The registration authority's rules (RA-3, RA-4, RA-6, RA-7).
@@ -74,6 +117,13 @@ struct RaConfig {
   std::vector<int> expiry_notice_days{60, 30};  ///< expiry notices this many days before notAfter
   int password_max_failures = 5;                ///< wrong operator passwords before the account locks
   int session_hours = 8;                        ///< a `jitsuin login` session lasts this long
+  /// Where applicants enroll; printed in the PIN letter and the notice mails.
+  std::string enrollment_url = "https://localhost:8443/enroll";
+
+  /// Decodes the "ra" object over the defaults.
+  void decode(const nlohmann::json& j);
+  /// Checks the values. Throws Error(config) naming "ra.<key>".
+  void validate() const;
 };
 
 struct Config {
@@ -84,6 +134,12 @@ struct Config {
   CaConfig ca;
   MailConfig mail;
   RaConfig ra;
+
+  /// Decodes the whole document over the defaults: each section decodes itself; unknown
+  /// top-level keys are refused. Paths are not resolved here (parse_config does that).
+  void decode(const nlohmann::json& j);
+  /// Runs every section's validate(). Throws Error(config) naming the section and key.
+  void validate() const;
 
   /// Absolute path of something configured relative to home.
   std::filesystem::path in_home(const std::filesystem::path& p) const {
@@ -99,7 +155,8 @@ std::filesystem::path default_config_path();
 std::filesystem::path locate_config(const std::filesystem::path& explicit_path,
                                     const std::filesystem::path& home);
 
-/// Loads, fills defaults, resolves paths, validates. Throws Error(config) with a clear message.
+/// Loads, fills defaults, validates every section, resolves paths. Throws Error(config) with a
+/// clear message.
 Config load_config(const std::filesystem::path& file, const std::filesystem::path& home);
 
 /// Decodes config JSON text (for tests and tools). base_dir resolves profiles_dir.
