@@ -8,7 +8,6 @@
 
 #include "crl_builder.h"
 #include "jitsuin/ca/csr.h"
-#include "jitsuin/core/fault.h"
 #include "jitsuin/db/audit.h"
 #include "records.h"
 #include "x509util.h"

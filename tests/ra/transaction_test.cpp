@@ -201,6 +201,18 @@ TEST(RaIssuanceTx, RenewalRevokesTheReplacedCertificateInTheSameEntry) {
   EXPECT_TRUE(db::verify_audit(*f.caf->db).ok);
 }
 
+TEST(RaIssuanceTx, TheClaimColumnIsGone) {
+  test::TempDir home;
+  auto db = db::Database::open(home / "jitsuin.db");
+  db::Statement st(*db, "SELECT count(*) FROM pragma_table_info('ra_applications') WHERE name = ?");
+  for (const char* column : {"issuing_at", "certificate_serial"}) {
+    st.reset();
+    st.bind(1, column);
+    st.step();
+    EXPECT_EQ(st.int64(0), std::string(column) == "issuing_at" ? 0 : 1) << column;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Real processes: killed at each step, and two at once
 
