@@ -465,8 +465,13 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
     // large CRL takes long to read and encode); the write transaction then takes the number only
     // if nothing moved meanwhile: the number is unchanged (no concurrent publication) and so is the
     // count of revocations in effect (revocations are final, so a changed set changes the count).
-    // Otherwise sign again from a fresh snapshot.
+    // Otherwise sign again from a fresh snapshot; after kOptimistic attempts overtaken that way,
+    // read and sign inside the write transaction, which always finishes.
+    constexpr int kOptimistic = 3;
     for (int attempt = 0;; ++attempt) {
+      const bool locked = attempt >= kOptimistic;
+      std::optional<db::Transaction> tx;
+      if (locked) tx.emplace(m.db);
       UnixTime now = m.clock();
       detail::CrlInput in;
       in.issuer = ca->cert.get();
@@ -479,7 +484,8 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
       std::int64_t previous = 0;
       std::optional<detail::CrlBuilder> builder;
       {
-        db::Transaction snapshot(m.db, db::TxMode::deferred);
+        std::optional<db::Transaction> snapshot;   // read-only: ending it without commit changes nothing
+        if (!locked) snapshot.emplace(m.db, db::TxMode::deferred);
         db::Statement num(m.db, "SELECT crl_number FROM authorities WHERE id = ?");
         num.bind(1, ca->id);
         num.step();
@@ -492,16 +498,40 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
         rows.bind(1, ca->id).bind(2, now);
         while (rows.step())
           builder->add(der_serial_content(rows.blob(0)), rows.int64(1), static_cast<int>(rows.int64(2)));
-      }   // a read-only snapshot: ending it without commit changes nothing
+      }
+      const std::int64_t entries = builder->entries();
+      auto files = builder->finish();   // signs on the token
+
+      if (!locked) {
+        tx.emplace(m.db);
+        db::Statement moved(m.db,
+                            "SELECT crl_number <> ?1 OR (SELECT count(*) FROM certificates WHERE issuer_id = ?2 "
+                            "AND revocation_effective IS NOT NULL AND revocation_effective <= ?3) <> ?4 "
+                            "FROM authorities WHERE id = ?2");
+        moved.bind(1, previous).bind(2, ca->id).bind(3, now).bind(4, entries);
+        moved.step();
+        if (moved.int64(0)) continue;   // the transaction rolls back
+      }
+      db::Statement num(m.db, "UPDATE authorities SET crl_number = ? WHERE id = ?");
+      num.bind(1, in.crl_number).bind(2, ca->id).exec();
+      db::Statement rec(m.db,
+                        "INSERT INTO crl_publications (authority_id, crl_number, this_update, next_update, entries, "
+                        "sha256) VALUES (?, ?, ?, ?, ?, ?)");
+      rec.bind(1, ca->id).bind(2, in.crl_number).bind(3, in.this_update).bind(4, in.next_update).bind(5, entries);
+      rec.bind_blob(6, files.sha256);
+      rec.exec();
       CrlPublication pub;
       pub.role = ca->role;
       pub.crl_number = in.crl_number;
       pub.this_update = in.this_update;
       pub.next_update = in.next_update;
-      pub.entries = builder->entries();
+      pub.entries = entries;
       pub.der_path = dir / (ca->role + ".crl");
       pub.pem_path = dir / (ca->role + ".crl.pem");
-      auto files = builder->finish();   // signs on the token
+      json details = {{"crl_number", in.crl_number}, {"entries", entries},
+                      {"this_update", format_rfc3339(in.this_update)}, {"next_update", format_rfc3339(in.next_update)},
+                      {"sha256", to_hex(files.sha256)}, {"path", pub.der_path.string()}};
+      db::append_audit(m.db, {actor.name, "crl.publish", ca->role, details.dump()}, now);
       // Stage the files, commit, then rename them into place: a CRL number is never published
       // without its record, and a failure before the commit leaves the old files untouched.
       Bytes ca_der = ossl::cert_der(ca->cert.get());
@@ -510,35 +540,7 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
       staged.emplace_back(pub.pem_path, files.pem, 0644);
       staged.emplace_back(dir / (ca->role + ".crt"),
                           std::string_view(reinterpret_cast<const char*>(ca_der.data()), ca_der.size()), 0644);
-
-      db::Transaction tx(m.db);
-      db::Statement num(m.db, "UPDATE authorities SET crl_number = ? WHERE id = ? AND crl_number = ?");
-      num.bind(1, in.crl_number).bind(2, ca->id).bind(3, previous).exec();
-      bool moved = m.db.changes() != 1;
-      if (!moved) {
-        db::Statement count(m.db,
-                            "SELECT count(*) FROM certificates WHERE issuer_id = ? AND revocation_effective IS NOT NULL "
-                            "AND revocation_effective <= ?");
-        count.bind(1, ca->id).bind(2, now);
-        count.step();
-        moved = count.int64(0) != pub.entries;
-      }
-      if (moved) {
-        if (attempt >= 4)
-          throw Error(ErrorKind::conflict, "the " + ca->role + " CRL kept changing while it was signed; try again");
-        continue;   // tx and staged files roll back
-      }
-      db::Statement rec(m.db,
-                        "INSERT INTO crl_publications (authority_id, crl_number, this_update, next_update, entries, "
-                        "sha256) VALUES (?, ?, ?, ?, ?, ?)");
-      rec.bind(1, ca->id).bind(2, in.crl_number).bind(3, in.this_update).bind(4, in.next_update).bind(5, pub.entries);
-      rec.bind_blob(6, files.sha256);
-      rec.exec();
-      json details = {{"crl_number", in.crl_number}, {"entries", pub.entries},
-                      {"this_update", format_rfc3339(in.this_update)}, {"next_update", format_rfc3339(in.next_update)},
-                      {"sha256", to_hex(files.sha256)}, {"path", pub.der_path.string()}};
-      db::append_audit(m.db, {actor.name, "crl.publish", ca->role, details.dump()}, now);
-      tx.commit();
+      tx->commit();
       for (auto& f : staged) f.commit();
       out.push_back(pub);
       break;

@@ -2,6 +2,11 @@
 // the certificate store's queries, which need no CA key.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <barrier>
+#include <mutex>
+#include <thread>
+
 #include "jitsuin/ca/csr.h"
 #include "jitsuin/db/audit.h"
 #include "support/support.h"
@@ -152,6 +157,79 @@ TEST(CaStore, RevocationIsRecordedInTheCallersTransactionWithoutAnEntryOfItsOwn)
   db::Transaction tx(*f->db);
   expect_error([&] { store.record_revocation({cert.record.serial_hex, ca::RevocationReason::superseded, {}}, details); },
                ErrorKind::conflict);
+}
+
+// CRLs are signed outside the write lock and recorded only if nothing moved meanwhile. Two
+// publishers and a revoker at once, each with its own connection and CA object (one token): the
+// numbers run without a gap, and every CRL lists exactly the revocations in effect at its
+// thisUpdate that were committed before it (the audit log orders the commits).
+TEST(CaCrl, ConcurrentPublicationsAndRevocationsKeepEveryCrlComplete) {
+  auto f = make_ca();
+  TempDir dir;
+  std::string csr = openssl_csr(dir.path(), "ec");
+  std::vector<std::string> serials;
+  for (int i = 0; i < 12; ++i) serials.push_back(f->ca->issue(request(csr), {"test"}).record.serial_hex);
+  constexpr int kPublishers = 2, kPublications = 4;
+  std::vector<std::unique_ptr<db::Database>> dbs;
+  std::vector<std::unique_ptr<ca::CertificateAuthority>> cas;
+  for (int t = 0; t < kPublishers + 1; ++t) {
+    dbs.push_back(f->open_db());
+    cas.push_back(std::make_unique<ca::CertificateAuthority>(f->config, *dbs.back(), *f->token, system_clock()));
+  }
+  std::mutex error_mutex;
+  std::string error;
+  std::barrier start(kPublishers + 1);
+  std::vector<std::thread> pool;
+  auto guarded = [&](auto work) {
+    try {
+      work();
+    } catch (const std::exception& e) {
+      std::lock_guard lock(error_mutex);
+      error = e.what();
+    }
+  };
+  for (int t = 0; t < kPublishers; ++t)
+    pool.emplace_back([&, t] {
+      start.arrive_and_wait();
+      guarded([&] {
+        for (int i = 0; i < kPublications; ++i)
+          cas[static_cast<std::size_t>(t)]->publish_crls(dir / ("crl" + std::to_string(t)), {"publisher"});
+      });
+    });
+  pool.emplace_back([&] {
+    start.arrive_and_wait();
+    guarded([&] {
+      for (const auto& s : serials) cas.back()->revoke(s, ca::RevocationReason::key_compromise, std::nullopt, {"revoker"});
+    });
+  });
+  for (auto& th : pool) th.join();
+  ASSERT_EQ(error, "");
+
+  std::vector<std::int64_t> numbers;
+  {
+    db::Statement st(*f->db,
+                     "SELECT p.crl_number FROM crl_publications p JOIN authorities a ON a.id = p.authority_id "
+                     "WHERE a.role = 'issuing' ORDER BY p.crl_number");
+    while (st.step()) numbers.push_back(st.int64(0));
+  }
+  ASSERT_EQ(numbers.size(), static_cast<std::size_t>(kPublishers * kPublications));
+  for (std::size_t i = 0; i < numbers.size(); ++i) EXPECT_EQ(numbers[i], static_cast<std::int64_t>(i + 1));
+
+  std::vector<UnixTime> revoked;   // effective times of the revocations committed so far
+  int publications = 0;
+  db::Statement st(*f->db, "SELECT action, object, details FROM audit_log ORDER BY seq");
+  while (st.step()) {
+    auto details = json::parse(st.text(2));
+    if (st.text(0) == "cert.revoke") revoked.push_back(parse_rfc3339(details["effective"].get<std::string>()));
+    if (st.text(0) != "crl.publish" || st.text(1) != "issuing") continue;
+    ++publications;
+    UnixTime this_update = parse_rfc3339(details["this_update"].get<std::string>());
+    auto in_effect = std::count_if(revoked.begin(), revoked.end(), [&](UnixTime e) { return e <= this_update; });
+    EXPECT_EQ(details["entries"].get<std::int64_t>(), in_effect) << "CRL " << details["crl_number"];
+  }
+  EXPECT_EQ(publications, kPublishers * kPublications);
+  EXPECT_EQ(revoked.size(), serials.size());
+  EXPECT_TRUE(db::verify_audit(*f->db).ok);
 }
 
 }  // namespace

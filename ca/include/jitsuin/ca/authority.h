@@ -142,7 +142,8 @@ class CertificateAuthority {
   /// publish dir): DER and PEM, each written atomically. Per CA the entries are read and the CRL
   /// signed outside the write lock; one transaction then takes the next CRL number, records the
   /// publication and its audit entry "crl.publish" (signing again if a concurrent publication or
-  /// revocation moved the number or the entries meanwhile).
+  /// revocation moved the number or the entries meanwhile, and after a few such attempts reading and
+  /// signing inside the transaction).
   std::vector<CrlPublication> publish_crls(const std::optional<std::filesystem::path>& out_dir, const Actor& actor);
 
  private:
