@@ -256,7 +256,8 @@ TEST(RaIssuanceCrash, KilledAtEachStepNeverLeavesASecondCertificateOrAHalfIssuan
       EXPECT_EQ(a.state, State::issued);
       EXPECT_EQ(a.certificate_serial, after_crash[0].serial_hex);
     }
-    EXPECT_TRUE(db::verify_audit(*f.caf->db).ok);
+    auto verify = test::run(test::jitsuin_cmd(f.caf->home.path()) + " audit verify");
+    EXPECT_EQ(verify.status, 0) << verify.output;
 
     // Run again to completion: one certificate, the application issued with it; and once more:
     // the same answer from another process.
@@ -281,9 +282,10 @@ TEST(RaIssuanceCrash, KilledAtEachStepNeverLeavesASecondCertificateOrAHalfIssuan
     st.step();
     EXPECT_EQ(st.int64(0), 3) << "one issuance entry per application";
   }
-  // The CLI's own check of the chain agrees.
   auto verify = test::run(test::jitsuin_cmd(f.caf->home.path()) + " audit verify");
   EXPECT_EQ(verify.status, 0) << verify.output;
+  EXPECT_NE(verify.output.find("audit log OK"), std::string::npos) << verify.output;
+  EXPECT_EQ(verify.output.find("OK: 0 entries"), std::string::npos) << "the fixture's database: " << verify.output;
 }
 
 TEST(RaIssuanceCrash, TwoProcessesIssuingOneApplicationMakeOneCertificate) {
