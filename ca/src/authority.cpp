@@ -9,6 +9,7 @@
 #include "crl_builder.h"
 #include "jitsuin/ca/csr.h"
 #include "jitsuin/db/audit.h"
+#include "records.h"
 #include "x509util.h"
 
 namespace jitsuin::ca {
@@ -17,29 +18,6 @@ namespace {
 
 using nlohmann::json;
 constexpr int kDay = 86400;
-
-struct ReasonName {
-  RevocationReason reason;
-  const char* name;
-};
-const ReasonName kReasons[] = {
-    {RevocationReason::unspecified, "unspecified"},
-    {RevocationReason::key_compromise, "keyCompromise"},
-    {RevocationReason::ca_compromise, "cACompromise"},
-    {RevocationReason::affiliation_changed, "affiliationChanged"},
-    {RevocationReason::superseded, "superseded"},
-    {RevocationReason::cessation_of_operation, "cessationOfOperation"},
-    {RevocationReason::certificate_hold, "certificateHold"},
-    {RevocationReason::privilege_withdrawn, "privilegeWithdrawn"},
-    {RevocationReason::aa_compromise, "aACompromise"},
-};
-
-std::string squash(const std::string& s) {
-  std::string out;
-  for (char c : s)
-    if (c != '-' && c != '_') out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  return out;
-}
 
 UnixTime asn1_to_unix(const ASN1_TIME* t) {
   std::tm tm{};
@@ -61,29 +39,6 @@ Bytes der_serial_content(const Bytes& magnitude) {
   }
   return magnitude;
 }
-
-CertificateRecord read_record(db::Statement& st) {
-  // Column order of kRecordColumns.
-  CertificateRecord r;
-  r.id = st.int64(0);
-  r.serial_hex = to_hex(st.blob_view(1));
-  r.issuer_role = st.text(2);
-  r.profile = st.text(3);
-  r.subject = st.text(4);
-  r.not_before = st.int64(5);
-  r.not_after = st.int64(6);
-  r.issued_at = st.int64(7);
-  r.der = st.blob(8);
-  r.revoked_at = st.opt_int64(9);
-  r.revocation_effective = st.opt_int64(10);
-  if (auto reason = st.opt_int64(11)) r.reason = static_cast<RevocationReason>(*reason);
-  return r;
-}
-
-const char* kRecordSelect =
-    "SELECT c.id, c.serial, a.role, c.profile, c.subject, c.not_before, c.not_after, c.issued_at, c.der, "
-    "c.revoked_at, c.revocation_effective, c.revocation_reason FROM certificates c "
-    "JOIN authorities a ON a.id = c.issuer_id ";
 
 std::int64_t insert_certificate(db::Database& db, std::int64_t issuer_id, const std::string& profile, X509* cert,
                                 const Bytes& spki_hash, UnixTime now, const Bytes& der, const std::string& subject) {
@@ -173,34 +128,17 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return out;
 }
 
+// Every certificate of a key has the same subject (this check keeps it so), so one row tells:
+// the lookup stays a single index probe however often a key was certified.
+void refuse_if_key_taken(db::Database& db, const Bytes& spki_sha256, const std::string& subject) {
+  auto st = db.cached("SELECT subject FROM certificates WHERE spki_sha256 = ? LIMIT 1");
+  st->bind_blob(1, spki_sha256);
+  if (st->step() && st->text(0) != subject)
+    throw Error(ErrorKind::conflict, "this public key is already certified to a different subject (" + st->text(0) +
+                                         "); a new key is required");
+}
+
 }  // namespace
-
-RevocationReason parse_revocation_reason(const std::string& name) {
-  for (const auto& r : kReasons)
-    if (squash(name) == squash(r.name)) return r.reason;
-  std::vector<std::string> names;
-  for (const auto& r : kReasons) names.push_back(r.name);
-  throw Error(ErrorKind::invalid_input, "unknown revocation reason '" + name + "' (use one of " + join(names, ", ") + ")");
-}
-
-std::string revocation_reason_name(RevocationReason reason) {
-  for (const auto& r : kReasons)
-    if (r.reason == reason) return r.name;
-  return "unspecified";
-}
-
-std::string CertificateRecord::status(UnixTime now) const {
-  if (revocation_effective) return *revocation_effective <= now ? "revoked" : "revocation pending";
-  if (not_after < now) return "expired";
-  return "valid";
-}
-
-std::string normalize_serial(const std::string& serial_hex) {
-  Bytes b = from_hex(serial_hex);
-  std::size_t i = 0;
-  while (i + 1 < b.size() && b[i] == 0 && !(b[i + 1] & 0x80)) ++i;
-  return to_hex(std::span(b).subspan(i));
-}
 
 // ---------------------------------------------------------------- state
 
@@ -239,6 +177,13 @@ struct CertificateAuthority::Impl {
   std::map<std::string, std::vector<ossl::Ext>> profile_exts;
   // keyUsage of each profile for RSA and for EC subject keys, built once.
   std::map<std::string, std::pair<ossl::Ext, ossl::Ext>> key_usage_exts;
+  // The certificate records on this CA's database and clock, made on first use.
+  std::optional<CertificateStore> records;
+
+  CertificateStore& store() {
+    if (!records) records.emplace(db, clock);
+    return *records;
+  }
 
   Impl(const config::Config& c, db::Database& d, hsm::KeyStore& k, Clock clk)
       : config(c), db(d), keys(k), clock(std::move(clk)), profiles(load_profiles(c.ca.profiles_dir)) {}
@@ -380,6 +325,17 @@ const X509* CertificateAuthority::issuing_certificate() const { return impl_->is
 
 IssuedCertificate CertificateAuthority::issue(const IssueRequest& request, const Actor& actor) {
   auto& m = *impl_;
+  PreparedCertificate prepared = sign_certificate(request);
+  db::Transaction tx(m.db);
+  json details;
+  CertificateRecord record = record_certificate(prepared, details);
+  db::append_audit(m.db, {actor.name, "cert.issue", record.serial_hex, details.dump()}, record.issued_at);
+  tx.commit();
+  return with_chain(std::move(record), std::move(prepared.certificate));
+}
+
+PreparedCertificate CertificateAuthority::sign_certificate(const IssueRequest& request) {
+  auto& m = *impl_;
   const Profile& profile = m.profile(request.profile);
   profile.validate_subject(request.subject);
   int days = profile.validity_days(request.days);
@@ -393,106 +349,92 @@ IssuedCertificate CertificateAuthority::issue(const IssueRequest& request, const
                                               format_rfc3339(ca_end) + ")");
   auto subject = detail::make_name(request.subject, profile.country);
   std::string subject_text = ossl::name_to_string(subject.get());
+  // A read without the write lock; record_certificate() checks again under it.
+  refuse_if_key_taken(m.db, csr.fingerprint, subject_text);
 
-  auto build = [&](const Bytes& serial) {
-    auto cert = new_certificate(serial, subject.get(), X509_get_subject_name(m.issuing.cert.get()), now, not_after,
-                                csr.key_algorithm.get(), csr.key_bits);
-    const auto& key_usage = m.key_usage_exts[profile.name];
-    detail::add_ext(cert.get(), (csr.key_type == EVP_PKEY_RSA ? key_usage.first : key_usage.second).get());
-    for (const auto& e : m.profile_exts[profile.name]) detail::add_ext(cert.get(), e.get());
-    detail::add_ext(cert.get(),
-                    detail::make_key_id_ext(NID_subject_key_identifier, subject_key_identifier(cert.get())).get());
-    if (profile.email_in_san)
-      detail::add_ext(cert.get(), detail::make_ext(NID_subject_alt_name, "email:" + request.subject.at("email")).get());
-    for (const auto& e : m.common_exts) detail::add_ext(cert.get(), e.get());
-    // The token signs outside the database lock, so issuers in other threads and processes sign in parallel.
-    detail::sign(cert.get(), m.issuing.key.pkey());
-    return cert;
-  };
+  Bytes serial = detail::random_serial();
+  auto cert = new_certificate(serial, subject.get(), X509_get_subject_name(m.issuing.cert.get()), now, not_after,
+                              csr.key_algorithm.get(), csr.key_bits);
+  const auto& key_usage = m.key_usage_exts[profile.name];
+  detail::add_ext(cert.get(), (csr.key_type == EVP_PKEY_RSA ? key_usage.first : key_usage.second).get());
+  for (const auto& e : m.profile_exts[profile.name]) detail::add_ext(cert.get(), e.get());
+  detail::add_ext(cert.get(),
+                  detail::make_key_id_ext(NID_subject_key_identifier, subject_key_identifier(cert.get())).get());
+  if (profile.email_in_san)
+    detail::add_ext(cert.get(), detail::make_ext(NID_subject_alt_name, "email:" + request.subject.at("email")).get());
+  for (const auto& e : m.common_exts) detail::add_ext(cert.get(), e.get());
+  // The token signs outside the database lock, so issuers in other threads and processes sign in parallel.
+  detail::sign(cert.get(), m.issuing.key.pkey());
 
-  // Every certificate of a key has the same subject (this check keeps it so), so one row tells:
-  // the lookup stays a single index probe however often a key was certified.
-  auto refuse_if_key_taken = [&] {
-    auto st = m.db.cached("SELECT subject FROM certificates WHERE spki_sha256 = ? LIMIT 1");
-    st->bind_blob(1, csr.fingerprint);
-    if (st->step() && st->text(0) != subject_text)
-      throw Error(ErrorKind::conflict, "this public key is already certified to a different subject (" + st->text(0) +
-                                           "); a new key is required");
-  };
-  refuse_if_key_taken();
+  PreparedCertificate out;
+  out.der = ossl::cert_der(cert.get());
+  out.certificate = std::move(cert);
+  out.serial_hex = to_hex(serial);
+  out.profile = profile.name;
+  out.subject = std::move(subject_text);
+  out.spki_sha256 = csr.fingerprint;
+  out.key_description = csr.key_description;
+  out.not_before = now;
+  out.not_after = not_after;
+  return out;
+}
 
-  for (int attempt = 0;; ++attempt) {
-    Bytes serial = detail::random_serial();
-    auto cert = build(serial);
-    Bytes der = ossl::cert_der(cert.get());
-    try {
-      db::Transaction tx(m.db);
-      refuse_if_key_taken();  // again, under the write lock
-      std::int64_t id =
-          insert_certificate(m.db, m.issuing.id, profile.name, cert.get(), csr.fingerprint, now, der, subject_text);
-      json details = {{"profile", profile.name}, {"subject", subject_text}, {"key", csr.key_description},
-                      {"not_after", format_rfc3339(not_after)}, {"certificate_id", id}};
-      db::append_audit(m.db, {actor.name, "cert.issue", to_hex(serial), details.dump()}, now);
-      tx.commit();
-      IssuedCertificate out;
-      out.record = CertificateRecord{id, to_hex(serial), "issuing", profile.name, subject_text, now, not_after, now,
-                                     std::move(der), std::nullopt, std::nullopt, std::nullopt};
-      out.certificate = std::move(cert);
-      out.chain.push_back(share(m.issuing.cert.get()));
-      out.chain.push_back(share(m.root.cert.get()));
-      return out;
-    } catch (const db::DbError& e) {
-      // A 126-bit serial collision is astronomically unlikely; retry rather than fail if it happens.
-      if (!e.is_unique_violation() || attempt >= 2) throw;
-    }
+CertificateRecord CertificateAuthority::record_certificate(const PreparedCertificate& p, json& audit_details) {
+  auto& m = *impl_;
+  if (!m.db.in_transaction())
+    throw Error(ErrorKind::internal, "a certificate is recorded inside the caller's transaction");
+  refuse_if_key_taken(m.db, p.spki_sha256, p.subject);   // again, under the write lock
+  Bytes serial = from_hex(p.serial_hex);
+  {
+    // A 126-bit random serial repeats with negligible probability; refused rather than overwritten.
+    auto st = m.db.cached("SELECT 1 FROM certificates WHERE serial = ?");
+    st->bind_blob(1, serial);
+    if (st->step()) throw Error(ErrorKind::conflict, "serial " + p.serial_hex + " is already recorded; sign again");
   }
+  // Recorded at the signing time: the certificate's notBefore is its issuance.
+  std::int64_t id = insert_certificate(m.db, m.issuing.id, p.profile, p.certificate.get(), p.spki_sha256,
+                                       p.not_before, p.der, p.subject);
+  audit_details["profile"] = p.profile;
+  audit_details["subject"] = p.subject;
+  audit_details["key"] = p.key_description;
+  audit_details["not_after"] = format_rfc3339(p.not_after);
+  audit_details["certificate_id"] = id;
+  return CertificateRecord{id,           p.serial_hex, "issuing",    p.profile,    p.subject,
+                           p.not_before, p.not_after,  p.not_before, p.der,        std::nullopt,
+                           std::nullopt, std::nullopt};
+}
+
+IssuedCertificate CertificateAuthority::with_chain(CertificateRecord record, ossl::Cert certificate) const {
+  auto& m = *impl_;
+  IssuedCertificate out;
+  if (!certificate) {
+    const unsigned char* p = record.der.data();
+    certificate = ossl::Cert(d2i_X509(nullptr, &p, static_cast<long>(record.der.size())));
+    if (!certificate) ossl::throw_openssl("cannot decode certificate " + record.serial_hex);
+  }
+  out.record = std::move(record);
+  out.certificate = std::move(certificate);
+  out.chain.push_back(share(m.issuing.cert.get()));
+  out.chain.push_back(share(m.root.cert.get()));
+  return out;
 }
 
 std::optional<CertificateRecord> CertificateAuthority::find(const std::string& serial_hex) {
-  Bytes serial = from_hex(normalize_serial(serial_hex));
-  db::Statement st(impl_->db, std::string(kRecordSelect) + "WHERE c.serial = ?");
-  st.bind_blob(1, serial);
-  if (!st.step()) return std::nullopt;
-  return read_record(st);
+  return impl_->store().find(serial_hex);
 }
+
+CertificateStore& CertificateAuthority::store() { return impl_->store(); }
 
 CertificateRecord CertificateAuthority::revoke(const std::string& serial_hex, RevocationReason reason,
                                                std::optional<UnixTime> effective, const Actor& actor) {
   auto& m = *impl_;
   std::string serial = normalize_serial(serial_hex);
-  if (reason == RevocationReason::certificate_hold)
-    throw Error(ErrorKind::invalid_input,
-                "certificateHold is not supported: revocation in jitsuin is final (use another reason)");
-  UnixTime now = m.clock();
-  UnixTime when = effective.value_or(now);
-  // A little slack for clocks and typing; revocation is never back-dated beyond that.
-  if (when < now - 300)
-    throw Error(ErrorKind::invalid_input, "the effective time " + format_rfc3339(when) + " is in the past");
   db::Transaction tx(m.db);
-  auto rec = find(serial);
-  if (!rec) throw Error(ErrorKind::not_found, "no certificate with serial " + serial + " was issued by this CA");
-  if (rec->issuer_role == "root" && rec->profile == "root-ca")
-    throw Error(ErrorKind::invalid_input, "the root certificate cannot be revoked by a CRL; retire the CA instead");
-  if (rec->revoked_at)
-    throw Error(ErrorKind::conflict, "certificate " + serial + " is already revoked (effective " +
-                                         format_rfc3339(*rec->revocation_effective) + ", " +
-                                         revocation_reason_name(*rec->reason) + ")");
-  if (when >= rec->not_after)
-    throw Error(ErrorKind::invalid_input, "certificate " + serial + " expires (" + format_rfc3339(rec->not_after) +
-                                              ") before the requested effective time");
-  db::Statement up(m.db,
-                   "UPDATE certificates SET revoked_at = ?, revocation_effective = ?, revocation_reason = ? "
-                   "WHERE id = ? AND revoked_at IS NULL");
-  up.bind(1, now).bind(2, when).bind(3, static_cast<int>(reason)).bind(4, rec->id).exec();
-  if (m.db.changes() != 1) throw Error(ErrorKind::conflict, "certificate " + serial + " was revoked concurrently");
-  json details = {{"reason", revocation_reason_name(reason)}, {"effective", format_rfc3339(when)},
-                  {"subject", rec->subject}};
-  db::append_audit(m.db, {actor.name, "cert.revoke", serial, details.dump()}, now);
+  json details;
+  auto rec = m.store().record_revocation({serial, reason, effective}, details);
+  db::append_audit(m.db, {actor.name, "cert.revoke", serial, details.dump()}, *rec.revoked_at);
   tx.commit();
-  rec->revoked_at = now;
-  rec->revocation_effective = when;
-  rec->reason = reason;
-  return *rec;
+  return rec;
 }
 
 std::vector<AuthorityInfo> CertificateAuthority::authorities() {
@@ -501,9 +443,9 @@ std::vector<AuthorityInfo> CertificateAuthority::authorities() {
                               "ORDER BY id");
   while (st.step()) {
     AuthorityInfo a{st.text(0), st.text(1), st.text(2), st.text(3), st.int64(4), {}};
-    db::Statement c(impl_->db, std::string(kRecordSelect) + "WHERE c.id = ?");
+    db::Statement c(impl_->db, std::string(detail::kRecordSelect) + "WHERE c.id = ?");
     c.bind(1, st.int64(5));
-    if (c.step()) a.certificate = read_record(c);
+    if (c.step()) a.certificate = detail::read_record(c);
     out.push_back(std::move(a));
   }
   return out;
@@ -526,59 +468,90 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
   std::filesystem::create_directories(dir);
   std::vector<CrlPublication> out;
   for (auto* ca : {&m.issuing, &m.root}) {
-    UnixTime now = m.clock();
-    db::Transaction tx(m.db);
-    db::Statement num(m.db, "UPDATE authorities SET crl_number = crl_number + 1 WHERE id = ? RETURNING crl_number");
-    num.bind(1, ca->id);
-    num.step();
-    std::int64_t number = num.int64(0);
-    num.reset();
-    detail::CrlInput in;
-    in.issuer = ca->cert.get();
-    in.key = ca->key.pkey();
-    in.authority_key_id = ca->key_id;
-    in.crl_number = number;
-    in.this_update = now;
-    in.next_update = now + static_cast<UnixTime>(m.config.ca.crl.validity_hours) * 3600;
-    in.distribution_point =
-        ca == &m.issuing ? m.config.ca.crl.distribution_point : m.config.ca.crl.root_distribution_point;
-    db::Statement rows(m.db,
-                       "SELECT serial, revocation_effective, revocation_reason FROM certificates "
-                       "WHERE issuer_id = ? AND revocation_effective IS NOT NULL AND revocation_effective <= ?");
-    rows.bind(1, ca->id).bind(2, now);
-    detail::CrlBuilder builder(in);
-    while (rows.step())
-      builder.add(der_serial_content(rows.blob(0)), rows.int64(1), static_cast<int>(rows.int64(2)));
-    CrlPublication pub;
-    pub.role = ca->role;
-    pub.crl_number = number;
-    pub.this_update = in.this_update;
-    pub.next_update = in.next_update;
-    pub.entries = builder.entries();
-    pub.der_path = dir / (ca->role + ".crl");
-    pub.pem_path = dir / (ca->role + ".crl.pem");
-    auto files = builder.finish();   // signs on the token
-    db::Statement rec(m.db,
-                      "INSERT INTO crl_publications (authority_id, crl_number, this_update, next_update, entries, sha256) "
-                      "VALUES (?, ?, ?, ?, ?, ?)");
-    rec.bind(1, ca->id).bind(2, number).bind(3, in.this_update).bind(4, in.next_update).bind(5, pub.entries);
-    rec.bind_blob(6, files.sha256);
-    rec.exec();
-    json details = {{"crl_number", number}, {"entries", pub.entries}, {"this_update", format_rfc3339(in.this_update)},
-                    {"next_update", format_rfc3339(in.next_update)}, {"sha256", to_hex(files.sha256)},
-                    {"path", pub.der_path.string()}};
-    db::append_audit(m.db, {actor.name, "crl.publish", ca->role, details.dump()}, now);
-    // Stage the files, commit, then rename them into place: a CRL number is never published
-    // without its record, and a failure before the commit leaves the old files untouched.
-    Bytes ca_der = ossl::cert_der(ca->cert.get());
-    std::vector<StagedFile> staged;
-    staged.emplace_back(pub.der_path, files.der, 0644);
-    staged.emplace_back(pub.pem_path, files.pem, 0644);
-    staged.emplace_back(dir / (ca->role + ".crt"),
-                        std::string_view(reinterpret_cast<const char*>(ca_der.data()), ca_der.size()), 0644);
-    tx.commit();
-    for (auto& f : staged) f.commit();
-    out.push_back(pub);
+    // Read the CRL number and the entries from one snapshot and sign without the write lock (a
+    // large CRL takes long to read and encode); the write transaction then takes the number only
+    // if nothing moved meanwhile: the number is unchanged (no concurrent publication) and so is the
+    // count of revocations in effect (revocations are final, so a changed set changes the count).
+    // Otherwise sign again from a fresh snapshot; after kOptimistic attempts overtaken that way,
+    // read and sign inside the write transaction, which always finishes.
+    constexpr int kOptimistic = 3;
+    for (int attempt = 0;; ++attempt) {
+      const bool locked = attempt >= kOptimistic;
+      std::optional<db::Transaction> tx;
+      if (locked) tx.emplace(m.db);
+      UnixTime now = m.clock();
+      detail::CrlInput in;
+      in.issuer = ca->cert.get();
+      in.key = ca->key.pkey();
+      in.authority_key_id = ca->key_id;
+      in.this_update = now;
+      in.next_update = now + static_cast<UnixTime>(m.config.ca.crl.validity_hours) * 3600;
+      in.distribution_point =
+          ca == &m.issuing ? m.config.ca.crl.distribution_point : m.config.ca.crl.root_distribution_point;
+      std::int64_t previous = 0;
+      std::optional<detail::CrlBuilder> builder;
+      {
+        std::optional<db::Transaction> snapshot;   // read-only: ending it without commit changes nothing
+        if (!locked) snapshot.emplace(m.db, db::TxMode::deferred);
+        db::Statement num(m.db, "SELECT crl_number FROM authorities WHERE id = ?");
+        num.bind(1, ca->id);
+        num.step();
+        previous = num.int64(0);
+        in.crl_number = previous + 1;
+        builder.emplace(in);
+        db::Statement rows(m.db,
+                           "SELECT serial, revocation_effective, revocation_reason FROM certificates "
+                           "WHERE issuer_id = ? AND revocation_effective IS NOT NULL AND revocation_effective <= ?");
+        rows.bind(1, ca->id).bind(2, now);
+        while (rows.step())
+          builder->add(der_serial_content(rows.blob(0)), rows.int64(1), static_cast<int>(rows.int64(2)));
+      }
+      const std::int64_t entries = builder->entries();
+      auto files = builder->finish();   // signs on the token
+
+      if (!locked) {
+        tx.emplace(m.db);
+        db::Statement moved(m.db,
+                            "SELECT crl_number <> ?1 OR (SELECT count(*) FROM certificates WHERE issuer_id = ?2 "
+                            "AND revocation_effective IS NOT NULL AND revocation_effective <= ?3) <> ?4 "
+                            "FROM authorities WHERE id = ?2");
+        moved.bind(1, previous).bind(2, ca->id).bind(3, now).bind(4, entries);
+        moved.step();
+        if (moved.int64(0)) continue;   // the transaction rolls back
+      }
+      db::Statement num(m.db, "UPDATE authorities SET crl_number = ? WHERE id = ?");
+      num.bind(1, in.crl_number).bind(2, ca->id).exec();
+      db::Statement rec(m.db,
+                        "INSERT INTO crl_publications (authority_id, crl_number, this_update, next_update, entries, "
+                        "sha256) VALUES (?, ?, ?, ?, ?, ?)");
+      rec.bind(1, ca->id).bind(2, in.crl_number).bind(3, in.this_update).bind(4, in.next_update).bind(5, entries);
+      rec.bind_blob(6, files.sha256);
+      rec.exec();
+      CrlPublication pub;
+      pub.role = ca->role;
+      pub.crl_number = in.crl_number;
+      pub.this_update = in.this_update;
+      pub.next_update = in.next_update;
+      pub.entries = entries;
+      pub.der_path = dir / (ca->role + ".crl");
+      pub.pem_path = dir / (ca->role + ".crl.pem");
+      json details = {{"crl_number", in.crl_number}, {"entries", entries},
+                      {"this_update", format_rfc3339(in.this_update)}, {"next_update", format_rfc3339(in.next_update)},
+                      {"sha256", to_hex(files.sha256)}, {"path", pub.der_path.string()}};
+      db::append_audit(m.db, {actor.name, "crl.publish", ca->role, details.dump()}, now);
+      // Stage the files, commit, then rename them into place: a CRL number is never published
+      // without its record, and a failure before the commit leaves the old files untouched.
+      Bytes ca_der = ossl::cert_der(ca->cert.get());
+      std::vector<StagedFile> staged;
+      staged.emplace_back(pub.der_path, files.der, 0644);
+      staged.emplace_back(pub.pem_path, files.pem, 0644);
+      staged.emplace_back(dir / (ca->role + ".crt"),
+                          std::string_view(reinterpret_cast<const char*>(ca_der.data()), ca_der.size()), 0644);
+      tx->commit();
+      for (auto& f : staged) f.commit();
+      out.push_back(pub);
+      break;
+    }
   }
   return out;
 }

@@ -342,6 +342,12 @@ CREATE TABLE ra_certificate_requests (
 CREATE INDEX ra_certificate_requests_company ON ra_certificate_requests(company_id);
 CREATE INDEX ra_certificate_requests_user ON ra_certificate_requests(user_account_id);
 )sql"},
+    {5, "ra issuance in one transaction",
+     R"sql(
+-- An application's certificate is issued in one transaction with its new state (issuance.cpp), so
+-- the claim column and its 10-minute expiry are gone. No index or constraint names the column.
+ALTER TABLE ra_applications DROP COLUMN issuing_at;
+)sql"},
 };
 
 }  // namespace

@@ -312,18 +312,46 @@ Application edit_application(RaContext& ctx, const Principal& by, std::int64_t i
   return get_application(ctx, id);
 }
 
-void approve_application(RaContext& ctx, const Principal& by, std::int64_t id) {
-  by.require(Permission::approve, "approve applications");
-  db::Transaction tx(ctx.db);
+namespace {
+
+// checked → approved inside the caller's transaction, with or without its own audit entry.
+void approve_one(RaContext& ctx, const Principal& by, std::int64_t id, detail::TransitionAudit audit) {
   Application app = get_application(ctx, id);
   // Two-person rule: whoever entered or checked the application cannot approve it.
   if (app.created_by == by.actor() || (app.checked_by && *app.checked_by == by.actor()))
     throw Error(ErrorKind::forbidden, "operator " + by.name() + " entered or checked application " +
                                           std::to_string(id) + " and so cannot approve it (two-person rule)");
-  detail::transition(ctx, id, State::approved, by.actor(), "");
+  detail::transition(ctx, id, State::approved, by.actor(), "", json::object(), audit);
   db::Statement up(ctx.db, "UPDATE ra_applications SET approved_by = ?, approved_at = ? WHERE id = ?");
   up.bind(1, by.actor()).bind(2, ctx.clock()).bind(3, id).exec();
+}
+
+}  // namespace
+
+void approve_application(RaContext& ctx, const Principal& by, std::int64_t id) {
+  by.require(Permission::approve, "approve applications");
+  db::Transaction tx(ctx.db);
+  approve_one(ctx, by, id, detail::TransitionAudit::entry);
   tx.commit();
+}
+
+std::vector<std::int64_t> approve_bundle(RaContext& ctx, const Principal& by, std::int64_t bundle_id) {
+  by.require(Permission::approve, "approve applications");
+  db::Transaction tx(ctx.db);
+  std::vector<std::int64_t> ids;
+  {
+    db::Statement st(ctx.db, "SELECT id FROM ra_applications WHERE bundle_id = ? AND state = 'checked' ORDER BY id");
+    st.bind(1, bundle_id);
+    while (st.step()) ids.push_back(st.int64(0));
+  }
+  if (ids.empty())
+    throw Error(ErrorKind::conflict, "bundle " + std::to_string(bundle_id) + " has no checked application");
+  // Any refusal (the two-person rule for one of them) rolls back every approval.
+  for (auto id : ids) approve_one(ctx, by, id, detail::TransitionAudit::caller);
+  detail::audit(ctx, by.actor(), "ra.bundle.approve", "bundle:" + std::to_string(bundle_id),
+                {{"applications", ids}, {"from", "checked"}, {"to", "approved"}});
+  tx.commit();
+  return ids;
 }
 
 void reject_application(RaContext& ctx, const Principal& by, std::int64_t id, const std::string& reason) {

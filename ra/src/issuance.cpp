@@ -1,18 +1,36 @@
 #include "jitsuin/ra/issuance.h"
 
 #include "jitsuin/core/error.h"
+#include "jitsuin/core/fault.h"
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/outbox.h"
 #include "ra_core.h"
 
 namespace jitsuin::ra {
 
+namespace {
+
+// The certificate an issued application already has (the idempotent answer to a repeated request).
+ca::IssuedCertificate existing_certificate(ca::CertificateAuthority& ca, std::int64_t id, const std::string& serial) {
+  auto rec = ca.store().find(serial);
+  if (!rec)
+    throw Error(ErrorKind::internal, "application " + std::to_string(id) + " is issued with certificate " + serial +
+                                         ", which is not in the CA database");
+  return ca.with_chain(std::move(*rec));
+}
+
+Error not_enrolled(std::int64_t id, State state) {
+  return Error(ErrorKind::conflict, "application " + std::to_string(id) + " is " + state_name(state) +
+                                        "; a certificate is issued only for an enrolled application");
+}
+
+}  // namespace
+
 ca::IssuedCertificate issue_for_application(RaContext& ctx, ca::CertificateAuthority& ca, std::int64_t id,
                                             const std::string& actor) {
   Application app = get_application(ctx, id);
-  if (app.state != State::enrolled)
-    throw Error(ErrorKind::conflict, "application " + std::to_string(id) + " is " + state_name(app.state) +
-                                         "; a certificate is issued only for an enrolled application");
+  if (app.state == State::issued && app.certificate_serial) return existing_certificate(ca, id, *app.certificate_serial);
+  if (app.state != State::enrolled) throw not_enrolled(id, app.state);
   std::string csr;
   {
     db::Statement st(ctx.db, "SELECT csr FROM ra_applications WHERE id = ?");
@@ -21,68 +39,54 @@ ca::IssuedCertificate issue_for_application(RaContext& ctx, ca::CertificateAutho
     csr = st.opt_text(0).value_or("");
   }
   if (csr.empty()) throw Error(ErrorKind::internal, "enrolled application " + std::to_string(id) + " has no CSR");
-  // Claim the application so two requests cannot both have a certificate issued for it. A claim
-  // older than 10 minutes is taken to belong to a crashed process.
-  {
-    db::Transaction tx(ctx.db);
-    UnixTime now = ctx.clock();
-    db::Statement claim(ctx.db,
-                        "UPDATE ra_applications SET issuing_at = ? WHERE id = ? AND state = 'enrolled' "
-                        "AND (issuing_at IS NULL OR issuing_at < ?)");
-    claim.bind(1, now).bind(2, id).bind(3, now - 600).exec();
-    if (ctx.db.changes() != 1)
-      throw Error(ErrorKind::conflict, "the certificate of application " + std::to_string(id) + " is being issued");
-    tx.commit();
-  }
-  auto release = [&] {
-    db::Statement up(ctx.db, "UPDATE ra_applications SET issuing_at = NULL WHERE id = ?");
-    up.bind(1, id).exec();
-  };
   ca::IssueRequest req;
   req.profile = app.form.profile;
   req.csr = csr;
   req.subject = applicant_subject(app.form);
   req.days = app.form.validity_years * 365;
-  // The CA records the certificate in its own transaction; the application follows in the next.
-  ca::IssuedCertificate issued;
-  try {
-    issued = ca.issue(req, {actor});
-  } catch (...) {
-    release();
-    throw;
-  }
+  // The slow part (CSR checks, the token's signature) before the write lock. Two requests for one
+  // application may both sign; only the first to take the lock records its certificate.
+  ca::PreparedCertificate prepared = ca.sign_certificate(req);
+  test_crash_point("issue.after_sign");
+
+  // One transaction: the certificate, the application's new state, the link of a company admin's
+  // request, the superseded revocation of a renewal, the mail and one audit entry. A crash before
+  // the commit leaves nothing; after it, everything.
   db::Transaction tx(ctx.db);
-  release();
-  // A company admin's additional request (RA-8) is linked to its user ID in this transaction; the
-  // link is part of the issuance's audit entry.
-  nlohmann::json details = {{"serial", issued.record.serial_hex}};
-  details.update(detail::link_requested_certificate(ctx, id, issued.record.serial_hex));
-  detail::transition(ctx, id, State::issued, actor, "serial " + issued.record.serial_hex, details);
-  db::Statement up(ctx.db, "UPDATE ra_applications SET certificate_serial = ?, issued_at = ? WHERE id = ?");
-  up.bind(1, issued.record.serial_hex).bind(2, issued.record.issued_at).bind(3, id).exec();
-  enqueue_mail(ctx.db,
-               {app.form.email, "certificate_issued", "ja",
-                {{"name", app.form.name_kanji}, {"serial", issued.record.serial_hex},
-                 {"not_after", issued.record.not_after}, {"subject", issued.record.subject}}},
-               ctx.clock());
-  tx.commit();
-  // A renewal replaces the earlier certificate: revoke it as superseded now that the new one exists.
+  app = get_application(ctx, id);   // again, under the write lock
+  if (app.state == State::issued && app.certificate_serial) return existing_certificate(ca, id, *app.certificate_serial);
+  if (app.state != State::enrolled) throw not_enrolled(id, app.state);
+  nlohmann::json ca_details;
+  ca::CertificateRecord record = ca.record_certificate(prepared, ca_details);
+  const std::string& serial = record.serial_hex;
+  nlohmann::json details = {{"serial", serial}, {"certificate", ca_details}};
+  // A company admin's additional request (RA-8) is linked to its user ID here.
+  details.update(detail::link_requested_certificate(ctx, id, serial));
+  // A renewal replaces the earlier certificate: it is revoked as superseded with the new one.
   if (app.renewal_of) {
     Application old = get_application(ctx, *app.renewal_of);
     if (old.certificate_serial) {
-      auto rec = ca.find(*old.certificate_serial);
-      if (rec && !rec->revoked_at && rec->not_after > ctx.clock()) {
-        try {
-          ca.revoke(*old.certificate_serial, ca::RevocationReason::superseded, std::nullopt, {actor});
-        } catch (const Error& e) {
-          throw Error(e.kind(), "certificate " + issued.record.serial_hex + " was issued, but revoking the certificate "
-                                "it replaces (" + *old.certificate_serial + ") failed: " + e.what() +
-                                "; revoke it with jitsuin ra revocation-request");
-        }
+      auto status = ca.store().status(*old.certificate_serial);
+      if (status && !status->revoked() && status->not_after > ctx.clock()) {
+        nlohmann::json revocation = {{"serial", *old.certificate_serial}};
+        ca.store().record_revocation({*old.certificate_serial, ca::RevocationReason::superseded, std::nullopt},
+                                     revocation);
+        details["superseded"] = revocation;
       }
     }
   }
-  return issued;
+  detail::transition(ctx, id, State::issued, actor, "serial " + serial, details);
+  db::Statement up(ctx.db, "UPDATE ra_applications SET certificate_serial = ?, issued_at = ? WHERE id = ?");
+  up.bind(1, serial).bind(2, record.issued_at).bind(3, id).exec();
+  enqueue_mail(ctx.db,
+               {app.form.email, "certificate_issued", "ja",
+                {{"name", app.form.name_kanji}, {"serial", serial}, {"not_after", record.not_after},
+                 {"subject", record.subject}}},
+               ctx.clock());
+  test_crash_point("issue.before_commit");
+  tx.commit();
+  test_crash_point("issue.after_commit");
+  return ca.with_chain(std::move(record), std::move(prepared.certificate));
 }
 
 }  // namespace jitsuin::ra

@@ -102,7 +102,7 @@ State current_state(RaContext& ctx, std::int64_t application_id) {
 }
 
 State transition(RaContext& ctx, std::int64_t application_id, State to, const std::string& actor,
-                 const std::string& note, json details) {
+                 const std::string& note, json details, TransitionAudit audit_mode) {
   if (!ctx.db.in_transaction()) throw Error(ErrorKind::internal, "state transitions must run inside a transaction");
   State from = current_state(ctx, application_id);
   if (!transition_allowed(from, to)) {
@@ -122,6 +122,7 @@ State transition(RaContext& ctx, std::int64_t application_id, State to, const st
                    "VALUES (?, ?, ?, ?, ?, ?)");
   ev.bind(1, application_id).bind(2, state_name(from)).bind(3, state_name(to)).bind(4, actor).bind(5, now).bind(6, note);
   ev.exec();
+  if (audit_mode == TransitionAudit::caller) return from;
   details["from"] = state_name(from);
   details["to"] = state_name(to);
   if (!note.empty()) details["note"] = note;

@@ -1,6 +1,8 @@
 #include "jitsuin/ra/links.h"
 
-#include "jitsuin/ca/authority.h"
+#include <map>
+
+#include "jitsuin/ca/store.h"
 #include "jitsuin/core/error.h"
 #include "jitsuin/ra/accounts.h"
 #include "jitsuin/ra/outbox.h"
@@ -100,11 +102,10 @@ std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const std::
   }
   if (change.link) {
     Account u = detail::company_user(ctx, company_id, *change.link);
-    db::Statement cert(ctx.db, "SELECT not_after, revoked_at IS NOT NULL FROM certificates WHERE serial = ?");
-    cert.bind_blob(1, from_hex(serial));
-    if (!cert.step()) throw Error(ErrorKind::not_found, "certificate " + serial + " is not in the CA database");
-    if (cert.int64(1)) throw Error(ErrorKind::conflict, "certificate " + serial + " is revoked; it cannot be linked");
-    if (cert.int64(0) <= now) throw Error(ErrorKind::conflict, "certificate " + serial + " has expired; it cannot be linked");
+    auto cert = ca::CertificateStore(ctx.db, ctx.clock).status(serial);
+    if (!cert) throw Error(ErrorKind::not_found, "certificate " + serial + " is not in the CA database");
+    if (cert->revoked()) throw Error(ErrorKind::conflict, "certificate " + serial + " is revoked; it cannot be linked");
+    if (cert->not_after <= now) throw Error(ErrorKind::conflict, "certificate " + serial + " has expired; it cannot be linked");
     detail::link_certificate(ctx, actor, company_id, u, serial);
     detail::audit(ctx, actor, "ra.link.link", "certificate:" + serial, {{"user_id", u.login_id}});
   }
@@ -124,32 +125,46 @@ std::vector<CertificateLink> list_links(RaContext& ctx, std::int64_t company_id,
   return out;
 }
 
-json company_certificates(RaContext& ctx, std::int64_t company_id) {
-  db::Statement st(ctx.db,
-                   "SELECT a.id, a.certificate_serial, a.name_kanji, a.name_romaji FROM ra_applications a "
-                   "JOIN ra_bundles b ON b.id = a.bundle_id WHERE b.company_id = ? AND a.certificate_serial IS NOT NULL "
-                   "ORDER BY a.id");
-  st.bind(1, company_id);
-  db::Statement cert(ctx.db, "SELECT not_before, not_after, revocation_effective FROM certificates WHERE serial = ?");
-  json out = json::array();
+std::vector<CompanyCertificate> company_certificates(RaContext& ctx, std::int64_t company_id) {
+  struct Issued {
+    std::int64_t application;
+    std::string serial, holder, holder_romaji;
+  };
+  std::vector<Issued> issued;
+  {
+    db::Statement st(ctx.db,
+                     "SELECT a.id, a.certificate_serial, a.name_kanji, a.name_romaji FROM ra_applications a "
+                     "JOIN ra_bundles b ON b.id = a.bundle_id WHERE b.company_id = ? AND a.certificate_serial IS NOT NULL "
+                     "ORDER BY a.id");
+    st.bind(1, company_id);
+    while (st.step()) issued.push_back({st.int64(0), st.text(1), st.text(2), st.text(3)});
+  }
+  std::vector<std::string> serials;
+  for (const auto& i : issued) serials.push_back(i.serial);
+  std::map<std::string, ca::CertificateStatus> certs;
+  for (auto& c : ca::CertificateStore(ctx.db, ctx.clock).statuses(serials)) certs.emplace(c.serial_hex, std::move(c));
   UnixTime now = ctx.clock();
   auto links = list_links(ctx, company_id);
-  while (st.step()) {
-    std::string serial = st.text(1);
-    cert.reset();
-    cert.bind_blob(1, from_hex(serial));
-    if (!cert.step()) continue;
-    std::optional<UnixTime> revoked = cert.opt_int64(2);
-    std::string status = revoked && *revoked <= now ? "revoked"
-                         : cert.int64(1) <= now     ? "expired"
-                         : revoked                  ? "revocation pending"
-                                                    : "valid";
-    json users = json::array();
+  std::vector<CompanyCertificate> out;
+  for (const auto& i : issued) {
+    auto it = certs.find(ca::normalize_serial(i.serial));
+    if (it == certs.end()) continue;
+    const auto& cert = it->second;
+    const auto& revoked = cert.revocation_effective;
+    CompanyCertificate c;
+    c.application_id = i.application;
+    c.serial = i.serial;
+    c.holder = i.holder;
+    c.holder_romaji = i.holder_romaji;
+    c.not_before = cert.not_before;
+    c.not_after = cert.not_after;
+    c.status = revoked && *revoked <= now ? "revoked"
+               : cert.not_after <= now    ? "expired"
+               : revoked                  ? "revocation pending"
+                                          : "valid";
     for (const auto& l : links)
-      if (l.serial == serial) users.push_back(l.login_id);
-    out.push_back({{"application", st.int64(0)}, {"serial", serial}, {"holder", st.text(2)},
-                   {"holder_romaji", st.text(3)}, {"not_before", format_rfc3339(cert.int64(0))},
-                   {"not_after", format_rfc3339(cert.int64(1))}, {"status", status}, {"users", users}});
+      if (l.serial == i.serial) c.users.push_back(l.login_id);
+    out.push_back(std::move(c));
   }
   return out;
 }

@@ -22,11 +22,17 @@ void audit(RaContext& ctx, const std::string& actor, const std::string& action, 
 /// The current state of an application; throws not_found.
 State current_state(RaContext& ctx, std::int64_t application_id);
 
+/// Whether transition() writes the audit entry of the change itself or leaves it to its caller,
+/// who writes one entry for a request that moves several applications (approve_bundle).
+enum class TransitionAudit { entry, caller };
+
 /// Moves an application to `to` if the state machine allows it, else throws conflict naming the
-/// current state and the allowed next states. Records the event and an audit entry
-/// "ra.application.<to>". Must run inside the caller's transaction. Returns the previous state.
+/// current state and the allowed next states. Records the event and (TransitionAudit::entry) an
+/// audit entry "ra.application.<to>" with `details`, from and to. Must run inside the caller's
+/// transaction. Returns the previous state.
 State transition(RaContext& ctx, std::int64_t application_id, State to, const std::string& actor,
-                 const std::string& note, nlohmann::json details = nlohmann::json::object());
+                 const std::string& note, nlohmann::json details = nlohmann::json::object(),
+                 TransitionAudit audit = TransitionAudit::entry);
 
 /// Records the creation event of an application (no previous state).
 void record_created(RaContext& ctx, std::int64_t application_id, const std::string& actor);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "jitsuin/ca/store.h"
 #include "jitsuin/core/error.h"
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/bundle.h"
@@ -22,12 +23,11 @@ struct CertState {
   bool revoked = false;
 };
 
-// The certificate's validity as the CA recorded it (the CA's table, read by serial).
+// The certificate's validity as the CA recorded it.
 std::optional<CertState> certificate_state(RaContext& ctx, const std::string& serial_hex) {
-  db::Statement st(ctx.db, "SELECT not_after, revoked_at IS NOT NULL FROM certificates WHERE serial = ?");
-  st.bind_blob(1, from_hex(serial_hex));
-  if (!st.step()) return std::nullopt;
-  return CertState{st.int64(0), st.int64(1) != 0};
+  auto cert = ca::CertificateStore(ctx.db, ctx.clock).status(serial_hex);
+  if (!cert) return std::nullopt;
+  return CertState{cert->not_after, cert->revoked()};
 }
 
 bool notice_sent(RaContext& ctx, const std::string& serial) {

@@ -71,9 +71,9 @@ std::vector<RevocationRequest> list_revocations(RaContext& ctx, const std::strin
   return out;
 }
 
-RevocationRequest request_revocation(RaContext& ctx, ca::CertificateAuthority& ca, const Principal& by,
-                                     const std::string& serial_hex, ca::RevocationReason reason,
-                                     std::optional<UnixTime> effective, const std::string& note) {
+RevocationRequest request_revocation(RaContext& ctx, const Principal& by, const std::string& serial_hex,
+                                     ca::RevocationReason reason, std::optional<UnixTime> effective,
+                                     const std::string& note) {
   by.require(Permission::enter, "request revocations");
   std::string serial = ca::normalize_serial(serial_hex);
   std::string n = detail::text_field(note, "note", 500, false);
@@ -82,16 +82,16 @@ RevocationRequest request_revocation(RaContext& ctx, ca::CertificateAuthority& c
   UnixTime now = ctx.clock();
   UnixTime when = effective.value_or(now + static_cast<UnixTime>(ctx.config.ra.revocation_delay_days) * 86400);
   JITSUIN_ARG_CHECK(when >= now - 300, "the effective time " + format_rfc3339(when) + " is in the past");
-  auto rec = ca.find(serial);
-  if (!rec) throw Error(ErrorKind::not_found, "no certificate with serial " + serial + " was issued by this CA");
-  if (rec->revoked_at)
-    throw Error(ErrorKind::conflict, "certificate " + serial + " is already revoked (effective " +
-                                         format_rfc3339(*rec->revocation_effective) + ")");
-  JITSUIN_ARG_CHECK(rec->profile != "root-ca" && rec->profile != "issuing-ca",
-                    "CA certificates are not revoked through the RA");
-  JITSUIN_ARG_CHECK(when < rec->not_after, "certificate " + serial + " expires (" + format_rfc3339(rec->not_after) +
-                                               ") before the requested effective time");
   db::Transaction tx(ctx.db);
+  auto cert = ca::CertificateStore(ctx.db, ctx.clock).status(serial);
+  if (!cert) throw Error(ErrorKind::not_found, "no certificate with serial " + serial + " was issued by this CA");
+  if (cert->revoked())
+    throw Error(ErrorKind::conflict, "certificate " + serial + " is already revoked (effective " +
+                                         format_rfc3339(*cert->revocation_effective) + ")");
+  JITSUIN_ARG_CHECK(cert->profile != "root-ca" && cert->profile != "issuing-ca",
+                    "CA certificates are not revoked through the RA");
+  JITSUIN_ARG_CHECK(when < cert->not_after, "certificate " + serial + " expires (" + format_rfc3339(cert->not_after) +
+                                                ") before the requested effective time");
   std::optional<std::int64_t> app;
   {
     db::Statement st(ctx.db, "SELECT id FROM ra_applications WHERE certificate_serial = ?");
@@ -116,51 +116,35 @@ RevocationRequest request_revocation(RaContext& ctx, ca::CertificateAuthority& c
   return get_revocation(ctx, id);
 }
 
-RevocationRequest approve_revocation(RaContext& ctx, ca::CertificateAuthority& ca, const Principal& by,
-                                     std::int64_t id) {
-  by.require(Permission::approve, "approve revocations");
-  {
-    db::Transaction tx(ctx.db);
-    RevocationRequest r = get_revocation(ctx, id);
-    if (r.state != "pending")
-      throw Error(ErrorKind::conflict, "revocation request " + std::to_string(id) + " is " + r.state +
-                                           "; only a pending request can be approved");
-    if (r.requested_by == by.actor())
-      throw Error(ErrorKind::forbidden, "operator " + by.name() + " requested revocation " + std::to_string(id) +
-                                            " and so cannot approve it (two-person rule)");
-    db::Statement up(ctx.db,
-                     "UPDATE ra_revocation_requests SET state = 'approved', decided_by = ?, decided_at = ? WHERE id = ?");
-    up.bind(1, by.actor()).bind(2, ctx.clock()).bind(3, id).exec();
-    detail::audit(ctx, by.actor(), "ra.revocation.approve", object(id), {{"serial", r.serial}});
-    tx.commit();
-  }
-  return execute_revocation(ctx, ca, by, id);
-}
+namespace {
 
-RevocationRequest execute_revocation(RaContext& ctx, ca::CertificateAuthority& ca, const Principal& by,
-                                     std::int64_t id) {
-  by.require(Permission::approve, "carry out revocations");
-  RevocationRequest r = get_revocation(ctx, id);
-  if (r.state != "approved")
-    throw Error(ErrorKind::conflict, "revocation request " + std::to_string(id) + " is " + r.state +
-                                         "; only an approved request is carried out");
+// The CA's revocation record, the request's new state and the holder's mail, inside the caller's
+// transaction, for an approved request (or one being approved). Returns the details for the
+// caller's one audit entry.
+json carry_out(RaContext& ctx, const RevocationRequest& r) {
   UnixTime now = ctx.clock();
   // Approved after the requested time: effective now, never back-dated.
   UnixTime when = std::max(r.effective_at, now);
-  auto rec = ca.find(r.serial);
-  if (!rec) throw Error(ErrorKind::not_found, "certificate " + r.serial + " is no longer in the CA database");
-  if (rec->revoked_at) {
-    when = *rec->revocation_effective;   // done before a crash: record it
+  ca::CertificateStore store(ctx.db, ctx.clock);
+  auto cert = store.status(r.serial);
+  if (!cert) throw Error(ErrorKind::not_found, "certificate " + r.serial + " is no longer in the CA database");
+  json details = {{"serial", r.serial}};
+  if (cert->revoked()) {
+    // Revoked by the CA in a step of its own before this transaction existed (data left by an
+    // earlier version, or jitsuin ca revoke meanwhile): record what the CA holds.
+    when = *cert->revocation_effective;
+    details["already_revoked"] = true;
   } else {
-    rec = ca.revoke(r.serial, r.reason, when, {by.actor()});
+    json revocation;
+    auto rec = store.record_revocation({r.serial, r.reason, when}, revocation);
+    when = *rec.revocation_effective;
+    details["certificate"] = revocation;
   }
-  db::Transaction tx(ctx.db);
+  details["effective"] = format_rfc3339(when);
   db::Statement up(ctx.db,
                    "UPDATE ra_revocation_requests SET state = 'revoked', effective_at = ? WHERE id = ? AND state = 'approved'");
-  up.bind(1, when).bind(2, id).exec();
-  if (ctx.db.changes() != 1) throw Error(ErrorKind::conflict, "revocation request " + std::to_string(id) + " changed concurrently");
-  detail::audit(ctx, by.actor(), "ra.revocation.revoked", object(id),
-                {{"serial", r.serial}, {"effective", format_rfc3339(when)}});
+  up.bind(1, when).bind(2, r.id).exec();
+  if (ctx.db.changes() != 1) throw Error(ErrorKind::conflict, "revocation request " + std::to_string(r.id) + " changed concurrently");
   if (r.application_id) {
     Application app = get_application(ctx, *r.application_id);
     enqueue_mail(ctx.db,
@@ -169,6 +153,41 @@ RevocationRequest execute_revocation(RaContext& ctx, ca::CertificateAuthority& c
                    {"reason", ca::revocation_reason_name(r.reason)}}},
                  now);
   }
+  return details;
+}
+
+}  // namespace
+
+RevocationRequest approve_revocation(RaContext& ctx, const Principal& by, std::int64_t id) {
+  by.require(Permission::approve, "approve revocations");
+  db::Transaction tx(ctx.db);
+  RevocationRequest r = get_revocation(ctx, id);
+  if (r.state != "pending")
+    throw Error(ErrorKind::conflict, "revocation request " + std::to_string(id) + " is " + r.state +
+                                         "; only a pending request can be approved");
+  if (r.requested_by == by.actor())
+    throw Error(ErrorKind::forbidden, "operator " + by.name() + " requested revocation " + std::to_string(id) +
+                                          " and so cannot approve it (two-person rule)");
+  db::Statement up(ctx.db,
+                   "UPDATE ra_revocation_requests SET state = 'approved', decided_by = ?, decided_at = ? WHERE id = ?");
+  up.bind(1, by.actor()).bind(2, ctx.clock()).bind(3, id).exec();
+  r.state = "approved";
+  json details = carry_out(ctx, r);
+  details["reason"] = ca::revocation_reason_name(r.reason);
+  detail::audit(ctx, by.actor(), "ra.revocation.approve", object(id), details);
+  tx.commit();
+  return get_revocation(ctx, id);
+}
+
+RevocationRequest execute_revocation(RaContext& ctx, const Principal& by, std::int64_t id) {
+  by.require(Permission::approve, "carry out revocations");
+  db::Transaction tx(ctx.db);
+  RevocationRequest r = get_revocation(ctx, id);
+  if (r.state != "approved")
+    throw Error(ErrorKind::conflict, "revocation request " + std::to_string(id) + " is " + r.state +
+                                         "; only an approved request is carried out");
+  json details = carry_out(ctx, r);
+  detail::audit(ctx, by.actor(), "ra.revocation.revoked", object(id), details);
   tx.commit();
   return get_revocation(ctx, id);
 }

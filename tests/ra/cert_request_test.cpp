@@ -187,9 +187,9 @@ TEST(RaCertRequest, AdditionalRequestToLinkedCertificate) {
   EXPECT_EQ(links[0].linked_by, "company:" + c.admin);
   auto certs = company_certificates(f.ctx, c.id);
   ASSERT_EQ(certs.size(), 1u);
-  EXPECT_EQ(certs[0]["serial"], serial);
-  EXPECT_EQ(certs[0]["status"], "valid");
-  EXPECT_EQ(certs[0]["users"], json::array({c.user1}));
+  EXPECT_EQ(certs[0].serial, serial);
+  EXPECT_EQ(certs[0].status, "valid");
+  EXPECT_EQ(certs[0].users, std::vector<std::string>{c.user1});
   auto stored = find_certificate_request(f.ctx, req.application_id);
   ASSERT_TRUE(stored.has_value());
   EXPECT_TRUE(stored->linked);

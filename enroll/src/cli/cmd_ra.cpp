@@ -344,21 +344,16 @@ int resubmit(const GlobalOptions& g, const std::vector<std::string>& argv) {
 int approve(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"application", "bundle"}, {});
   Ra r(g);
+  auto application = a.opt_whole_number("application");
+  auto bundle = a.opt_whole_number("bundle");
+  if (!application && !bundle) throw UsageError("give --application ID or --bundle ID");
   auto who = r.who();
-  std::vector<std::int64_t> ids;
-  if (a.get("application")) ids.push_back(a.whole_number("application"));
-  if (auto b = a.opt_whole_number("bundle")) {
-    ra::ApplicationFilter f;
-    f.bundle_id = *b;
-    f.state = ra::State::checked;
-    for (const auto& app : ra::find_applications(r.rctx, f)) ids.push_back(app.id);
-    if (ids.empty()) throw Error(ErrorKind::conflict, "bundle " + std::to_string(*b) + " has no checked application");
+  if (application) {
+    ra::approve_application(r.rctx, who, *application);
+    std::cout << "application " << *application << " approved\n";
   }
-  if (ids.empty()) throw UsageError("give --application ID or --bundle ID");
-  for (auto id : ids) {
-    ra::approve_application(r.rctx, who, id);
-    std::cout << "application " << id << " approved\n";
-  }
+  if (bundle)   // one transaction: every checked application of the bundle, or none
+    for (auto id : ra::approve_bundle(r.rctx, who, *bundle)) std::cout << "application " << id << " approved\n";
   return 0;
 }
 
@@ -500,7 +495,7 @@ int revocation_request(const GlobalOptions& g, const std::vector<std::string>& a
   auto who = r.who();
   std::optional<UnixTime> eff;
   if (auto e = a.get("effective")) eff = parse_rfc3339(*e);
-  auto req = ra::request_revocation(r.rctx, r.ctx.ca(), who, a.required("serial"),
+  auto req = ra::request_revocation(r.rctx, who, a.required("serial"),
                                     ca::parse_revocation_reason(a.required("reason")), eff, a.get("note").value_or(""));
   std::cout << "revocation request " << req.id << " for " << req.serial << ", effective "
             << format_rfc3339(req.effective_at) << "; a second operator approves it: jitsuin ra revocation-approve --id "
@@ -511,7 +506,7 @@ int revocation_request(const GlobalOptions& g, const std::vector<std::string>& a
 int revocation_approve(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"id"}, {});
   Ra r(g);
-  auto req = ra::approve_revocation(r.rctx, r.ctx.ca(), r.who(), a.whole_number("id"));
+  auto req = ra::approve_revocation(r.rctx, r.who(), a.whole_number("id"));
   std::cout << "certificate " << req.serial << " revoked, effective " << format_rfc3339(req.effective_at) << "\n";
   return 0;
 }
@@ -519,7 +514,7 @@ int revocation_approve(const GlobalOptions& g, const std::vector<std::string>& a
 int revocation_execute(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"id"}, {});
   Ra r(g);
-  auto req = ra::execute_revocation(r.rctx, r.ctx.ca(), r.who(), a.whole_number("id"));
+  auto req = ra::execute_revocation(r.rctx, r.who(), a.whole_number("id"));
   std::cout << "certificate " << req.serial << " revoked, effective " << format_rfc3339(req.effective_at) << "\n";
   return 0;
 }
@@ -640,12 +635,19 @@ int company_certificates(const GlobalOptions& g, const std::vector<std::string>&
   Args a(argv, {"company"}, {"json"});
   Ra r(g);
   r.who();
-  json out = ra::company_certificates(r.rctx, a.whole_number("company"));
-  if (a.flag("json")) return print_json(out), 0;
-  for (const auto& c : out) {
-    std::cout << std::left << std::setw(34) << str(c, "serial") << std::setw(20) << str(c, "holder_romaji")
-              << std::setw(12) << str(c, "status") << "until " << str(c, "not_after") << "  users:";
-    for (const auto& u : c["users"]) std::cout << " " << u.get<std::string>();
+  auto certs = ra::company_certificates(r.rctx, a.whole_number("company"));
+  if (a.flag("json")) {
+    json out = json::array();
+    for (const auto& c : certs)
+      out.push_back({{"application", c.application_id}, {"serial", c.serial}, {"holder", c.holder},
+                     {"holder_romaji", c.holder_romaji}, {"not_before", format_rfc3339(c.not_before)},
+                     {"not_after", format_rfc3339(c.not_after)}, {"status", c.status}, {"users", c.users}});
+    return print_json(out), 0;
+  }
+  for (const auto& c : certs) {
+    std::cout << std::left << std::setw(34) << c.serial << std::setw(20) << c.holder_romaji << std::setw(12)
+              << c.status << "until " << format_rfc3339(c.not_after) << "  users:";
+    for (const auto& u : c.users) std::cout << " " << u;
     std::cout << "\n";
   }
   return 0;
@@ -749,7 +751,8 @@ const CommandRegistrar kRegistrar({
      "at the requested time.",
      revocation_approve},
     {"ra", "revocation-execute", "ra revocation-execute --id N",
-     "Retries the CA step of an approved request whose revocation did not complete.", revocation_execute},
+     "Carries out an approved request left by an earlier version, which approved and revoked in two steps.",
+     revocation_execute},
     {"ra", "revocation-reject", "ra revocation-reject --id N --reason TEXT", "Rejects a revocation request.",
      revocation_reject},
     {"ra", "notify-expiring", "ra notify-expiring [--json]",

@@ -1,6 +1,14 @@
 #pragma once
 // The CA core: what the command line, the RA and the HTTP layer call. Keys stay on the token;
 // every state change is one database transaction with one audit entry.
+//
+// A write that is part of a larger request (the RA's issuance for an application, a revocation
+// request's approval) comes in two steps: the slow part that needs no database lock (decode and
+// check the CSR, build the certificate, sign on the token: sign_certificate()) and a record step
+// that runs inside the caller's write transaction and hands the caller the details for its one
+// audit entry (record_certificate(), CertificateStore::record_revocation()). issue() and revoke()
+// are the direct paths (jitsuin ca issue, ca revoke): the same steps with a transaction and an
+// audit entry of their own.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -8,7 +16,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "jitsuin/ca/profile.h"
+#include "jitsuin/ca/store.h"
 #include "jitsuin/config/config.h"
 #include "jitsuin/core/util.h"
 #include "jitsuin/db/database.h"
@@ -16,22 +27,6 @@
 #include "jitsuin/hsm/key_store.h"
 
 namespace jitsuin::ca {
-
-/// RFC 5280 CRLReason codes (7 is unused; removeFromCRL only exists in delta CRLs, not accepted).
-enum class RevocationReason : int {
-  unspecified = 0,
-  key_compromise = 1,
-  ca_compromise = 2,
-  affiliation_changed = 3,
-  superseded = 4,
-  cessation_of_operation = 5,
-  certificate_hold = 6,
-  privilege_withdrawn = 9,
-  aa_compromise = 10,
-};
-/// Accepts RFC 5280 names in camelCase (keyCompromise) or kebab/snake case (key-compromise).
-RevocationReason parse_revocation_reason(const std::string& name);
-std::string revocation_reason_name(RevocationReason reason);   ///< camelCase
 
 /// Who is doing it, for the audit log.
 struct Actor {
@@ -47,27 +42,23 @@ struct IssueRequest {
   std::optional<int> days;            ///< validity; the profile's default when empty
 };
 
-/// A certificate as stored.
-struct CertificateRecord {
-  std::int64_t id = 0;
-  std::string serial_hex;
-  std::string issuer_role;            ///< "root" or "issuing"
-  std::string profile;
-  std::string subject;                ///< RFC 2253
-  UnixTime not_before = 0, not_after = 0, issued_at = 0;
-  Bytes der;
-  std::optional<UnixTime> revoked_at;             ///< when the revocation was recorded
-  std::optional<UnixTime> revocation_effective;   ///< when it takes (took) effect
-  std::optional<RevocationReason> reason;
-  /// "valid", "revoked", "revocation pending" or "expired" at time now.
-  std::string status(UnixTime now) const;
-};
-
 /// What issue() returns: the certificate and its chain up to the root.
 struct IssuedCertificate {
   CertificateRecord record;
   ossl::Cert certificate;
   std::vector<ossl::Cert> chain;      ///< issuing CA, root
+};
+
+/// A certificate signed by the issuing CA and not yet recorded (see sign_certificate()).
+struct PreparedCertificate {
+  ossl::Cert certificate;
+  Bytes der;
+  std::string serial_hex;
+  std::string profile;
+  std::string subject;               ///< RFC 2253
+  Bytes spki_sha256;                 ///< fingerprint of the subject's public key
+  std::string key_description;       ///< e.g. "EC P-256", for the audit log
+  UnixTime not_before = 0, not_after = 0;
 };
 
 /// One CA key (root or issuing) as stored.
@@ -105,15 +96,37 @@ class CertificateAuthority {
   CertificateAuthority(const config::Config& config, db::Database& db, hsm::KeyStore& keys, Clock clock);
   ~CertificateAuthority();
 
-  /// Issues an end-entity certificate from the issuing CA (see IssueRequest).
+  /// Issues an end-entity certificate from the issuing CA (see IssueRequest): sign_certificate(),
+  /// then one transaction with record_certificate() and the audit entry "cert.issue".
   IssuedCertificate issue(const IssueRequest& request, const Actor& actor);
 
-  /// Revokes a certificate with a reason, effective at `effective` (default now; may be later).
+  /// The lock-free part of an issuance: checks the profile, the subject and the validity,
+  /// decodes and checks the CSR, refuses a key certified to another subject (a read; checked
+  /// again by record_certificate()), builds the certificate and signs it on the token. Opens no
+  /// write transaction; call it before the caller's transaction.
+  PreparedCertificate sign_certificate(const IssueRequest& request);
+
+  /// Records a prepared certificate inside the caller's open write transaction (asserted),
+  /// without an audit entry: fills `audit_details` (profile, subject, key, not_after,
+  /// certificate_id) for the caller's one entry. Refuses (conflict) a key certified to another
+  /// subject meanwhile and a serial already recorded.
+  CertificateRecord record_certificate(const PreparedCertificate& prepared, nlohmann::json& audit_details);
+
+  /// A recorded certificate with its chain (issuing CA, root). `certificate` is the parsed
+  /// certificate when the caller has it (sign_certificate()'s); otherwise the record's DER is parsed.
+  IssuedCertificate with_chain(CertificateRecord record, ossl::Cert certificate = {}) const;
+
+  /// Revokes a certificate with a reason, effective at `effective` (default now; may be later):
+  /// one transaction with CertificateStore::record_revocation() and the audit entry "cert.revoke".
   CertificateRecord revoke(const std::string& serial_hex, RevocationReason reason, std::optional<UnixTime> effective,
                            const Actor& actor);
 
-  /// Finds a certificate by serial (hex); nullopt when unknown.
+  /// Finds a certificate by serial (hex); nullopt when unknown. Same as store().find().
   std::optional<CertificateRecord> find(const std::string& serial_hex);
+
+  /// The CA's certificate records (queries and the revocation record step), on this CA's
+  /// database and clock.
+  CertificateStore& store();
 
   /// The root and issuing CA.
   std::vector<AuthorityInfo> authorities();
@@ -128,16 +141,16 @@ class CertificateAuthority {
   Counts counts();
 
   /// Publishes full CRLs of the issuing CA and the root into out_dir (default the configured
-  /// publish dir): DER and PEM, each written atomically.
+  /// publish dir): DER and PEM, each written atomically. Per CA the entries are read and the CRL
+  /// signed outside the write lock; one transaction then takes the next CRL number, records the
+  /// publication and its audit entry "crl.publish" (signing again if a concurrent publication or
+  /// revocation moved the number or the entries meanwhile, and after a few such attempts reading and
+  /// signing inside the transaction).
   std::vector<CrlPublication> publish_crls(const std::optional<std::filesystem::path>& out_dir, const Actor& actor);
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-/// Normalises a serial given in hex (":" separators, 0x, case) to lower-case hex without
-/// leading zero bytes beyond DER's sign byte. Throws invalid_input.
-std::string normalize_serial(const std::string& serial_hex);
 
 }  // namespace jitsuin::ca

@@ -86,6 +86,12 @@ Application edit_application(RaContext& ctx, const Principal& by, std::int64_t i
 /// checked the application (two-person rule).
 void approve_application(RaContext& ctx, const Principal& by, std::int64_t id);
 
+/// Approves every checked application of a bundle in one transaction (ra approve --bundle): all
+/// of them or, when one is refused (two-person rule), none. One audit entry "ra.bundle.approve"
+/// naming the applications; each application's transition is in its history. Throws conflict when
+/// the bundle has no checked application. Returns the approved ids, ascending.
+std::vector<std::int64_t> approve_bundle(RaContext& ctx, const Principal& by, std::int64_t bundle_id);
+
 /// → rejected, with a reason for the company.
 void reject_application(RaContext& ctx, const Principal& by, std::int64_t id, const std::string& reason);
 

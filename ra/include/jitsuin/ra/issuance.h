@@ -9,9 +9,15 @@
 
 namespace jitsuin::ra {
 
-/// Issues the certificate of an enrolled application and records it: enrolled → issued. For a
-/// renewal (RA-7) the certificate it replaces is then revoked with reason superseded.
-/// `actor` names the channel ("enroll:web", "ra:<operator>").
+/// Issues the certificate of an enrolled application and records it: enrolled → issued. The CA
+/// signs first, without the write lock; then one transaction records the certificate, the
+/// application's new state, the link of a company admin's request (cert_request.h), for a
+/// renewal (RA-7) the revocation of the certificate it replaces (reason superseded), the mail,
+/// and one audit entry "ra.application.issued" (the CA's details under "certificate", the
+/// superseded revocation under "superseded").
+/// Idempotent: for an application that is already issued it returns that certificate and issues
+/// none, also when another process issued it while this one was signing. Any other state:
+/// conflict. `actor` names the channel ("enroll:web", "ra:<operator>").
 ca::IssuedCertificate issue_for_application(RaContext& ctx, ca::CertificateAuthority& ca, std::int64_t application_id,
                                             const std::string& actor);
 

@@ -42,7 +42,19 @@ std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const std::
 /// Links of a certificate or of a user ID (current only, unless with_history).
 std::vector<CertificateLink> list_links(RaContext& ctx, std::int64_t company_id, bool with_history = false);
 
-/// The company's certificates (自社電子証明書照会): serial, holder, validity, status, linked users.
-nlohmann::json company_certificates(RaContext& ctx, std::int64_t company_id);
+/// One certificate of a company as company_certificates() lists it.
+struct CompanyCertificate {
+  std::int64_t application_id = 0;
+  std::string serial;
+  std::string holder;          ///< the applicant's name in kanji
+  std::string holder_romaji;
+  UnixTime not_before = 0, not_after = 0;
+  std::string status;          ///< "valid", "revocation pending", "revoked" or "expired"
+  std::vector<std::string> users;   ///< user IDs linked now
+};
+
+/// The company's certificates (自社電子証明書照会): serial, holder, validity, status, linked users,
+/// in application order.
+std::vector<CompanyCertificate> company_certificates(RaContext& ctx, std::int64_t company_id);
 
 }  // namespace jitsuin::ra

@@ -4,9 +4,11 @@
 // operator, then carried out by the CA with that effective time, so the certificate appears in
 // CRLs from then on. Rejections carry a reason.
 //
-// Approval and execution are two steps because the CA records the revocation in a transaction of
-// its own: approve_revocation() commits the approval, asks the CA to revoke, then records the
-// result. If the CA step fails the request stays "approved" and execute_revocation() retries it.
+// Approval and the CA's revocation record are one transaction (with the request's new state, the
+// holder's mail and one audit entry); the CA's certificate records are reached through
+// ca::CertificateStore on the RA's database, so none of these needs the CA's keys.
+// execute_revocation() carries out requests left "approved" by earlier versions, which
+// approved and revoked in separate transactions.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "jitsuin/ca/authority.h"
+#include "jitsuin/ca/store.h"
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/operators.h"
 
@@ -39,17 +41,17 @@ struct RevocationRequest {
 
 /// Records a request for a certificate the CA issued and has not revoked; one open request per
 /// certificate. `effective` defaults to now + revocation_delay_days and must not be in the past.
-RevocationRequest request_revocation(RaContext& ctx, ca::CertificateAuthority& ca, const Principal& by,
-                                     const std::string& serial, ca::RevocationReason reason,
-                                     std::optional<UnixTime> effective, const std::string& note);
+RevocationRequest request_revocation(RaContext& ctx, const Principal& by, const std::string& serial,
+                                     ca::RevocationReason reason, std::optional<UnixTime> effective,
+                                     const std::string& note);
 
-/// Approves (a different person with the approve permission) and revokes at the requested time.
-RevocationRequest approve_revocation(RaContext& ctx, ca::CertificateAuthority& ca, const Principal& by,
-                                     std::int64_t request_id);
+/// Approves (a different person with the approve permission) and revokes at the requested time
+/// (now when that has passed), in one transaction with one audit entry "ra.revocation.approve".
+RevocationRequest approve_revocation(RaContext& ctx, const Principal& by, std::int64_t request_id);
 
-/// Retries the CA step of an approved request.
-RevocationRequest execute_revocation(RaContext& ctx, ca::CertificateAuthority& ca, const Principal& by,
-                                     std::int64_t request_id);
+/// Carries out an approved request (left by an earlier version) in one transaction with one
+/// audit entry "ra.revocation.revoked"; a certificate the CA revoked meanwhile is recorded as it is.
+RevocationRequest execute_revocation(RaContext& ctx, const Principal& by, std::int64_t request_id);
 
 /// Rejects a pending request with a reason.
 RevocationRequest reject_revocation(RaContext& ctx, const Principal& by, std::int64_t request_id,

@@ -1,0 +1,188 @@
+#include "jitsuin/ca/store.h"
+
+#include <cctype>
+
+#include "jitsuin/core/error.h"
+#include "records.h"
+
+namespace jitsuin::ca {
+
+namespace {
+
+using nlohmann::json;
+
+struct ReasonName {
+  RevocationReason reason;
+  const char* name;
+};
+const ReasonName kReasons[] = {
+    {RevocationReason::unspecified, "unspecified"},
+    {RevocationReason::key_compromise, "keyCompromise"},
+    {RevocationReason::ca_compromise, "cACompromise"},
+    {RevocationReason::affiliation_changed, "affiliationChanged"},
+    {RevocationReason::superseded, "superseded"},
+    {RevocationReason::cessation_of_operation, "cessationOfOperation"},
+    {RevocationReason::certificate_hold, "certificateHold"},
+    {RevocationReason::privilege_withdrawn, "privilegeWithdrawn"},
+    {RevocationReason::aa_compromise, "aACompromise"},
+};
+
+std::string squash(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    if (c != '-' && c != '_') out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+constexpr const char* kStatusSelect =
+    "SELECT serial, profile, not_before, not_after, revoked_at, revocation_effective, revocation_reason "
+    "FROM certificates WHERE serial = ?";
+
+CertificateStatus read_status(db::Statement& st) {
+  CertificateStatus s;
+  s.serial_hex = to_hex(st.blob_view(0));
+  s.profile = st.text(1);
+  s.not_before = st.int64(2);
+  s.not_after = st.int64(3);
+  s.revoked_at = st.opt_int64(4);
+  s.revocation_effective = st.opt_int64(5);
+  if (auto reason = st.opt_int64(6)) s.reason = static_cast<RevocationReason>(*reason);
+  return s;
+}
+
+}  // namespace
+
+namespace detail {
+
+const char* const kRecordSelect =
+    "SELECT c.id, c.serial, a.role, c.profile, c.subject, c.not_before, c.not_after, c.issued_at, c.der, "
+    "c.revoked_at, c.revocation_effective, c.revocation_reason FROM certificates c "
+    "JOIN authorities a ON a.id = c.issuer_id ";
+
+CertificateRecord read_record(db::Statement& st) {
+  // Column order of kRecordSelect.
+  CertificateRecord r;
+  r.id = st.int64(0);
+  r.serial_hex = to_hex(st.blob_view(1));
+  r.issuer_role = st.text(2);
+  r.profile = st.text(3);
+  r.subject = st.text(4);
+  r.not_before = st.int64(5);
+  r.not_after = st.int64(6);
+  r.issued_at = st.int64(7);
+  r.der = st.blob(8);
+  r.revoked_at = st.opt_int64(9);
+  r.revocation_effective = st.opt_int64(10);
+  if (auto reason = st.opt_int64(11)) r.reason = static_cast<RevocationReason>(*reason);
+  return r;
+}
+
+}  // namespace detail
+
+RevocationReason parse_revocation_reason(const std::string& name) {
+  for (const auto& r : kReasons)
+    if (squash(name) == squash(r.name)) return r.reason;
+  std::vector<std::string> names;
+  for (const auto& r : kReasons) names.push_back(r.name);
+  throw Error(ErrorKind::invalid_input, "unknown revocation reason '" + name + "' (use one of " + join(names, ", ") + ")");
+}
+
+std::string revocation_reason_name(RevocationReason reason) {
+  for (const auto& r : kReasons)
+    if (r.reason == reason) return r.name;
+  return "unspecified";
+}
+
+std::string CertificateRecord::status(UnixTime now) const {
+  if (revocation_effective) return *revocation_effective <= now ? "revoked" : "revocation pending";
+  if (not_after < now) return "expired";
+  return "valid";
+}
+
+std::string normalize_serial(const std::string& serial_hex) {
+  Bytes b = from_hex(serial_hex);
+  std::size_t i = 0;
+  while (i + 1 < b.size() && b[i] == 0 && !(b[i + 1] & 0x80)) ++i;
+  return to_hex(std::span(b).subspan(i));
+}
+
+CertificateStore::CertificateStore(db::Database& db, Clock clock) : db_(db), clock_(std::move(clock)) {}
+
+std::optional<CertificateRecord> CertificateStore::find(const std::string& serial_hex) {
+  Bytes serial = from_hex(normalize_serial(serial_hex));
+  db::Statement st(db_, std::string(detail::kRecordSelect) + "WHERE c.serial = ?");
+  st.bind_blob(1, serial);
+  if (!st.step()) return std::nullopt;
+  return detail::read_record(st);
+}
+
+std::optional<CertificateStatus> CertificateStore::status(const std::string& serial_hex) {
+  auto st = db_.cached(kStatusSelect);
+  st->bind_blob(1, from_hex(normalize_serial(serial_hex)));
+  if (!st->step()) return std::nullopt;
+  return read_status(*st);
+}
+
+std::vector<CertificateStatus> CertificateStore::statuses(const std::vector<std::string>& serials) {
+  std::vector<CertificateStatus> out;
+  auto st = db_.cached(kStatusSelect);
+  for (const auto& s : serials) {
+    st->reset();
+    st->bind_blob(1, from_hex(normalize_serial(s)));
+    if (st->step()) out.push_back(read_status(*st));
+  }
+  return out;
+}
+
+std::vector<CertificateRecord> CertificateStore::certificates_for_key(const Bytes& spki_sha256) {
+  db::Statement st(db_, std::string(detail::kRecordSelect) + "WHERE c.spki_sha256 = ? ORDER BY c.id");
+  st.bind_blob(1, spki_sha256);
+  std::vector<CertificateRecord> out;
+  while (st.step()) out.push_back(detail::read_record(st));
+  return out;
+}
+
+CertificateRecord CertificateStore::record_revocation(const RevocationInput& in, json& audit_details) {
+  if (!db_.in_transaction())
+    throw Error(ErrorKind::internal, "a revocation is recorded inside the caller's transaction");
+  std::string serial = normalize_serial(in.serial_hex);
+  if (in.reason == RevocationReason::certificate_hold)
+    throw Error(ErrorKind::invalid_input,
+                "certificateHold is not supported: revocation in jitsuin is final (use another reason)");
+  UnixTime now = clock_();
+  UnixTime when = in.effective.value_or(now);
+  // A little slack for clocks and typing; revocation is never back-dated beyond that.
+  if (when < now - 300)
+    throw Error(ErrorKind::invalid_input, "the effective time " + format_rfc3339(when) + " is in the past");
+  auto rec = find(serial);
+  if (!rec) throw Error(ErrorKind::not_found, "no certificate with serial " + serial + " was issued by this CA");
+  if (rec->issuer_role == "root" && rec->profile == "root-ca")
+    throw Error(ErrorKind::invalid_input, "the root certificate cannot be revoked by a CRL; retire the CA instead");
+  if (rec->revoked_at)
+    throw Error(ErrorKind::conflict, "certificate " + serial + " is already revoked (effective " +
+                                         format_rfc3339(*rec->revocation_effective) + ", " +
+                                         revocation_reason_name(*rec->reason) + ")");
+  if (when >= rec->not_after)
+    throw Error(ErrorKind::invalid_input, "certificate " + serial + " expires (" + format_rfc3339(rec->not_after) +
+                                              ") before the requested effective time");
+  db::Statement up(db_,
+                   "UPDATE certificates SET revoked_at = ?, revocation_effective = ?, revocation_reason = ? "
+                   "WHERE id = ? AND revoked_at IS NULL");
+  up.bind(1, now).bind(2, when).bind(3, static_cast<int>(in.reason)).bind(4, rec->id).exec();
+  if (db_.changes() != 1) throw Error(ErrorKind::conflict, "certificate " + serial + " was revoked concurrently");
+  audit_details["reason"] = revocation_reason_name(in.reason);
+  audit_details["effective"] = format_rfc3339(when);
+  audit_details["subject"] = rec->subject;
+  rec->revoked_at = now;
+  rec->revocation_effective = when;
+  rec->reason = in.reason;
+  return *rec;
+}
+
+}  // namespace jitsuin::ca
