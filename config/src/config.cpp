@@ -249,6 +249,7 @@ Config parse_config(const std::string& json_text, const std::filesystem::path& h
     s.integer("revocation_delay_days", c.ra.revocation_delay_days);
     s.integer("password_max_failures", c.ra.password_max_failures);
     s.integer("session_hours", c.ra.session_hours);
+    s.str("enrollment_url", c.ra.enrollment_url);
     if (auto* days = s.get("expiry_notice_days")) {
       if (!days->is_array() || days->empty()) bad("ra.expiry_notice_days", "must be a non-empty array of days");
       c.ra.expiry_notice_days.clear();
@@ -266,6 +267,8 @@ Config parse_config(const std::string& json_text, const std::filesystem::path& h
     if (c.ra.password_max_failures < 1 || c.ra.password_max_failures > 20)
       bad("ra.password_max_failures", "must be between 1 and 20");
     if (c.ra.session_hours < 1 || c.ra.session_hours > 24) bad("ra.session_hours", "must be between 1 and 24");
+    if (!c.ra.enrollment_url.starts_with("https://") || !is_url(c.ra.enrollment_url))
+      bad("ra.enrollment_url", "'" + c.ra.enrollment_url + "' is not an https URL");
   }
   top.finish();
   if (!c.ca.profiles_dir.is_absolute()) c.ca.profiles_dir = base_dir / c.ca.profiles_dir;

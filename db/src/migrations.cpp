@@ -342,6 +342,14 @@ CREATE TABLE ra_certificate_requests (
 CREATE INDEX ra_certificate_requests_company ON ra_certificate_requests(company_id);
 CREATE INDEX ra_certificate_requests_user ON ra_certificate_requests(user_account_id);
 )sql"},
+    {5, "ra account lockout",
+     R"sql(
+-- Company IDs (企業ID) and user IDs (ユーザID) log in through ra/ (login_account) with the same
+-- lockout as operators: wrong passwords are counted here, and at ra.password_max_failures the
+-- account locks until an administrator unlocks it.
+ALTER TABLE ra_accounts ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ra_accounts ADD COLUMN locked_at INTEGER;
+)sql"},
 };
 
 }  // namespace

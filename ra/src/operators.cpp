@@ -10,10 +10,6 @@ namespace jitsuin::ra {
 
 using nlohmann::json;
 
-struct PrincipalFactory {
-  static Principal make(std::int64_t id, std::string name, Role role) { return Principal(id, std::move(name), role); }
-};
-
 namespace {
 
 constexpr std::size_t kMinPassword = 12;
@@ -84,7 +80,26 @@ Role parse_role(const std::string& name) {
               "unknown role '" + name + "' (known: operator, approver, auditor, administrator)");
 }
 
+std::string principal_kind_name(PrincipalKind kind) {
+  switch (kind) {
+    case PrincipalKind::operator_: return "operator";
+    case PrincipalKind::company_admin: return "company admin";
+    case PrincipalKind::company_user: return "company user";
+  }
+  return "?";
+}
+
+std::string Principal::actor() const {
+  switch (kind_) {
+    case PrincipalKind::operator_: return "ra:" + name_;
+    case PrincipalKind::company_admin: return "company:" + name_;
+    case PrincipalKind::company_user: return "user:" + name_;
+  }
+  return "?";
+}
+
 bool Principal::can(Permission p) const {
+  if (kind_ != PrincipalKind::operator_) return false;
   switch (p) {
     case Permission::read: return true;
     case Permission::enter: return role_ != Role::auditor;
@@ -95,8 +110,14 @@ bool Principal::can(Permission p) const {
 }
 
 void Principal::require(Permission p, const std::string& what) const {
+  require_operator(what);
   if (!can(p))
     throw Error(ErrorKind::forbidden, "operator " + name_ + " (role " + role_name(role_) + ") may not " + what);
+}
+
+void Principal::require_operator(const std::string& what) const {
+  if (kind_ != PrincipalKind::operator_)
+    throw Error(ErrorKind::forbidden, principal_kind_name(kind_) + " " + name_ + " is not an RA operator and may not " + what);
 }
 
 bool any_operator(RaContext& ctx) {
@@ -177,6 +198,7 @@ void disable_operator(RaContext& ctx, const Principal& by, const std::string& na
 }
 
 void change_password(RaContext& ctx, const Principal& who, const std::string& current, const std::string& next) {
+  who.require_operator("change an operator password");
   check_password(next);
   JITSUIN_ARG_CHECK(next != current, "the new password must differ from the current one");
   auto r = login(ctx, who.name(), current);
@@ -215,7 +237,9 @@ LoginResult login(RaContext& ctx, const std::string& name, const std::string& pa
     tx.commit();
     return {std::nullopt, kLoginRefused};
   }
-  db::Statement st(ctx.db, "SELECT failed_logins, locked_at IS NOT NULL, disabled_at IS NOT NULL, role FROM ra_operators WHERE id = ?");
+  db::Statement st(ctx.db,
+                   "SELECT failed_logins, locked_at IS NOT NULL, disabled_at IS NOT NULL, role, password_hash "
+                   "FROM ra_operators WHERE id = ?");
   st.bind(1, *id);
   st.step();
   int failures = static_cast<int>(st.int64(0));
@@ -223,6 +247,12 @@ LoginResult login(RaContext& ctx, const std::string& name, const std::string& pa
   Role role = parse_role(st.text(3));
   if (locked || disabled || !usable) {
     detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", disabled ? "disabled" : "locked"}});
+    tx.commit();
+    return {std::nullopt, kLoginRefused};
+  }
+  if (st.text(4) != hash) {
+    // The password changed while it was being checked: the outcome says nothing about the new one.
+    detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", "password changed during the check"}});
     tx.commit();
     return {std::nullopt, kLoginRefused};
   }
@@ -242,12 +272,13 @@ LoginResult login(RaContext& ctx, const std::string& name, const std::string& pa
   up.bind(1, *id).exec();
   detail::audit(ctx, "ra:" + name, "ra.login", object, json::object());
   tx.commit();
-  return {PrincipalFactory::make(*id, name, role), ""};
+  return {PrincipalFactory::make_operator(*id, name, role), ""};
 }
 
 namespace {
 
 Session new_session(RaContext& ctx, const Principal& who, UnixTime lifetime, const char* action) {
+  who.require_operator("start an RA session");
   Bytes token = random_bytes(32);
   Session s{to_hex(token), ctx.clock() + lifetime};
   db::Transaction tx(ctx.db);
@@ -282,7 +313,7 @@ Principal resume_session(RaContext& ctx, const std::string& token) {
   if (st.int64(3) <= ctx.clock()) throw Error(ErrorKind::unauthenticated, "the session has expired: run jitsuin login");
   if (st.int64(5) || st.int64(6))
     throw Error(ErrorKind::unauthenticated, "operator " + st.text(1) + " is locked or disabled");
-  return PrincipalFactory::make(st.int64(0), st.text(1), parse_role(st.text(2)));
+  return PrincipalFactory::make_operator(st.int64(0), st.text(1), parse_role(st.text(2)));
 }
 
 void end_session(RaContext& ctx, const std::string& token) {
