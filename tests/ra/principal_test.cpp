@@ -354,5 +354,107 @@ TEST(RaPrincipal, LetterTakesEnrollmentUrlFromConfig) {
   }
 }
 
+
+// The same lockout through the jitsuin binary: ra cert-request-add counts wrong company ID
+// passwords, the ID locks, ra account-unlock (administrators only) clears it.
+TEST(RaPrincipalCli, CompanyIdLockoutAndUnlock) {
+  test::TempDir home;
+  auto secret_file = [&](const std::string& name, const std::string& text) {
+    auto p = home / name;
+    test::write_text(p, text + "\n");
+    std::filesystem::permissions(p, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::replace);
+    return test::sh_quote(p.string());
+  };
+  auto as = [&](const std::string& who, const std::string& args) {
+    return test::run("JITSUIN_SESSION_FILE=" + test::sh_quote((home / (who + ".session")).string()) + " " +
+                     test::jitsuin_cmd(home.path()) + " " + args);
+  };
+  auto as_json = [&](const std::string& who, const std::string& args) {
+    auto r = as(who, args + " --json");
+    EXPECT_EQ(r.status, 0) << args << ": " << r.output;
+    try {
+      return json::parse(r.output);
+    } catch (const std::exception&) {
+      ADD_FAILURE() << args << ": not JSON: " << r.output;
+      return json();
+    }
+  };
+  const std::string pwf = " --password-file " + secret_file("operator.pw", kPassword);
+  for (const auto& [who, args] : std::vector<std::pair<std::string, std::string>>{
+           {"admin", "ra operator-add --name admin --role administrator" + pwf},
+           {"admin", "login --user admin" + pwf},
+           {"admin", "ra operator-add --name alice --role operator" + pwf},
+           {"alice", "login --user alice" + pwf}}) {
+    auto r = as(who, args);
+    ASSERT_EQ(r.status, 0) << args << ": " << r.output;
+  }
+  std::string today = date_in_japan(system_clock()()).str();
+  json bundle = {
+      {"company", {{"name", "桜建設株式会社"}, {"name_kana", "サクラケンセツ"}, {"name_romaji", "Sakura Kensetsu"},
+                   {"address", "東京都港区新橋1-1-1"}, {"representative_name", "桜 一郎"},
+                   {"representative_title", "代表取締役"}}},
+      {"received_on", today},
+      {"seal_form", true},
+      {"applicant_list", true},
+      {"contacts", {{{"role", "contact"}, {"name", "管理 花子"}, {"email", "admin@sakura.example.jp"}},
+                    {{"role", "billing"}, {"name", "請求 次郎"}, {"email", "billing@sakura.example.jp"}}}},
+      {"users", {{{"name", "利用 一郎"}, {"email", "user1@sakura.example.jp"}}}}};
+  test::write_text(home / "bundle.json", bundle.dump());
+  auto created = as_json("alice", "ra bundle-create --file " + test::sh_quote((home / "bundle.json").string()));
+  const std::string b = created["bundle"].dump();
+  for (const char* kind : {"registration_current", "representative_seal"})
+    ASSERT_EQ(as("alice", "ra document-add --bundle " + b + " --kind " + kind + " --issued " + today).status, 0);
+  ASSERT_TRUE(as_json("alice", "ra check --bundle " + b)["complete"].get<bool>());
+  auto accounts = as_json("alice", "ra accounts-issue --bundle " + b);
+  ASSERT_EQ(accounts.size(), 2u) << accounts.dump();
+  const std::string admin = accounts[0]["login_id"], user = accounts[1]["login_id"];
+  std::string admin_pw;
+  {
+    auto db = db::Database::open(home / "jitsuin.db");
+    db::Statement st(*db, "SELECT params FROM outbox WHERE template = 'user_id'");
+    while (st.step()) {
+      auto p = json::parse(st.text(0));
+      if (p["user_id"] == admin) admin_pw = p["password"];
+    }
+  }
+  ASSERT_FALSE(admin_pw.empty());
+  test::write_text(home / "cert.json", json{{"name_kanji", "田中 一郎"}, {"name_kana", "タナカ イチロウ"},
+                                            {"name_romaji", "Ichiro Tanaka"}, {"department_romaji", "Honsha"},
+                                            {"title_romaji", "Shacho"}, {"email", "pin-to@example.jp"},
+                                            {"postcode", "105-0004"}, {"home_address", "東京都港区新橋3-3-3"},
+                                            {"validity_years", 1}}
+                                           .dump());
+  const std::string add = "ra cert-request-add --admin " + admin + " --user " + user + " --file " +
+                          test::sh_quote((home / "cert.json").string()) + " --password-file ";
+  const std::string wrong = secret_file("wrong.pw", "AAAA-BBBB-CCCC-DDDD");
+  const std::string right = secret_file("admin.pw", admin_pw);
+  for (int i = 0; i < 5; ++i) {   // ra.password_max_failures in the default config
+    auto r = as("nobody", add + wrong);
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_NE(r.output.find("wrong company ID or password"), std::string::npos) << r.output;
+  }
+  auto locked = as("nobody", add + right);
+  EXPECT_EQ(locked.status, 1) << "locked: the right password is refused too";
+  auto listed = as_json("alice", "ra account-list");
+  ASSERT_TRUE(listed.is_array() && !listed.empty());
+  EXPECT_EQ(listed[0]["login_id"], admin);
+  EXPECT_TRUE(listed[0]["locked"].get<bool>());
+  EXPECT_EQ(as("alice", "ra account-unlock --login-id " + admin).status, 1) << "an operator cannot unlock";
+  auto unlocked = as("admin", "ra account-unlock --login-id " + admin);
+  EXPECT_EQ(unlocked.status, 0) << unlocked.output;
+  auto req = as_json("nobody", add + right);
+  EXPECT_EQ(req["requested_by"], admin);
+  {
+    auto db = db::Database::open(home / "jitsuin.db");
+    db::Statement st(*db, "SELECT count(*) FROM audit_log WHERE action IN ('ra.account.login_failure', "
+                          "'ra.account.locked', 'ra.account.unlock', 'ra.account.login')");
+    st.step();
+    EXPECT_EQ(st.int64(0), 4 + 1 + 1 + 1 + 1) << "4 failures, the lock, the refusal while locked, unlock, login";
+  }
+  auto audit = test::run(test::jitsuin_cmd(home.path()) + " audit verify");
+  EXPECT_EQ(audit.status, 0) << audit.output;
+}
+
 }  // namespace
 }  // namespace jitsuin::ra
