@@ -28,10 +28,12 @@ struct PinMatch {
 
 PinMatch match_pin(RaContext& ctx, std::int64_t id, std::string_view typed) {
   PinMatch m;
-  db::Statement st(ctx.db, "SELECT pin_hash FROM ra_applications WHERE id = ?");
-  st.bind(1, id);
-  if (!st.step() || st.is_null(0)) return m;
-  m.hash = st.text(0);
+  {
+    db::Statement st(ctx.db, "SELECT pin_hash FROM ra_applications WHERE id = ?");
+    st.bind(1, id);
+    if (!st.step() || st.is_null(0)) return m;
+    m.hash = st.text(0);
+  }
   std::string pin = normalize_pin(typed);
   m.match = !pin.empty() && verify_secret(pin, *m.hash);
   return m;

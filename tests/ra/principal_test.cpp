@@ -289,6 +289,48 @@ TEST(RaPrincipal, SlowChecksRunOutsideTheWriteTransaction) {
   EXPECT_EQ(in_transaction, 1);
 }
 
+// The row changes while its secret is being checked (another request re-issues the PIN or the
+// password): the outcome of the stale check is neither accepted nor counted.
+TEST(RaPrincipal, ChangeDuringTheCheckCountsNothing) {
+  Fixture f;
+  Company c = f.company("桜建設株式会社", "Sakura Kensetsu", "sakura.example.jp");
+  auto req = request_additional_certificate(f.ctx, f.account(c.admin), {c.user1, light_form()});
+  check_certificate_request(f.ctx, *f.alice, req.application_id);
+  approve_application(f.ctx, *f.bob, req.application_id);
+  auto pin = issue_pin(f.ctx, *f.alice, req.application_id);
+  record_mailing(f.ctx, *f.alice, req.application_id, "200000000002", date_in_japan(f.now));
+  const std::string other_hash = hash_secret("something else entirely");
+  auto other = f.caf->open_db();
+  // Runs on another connection while the first check is under way (before scrypt).
+  std::string sql;
+  bool done = false;
+  set_secret_observer([&] {
+    if (done) return;
+    done = true;
+    db::Statement st(*other, sql);
+    st.bind(1, other_hash).exec();
+  });
+  struct Reset {
+    ~Reset() { set_secret_observer({}); }
+  } reset;
+
+  sql = "UPDATE ra_applications SET pin_hash = ? WHERE id = " + std::to_string(req.application_id);
+  auto r = verify_pin(f.ctx, req.application_id, pin.pin);
+  EXPECT_EQ(r.status, PinStatus::not_usable) << r.message;
+  EXPECT_EQ(get_application(f.ctx, req.application_id).pin_failures, 0);
+
+  done = false;
+  sql = "UPDATE ra_accounts SET password_hash = ? WHERE login_id = '" + c.user1 + "'";
+  auto l = login_account(f.ctx, c.user1, "AAAA-BBBB-CCCC-DDDD");
+  EXPECT_FALSE(l.principal);
+  EXPECT_EQ(get_account(f.ctx, c.user1).failed_logins, 0) << "a stale check is not a wrong password";
+  done = false;
+  sql = "UPDATE ra_operators SET password_hash = ? WHERE name = 'bob'";
+  EXPECT_FALSE(login(f.ctx, "bob", kPassword).principal) << "checked against the replaced hash";
+  for (const auto& o : list_operators(f.ctx, *f.admin))
+    if (o.name == "bob") EXPECT_EQ(o.failed_logins, 0);
+}
+
 // A fault inside scrypt (here: a stored hash whose parameters need more memory than allowed) is an
 // error, not a wrong password: nothing is counted toward the lockout.
 TEST(RaPrincipal, ScryptFaultIsAnErrorNotAWrongPassword) {
