@@ -201,13 +201,49 @@ void change_password(RaContext& ctx, const Principal& who, const std::string& cu
   who.require_operator("change an operator password");
   check_password(next);
   JITSUIN_ARG_CHECK(next != current, "the new password must differ from the current one");
-  auto r = login(ctx, who.name(), current);
-  if (!r.principal) throw Error(ErrorKind::unauthenticated, r.message);
-  std::string hash = hash_secret(next);
+  // As login(): both scrypt runs (checking the current password, hashing the next) before the write
+  // lock; then one transaction that re-reads the account and either counts a wrong current
+  // password (with the lockout) or stores the new hash — one audit entry either way.
+  std::string old_hash;
+  {
+    db::Statement st(ctx.db, "SELECT password_hash FROM ra_operators WHERE id = ?");
+    st.bind(1, who.id());
+    if (!st.step()) throw Error(ErrorKind::unauthenticated, kLoginRefused);
+    old_hash = st.text(0);
+  }
+  const bool match = verify_secret(current, old_hash);
+  const std::string hash = match ? hash_secret(next) : "";
+  const std::string object = "operator:" + who.name();
   db::Transaction tx(ctx.db);
-  db::Statement up(ctx.db, "UPDATE ra_operators SET password_hash = ? WHERE id = ?");
+  db::Statement st(ctx.db,
+                   "SELECT failed_logins, locked_at IS NOT NULL OR disabled_at IS NOT NULL, password_hash "
+                   "FROM ra_operators WHERE id = ?");
+  st.bind(1, who.id());
+  st.step();
+  int failures = static_cast<int>(st.int64(0));
+  std::string why;
+  if (st.int64(1) != 0) why = "locked or disabled";
+  else if (st.text(2) != old_hash) why = "password changed during the check";
+  if (!why.empty()) {
+    detail::audit(ctx, who.actor(), "ra.login.failure", object, {{"why", why}, {"for", "password change"}});
+    tx.commit();
+    throw Error(ErrorKind::unauthenticated, kLoginRefused);
+  }
+  if (!match) {
+    ++failures;
+    bool lock = failures >= ctx.config.ra.password_max_failures;
+    db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = ?, locked_at = ? WHERE id = ?");
+    up.bind(1, failures);
+    if (lock) up.bind(2, ctx.clock()); else up.bind_null(2);
+    up.bind(3, who.id()).exec();
+    detail::audit(ctx, who.actor(), lock ? "ra.operator.locked" : "ra.login.failure", object,
+                  {{"why", "wrong current password"}, {"for", "password change"}, {"failures", failures}});
+    tx.commit();
+    throw Error(ErrorKind::unauthenticated, kLoginRefused);
+  }
+  db::Statement up(ctx.db, "UPDATE ra_operators SET password_hash = ?, failed_logins = 0 WHERE id = ?");
   up.bind(1, hash).bind(2, who.id()).exec();
-  detail::audit(ctx, who.actor(), "ra.operator.password", "operator:" + who.name(), json::object());
+  detail::audit(ctx, who.actor(), "ra.operator.password", object, json::object());
   tx.commit();
 }
 

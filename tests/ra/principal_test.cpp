@@ -331,6 +331,35 @@ TEST(RaPrincipal, ChangeDuringTheCheckCountsNothing) {
     if (o.name == "bob") EXPECT_EQ(o.failed_logins, 0);
 }
 
+// A password change is one transaction with one audit entry; a wrong current password counts
+// toward the lockout like a wrong login.
+TEST(RaPrincipal, PasswordChangeIsOneEntryAndCountsWrongPasswords) {
+  Fixture f;
+  const std::string next = kPassword + " (new)";
+  auto audit_before = count_rows(*f.caf->db, "audit_log");
+  change_password(f.ctx, *f.bob, kPassword, next);
+  EXPECT_EQ(count_rows(*f.caf->db, "audit_log"), audit_before + 1);
+  EXPECT_EQ(f.audit_count("ra.operator.password"), 1);
+  EXPECT_FALSE(login(f.ctx, "bob", kPassword).principal);
+  EXPECT_TRUE(login(f.ctx, "bob", next).principal);
+  const int max = f.ctx.config.ra.password_max_failures;
+  auto failures = [&] {
+    for (const auto& o : list_operators(f.ctx, *f.admin))
+      if (o.name == "bob") return std::pair(o.failed_logins, o.locked);
+    return std::pair(-1, false);
+  };
+  for (int i = 1; i <= max; ++i) {
+    expect_error([&] { change_password(f.ctx, *f.bob, "not the password " + std::to_string(i), kPassword); },
+                 ErrorKind::unauthenticated);
+    EXPECT_EQ(failures().first, i);
+  }
+  EXPECT_TRUE(failures().second);
+  EXPECT_EQ(f.audit_count("ra.operator.locked"), 1);
+  expect_error([&] { change_password(f.ctx, *f.bob, next, kPassword); }, ErrorKind::unauthenticated);
+  EXPECT_FALSE(login(f.ctx, "bob", next).principal) << "locked";
+  EXPECT_TRUE(db::verify_audit(*f.caf->db).ok);
+}
+
 // A fault inside scrypt (here: a stored hash whose parameters need more memory than allowed) is an
 // error, not a wrong password: nothing is counted toward the lockout.
 TEST(RaPrincipal, ScryptFaultIsAnErrorNotAWrongPassword) {
