@@ -169,7 +169,13 @@ std::optional<CertificateRequest> find_certificate_request(RaContext& ctx, std::
   return read(st);
 }
 
-std::vector<CertificateRequest> list_certificate_requests(RaContext& ctx, std::optional<std::int64_t> company_id) {
+std::vector<CertificateRequest> list_certificate_requests(RaContext& ctx, const Principal& by,
+                                                          std::optional<std::int64_t> company_id) {
+  if (by.is_operator())
+    by.require(Permission::read, "list additional certificate requests");
+  else if (!company_id || !by.is_company_admin_of(*company_id))
+    throw Error(ErrorKind::forbidden, principal_kind_name(by.kind()) + " " + by.name() +
+                                          " may list only the additional certificate requests of its own company");
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE ?1 IS NULL OR r.company_id = ?1 ORDER BY r.id");
   st.bind(1, company_id);
   std::vector<CertificateRequest> out;

@@ -343,8 +343,8 @@ TEST(RaCertRequest, RefusalsChangeNothing) {
     st.bind(1, c.user1).exec();
   }
   EXPECT_NO_THROW(request_additional_certificate(f.ctx, admin, {c.user1, ok}));
-  EXPECT_EQ(list_certificate_requests(f.ctx, c.id).size(), 2u);
-  EXPECT_TRUE(list_certificate_requests(f.ctx, other.id).empty());
+  EXPECT_EQ(list_certificate_requests(f.ctx, *f.alice, c.id).size(), 2u);
+  EXPECT_TRUE(list_certificate_requests(f.ctx, *f.alice, other.id).empty());
   EXPECT_TRUE(db::verify_audit(*f.caf->db).ok);
 }
 

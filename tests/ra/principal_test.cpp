@@ -193,6 +193,13 @@ TEST(RaPrincipal, UserIdCannotRequestOrActAsOperator) {
   EXPECT_EQ(count_rows(*f.caf->db, "ra_certificate_requests"), requests);
   // Operator functions refuse account principals, with a session never started for them.
   Principal company_admin = f.account(c.admin);
+  request_additional_certificate(f.ctx, company_admin, {c.user1, light_form()});
+  // Listing requests: operators see all, a company admin its own company's only, a user none.
+  EXPECT_EQ(list_certificate_requests(f.ctx, *f.audrey, std::nullopt).size(), 1u);
+  EXPECT_EQ(list_certificate_requests(f.ctx, company_admin, c.id).size(), 1u);
+  expect_error([&] { list_certificate_requests(f.ctx, company_admin, std::nullopt); }, ErrorKind::forbidden);
+  expect_error([&] { list_certificate_requests(f.ctx, company_admin, c.id + 1); }, ErrorKind::forbidden);
+  expect_error([&] { list_certificate_requests(f.ctx, user, c.id); }, ErrorKind::forbidden);
   for (const Principal* p : {&user, &company_admin}) {
     expect_error([&] { list_operators(f.ctx, *p); }, ErrorKind::forbidden);
     expect_error([&] { add_user_account(f.ctx, *p, c.id, "追加 三郎", "", "u3@example.jp"); }, ErrorKind::forbidden);

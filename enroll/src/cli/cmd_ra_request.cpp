@@ -61,11 +61,11 @@ int cert_request_add(const GlobalOptions& g, const std::vector<std::string>& arg
 int cert_request_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"company"}, {"json"});
   RaCommand r(g);
-  current_operator(r.ctx, r.rctx);
+  auto who = current_operator(r.ctx, r.rctx);
   std::optional<std::int64_t> company;
   if (a.get("company")) company = a.whole_number("company");
   json out = json::array();
-  for (const auto& req : ra::list_certificate_requests(r.rctx, company)) out.push_back(req.to_json());
+  for (const auto& req : ra::list_certificate_requests(r.rctx, who, company)) out.push_back(req.to_json());
   if (a.flag("json")) return std::cout << out.dump(2) << "\n", 0;
   for (const auto& req : out) print_request(req);
   if (out.empty()) std::cout << "no additional certificate requests\n";

@@ -66,7 +66,9 @@ CertificateRequest check_certificate_request(RaContext& ctx, const Principal& by
 /// The request of an application, if it came from a company admin.
 std::optional<CertificateRequest> find_certificate_request(RaContext& ctx, std::int64_t application_id);
 
-/// Requests, oldest first, of one company or of all.
-std::vector<CertificateRequest> list_certificate_requests(RaContext& ctx, std::optional<std::int64_t> company_id);
+/// Requests, oldest first, of one company or of all. `by`: an RA operator (any company, or all), or
+/// the company admin of company_id (its own company only; forbidden otherwise).
+std::vector<CertificateRequest> list_certificate_requests(RaContext& ctx, const Principal& by,
+                                                          std::optional<std::int64_t> company_id);
 
 }  // namespace jitsuin::ra
