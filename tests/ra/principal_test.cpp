@@ -335,7 +335,9 @@ TEST(RaPrincipal, ChangeDuringTheCheckCountsNothing) {
   sql = "UPDATE ra_operators SET password_hash = ? WHERE name = 'bob'";
   EXPECT_FALSE(login(f.ctx, "bob", kPassword).principal) << "checked against the replaced hash";
   for (const auto& o : list_operators(f.ctx, *f.admin))
-    if (o.name == "bob") EXPECT_EQ(o.failed_logins, 0);
+    if (o.name == "bob") {
+      EXPECT_EQ(o.failed_logins, 0);
+    }
 }
 
 // A password change is one transaction with one audit entry; a wrong current password counts
@@ -383,7 +385,9 @@ TEST(RaPrincipal, ScryptFaultIsAnErrorNotAWrongPassword) {
   expect_error([&] { login(f.ctx, "bob", kPassword); }, ErrorKind::crypto);
   EXPECT_EQ(get_account(f.ctx, c.admin).failed_logins, 0);
   for (const auto& o : list_operators(f.ctx, *f.admin))
-    if (o.name == "bob") EXPECT_EQ(o.failed_logins, 0);
+    if (o.name == "bob") {
+      EXPECT_EQ(o.failed_logins, 0);
+    }
   EXPECT_EQ(count_rows(*f.caf->db, "audit_log"), audit_before);
 }
 
