@@ -308,7 +308,8 @@ void RaConfig::validate() const {
   for (int d : expiry_notice_days)
     if (d < 1 || d > 366) bad("ra.expiry_notice_days", "each entry must be a whole number of days between 1 and 366");
   if (enrollment_url.empty()) bad("ra.enrollment_url", "must not be empty");
-  validate_url("ra.enrollment_url", enrollment_url);
+  if (!enrollment_url.starts_with("https://") || !is_url(enrollment_url))
+    bad("ra.enrollment_url", "'" + enrollment_url + "' is not an https URL");
 }
 
 void Config::decode(const json& j) {

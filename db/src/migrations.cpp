@@ -348,6 +348,14 @@ CREATE INDEX ra_certificate_requests_user ON ra_certificate_requests(user_accoun
 -- the claim column and its 10-minute expiry are gone. No index or constraint names the column.
 ALTER TABLE ra_applications DROP COLUMN issuing_at;
 )sql"},
+    {6, "ra account lockout",
+     R"sql(
+-- Company IDs (企業ID) and user IDs (ユーザID) log in through ra/ (login_account) with the same
+-- lockout as operators: wrong passwords are counted here, and at ra.password_max_failures the
+-- account locks until an administrator unlocks it.
+ALTER TABLE ra_accounts ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ra_accounts ADD COLUMN locked_at INTEGER;
+)sql"},
 };
 
 }  // namespace

@@ -17,11 +17,48 @@ namespace {
 
 constexpr const char* kSelect =
     "SELECT id, login_id, kind, company_id, name, department, email, must_change_password, disabled_at IS NOT NULL, "
-    "created_at FROM ra_accounts ";
+    "created_at, failed_logins, locked_at IS NOT NULL FROM ra_accounts ";
 
 Account read(db::Statement& st) {
   return {st.int64(0), st.text(1), st.text(2), st.int64(3), st.text(4), st.text(5), st.text(6),
-          st.int64(7) != 0, st.int64(8) != 0, st.int64(9)};
+          st.int64(7) != 0, st.int64(8) != 0, st.int64(9), static_cast<int>(st.int64(10)), st.int64(11) != 0};
+}
+
+// An initial password (80 bits, same alphabet as PINs) and its hash, made before the write lock.
+struct InitialPassword {
+  std::string password, hash;
+};
+
+InitialPassword new_initial_password() {
+  InitialPassword p;
+  p.password = generate_pin();
+  p.hash = hash_secret(normalize_pin(p.password));   // slow: callers make these before their transaction
+  return p;
+}
+
+// A fixed hash so a login for an unknown ID costs the same as one for a real account.
+const std::string& dummy_hash() {
+  static const std::string h = hash_secret("jitsuin-no-such-account");
+  return h;
+}
+
+std::string refused_message(const std::string& login_id) {
+  return login_id.starts_with("U") ? "wrong user ID or password, or the ID is locked"
+                                   : "wrong company ID or password, or the ID is locked";
+}
+
+// How many IDs issuing a bundle's IDs makes: the company ID (when the company has none) and one per
+// Form-6 user without a user ID. Read before the transaction to prepare the passwords.
+std::size_t pending_id_count(RaContext& ctx, std::int64_t company_id, std::int64_t bundle_id) {
+  db::Statement has(ctx.db, "SELECT EXISTS (SELECT 1 FROM ra_accounts WHERE company_id = ? AND kind = 'company')");
+  has.bind(1, company_id);
+  has.step();
+  db::Statement users(ctx.db,
+                      "SELECT count(*) FROM ra_user_applications u WHERE u.bundle_id = ? "
+                      "AND NOT EXISTS (SELECT 1 FROM ra_accounts a WHERE a.user_application_id = u.id)");
+  users.bind(1, bundle_id);
+  users.step();
+  return static_cast<std::size_t>(users.int64(0)) + (has.int64(0) ? 0 : 1);
 }
 
 std::string login_id_for(const std::string& kind, std::int64_t id) {
@@ -41,19 +78,19 @@ Holder validated(const Holder& h) {
   return v;
 }
 
-// Inserts an account with a fresh initial password (80 bits, same alphabet as PINs) and mails it.
-// The hash is computed by the caller's thread inside the transaction: issuing IDs is rare.
+// Inserts an account with its prepared initial password and mails the password (inside the caller's
+// transaction).
 Account insert(RaContext& ctx, const std::string& actor, const std::string& kind, std::int64_t company_id,
                std::optional<std::int64_t> bundle_id, std::optional<std::int64_t> user_application,
-               const Holder& h) {
-  std::string password = generate_pin();
+               const Holder& h, const InitialPassword& initial) {
+  const std::string& password = initial.password;
   UnixTime now = ctx.clock();
   db::Statement ins(ctx.db,
                     "INSERT INTO ra_accounts (login_id, kind, company_id, bundle_id, user_application_id, name, "
                     "department, email, password_hash, created_by, created_at, updated_at) "
                     "VALUES ('pending:' || hex(randomblob(8)), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ins.bind(1, kind).bind(2, company_id).bind(3, bundle_id).bind(4, user_application).bind(5, h.name);
-  ins.bind(6, h.department).bind(7, h.email).bind(8, hash_secret(normalize_pin(password))).bind(9, actor).bind(10, now).bind(11, now);
+  ins.bind(6, h.department).bind(7, h.email).bind(8, initial.hash).bind(9, actor).bind(10, now).bind(11, now);
   ins.exec();
   std::int64_t id = ctx.db.last_insert_rowid();
   std::string login = login_id_for(kind, id);
@@ -79,11 +116,26 @@ Account insert(RaContext& ctx, const std::string& actor, const std::string& kind
 json Account::to_json() const {
   return {{"id", id},       {"login_id", login_id},   {"kind", kind},   {"company_id", company_id},
           {"name", name},   {"department", department}, {"email", email}, {"must_change_password", must_change_password},
-          {"disabled", disabled}, {"created_at", format_rfc3339(created_at)}};
+          {"disabled", disabled}, {"locked", locked}, {"created_at", format_rfc3339(created_at)}};
 }
 
 IssuedAccounts issue_bundle_accounts(RaContext& ctx, const Principal& by, std::int64_t bundle_id) {
   by.require(Permission::enter, "issue company and user IDs");
+  // The initial passwords are hashed before the write lock (scrypt is slow); the transaction
+  // re-reads what is pending and uses them in order.
+  std::vector<InitialPassword> prepared;
+  {
+    Bundle b = get_bundle(ctx, bundle_id);
+    for (std::size_t n = pending_id_count(ctx, b.company_id, bundle_id); n > 0; --n)
+      prepared.push_back(new_initial_password());
+  }
+  std::size_t used = 0;
+  auto next_password = [&]() -> const InitialPassword& {
+    if (used == prepared.size())
+      throw Error(ErrorKind::conflict, "bundle " + std::to_string(bundle_id) + " changed while its IDs were prepared; "
+                                       "issue them again");
+    return prepared[used++];
+  };
   db::Transaction tx(ctx.db);
   Bundle b = get_bundle(ctx, bundle_id);
   db::Statement chk(ctx.db, "SELECT complete FROM ra_bundle_checks WHERE bundle_id = ? ORDER BY id DESC LIMIT 1");
@@ -101,7 +153,7 @@ IssuedAccounts issue_bundle_accounts(RaContext& ctx, const Principal& by, std::i
       if (c.role == "contact") contact = &c;
     if (!contact) throw Error(ErrorKind::conflict, "bundle " + std::to_string(bundle_id) + " has no Form-4 contact person");
     out.accounts.push_back(insert(ctx, by.actor(), "company", b.company_id, bundle_id, std::nullopt,
-                                  {contact->name, contact->department, contact->email}));
+                                  {contact->name, contact->department, contact->email}, next_password()));
   }
   db::Statement users(ctx.db,
                       "SELECT u.id, u.name, u.department, u.email FROM ra_user_applications u WHERE u.bundle_id = ? "
@@ -110,7 +162,7 @@ IssuedAccounts issue_bundle_accounts(RaContext& ctx, const Principal& by, std::i
   std::vector<std::pair<std::int64_t, Holder>> pending;
   while (users.step()) pending.push_back({users.int64(0), {users.text(1), users.text(2), users.text(3)}});
   for (const auto& [form6, holder] : pending)
-    out.accounts.push_back(insert(ctx, by.actor(), "user", b.company_id, bundle_id, form6, holder));
+    out.accounts.push_back(insert(ctx, by.actor(), "user", b.company_id, bundle_id, form6, holder, next_password()));
   if (out.accounts.empty())
     throw Error(ErrorKind::conflict, "every ID of bundle " + std::to_string(bundle_id) + " was issued already");
   tx.commit();
@@ -121,13 +173,14 @@ Account add_user_account(RaContext& ctx, const Principal& by, std::int64_t compa
                          const std::string& department, const std::string& email) {
   by.require(Permission::enter, "issue user IDs");
   Holder h = validated({name, department, email});
+  InitialPassword initial = new_initial_password();
   db::Transaction tx(ctx.db);
   db::Statement st(ctx.db, "SELECT EXISTS (SELECT 1 FROM ra_accounts WHERE company_id = ? AND kind = 'company')");
   st.bind(1, company_id);
   st.step();
   if (!st.int64(0))
     throw Error(ErrorKind::conflict, "company " + std::to_string(company_id) + " has no company ID yet");
-  Account a = insert(ctx, by.actor(), "user", company_id, std::nullopt, std::nullopt, h);
+  Account a = insert(ctx, by.actor(), "user", company_id, std::nullopt, std::nullopt, h, initial);
   tx.commit();
   return a;
 }
@@ -136,8 +189,9 @@ Account change_account_holder(RaContext& ctx, const Principal& by, const std::st
                               const std::string& department, const std::string& email) {
   by.require(Permission::enter, "change user ID holders");
   Holder h = validated({name, department, email});
-  std::string password = generate_pin();
-  std::string hash = hash_secret(normalize_pin(password));
+  InitialPassword initial = new_initial_password();
+  const std::string& password = initial.password;
+  const std::string& hash = initial.hash;
   db::Transaction tx(ctx.db);
   Account a = get_account(ctx, login_id);
   JITSUIN_ARG_CHECK(a.kind == "user", login_id + " is a company ID; only user IDs change hands");
@@ -145,7 +199,7 @@ Account change_account_holder(RaContext& ctx, const Principal& by, const std::st
   UnixTime now = ctx.clock();
   db::Statement up(ctx.db,
                    "UPDATE ra_accounts SET name = ?, department = ?, email = ?, password_hash = ?, "
-                   "must_change_password = 1, updated_at = ? WHERE id = ?");
+                   "must_change_password = 1, failed_logins = 0, locked_at = NULL, updated_at = ? WHERE id = ?");
   up.bind(1, h.name).bind(2, h.department).bind(3, h.email).bind(4, hash).bind(5, now).bind(6, a.id).exec();
   db::Statement un(ctx.db,
                    "UPDATE ra_certificate_links SET unlinked_by = ?, unlinked_at = ? WHERE account_id = ? AND unlinked_at IS NULL");
@@ -173,18 +227,77 @@ Account get_account(RaContext& ctx, const std::string& login_id) {
   return read(st);
 }
 
-bool verify_account_password(RaContext& ctx, const std::string& login_id, const std::string& password) {
-  db::Statement st(ctx.db, "SELECT password_hash, disabled_at IS NULL FROM ra_accounts WHERE login_id = ?");
-  st.bind(1, login_id);
-  if (!st.step()) {
-    verify_secret(password, hash_secret("jitsuin-no-such-account"));   // same cost either way
-    return false;
+LoginResult login_account(RaContext& ctx, const std::string& login_id, const std::string& password) {
+  // As login() for operators: read the hash, verify outside the write lock, then count the outcome
+  // under the lock, re-reading the row (it may have been locked, or re-issued, meanwhile).
+  std::optional<std::int64_t> id;
+  std::string hash = dummy_hash();
+  bool usable = false;
+  {
+    db::Statement st(ctx.db,
+                     "SELECT id, password_hash, locked_at IS NULL AND disabled_at IS NULL FROM ra_accounts "
+                     "WHERE login_id = ?");
+    st.bind(1, login_id);
+    if (st.step()) {
+      id = st.int64(0);
+      hash = st.text(1);
+      usable = st.int64(2) != 0;
+    }
   }
-  bool active = st.int64(1) != 0;
   // Initial passwords are mailed in PIN form; accept them as typed (case, look-alikes, hyphens).
-  std::string typed = normalize_pin(password).empty() ? password : normalize_pin(password);
-  bool ok = verify_secret(typed, st.text(0)) || verify_secret(password, st.text(0));
-  return ok && active;
+  std::string as_pin = normalize_pin(password);
+  bool match = !as_pin.empty() && verify_secret(as_pin, hash);
+  if (!match && as_pin != password) match = verify_secret(password, hash);
+
+  db::Transaction tx(ctx.db);
+  const std::string object = "account:" + (login_id.size() <= 32 ? login_id : login_id.substr(0, 32));
+  auto refuse = [&](const char* action, json details) {
+    detail::audit(ctx, "anonymous", action, object, details);
+    tx.commit();
+    return LoginResult{std::nullopt, refused_message(login_id)};
+  };
+  if (!id) return refuse("ra.account.login_failure", {{"why", "unknown ID"}});
+  db::Statement st(ctx.db,
+                   "SELECT kind, company_id, failed_logins, locked_at IS NOT NULL, disabled_at IS NOT NULL, "
+                   "password_hash FROM ra_accounts WHERE id = ?");
+  st.bind(1, *id);
+  st.step();
+  const std::string kind = st.text(0);
+  const std::int64_t company_id = st.int64(1);
+  int failures = static_cast<int>(st.int64(2));
+  bool locked = st.int64(3) != 0, disabled = st.int64(4) != 0;
+  if (locked || disabled || !usable)
+    return refuse("ra.account.login_failure", {{"why", disabled ? "disabled" : "locked"}});
+  if (st.text(5) != hash)
+    return refuse("ra.account.login_failure", {{"why", "password changed during the check"}});
+  if (!match) {
+    ++failures;
+    bool lock = failures >= ctx.config.ra.password_max_failures;
+    db::Statement up(ctx.db, "UPDATE ra_accounts SET failed_logins = ?, locked_at = ? WHERE id = ?");
+    up.bind(1, failures);
+    if (lock) up.bind(2, ctx.clock()); else up.bind_null(2);
+    up.bind(3, *id).exec();
+    return refuse(lock ? "ra.account.locked" : "ra.account.login_failure",
+                  {{"why", "wrong password"}, {"failures", failures}});
+  }
+  db::Statement up(ctx.db, "UPDATE ra_accounts SET failed_logins = 0 WHERE id = ?");
+  up.bind(1, *id).exec();
+  Principal p = PrincipalFactory::make_account(
+      kind == "company" ? PrincipalKind::company_admin : PrincipalKind::company_user, *id, login_id, company_id);
+  detail::audit(ctx, p.actor(), "ra.account.login", object, {{"kind", kind}, {"company", company_id}});
+  tx.commit();
+  return {p, ""};
+}
+
+void unlock_account(RaContext& ctx, const Principal& by, const std::string& login_id) {
+  by.require(Permission::administer, "unlock company and user IDs");
+  db::Transaction tx(ctx.db);
+  Account a = get_account(ctx, login_id);
+  if (!a.locked && a.failed_logins == 0) throw Error(ErrorKind::conflict, "ID " + login_id + " is not locked");
+  db::Statement up(ctx.db, "UPDATE ra_accounts SET failed_logins = 0, locked_at = NULL, updated_at = ? WHERE id = ?");
+  up.bind(1, ctx.clock()).bind(2, a.id).exec();
+  detail::audit(ctx, by.actor(), "ra.account.unlock", "account:" + login_id, {{"failed_logins", a.failed_logins}});
+  tx.commit();
 }
 
 }  // namespace jitsuin::ra

@@ -38,19 +38,23 @@ CertificateRequest read(db::Statement& st) {
 
 std::string admin_actor(const std::string& login_id) { return "company:" + login_id; }
 
-// The requester must hold an enabled company ID (企業ID): user IDs do contract work only.
-Account company_admin(RaContext& ctx, const std::string& login_id) {
-  std::optional<Account> a;
-  try {
-    a = get_account(ctx, login_id);
-  } catch (const Error& e) {
-    if (e.kind() != ErrorKind::not_found) throw;
-  }
-  if (!a || a->kind != "company")
-    throw Error(ErrorKind::forbidden, "'" + login_id + "' is not a company admin ID (企業ID); only a company admin can "
-                                      "request an additional certificate");
-  if (a->disabled) throw Error(ErrorKind::forbidden, "company ID " + login_id + " is disabled");
-  return *a;
+// The requester must be a company admin (企業ID holder; user IDs do contract work only), and the
+// company ID still enabled and not locked: re-read inside the caller's transaction.
+void require_company_admin(const Principal& who) {
+  if (who.kind() != PrincipalKind::company_admin)
+    throw Error(ErrorKind::forbidden, principal_kind_name(who.kind()) + " '" + who.name() +
+                                          "' is not a company admin ID (企業ID); only a company admin can request an "
+                                          "additional certificate");
+}
+
+Account company_admin(RaContext& ctx, const Principal& who) {
+  require_company_admin(who);
+  Account a = get_account(ctx, who.name());
+  if (a.id != who.id() || a.kind != "company")
+    throw Error(ErrorKind::forbidden, "'" + who.name() + "' is not a company admin ID (企業ID)");
+  if (a.disabled) throw Error(ErrorKind::forbidden, "company ID " + who.name() + " is disabled");
+  if (a.locked) throw Error(ErrorKind::forbidden, "company ID " + who.name() + " is locked");
+  return a;
 }
 
 // Outcomes a person can cause or fix (a disabled or transferred user ID): the certificate is still
@@ -79,11 +83,12 @@ json CertificateRequest::to_json() const {
   return j;
 }
 
-CertificateRequest request_additional_certificate(RaContext& ctx, const std::string& admin_login_id,
+CertificateRequest request_additional_certificate(RaContext& ctx, const Principal& who,
                                                   const CertificateRequestInput& input) {
+  require_company_admin(who);
   JITSUIN_ARG_CHECK(!input.user_login_id.empty(), "give the user ID (ユーザID) the new certificate is for");
   db::Transaction tx(ctx.db);
-  Account admin = company_admin(ctx, admin_login_id);
+  Account admin = company_admin(ctx, who);
   Account user = detail::company_user(ctx, admin.company_id, input.user_login_id);
   ApplicantInput form = input.form;
   if (form.organization_romaji.empty()) {
@@ -164,7 +169,13 @@ std::optional<CertificateRequest> find_certificate_request(RaContext& ctx, std::
   return read(st);
 }
 
-std::vector<CertificateRequest> list_certificate_requests(RaContext& ctx, std::optional<std::int64_t> company_id) {
+std::vector<CertificateRequest> list_certificate_requests(RaContext& ctx, const Principal& by,
+                                                          std::optional<std::int64_t> company_id) {
+  if (by.is_operator())
+    by.require(Permission::read, "list additional certificate requests");
+  else if (!company_id || !by.is_company_admin_of(*company_id))
+    throw Error(ErrorKind::forbidden, principal_kind_name(by.kind()) + " " + by.name() +
+                                          " may list only the additional certificate requests of its own company");
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE ?1 IS NULL OR r.company_id = ?1 ORDER BY r.id");
   st.bind(1, company_id);
   std::vector<CertificateRequest> out;

@@ -11,6 +11,8 @@
 #include <memory>
 
 #include "jitsuin/core/error.h"
+#include "jitsuin/ra/application.h"
+#include "jitsuin/ra/pin.h"
 
 namespace jitsuin::ra {
 
@@ -269,6 +271,34 @@ void draw(cairo_t* cr, const ApprovalLetter& d, bool ja) {
 }
 
 }  // namespace
+
+std::vector<std::string> address_lines(const std::string& address) {
+  // One line unless the address is long: the letter's window holds 4 lines.
+  std::vector<std::string> lines;
+  std::string rest = address;
+  while (!rest.empty() && lines.size() < 3) {
+    std::size_t cut = rest.size() <= 60 ? rest.size() : rest.rfind(' ', 60);
+    if (cut == std::string::npos || cut == 0) cut = rest.size();
+    lines.push_back(rest.substr(0, cut));
+    rest = cut < rest.size() ? rest.substr(cut + 1) : "";
+  }
+  if (!rest.empty()) lines.push_back(rest);
+  return lines;
+}
+
+ApprovalLetter compose_approval_letter(RaContext& ctx, const Application& app, const IssuedPin& pin,
+                                       const std::optional<std::string>& enrollment_url) {
+  ApprovalLetter l;
+  l.applicant_name = app.form.name_kanji;
+  l.postal_code = app.form.postcode;
+  l.address_lines = address_lines(app.form.home_address);
+  l.application_number = std::to_string(app.id);
+  l.application_pin = pin.pin;
+  l.pin_expires_at = pin.expires_at;
+  l.issued_at = ctx.clock();
+  l.enrollment_url = enrollment_url.value_or(ctx.config.ra.enrollment_url);
+  return l;
+}
 
 std::string format_pin_for_print(const std::string& pin) {
   // Groups of four separated by spaces, whatever separators the PIN came with: the note under

@@ -73,14 +73,28 @@ json CertificateLink::to_json() const {
   return j;
 }
 
-std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const std::string& actor, std::int64_t company_id,
+std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const Principal& by, std::int64_t company_id,
                                                      const LinkChange& change) {
+  // RA-8: the company admin of this company, or an RA operator who may enter data.
+  if (by.is_operator())
+    by.require(Permission::enter, "change certificate links");
+  else if (!by.is_company_admin_of(company_id))
+    throw Error(ErrorKind::forbidden, principal_kind_name(by.kind()) + " " + by.name() +
+                                          " may not change the certificate links of company " +
+                                          std::to_string(company_id));
+  const std::string actor = by.actor();
   JITSUIN_ARG_CHECK(change.link || change.unlink, "give a user ID to link, to unlink, or both");
   JITSUIN_ARG_CHECK(!(change.link && change.unlink && *change.link == *change.unlink),
                     "the same user ID cannot be linked and unlinked in one update");
   std::string serial = ca::normalize_serial(change.serial);
   UnixTime now = ctx.clock();
   db::Transaction tx(ctx.db);
+  if (!by.is_operator()) {
+    // The company ID may have been disabled or locked since it logged in.
+    Account admin = get_account(ctx, by.name());
+    if (admin.id != by.id() || admin.disabled || admin.locked)
+      throw Error(ErrorKind::forbidden, "company ID " + by.name() + " is disabled or locked");
+  }
   // The certificate must have been issued through the RA to this company.
   db::Statement own(ctx.db,
                     "SELECT b.company_id FROM ra_applications a JOIN ra_bundles b ON b.id = a.bundle_id "

@@ -10,10 +10,6 @@ namespace jitsuin::ra {
 
 using nlohmann::json;
 
-struct PrincipalFactory {
-  static Principal make(std::int64_t id, std::string name, Role role) { return Principal(id, std::move(name), role); }
-};
-
 namespace {
 
 constexpr std::size_t kMinPassword = 12;
@@ -84,7 +80,26 @@ Role parse_role(const std::string& name) {
               "unknown role '" + name + "' (known: operator, approver, auditor, administrator)");
 }
 
+std::string principal_kind_name(PrincipalKind kind) {
+  switch (kind) {
+    case PrincipalKind::operator_: return "operator";
+    case PrincipalKind::company_admin: return "company admin";
+    case PrincipalKind::company_user: return "company user";
+  }
+  return "?";
+}
+
+std::string Principal::actor() const {
+  switch (kind_) {
+    case PrincipalKind::operator_: return "ra:" + name_;
+    case PrincipalKind::company_admin: return "company:" + name_;
+    case PrincipalKind::company_user: return "user:" + name_;
+  }
+  return "?";
+}
+
 bool Principal::can(Permission p) const {
+  if (kind_ != PrincipalKind::operator_) return false;
   switch (p) {
     case Permission::read: return true;
     case Permission::enter: return role_ != Role::auditor;
@@ -95,8 +110,14 @@ bool Principal::can(Permission p) const {
 }
 
 void Principal::require(Permission p, const std::string& what) const {
+  require_operator(what);
   if (!can(p))
     throw Error(ErrorKind::forbidden, "operator " + name_ + " (role " + role_name(role_) + ") may not " + what);
+}
+
+void Principal::require_operator(const std::string& what) const {
+  if (kind_ != PrincipalKind::operator_)
+    throw Error(ErrorKind::forbidden, principal_kind_name(kind_) + " " + name_ + " is not an RA operator and may not " + what);
 }
 
 bool any_operator(RaContext& ctx) {
@@ -177,15 +198,52 @@ void disable_operator(RaContext& ctx, const Principal& by, const std::string& na
 }
 
 void change_password(RaContext& ctx, const Principal& who, const std::string& current, const std::string& next) {
+  who.require_operator("change an operator password");
   check_password(next);
   JITSUIN_ARG_CHECK(next != current, "the new password must differ from the current one");
-  auto r = login(ctx, who.name(), current);
-  if (!r.principal) throw Error(ErrorKind::unauthenticated, r.message);
-  std::string hash = hash_secret(next);
+  // As login(): both scrypt runs (checking the current password, hashing the next) before the write
+  // lock; then one transaction that re-reads the account and either counts a wrong current
+  // password (with the lockout) or stores the new hash — one audit entry either way.
+  std::string old_hash;
+  {
+    db::Statement st(ctx.db, "SELECT password_hash FROM ra_operators WHERE id = ?");
+    st.bind(1, who.id());
+    if (!st.step()) throw Error(ErrorKind::unauthenticated, kLoginRefused);
+    old_hash = st.text(0);
+  }
+  const bool match = verify_secret(current, old_hash);
+  const std::string hash = match ? hash_secret(next) : "";
+  const std::string object = "operator:" + who.name();
   db::Transaction tx(ctx.db);
-  db::Statement up(ctx.db, "UPDATE ra_operators SET password_hash = ? WHERE id = ?");
+  db::Statement st(ctx.db,
+                   "SELECT failed_logins, locked_at IS NOT NULL OR disabled_at IS NOT NULL, password_hash "
+                   "FROM ra_operators WHERE id = ?");
+  st.bind(1, who.id());
+  st.step();
+  int failures = static_cast<int>(st.int64(0));
+  std::string why;
+  if (st.int64(1) != 0) why = "locked or disabled";
+  else if (st.text(2) != old_hash) why = "password changed during the check";
+  if (!why.empty()) {
+    detail::audit(ctx, who.actor(), "ra.login.failure", object, {{"why", why}, {"for", "password change"}});
+    tx.commit();
+    throw Error(ErrorKind::unauthenticated, kLoginRefused);
+  }
+  if (!match) {
+    ++failures;
+    bool lock = failures >= ctx.config.ra.password_max_failures;
+    db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = ?, locked_at = ? WHERE id = ?");
+    up.bind(1, failures);
+    if (lock) up.bind(2, ctx.clock()); else up.bind_null(2);
+    up.bind(3, who.id()).exec();
+    detail::audit(ctx, who.actor(), lock ? "ra.operator.locked" : "ra.login.failure", object,
+                  {{"why", "wrong current password"}, {"for", "password change"}, {"failures", failures}});
+    tx.commit();
+    throw Error(ErrorKind::unauthenticated, kLoginRefused);
+  }
+  db::Statement up(ctx.db, "UPDATE ra_operators SET password_hash = ?, failed_logins = 0 WHERE id = ?");
   up.bind(1, hash).bind(2, who.id()).exec();
-  detail::audit(ctx, who.actor(), "ra.operator.password", "operator:" + who.name(), json::object());
+  detail::audit(ctx, who.actor(), "ra.operator.password", object, json::object());
   tx.commit();
 }
 
@@ -215,7 +273,9 @@ LoginResult login(RaContext& ctx, const std::string& name, const std::string& pa
     tx.commit();
     return {std::nullopt, kLoginRefused};
   }
-  db::Statement st(ctx.db, "SELECT failed_logins, locked_at IS NOT NULL, disabled_at IS NOT NULL, role FROM ra_operators WHERE id = ?");
+  db::Statement st(ctx.db,
+                   "SELECT failed_logins, locked_at IS NOT NULL, disabled_at IS NOT NULL, role, password_hash "
+                   "FROM ra_operators WHERE id = ?");
   st.bind(1, *id);
   st.step();
   int failures = static_cast<int>(st.int64(0));
@@ -223,6 +283,12 @@ LoginResult login(RaContext& ctx, const std::string& name, const std::string& pa
   Role role = parse_role(st.text(3));
   if (locked || disabled || !usable) {
     detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", disabled ? "disabled" : "locked"}});
+    tx.commit();
+    return {std::nullopt, kLoginRefused};
+  }
+  if (st.text(4) != hash) {
+    // The password changed while it was being checked: the outcome says nothing about the new one.
+    detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", "password changed during the check"}});
     tx.commit();
     return {std::nullopt, kLoginRefused};
   }
@@ -242,12 +308,13 @@ LoginResult login(RaContext& ctx, const std::string& name, const std::string& pa
   up.bind(1, *id).exec();
   detail::audit(ctx, "ra:" + name, "ra.login", object, json::object());
   tx.commit();
-  return {PrincipalFactory::make(*id, name, role), ""};
+  return {PrincipalFactory::make_operator(*id, name, role), ""};
 }
 
 namespace {
 
 Session new_session(RaContext& ctx, const Principal& who, UnixTime lifetime, const char* action) {
+  who.require_operator("start an RA session");
   Bytes token = random_bytes(32);
   Session s{to_hex(token), ctx.clock() + lifetime};
   db::Transaction tx(ctx.db);
@@ -282,7 +349,7 @@ Principal resume_session(RaContext& ctx, const std::string& token) {
   if (st.int64(3) <= ctx.clock()) throw Error(ErrorKind::unauthenticated, "the session has expired: run jitsuin login");
   if (st.int64(5) || st.int64(6))
     throw Error(ErrorKind::unauthenticated, "operator " + st.text(1) + " is locked or disabled");
-  return PrincipalFactory::make(st.int64(0), st.text(1), parse_role(st.text(2)));
+  return PrincipalFactory::make_operator(st.int64(0), st.text(1), parse_role(st.text(2)));
 }
 
 void end_session(RaContext& ctx, const std::string& token) {

@@ -19,8 +19,29 @@ constexpr std::size_t kPinChars = 16;   // 16 x 5 bits = 80 bits
 
 std::string object(std::int64_t id) { return "application:" + std::to_string(id); }
 
-// The verification inside the caller's transaction: counts a wrong attempt, locks at the limit.
-PinCheck check_in_tx(RaContext& ctx, std::int64_t id, std::string_view typed, const std::string& actor) {
+// The slow half of a PIN check, before any write lock: the stored hash and whether the typed PIN
+// matches it (scrypt, ~0.1 s).
+struct PinMatch {
+  std::optional<std::string> hash;
+  bool match = false;
+};
+
+PinMatch match_pin(RaContext& ctx, std::int64_t id, std::string_view typed) {
+  PinMatch m;
+  {
+    db::Statement st(ctx.db, "SELECT pin_hash FROM ra_applications WHERE id = ?");
+    st.bind(1, id);
+    if (!st.step() || st.is_null(0)) return m;
+    m.hash = st.text(0);
+  }
+  std::string pin = normalize_pin(typed);
+  m.match = !pin.empty() && verify_secret(pin, *m.hash);
+  return m;
+}
+
+// The counting half, inside the caller's transaction: re-reads the application (its PIN may have
+// been locked, spent or re-issued since match_pin), counts a wrong attempt, locks at the limit.
+PinCheck check_in_tx(RaContext& ctx, std::int64_t id, const PinMatch& checked, const std::string& actor) {
   UnixTime now = ctx.clock();
   const int max = ctx.config.ra.pin_max_attempts;
   db::Statement st(ctx.db,
@@ -47,8 +68,10 @@ PinCheck check_in_tx(RaContext& ctx, std::int64_t id, std::string_view typed, co
     return refuse(PinStatus::expired, "expired",
                   "the application PIN expired on " + format_rfc3339(*expires) +
                       "; ask the registration authority for a new one");
-  std::string pin = normalize_pin(typed);
-  if (!pin.empty() && verify_secret(pin, *hash)) {
+  if (checked.hash != hash)
+    return refuse(PinStatus::not_usable, "PIN re-issued during the check",
+                  "the application PIN changed while it was being checked; enter it again");
+  if (checked.match) {
     detail::audit(ctx, actor, "ra.pin.accepted", object(id), json::object());
     return {PinStatus::accepted, max - failures, "accepted"};
   }
@@ -167,8 +190,9 @@ void request_pin_reissue(RaContext& ctx, const Principal& by, std::int64_t id, c
 }
 
 PinCheck verify_pin(RaContext& ctx, std::int64_t id, std::string_view typed) {
+  PinMatch m = match_pin(ctx, id, typed);   // slow: before taking the write lock
   db::Transaction tx(ctx.db);
-  PinCheck r = check_in_tx(ctx, id, typed, "enroll");
+  PinCheck r = check_in_tx(ctx, id, m, "enroll");
   tx.commit();
   return r;
 }
@@ -176,8 +200,9 @@ PinCheck verify_pin(RaContext& ctx, std::int64_t id, std::string_view typed) {
 PinCheck enroll_with_pin(RaContext& ctx, std::int64_t id, std::string_view typed, const std::string& csr_pem,
                          const std::string& actor) {
   ca::check_csr(csr_pem);   // a malformed CSR is refused before any attempt is counted
+  PinMatch m = match_pin(ctx, id, typed);   // slow: before taking the write lock
   db::Transaction tx(ctx.db);
-  PinCheck r = check_in_tx(ctx, id, typed, actor);
+  PinCheck r = check_in_tx(ctx, id, m, actor);
   if (r.status == PinStatus::accepted) {
     db::Statement up(ctx.db, "UPDATE ra_applications SET csr = ?, pin_hash = NULL WHERE id = ?");
     up.bind(1, csr_pem).bind(2, id).exec();

@@ -13,6 +13,20 @@
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/lifecycle.h"
 
+namespace jitsuin::ra {
+
+/// The one place that makes principals (a friend of Principal; private to ra/).
+struct PrincipalFactory {
+  static Principal make_operator(std::int64_t id, std::string name, Role role) {
+    return Principal(PrincipalKind::operator_, id, std::move(name), role, 0);
+  }
+  static Principal make_account(PrincipalKind kind, std::int64_t id, std::string login_id, std::int64_t company_id) {
+    return Principal(kind, id, std::move(login_id), Role::auditor, company_id);
+  }
+};
+
+}  // namespace jitsuin::ra
+
 namespace jitsuin::ra::detail {
 
 /// Appends an audit entry at ctx.clock() (inside the caller's transaction).

@@ -104,6 +104,19 @@ struct RequestFixture {
     return issue_for_application(ctx, *caf->ca, app, "enroll:web");
   }
 
+  // A company or user ID logged in with the initial password from its mail.
+  Principal account(const std::string& login_id) {
+    db::Statement st(*caf->db, "SELECT params FROM outbox WHERE template = 'user_id' ORDER BY id DESC");
+    while (st.step()) {
+      auto p = json::parse(st.text(0));
+      if (p.value("user_id", "") != login_id) continue;
+      auto r = login_account(ctx, login_id, p.value("password", ""));
+      if (!r.principal) throw std::runtime_error("login of " + login_id + " failed: " + r.message);
+      return *r.principal;
+    }
+    throw std::runtime_error("no mailed password for " + login_id);
+  }
+
   json last_audit_details(const std::string& action) {
     db::Statement st(*caf->db, "SELECT details FROM audit_log WHERE action = ? ORDER BY seq DESC LIMIT 1");
     st.bind(1, action);
@@ -126,10 +139,11 @@ std::vector<json> outbox_params(db::Database& db, const std::string& template_na
 TEST(RaCertRequest, AdditionalRequestToLinkedCertificate) {
   RequestFixture f;
   Company c = f.company("桜建設株式会社", "Sakura Kensetsu", "sakura.example.jp");
+  Principal admin = f.account(c.admin);
   auto audit_before = count_rows(*f.caf->db, "audit_log");
   auto received_before = outbox_params(*f.caf->db, "application_received").size();
 
-  auto req = request_additional_certificate(f.ctx, c.admin, {c.user1, light_form()});
+  auto req = request_additional_certificate(f.ctx, admin, {c.user1, light_form()});
   EXPECT_EQ(req.state, State::received);
   EXPECT_EQ(req.requested_by, c.admin);
   EXPECT_EQ(req.user_login_id, c.user1);
@@ -228,7 +242,8 @@ TEST(RaCertRequest, AdditionalRequestToLinkedCertificate) {
 TEST(RaCertRequest, TransferredUserIsNotLinkedAtIssuance) {
   RequestFixture f;
   Company c = f.company("桜建設株式会社", "Sakura Kensetsu", "sakura.example.jp");
-  auto req = request_additional_certificate(f.ctx, c.admin, {c.user2, light_form()});
+  Principal admin = f.account(c.admin);
+  auto req = request_additional_certificate(f.ctx, admin, {c.user2, light_form()});
   check_certificate_request(f.ctx, *f.alice, req.application_id);
   change_account_holder(f.ctx, *f.alice, c.user2, "後任 四郎", "工事部", "successor@sakura.example.jp");
   auto issued = f.approve_enroll_issue(req.application_id, "light2");
@@ -241,7 +256,7 @@ TEST(RaCertRequest, TransferredUserIsNotLinkedAtIssuance) {
   EXPECT_TRUE(outbox_params(*f.caf->db, "link_changed").empty());
   EXPECT_TRUE(f.last_audit_details("ra.application.issued").contains("link_skipped"));
   // The admin can still link it by hand (RA-8 link), once the right person holds it.
-  change_certificate_link(f.ctx, "company:" + c.admin, c.id, {issued.record.serial_hex, c.user1, std::nullopt});
+  change_certificate_link(f.ctx, admin, c.id, {issued.record.serial_hex, c.user1, std::nullopt});
   EXPECT_EQ(list_links(f.ctx, c.id).size(), 1u);
 }
 
@@ -253,6 +268,9 @@ TEST(RaCertRequest, RefusalsChangeNothing) {
     db::Statement st(*f.caf->db, "UPDATE ra_accounts SET disabled_at = ? WHERE login_id = ?");
     st.bind(1, f.now).bind(2, c.user2).exec();
   }
+  // Who asks: only a company admin can log in as one; an unknown company ID cannot log in at all.
+  Principal admin = f.account(c.admin), other_admin = f.account(other.admin), user1 = f.account(c.user1);
+  EXPECT_FALSE(login_account(f.ctx, "C999999", "AAAA-BBBB-CCCC-DDDD").principal);
   const std::vector<std::string> tables = {"ra_bundles", "ra_applications", "ra_certificate_requests",
                                            "ra_application_events", "outbox", "audit_log"};
   auto counts = [&] {
@@ -261,7 +279,7 @@ TEST(RaCertRequest, RefusalsChangeNothing) {
     return n;
   };
   const auto before = counts();
-  auto refused = [&](const std::string& requester, const std::string& user, const ApplicantInput& form,
+  auto refused = [&](const Principal& requester, const std::string& user, const ApplicantInput& form,
                      ErrorKind kind, const std::string& says) {
     auto msg = expect_error([&] { request_additional_certificate(f.ctx, requester, {user, form}); }, kind);
     EXPECT_NE(msg.find(says), std::string::npos) << msg;
@@ -269,45 +287,45 @@ TEST(RaCertRequest, RefusalsChangeNothing) {
   };
   ApplicantInput ok = light_form();
   // Who asks: only an enabled company ID.
-  refused(c.user1, c.user1, ok, ErrorKind::forbidden, "not a company admin ID");
-  refused("C999999", c.user1, ok, ErrorKind::forbidden, "not a company admin ID");
+  refused(user1, c.user1, ok, ErrorKind::forbidden, "not a company admin ID");
+  refused(*f.alice, c.user1, ok, ErrorKind::forbidden, "not a company admin ID");
   // For whom: an enabled user ID of the same company.
-  refused(c.admin, other.user1, ok, ErrorKind::forbidden, "another company");
-  refused(other.admin, c.user1, ok, ErrorKind::forbidden, "another company");
-  refused(c.admin, c.user2, ok, ErrorKind::conflict, "disabled");
-  refused(c.admin, c.admin, ok, ErrorKind::invalid_input, "company ID");
-  refused(c.admin, "U9999999", ok, ErrorKind::not_found, "U9999999");
-  refused(c.admin, "", ok, ErrorKind::invalid_input, "user ID");
+  refused(admin, other.user1, ok, ErrorKind::forbidden, "another company");
+  refused(other_admin, c.user1, ok, ErrorKind::forbidden, "another company");
+  refused(admin, c.user2, ok, ErrorKind::conflict, "disabled");
+  refused(admin, c.admin, ok, ErrorKind::invalid_input, "company ID");
+  refused(admin, "U9999999", ok, ErrorKind::not_found, "U9999999");
+  refused(admin, "", ok, ErrorKind::invalid_input, "user ID");
   // RA-8 romaji rules and the validity, by the Form-5 validation.
   auto bad = ok;
   bad.name_romaji = "Tarō Yamada";
-  refused(c.admin, c.user1, bad, ErrorKind::invalid_input, "name_romaji must be romaji");
+  refused(admin, c.user1, bad, ErrorKind::invalid_input, "name_romaji must be romaji");
   bad = ok;
   bad.department_romaji = "Ｈｏｎｓｈａ";
-  refused(c.admin, c.user1, bad, ErrorKind::invalid_input, "department_romaji must be romaji");
+  refused(admin, c.user1, bad, ErrorKind::invalid_input, "department_romaji must be romaji");
   bad = ok;
   bad.title_romaji = "Shacho_1";
-  refused(c.admin, c.user1, bad, ErrorKind::invalid_input, "title_romaji must be romaji");
+  refused(admin, c.user1, bad, ErrorKind::invalid_input, "title_romaji must be romaji");
   bad = ok;
   bad.department_romaji = std::string(35, 'd');
   bad.title_romaji = std::string(26, 't');   // 61 together
-  refused(c.admin, c.user1, bad, ErrorKind::invalid_input, "60");
+  refused(admin, c.user1, bad, ErrorKind::invalid_input, "60");
   bad = ok;
   bad.organization_romaji = std::string(41, 'o');
-  refused(c.admin, c.user1, bad, ErrorKind::invalid_input, "40");
+  refused(admin, c.user1, bad, ErrorKind::invalid_input, "40");
   for (int years : {0, 3}) {
     bad = ok;
     bad.validity_years = years;
-    refused(c.admin, c.user1, bad, ErrorKind::invalid_input, "validity_years must be 1 or 2");
+    refused(admin, c.user1, bad, ErrorKind::invalid_input, "validity_years must be 1 or 2");
   }
   bad = ok;
   bad.email = "not-an-address";
-  refused(c.admin, c.user1, bad, ErrorKind::invalid_input, "email");
+  refused(admin, c.user1, bad, ErrorKind::invalid_input, "email");
 
   // One open request per user ID; a paper application is not a request.
-  auto req = request_additional_certificate(f.ctx, c.admin, {c.user1, ok});
+  auto req = request_additional_certificate(f.ctx, admin, {c.user1, ok});
   const auto after_one = counts();
-  auto msg = expect_error([&] { request_additional_certificate(f.ctx, c.admin, {c.user1, ok}); }, ErrorKind::conflict);
+  auto msg = expect_error([&] { request_additional_certificate(f.ctx, admin, {c.user1, ok}); }, ErrorKind::conflict);
   EXPECT_NE(msg.find("application " + std::to_string(req.application_id)), std::string::npos) << msg;
   EXPECT_EQ(counts(), after_one);
   // The operator's check refuses a request whose user ID was disabled meanwhile.
@@ -324,9 +342,9 @@ TEST(RaCertRequest, RefusalsChangeNothing) {
     db::Statement st(*f.caf->db, "UPDATE ra_accounts SET disabled_at = NULL WHERE login_id = ?");
     st.bind(1, c.user1).exec();
   }
-  EXPECT_NO_THROW(request_additional_certificate(f.ctx, c.admin, {c.user1, ok}));
-  EXPECT_EQ(list_certificate_requests(f.ctx, c.id).size(), 2u);
-  EXPECT_TRUE(list_certificate_requests(f.ctx, other.id).empty());
+  EXPECT_NO_THROW(request_additional_certificate(f.ctx, admin, {c.user1, ok}));
+  EXPECT_EQ(list_certificate_requests(f.ctx, *f.alice, c.id).size(), 2u);
+  EXPECT_TRUE(list_certificate_requests(f.ctx, *f.alice, other.id).empty());
   EXPECT_TRUE(db::verify_audit(*f.caf->db).ok);
 }
 

@@ -904,10 +904,10 @@ TEST(RaAccounts, IdsLinksAndChangeOfUser) {
   expect_error([&] { issue_bundle_accounts(ctx, alice, c.bundle_id); }, ErrorKind::conflict);   // once only
   std::string pw = mailed_password(*caf->db, u1);
   ASSERT_EQ(pw.size(), 19u);
-  EXPECT_TRUE(verify_account_password(ctx, u1, pw));
-  EXPECT_TRUE(verify_account_password(ctx, u1, normalize_pin(pw)));
-  EXPECT_FALSE(verify_account_password(ctx, u2, pw));
-  EXPECT_FALSE(verify_account_password(ctx, "U9999999", pw));
+  EXPECT_TRUE(login_account(ctx, u1, pw).principal);
+  EXPECT_TRUE(login_account(ctx, u1, normalize_pin(pw)).principal);
+  EXPECT_FALSE(login_account(ctx, u2, pw).principal);
+  EXPECT_FALSE(login_account(ctx, "U9999999", pw).principal);
   {
     db::Statement st(*caf->db, "SELECT count(*) FROM ra_accounts WHERE password_hash LIKE ?");
     st.bind(1, "%" + normalize_pin(pw) + "%");
@@ -918,27 +918,29 @@ TEST(RaAccounts, IdsLinksAndChangeOfUser) {
   EXPECT_EQ(list_accounts(ctx, c.company_id).size(), 4u);
 
   // Links: one user per operation; mails to the company admin and the linked user.
+  const std::string company_login = issued.accounts[0].login_id;
+  auto cadmin = *login_account(ctx, company_login, mailed_password(*caf->db, company_login)).principal;
   const std::string serial = cert.record.serial_hex;
   auto mails_before = count_rows(*caf->db, "outbox");
-  auto links = change_certificate_link(ctx, "company:C", c.company_id, {serial, u1, std::nullopt});
+  auto links = change_certificate_link(ctx, cadmin, c.company_id, {serial, u1, std::nullopt});
   ASSERT_EQ(links.size(), 1u);
   EXPECT_EQ(links[0].login_id, u1);
   EXPECT_EQ(count_rows(*caf->db, "outbox"), mails_before + 2);
-  expect_error([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, u1, std::nullopt}); }, ErrorKind::conflict);
-  expect_error([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, std::nullopt, u2}); }, ErrorKind::conflict);
-  expect_error([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, std::nullopt, std::nullopt}); },
+  expect_error([&] { change_certificate_link(ctx, cadmin, c.company_id, {serial, u1, std::nullopt}); }, ErrorKind::conflict);
+  expect_error([&] { change_certificate_link(ctx, cadmin, c.company_id, {serial, std::nullopt, u2}); }, ErrorKind::conflict);
+  expect_error([&] { change_certificate_link(ctx, cadmin, c.company_id, {serial, std::nullopt, std::nullopt}); },
            ErrorKind::invalid_input);
-  expect_error([&] { change_certificate_link(ctx, "company:C", c.company_id + 1, {serial, u2, std::nullopt}); },
+  expect_error([&] { change_certificate_link(ctx, cadmin, c.company_id + 1, {serial, u2, std::nullopt}); },
            ErrorKind::forbidden);
-  expect_error([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, issued.accounts[0].login_id, std::nullopt}); },
+  expect_error([&] { change_certificate_link(ctx, cadmin, c.company_id, {serial, issued.accounts[0].login_id, std::nullopt}); },
            ErrorKind::invalid_input);
   // Unlink u1 and link u2 in one update; the unlink is not mailed to u1.
   mails_before = count_rows(*caf->db, "outbox");
-  links = change_certificate_link(ctx, "company:C", c.company_id, {serial, u2, u1});
+  links = change_certificate_link(ctx, cadmin, c.company_id, {serial, u2, u1});
   ASSERT_EQ(links.size(), 1u);
   EXPECT_EQ(links[0].login_id, u2);
   EXPECT_EQ(count_rows(*caf->db, "outbox"), mails_before + 3);
-  change_certificate_link(ctx, "company:C", c.company_id, {serial, extra.login_id, std::nullopt});
+  change_certificate_link(ctx, cadmin, c.company_id, {serial, extra.login_id, std::nullopt});
   auto certs = company_certificates(ctx, c.company_id);
   ASSERT_EQ(certs.size(), 1u);
   EXPECT_EQ(certs[0].status, "valid");
@@ -948,13 +950,13 @@ TEST(RaAccounts, IdsLinksAndChangeOfUser) {
   // Change of user: new holder, new password, links gone.
   auto changed = change_account_holder(ctx, alice, u2, "後任 四郎", "工事部", "successor@example.jp");
   EXPECT_EQ(changed.email, "successor@example.jp");
-  EXPECT_FALSE(verify_account_password(ctx, u2, mailed_password(*caf->db, u1)));
-  EXPECT_TRUE(verify_account_password(ctx, u2, mailed_password(*caf->db, u2)));
+  EXPECT_FALSE(login_account(ctx, u2, mailed_password(*caf->db, u1)).principal);
+  EXPECT_TRUE(login_account(ctx, u2, mailed_password(*caf->db, u2)).principal);
   EXPECT_EQ(company_certificates(ctx, c.company_id)[0].users, std::vector<std::string>{extra.login_id});
 
   // A revoked certificate cannot be linked.
   caf->ca->revoke(serial, ca::RevocationReason::key_compromise, std::nullopt, {"test"});
-  auto msg = expect_error([&] { change_certificate_link(ctx, "company:C", c.company_id, {serial, u1, std::nullopt}); },
+  auto msg = expect_error([&] { change_certificate_link(ctx, cadmin, c.company_id, {serial, u1, std::nullopt}); },
                       ErrorKind::conflict);
   EXPECT_NE(msg.find("revoked"), std::string::npos) << msg;
   EXPECT_TRUE(db::verify_audit(*caf->db).ok);

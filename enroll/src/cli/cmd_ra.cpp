@@ -373,20 +373,6 @@ int withdraw(const GlobalOptions& g, const std::vector<std::string>& argv) {
   return 0;
 }
 
-std::vector<std::string> address_lines(const std::string& address) {
-  // One line unless the address is long: the letter's window holds 4 lines.
-  std::vector<std::string> lines;
-  std::string rest = address;
-  while (!rest.empty() && lines.size() < 3) {
-    std::size_t cut = rest.size() <= 60 ? rest.size() : rest.rfind(' ', 60);
-    if (cut == std::string::npos || cut == 0) cut = rest.size();
-    lines.push_back(rest.substr(0, cut));
-    rest = cut < rest.size() ? rest.substr(cut + 1) : "";
-  }
-  if (!rest.empty()) lines.push_back(rest);
-  return lines;
-}
-
 int issue_pin(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"application", "letter", "language", "enrollment-url"}, {"no-letter"});
   Ra r(g);
@@ -401,15 +387,7 @@ int issue_pin(const GlobalOptions& g, const std::vector<std::string>& argv) {
   auto pin = ra::issue_pin(r.rctx, who, id, [&](const ra::IssuedPin& p, const ra::Application& app) {
     if (a.flag("no-letter")) return;
     // Rendered inside the transaction: if the letter cannot be made, no PIN is issued.
-    ra::ApprovalLetter l;
-    l.applicant_name = app.form.name_kanji;
-    l.postal_code = app.form.postcode;
-    l.address_lines = address_lines(app.form.home_address);
-    l.application_number = std::to_string(app.id);
-    l.application_pin = p.pin;
-    l.pin_expires_at = p.expires_at;
-    l.issued_at = r.rctx.clock();
-    l.enrollment_url = a.get("enrollment-url").value_or("https://localhost:8443/enroll");
+    ra::ApprovalLetter l = ra::compose_approval_letter(r.rctx, app, p, a.get("enrollment-url"));
     Bytes pdf = ra::render_approval_letter(l, language);
     // A bare file name (--letter notice.pdf) has no parent to create.
     if (!letter.parent_path().empty()) std::filesystem::create_directories(letter.parent_path());
@@ -607,6 +585,14 @@ int account_change_holder(const GlobalOptions& g, const std::vector<std::string>
   return 0;
 }
 
+int account_unlock(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {"login-id"}, {});
+  Ra r(g);
+  ra::unlock_account(r.rctx, r.who(), a.required("login-id"));
+  std::cout << "ID " << a.required("login-id") << " unlocked\n";
+  return 0;
+}
+
 int account_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"company"}, {"json"});
   Ra r(g);
@@ -618,10 +604,8 @@ int account_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
 int link(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"company", "serial", "link", "unlink"}, {"json"});
   Ra r(g);
-  auto who = r.who();
-  who.require(ra::Permission::enter, "change certificate links");
   ra::LinkChange change{a.required("serial"), a.get("link"), a.get("unlink")};
-  auto links = ra::change_certificate_link(r.rctx, who.actor(), a.whole_number("company"), change);
+  auto links = ra::change_certificate_link(r.rctx, r.who(), a.whole_number("company"), change);
   json out = json::array();
   for (const auto& l : links) out.push_back(l.to_json());
   if (a.flag("json")) return print_json(out), 0;
@@ -776,6 +760,8 @@ const CommandRegistrar kRegistrar({
      "certificate links removed.",
      account_change_holder},
     {"ra", "account-list", "ra account-list [--company N] [--json]", "Lists company and user IDs.", account_list},
+    {"ra", "account-unlock", "ra account-unlock --login-id C...|U...",
+     "Clears the password lockout of a company ID or user ID (administrator).", account_unlock},
     {"ra", "link", "ra link --company N --serial HEX [--link U...] [--unlink U...] [--json]",
      "Links an issued certificate of the company to a user ID (署名用ID) and/or unlinks one; one user\n"
      "each per update. The company admins and the linked user are mailed.",

@@ -48,9 +48,9 @@ int cert_request_add(const GlobalOptions& g, const std::vector<std::string>& arg
   }
   RaCommand r(g);
   std::string password = read_password("password for company ID " + admin + ": ", a.get("password-file"));
-  if (!ra::verify_account_password(r.rctx, admin, password))
-    throw Error(ErrorKind::unauthenticated, "wrong company ID or password");
-  auto req = ra::request_additional_certificate(r.rctx, admin, {user, ra::parse_applicant_json(form)});
+  auto login = ra::login_account(r.rctx, admin, password);
+  if (!login.principal) throw Error(ErrorKind::unauthenticated, login.message);
+  auto req = ra::request_additional_certificate(r.rctx, *login.principal, {user, ra::parse_applicant_json(form)});
   json out = req.to_json();
   if (a.flag("json")) return std::cout << out.dump(2) << "\n", 0;
   std::cout << "additional certificate request received: application " << req.application_id << " for user ID "
@@ -61,11 +61,11 @@ int cert_request_add(const GlobalOptions& g, const std::vector<std::string>& arg
 int cert_request_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"company"}, {"json"});
   RaCommand r(g);
-  current_operator(r.ctx, r.rctx);
+  auto who = current_operator(r.ctx, r.rctx);
   std::optional<std::int64_t> company;
   if (a.get("company")) company = a.whole_number("company");
   json out = json::array();
-  for (const auto& req : ra::list_certificate_requests(r.rctx, company)) out.push_back(req.to_json());
+  for (const auto& req : ra::list_certificate_requests(r.rctx, who, company)) out.push_back(req.to_json());
   if (a.flag("json")) return std::cout << out.dump(2) << "\n", 0;
   for (const auto& req : out) print_request(req);
   if (out.empty()) std::cout << "no additional certificate requests\n";
@@ -91,7 +91,9 @@ const CommandRegistrar kRegistrar({
      "  {name_kanji, name_kana, name_romaji, organization_romaji (default: the company's romaji name),\n"
      "   department_romaji, title_romaji, email (download PIN), postcode, home_address (the approval\n"
      "   notice goes by restricted delivery), validity_years: 1|2, profile}\n"
-     "The admin's password is read from FILE (mode 0600) or the terminal. The request then follows the\n"
+     "The admin's password is read from FILE (mode 0600) or the terminal; after ra.password_max_failures\n"
+     "wrong passwords the company ID locks until an administrator runs `jitsuin ra account-unlock`.\n"
+     "The request then follows the\n"
      "usual cycle: ra cert-request-check, ra approve (another operator), ra issue-pin, ...",
      cert_request_add},
     {"ra", "cert-request-list", "ra cert-request-list [--company N] [--json]",

@@ -117,7 +117,7 @@ struct RaConfig {
   std::vector<int> expiry_notice_days{60, 30};  ///< expiry notices this many days before notAfter
   int password_max_failures = 5;                ///< wrong operator passwords before the account locks
   int session_hours = 8;                        ///< a `jitsuin login` session lasts this long
-  /// Where applicants enroll; printed in the PIN letter and the notice mails.
+  /// RA-5: the enrollment page printed on the approval notice (an https URL).
   std::string enrollment_url = "https://localhost:8443/enroll";
 
   /// Decodes the "ra" object over the defaults.

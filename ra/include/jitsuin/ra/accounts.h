@@ -6,7 +6,9 @@
 // new holder, new initial password, and its certificate links are removed (a certificate belongs
 // to one person).
 //
-// The contract service (contract/) authenticates these accounts; the RA only issues them.
+// The accounts log in through login_account(), which makes a Principal of kind company_admin or
+// company_user (operators.h) with the same lockout and audit as an operator login; ra/ functions
+// that a company admin may call (cert_request.h, links.h) take that principal and check it.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +30,8 @@ struct Account {
   bool must_change_password = true;
   bool disabled = false;
   UnixTime created_at = 0;
+  int failed_logins = 0;   ///< wrong passwords since the last success or unlock
+  bool locked = false;     ///< locked after config.ra.password_max_failures wrong passwords
 
   nlohmann::json to_json() const;
 };
@@ -54,8 +58,17 @@ Account change_account_holder(RaContext& ctx, const Principal& by, const std::st
 std::vector<Account> list_accounts(RaContext& ctx, std::optional<std::int64_t> company_id);
 Account get_account(RaContext& ctx, const std::string& login_id);
 
-/// Checks an account password (for the contract service's login); constant-time, never throws for
-/// a wrong password.
-bool verify_account_password(RaContext& ctx, const std::string& login_id, const std::string& password);
+/// Logs a company ID (企業ID) or user ID (ユーザID) in: a Principal of kind company_admin or
+/// company_user on success. Initial passwords are accepted as typed in PIN form (case, look-alikes,
+/// hyphens). Like login() for operators: scrypt runs before the write lock, each failure is counted
+/// and audited (ra.account.login_failure), at config.ra.password_max_failures the account locks
+/// (ra.account.locked) until an administrator unlocks it (unlock_account); success is audited as
+/// ra.account.login. Unknown IDs, wrong passwords and locked or disabled IDs give the same message.
+/// A fault of scrypt itself throws (ErrorKind::crypto) and counts nothing.
+LoginResult login_account(RaContext& ctx, const std::string& login_id, const std::string& password);
+
+/// Clears the lockout of a company or user ID (Permission::administer; audited as ra.account.unlock).
+/// Throws not_found for an unknown ID, conflict when it is not locked and has no failures.
+void unlock_account(RaContext& ctx, const Principal& by, const std::string& login_id);
 
 }  // namespace jitsuin::ra

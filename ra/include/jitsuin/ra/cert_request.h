@@ -50,13 +50,13 @@ struct CertificateRequest {
 };
 
 /// Files the request in one transaction (bundle, application in state received, request row,
-/// one audit entry, application_received mailed to the admin). `admin_login_id` is the company
-/// admin, already authenticated by the caller (contract service session, or the CLI checking the
-/// password). Refused, with nothing stored: a requester that is not an enabled company ID
+/// one audit entry, application_received mailed to the admin). `admin` is the company admin as
+/// logged in by login_account() (accounts.h). Refused, with nothing stored: a principal that is not
+/// a company admin (an operator or a user ID) or whose company ID is disabled or locked by now
 /// (forbidden), a user ID of another company (forbidden), a company ID as the user (invalid_input),
 /// a disabled user ID (conflict), a user ID with another request still open (conflict), Form-5
 /// data that breaks the RA-8 romaji or validity rules (invalid_input).
-CertificateRequest request_additional_certificate(RaContext& ctx, const std::string& admin_login_id,
+CertificateRequest request_additional_certificate(RaContext& ctx, const Principal& admin,
                                                   const CertificateRequestInput& input);
 
 /// The operator's check of a request: received → checked (the user ID is still enabled and of the
@@ -66,7 +66,9 @@ CertificateRequest check_certificate_request(RaContext& ctx, const Principal& by
 /// The request of an application, if it came from a company admin.
 std::optional<CertificateRequest> find_certificate_request(RaContext& ctx, std::int64_t application_id);
 
-/// Requests, oldest first, of one company or of all.
-std::vector<CertificateRequest> list_certificate_requests(RaContext& ctx, std::optional<std::int64_t> company_id);
+/// Requests, oldest first, of one company or of all. `by`: an RA operator (any company, or all), or
+/// the company admin of company_id (its own company only; forbidden otherwise).
+std::vector<CertificateRequest> list_certificate_requests(RaContext& ctx, const Principal& by,
+                                                          std::optional<std::int64_t> company_id);
 
 }  // namespace jitsuin::ra

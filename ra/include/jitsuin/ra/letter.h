@@ -3,10 +3,12 @@
 // (本人限定受取郵便) to the applicant's home, that carries the application PIN (申請PIN) and the
 // steps to obtain the certificate onto the eToken. Rendered as PDF with cairo and pango.
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "jitsuin/core/util.h"
+#include "jitsuin/ra/context.h"
 
 namespace jitsuin::ra {
 
@@ -23,6 +25,20 @@ struct ApprovalLetter {
   std::string issuer_name = "jitsuin 認証局";   ///< who sends the letter
   std::string help_desk;                       ///< contact line, e.g. "help@example.jp / 03-0000-0000"
 };
+
+struct Application;
+struct IssuedPin;
+
+/// The approval notice of an application whose PIN was just issued (pin.h, issue_pin's
+/// before_commit): the applicant's name, postcode and home address split into the envelope
+/// window's lines, the application number, the PIN and its expiry, today's date (ctx.clock()) and
+/// the enrollment page — config.ra.enrollment_url, unless `enrollment_url` overrides it.
+ApprovalLetter compose_approval_letter(RaContext& ctx, const Application& app, const IssuedPin& pin,
+                                       const std::optional<std::string>& enrollment_url = std::nullopt);
+
+/// A home address as the letter's window shows it: one line unless longer than 60 bytes, then cut
+/// at spaces, at most 4 lines.
+std::vector<std::string> address_lines(const std::string& address);
 
 /// Renders the letter as a one-page A4 PDF. language: "ja" (the 承認通知書) or "en" (an English
 /// version with the same content). Throws invalid_input for a missing field or unknown language.

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jitsuin/ra/context.h"
+#include "jitsuin/ra/operators.h"
 
 namespace jitsuin::ra {
 
@@ -32,11 +33,12 @@ struct CertificateLink {
   nlohmann::json to_json() const;
 };
 
-/// Applies one link change for a company in one transaction. `actor` is who asked (a company
-/// admin "company:<login ID>" or an RA operator "ra:<name>"), already authorised by the caller for
-/// company_id. Refused: a certificate not issued to this company or no longer valid (for a
-/// link), a user ID of another company or disabled, a link that exists (or, for unlink, does not).
-std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const std::string& actor, std::int64_t company_id,
+/// Applies one link change for a company in one transaction. `by` must be an RA operator with
+/// Permission::enter, or the company admin (企業ID, enabled and not locked) of company_id itself
+/// (RA-8); anyone else is refused (forbidden). Recorded as by.actor(). Refused as well: a
+/// certificate not issued to this company or no longer valid (for a link), a user ID of another
+/// company or disabled, a link that exists (or, for unlink, does not).
+std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const Principal& by, std::int64_t company_id,
                                                      const LinkChange& change);
 
 /// Links of a certificate or of a user ID (current only, unless with_history).

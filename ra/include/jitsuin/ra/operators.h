@@ -32,25 +32,54 @@ enum class Permission {
   administer,  ///< operator accounts
 };
 
-/// An authenticated operator. Only login() and resume_session() make one, so an identity can never
-/// come from a value someone typed.
+/// Who a principal is: an RA operator, or an account of the contract service (accounts.h).
+enum class PrincipalKind {
+  operator_,       ///< an RA operator, with a Role
+  company_admin,   ///< the holder of a company ID (企業ID): the company's admin
+  company_user,    ///< the holder of a user ID (ユーザID)
+};
+
+/// "operator", "company admin", "company user".
+std::string principal_kind_name(PrincipalKind kind);
+
+/// An authenticated person. Only ra/ makes one — login(), resume_session() for operators,
+/// login_account() for company and user IDs — so an identity can never come from a value someone
+/// typed. Every ra/ function that acts for a person takes one and checks it itself.
 class Principal {
  public:
+  PrincipalKind kind() const { return kind_; }
+  /// The operator's id (ra_operators) or the account's id (ra_accounts).
   std::int64_t id() const { return id_; }
+  /// The operator name, or the login ID of an account ("C000012", "U0000034").
   const std::string& name() const { return name_; }
+  /// The operator's role. Accounts have no role: Role::auditor, and can() refuses them anyway.
   Role role() const { return role_; }
-  /// Name recorded in history and audit entries: "ra:<name>".
-  std::string actor() const { return "ra:" + name_; }
+  /// The company of a company or user ID; 0 for operators.
+  std::int64_t company_id() const { return company_id_; }
+  bool is_operator() const { return kind_ == PrincipalKind::operator_; }
+  /// True for the company admin (企業ID) of `company`.
+  bool is_company_admin_of(std::int64_t company) const {
+    return kind_ == PrincipalKind::company_admin && company_id_ == company;
+  }
+  /// Name recorded in history and audit entries: "ra:<name>", "company:<login ID>" or "user:<login ID>".
+  std::string actor() const;
+  /// An operator's role permission; always false for company and user IDs (they act only where a
+  /// function says so, e.g. request_additional_certificate, change_certificate_link).
   bool can(Permission p) const;
-  /// Throws forbidden naming the operator, their role and what was refused.
+  /// Throws forbidden naming the principal, their role or kind, and what was refused.
   void require(Permission p, const std::string& what) const;
+  /// Throws forbidden unless this is an RA operator.
+  void require_operator(const std::string& what) const;
 
  private:
   friend struct PrincipalFactory;
-  Principal(std::int64_t id, std::string name, Role role) : id_(id), name_(std::move(name)), role_(role) {}
+  Principal(PrincipalKind kind, std::int64_t id, std::string name, Role role, std::int64_t company_id)
+      : kind_(kind), id_(id), name_(std::move(name)), role_(role), company_id_(company_id) {}
+  PrincipalKind kind_;
   std::int64_t id_;
   std::string name_;
   Role role_;
+  std::int64_t company_id_;
 };
 
 /// An operator account as listed (never the password hash).
@@ -84,7 +113,8 @@ void unlock_operator(RaContext& ctx, const Principal& by, const std::string& nam
 /// Disables an account and ends its sessions (administrator only; never the last administrator).
 void disable_operator(RaContext& ctx, const Principal& by, const std::string& name);
 
-/// Changes the caller's own password after checking the current one.
+/// Changes the caller's own password after checking the current one (operators only; the check
+/// counts toward the lockout like a login).
 void change_password(RaContext& ctx, const Principal& who, const std::string& current, const std::string& next);
 
 /// Outcome of a login attempt: a value, because a wrong password is an ordinary event.
@@ -98,7 +128,7 @@ struct LoginResult {
 /// accounts give the same message, so the answer does not reveal which names exist.
 LoginResult login(RaContext& ctx, const std::string& name, const std::string& password);
 
-/// Starts a session for a logged-in operator; returns the token (256 bits, hex) to keep on the
+/// Starts a session for a logged-in operator (not for company or user IDs); returns the token (256 bits, hex) to keep on the
 /// client. Expires after config.ra.session_hours.
 struct Session {
   std::string token;
