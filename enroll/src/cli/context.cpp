@@ -3,35 +3,11 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include "jitsuin/hsm/softhsm.h"
-
 namespace jitsuin::cli {
 
 Context::Context(const GlobalOptions& opts) {
   auto file = config::locate_config(opts.config, opts.home);
-  config_ = config::load_config(file, opts.home);
-}
-
-db::Database& Context::db() {
-  if (!db_) {
-    std::filesystem::create_directories(config_.database.path.parent_path());
-    db_ = db::Database::open(config_.database.path, {.synchronous_full = config_.database.synchronous == "full"});
-  }
-  return *db_;
-}
-
-hsm::Token& Context::token(bool provision) {
-  if (!token_) token_ = hsm::open_ca_token(config_, provision);
-  return *token_;
-}
-
-ca::CertificateAuthority& Context::ca() {
-  if (!ca_) {
-    if (!ca::CertificateAuthority::initialized(db()))
-      throw Error(ErrorKind::not_found, "no CA in " + config_.database.path.string() + " (run: jitsuin ca init)");
-    ca_ = std::make_unique<ca::CertificateAuthority>(config_, db(), token(), clock());
-  }
-  return *ca_;
+  services_ = std::make_unique<api::Services>(config::load_config(file, opts.home), clock());
 }
 
 ca::Actor Context::actor() const {

@@ -1,13 +1,14 @@
 #pragma once
-// What every command needs: the home folder, the configuration, the database and the CA token.
+// What every command needs: the home folder, the configuration and the handlers' services
+// (database, clock, CA) — see jitsuin/api/services.h.
 #include <filesystem>
 #include <memory>
 #include <optional>
 
+#include "jitsuin/api/services.h"
 #include "jitsuin/ca/authority.h"
 #include "jitsuin/config/config.h"
 #include "jitsuin/db/database.h"
-#include "jitsuin/hsm/pkcs11.h"
 
 namespace jitsuin::cli {
 
@@ -19,21 +20,18 @@ struct GlobalOptions {
 class Context {
  public:
   explicit Context(const GlobalOptions& opts);
-  const config::Config& config() const { return config_; }
-  db::Database& db();
-  /// The CA token, logged in; provision creates the embedded SoftHSM2 token on first use.
-  hsm::Token& token(bool provision = false);
-  /// The CA, loaded from the database and the token.
-  ca::CertificateAuthority& ca();
+  const config::Config& config() const { return services_->config(); }
+  db::Database& db() { return services_->db(); }
+  /// The CA, loaded from the database and its keys.
+  ca::CertificateAuthority& ca() { return services_->ca(); }
+  /// What the handlers of jitsuin_api run on.
+  api::Services& services() { return *services_; }
   /// The person running the command, for the audit log.
   ca::Actor actor() const;
   Clock clock() const { return system_clock(); }
 
  private:
-  config::Config config_;
-  std::unique_ptr<db::Database> db_;
-  std::optional<hsm::Token> token_;
-  std::unique_ptr<ca::CertificateAuthority> ca_;
+  std::unique_ptr<api::Services> services_;
 };
 
 }  // namespace jitsuin::cli
