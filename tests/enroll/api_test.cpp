@@ -8,6 +8,7 @@
 #include "jitsuin/api/handler.h"
 #include "jitsuin/api/request.h"
 #include "jitsuin/api/status.h"
+#include "jitsuin/ra/date.h"
 #include "jitsuin/ra/operators.h"
 #include "support/support.h"
 
@@ -224,6 +225,45 @@ TEST(ApiDecode, BundleAndFormChangesAreTyped) {
   EXPECT_EQ(changed, (std::vector<std::string>{"title_romaji", "validity_years"}));   // email unchanged
   expect_error([] { api::decode_applicant_changes({{"validity_years", "two"}}); }, ErrorKind::invalid_input);
   expect_error([] { api::decode_applicant({{"favourite", "x"}}); }, ErrorKind::invalid_input);
+}
+
+TEST(ApiHandlers, BundleAndApplicationEditsThroughHandlers) {
+  ApiFixture f;
+  api::Caller admin{"cli:test", f.admin_session()};
+  f.call("ra.operator.add", {{"name", "alice"}, {"role", "operator"}, {"password", kPassword}}, admin);
+  api::Caller alice{"cli:test", f.call("session.login", {{"user", "alice"}, {"password", kPassword}}, f.cli)["token"]};
+  std::string today = ra::date_in_japan(f.now).str();
+  json bundle = {
+      {"company", {{"name", "桜建設株式会社"}, {"name_kana", "サクラケンセツ"}, {"name_romaji", "Sakura Kensetsu"},
+                   {"address", "東京都港区新橋1-1-1"}, {"representative_name", "桜 一郎"},
+                   {"representative_title", "代表取締役"}}},
+      {"received_on", today},
+      {"contacts", {{{"role", "contact"}, {"name", "連絡 花子"}, {"email", "contact@example.jp"}}}},
+      {"applicants", {{{"name_kanji", "山田 太郎"}, {"name_kana", "ヤマダ タロウ"}, {"name_romaji", "Taro Yamada"},
+                       {"organization_romaji", "Sakura Kensetsu"}, {"email", "taro@example.jp"},
+                       {"postcode", "105-0004"}, {"home_address", "東京都港区新橋2-6-2"}}}}};
+  json created = f.call("ra.bundle.create", bundle, alice);
+  std::int64_t id = created["bundle"], app = created["applications"][0];
+  auto audit_rows = test::count_rows(f.services.db(), "audit_log");
+  // A misspelt field is refused by the decoder; nothing is stored.
+  auto typo = api::respond(f.services, alice, "ra.bundle.edit", {{"id", id}, {"changes", {{"aplied_by", "manager"}}}});
+  EXPECT_EQ(typo.status, 400);
+  EXPECT_NE(typo.body["message"].get<std::string>().find("unknown field 'aplied_by'"), std::string::npos) << typo.body;
+  EXPECT_EQ(api::respond(f.services, alice, "ra.bundle.edit", {{"id", id}, {"changes", json::object()}}).status, 400);
+  EXPECT_EQ(test::count_rows(f.services.db(), "audit_log"), audit_rows);
+  f.call("ra.bundle.edit", {{"id", id}, {"changes", {{"applied_by", "manager"}, {"token_quantity", 3}}}}, alice);
+  json shown = f.call("ra.bundle.show", {{"id", id}}, alice);
+  EXPECT_EQ(shown["applied_by"], "manager");
+  EXPECT_EQ(shown["token_quantity"], 3);
+  EXPECT_EQ(shown["documents"], json::array());
+  json edited = f.call("ra.application.edit", {{"id", app}, {"changes", {{"title_romaji", "Bucho"}}}}, alice);
+  EXPECT_EQ(edited["title_romaji"], "Bucho");
+  EXPECT_EQ(f.call("ra.application.show", {{"id", app}}, alice)["title_romaji"], "Bucho");
+  auto wrong = api::respond(f.services, alice, "ra.application.edit", {{"id", app}, {"changes", {{"validity_years", "2"}}}});
+  EXPECT_EQ(wrong.status, 400);
+  EXPECT_NE(wrong.body["message"].get<std::string>().find("'validity_years'"), std::string::npos) << wrong.body;
+  EXPECT_EQ(test::count_rows(f.services.db(), "audit_log"), audit_rows + 2);
+  EXPECT_TRUE(f.call("audit.verify", json::object(), f.cli)["ok"].get<bool>());
 }
 
 TEST(ApiHandlers, OutboxListIsEmptyOnAFreshHome) {
