@@ -100,9 +100,34 @@ json render(const ra::Application& a) {
 }
 
 
-json render(const ra::Document& d) { return d.to_json(); }
+json render(const ra::Document& d) {
+  json j = {{"id", d.id},
+            {"bundle", d.bundle_id},
+            {"kind", ra::document_kind_name(d.kind)},
+            {"kind_ja", ra::document_kind_japanese(d.kind)},
+            {"issued_on", d.issued_on.str()},
+            {"received_on", d.received_on.str()},
+            {"accepted_until", ra::document_accepted_until(d.issued_on).str()},
+            {"original", d.original},
+            {"note", d.note},
+            {"recorded_by", d.recorded_by},
+            {"recorded_at", format_rfc3339(d.recorded_at)}};
+  if (d.application_id) j["application"] = *d.application_id;
+  return j;
+}
+
 json render(const ra::Deficiency& d) { return d.to_json(); }
-json render(const ra::Mailing& m) { return m.to_json(); }
+json render(const ra::Mailing& m) {
+  json j = {{"id", m.id},          {"application", m.application_id}, {"tracking_number", m.tracking_number},
+            {"state", m.state},    {"sent_on", m.sent_on.str()},      {"charge_yen", m.charge_yen},
+            {"recorded_by", m.recorded_by}};
+  if (m.held_on) j["held_on"] = m.held_on->str(), j["hold_ends"] = m.hold_ends()->str();
+  if (m.delivered_on) j["delivered_on"] = m.delivered_on->str();
+  if (m.returned_on) j["returned_on"] = m.returned_on->str();
+  if (m.resend_of) j["resend_of"] = *m.resend_of;
+  return j;
+}
+
 json render(const ra::RevocationRequest& r) { return r.to_json(); }
 json render(const ra::Account& a) { return a.to_json(); }
 json render(const ra::CertificateLink& l) { return l.to_json(); }

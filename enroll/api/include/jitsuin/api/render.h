@@ -24,11 +24,14 @@ nlohmann::json render(const ca::AuthorityInfo& a, UnixTime now);
 nlohmann::json render(const ra::Bundle& b);
 /// An application: Form 5, state and who did what when; never the PIN hash.
 nlohmann::json render(const ra::Application& a);
-// The RA's other records. (Their JSON is still built by the structs' to_json() in ra/, in files this
-// change leaves alone; these overloads are the one entry point, so moving it here changes no caller.)
+/// A public document received for a bundle, with the date until which the check accepts it.
 nlohmann::json render(const ra::Document& d);
-nlohmann::json render(const ra::Deficiency& d);
+/// A restricted-delivery mailing; hold_ends while held.
 nlohmann::json render(const ra::Mailing& m);
+// The RA's other records. (Their JSON is still built by the structs' to_json() in ra/, in files
+// other changes own — Deficiency's is also what ra/ stores for the last check; these overloads are
+// the one entry point, so moving the code here later changes no caller.)
+nlohmann::json render(const ra::Deficiency& d);
 nlohmann::json render(const ra::RevocationRequest& r);
 nlohmann::json render(const ra::Account& a);
 nlohmann::json render(const ra::CertificateLink& l);
