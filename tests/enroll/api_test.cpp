@@ -77,6 +77,12 @@ TEST(ApiRegistry, NamesAreUniqueAndRoutable) {
                         "ra.cert_request.add"})
     EXPECT_TRUE(names.count(n)) << n;
   EXPECT_EQ(api::find_handler("ca.frobnicate"), nullptr);
+  // What a network adapter may route to: never the CA's own operations or the cron jobs.
+  for (const char* n : {"ca.init", "ca.issue", "ca.revoke", "crl.publish", "outbox.deliver", "ra.notify_expiring"})
+    EXPECT_EQ(api::find_handler(n)->access, api::Access::local) << n;
+  EXPECT_EQ(api::find_handler("session.login")->access, api::Access::request_credentials);
+  EXPECT_EQ(api::find_handler("ra.cert_request.add")->access, api::Access::request_credentials);
+  EXPECT_EQ(api::find_handler("ra.bundle.create")->access, api::Access::operator_session);
 }
 
 // A CA on a real token and database, and Services over the same home with an injected clock.

@@ -1,5 +1,6 @@
 // ca.init, ca.issue, ca.revoke, ca.show, crl.publish, audit.verify: the CA's own operations.
-// These act as the caller's actor (the CLI's unix user); they need no RA session.
+// These act as the caller's actor (the CLI's unix user) and are Access::local: no network adapter
+// routes to them.
 #include <algorithm>
 
 #include "jitsuin/api/handler.h"
@@ -121,12 +122,12 @@ json audit_verify(Services& s, const Caller&, const json& request) {
 }  // namespace
 
 void add_ca_handlers(std::vector<Handler>& out) {
-  out.push_back({"ca.init", Access::none, ca_init});
-  out.push_back({"ca.issue", Access::none, ca_issue});
-  out.push_back({"ca.revoke", Access::none, ca_revoke});
-  out.push_back({"ca.show", Access::none, ca_show});
-  out.push_back({"crl.publish", Access::none, crl_publish});
-  out.push_back({"audit.verify", Access::none, audit_verify});
+  out.push_back({"ca.init", Access::local, ca_init});
+  out.push_back({"ca.issue", Access::local, ca_issue});
+  out.push_back({"ca.revoke", Access::local, ca_revoke});
+  out.push_back({"ca.show", Access::local, ca_show});
+  out.push_back({"crl.publish", Access::local, crl_publish});
+  out.push_back({"audit.verify", Access::local, audit_verify});
 }
 
 }  // namespace jitsuin::api

@@ -44,8 +44,8 @@ json list(Services& s, const Caller&, const json& request) {
 }  // namespace
 
 void add_outbox_handlers(std::vector<Handler>& out) {
-  out.push_back({"outbox.deliver", Access::none, deliver});
-  out.push_back({"outbox.list", Access::none, list});
+  out.push_back({"outbox.deliver", Access::local, deliver});
+  out.push_back({"outbox.list", Access::local, list});
 }
 
 }  // namespace jitsuin::api

@@ -26,13 +26,18 @@ ra::RaContext& Services::ra() {
 
 bool Services::ca_initialized() { return ca::CertificateAuthority::initialized(db()); }
 
-// The one place that gives the CA its keys: the token today, a key store after the hsm/ seam.
+// The one place that gives the CA its keys: the token today (created on first use with the
+// embedded SoftHSM2 when `provision`), a key store once hsm/ offers one.
+hsm::Token& Services::ca_keys(bool provision) {
+  if (!token_) token_ = hsm::open_ca_token(config_, provision);
+  return *token_;
+}
+
 ca::CertificateAuthority& Services::ca() {
   if (!ca_) {
     if (!ca_initialized())
       throw Error(ErrorKind::not_found, "no CA in " + config_.database.path.string() + " (run: jitsuin ca init)");
-    if (!token_) token_ = hsm::open_ca_token(config_, false);
-    ca_ = std::make_unique<ca::CertificateAuthority>(config_, db(), *token_, clock_);
+    ca_ = std::make_unique<ca::CertificateAuthority>(config_, db(), ca_keys(false), clock_);
   }
   return *ca_;
 }
@@ -41,9 +46,7 @@ void Services::init_ca(const ca::Actor& actor, hsm::KeyAlgorithm root, hsm::KeyA
   if (ca_initialized())
     throw Error(ErrorKind::conflict,
                 "a CA already exists in " + config_.database.path.string() + "; refusing to create another");
-  // With the embedded SoftHSM2 the token is created on first use.
-  if (!token_) token_ = hsm::open_ca_token(config_, true);
-  ca::CertificateAuthority::init(config_, db(), *token_, actor, clock_, root, issuing);
+  ca::CertificateAuthority::init(config_, db(), ca_keys(true), actor, clock_, root, issuing);
 }
 
 }  // namespace jitsuin::api

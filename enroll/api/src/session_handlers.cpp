@@ -33,7 +33,7 @@ json logout(Services& s, const Caller& c, const json& request) {
 }  // namespace
 
 void add_session_handlers(std::vector<Handler>& out) {
-  out.push_back({"session.login", Access::none, login});
+  out.push_back({"session.login", Access::request_credentials, login});
   out.push_back({"session.logout", Access::operator_session, logout});
 }
 

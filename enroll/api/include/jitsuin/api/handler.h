@@ -25,10 +25,16 @@ struct Caller {
   std::optional<std::string> session_token;
 };
 
-/// What a handler needs from its caller.
+/// What a handler needs from its caller, so that an adapter knows which handlers it may route to.
 enum class Access {
-  none,              ///< bootstrap and cron work (ca init, crl publish, outbox deliver ...)
-  operator_session,  ///< a live RA operator session (resolved with ra::resume_session)
+  /// Acts as the machine's own user (ca init/issue/revoke, crl publish, cron jobs): trusted because
+  /// the adapter runs on the CA host as that user. A network adapter must not route to these.
+  local,
+  /// The request carries its own credentials (session.login's password, a company admin's ID and
+  /// password for ra.cert_request.add); the handler checks them.
+  request_credentials,
+  /// A live RA operator session (Caller::session_token, resolved with ra::resume_session).
+  operator_session,
 };
 
 /// The logged-in operator. Throws unauthenticated when the caller has no session or it is unknown,

@@ -40,7 +40,8 @@ class Services {
   Clock clock_;
   std::unique_ptr<db::Database> db_;
   std::optional<ra::RaContext> ra_;
-  // How the CA gets its keys lives in services.cpp and nowhere else.
+  // How the CA gets its keys: ca_keys() and nothing else.
+  hsm::Token& ca_keys(bool provision);
   std::optional<hsm::Token> token_;
   std::unique_ptr<ca::CertificateAuthority> ca_;
 };
