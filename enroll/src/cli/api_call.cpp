@@ -14,11 +14,19 @@ json call_api(Context& ctx, std::string_view name, const json& request) {
   api::Caller caller;
   caller.actor = ctx.actor().name;
   const api::Handler* h = api::find_handler(name);
+  std::filesystem::path file;
   if (h && h->access == api::Access::operator_session) {
-    auto file = session_file(ctx);
+    file = session_file(ctx);
     if (std::filesystem::exists(file)) caller.session_token = read_secret_file(file);
   }
-  return api::call(ctx.services(), caller, name, request);
+  try {
+    return api::call(ctx.services(), caller, name, request);
+  } catch (const Error& e) {
+    // Without a token the handler cannot know where the CLI looked for one: say it.
+    if (e.kind() == ErrorKind::unauthenticated && !file.empty() && !caller.session_token)
+      throw Error(ErrorKind::unauthenticated, "not logged in: run jitsuin login (no session file " + file.string() + ")");
+    throw;
+  }
 }
 
 json read_json_file(const std::string& path) {
