@@ -6,8 +6,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "jitsuin/config/config.h"
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/lifecycle.h"

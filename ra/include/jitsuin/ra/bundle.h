@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/date.h"

@@ -10,8 +10,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/operators.h"
