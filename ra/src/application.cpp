@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "jitsuin/ca/profile.h"
 #include "jitsuin/core/error.h"
@@ -13,16 +14,6 @@ namespace jitsuin::ra {
 using nlohmann::json;
 
 namespace {
-
-const std::set<std::string> kApplicantKeys{"name_kanji",   "name_kana", "name_romaji",  "organization_romaji",
-                                           "department_romaji", "title_romaji", "email", "postcode",
-                                           "home_address", "validity_years", "profile"};
-
-std::string get_string(const json& j, const std::string& key, const std::string& where) {
-  const json& v = j.at(key);
-  if (!v.is_string()) throw Error(ErrorKind::invalid_input, where + key + " must be a string");
-  return v.get<std::string>();
-}
 
 // Code points of valid UTF-8 (validated by the caller).
 std::vector<std::uint32_t> code_points(const std::string& s) {
@@ -117,34 +108,50 @@ ApplicantInput normalized(const ApplicantInput& in) {
   return a;
 }
 
-std::string stored_time(const std::optional<UnixTime>& t) { return t ? format_rfc3339(*t) : std::string(); }
+}  // namespace
+
+namespace {
+
+// The Form-5 text fields by name, for changes applied field by field.
+using TextChange = std::optional<std::string> ApplicantChanges::*;
+using TextField = std::string ApplicantInput::*;
+const std::vector<std::tuple<const char*, TextChange, TextField>>& text_fields() {
+  static const std::vector<std::tuple<const char*, TextChange, TextField>> fields{
+      {"department_romaji", &ApplicantChanges::department_romaji, &ApplicantInput::department_romaji},
+      {"email", &ApplicantChanges::email, &ApplicantInput::email},
+      {"home_address", &ApplicantChanges::home_address, &ApplicantInput::home_address},
+      {"name_kana", &ApplicantChanges::name_kana, &ApplicantInput::name_kana},
+      {"name_kanji", &ApplicantChanges::name_kanji, &ApplicantInput::name_kanji},
+      {"name_romaji", &ApplicantChanges::name_romaji, &ApplicantInput::name_romaji},
+      {"organization_romaji", &ApplicantChanges::organization_romaji, &ApplicantInput::organization_romaji},
+      {"postcode", &ApplicantChanges::postcode, &ApplicantInput::postcode},
+      {"profile", &ApplicantChanges::profile, &ApplicantInput::profile},
+      {"title_romaji", &ApplicantChanges::title_romaji, &ApplicantInput::title_romaji}};
+  return fields;
+}
 
 }  // namespace
 
-ApplicantInput parse_applicant_json(const json& j) {
-  if (!j.is_object()) throw Error(ErrorKind::invalid_input, "a Form-5 application must be a JSON object");
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!kApplicantKeys.count(it.key()))
-      throw Error(ErrorKind::invalid_input, "unknown Form-5 field '" + it.key() + "'");
-  ApplicantInput a;
-  auto opt = [&](const char* key, std::string& out) {
-    if (j.contains(key)) out = get_string(j, key, "");
-  };
-  opt("name_kanji", a.name_kanji);
-  opt("name_kana", a.name_kana);
-  opt("name_romaji", a.name_romaji);
-  opt("organization_romaji", a.organization_romaji);
-  opt("department_romaji", a.department_romaji);
-  opt("title_romaji", a.title_romaji);
-  opt("email", a.email);
-  opt("postcode", a.postcode);
-  opt("home_address", a.home_address);
-  opt("profile", a.profile);
-  if (j.contains("validity_years")) {
-    JITSUIN_ARG_CHECK(j["validity_years"].is_number_integer(), "validity_years must be 1 or 2");
-    a.validity_years = j["validity_years"].get<int>();
+bool ApplicantChanges::empty() const {
+  for (const auto& [name, change, field] : text_fields())
+    if (this->*change) return false;
+  return !validity_years;
+}
+
+ApplicantInput ApplicantChanges::apply(ApplicantInput form, std::vector<std::string>* changed) const {
+  std::vector<std::string> names;
+  for (const auto& [name, change, field] : text_fields()) {
+    if (!(this->*change)) continue;
+    if (form.*field != *(this->*change)) names.push_back(name);
+    form.*field = *(this->*change);
   }
-  return a;
+  if (validity_years) {
+    if (form.validity_years != *validity_years) names.push_back("validity_years");
+    form.validity_years = *validity_years;
+  }
+  std::sort(names.begin(), names.end());
+  if (changed) *changed = names;
+  return form;
 }
 
 config::NameFields applicant_subject(const ApplicantInput& a) {
@@ -171,38 +178,6 @@ void validate_applicant(RaContext& ctx, const ApplicantInput& in) {
   ca::Profile profile = ca::load_profile(ctx.config.ca.profiles_dir, a.profile);
   profile.validate_subject(applicant_subject(a));
   profile.validity_days(a.validity_years * 365);
-}
-
-json Application::to_json() const {
-  json j = {{"id", id},
-            {"bundle", bundle_id},
-            {"company_id", company_id},
-            {"company", company_name},
-            {"state", state_name(state)},
-            {"name_kanji", form.name_kanji},
-            {"name_kana", form.name_kana},
-            {"name_romaji", form.name_romaji},
-            {"organization_romaji", form.organization_romaji},
-            {"department_romaji", form.department_romaji},
-            {"title_romaji", form.title_romaji},
-            {"email", form.email},
-            {"postcode", form.postcode},
-            {"home_address", form.home_address},
-            {"validity_years", form.validity_years},
-            {"profile", form.profile},
-            {"created_by", created_by},
-            {"created_at", format_rfc3339(created_at)},
-            {"updated_at", format_rfc3339(updated_at)},
-            {"pin_failures", pin_failures}};
-  if (renewal_of) j["renewal_of"] = *renewal_of;
-  if (checked_by) j["checked_by"] = *checked_by;
-  if (approved_by) j["approved_by"] = *approved_by, j["approved_at"] = stored_time(approved_at);
-  if (pin_issued_by) j["pin_issued_by"] = *pin_issued_by, j["pin_issued_at"] = stored_time(pin_issued_at);
-  if (pin_expires_at) j["pin_expires_at"] = stored_time(pin_expires_at);
-  if (pin_locked_at) j["pin_locked_at"] = stored_time(pin_locked_at);
-  if (pin_reissue_requested_by) j["pin_reissue_requested_by"] = *pin_reissue_requested_by;
-  if (certificate_serial) j["certificate_serial"] = *certificate_serial, j["issued_at"] = stored_time(issued_at);
-  return j;
 }
 
 Application get_application(RaContext& ctx, std::int64_t id) {
@@ -276,28 +251,16 @@ std::int64_t add_application(RaContext& ctx, const Principal& by, std::int64_t b
   return id;
 }
 
-Application edit_application(RaContext& ctx, const Principal& by, std::int64_t id, const json& changes) {
+Application edit_application(RaContext& ctx, const Principal& by, std::int64_t id, const ApplicantChanges& changes) {
   by.require(Permission::enter, "edit applications");
-  JITSUIN_ARG_CHECK(changes.is_object() && !changes.empty(), "changes must be a non-empty JSON object");
-  ApplicantInput patch = parse_applicant_json(changes);  // refuses unknown keys and wrong types
-  (void)patch;
+  JITSUIN_ARG_CHECK(!changes.empty(), "no changes given");
   db::Transaction tx(ctx.db);
   Application app = get_application(ctx, id);
   if (app.state != State::received && app.state != State::incomplete && app.state != State::resubmitted)
     throw Error(ErrorKind::conflict, "application " + std::to_string(id) + " is " + state_name(app.state) +
                                          "; Form-5 data can only change while received, incomplete or resubmitted");
-  json merged = {{"name_kanji", app.form.name_kanji},     {"name_kana", app.form.name_kana},
-                 {"name_romaji", app.form.name_romaji},   {"organization_romaji", app.form.organization_romaji},
-                 {"department_romaji", app.form.department_romaji}, {"title_romaji", app.form.title_romaji},
-                 {"email", app.form.email},               {"postcode", app.form.postcode},
-                 {"home_address", app.form.home_address}, {"validity_years", app.form.validity_years},
-                 {"profile", app.form.profile}};
-  json changed = json::array();
-  for (auto it = changes.begin(); it != changes.end(); ++it) {
-    if (merged[it.key()] != *it) changed.push_back(it.key());
-    merged[it.key()] = *it;
-  }
-  ApplicantInput a = parse_applicant_json(merged);
+  std::vector<std::string> changed;
+  ApplicantInput a = changes.apply(app.form, &changed);
   validate_applicant(ctx, a);
   a = normalized(a);
   db::Statement up(ctx.db,
@@ -307,7 +270,8 @@ Application edit_application(RaContext& ctx, const Principal& by, std::int64_t i
   up.bind(1, a.name_kanji).bind(2, a.name_kana).bind(3, a.name_romaji).bind(4, a.organization_romaji);
   up.bind(5, a.department_romaji).bind(6, a.title_romaji).bind(7, a.email).bind(8, a.postcode);
   up.bind(9, a.home_address).bind(10, a.validity_years).bind(11, a.profile).bind(12, ctx.clock()).bind(13, id).exec();
-  detail::audit(ctx, by.actor(), "ra.application.edit", "application:" + std::to_string(id), {{"fields", changed}});
+  detail::audit(ctx, by.actor(), "ra.application.edit", "application:" + std::to_string(id),
+                {{"fields", json(changed)}});
   tx.commit();
   return get_application(ctx, id);
 }

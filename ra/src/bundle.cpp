@@ -14,30 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-void only_keys(const json& j, const std::set<std::string>& keys, const std::string& where) {
-  if (!j.is_object()) throw Error(ErrorKind::invalid_input, where + " must be a JSON object");
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!keys.count(it.key())) throw Error(ErrorKind::invalid_input, "unknown field '" + it.key() + "' in " + where);
-}
-
-std::string str(const json& j, const char* key, const std::string& where) {
-  if (!j.contains(key)) return "";
-  if (!j[key].is_string()) throw Error(ErrorKind::invalid_input, where + "." + key + " must be a string");
-  return j[key].get<std::string>();
-}
-
-bool boolean(const json& j, const char* key, const std::string& where) {
-  if (!j.contains(key)) return false;
-  if (!j[key].is_boolean()) throw Error(ErrorKind::invalid_input, where + "." + key + " must be true or false");
-  return j[key].get<bool>();
-}
-
-ContactInput parse_contact(const json& j, const std::string& where) {
-  only_keys(j, {"role", "name", "department", "email", "phone", "address"}, where);
-  return {str(j, "role", where),  str(j, "name", where),  str(j, "department", where),
-          str(j, "email", where), str(j, "phone", where), str(j, "address", where)};
-}
-
 ContactInput validated(const ContactInput& c) {
   JITSUIN_ARG_CHECK(c.role == "contact" || c.role == "billing",
                     "Form-4 role must be \"contact\" or \"billing\", not '" + c.role + "'");
@@ -104,51 +80,18 @@ std::vector<ContactInput> validated_contacts(const std::vector<ContactInput>& in
 
 }  // namespace
 
-BundleInput parse_bundle_json(const json& j) {
-  only_keys(j, {"company_id", "company", "contract_kind", "applied_by", "received_on", "seal_form", "seal_description",
-                "applicant_list", "token_quantity", "note", "contacts", "applicants", "users"},
-            "the bundle");
-  BundleInput b;
-  if (j.contains("company_id")) {
-    JITSUIN_ARG_CHECK(j["company_id"].is_number_integer(), "company_id must be a number");
-    b.company_id = j["company_id"].get<std::int64_t>();
-    JITSUIN_ARG_CHECK(!j.contains("company"), "give either company_id (existing company) or company, not both");
-  } else {
-    JITSUIN_ARG_CHECK(j.contains("company"), "the bundle needs company (Form 1) or company_id");
-    const json& c = j["company"];
-    only_keys(c, {"name", "name_kana", "name_romaji", "address", "representative_name", "representative_title"},
-              "company");
-    b.company = {str(c, "name", "company"),    str(c, "name_kana", "company"),
-                 str(c, "name_romaji", "company"), str(c, "address", "company"),
-                 str(c, "representative_name", "company"), str(c, "representative_title", "company")};
-  }
-  if (j.contains("contract_kind")) b.contract_kind = str(j, "contract_kind", "bundle");
-  if (j.contains("applied_by")) b.applied_by = str(j, "applied_by", "bundle");
-  JITSUIN_ARG_CHECK(j.contains("received_on"), "received_on (the date the bundle arrived) is required");
-  b.received_on = Date::parse(str(j, "received_on", "bundle"), "received_on");
-  b.seal_form = boolean(j, "seal_form", "bundle");
-  b.seal_description = str(j, "seal_description", "bundle");
-  b.applicant_list = boolean(j, "applicant_list", "bundle");
-  if (j.contains("token_quantity")) {
-    JITSUIN_ARG_CHECK(j["token_quantity"].is_number_integer(), "token_quantity must be a whole number");
-    b.token_quantity = j["token_quantity"].get<int>();
-  }
-  b.note = str(j, "note", "bundle");
-  auto array = [&](const char* key) -> const json& {
-    static const json empty = json::array();
-    if (!j.contains(key)) return empty;
-    JITSUIN_ARG_CHECK(j[key].is_array(), std::string(key) + " must be an array");
-    return j[key];
-  };
-  for (std::size_t i = 0; const auto& c : array("contacts"))
-    b.contacts.push_back(parse_contact(c, "contacts[" + std::to_string(i++) + "]"));
-  for (const auto& a : array("applicants")) b.applicants.push_back(parse_applicant_json(a));
-  for (std::size_t i = 0; const auto& u : array("users")) {
-    std::string where = "users[" + std::to_string(i++) + "]";
-    only_keys(u, {"name", "department", "email"}, where);
-    b.users.push_back({str(u, "name", where), str(u, "department", where), str(u, "email", where)});
-  }
-  return b;
+std::vector<std::string> BundleChanges::names() const {
+  std::vector<std::string> out;
+  if (applicant_list) out.push_back("applicant_list");
+  if (applied_by) out.push_back("applied_by");
+  if (contacts) out.push_back("contacts");
+  if (contract_kind) out.push_back("contract_kind");
+  if (note) out.push_back("note");
+  if (received_on) out.push_back("received_on");
+  if (seal_description) out.push_back("seal_description");
+  if (seal_form) out.push_back("seal_form");
+  if (token_quantity) out.push_back("token_quantity");
+  return out;
 }
 
 BundleCreated create_bundle(RaContext& ctx, const Principal& by, const BundleInput& in) {
@@ -226,11 +169,8 @@ BundleCreated create_bundle(RaContext& ctx, const Principal& by, const BundleInp
   return out;
 }
 
-void edit_bundle(RaContext& ctx, const Principal& by, std::int64_t bundle_id, const json& changes) {
+void edit_bundle(RaContext& ctx, const Principal& by, std::int64_t bundle_id, const BundleChanges& changes) {
   by.require(Permission::enter, "edit application bundles");
-  only_keys(changes, {"received_on", "seal_form", "seal_description", "applicant_list", "token_quantity", "note",
-                      "applied_by", "contract_kind", "contacts"},
-            "the bundle changes");
   JITSUIN_ARG_CHECK(!changes.empty(), "no changes given");
   db::Transaction tx(ctx.db);
   Bundle b = get_bundle(ctx, bundle_id);
@@ -240,24 +180,17 @@ void edit_bundle(RaContext& ctx, const Principal& by, std::int64_t bundle_id, co
       throw Error(ErrorKind::conflict, "bundle " + std::to_string(bundle_id) + " has been checked (application " +
                                            std::to_string(a.id) + " is " + state_name(a.state) +
                                            "); its forms can no longer change");
-  Date received = changes.contains("received_on")
-                      ? Date::parse(str(changes, "received_on", "changes"), "received_on")
-                      : b.received_on;
+  Date received = changes.received_on.value_or(b.received_on);
   check_received(ctx, received);
-  bool seal_form = changes.contains("seal_form") ? boolean(changes, "seal_form", "changes") : b.seal_form;
-  bool list = changes.contains("applicant_list") ? boolean(changes, "applicant_list", "changes") : b.applicant_list;
-  std::string seal = changes.contains("seal_description")
-                         ? detail::text_field(str(changes, "seal_description", "changes"), "seal_description", 200, false)
+  bool seal_form = changes.seal_form.value_or(b.seal_form);
+  bool list = changes.applicant_list.value_or(b.applicant_list);
+  std::string seal = changes.seal_description
+                         ? detail::text_field(*changes.seal_description, "seal_description", 200, false)
                          : b.seal_description;
-  std::string note =
-      changes.contains("note") ? detail::text_field(str(changes, "note", "changes"), "note", 1000, false) : b.note;
-  std::string applied_by = changes.contains("applied_by") ? str(changes, "applied_by", "changes") : b.applied_by;
-  std::string kind = changes.contains("contract_kind") ? str(changes, "contract_kind", "changes") : b.contract_kind;
-  int quantity = b.token_quantity;
-  if (changes.contains("token_quantity")) {
-    JITSUIN_ARG_CHECK(changes["token_quantity"].is_number_integer(), "token_quantity must be a whole number");
-    quantity = changes["token_quantity"].get<int>();
-  }
+  std::string note = changes.note ? detail::text_field(*changes.note, "note", 1000, false) : b.note;
+  std::string applied_by = changes.applied_by.value_or(b.applied_by);
+  std::string kind = changes.contract_kind.value_or(b.contract_kind);
+  int quantity = changes.token_quantity.value_or(b.token_quantity);
   check_bundle_fields(kind, applied_by, quantity);
   db::Statement up(ctx.db,
                    "UPDATE ra_bundles SET received_on = ?, seal_form_received = ?, seal_description = ?, "
@@ -265,53 +198,15 @@ void edit_bundle(RaContext& ctx, const Principal& by, std::int64_t bundle_id, co
                    "updated_at = ? WHERE id = ?");
   up.bind(1, received.str()).bind(2, seal_form ? 1 : 0).bind(3, seal).bind(4, list ? 1 : 0).bind(5, quantity);
   up.bind(6, note).bind(7, applied_by).bind(8, kind).bind(9, ctx.clock()).bind(10, bundle_id).exec();
-  if (changes.contains("contacts")) {
-    JITSUIN_ARG_CHECK(changes["contacts"].is_array(), "contacts must be an array");
-    std::vector<ContactInput> in;
-    for (std::size_t i = 0; const auto& c : changes["contacts"])
-      in.push_back(parse_contact(c, "contacts[" + std::to_string(i++) + "]"));
-    auto contacts = validated_contacts(in);
+  if (changes.contacts) {
+    auto contacts = validated_contacts(*changes.contacts);
     db::Statement del(ctx.db, "DELETE FROM ra_contacts WHERE bundle_id = ?");
     del.bind(1, bundle_id).exec();
     insert_contacts(ctx, bundle_id, contacts);
   }
-  json fields = json::array();
-  for (auto it = changes.begin(); it != changes.end(); ++it) fields.push_back(it.key());
-  detail::audit(ctx, by.actor(), "ra.bundle.edit", "bundle:" + std::to_string(bundle_id), {{"fields", fields}});
+  detail::audit(ctx, by.actor(), "ra.bundle.edit", "bundle:" + std::to_string(bundle_id),
+                {{"fields", json(changes.names())}});
   tx.commit();
-}
-
-json Bundle::to_json() const {
-  json j = {{"id", id},
-            {"company_id", company_id},
-            {"company",
-             {{"name", company.name},
-              {"name_kana", company.name_kana},
-              {"name_romaji", company.name_romaji},
-              {"address", company.address},
-              {"representative_name", company.representative_name},
-              {"representative_title", company.representative_title}}},
-            {"contract_kind", contract_kind},
-            {"applied_by", applied_by},
-            {"received_on", received_on.str()},
-            {"seal_form", seal_form},
-            {"seal_description", seal_description},
-            {"applicant_list", applicant_list},
-            {"token_quantity", token_quantity},
-            {"note", note},
-            {"created_by", created_by},
-            {"created_at", format_rfc3339(created_at)},
-            {"contacts", json::array()},
-            {"users", json::array()},
-            {"applications", json::array()}};
-  for (const auto& c : contacts)
-    j["contacts"].push_back({{"role", c.role}, {"name", c.name}, {"department", c.department}, {"email", c.email},
-                             {"phone", c.phone}, {"address", c.address}});
-  for (const auto& u : users) j["users"].push_back({{"name", u.name}, {"department", u.department}, {"email", u.email}});
-  for (const auto& a : applications)
-    j["applications"].push_back({{"id", a.id}, {"state", state_name(a.state)}, {"name_kanji", a.form.name_kanji},
-                                 {"name_romaji", a.form.name_romaji}});
-  return j;
 }
 
 namespace {

@@ -79,17 +79,6 @@ std::optional<Date> Mailing::hold_ends() const {
   return held_on->plus_days(kPostOfficeHoldDays);
 }
 
-json Mailing::to_json() const {
-  json j = {{"id", id},          {"application", application_id}, {"tracking_number", tracking_number},
-            {"state", state},    {"sent_on", sent_on.str()},      {"charge_yen", charge_yen},
-            {"recorded_by", recorded_by}};
-  if (held_on) j["held_on"] = held_on->str(), j["hold_ends"] = hold_ends()->str();
-  if (delivered_on) j["delivered_on"] = delivered_on->str();
-  if (returned_on) j["returned_on"] = returned_on->str();
-  if (resend_of) j["resend_of"] = *resend_of;
-  return j;
-}
-
 std::string normalize_tracking_number(const std::string& typed) {
   std::string out;
   for (char c : typed) {

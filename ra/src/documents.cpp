@@ -142,22 +142,6 @@ bool is_personal_document(DocumentKind k) {
 
 Date document_accepted_until(const Date& issued) { return add_months(issued, kDocumentMaxAgeMonths); }
 
-json Document::to_json() const {
-  json j = {{"id", id},
-            {"bundle", bundle_id},
-            {"kind", document_kind_name(kind)},
-            {"kind_ja", document_kind_japanese(kind)},
-            {"issued_on", issued_on.str()},
-            {"received_on", received_on.str()},
-            {"accepted_until", document_accepted_until(issued_on).str()},
-            {"original", original},
-            {"note", note},
-            {"recorded_by", recorded_by},
-            {"recorded_at", format_rfc3339(recorded_at)}};
-  if (application_id) j["application"] = *application_id;
-  return j;
-}
-
 json Deficiency::to_json() const {
   json j = {{"code", code}, {"message", message}, {"message_ja", message_ja}};
   if (application_id) j["application"] = *application_id;

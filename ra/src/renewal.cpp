@@ -114,10 +114,8 @@ RenewalEligibility renewal_eligibility(RaContext& ctx, std::int64_t id) {
 }
 
 std::int64_t create_renewal(RaContext& ctx, const Principal& by, std::int64_t from, std::int64_t bundle_id,
-                            const json& changes) {
+                            const ApplicantChanges& changes) {
   by.require(Permission::enter, "enter renewal applications");
-  JITSUIN_ARG_CHECK(changes.is_null() || changes.is_object(), "changes must be a JSON object");
-  parse_applicant_json(changes.is_null() ? json::object() : changes);   // unknown keys, types
   db::Transaction tx(ctx.db);
   auto e = renewal_eligibility(ctx, from);
   if (!e.eligible) throw Error(ErrorKind::conflict, "application " + std::to_string(from) + " cannot be renewed: " + e.reason);
@@ -136,15 +134,7 @@ std::int64_t create_renewal(RaContext& ctx, const Principal& by, std::int64_t fr
   if (dup.step())
     throw Error(ErrorKind::conflict, "application " + std::to_string(from) + " is already being renewed by application " +
                                          std::to_string(dup.int64(0)));
-  json form = {{"name_kanji", old.form.name_kanji},     {"name_kana", old.form.name_kana},
-               {"name_romaji", old.form.name_romaji},   {"organization_romaji", old.form.organization_romaji},
-               {"department_romaji", old.form.department_romaji}, {"title_romaji", old.form.title_romaji},
-               {"email", old.form.email},               {"postcode", old.form.postcode},
-               {"home_address", old.form.home_address}, {"validity_years", old.form.validity_years},
-               {"profile", old.form.profile}};
-  if (changes.is_object())
-    for (auto it = changes.begin(); it != changes.end(); ++it) form[it.key()] = *it;
-  ApplicantInput a = parse_applicant_json(form);
+  ApplicantInput a = changes.apply(old.form);
   validate_applicant(ctx, a);
   std::int64_t id = detail::insert_application(ctx, by.actor(), bundle_id, a, from);
   detail::audit(ctx, by.actor(), "ra.renewal.create", "application:" + std::to_string(id),

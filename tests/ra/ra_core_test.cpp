@@ -6,6 +6,7 @@
 #include <regex>
 #include <set>
 
+#include "jitsuin/api/decode.h"
 #include "jitsuin/ca/authority.h"
 #include "jitsuin/core/error.h"
 #include "jitsuin/db/audit.h"
@@ -376,16 +377,16 @@ TEST(RaLifecycle, EditsRejectionAndWithdrawal) {
   auto c = create_bundle(ctx, *f.alice, three_applicant_bundle());
   auto [a1, a2, a3] = std::tuple{c.application_ids[0], c.application_ids[1], c.application_ids[2]};
   // Form-5 data may change before the check: validated like new input, audited with field names.
-  auto edited = edit_application(ctx, *f.alice, a1, {{"title_romaji", "Bucho"}, {"validity_years", 1}});
+  auto edited = edit_application(ctx, *f.alice, a1, api::decode_applicant_changes({{"title_romaji", "Bucho"}, {"validity_years", 1}}));
   EXPECT_EQ(edited.form.title_romaji, "Bucho");
   EXPECT_EQ(edited.form.validity_years, 1);
-  expect_error([&] { edit_application(ctx, *f.alice, a1, {{"name_romaji", "山田"}}); }, ErrorKind::invalid_input);
+  expect_error([&] { edit_application(ctx, *f.alice, a1, api::decode_applicant_changes({{"name_romaji", "山田"}})); }, ErrorKind::invalid_input);
   EXPECT_EQ(get_application(ctx, a1).form.name_romaji, "Taro Yamada");
-  expect_error([&] { edit_application(ctx, *f.audrey, a1, {{"title_romaji", "Kacho"}}); }, ErrorKind::forbidden);
-  edit_bundle(ctx, *f.alice, c.bundle_id, {{"applied_by", "manager"}, {"token_quantity", 2}});
+  expect_error([&] { edit_application(ctx, *f.audrey, a1, api::decode_applicant_changes({{"title_romaji", "Kacho"}})); }, ErrorKind::forbidden);
+  edit_bundle(ctx, *f.alice, c.bundle_id, api::decode_bundle_changes({{"applied_by", "manager"}, {"token_quantity", 2}}));
   EXPECT_EQ(get_bundle(ctx, c.bundle_id).applied_by, "manager");
-  expect_error([&] { edit_bundle(ctx, *f.alice, c.bundle_id, {{"applied_by", "boss"}}); }, ErrorKind::invalid_input);
-  expect_error([&] { edit_bundle(ctx, *f.alice, c.bundle_id, {{"received_on", "2026-04-31"}}); }, ErrorKind::invalid_input);
+  expect_error([&] { edit_bundle(ctx, *f.alice, c.bundle_id, api::decode_bundle_changes({{"applied_by", "boss"}})); }, ErrorKind::invalid_input);
+  expect_error([&] { edit_bundle(ctx, *f.alice, c.bundle_id, api::decode_bundle_changes({{"received_on", "2026-04-31"}})); }, ErrorKind::invalid_input);
   // Rejection needs an approver and a reason; withdrawal ends an application; both are final.
   expect_error([&] { reject_application(ctx, *f.alice, a2, "forged seal"); }, ErrorKind::forbidden);
   reject_application(ctx, *f.bob, a2, "forged seal");
@@ -565,11 +566,11 @@ TEST(RaBadInput, RefusedWithoutChanges) {
   m = bundle_with([](BundleInput& b) { b.applicants[0].name_kanji = std::string("山田\x01"); });
   m = bundle_with([](BundleInput& b) { b.applicants[0].name_kanji = std::string("\xff\xfe"); });
   EXPECT_NE(m.find("UTF-8"), std::string::npos) << m;
-  expect_error([] { parse_bundle_json(json::parse(R"({"company_id": 1, "received_on": "2026-04-10", "colour": "red"})")); },
+  expect_error([] { api::decode_bundle(json::parse(R"({"company_id": 1, "received_on": "2026-04-10", "colour": "red"})")); },
            ErrorKind::invalid_input);
-  expect_error([] { parse_bundle_json(json::parse(R"({"company_id": 1, "received_on": "2026-02-30"})")); },
+  expect_error([] { api::decode_bundle(json::parse(R"({"company_id": 1, "received_on": "2026-02-30"})")); },
            ErrorKind::invalid_input);
-  expect_error([] { parse_applicant_json(json::parse(R"({"name_romaji": 5})")); }, ErrorKind::invalid_input);
+  expect_error([] { api::decode_applicant(json::parse(R"({"name_romaji": 5})")); }, ErrorKind::invalid_input);
 
   // Documents: wrong dates, wrong owner.
   expect_error([&] { add_document(ctx, *f.alice, f.bundle, doc(DocumentKind::registration_current, "2026-04-11", "2026-04-10")); },
@@ -583,8 +584,8 @@ TEST(RaBadInput, RefusedWithoutChanges) {
   // The bundle is past its check: no more documents, no Form-5 edits.
   expect_error([&] { add_document(ctx, *f.alice, f.bundle, doc(DocumentKind::registration_current, "2026-04-01", "2026-04-10")); },
            ErrorKind::conflict);
-  expect_error([&] { edit_application(ctx, *f.alice, f.app, {{"name_romaji", "Jiro Yamada"}}); }, ErrorKind::conflict);
-  expect_error([&] { edit_application(ctx, *f.alice, f.app, {{"favourite", "x"}}); }, ErrorKind::invalid_input);
+  expect_error([&] { edit_application(ctx, *f.alice, f.app, api::decode_applicant_changes({{"name_romaji", "Jiro Yamada"}})); }, ErrorKind::conflict);
+  expect_error([&] { edit_application(ctx, *f.alice, f.app, api::decode_applicant_changes({{"favourite", "x"}})); }, ErrorKind::invalid_input);
 
   // Illegal transitions name the state and the way forward.
   m = expect_error([&] { record_mailing(ctx, *f.alice, f.app, "9999-0000-1111", Date::parse("2026-04-11")); },
@@ -811,7 +812,7 @@ TEST(RaRenewal, NoticesEligibilityAndSupersede) {
   rb.contacts = b.contacts;
   auto renewal_bundle = create_bundle(ctx, alice, rb).bundle_id;
   auto before = count_rows(*caf->db, "ra_applications");
-  auto msg = expect_error([&] { create_renewal(ctx, alice, old_app, renewal_bundle, json::object()); }, ErrorKind::conflict);
+  auto msg = expect_error([&] { create_renewal(ctx, alice, old_app, renewal_bundle, api::decode_applicant_changes(json::object())); }, ErrorKind::conflict);
   EXPECT_NE(msg.find("expiry notice has not been sent"), std::string::npos) << msg;
   EXPECT_EQ(count_rows(*caf->db, "ra_applications"), before);
 
@@ -836,14 +837,14 @@ TEST(RaRenewal, NoticesEligibilityAndSupersede) {
 
   // Eligible now; the renewal copies Form 5 with the changes given.
   EXPECT_TRUE(renewal_eligibility(ctx, old_app).eligible);
-  expect_error([&] { create_renewal(ctx, alice, old_app, renewal_bundle, {{"colour", "red"}}); }, ErrorKind::invalid_input);
-  auto renewal = create_renewal(ctx, alice, old_app, renewal_bundle, {{"title_romaji", "Bucho"}});
+  expect_error([&] { create_renewal(ctx, alice, old_app, renewal_bundle, api::decode_applicant_changes({{"colour", "red"}})); }, ErrorKind::invalid_input);
+  auto renewal = create_renewal(ctx, alice, old_app, renewal_bundle, api::decode_applicant_changes({{"title_romaji", "Bucho"}}));
   auto r = get_application(ctx, renewal);
   EXPECT_EQ(r.renewal_of, old_app);
   EXPECT_EQ(r.form.name_romaji, "Taro Yamada");
   EXPECT_EQ(r.form.home_address, "東京都港区新橋2-6-2");
   EXPECT_EQ(r.form.title_romaji, "Bucho");
-  expect_error([&] { create_renewal(ctx, alice, old_app, renewal_bundle, json::object()); }, ErrorKind::conflict);
+  expect_error([&] { create_renewal(ctx, alice, old_app, renewal_bundle, api::decode_applicant_changes(json::object())); }, ErrorKind::conflict);
 
   // The CA's clock is real time; issuing the renewal revokes the old certificate as superseded.
   now = start;

@@ -181,7 +181,7 @@ TEST(RaIssuanceTx, RenewalRevokesTheReplacedCertificateInTheSameEntry) {
   const UnixTime start = f.now;
   f.now = old_cert.record.not_after - 29 * 86400;   // inside the 30-day notice window
   ASSERT_EQ(send_expiry_notices(f.ctx, "cron").size(), 1u);
-  auto renewal = create_renewal(f.ctx, *f.alice, old_app, rb.bundle_id, json::object());
+  auto renewal = create_renewal(f.ctx, *f.alice, old_app, rb.bundle_id);
   f.now = start;
   f.check(rb);
   approve_application(f.ctx, *f.bob, renewal);

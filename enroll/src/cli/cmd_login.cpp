@@ -1,11 +1,13 @@
 // jitsuin login | logout: RA operator sessions. The token file (mode 0600, under the home) is the
-// credential; the database keeps only its SHA-256 and its expiry.
+// credential; the database keeps only its SHA-256 and its expiry. Adapters over session.login and
+// session.logout of jitsuin_api; the terminal and the token file are the CLI's part.
 #include <pwd.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <iostream>
 
+#include "cli/api_call.h"
 #include "cli/commands.h"
 #include "cli/ra_session.h"
 #include "jitsuin/core/error.h"
@@ -17,14 +19,6 @@ std::filesystem::path session_file(const Context& ctx) {
   const passwd* pw = getpwuid(geteuid());
   std::string user = pw ? pw->pw_name : std::to_string(geteuid());
   return ctx.config().home / "sessions" / (user + ".session");
-}
-
-ra::Principal current_operator(const Context& ctx, ra::RaContext& rctx) {
-  auto file = session_file(ctx);
-  if (!std::filesystem::exists(file))
-    throw Error(ErrorKind::unauthenticated, "not logged in: run jitsuin login (no session file " + file.string() + ")");
-  std::string token = read_secret_file(file);
-  return ra::resume_session(rctx, token);
 }
 
 std::string read_password(const std::string& prompt, const std::optional<std::string>& file) {
@@ -49,16 +43,13 @@ namespace {
 int login_cmd(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"user", "password-file"}, {});
   Context ctx(g);
-  ra::RaContext rctx{ctx.db(), ctx.config(), ctx.clock()};
   std::string user = a.get("user").value_or("");
   if (user.empty()) {
     const passwd* pw = getpwuid(geteuid());
     user = pw ? pw->pw_name : "";
   }
   std::string password = read_password("password for " + user + ": ", a.get("password-file"));
-  auto r = ra::login(rctx, user, password);
-  if (!r.principal) throw Error(ErrorKind::unauthenticated, r.message);
-  auto session = ra::start_session(rctx, *r.principal);
+  auto r = call_api(ctx, "session.login", {{"user", user}, {"password", password}});
   auto file = session_file(ctx);
   if (!std::filesystem::exists(file.parent_path())) {
     // Only a folder we create is made private; a folder named by $JITSUIN_SESSION_FILE is left alone.
@@ -66,22 +57,21 @@ int login_cmd(const GlobalOptions& g, const std::vector<std::string>& argv) {
     std::filesystem::permissions(file.parent_path(), std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace);
   }
-  write_file_atomic(file, session.token + "\n", 0600);
-  std::cout << "logged in as " << r.principal->name() << " (" << ra::role_name(r.principal->role())
-            << ") until " << format_rfc3339(session.expires_at) << "\n";
+  write_file_atomic(file, r["token"].get<std::string>() + "\n", 0600);
+  std::cout << "logged in as " << str(r, "user") << " (" << str(r, "role") << ") until " << str(r, "expires_at")
+            << "\n";
   return 0;
 }
 
 int logout_cmd(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {}, {});
   Context ctx(g);
-  ra::RaContext rctx{ctx.db(), ctx.config(), ctx.clock()};
   auto file = session_file(ctx);
   if (!std::filesystem::exists(file)) {
     std::cout << "not logged in\n";
     return 0;
   }
-  ra::end_session(rctx, read_secret_file(file));
+  call_api(ctx, "session.logout", nlohmann::json::object());
   std::filesystem::remove(file);
   std::cout << "logged out\n";
   return 0;

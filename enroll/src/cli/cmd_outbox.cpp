@@ -1,9 +1,10 @@
-// jitsuin outbox deliver|list: the RA-10 notification outbox.
+// jitsuin outbox deliver|list: the RA-10 notification outbox; adapters over outbox.deliver and
+// outbox.list of jitsuin_api.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/api_call.h"
 #include "cli/commands.h"
-#include "jitsuin/ra/outbox.h"
 
 namespace jitsuin::cli {
 
@@ -15,38 +16,25 @@ int outbox_deliver(const GlobalOptions& g, const std::vector<std::string>& argv)
   Args a(argv, {}, {});
   if (!a.positional().empty()) throw UsageError("outbox deliver takes no arguments");
   Context ctx(g);
-  auto report = ra::deliver_outbox(ctx.db(), ctx.config(), ctx.clock());
-  std::cout << "sent " << report.sent << ", deferred " << report.deferred << ", failed " << report.failed << "\n";
-  if (report.failed > 0)
-    std::cerr << "jitsuin: " << report.failed << " mail(s) could not be delivered; see: jitsuin outbox list --state failed\n";
-  return report.failed > 0 ? 1 : 0;
+  json r = call_api(ctx, "outbox.deliver", json::object());
+  auto failed = r["failed"].get<int>();
+  std::cout << "sent " << r["sent"] << ", deferred " << r["deferred"] << ", failed " << failed << "\n";
+  if (failed > 0)
+    std::cerr << "jitsuin: " << failed << " mail(s) could not be delivered; see: jitsuin outbox list --state failed\n";
+  return failed > 0 ? 1 : 0;
 }
 
-std::string time_or_dash(const std::optional<UnixTime>& t) { return t ? format_rfc3339(*t) : "-"; }
+std::string time_or_dash(const json& t) { return t.is_string() ? t.get<std::string>() : "-"; }
 
 int outbox_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"state"}, {"json"});
   if (!a.positional().empty()) throw UsageError("outbox list takes no positional arguments");
   Context ctx(g);
-  auto entries = ra::list_outbox(ctx.db(), ctx.config(), a.get("state"));
+  json req = json::object();
+  if (auto s = a.get("state")) req["state"] = *s;
+  json entries = call_api(ctx, "outbox.list", req);
   if (a.flag("json")) {
-    json out = json::array();
-    for (const auto& e : entries) {
-      json j = {{"id", e.id},
-                {"created_at", format_rfc3339(e.created_at)},
-                {"to", e.to},
-                {"template", e.template_name},
-                {"language", e.language},
-                {"state", e.state},
-                {"attempts", e.attempts},
-                {"next_attempt_at", format_rfc3339(e.next_attempt_at)},
-                {"message_id", e.message_id}};
-      j["claimed_at"] = e.claimed_at ? json(format_rfc3339(*e.claimed_at)) : json(nullptr);
-      j["sent_at"] = e.sent_at ? json(format_rfc3339(*e.sent_at)) : json(nullptr);
-      j["last_error"] = e.last_error ? json(*e.last_error) : json(nullptr);
-      out.push_back(j);
-    }
-    std::cout << out.dump(2) << "\n";
+    print_json(entries);
     return 0;
   }
   if (entries.empty()) {
@@ -54,13 +42,14 @@ int outbox_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
     return 0;
   }
   for (const auto& e : entries) {
-    std::cout << e.id << "  " << e.state << "  " << e.template_name << "/" << e.language << "  " << e.to
-              << "  queued " << format_rfc3339(e.created_at) << "  attempts " << e.attempts;
-    if (e.state == "pending") std::cout << "  next " << format_rfc3339(e.next_attempt_at);
-    if (e.state == "sent") std::cout << "  sent " << time_or_dash(e.sent_at);
-    if (e.state == "sending") std::cout << "  claimed " << time_or_dash(e.claimed_at);
+    std::string state = str(e, "state");
+    std::cout << e["id"] << "  " << state << "  " << str(e, "template") << "/" << str(e, "language") << "  "
+              << str(e, "to") << "  queued " << str(e, "created_at") << "  attempts " << e["attempts"];
+    if (state == "pending") std::cout << "  next " << str(e, "next_attempt_at");
+    if (state == "sent") std::cout << "  sent " << time_or_dash(e["sent_at"]);
+    if (state == "sending") std::cout << "  claimed " << time_or_dash(e["claimed_at"]);
     std::cout << "\n";
-    if (e.last_error) std::cout << "    last error: " << *e.last_error << "\n";
+    if (e["last_error"].is_string()) std::cout << "    last error: " << str(e, "last_error") << "\n";
   }
   return 0;
 }

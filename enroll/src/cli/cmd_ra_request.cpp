@@ -1,5 +1,5 @@
 // jitsuin ra cert-request-…: a company admin's additional certificate request (RA-8,
-// 電子証明書追加発行申請) and the operator's check of it. Thin: parse, call ra/, print.
+// 電子証明書追加発行申請) and the operator's check of it. Adapters over ra.cert_request.* of jitsuin_api.
 //
 // cert-request-add is the company admin's own act: the admin is identified by the company ID and
 // its password (never by an operator session, and never by a name alone). The other commands are
@@ -8,25 +8,15 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/api_call.h"
 #include "cli/commands.h"
 #include "cli/ra_session.h"
-#include "jitsuin/core/error.h"
-#include "jitsuin/ra/accounts.h"
-#include "jitsuin/ra/application.h"
-#include "jitsuin/ra/cert_request.h"
 
 namespace jitsuin::cli {
 
 namespace {
 
 using nlohmann::json;
-
-struct RaCommand {
-  explicit RaCommand(const GlobalOptions& g) : ctx(g), rctx{ctx.db(), ctx.config(), ctx.clock()} {}
-  Context ctx;
-  ra::RaContext rctx;
-};
-
 
 void print_request(const json& r) {
   std::cout << std::left << "application " << std::setw(6) << r["application"].dump() << std::setw(15)
@@ -40,33 +30,23 @@ void print_request(const json& r) {
 int cert_request_add(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"admin", "user", "file", "password-file"}, {"json"});
   std::string admin = a.required("admin"), user = a.required("user");
-  json form;
-  try {
-    form = json::parse(read_file(a.required("file")));
-  } catch (const json::parse_error& e) {
-    throw Error(ErrorKind::invalid_input, a.required("file") + " is not valid JSON: " + e.what());
-  }
-  RaCommand r(g);
+  json form = read_json_file(a.required("file"));
+  Context ctx(g);
   std::string password = read_password("password for company ID " + admin + ": ", a.get("password-file"));
-  auto login = ra::login_account(r.rctx, admin, password);
-  if (!login.principal) throw Error(ErrorKind::unauthenticated, login.message);
-  auto req = ra::request_additional_certificate(r.rctx, *login.principal, {user, ra::parse_applicant_json(form)});
-  json out = req.to_json();
-  if (a.flag("json")) return std::cout << out.dump(2) << "\n", 0;
-  std::cout << "additional certificate request received: application " << req.application_id << " for user ID "
-            << req.user_login_id << "; the receipt was mailed to the company admin\n";
+  json req = call_api(ctx, "ra.cert_request.add", {{"admin", admin}, {"password", password}, {"user", user}, {"form", form}});
+  if (a.flag("json")) return print_json(req), 0;
+  std::cout << "additional certificate request received: application " << req["application"] << " for user ID "
+            << str(req, "user_id") << "; the receipt was mailed to the company admin\n";
   return 0;
 }
 
 int cert_request_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"company"}, {"json"});
-  RaCommand r(g);
-  auto who = current_operator(r.ctx, r.rctx);
-  std::optional<std::int64_t> company;
-  if (a.get("company")) company = a.whole_number("company");
-  json out = json::array();
-  for (const auto& req : ra::list_certificate_requests(r.rctx, who, company)) out.push_back(req.to_json());
-  if (a.flag("json")) return std::cout << out.dump(2) << "\n", 0;
+  json request = json::object();
+  if (a.get("company")) request["company"] = a.whole_number("company");
+  Context ctx(g);
+  json out = call_api(ctx, "ra.cert_request.list", request);
+  if (a.flag("json")) return print_json(out), 0;
   for (const auto& req : out) print_request(req);
   if (out.empty()) std::cout << "no additional certificate requests\n";
   return 0;
@@ -74,11 +54,10 @@ int cert_request_list(const GlobalOptions& g, const std::vector<std::string>& ar
 
 int cert_request_check(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"application"}, {"json"});
-  RaCommand r(g);
-  auto who = current_operator(r.ctx, r.rctx);
-  auto req = ra::check_certificate_request(r.rctx, who, a.whole_number("application"));
-  if (a.flag("json")) return std::cout << req.to_json().dump(2) << "\n", 0;
-  std::cout << "application " << req.application_id << " checked; it needs an approval by another operator "
+  Context ctx(g);
+  json req = call_api(ctx, "ra.cert_request.check", {{"application", a.whole_number("application")}});
+  if (a.flag("json")) return print_json(req), 0;
+  std::cout << "application " << req["application"] << " checked; it needs an approval by another operator "
             << "(jitsuin ra approve)\n";
   return 0;
 }
@@ -93,8 +72,8 @@ const CommandRegistrar kRegistrar({
      "   notice goes by restricted delivery), validity_years: 1|2, profile}\n"
      "The admin's password is read from FILE (mode 0600) or the terminal; after ra.password_max_failures\n"
      "wrong passwords the company ID locks until an administrator runs `jitsuin ra account-unlock`.\n"
-     "The request then follows the\n"
-     "usual cycle: ra cert-request-check, ra approve (another operator), ra issue-pin, ...",
+     "The request then follows the usual cycle: ra cert-request-check, ra approve (another operator),\n"
+     "ra issue-pin, ...",
      cert_request_add},
     {"ra", "cert-request-list", "ra cert-request-list [--company N] [--json]",
      "Lists company admins' additional certificate requests with their state and link.", cert_request_list},

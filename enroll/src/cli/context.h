@@ -1,13 +1,14 @@
 #pragma once
-// What every command needs: the home folder, the configuration, the database and the CA's key store.
+// What every command needs: the home folder, the configuration and the handlers' services
+// (database, clock, CA) — see jitsuin/api/services.h.
 #include <filesystem>
 #include <memory>
 #include <optional>
 
+#include "jitsuin/api/services.h"
 #include "jitsuin/ca/authority.h"
 #include "jitsuin/config/config.h"
 #include "jitsuin/db/database.h"
-#include "jitsuin/hsm/key_store.h"
 
 namespace jitsuin::cli {
 
@@ -19,26 +20,20 @@ struct GlobalOptions {
 class Context {
  public:
   explicit Context(const GlobalOptions& opts);
-  const config::Config& config() const { return config_; }
-  db::Database& db();
-  /// The CA's key store (opens no token session until a key is used); provision creates the
-  /// embedded SoftHSM2 token on first use.
-  hsm::KeyStore& keys(bool provision = false);
-  /// The CA, loaded from the database; its keys are opened only when it signs.
-  ca::CertificateAuthority& ca();
+  const config::Config& config() const { return services_->config(); }
+  db::Database& db() { return services_->db(); }
+  /// The CA, loaded from the database and its keys.
+  ca::CertificateAuthority& ca() { return services_->ca(); }
+  /// What the handlers of jitsuin_api run on.
+  api::Services& services() { return *services_; }
   /// The person running the command, for the audit log.
   ca::Actor actor() const;
-  /// The clock every command takes its time from: the system clock, or, for tests only, the
-  /// fixed time in $JITSUIN_TEST_NOW (RFC 3339 or Unix seconds), so a test can run commands at
-  /// chosen times instead of waiting for the wall clock. Not for production use.
+  /// The command's clock: the system clock, or the fixed time of $JITSUIN_TEST_NOW (tests only).
   Clock clock() const;
 
  private:
-  config::Config config_;
   std::optional<UnixTime> test_now_;   ///< $JITSUIN_TEST_NOW, read once in the constructor
-  std::unique_ptr<db::Database> db_;
-  std::unique_ptr<hsm::KeyStore> keys_;
-  std::unique_ptr<ca::CertificateAuthority> ca_;
+  std::unique_ptr<api::Services> services_;
 };
 
 }  // namespace jitsuin::cli

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "jitsuin/api/status.h"
 #include "jitsuin/core/error.h"
 
 namespace {
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const jitsuin::Error& e) {
     std::cerr << "jitsuin: error (" << jitsuin::error_kind_name(e.kind()) << "): " << e.what() << "\n";
-    return 1;
+    return jitsuin::api::exit_status(e.kind());
   } catch (const std::exception& e) {
     std::cerr << "jitsuin: error: " << e.what() << "\n";
     return 1;

@@ -6,8 +6,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "jitsuin/config/config.h"
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/lifecycle.h"
@@ -30,8 +28,18 @@ struct ApplicantInput {
   std::string profile = "individual-signing";
 };
 
-/// Decodes a Form-5 object; unknown keys are refused. Throws invalid_input.
-ApplicantInput parse_applicant_json(const nlohmann::json& j);
+/// Changes to a Form 5: each field given replaces the stored one (an edit while the application is
+/// being checked, the changes a renewal makes to the earlier form). Decoded from JSON by jitsuin_api.
+struct ApplicantChanges {
+  std::optional<std::string> name_kanji, name_kana, name_romaji, organization_romaji, department_romaji,
+      title_romaji, email, postcode, home_address, profile;
+  std::optional<int> validity_years;
+
+  bool empty() const;
+  /// `form` with the given fields replaced. `changed`, when given, receives the names of the fields
+  /// whose value differs from `form`'s, in alphabetical order.
+  ApplicantInput apply(ApplicantInput form, std::vector<std::string>* changed = nullptr) const;
+};
 
 /// Checks a Form 5 against the RA rules and the certificate profile (romaji characters and lengths
 /// of RA-8, validity allowed). Throws invalid_input naming the field.
@@ -57,7 +65,6 @@ struct Application {
   std::optional<std::string> pin_reissue_requested_by;
   std::optional<std::string> certificate_serial;
 
-  nlohmann::json to_json() const;   ///< never includes the PIN hash
 };
 
 /// Loads one application; throws not_found.
@@ -78,9 +85,9 @@ std::vector<Application> find_applications(RaContext& ctx, const ApplicationFilt
 /// Adds a Form 5 to a bundle that is still being checked. Returns the new application's id.
 std::int64_t add_application(RaContext& ctx, const Principal& by, std::int64_t bundle_id, const ApplicantInput& form);
 
-/// Changes Form-5 fields (keys as in parse_applicant_json) while the application is received,
-/// incomplete or resubmitted; after the check the data is frozen. Audited with the changed field names.
-Application edit_application(RaContext& ctx, const Principal& by, std::int64_t id, const nlohmann::json& changes);
+/// Changes Form-5 fields while the application is received, incomplete or resubmitted; after the
+/// check the data is frozen. Refuses empty changes. Audited with the changed field names.
+Application edit_application(RaContext& ctx, const Principal& by, std::int64_t id, const ApplicantChanges& changes);
 
 /// checked → approved. Needs Permission::approve and a different person from whoever entered or
 /// checked the application (two-person rule).

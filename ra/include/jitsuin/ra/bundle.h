@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/date.h"
@@ -61,8 +59,23 @@ struct BundleInput {
   std::vector<UserInput> users;
 };
 
-/// Decodes a bundle JSON document (see `jitsuin ra bundle create --help`); unknown keys refused.
-BundleInput parse_bundle_json(const nlohmann::json& j);
+/// Changes to the bundle-level fields; each field given replaces the stored one (`contacts`
+/// replaces all Form-4 contacts). Decoded from JSON by jitsuin_api.
+struct BundleChanges {
+  std::optional<Date> received_on;
+  std::optional<bool> seal_form;
+  std::optional<std::string> seal_description;
+  std::optional<bool> applicant_list;
+  std::optional<int> token_quantity;
+  std::optional<std::string> note;
+  std::optional<std::string> applied_by;
+  std::optional<std::string> contract_kind;
+  std::optional<std::vector<ContactInput>> contacts;
+
+  /// The names of the fields given, in alphabetical order.
+  std::vector<std::string> names() const;
+  bool empty() const { return names().empty(); }
+};
 
 struct BundleCreated {
   std::int64_t bundle_id = 0;
@@ -75,9 +88,9 @@ struct BundleCreated {
 /// application_received to the contact person.
 BundleCreated create_bundle(RaContext& ctx, const Principal& by, const BundleInput& input);
 
-/// Changes bundle-level fields (received_on, seal_form, seal_description, applicant_list,
-/// token_quantity, note, applied_by, contacts) while no application of it is past the check.
-void edit_bundle(RaContext& ctx, const Principal& by, std::int64_t bundle_id, const nlohmann::json& changes);
+/// Changes bundle-level fields while no application of it is past the check. Refuses empty changes.
+/// Audited with the names of the fields given.
+void edit_bundle(RaContext& ctx, const Principal& by, std::int64_t bundle_id, const BundleChanges& changes);
 
 /// A bundle as stored, with its contacts, applications (ids and states) and users.
 struct Bundle {
@@ -97,7 +110,6 @@ struct Bundle {
   std::vector<UserInput> users;
   std::vector<Application> applications;
 
-  nlohmann::json to_json() const;
 };
 
 Bundle get_bundle(RaContext& ctx, std::int64_t bundle_id);

@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/date.h"
 #include "jitsuin/ra/operators.h"
@@ -32,7 +30,6 @@ struct Mailing {
 
   /// Last day of the hold when held.
   std::optional<Date> hold_ends() const;
-  nlohmann::json to_json() const;
 };
 
 /// Tracking numbers: 8-20 characters of digits and hyphens (Japan Post numbers are 11-13 digits).

@@ -64,8 +64,6 @@ struct Document {
   std::string note;
   std::string recorded_by;
   UnixTime recorded_at = 0;
-
-  nlohmann::json to_json() const;
 };
 
 /// Records a document received for a bundle. Refused: dates in the future or issue after receipt,

@@ -10,8 +10,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "jitsuin/ra/application.h"
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/operators.h"
 
@@ -40,9 +39,9 @@ struct RenewalEligibility {
 RenewalEligibility renewal_eligibility(RaContext& ctx, std::int64_t application_id);
 
 /// Creates a renewal application in `bundle_id` (a bundle of the same company, still being
-/// checked) with the Form-5 data of the earlier application, `changes` applied (keys as in
-/// parse_applicant_json). Refused unless renewal_eligibility() holds. Returns the new id.
+/// checked) with the Form-5 data of the earlier application, `changes` applied. Refused unless
+/// renewal_eligibility() holds. Returns the new id.
 std::int64_t create_renewal(RaContext& ctx, const Principal& by, std::int64_t from_application_id,
-                            std::int64_t bundle_id, const nlohmann::json& changes);
+                            std::int64_t bundle_id, const ApplicantChanges& changes = {});
 
 }  // namespace jitsuin::ra

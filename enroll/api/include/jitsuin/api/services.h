@@ -1,0 +1,49 @@
+#pragma once
+// What handlers need from the process that runs them (the CLI for one command, the server for its
+// lifetime): the configuration, the database, the clock and the CA. The CA is opened on first use
+// only, so handlers that do not sign never open a token session.
+#include <memory>
+#include <optional>
+
+#include "jitsuin/ca/authority.h"
+#include "jitsuin/config/config.h"
+#include "jitsuin/core/util.h"
+#include "jitsuin/db/database.h"
+#include "jitsuin/hsm/key_store.h"
+#include "jitsuin/ra/context.h"
+
+namespace jitsuin::api {
+
+class Services {
+ public:
+  /// Takes a loaded configuration and the clock every handler uses.
+  Services(config::Config config, Clock clock);
+  ~Services();
+  Services(const Services&) = delete;
+  Services& operator=(const Services&) = delete;
+
+  const config::Config& config() const { return config_; }
+  Clock clock() const { return clock_; }
+  /// The database, opened (and its folder created) on first use.
+  db::Database& db();
+  /// The RA's context over db(), config() and clock().
+  ra::RaContext& ra();
+  /// Whether a CA exists in the database.
+  bool ca_initialized();
+  /// The CA, loaded from the database and its keys on first use; not_found when there is none.
+  ca::CertificateAuthority& ca();
+  /// Creates the CA (keys, root and issuing certificates); conflict when one exists.
+  void init_ca(const ca::Actor& actor, hsm::KeyAlgorithm root, hsm::KeyAlgorithm issuing);
+
+ private:
+  config::Config config_;
+  Clock clock_;
+  std::unique_ptr<db::Database> db_;
+  std::optional<ra::RaContext> ra_;
+  // How the CA gets its keys: ca_keys() and nothing else.
+  hsm::KeyStore& ca_keys(bool provision);
+  std::unique_ptr<hsm::KeyStore> keys_;
+  std::unique_ptr<ca::CertificateAuthority> ca_;
+};
+
+}  // namespace jitsuin::api

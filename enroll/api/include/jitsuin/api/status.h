@@ -1,0 +1,24 @@
+#pragma once
+// One mapping from an error kind to what a caller sees: the CLI's exit status, the HTTP status and
+// the JSON error body. The CLI and the HTTPS server both use it; nothing else decides a status.
+#include <nlohmann/json.hpp>
+
+#include "jitsuin/core/error.h"
+
+namespace jitsuin::api {
+
+/// The HTTP status of an error kind: invalid_input 400, unauthenticated 401, forbidden 403,
+/// not_found 404, conflict 409, hsm 503 (the token is unavailable: retrying later may work),
+/// config/database/crypto/io/internal 500.
+int http_status(ErrorKind kind);
+
+/// The CLI's exit status of an error kind. The CLI's documented contract is 1 for every failure a
+/// command reports (2 is kept for usage errors, which never reach a handler), so this is 1 for
+/// every kind; it is a function so that the contract lives in one place.
+int exit_status(ErrorKind kind);
+
+/// The error body every adapter sends: {"error": error_kind_name(kind), "message": text}.
+nlohmann::json error_body(ErrorKind kind, const std::string& message);
+nlohmann::json error_body(const Error& e);
+
+}  // namespace jitsuin::api

@@ -1,0 +1,133 @@
+// ca.init, ca.issue, ca.revoke, ca.show, crl.publish, audit.verify: the CA's own operations.
+// These act as the caller's actor (the CLI's unix user) and are Access::local: no network adapter
+// routes to them.
+#include <algorithm>
+
+#include "jitsuin/api/handler.h"
+#include "jitsuin/api/render.h"
+#include "jitsuin/api/request.h"
+#include "jitsuin/core/error.h"
+#include "jitsuin/db/audit.h"
+
+namespace jitsuin::api {
+
+namespace {
+
+using nlohmann::json;
+
+json ca_init(Services& s, const Caller& c, const json& request) {
+  Fields f(request);
+  auto root = hsm::parse_key_algorithm(f.opt_text("root_key").value_or(s.config().ca.root.key));
+  auto issuing = hsm::parse_key_algorithm(f.opt_text("issuing_key").value_or(s.config().ca.issuing.key));
+  f.done();
+  s.init_ca(ca::Actor{c.actor}, root, issuing);
+  return {{"root_key", hsm::key_algorithm_name(root)}, {"issuing_key", hsm::key_algorithm_name(issuing)}};
+}
+
+config::NameFields decode_subject(const json& j) {
+  if (!j.is_object()) throw Error(ErrorKind::invalid_input, "field 'subject' must be an object");
+  config::NameFields out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!it->is_string()) throw Error(ErrorKind::invalid_input, "subject field '" + it.key() + "' must be a string");
+    out[it.key()] = it->get<std::string>();
+  }
+  return out;
+}
+
+json ca_issue(Services& s, const Caller& c, const json& request) {
+  Fields f(request);
+  ca::IssueRequest req;
+  req.profile = f.text("profile");
+  req.csr = f.text("csr");
+  const json* subject = f.value("subject");
+  if (!subject) throw Error(ErrorKind::invalid_input, f.field("subject") + " is required");
+  req.subject = decode_subject(*subject);
+  if (auto d = f.opt_whole("days")) req.days = static_cast<int>(std::min<std::int64_t>(*d, 1 << 20));
+  f.done();
+  auto issued = s.ca().issue(req, ca::Actor{c.actor});
+  json chain = json::array();
+  for (const auto& cert : issued.chain) chain.push_back(ossl::cert_pem(cert.get()));
+  return {{"serial", issued.record.serial_hex},
+          {"subject", issued.record.subject},
+          {"not_after", format_rfc3339(issued.record.not_after)},
+          {"certificate", ossl::cert_pem(issued.certificate.get())},
+          {"chain", chain}};
+}
+
+json ca_revoke(Services& s, const Caller& c, const json& request) {
+  Fields f(request);
+  std::string serial = f.text("serial");
+  auto reason = ca::parse_revocation_reason(f.text("reason"));
+  std::optional<UnixTime> effective;
+  if (auto e = f.opt_text("effective")) effective = parse_rfc3339(*e);
+  f.done();
+  auto rec = s.ca().revoke(serial, reason, effective, ca::Actor{c.actor});
+  return {{"serial", rec.serial_hex},
+          {"reason", ca::revocation_reason_name(reason)},
+          {"revocation_effective", format_rfc3339(*rec.revocation_effective)}};
+}
+
+// Without "serial": the CA's status. With it: one certificate (as PEM when "pem" is true).
+json ca_show(Services& s, const Caller&, const json& request) {
+  Fields f(request);
+  auto serial = f.opt_text("serial");
+  bool pem = f.flag("pem");
+  f.done();
+  auto& ca = s.ca();
+  UnixTime now = s.clock()();
+  if (serial) {
+    auto rec = ca.find(*serial);
+    if (!rec) throw Error(ErrorKind::not_found, "no certificate with serial " + ca::normalize_serial(*serial));
+    if (pem) return {{"pem", ossl::cert_pem(ossl::cert_from_der(rec->der).get())}};
+    return render(*rec, now);
+  }
+  auto counts = ca.counts();
+  json j = {{"home", s.config().home.string()},
+            {"database", s.config().database.path.string()},
+            {"config", s.config().config_file.string()},
+            {"certificates_issued", counts.issued},
+            {"revoked", counts.revoked},
+            {"revocations_pending", counts.pending},
+            {"authorities", json::array()}};
+  for (const auto& au : ca.authorities()) j["authorities"].push_back(render(au, now));
+  return j;
+}
+
+json crl_publish(Services& s, const Caller& c, const json& request) {
+  Fields f(request);
+  std::optional<std::filesystem::path> out;
+  if (auto o = f.opt_text("out")) out = *o;
+  f.done();
+  json crls = json::array();
+  for (const auto& p : s.ca().publish_crls(out, ca::Actor{c.actor}))
+    crls.push_back({{"role", p.role},
+                    {"crl_number", p.crl_number},
+                    {"entries", p.entries},
+                    {"der_path", p.der_path.string()},
+                    {"pem_path", p.pem_path.string()},
+                    {"this_update", format_rfc3339(p.this_update)},
+                    {"next_update", format_rfc3339(p.next_update)}});
+  return {{"crls", crls}};
+}
+
+json audit_verify(Services& s, const Caller&, const json& request) {
+  Fields(request).done();
+  auto r = db::verify_audit(s.db());
+  json j = {{"ok", r.ok}, {"entries", r.entries}};
+  if (r.ok) j["head"] = r.head_hash;
+  else j["first_bad"] = r.first_bad, j["problem"] = r.problem;
+  return j;
+}
+
+}  // namespace
+
+void add_ca_handlers(std::vector<Handler>& out) {
+  out.push_back({"ca.init", Access::local, ca_init});
+  out.push_back({"ca.issue", Access::local, ca_issue});
+  out.push_back({"ca.revoke", Access::local, ca_revoke});
+  out.push_back({"ca.show", Access::local, ca_show});
+  out.push_back({"crl.publish", Access::local, crl_publish});
+  out.push_back({"audit.verify", Access::local, audit_verify});
+}
+
+}  // namespace jitsuin::api

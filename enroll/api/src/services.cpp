@@ -1,0 +1,52 @@
+#include "jitsuin/api/services.h"
+
+#include <filesystem>
+
+#include "jitsuin/core/error.h"
+
+namespace jitsuin::api {
+
+Services::Services(config::Config config, Clock clock) : config_(std::move(config)), clock_(std::move(clock)) {}
+
+Services::~Services() = default;
+
+db::Database& Services::db() {
+  if (!db_) {
+    std::filesystem::create_directories(config_.database.path.parent_path());
+    db_ = db::Database::open(config_.database.path, {.synchronous_full = config_.database.synchronous == "full"});
+  }
+  return *db_;
+}
+
+ra::RaContext& Services::ra() {
+  if (!ra_) ra_.emplace(ra::RaContext{db(), config_, clock_});
+  return *ra_;
+}
+
+bool Services::ca_initialized() { return ca::CertificateAuthority::initialized(db()); }
+
+// The one place that gives the CA its keys: the key store hsm.type names. Opening it touches no
+// token; the CA asks it for a key only when it signs. With `provision` (ca init) the embedded
+// SoftHSM2 token is created on first use.
+hsm::KeyStore& Services::ca_keys(bool provision) {
+  if (!keys_) keys_ = hsm::open_key_store(config_, provision);
+  return *keys_;
+}
+
+ca::CertificateAuthority& Services::ca() {
+  if (!ca_) {
+    if (!ca_initialized())
+      throw Error(ErrorKind::not_found, "no CA in " + config_.database.path.string() + " (run: jitsuin ca init)");
+    ca_ = std::make_unique<ca::CertificateAuthority>(config_, db(), ca_keys(false), clock_);
+  }
+  return *ca_;
+}
+
+void Services::init_ca(const ca::Actor& actor, hsm::KeyAlgorithm root, hsm::KeyAlgorithm issuing) {
+  if (ca_initialized())
+    throw Error(ErrorKind::conflict,
+                "a CA already exists in " + config_.database.path.string() + "; refusing to create another");
+  ca::CertificateAuthority::init(config_, db(), ca_keys(true), actor, clock_, root, issuing);
+}
+
+}  // namespace jitsuin::api

@@ -1,0 +1,45 @@
+#include "jitsuin/api/status.h"
+
+namespace jitsuin::api {
+
+int http_status(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::invalid_input: return 400;
+    case ErrorKind::unauthenticated: return 401;
+    case ErrorKind::forbidden: return 403;
+    case ErrorKind::not_found: return 404;
+    case ErrorKind::conflict: return 409;
+    case ErrorKind::hsm: return 503;
+    case ErrorKind::config:
+    case ErrorKind::database:
+    case ErrorKind::crypto:
+    case ErrorKind::io:
+    case ErrorKind::internal: return 500;
+  }
+  return 500;
+}
+
+int exit_status(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::invalid_input:
+    case ErrorKind::unauthenticated:
+    case ErrorKind::forbidden:
+    case ErrorKind::not_found:
+    case ErrorKind::conflict:
+    case ErrorKind::config:
+    case ErrorKind::hsm:
+    case ErrorKind::database:
+    case ErrorKind::crypto:
+    case ErrorKind::io:
+    case ErrorKind::internal: return 1;
+  }
+  return 1;
+}
+
+nlohmann::json error_body(ErrorKind kind, const std::string& message) {
+  return {{"error", error_kind_name(kind)}, {"message", message}};
+}
+
+nlohmann::json error_body(const Error& e) { return error_body(e.kind(), e.what()); }
+
+}  // namespace jitsuin::api

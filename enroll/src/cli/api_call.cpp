@@ -1,0 +1,47 @@
+#include "cli/api_call.h"
+
+#include <iostream>
+
+#include "cli/ra_session.h"
+#include "jitsuin/api/handler.h"
+#include "jitsuin/core/error.h"
+
+namespace jitsuin::cli {
+
+using nlohmann::json;
+
+json call_api(Context& ctx, std::string_view name, const json& request) {
+  api::Caller caller;
+  caller.actor = ctx.actor().name;
+  const api::Handler* h = api::find_handler(name);
+  std::filesystem::path file;
+  if (h && h->access == api::Access::operator_session) {
+    file = session_file(ctx);
+    if (std::filesystem::exists(file)) caller.session_token = read_secret_file(file);
+  }
+  try {
+    return api::call(ctx.services(), caller, name, request);
+  } catch (const Error& e) {
+    // Without a token the handler cannot know where the CLI looked for one: say it.
+    if (e.kind() == ErrorKind::unauthenticated && !file.empty() && !caller.session_token)
+      throw Error(ErrorKind::unauthenticated, "not logged in: run jitsuin login (no session file " + file.string() + ")");
+    throw;
+  }
+}
+
+json read_json_file(const std::string& path) {
+  try {
+    return json::parse(read_file(path));
+  } catch (const json::parse_error& e) {
+    throw Error(ErrorKind::invalid_input, path + " is not valid JSON: " + e.what());
+  }
+}
+
+void print_json(const json& j) { std::cout << j.dump(2) << "\n"; }
+
+std::string str(const json& j, const char* key) {
+  if (!j.contains(key)) return "";
+  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+}
+
+}  // namespace jitsuin::cli

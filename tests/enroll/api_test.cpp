@@ -1,0 +1,282 @@
+// jitsuin_api: the error → status mapping, request decoding, authentication of operator sessions
+// and handlers run on a real home (SoftHSM2 token, SQLite file).
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "jitsuin/api/decode.h"
+#include "jitsuin/api/handler.h"
+#include "jitsuin/api/request.h"
+#include "jitsuin/api/status.h"
+#include "jitsuin/ra/date.h"
+#include "jitsuin/ra/operators.h"
+#include "support/support.h"
+
+namespace jitsuin {
+namespace {
+
+using nlohmann::json;
+using test::expect_error;
+
+const std::string kPassword = "correct horse battery";
+
+TEST(ApiStatus, EveryKindHasItsHttpStatus) {
+  EXPECT_EQ(api::http_status(ErrorKind::invalid_input), 400);
+  EXPECT_EQ(api::http_status(ErrorKind::unauthenticated), 401);
+  EXPECT_EQ(api::http_status(ErrorKind::forbidden), 403);
+  EXPECT_EQ(api::http_status(ErrorKind::not_found), 404);
+  EXPECT_EQ(api::http_status(ErrorKind::conflict), 409);
+  EXPECT_EQ(api::http_status(ErrorKind::hsm), 503);
+  for (auto k : {ErrorKind::config, ErrorKind::database, ErrorKind::crypto, ErrorKind::io, ErrorKind::internal})
+    EXPECT_EQ(api::http_status(k), 500) << error_kind_name(k);
+}
+
+TEST(ApiStatus, EveryKindExitsOneOnTheCommandLine) {
+  for (auto k : {ErrorKind::invalid_input, ErrorKind::unauthenticated, ErrorKind::forbidden, ErrorKind::not_found,
+                 ErrorKind::conflict, ErrorKind::config, ErrorKind::hsm, ErrorKind::database, ErrorKind::crypto,
+                 ErrorKind::io, ErrorKind::internal})
+    EXPECT_EQ(api::exit_status(k), 1) << error_kind_name(k);
+}
+
+TEST(ApiStatus, ErrorBodyNamesTheKindAndTheMessage) {
+  json b = api::error_body(Error(ErrorKind::forbidden, "approver role needed"));
+  EXPECT_EQ(b, json({{"error", "forbidden"}, {"message", "approver role needed"}}));
+}
+
+TEST(ApiDecode, RefusesUnknownFields) {
+  json j = {{"serial", "01"}, {"seriel", "02"}};
+  api::Fields f(j);
+  EXPECT_EQ(*f.opt_text("serial"), "01");
+  auto msg = expect_error([&] { f.done(); }, ErrorKind::invalid_input);
+  EXPECT_NE(msg.find("'seriel'"), std::string::npos) << msg;
+}
+
+TEST(ApiDecode, WrongTypesNameTheField) {
+  json j = {{"name", 5}, {"id", "7"}, {"neg", -1}, {"flag", "yes"}, {"list", json::object()}};
+  api::Fields f(j);
+  EXPECT_NE(expect_error([&] { f.text("name"); }, ErrorKind::invalid_input).find("'name' must be a string"),
+            std::string::npos);
+  EXPECT_NE(expect_error([&] { f.whole("id"); }, ErrorKind::invalid_input).find("'id'"), std::string::npos);
+  EXPECT_NE(expect_error([&] { f.whole("neg"); }, ErrorKind::invalid_input).find("'neg'"), std::string::npos);
+  EXPECT_NE(expect_error([&] { f.flag("flag"); }, ErrorKind::invalid_input).find("'flag'"), std::string::npos);
+  EXPECT_NE(expect_error([&] { f.array("list"); }, ErrorKind::invalid_input).find("'list'"), std::string::npos);
+  EXPECT_NE(expect_error([&] { f.text("missing"); }, ErrorKind::invalid_input).find("'missing' is required"),
+            std::string::npos);
+  expect_error([] { api::Fields f(json::array()); }, ErrorKind::invalid_input);
+}
+
+TEST(ApiRegistry, NamesAreUniqueAndRoutable) {
+  std::set<std::string> names;
+  for (const auto& h : api::handlers()) {
+    EXPECT_TRUE(names.insert(h.name).second) << "twice: " << h.name;
+    EXPECT_EQ(api::find_handler(h.name), &h);
+  }
+  for (const char* n : {"ca.init", "ca.issue", "ca.revoke", "ca.show", "crl.publish", "audit.verify",
+                        "session.login", "session.logout", "outbox.deliver", "outbox.list", "ra.operator.add",
+                        "ra.whoami", "ra.bundle.create", "ra.bundle.edit", "ra.application.edit", "ra.pin.issue",
+                        "ra.cert_request.add"})
+    EXPECT_TRUE(names.count(n)) << n;
+  EXPECT_EQ(api::find_handler("ca.frobnicate"), nullptr);
+  // What a network adapter may route to: never the CA's own operations or the cron jobs.
+  for (const char* n : {"ca.init", "ca.issue", "ca.revoke", "crl.publish", "outbox.deliver", "ra.notify_expiring"})
+    EXPECT_EQ(api::find_handler(n)->access, api::Access::local) << n;
+  EXPECT_EQ(api::find_handler("session.login")->access, api::Access::request_credentials);
+  EXPECT_EQ(api::find_handler("ra.cert_request.add")->access, api::Access::request_credentials);
+  EXPECT_EQ(api::find_handler("ra.bundle.create")->access, api::Access::operator_session);
+}
+
+// A CA on a real token and database, and Services over the same home with an injected clock.
+struct ApiFixture {
+  std::unique_ptr<test::CaFixture> ca = test::make_ca();
+  UnixTime now = system_clock()();   // the fixture's CA was made at the real time
+  api::Services services{ca->config, [this] { return now; }};
+  api::Caller cli{"cli:test", std::nullopt};
+
+  json call(const std::string& name, const json& request, const api::Caller& caller) {
+    return api::call(services, caller, name, request);
+  }
+  // The first administrator (bootstrap) and a logged-in session for it.
+  std::string admin_session() {
+    auto& rctx = services.ra();
+    ra::add_operator(rctx, nullptr, "admin", "Administrator", ra::Role::administrator, kPassword);
+    json r = call("session.login", {{"user", "admin"}, {"password", kPassword}}, cli);
+    EXPECT_EQ(r["user"], "admin");
+    EXPECT_EQ(r["role"], "administrator");
+    return r["token"].get<std::string>();
+  }
+};
+
+TEST(ApiHandlers, CaShowOnARealHome) {
+  ApiFixture f;
+  json j = f.call("ca.show", json::object(), f.cli);
+  ASSERT_EQ(j["authorities"].size(), 2u) << j.dump(2);
+  EXPECT_EQ(j["authorities"][0]["role"], "root");
+  EXPECT_EQ(j["authorities"][1]["role"], "issuing");
+  EXPECT_EQ(j["home"], f.ca->config.home.string());
+  // The issuing CA's certificate, shown by serial, is the one the CA reports.
+  std::string serial = j["authorities"][1]["serial"];
+  json c = f.call("ca.show", {{"serial", serial}}, f.cli);
+  EXPECT_EQ(c["serial"], serial);
+  EXPECT_EQ(c["issuer"], "root");
+  EXPECT_EQ(c["status"], "valid");
+  json pem = f.call("ca.show", {{"serial", serial}, {"pem", true}}, f.cli);
+  EXPECT_TRUE(pem["pem"].get<std::string>().starts_with("-----BEGIN CERTIFICATE-----"));
+  auto r = api::respond(f.services, f.cli, "ca.show", {{"serial", "0badc0de"}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body["error"], "not_found");
+}
+
+TEST(ApiHandlers, IssueRevokeAndAuditThroughHandlers) {
+  ApiFixture f;
+  std::string csr = test::openssl_csr(f.ca->home.path(), "ec");
+  json issued = f.call("ca.issue",
+                       {{"profile", "individual-signing"},
+                        {"csr", csr},
+                        {"subject", {{"organization", "Example"}, {"common_name", "Taro Yamada"}}}},
+                       f.cli);
+  ASSERT_TRUE(issued["certificate"].get<std::string>().starts_with("-----BEGIN CERTIFICATE-----"));
+  EXPECT_EQ(issued["chain"].size(), 2u);
+  std::string serial = issued["serial"];
+  json revoked = f.call("ca.revoke", {{"serial", serial}, {"reason", "keyCompromise"}}, f.cli);
+  EXPECT_EQ(revoked["reason"], "keyCompromise");
+  EXPECT_EQ(f.call("ca.show", {{"serial", serial}}, f.cli)["revocation_reason"], "keyCompromise");
+  // A subject field of the wrong type and an unknown request field are refused before anything is done.
+  auto bad = api::respond(f.services, f.cli, "ca.issue",
+                          {{"profile", "individual-signing"}, {"csr", csr}, {"subject", {{"common_name", 7}}}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body["message"].get<std::string>().find("'common_name'"), std::string::npos) << bad.body;
+  auto unknown = api::respond(f.services, f.cli, "ca.revoke", {{"serial", serial}, {"reason", "superseded"}, {"why", "x"}});
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(unknown.body["error"], "invalid_input");
+  json audit = f.call("audit.verify", json::object(), f.cli);
+  EXPECT_TRUE(audit["ok"].get<bool>()) << audit;
+}
+
+TEST(ApiHandlers, OperatorHandlersRefuseMissingAndExpiredSessions) {
+  ApiFixture f;
+  std::string token = f.admin_session();
+  api::Caller none{"cli:test", std::nullopt};
+  for (const char* name : {"session.logout", "ra.whoami", "ra.operator.list", "ra.bundle.list"}) {
+    auto r = api::respond(f.services, none, name, json::object());
+    EXPECT_EQ(r.status, 401) << name;
+    EXPECT_EQ(r.body["error"], "unauthenticated") << name;
+  }
+  api::Caller unknown{"cli:test", std::string(64, 'a')};
+  EXPECT_EQ(api::respond(f.services, unknown, "ra.whoami", json::object()).status, 401);
+  api::Caller admin{"cli:test", token};
+  EXPECT_EQ(f.call("ra.whoami", json::object(), admin), json({{"name", "admin"}, {"role", "administrator"}}));
+  f.now += static_cast<UnixTime>(f.ca->config.ra.session_hours) * 3600 + 1;
+  auto expired = api::respond(f.services, admin, "ra.whoami", json::object());
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_NE(expired.body["message"].get<std::string>().find("expired"), std::string::npos) << expired.body;
+}
+
+TEST(ApiHandlers, LoginRefusesAWrongPasswordWith401) {
+  ApiFixture f;
+  f.admin_session();
+  auto r = api::respond(f.services, f.cli, "session.login", {{"user", "admin"}, {"password", "wrong password!"}});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.body["error"], "unauthenticated");
+  auto typed = api::respond(f.services, f.cli, "session.login", {{"user", "admin"}, {"password", 12}});
+  EXPECT_EQ(typed.status, 400);
+}
+
+TEST(ApiHandlers, OperatorsThroughHandlers) {
+  ApiFixture f;
+  api::Caller admin{"cli:test", f.admin_session()};
+  // After the bootstrap, adding an operator needs an administrator's session.
+  auto anonymous = api::respond(f.services, f.cli, "ra.operator.add",
+                                {{"name", "alice"}, {"role", "operator"}, {"password", kPassword}});
+  EXPECT_EQ(anonymous.status, 401);
+  json added = f.call("ra.operator.add", {{"name", "alice"}, {"role", "operator"}, {"password", kPassword}}, admin);
+  EXPECT_EQ(added, json({{"name", "alice"}, {"role", "operator"}, {"bootstrap", false}}));
+  api::Caller alice{"cli:test", f.call("session.login", {{"user", "alice"}, {"password", kPassword}}, f.cli)["token"]};
+  EXPECT_EQ(api::respond(f.services, alice, "ra.operator.unlock", {{"name", "admin"}}).status, 403);
+  json list = f.call("ra.operator.list", json::object(), admin);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[1]["name"], "alice");
+  auto bad_role = api::respond(f.services, admin, "ra.operator.add",
+                               {{"name", "bob"}, {"role", "boss"}, {"password", kPassword}});
+  EXPECT_EQ(bad_role.status, 400);
+  auto bad_id = api::respond(f.services, admin, "ra.bundle.show", {{"id", "seven"}});
+  EXPECT_EQ(bad_id.status, 400);
+  EXPECT_NE(bad_id.body["message"].get<std::string>().find("'id'"), std::string::npos) << bad_id.body;
+  EXPECT_EQ(api::respond(f.services, admin, "ra.bundle.show", {{"id", 7}}).status, 404);
+}
+
+TEST(ApiDecode, BundleAndFormChangesAreTyped) {
+  auto c = api::decode_bundle_changes({{"applied_by", "manager"}, {"token_quantity", 2},
+                                       {"contacts", {{{"role", "contact"}, {"name", "Sato"}}}}});
+  EXPECT_EQ(c.applied_by, "manager");
+  EXPECT_EQ(c.token_quantity, 2);
+  ASSERT_TRUE(c.contacts);
+  EXPECT_EQ((*c.contacts)[0].name, "Sato");
+  EXPECT_FALSE(c.seal_form);
+  EXPECT_EQ(c.names(), (std::vector<std::string>{"applied_by", "contacts", "token_quantity"}));
+  EXPECT_NE(expect_error([] { api::decode_bundle_changes({{"recieved_on", "2026-04-01"}}); }, ErrorKind::invalid_input)
+                .find("unknown field 'recieved_on'"),
+            std::string::npos);
+  expect_error([] { api::decode_bundle_changes({{"seal_form", "yes"}}); }, ErrorKind::invalid_input);
+  expect_error([] { api::decode_bundle_changes({{"contacts", {{{"role", "contact"}, {"fax", "1"}}}}}); },
+               ErrorKind::invalid_input);
+  EXPECT_TRUE(api::decode_bundle_changes(json::object()).empty());
+
+  auto a = api::decode_applicant_changes({{"title_romaji", "Bucho"}, {"validity_years", 2}, {"email", "t@example.jp"}});
+  ra::ApplicantInput form;
+  form.email = "t@example.jp";
+  std::vector<std::string> changed;
+  auto applied = a.apply(form, &changed);
+  EXPECT_EQ(applied.title_romaji, "Bucho");
+  EXPECT_EQ(applied.validity_years, 2);
+  EXPECT_EQ(changed, (std::vector<std::string>{"title_romaji", "validity_years"}));   // email unchanged
+  expect_error([] { api::decode_applicant_changes({{"validity_years", "two"}}); }, ErrorKind::invalid_input);
+  expect_error([] { api::decode_applicant({{"favourite", "x"}}); }, ErrorKind::invalid_input);
+}
+
+TEST(ApiHandlers, BundleAndApplicationEditsThroughHandlers) {
+  ApiFixture f;
+  api::Caller admin{"cli:test", f.admin_session()};
+  f.call("ra.operator.add", {{"name", "alice"}, {"role", "operator"}, {"password", kPassword}}, admin);
+  api::Caller alice{"cli:test", f.call("session.login", {{"user", "alice"}, {"password", kPassword}}, f.cli)["token"]};
+  std::string today = ra::date_in_japan(f.now).str();
+  json bundle = {
+      {"company", {{"name", "桜建設株式会社"}, {"name_kana", "サクラケンセツ"}, {"name_romaji", "Sakura Kensetsu"},
+                   {"address", "東京都港区新橋1-1-1"}, {"representative_name", "桜 一郎"},
+                   {"representative_title", "代表取締役"}}},
+      {"received_on", today},
+      {"contacts", {{{"role", "contact"}, {"name", "連絡 花子"}, {"email", "contact@example.jp"}}}},
+      {"applicants", {{{"name_kanji", "山田 太郎"}, {"name_kana", "ヤマダ タロウ"}, {"name_romaji", "Taro Yamada"},
+                       {"organization_romaji", "Sakura Kensetsu"}, {"email", "taro@example.jp"},
+                       {"postcode", "105-0004"}, {"home_address", "東京都港区新橋2-6-2"}}}}};
+  json created = f.call("ra.bundle.create", bundle, alice);
+  std::int64_t id = created["bundle"], app = created["applications"][0];
+  auto audit_rows = test::count_rows(f.services.db(), "audit_log");
+  // A misspelt field is refused by the decoder; nothing is stored.
+  auto typo = api::respond(f.services, alice, "ra.bundle.edit", {{"id", id}, {"changes", {{"aplied_by", "manager"}}}});
+  EXPECT_EQ(typo.status, 400);
+  EXPECT_NE(typo.body["message"].get<std::string>().find("unknown field 'aplied_by'"), std::string::npos) << typo.body;
+  EXPECT_EQ(api::respond(f.services, alice, "ra.bundle.edit", {{"id", id}, {"changes", json::object()}}).status, 400);
+  EXPECT_EQ(test::count_rows(f.services.db(), "audit_log"), audit_rows);
+  f.call("ra.bundle.edit", {{"id", id}, {"changes", {{"applied_by", "manager"}, {"token_quantity", 3}}}}, alice);
+  json shown = f.call("ra.bundle.show", {{"id", id}}, alice);
+  EXPECT_EQ(shown["applied_by"], "manager");
+  EXPECT_EQ(shown["token_quantity"], 3);
+  EXPECT_EQ(shown["documents"], json::array());
+  json edited = f.call("ra.application.edit", {{"id", app}, {"changes", {{"title_romaji", "Bucho"}}}}, alice);
+  EXPECT_EQ(edited["title_romaji"], "Bucho");
+  EXPECT_EQ(f.call("ra.application.show", {{"id", app}}, alice)["title_romaji"], "Bucho");
+  auto wrong = api::respond(f.services, alice, "ra.application.edit", {{"id", app}, {"changes", {{"validity_years", "2"}}}});
+  EXPECT_EQ(wrong.status, 400);
+  EXPECT_NE(wrong.body["message"].get<std::string>().find("'validity_years'"), std::string::npos) << wrong.body;
+  EXPECT_EQ(test::count_rows(f.services.db(), "audit_log"), audit_rows + 2);
+  EXPECT_TRUE(f.call("audit.verify", json::object(), f.cli)["ok"].get<bool>());
+}
+
+TEST(ApiHandlers, OutboxListIsEmptyOnAFreshHome) {
+  ApiFixture f;
+  EXPECT_EQ(f.call("outbox.list", json::object(), f.cli), json::array());
+  EXPECT_EQ(api::respond(f.services, f.cli, "outbox.list", {{"state", "lost"}}).status, 400);
+}
+
+}  // namespace
+}  // namespace jitsuin
