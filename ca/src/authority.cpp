@@ -466,94 +466,110 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
   auto& m = *impl_;
   auto dir = out_dir.value_or(m.config.ca.crl.publish_dir);
   std::filesystem::create_directories(dir);
-  std::vector<CrlPublication> out;
-  for (auto* ca : {&m.issuing, &m.root}) {
-    // Read the CRL number and the entries from one snapshot and sign without the write lock (a
-    // large CRL takes long to read and encode); the write transaction then takes the number only
-    // if nothing moved meanwhile: the number is unchanged (no concurrent publication) and so is the
-    // count of revocations in effect (revocations are final, so a changed set changes the count).
-    // Otherwise sign again from a fresh snapshot; after kOptimistic attempts overtaken that way,
-    // read and sign inside the write transaction, which always finishes.
-    constexpr int kOptimistic = 3;
-    for (int attempt = 0;; ++attempt) {
-      const bool locked = attempt >= kOptimistic;
-      std::optional<db::Transaction> tx;
-      if (locked) tx.emplace(m.db);
-      UnixTime now = m.clock();
-      detail::CrlInput in;
-      in.issuer = ca->cert.get();
-      in.key = ca->key.pkey();
-      in.authority_key_id = ca->key_id;
-      in.this_update = now;
-      in.next_update = now + static_cast<UnixTime>(m.config.ca.crl.validity_hours) * 3600;
-      in.distribution_point =
-          ca == &m.issuing ? m.config.ca.crl.distribution_point : m.config.ca.crl.root_distribution_point;
-      std::int64_t previous = 0;
-      std::optional<detail::CrlBuilder> builder;
-      {
-        std::optional<db::Transaction> snapshot;   // read-only: ending it without commit changes nothing
-        if (!locked) snapshot.emplace(m.db, db::TxMode::deferred);
+  // Both CRLs (issuing and root) are one publication: one write transaction and one audit entry.
+  // Read the CRL numbers and the entries from one snapshot and sign without the write lock (a
+  // large CRL takes long to read and encode); the write transaction then takes the numbers only if
+  // nothing moved meanwhile: each number is unchanged (no concurrent publication) and so is each
+  // count of revocations in effect (revocations are final, so a changed set changes the count).
+  // Otherwise sign again from a fresh snapshot; after kOptimistic attempts overtaken that way, read
+  // and sign inside the write transaction, which always finishes.
+  struct Signed {
+    Impl::Ca* ca;
+    detail::CrlInput in;
+    std::int64_t previous = 0, entries = 0;
+    detail::CrlFiles files;
+  };
+  constexpr int kOptimistic = 3;
+  for (int attempt = 0;; ++attempt) {
+    const bool locked = attempt >= kOptimistic;
+    std::optional<db::Transaction> tx;
+    if (locked) tx.emplace(m.db);
+    UnixTime now = m.clock();
+    std::vector<Signed> crls;
+    crls.reserve(2);   // a builder refers to its input: the elements must not move
+    {
+      std::optional<db::Transaction> snapshot;   // read-only: ending it without commit changes nothing
+      if (!locked) snapshot.emplace(m.db, db::TxMode::deferred);
+      for (auto* ca : {&m.issuing, &m.root}) {
+        Signed one{ca, {}, 0, 0, {}};
+        one.in.issuer = ca->cert.get();
+        one.in.authority_key_id = ca->key_id;
+        one.in.this_update = now;
+        one.in.next_update = now + static_cast<UnixTime>(m.config.ca.crl.validity_hours) * 3600;
+        one.in.distribution_point =
+            ca == &m.issuing ? m.config.ca.crl.distribution_point : m.config.ca.crl.root_distribution_point;
         db::Statement num(m.db, "SELECT crl_number FROM authorities WHERE id = ?");
         num.bind(1, ca->id);
         num.step();
-        previous = num.int64(0);
-        in.crl_number = previous + 1;
-        builder.emplace(in);
+        one.previous = num.int64(0);
+        one.in.crl_number = one.previous + 1;
+        crls.push_back(std::move(one));
+      }
+      for (auto& one : crls) {
+        one.in.key = one.ca->key.pkey();
+        detail::CrlBuilder builder(one.in);
         db::Statement rows(m.db,
                            "SELECT serial, revocation_effective, revocation_reason FROM certificates "
                            "WHERE issuer_id = ? AND revocation_effective IS NOT NULL AND revocation_effective <= ?");
-        rows.bind(1, ca->id).bind(2, now);
+        rows.bind(1, one.ca->id).bind(2, now);
         while (rows.step())
-          builder->add(der_serial_content(rows.blob(0)), rows.int64(1), static_cast<int>(rows.int64(2)));
+          builder.add(der_serial_content(rows.blob(0)), rows.int64(1), static_cast<int>(rows.int64(2)));
+        one.entries = builder.entries();
+        one.files = builder.finish();   // signs on the token
       }
-      const std::int64_t entries = builder->entries();
-      auto files = builder->finish();   // signs on the token
-
-      if (!locked) {
-        tx.emplace(m.db);
-        db::Statement moved(m.db,
-                            "SELECT crl_number <> ?1 OR (SELECT count(*) FROM certificates WHERE issuer_id = ?2 "
-                            "AND revocation_effective IS NOT NULL AND revocation_effective <= ?3) <> ?4 "
-                            "FROM authorities WHERE id = ?2");
-        moved.bind(1, previous).bind(2, ca->id).bind(3, now).bind(4, entries);
-        moved.step();
-        if (moved.int64(0)) continue;   // the transaction rolls back
+    }
+    if (!locked) {
+      tx.emplace(m.db);
+      bool moved = false;
+      for (const auto& one : crls) {
+        db::Statement st(m.db,
+                         "SELECT crl_number <> ?1 OR (SELECT count(*) FROM certificates WHERE issuer_id = ?2 "
+                         "AND revocation_effective IS NOT NULL AND revocation_effective <= ?3) <> ?4 "
+                         "FROM authorities WHERE id = ?2");
+        st.bind(1, one.previous).bind(2, one.ca->id).bind(3, now).bind(4, one.entries);
+        st.step();
+        moved = moved || st.int64(0) != 0;
       }
+      if (moved) continue;   // the transaction rolls back
+    }
+    std::vector<CrlPublication> out;
+    std::vector<StagedFile> staged;
+    json published = json::array();
+    for (const auto& one : crls) {
       db::Statement num(m.db, "UPDATE authorities SET crl_number = ? WHERE id = ?");
-      num.bind(1, in.crl_number).bind(2, ca->id).exec();
+      num.bind(1, one.in.crl_number).bind(2, one.ca->id).exec();
       db::Statement rec(m.db,
                         "INSERT INTO crl_publications (authority_id, crl_number, this_update, next_update, entries, "
                         "sha256) VALUES (?, ?, ?, ?, ?, ?)");
-      rec.bind(1, ca->id).bind(2, in.crl_number).bind(3, in.this_update).bind(4, in.next_update).bind(5, entries);
-      rec.bind_blob(6, files.sha256);
+      rec.bind(1, one.ca->id).bind(2, one.in.crl_number).bind(3, one.in.this_update).bind(4, one.in.next_update);
+      rec.bind(5, one.entries).bind_blob(6, one.files.sha256);
       rec.exec();
       CrlPublication pub;
-      pub.role = ca->role;
-      pub.crl_number = in.crl_number;
-      pub.this_update = in.this_update;
-      pub.next_update = in.next_update;
-      pub.entries = entries;
-      pub.der_path = dir / (ca->role + ".crl");
-      pub.pem_path = dir / (ca->role + ".crl.pem");
-      json details = {{"crl_number", in.crl_number}, {"entries", entries},
-                      {"this_update", format_rfc3339(in.this_update)}, {"next_update", format_rfc3339(in.next_update)},
-                      {"sha256", to_hex(files.sha256)}, {"path", pub.der_path.string()}};
-      db::append_audit(m.db, {actor.name, "crl.publish", ca->role, details.dump()}, now);
+      pub.role = one.ca->role;
+      pub.crl_number = one.in.crl_number;
+      pub.this_update = one.in.this_update;
+      pub.next_update = one.in.next_update;
+      pub.entries = one.entries;
+      pub.der_path = dir / (pub.role + ".crl");
+      pub.pem_path = dir / (pub.role + ".crl.pem");
+      published.push_back({{"role", pub.role}, {"crl_number", pub.crl_number}, {"entries", pub.entries},
+                           {"this_update", format_rfc3339(pub.this_update)},
+                           {"next_update", format_rfc3339(pub.next_update)}, {"sha256", to_hex(one.files.sha256)},
+                           {"path", pub.der_path.string()}});
       // Stage the files, commit, then rename them into place: a CRL number is never published
       // without its record, and a failure before the commit leaves the old files untouched.
-      Bytes ca_der = ossl::cert_der(ca->cert.get());
-      std::vector<StagedFile> staged;
-      staged.emplace_back(pub.der_path, files.der, 0644);
-      staged.emplace_back(pub.pem_path, files.pem, 0644);
-      staged.emplace_back(dir / (ca->role + ".crt"),
+      Bytes ca_der = ossl::cert_der(one.ca->cert.get());
+      staged.emplace_back(pub.der_path, one.files.der, 0644);
+      staged.emplace_back(pub.pem_path, one.files.pem, 0644);
+      staged.emplace_back(dir / (pub.role + ".crt"),
                           std::string_view(reinterpret_cast<const char*>(ca_der.data()), ca_der.size()), 0644);
-      tx->commit();
-      for (auto& f : staged) f.commit();
       out.push_back(pub);
-      break;
     }
+    db::append_audit(m.db, {actor.name, "crl.publish", "issuing,root", json{{"crls", published}}.dump()}, now);
+    tx->commit();
+    for (auto& f : staged) f.commit();
+    return out;
   }
-  return out;
 }
 
 }  // namespace jitsuin::ca

@@ -79,10 +79,11 @@ Holder validated(const Holder& h) {
 }
 
 // Inserts an account with its prepared initial password and mails the password (inside the caller's
-// transaction).
+// transaction), with its audit entry unless the caller writes one for several accounts.
 Account insert(RaContext& ctx, const std::string& actor, const std::string& kind, std::int64_t company_id,
                std::optional<std::int64_t> bundle_id, std::optional<std::int64_t> user_application,
-               const Holder& h, const InitialPassword& initial) {
+               const Holder& h, const InitialPassword& initial,
+               detail::TransitionAudit audit_mode = detail::TransitionAudit::entry) {
   const std::string& password = initial.password;
   UnixTime now = ctx.clock();
   db::Statement ins(ctx.db,
@@ -103,8 +104,9 @@ Account insert(RaContext& ctx, const std::string& actor, const std::string& kind
     if (c.step()) params["company_id"] = c.text(0);
   }
   enqueue_mail(ctx.db, {h.email, "user_id", "ja", params}, now);
-  detail::audit(ctx, actor, "ra.account.issue", "account:" + login,
-                {{"kind", kind}, {"company", company_id}, {"email", h.email}});
+  if (audit_mode == detail::TransitionAudit::entry)
+    detail::audit(ctx, actor, "ra.account.issue", "account:" + login,
+                  {{"kind", kind}, {"company", company_id}, {"email", h.email}});
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE id = ?");
   st.bind(1, id);
   st.step();
@@ -153,7 +155,8 @@ IssuedAccounts issue_bundle_accounts(RaContext& ctx, const Principal& by, std::i
       if (c.role == "contact") contact = &c;
     if (!contact) throw Error(ErrorKind::conflict, "bundle " + std::to_string(bundle_id) + " has no Form-4 contact person");
     out.accounts.push_back(insert(ctx, by.actor(), "company", b.company_id, bundle_id, std::nullopt,
-                                  {contact->name, contact->department, contact->email}, next_password()));
+                                  {contact->name, contact->department, contact->email}, next_password(),
+                                  detail::TransitionAudit::caller));
   }
   db::Statement users(ctx.db,
                       "SELECT u.id, u.name, u.department, u.email FROM ra_user_applications u WHERE u.bundle_id = ? "
@@ -162,9 +165,15 @@ IssuedAccounts issue_bundle_accounts(RaContext& ctx, const Principal& by, std::i
   std::vector<std::pair<std::int64_t, Holder>> pending;
   while (users.step()) pending.push_back({users.int64(0), {users.text(1), users.text(2), users.text(3)}});
   for (const auto& [form6, holder] : pending)
-    out.accounts.push_back(insert(ctx, by.actor(), "user", b.company_id, bundle_id, form6, holder, next_password()));
+    out.accounts.push_back(insert(ctx, by.actor(), "user", b.company_id, bundle_id, form6, holder, next_password(),
+                                  detail::TransitionAudit::caller));
   if (out.accounts.empty())
     throw Error(ErrorKind::conflict, "every ID of bundle " + std::to_string(bundle_id) + " was issued already");
+  // One entry for the bundle's IDs, naming each (never a password).
+  json issued = json::array();
+  for (const auto& a : out.accounts) issued.push_back({{"login_id", a.login_id}, {"kind", a.kind}, {"email", a.email}});
+  detail::audit(ctx, by.actor(), "ra.accounts.issue", "bundle:" + std::to_string(bundle_id),
+                {{"company", b.company_id}, {"accounts", issued}});
   tx.commit();
   return out;
 }
@@ -254,7 +263,7 @@ LoginResult login_account(RaContext& ctx, const std::string& login_id, const std
   auto refuse = [&](const char* action, json details) {
     detail::audit(ctx, "anonymous", action, object, details);
     tx.commit();
-    return LoginResult{std::nullopt, refused_message(login_id)};
+    return LoginResult{std::nullopt, refused_message(login_id), std::nullopt};
   };
   if (!id) return refuse("ra.account.login_failure", {{"why", "unknown ID"}});
   db::Statement st(ctx.db,
@@ -286,7 +295,7 @@ LoginResult login_account(RaContext& ctx, const std::string& login_id, const std
       kind == "company" ? PrincipalKind::company_admin : PrincipalKind::company_user, *id, login_id, company_id);
   detail::audit(ctx, p.actor(), "ra.account.login", object, {{"kind", kind}, {"company", company_id}});
   tx.commit();
-  return {p, ""};
+  return {p, "", std::nullopt};
 }
 
 void unlock_account(RaContext& ctx, const Principal& by, const std::string& login_id) {

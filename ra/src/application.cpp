@@ -209,7 +209,7 @@ namespace detail {
 // Inserts a validated Form 5 (inside the caller's transaction).
 std::int64_t insert_application(RaContext& ctx, const std::string& actor, std::int64_t bundle_id,
                                 const ApplicantInput& in, std::optional<std::int64_t> renewal_of,
-                                const json& audit_details) {
+                                const json& audit_details, TransitionAudit audit_mode) {
   ApplicantInput a = normalized(in);
   UnixTime now = ctx.clock();
   db::Statement ins(ctx.db,
@@ -226,7 +226,8 @@ std::int64_t insert_application(RaContext& ctx, const std::string& actor, std::i
   json details = {{"bundle", bundle_id}, {"name_romaji", a.name_romaji}, {"profile", a.profile},
                   {"validity_years", a.validity_years}};
   details.update(audit_details);
-  audit(ctx, actor, "ra.application.create", "application:" + std::to_string(id), details);
+  if (audit_mode == TransitionAudit::entry)
+    audit(ctx, actor, "ra.application.create", "application:" + std::to_string(id), details);
   return id;
 }
 

@@ -152,11 +152,18 @@ BundleCreated create_bundle(RaContext& ctx, const Principal& by, const BundleInp
     uins.reset();
     uins.bind(1, out.bundle_id).bind(2, u.name).bind(3, u.department).bind(4, u.email).bind(5, now).exec();
   }
-  for (const auto& a : in.applicants)
-    out.application_ids.push_back(detail::insert_application(ctx, by.actor(), out.bundle_id, a, std::nullopt));
+  // One entry for the whole bundle: it names each application created with it.
+  json created = json::array();
+  for (const auto& a : in.applicants) {
+    std::int64_t id = detail::insert_application(ctx, by.actor(), out.bundle_id, a, std::nullopt, json::object(),
+                                                 detail::TransitionAudit::caller);
+    out.application_ids.push_back(id);
+    created.push_back({{"id", id}, {"name_romaji", a.name_romaji}, {"profile", a.profile},
+                       {"validity_years", a.validity_years}});
+  }
   detail::audit(ctx, by.actor(), "ra.bundle.create", "bundle:" + std::to_string(out.bundle_id),
                 {{"company", out.company_id},
-                 {"applications", out.application_ids},
+                 {"applications", created},
                  {"users", users.size()},
                  {"received_on", in.received_on.str()}});
   for (const auto& c : contacts)

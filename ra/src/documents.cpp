@@ -295,7 +295,7 @@ CheckResult check_bundle(RaContext& ctx, const Principal& by, std::int64_t bundl
   for (std::int64_t id : waiting) {
     detail::transition(ctx, id, r.complete ? State::checked : State::incomplete, by.actor(),
                        r.complete ? "documents complete" : std::to_string(r.reasons.size()) + " reason(s)",
-                       {{"bundle", bundle_id}});
+                       {{"bundle", bundle_id}}, detail::TransitionAudit::caller);
     if (r.complete) {
       db::Statement up(ctx.db, "UPDATE ra_applications SET checked_by = ? WHERE id = ?");
       up.bind(1, by.actor()).bind(2, id).exec();
@@ -309,7 +309,7 @@ CheckResult check_bundle(RaContext& ctx, const Principal& by, std::int64_t bundl
   json codes = json::array();
   for (const auto& d : r.reasons) codes.push_back(d.code);
   detail::audit(ctx, by.actor(), "ra.bundle.check", "bundle:" + std::to_string(bundle_id),
-                {{"complete", r.complete}, {"reasons", codes}, {"applications", r.moved}});
+                {{"complete", r.complete}, {"reasons", codes}, {"applications", r.moved}, {"state", r.new_state}});
   tx.commit();
   return r;
 }
@@ -323,11 +323,15 @@ std::vector<std::int64_t> resubmit_bundle(RaContext& ctx, const Principal& by, s
   std::vector<std::int64_t> moved;
   for (const auto& a : b.applications)
     if (a.state == State::incomplete) {
-      detail::transition(ctx, a.id, State::resubmitted, by.actor(), n, {{"bundle", bundle_id}});
+      detail::transition(ctx, a.id, State::resubmitted, by.actor(), n, {{"bundle", bundle_id}},
+                         detail::TransitionAudit::caller);
       moved.push_back(a.id);
     }
   if (moved.empty())
     throw Error(ErrorKind::conflict, "bundle " + std::to_string(bundle_id) + " has no incomplete application");
+  // One entry for the bundle's resubmission, naming every application it moved.
+  detail::audit(ctx, by.actor(), "ra.bundle.resubmit", "bundle:" + std::to_string(bundle_id),
+                {{"applications", moved}, {"state", "resubmitted"}, {"note", n}});
   tx.commit();
   return moved;
 }

@@ -247,7 +247,20 @@ void change_password(RaContext& ctx, const Principal& who, const std::string& cu
   tx.commit();
 }
 
-LoginResult login(RaContext& ctx, const std::string& name, const std::string& password) {
+namespace {
+
+// A new session row for an operator, inside the caller's transaction. Returns the session and
+// its row id.
+std::pair<Session, std::int64_t> insert_session(RaContext& ctx, std::int64_t operator_id, UnixTime lifetime) {
+  Bytes token = random_bytes(32);
+  Session s{to_hex(token), ctx.clock() + lifetime};
+  db::Statement ins(ctx.db,
+                    "INSERT INTO ra_sessions (token_sha256, operator_id, created_at, expires_at) VALUES (?, ?, ?, ?)");
+  ins.bind_blob(1, sha256(s.token)).bind(2, operator_id).bind(3, ctx.clock()).bind(4, s.expires_at).exec();
+  return {s, ctx.db.last_insert_rowid()};
+}
+
+LoginResult login_impl(RaContext& ctx, const std::string& name, const std::string& password, bool with_session) {
   // Read the hash, verify outside the write lock (scrypt is slow), then count the outcome under
   // the lock, re-reading the counter so parallel attempts cannot overwrite each other's failures.
   std::optional<std::int64_t> id;
@@ -271,7 +284,7 @@ LoginResult login(RaContext& ctx, const std::string& name, const std::string& pa
   if (!id) {
     detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", "unknown operator"}});
     tx.commit();
-    return {std::nullopt, kLoginRefused};
+    return {std::nullopt, kLoginRefused, std::nullopt};
   }
   db::Statement st(ctx.db,
                    "SELECT failed_logins, locked_at IS NOT NULL, disabled_at IS NOT NULL, role, password_hash "
@@ -284,13 +297,13 @@ LoginResult login(RaContext& ctx, const std::string& name, const std::string& pa
   if (locked || disabled || !usable) {
     detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", disabled ? "disabled" : "locked"}});
     tx.commit();
-    return {std::nullopt, kLoginRefused};
+    return {std::nullopt, kLoginRefused, std::nullopt};
   }
   if (st.text(4) != hash) {
     // The password changed while it was being checked: the outcome says nothing about the new one.
     detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", "password changed during the check"}});
     tx.commit();
-    return {std::nullopt, kLoginRefused};
+    return {std::nullopt, kLoginRefused, std::nullopt};
   }
   if (!match) {
     ++failures;
@@ -302,32 +315,41 @@ LoginResult login(RaContext& ctx, const std::string& name, const std::string& pa
     detail::audit(ctx, "anonymous", lock ? "ra.operator.locked" : "ra.login.failure", object,
                   {{"why", "wrong password"}, {"failures", failures}});
     tx.commit();
-    return {std::nullopt, kLoginRefused};
+    return {std::nullopt, kLoginRefused, std::nullopt};
   }
   db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = 0 WHERE id = ?");
   up.bind(1, *id).exec();
-  detail::audit(ctx, "ra:" + name, "ra.login", object, json::object());
+  LoginResult out{PrincipalFactory::make_operator(*id, name, role), "", std::nullopt};
+  json details = json::object();
+  if (with_session) {
+    auto [session, row] = insert_session(ctx, *id, static_cast<UnixTime>(ctx.config.ra.session_hours) * 3600);
+    details = {{"expires", format_rfc3339(session.expires_at)}, {"session", row}};
+    out.session = session;
+  }
+  detail::audit(ctx, "ra:" + name, "ra.login", object, details);
   tx.commit();
-  return {PrincipalFactory::make_operator(*id, name, role), ""};
+  return out;
 }
-
-namespace {
 
 Session new_session(RaContext& ctx, const Principal& who, UnixTime lifetime, const char* action) {
   who.require_operator("start an RA session");
-  Bytes token = random_bytes(32);
-  Session s{to_hex(token), ctx.clock() + lifetime};
   db::Transaction tx(ctx.db);
-  db::Statement ins(ctx.db,
-                    "INSERT INTO ra_sessions (token_sha256, operator_id, created_at, expires_at) VALUES (?, ?, ?, ?)");
-  ins.bind_blob(1, sha256(s.token)).bind(2, who.id()).bind(3, ctx.clock()).bind(4, s.expires_at).exec();
+  auto [s, row] = insert_session(ctx, who.id(), lifetime);
   detail::audit(ctx, who.actor(), action, "operator:" + who.name(),
-                {{"expires", format_rfc3339(s.expires_at)}, {"session", ctx.db.last_insert_rowid()}});
+                {{"expires", format_rfc3339(s.expires_at)}, {"session", row}});
   tx.commit();
   return s;
 }
 
 }  // namespace
+
+LoginResult login(RaContext& ctx, const std::string& name, const std::string& password) {
+  return login_impl(ctx, name, password, false);
+}
+
+LoginResult login_session(RaContext& ctx, const std::string& name, const std::string& password) {
+  return login_impl(ctx, name, password, true);
+}
 
 Session start_session(RaContext& ctx, const Principal& who) {
   return new_session(ctx, who, static_cast<UnixTime>(ctx.config.ra.session_hours) * 3600, "ra.session.start");

@@ -55,13 +55,15 @@ void record_created(RaContext& ctx, std::int64_t application_id, const std::stri
 /// code points; trims surrounding spaces. Empty is refused when required. Throws invalid_input.
 std::string text_field(const std::string& value, const std::string& field, std::size_t max_chars, bool required);
 
-/// Inserts a validated Form 5 in state received, with its creation event and audit entry
-/// (inside the caller's transaction). Returns its id.
+/// Inserts a validated Form 5 in state received, with its creation event and (TransitionAudit::entry)
+/// its audit entry "ra.application.create" (inside the caller's transaction). Returns its id.
 /// `audit_details` are added to the audit entry's details (e.g. who asked, for a company admin's
-/// request), so the creation stays one entry.
+/// request), so the creation stays one entry. With TransitionAudit::caller the caller writes the one
+/// entry of its request (a bundle of several applications).
 std::int64_t insert_application(RaContext& ctx, const std::string& actor, std::int64_t bundle_id,
                                 const ApplicantInput& form, std::optional<std::int64_t> renewal_of,
-                                const nlohmann::json& audit_details = nlohmann::json::object());
+                                const nlohmann::json& audit_details = nlohmann::json::object(),
+                                TransitionAudit audit = TransitionAudit::entry);
 
 /// A user ID of the company, enabled; throws forbidden (another company), invalid_input (a company
 /// ID) or conflict (disabled).

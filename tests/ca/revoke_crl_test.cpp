@@ -1,6 +1,8 @@
 // Revocation and CRL publishing, checked by openssl and Botan.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "jitsuin/db/audit.h"
 #include "peers.h"
 
@@ -116,9 +118,17 @@ TEST(Revoke, CrlNumberIsMonotonicAndEveryPublicationAudited) {
     EXPECT_NE(c.crl_text("issuing").find("X509v3 CRL Number: \n                " + std::to_string(last)),
               std::string::npos);
   }
-  db::Statement st(*c.f->db, "SELECT count(*) FROM audit_log WHERE action = 'crl.publish'");
-  st.step();
-  EXPECT_EQ(st.int64(0), 6);  // issuing + root, three times
+  // One publication (issuing and root CRL) is one transaction with one audit entry naming both.
+  db::Statement st(*c.f->db, "SELECT details FROM audit_log WHERE action = 'crl.publish' ORDER BY seq");
+  int entries = 0;
+  while (st.step()) {
+    auto crls = nlohmann::json::parse(st.text(0)).at("crls");
+    ASSERT_EQ(crls.size(), 2u);
+    EXPECT_EQ(crls[0]["role"], "issuing");
+    EXPECT_EQ(crls[0]["crl_number"], ++entries);
+    EXPECT_EQ(crls[1]["role"], "root");
+  }
+  EXPECT_EQ(entries, 3);
   EXPECT_TRUE(db::verify_audit(*c.f->db).ok);
 }
 

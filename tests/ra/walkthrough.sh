@@ -41,13 +41,25 @@ show() {
   done
   echo "${shape# }" >>"$work/ran.txt"
 }
+# Entries in the audit log so far (sqlite3 reads the file independently of jitsuin).
+audit_entries() {
+  if [ -f "$home/jitsuin.db" ]; then sqlite3 "$home/jitsuin.db" 'SELECT count(*) FROM audit_log'; else echo 0; fi
+}
+# Runs one command. One request is one transaction with one audit entry: every command, whatever
+# it does (a whole bundle, both CRLs), adds at most one entry to the audit log.
 run() {
   local who="$1"; shift
+  local before after status=0
+  before="$(audit_entries)"
   if [ "$who" = - ]; then
-    "$JITSUIN" --home "$home" "$@"
+    "$JITSUIN" --home "$home" "$@" || status=$?
   else
-    JITSUIN_SESSION_FILE="$work/$who.session" "$JITSUIN" --home "$home" "$@"
+    JITSUIN_SESSION_FILE="$work/$who.session" "$JITSUIN" --home "$home" "$@" || status=$?
   fi
+  after="$(audit_entries)"
+  [ $((after - before)) -le 1 ] ||
+    fail "'jitsuin $*' wrote $((after - before)) audit entries; one request is one audit entry"
+  return "$status"
 }
 as() { show "$@"; run "$@"; }
 # `as_out VAR NAME ARGS...`: the same, the output also kept in VAR (for --json results); long

@@ -14,9 +14,10 @@ json login(Services& s, const Caller&, const json& request) {
   Fields f(request);
   std::string user = f.text("user"), password = f.text("password");
   f.done();
-  auto r = ra::login(s.ra(), user, password);
+  // The password check and the new session are one transaction with one audit entry.
+  auto r = ra::login_session(s.ra(), user, password);
   if (!r.principal) throw Error(ErrorKind::unauthenticated, r.message);
-  auto session = ra::start_session(s.ra(), *r.principal);
+  const ra::Session& session = *r.session;
   return {{"user", r.principal->name()},
           {"role", ra::role_name(r.principal->role())},
           {"token", session.token},

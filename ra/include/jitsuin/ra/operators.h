@@ -117,10 +117,17 @@ void disable_operator(RaContext& ctx, const Principal& by, const std::string& na
 /// counts toward the lockout like a login).
 void change_password(RaContext& ctx, const Principal& who, const std::string& current, const std::string& next);
 
+/// A login session: the token (256 bits, hex) the client keeps; the database keeps its SHA-256.
+struct Session {
+  std::string token;
+  UnixTime expires_at = 0;
+};
+
 /// Outcome of a login attempt: a value, because a wrong password is an ordinary event.
 struct LoginResult {
   std::optional<Principal> principal;   ///< set on success
   std::string message;                  ///< why not, for the person at the keyboard
+  std::optional<Session> session;       ///< set on success of login_session()
 };
 
 /// Checks a password. Each failure is counted and audited; at config.ra.password_max_failures the
@@ -128,12 +135,13 @@ struct LoginResult {
 /// accounts give the same message, so the answer does not reveal which names exist.
 LoginResult login(RaContext& ctx, const std::string& name, const std::string& password);
 
-/// Starts a session for a logged-in operator (not for company or user IDs); returns the token (256 bits, hex) to keep on the
-/// client. Expires after config.ra.session_hours.
-struct Session {
-  std::string token;
-  UnixTime expires_at = 0;
-};
+/// login() and, on success, a session (config.ra.session_hours) started in the same transaction,
+/// with one audit entry "ra.login" naming the session: what `jitsuin login` and the console's login
+/// page do.
+LoginResult login_session(RaContext& ctx, const std::string& name, const std::string& password);
+
+/// Starts a session for a logged-in operator (not for company or user IDs); returns the token to
+/// keep on the client. Expires after config.ra.session_hours.
 Session start_session(RaContext& ctx, const Principal& who);
 
 /// An operator key for unattended use (scripts): a session of the calling operator lasting
