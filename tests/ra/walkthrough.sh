@@ -91,7 +91,10 @@ refused() {
 # `jget JSON EXPR`: a value from JSON output, EXPR a Python expression on `j`.
 jget() { python3 -c 'import json, sys; j = json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 # Dates as the RA counts them: in Japan.
-today="$(TZ=Asia/Tokyo date +%F)"
+# The test clock (JITSUIN_TEST_NOW, for tests only) holds every command at the moment the run
+# started, so "today in Japan" cannot change between commands when a run crosses midnight JST.
+export JITSUIN_TEST_NOW="$(date +%s)"
+today="$(TZ=Asia/Tokyo date -d "@$JITSUIN_TEST_NOW" +%F)"
 days_ago() { TZ=Asia/Tokyo date -d "$today -$1" +%F; }
 
 # ---------------------------------------------------------------------------------------------------
