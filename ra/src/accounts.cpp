@@ -236,7 +236,8 @@ Account get_account(RaContext& ctx, const std::string& login_id) {
   return read(st);
 }
 
-LoginResult login_account(RaContext& ctx, const std::string& login_id, const std::string& password) {
+LoginResult login_account(RaContext& ctx, const std::string& login_id, const std::string& password,
+                          const std::function<void(const Principal&)>& then) {
   // As login() for operators: read the hash, verify outside the write lock, then count the outcome
   // under the lock, re-reading the row (it may have been locked, or re-issued, meanwhile).
   std::optional<std::int64_t> id;
@@ -293,7 +294,8 @@ LoginResult login_account(RaContext& ctx, const std::string& login_id, const std
   up.bind(1, *id).exec();
   Principal p = PrincipalFactory::make_account(
       kind == "company" ? PrincipalKind::company_admin : PrincipalKind::company_user, *id, login_id, company_id);
-  detail::audit(ctx, p.actor(), "ra.account.login", object, {{"kind", kind}, {"company", company_id}});
+  if (then) then(p);   // the request's own entry names the principal
+  else detail::audit(ctx, p.actor(), "ra.account.login", object, {{"kind", kind}, {"company", company_id}});
   tx.commit();
   return {p, "", std::nullopt};
 }

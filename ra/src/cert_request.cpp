@@ -83,11 +83,12 @@ json CertificateRequest::to_json() const {
   return j;
 }
 
-CertificateRequest request_additional_certificate(RaContext& ctx, const Principal& who,
-                                                  const CertificateRequestInput& input) {
+namespace {
+
+// Files a company admin's request inside the caller's transaction; returns its application id.
+std::int64_t file_request(RaContext& ctx, const Principal& who, const CertificateRequestInput& input) {
   require_company_admin(who);
   JITSUIN_ARG_CHECK(!input.user_login_id.empty(), "give the user ID (ユーザID) the new certificate is for");
-  db::Transaction tx(ctx.db);
   Account admin = company_admin(ctx, who);
   Account user = detail::company_user(ctx, admin.company_id, input.user_login_id);
   ApplicantInput form = input.form;
@@ -130,7 +131,25 @@ CertificateRequest request_additional_certificate(RaContext& ctx, const Principa
                {admin.email, "application_received", "ja",
                 {{"name", admin.name}, {"application_number", std::to_string(app_id)}, {"received_at", now}}},
                now);
+  return app_id;
+}
+
+}  // namespace
+
+CertificateRequest request_additional_certificate(RaContext& ctx, const Principal& who,
+                                                  const CertificateRequestInput& input) {
+  db::Transaction tx(ctx.db);
+  std::int64_t app_id = file_request(ctx, who, input);
   tx.commit();
+  return *find_certificate_request(ctx, app_id);
+}
+
+CertificateRequest request_additional_certificate(RaContext& ctx, const std::string& admin_login_id,
+                                                  const std::string& password, const CertificateRequestInput& input) {
+  std::int64_t app_id = 0;
+  auto login = login_account(ctx, admin_login_id, password,
+                             [&](const Principal& who) { app_id = file_request(ctx, who, input); });
+  if (!login.principal) throw Error(ErrorKind::unauthenticated, login.message);
   return *find_certificate_request(ctx, app_id);
 }
 

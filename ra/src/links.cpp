@@ -103,6 +103,7 @@ std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const Princ
   if (!own.step()) throw Error(ErrorKind::not_found, "no certificate " + serial + " was issued through the RA");
   if (own.int64(0) != company_id)
     throw Error(ErrorKind::forbidden, "certificate " + serial + " was issued to another company");
+  json details = json::object();   // one entry for the update, whether it links, unlinks or both
   if (change.unlink) {
     Account u = detail::company_user(ctx, company_id, *change.unlink);
     db::Statement up(ctx.db,
@@ -111,7 +112,7 @@ std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const Princ
     up.bind(1, actor).bind(2, now).bind(3, u.id).bind(4, serial).exec();
     if (ctx.db.changes() != 1)
       throw Error(ErrorKind::conflict, "certificate " + serial + " is not linked to " + u.login_id);
-    detail::audit(ctx, actor, "ra.link.unlink", "certificate:" + serial, {{"user_id", u.login_id}});
+    details["unlink"] = u.login_id;
     notify(ctx, company_id, u, serial, "unlink", actor, false);
   }
   if (change.link) {
@@ -121,8 +122,9 @@ std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const Princ
     if (cert->revoked()) throw Error(ErrorKind::conflict, "certificate " + serial + " is revoked; it cannot be linked");
     if (cert->not_after <= now) throw Error(ErrorKind::conflict, "certificate " + serial + " has expired; it cannot be linked");
     detail::link_certificate(ctx, actor, company_id, u, serial);
-    detail::audit(ctx, actor, "ra.link.link", "certificate:" + serial, {{"user_id", u.login_id}});
+    details["link"] = u.login_id;
   }
+  detail::audit(ctx, actor, "ra.link.change", "certificate:" + serial, details);
   tx.commit();
   std::vector<CertificateLink> out;
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE l.serial = ? AND l.unlinked_at IS NULL ORDER BY l.id");

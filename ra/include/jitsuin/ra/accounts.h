@@ -10,6 +10,7 @@
 // company_user (operators.h) with the same lockout and audit as an operator login; ra/ functions
 // that a company admin may call (cert_request.h, links.h) take that principal and check it.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,7 +66,11 @@ Account get_account(RaContext& ctx, const std::string& login_id);
 /// (ra.account.locked) until an administrator unlocks it (unlock_account); success is audited as
 /// ra.account.login. Unknown IDs, wrong passwords and locked or disabled IDs give the same message.
 /// A fault of scrypt itself throws (ErrorKind::crypto) and counts nothing.
-LoginResult login_account(RaContext& ctx, const std::string& login_id, const std::string& password);
+/// `then`, when given, is a request that carries these credentials (a company admin's request):
+/// it runs on success inside the same transaction and writes the one audit entry of the request,
+/// which names the principal; the login then writes none. What it throws rolls everything back.
+LoginResult login_account(RaContext& ctx, const std::string& login_id, const std::string& password,
+                          const std::function<void(const Principal&)>& then = {});
 
 /// Clears the lockout of a company or user ID (Permission::administer; audited as ra.account.unlock).
 /// Throws not_found for an unknown ID, conflict when it is not locked and has no failures.

@@ -59,6 +59,13 @@ struct CertificateRequest {
 CertificateRequest request_additional_certificate(RaContext& ctx, const Principal& admin,
                                                   const CertificateRequestInput& input);
 
+/// The same request carrying the company admin's own credentials (the CLI's and the web form's
+/// case): the password is checked with login_account() and the request filed in the same
+/// transaction, with one audit entry. A wrong password is counted toward the lockout and audited,
+/// and throws unauthenticated; nothing else is stored.
+CertificateRequest request_additional_certificate(RaContext& ctx, const std::string& admin_login_id,
+                                                  const std::string& password, const CertificateRequestInput& input);
+
 /// The operator's check of a request: received → checked (the user ID is still enabled and of the
 /// company, the requester still an enabled company ID). Needs Permission::enter.
 CertificateRequest check_certificate_request(RaContext& ctx, const Principal& by, std::int64_t application_id);
