@@ -159,15 +159,18 @@ std::vector<Mailing> expire_holds(RaContext& ctx, const std::string& actor, cons
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE state = 'held' ORDER BY id");
   std::vector<Mailing> held;
   while (st.step()) held.push_back(read(st));
+  json returned_now = json::array();
   for (auto& m : held) {
     Date end = *m.hold_ends();
     if (today <= end) continue;
     Date returned = end.plus_days(1);
     set_state(ctx, m, "returned", "returned_on", returned);
-    detail::audit(ctx, actor, "ra.mail.returned", "mailing:" + m.tracking_number,
-                  {{"application", m.application_id}, {"on", returned.str()}, {"why", "hold period ended"}});
+    returned_now.push_back({{"mailing", m.tracking_number}, {"application", m.application_id}, {"on", returned.str()}});
     out.push_back(*find_mailing(ctx, m.tracking_number));
   }
+  // One run, one entry naming every mailing it marked returned (none: nothing to record).
+  if (!out.empty())
+    detail::audit(ctx, actor, "ra.mail.returned", "mailings", {{"mailings", returned_now}, {"why", "hold period ended"}});
   tx.commit();
   return out;
 }
