@@ -199,7 +199,8 @@ TEST(RaReadPermission, AuditorReadsEverything) {
   EXPECT_EQ(find_certificate_request(f.ctx, audrey, a.application)->company_id, a.id);
   // Every read, by every operator role: none is refused.
   for (const Principal* p : {&*f.audrey, &*f.alice, &*f.bob, &*f.admin}) {
-    for (auto& [what, read] : operator_reads(f, a, revocation)) EXPECT_NO_THROW(read(*p)) << what << " by " << p->name();
+    for (auto& [what, read] : operator_reads(f, a, revocation))
+      EXPECT_NO_THROW(read(*p)) << what << " by " << p->name();
     for (auto& [what, read] : company_reads(f, b)) EXPECT_NO_THROW(read(*p)) << what << " by " << p->name();
   }
 }

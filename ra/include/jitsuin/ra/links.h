@@ -43,7 +43,8 @@ std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const Princ
 
 /// Links of a certificate or of a user ID (current only, unless with_history). `by`: an RA
 /// operator with Permission::read, or the company admin of company_id (RA-8); else forbidden.
-std::vector<CertificateLink> list_links(RaContext& ctx, const Principal& by, std::int64_t company_id, bool with_history = false);
+std::vector<CertificateLink> list_links(RaContext& ctx, const Principal& by, std::int64_t company_id,
+                                        bool with_history = false);
 
 /// One certificate of a company as company_certificates() lists it.
 struct CompanyCertificate {
