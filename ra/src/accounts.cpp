@@ -127,7 +127,7 @@ IssuedAccounts issue_bundle_accounts(RaContext& ctx, const Principal& by, std::i
   // re-reads what is pending and uses them in order.
   std::vector<InitialPassword> prepared;
   {
-    Bundle b = get_bundle(ctx, bundle_id);
+    Bundle b = detail::get_bundle(ctx, bundle_id);
     for (std::size_t n = pending_id_count(ctx, b.company_id, bundle_id); n > 0; --n)
       prepared.push_back(new_initial_password());
   }
@@ -139,7 +139,7 @@ IssuedAccounts issue_bundle_accounts(RaContext& ctx, const Principal& by, std::i
     return prepared[used++];
   };
   db::Transaction tx(ctx.db);
-  Bundle b = get_bundle(ctx, bundle_id);
+  Bundle b = detail::get_bundle(ctx, bundle_id);
   db::Statement chk(ctx.db, "SELECT complete FROM ra_bundle_checks WHERE bundle_id = ? ORDER BY id DESC LIMIT 1");
   chk.bind(1, bundle_id);
   if (!chk.step() || chk.int64(0) == 0)
@@ -202,7 +202,7 @@ Account change_account_holder(RaContext& ctx, const Principal& by, const std::st
   const std::string& password = initial.password;
   const std::string& hash = initial.hash;
   db::Transaction tx(ctx.db);
-  Account a = get_account(ctx, login_id);
+  Account a = detail::get_account(ctx, login_id);
   JITSUIN_ARG_CHECK(a.kind == "user", login_id + " is a company ID; only user IDs change hands");
   if (a.disabled) throw Error(ErrorKind::conflict, "user ID " + login_id + " is disabled");
   UnixTime now = ctx.clock();
@@ -218,10 +218,10 @@ Account change_account_holder(RaContext& ctx, const Principal& by, const std::st
   detail::audit(ctx, by.actor(), "ra.account.change_holder", "account:" + login_id,
                 {{"previous_name", a.name}, {"name", h.name}, {"email", h.email}, {"links_removed", unlinked}});
   tx.commit();
-  return get_account(ctx, login_id);
+  return detail::get_account(ctx, login_id);
 }
 
-std::vector<Account> list_accounts(RaContext& ctx, std::optional<std::int64_t> company_id) {
+std::vector<Account> detail::list_accounts(RaContext& ctx, std::optional<std::int64_t> company_id) {
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE ?1 IS NULL OR company_id = ?1 ORDER BY id");
   st.bind(1, company_id);
   std::vector<Account> out;
@@ -229,7 +229,7 @@ std::vector<Account> list_accounts(RaContext& ctx, std::optional<std::int64_t> c
   return out;
 }
 
-Account get_account(RaContext& ctx, const std::string& login_id) {
+Account detail::get_account(RaContext& ctx, const std::string& login_id) {
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE login_id = ?");
   st.bind(1, login_id);
   if (!st.step()) throw Error(ErrorKind::not_found, "no company or user ID '" + login_id + "'");
@@ -303,12 +303,25 @@ LoginResult login_account(RaContext& ctx, const std::string& login_id, const std
 void unlock_account(RaContext& ctx, const Principal& by, const std::string& login_id) {
   by.require(Permission::administer, "unlock company and user IDs");
   db::Transaction tx(ctx.db);
-  Account a = get_account(ctx, login_id);
+  Account a = detail::get_account(ctx, login_id);
   if (!a.locked && a.failed_logins == 0) throw Error(ErrorKind::conflict, "ID " + login_id + " is not locked");
   db::Statement up(ctx.db, "UPDATE ra_accounts SET failed_logins = 0, locked_at = NULL, updated_at = ? WHERE id = ?");
   up.bind(1, ctx.clock()).bind(2, a.id).exec();
   detail::audit(ctx, by.actor(), "ra.account.unlock", "account:" + login_id, {{"failed_logins", a.failed_logins}});
   tx.commit();
+}
+
+std::vector<Account> list_accounts(RaContext& ctx, const Principal& by, std::optional<std::int64_t> company_id) {
+  detail::require_company_read(by, company_id, "list company and user IDs");
+  return detail::list_accounts(ctx, company_id);
+}
+
+Account get_account(RaContext& ctx, const Principal& by, const std::string& login_id) {
+  // Operators are checked before the lookup, so an unknown ID is not_found only for those who may read.
+  if (by.is_operator()) by.require(Permission::read, "show a company or user ID");
+  Account a = detail::get_account(ctx, login_id);
+  if (!by.is_operator()) detail::require_company_read(by, a.company_id, "show a company or user ID");
+  return a;
 }
 
 }  // namespace jitsuin::ra

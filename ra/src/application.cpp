@@ -180,14 +180,14 @@ void validate_applicant(RaContext& ctx, const ApplicantInput& in) {
   profile.validity_days(a.validity_years * 365);
 }
 
-Application get_application(RaContext& ctx, std::int64_t id) {
+Application detail::get_application(RaContext& ctx, std::int64_t id) {
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE a.id = ?");
   st.bind(1, id);
   if (!st.step()) throw Error(ErrorKind::not_found, "no application " + std::to_string(id));
   return read(st);
 }
 
-std::vector<Application> find_applications(RaContext& ctx, const ApplicationFilter& f) {
+std::vector<Application> detail::find_applications(RaContext& ctx, const ApplicationFilter& f) {
   std::string sql = std::string(kSelect) +
                     "WHERE (?1 IS NULL OR a.bundle_id = ?1) AND (?2 IS NULL OR b.company_id = ?2) "
                     "AND (?3 = '' OR instr(lower(c.name), lower(?3)) OR instr(lower(c.name_kana), lower(?3)) "
@@ -237,7 +237,7 @@ std::int64_t add_application(RaContext& ctx, const Principal& by, std::int64_t b
   by.require(Permission::enter, "enter applications");
   validate_applicant(ctx, form);
   db::Transaction tx(ctx.db);
-  get_bundle(ctx, bundle_id);  // not_found
+  detail::get_bundle(ctx, bundle_id);  // not_found
   detail::require_paper_bundle(ctx, bundle_id, "add applicants to it");
   db::Statement late(ctx.db,
                      "SELECT count(*) FROM ra_applications WHERE bundle_id = ? AND state NOT IN "
@@ -256,7 +256,7 @@ Application edit_application(RaContext& ctx, const Principal& by, std::int64_t i
   by.require(Permission::enter, "edit applications");
   JITSUIN_ARG_CHECK(!changes.empty(), "no changes given");
   db::Transaction tx(ctx.db);
-  Application app = get_application(ctx, id);
+  Application app = detail::get_application(ctx, id);
   if (app.state != State::received && app.state != State::incomplete && app.state != State::resubmitted)
     throw Error(ErrorKind::conflict, "application " + std::to_string(id) + " is " + state_name(app.state) +
                                          "; Form-5 data can only change while received, incomplete or resubmitted");
@@ -274,14 +274,14 @@ Application edit_application(RaContext& ctx, const Principal& by, std::int64_t i
   detail::audit(ctx, by.actor(), "ra.application.edit", "application:" + std::to_string(id),
                 {{"fields", json(changed)}});
   tx.commit();
-  return get_application(ctx, id);
+  return detail::get_application(ctx, id);
 }
 
 namespace {
 
 // checked → approved inside the caller's transaction, with or without its own audit entry.
 void approve_one(RaContext& ctx, const Principal& by, std::int64_t id, detail::TransitionAudit audit) {
-  Application app = get_application(ctx, id);
+  Application app = detail::get_application(ctx, id);
   // Two-person rule: whoever entered or checked the application cannot approve it.
   if (app.created_by == by.actor() || (app.checked_by && *app.checked_by == by.actor()))
     throw Error(ErrorKind::forbidden, "operator " + by.name() + " entered or checked application " +
@@ -336,6 +336,16 @@ void withdraw_application(RaContext& ctx, const Principal& by, std::int64_t id, 
   db::Statement up(ctx.db, "UPDATE ra_applications SET pin_hash = NULL WHERE id = ?");
   up.bind(1, id).exec();
   tx.commit();
+}
+
+Application get_application(RaContext& ctx, const Principal& by, std::int64_t id) {
+  detail::require_read(by, "show an application");
+  return detail::get_application(ctx, id);
+}
+
+std::vector<Application> find_applications(RaContext& ctx, const Principal& by, const ApplicationFilter& filter) {
+  detail::require_read(by, "search applications");
+  return detail::find_applications(ctx, filter);
 }
 
 }  // namespace jitsuin::ra

@@ -180,7 +180,7 @@ void edit_bundle(RaContext& ctx, const Principal& by, std::int64_t bundle_id, co
   by.require(Permission::enter, "edit application bundles");
   JITSUIN_ARG_CHECK(!changes.empty(), "no changes given");
   db::Transaction tx(ctx.db);
-  Bundle b = get_bundle(ctx, bundle_id);
+  Bundle b = detail::get_bundle(ctx, bundle_id);
   for (const auto& a : b.applications)
     if (a.state != State::received && a.state != State::incomplete && a.state != State::resubmitted &&
         a.state != State::rejected && a.state != State::withdrawn)
@@ -248,20 +248,20 @@ Bundle read_bundle(RaContext& ctx, db::Statement& st) {
   while (u.step()) b.users.push_back({u.text(0), u.text(1), u.text(2)});
   ApplicationFilter f;
   f.bundle_id = b.id;
-  b.applications = find_applications(ctx, f);
+  b.applications = detail::find_applications(ctx, f);
   return b;
 }
 
 }  // namespace
 
-Bundle get_bundle(RaContext& ctx, std::int64_t bundle_id) {
+Bundle detail::get_bundle(RaContext& ctx, std::int64_t bundle_id) {
   db::Statement st(ctx.db, std::string(kBundleSelect) + "WHERE b.id = ?");
   st.bind(1, bundle_id);
   if (!st.step()) throw Error(ErrorKind::not_found, "no bundle " + std::to_string(bundle_id));
   return read_bundle(ctx, st);
 }
 
-std::vector<Bundle> find_bundles(RaContext& ctx, const std::string& company, int limit) {
+std::vector<Bundle> detail::find_bundles(RaContext& ctx, const std::string& company, int limit) {
   db::Statement st(ctx.db, std::string(kBundleSelect) +
                                "WHERE ?1 = '' OR instr(lower(c.name), lower(?1)) OR instr(lower(c.name_kana), lower(?1)) "
                                "OR instr(lower(c.name_romaji), lower(?1)) ORDER BY b.id DESC LIMIT ?2");
@@ -269,6 +269,16 @@ std::vector<Bundle> find_bundles(RaContext& ctx, const std::string& company, int
   std::vector<Bundle> out;
   while (st.step()) out.push_back(read_bundle(ctx, st));
   return out;
+}
+
+Bundle get_bundle(RaContext& ctx, const Principal& by, std::int64_t bundle_id) {
+  detail::require_read(by, "show a bundle");
+  return detail::get_bundle(ctx, bundle_id);
+}
+
+std::vector<Bundle> find_bundles(RaContext& ctx, const Principal& by, const std::string& company, int limit) {
+  detail::require_read(by, "search bundles");
+  return detail::find_bundles(ctx, company, limit);
 }
 
 }  // namespace jitsuin::ra

@@ -49,7 +49,7 @@ void require_company_admin(const Principal& who) {
 
 Account company_admin(RaContext& ctx, const Principal& who) {
   require_company_admin(who);
-  Account a = get_account(ctx, who.name());
+  Account a = detail::get_account(ctx, who.name());
   if (a.id != who.id() || a.kind != "company")
     throw Error(ErrorKind::forbidden, "'" + who.name() + "' is not a company admin ID (企業ID)");
   if (a.disabled) throw Error(ErrorKind::forbidden, "company ID " + who.name() + " is disabled");
@@ -141,7 +141,7 @@ CertificateRequest request_additional_certificate(RaContext& ctx, const Principa
   db::Transaction tx(ctx.db);
   std::int64_t app_id = file_request(ctx, who, input);
   tx.commit();
-  return *find_certificate_request(ctx, app_id);
+  return *detail::find_certificate_request(ctx, app_id);
 }
 
 CertificateRequest request_additional_certificate(RaContext& ctx, const std::string& admin_login_id,
@@ -150,18 +150,18 @@ CertificateRequest request_additional_certificate(RaContext& ctx, const std::str
   auto login = login_account(ctx, admin_login_id, password,
                              [&](const Principal& who) { app_id = file_request(ctx, who, input); });
   if (!login.principal) throw Error(ErrorKind::unauthenticated, login.message);
-  return *find_certificate_request(ctx, app_id);
+  return *detail::find_certificate_request(ctx, app_id);
 }
 
 CertificateRequest check_certificate_request(RaContext& ctx, const Principal& by, std::int64_t application_id) {
   by.require(Permission::enter, "check additional certificate requests");
   db::Transaction tx(ctx.db);
-  auto r = find_certificate_request(ctx, application_id);
+  auto r = detail::find_certificate_request(ctx, application_id);
   if (!r)
     throw Error(ErrorKind::not_found, "application " + std::to_string(application_id) +
                                           " is not a company admin's additional certificate request; paper bundles are "
                                           "checked with jitsuin ra check");
-  Account admin = get_account(ctx, r->requested_by);
+  Account admin = detail::get_account(ctx, r->requested_by);
   if (admin.disabled)
     throw Error(ErrorKind::conflict, "company ID " + admin.login_id + " that made the request is disabled now; reject it");
   Account user = detail::company_user(ctx, r->company_id, r->user_login_id);
@@ -178,10 +178,10 @@ CertificateRequest check_certificate_request(RaContext& ctx, const Principal& by
   db::Statement up(ctx.db, "UPDATE ra_applications SET checked_by = ? WHERE id = ?");
   up.bind(1, by.actor()).bind(2, application_id).exec();
   tx.commit();
-  return *find_certificate_request(ctx, application_id);
+  return *detail::find_certificate_request(ctx, application_id);
 }
 
-std::optional<CertificateRequest> find_certificate_request(RaContext& ctx, std::int64_t application_id) {
+std::optional<CertificateRequest> detail::find_certificate_request(RaContext& ctx, std::int64_t application_id) {
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE r.application_id = ?");
   st.bind(1, application_id);
   if (!st.step()) return std::nullopt;
@@ -251,5 +251,16 @@ void require_paper_bundle(RaContext& ctx, std::int64_t bundle_id, const std::str
 }
 
 }  // namespace detail
+
+std::optional<CertificateRequest> find_certificate_request(RaContext& ctx, const Principal& by,
+                                                           std::int64_t application_id) {
+  if (by.is_operator()) by.require(Permission::read, "show an additional certificate request");
+  auto r = detail::find_certificate_request(ctx, application_id);
+  // A company admin learns nothing of another company's requests, not even that one exists.
+  if (!by.is_operator())
+    detail::require_company_read(by, r ? std::optional<std::int64_t>(r->company_id) : std::nullopt,
+                                 "show an additional certificate request");
+  return r;
+}
 
 }  // namespace jitsuin::ra

@@ -54,7 +54,7 @@ Mailing insert(RaContext& ctx, const std::string& actor, std::int64_t app, const
       throw Error(ErrorKind::conflict, "tracking number " + tracking + " is already recorded for another mailing");
     throw;
   }
-  return *find_mailing(ctx, tracking);
+  return *detail::find_mailing(ctx, tracking);
 }
 
 // The latest mailing of an application.
@@ -104,7 +104,7 @@ Mailing record_mailing(RaContext& ctx, const Principal& by, std::int64_t app_id,
   std::string tracking = normalize_tracking_number(typed);
   not_future(ctx, sent_on, "sent_on");
   db::Transaction tx(ctx.db);
-  Application app = get_application(ctx, app_id);
+  Application app = detail::get_application(ctx, app_id);
   if (app.pin_issued_at) {
     Date issued = date_in_japan(*app.pin_issued_at);
     JITSUIN_ARG_CHECK(sent_on >= issued, "sent_on " + sent_on.str() + " is before the PIN was issued (" + issued.str() + ")");
@@ -125,7 +125,7 @@ Mailing record_postal_event(RaContext& ctx, const Principal& by, const std::stri
                     "postal event must be held, delivered or returned, not '" + event + "'");
   not_future(ctx, on, "the date");
   db::Transaction tx(ctx.db);
-  auto m = find_mailing(ctx, tracking);
+  auto m = detail::find_mailing(ctx, tracking);
   if (!m) throw Error(ErrorKind::not_found, "no mailing with tracking number " + tracking);
   Date last = m->held_on.value_or(m->sent_on);
   JITSUIN_ARG_CHECK(on >= last, "the " + event + " date " + on.str() + " is before the mailing's last event (" +
@@ -150,7 +150,7 @@ Mailing record_postal_event(RaContext& ctx, const Principal& by, const std::stri
   detail::audit(ctx, by.actor(), "ra.mail." + event, "mailing:" + tracking,
                 {{"application", m->application_id}, {"on", on.str()}});
   tx.commit();
-  return *find_mailing(ctx, tracking);
+  return *detail::find_mailing(ctx, tracking);
 }
 
 std::vector<Mailing> expire_holds(RaContext& ctx, const std::string& actor, const Date& today) {
@@ -166,7 +166,7 @@ std::vector<Mailing> expire_holds(RaContext& ctx, const std::string& actor, cons
     Date returned = end.plus_days(1);
     set_state(ctx, m, "returned", "returned_on", returned);
     returned_now.push_back({{"mailing", m.tracking_number}, {"application", m.application_id}, {"on", returned.str()}});
-    out.push_back(*find_mailing(ctx, m.tracking_number));
+    out.push_back(*detail::find_mailing(ctx, m.tracking_number));
   }
   // One run, one entry naming every mailing it marked returned (none: nothing to record).
   if (!out.empty())
@@ -184,7 +184,7 @@ Mailing resend_notice(RaContext& ctx, const Principal& by, std::int64_t app_id, 
   std::string why = detail::text_field(note, "note", 500, false);
   JITSUIN_ARG_CHECK(charge_yen > 0 || !why.empty(), "a re-send is charged; a free one needs a note saying why");
   db::Transaction tx(ctx.db);
-  Application app = get_application(ctx, app_id);
+  Application app = detail::get_application(ctx, app_id);
   if (app.state != State::notice_mailed)
     throw Error(ErrorKind::conflict, "application " + std::to_string(app_id) + " is " + state_name(app.state) +
                                          "; the notice can be re-sent only when notice_mailed");
@@ -204,7 +204,7 @@ Mailing resend_notice(RaContext& ctx, const Principal& by, std::int64_t app_id, 
   return m;
 }
 
-std::vector<Mailing> list_mailings(RaContext& ctx, std::optional<std::int64_t> app) {
+std::vector<Mailing> detail::list_mailings(RaContext& ctx, std::optional<std::int64_t> app) {
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE ?1 IS NULL OR application_id = ?1 ORDER BY id");
   st.bind(1, app);
   std::vector<Mailing> out;
@@ -212,11 +212,21 @@ std::vector<Mailing> list_mailings(RaContext& ctx, std::optional<std::int64_t> a
   return out;
 }
 
-std::optional<Mailing> find_mailing(RaContext& ctx, const std::string& tracking) {
+std::optional<Mailing> detail::find_mailing(RaContext& ctx, const std::string& tracking) {
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE tracking_number = ?");
   st.bind(1, tracking);
   if (!st.step()) return std::nullopt;
   return read(st);
+}
+
+std::vector<Mailing> list_mailings(RaContext& ctx, const Principal& by, std::optional<std::int64_t> application_id) {
+  detail::require_read(by, "list mailings");
+  return detail::list_mailings(ctx, application_id);
+}
+
+std::optional<Mailing> find_mailing(RaContext& ctx, const Principal& by, const std::string& tracking) {
+  detail::require_read(by, "show a mailing");
+  return detail::find_mailing(ctx, tracking);
 }
 
 }  // namespace jitsuin::ra

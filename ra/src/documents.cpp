@@ -201,7 +201,7 @@ std::int64_t add_document(RaContext& ctx, const Principal& by, std::int64_t bund
   JITSUIN_ARG_CHECK(doc.issued_on <= doc.received_on, "issued_on " + doc.issued_on.str() +
                                                           " is after received_on " + doc.received_on.str());
   db::Transaction tx(ctx.db);
-  Bundle b = get_bundle(ctx, bundle_id);
+  Bundle b = detail::get_bundle(ctx, bundle_id);
   JITSUIN_ARG_CHECK(doc.received_on >= b.received_on, "received_on " + doc.received_on.str() +
                                                           " is before the bundle arrived (" + b.received_on.str() + ")");
   if (is_personal_document(doc.kind)) {
@@ -241,7 +241,7 @@ void remove_document(RaContext& ctx, const Principal& by, std::int64_t document_
   if (!st.step()) throw Error(ErrorKind::not_found, "no document " + std::to_string(document_id));
   std::int64_t bundle_id = st.int64(0);
   std::string kind = st.text(1);
-  require_open_bundle(get_bundle(ctx, bundle_id));
+  require_open_bundle(detail::get_bundle(ctx, bundle_id));
   db::Statement del(ctx.db, "DELETE FROM ra_documents WHERE id = ?");
   del.bind(1, document_id).exec();
   detail::audit(ctx, by.actor(), "ra.document.remove", "document:" + std::to_string(document_id),
@@ -249,7 +249,7 @@ void remove_document(RaContext& ctx, const Principal& by, std::int64_t document_
   tx.commit();
 }
 
-std::vector<Document> list_documents(RaContext& ctx, std::int64_t bundle_id) {
+std::vector<Document> detail::list_documents(RaContext& ctx, std::int64_t bundle_id) {
   db::Statement st(ctx.db,
                    "SELECT id, bundle_id, application_id, kind, issued_on, received_on, original, note, recorded_by, "
                    "recorded_at FROM ra_documents WHERE bundle_id = ? ORDER BY id");
@@ -262,7 +262,7 @@ std::vector<Document> list_documents(RaContext& ctx, std::int64_t bundle_id) {
 CheckResult check_bundle(RaContext& ctx, const Principal& by, std::int64_t bundle_id) {
   by.require(Permission::enter, "check bundles");
   db::Transaction tx(ctx.db);
-  Bundle b = get_bundle(ctx, bundle_id);
+  Bundle b = detail::get_bundle(ctx, bundle_id);
   detail::require_paper_bundle(ctx, bundle_id, "check its documents (use jitsuin ra cert-request-check)");
   BundleFacts f;
   f.manager_applies = b.applied_by == "manager";
@@ -285,7 +285,7 @@ CheckResult check_bundle(RaContext& ctx, const Principal& by, std::int64_t bundl
     throw Error(ErrorKind::conflict, "bundle " + std::to_string(bundle_id) +
                                          " has no application waiting for a check (received or resubmitted): " + states);
   }
-  f.documents = list_documents(ctx, bundle_id);
+  f.documents = detail::list_documents(ctx, bundle_id);
   CheckResult r;
   r.reasons = evaluate_documents(f);
   r.complete = r.reasons.empty();
@@ -319,7 +319,7 @@ std::vector<std::int64_t> resubmit_bundle(RaContext& ctx, const Principal& by, s
   by.require(Permission::enter, "record resubmissions");
   std::string n = detail::text_field(note, "note", 500, false);
   db::Transaction tx(ctx.db);
-  Bundle b = get_bundle(ctx, bundle_id);
+  Bundle b = detail::get_bundle(ctx, bundle_id);
   std::vector<std::int64_t> moved;
   for (const auto& a : b.applications)
     if (a.state == State::incomplete) {
@@ -336,7 +336,7 @@ std::vector<std::int64_t> resubmit_bundle(RaContext& ctx, const Principal& by, s
   return moved;
 }
 
-std::vector<Deficiency> last_check_reasons(RaContext& ctx, std::int64_t bundle_id) {
+std::vector<Deficiency> detail::last_check_reasons(RaContext& ctx, std::int64_t bundle_id) {
   db::Statement st(ctx.db, "SELECT reasons FROM ra_bundle_checks WHERE bundle_id = ? ORDER BY id DESC LIMIT 1");
   st.bind(1, bundle_id);
   std::vector<Deficiency> out;
@@ -347,6 +347,16 @@ std::vector<Deficiency> last_check_reasons(RaContext& ctx, std::int64_t bundle_i
     out.push_back(d);
   }
   return out;
+}
+
+std::vector<Document> list_documents(RaContext& ctx, const Principal& by, std::int64_t bundle_id) {
+  detail::require_read(by, "list documents");
+  return detail::list_documents(ctx, bundle_id);
+}
+
+std::vector<Deficiency> last_check_reasons(RaContext& ctx, const Principal& by, std::int64_t bundle_id) {
+  detail::require_read(by, "show the check of a bundle");
+  return detail::last_check_reasons(ctx, bundle_id);
 }
 
 }  // namespace jitsuin::ra

@@ -28,7 +28,7 @@ Error not_enrolled(std::int64_t id, State state) {
 
 ca::IssuedCertificate issue_for_application(RaContext& ctx, ca::CertificateAuthority& ca, std::int64_t id,
                                             const std::string& actor) {
-  Application app = get_application(ctx, id);
+  Application app = detail::get_application(ctx, id);
   if (app.state == State::issued && app.certificate_serial) return existing_certificate(ca, id, *app.certificate_serial);
   if (app.state != State::enrolled) throw not_enrolled(id, app.state);
   std::string csr;
@@ -53,7 +53,7 @@ ca::IssuedCertificate issue_for_application(RaContext& ctx, ca::CertificateAutho
   // request, the superseded revocation of a renewal, the mail and one audit entry. A crash before
   // the commit leaves nothing; after it, everything.
   db::Transaction tx(ctx.db);
-  app = get_application(ctx, id);   // again, under the write lock
+  app = detail::get_application(ctx, id);   // again, under the write lock
   if (app.state == State::issued && app.certificate_serial) return existing_certificate(ca, id, *app.certificate_serial);
   if (app.state != State::enrolled) throw not_enrolled(id, app.state);
   nlohmann::json ca_details;
@@ -64,7 +64,7 @@ ca::IssuedCertificate issue_for_application(RaContext& ctx, ca::CertificateAutho
   details.update(detail::link_requested_certificate(ctx, id, serial));
   // A renewal replaces the earlier certificate: it is revoked as superseded with the new one.
   if (app.renewal_of) {
-    Application old = get_application(ctx, *app.renewal_of);
+    Application old = detail::get_application(ctx, *app.renewal_of);
     if (old.certificate_serial) {
       auto status = ca.store().status(*old.certificate_serial);
       if (status && !status->revoked() && status->not_after > ctx.clock()) {

@@ -75,7 +75,7 @@ bool transition_allowed(State from, State to) {
 
 bool is_final(State s) { return next_states(s).empty(); }
 
-std::vector<StateEvent> application_history(RaContext& ctx, std::int64_t application_id) {
+std::vector<StateEvent> detail::application_history(RaContext& ctx, std::int64_t application_id) {
   detail::current_state(ctx, application_id);  // not_found for unknown ids
   db::Statement st(ctx.db,
                    "SELECT id, from_state, to_state, actor, at, note FROM ra_application_events "
@@ -157,5 +157,10 @@ std::string ascii_lower(std::string s) {
 }
 
 }  // namespace detail
+
+std::vector<StateEvent> application_history(RaContext& ctx, const Principal& by, std::int64_t application_id) {
+  detail::require_read(by, "show the history of an application");
+  return detail::application_history(ctx, application_id);
+}
 
 }  // namespace jitsuin::ra

@@ -26,7 +26,7 @@ void notify(RaContext& ctx, std::int64_t company_id, const Account& user, const 
             const std::string& change, const std::string& actor, bool mail_user) {
   UnixTime now = ctx.clock();
   json params = {{"user_id", user.login_id}, {"serial", serial}, {"change", change}, {"changed_by", actor}};
-  for (const auto& a : list_accounts(ctx, company_id)) {
+  for (const auto& a : detail::list_accounts(ctx, company_id)) {
     if (a.kind != "company" || a.disabled) continue;
     params["name"] = a.name;
     enqueue_mail(ctx.db, {a.email, "link_changed", "ja", params}, now);
@@ -42,7 +42,7 @@ void notify(RaContext& ctx, std::int64_t company_id, const Account& user, const 
 namespace detail {
 
 Account company_user(RaContext& ctx, std::int64_t company_id, const std::string& login_id) {
-  Account a = get_account(ctx, login_id);
+  Account a = detail::get_account(ctx, login_id);
   if (a.company_id != company_id) throw Error(ErrorKind::forbidden, "user ID " + login_id + " belongs to another company");
   JITSUIN_ARG_CHECK(a.kind == "user", login_id + " is a company ID; certificates are linked to user IDs");
   if (a.disabled) throw Error(ErrorKind::conflict, "user ID " + login_id + " is disabled");
@@ -91,7 +91,7 @@ std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const Princ
   db::Transaction tx(ctx.db);
   if (!by.is_operator()) {
     // The company ID may have been disabled or locked since it logged in.
-    Account admin = get_account(ctx, by.name());
+    Account admin = detail::get_account(ctx, by.name());
     if (admin.id != by.id() || admin.disabled || admin.locked)
       throw Error(ErrorKind::forbidden, "company ID " + by.name() + " is disabled or locked");
   }
@@ -133,7 +133,7 @@ std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const Princ
   return out;
 }
 
-std::vector<CertificateLink> list_links(RaContext& ctx, std::int64_t company_id, bool with_history) {
+std::vector<CertificateLink> detail::list_links(RaContext& ctx, std::int64_t company_id, bool with_history) {
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE a.company_id = ? AND (? OR l.unlinked_at IS NULL) ORDER BY l.id");
   st.bind(1, company_id).bind(2, with_history ? 1 : 0);
   std::vector<CertificateLink> out;
@@ -141,7 +141,7 @@ std::vector<CertificateLink> list_links(RaContext& ctx, std::int64_t company_id,
   return out;
 }
 
-std::vector<CompanyCertificate> company_certificates(RaContext& ctx, std::int64_t company_id) {
+std::vector<CompanyCertificate> detail::company_certificates(RaContext& ctx, std::int64_t company_id) {
   struct Issued {
     std::int64_t application;
     std::string serial, holder, holder_romaji;
@@ -160,7 +160,7 @@ std::vector<CompanyCertificate> company_certificates(RaContext& ctx, std::int64_
   std::map<std::string, ca::CertificateStatus> certs;
   for (auto& c : ca::CertificateStore(ctx.db, ctx.clock).statuses(serials)) certs.emplace(c.serial_hex, std::move(c));
   UnixTime now = ctx.clock();
-  auto links = list_links(ctx, company_id);
+  auto links = detail::list_links(ctx, company_id);
   std::vector<CompanyCertificate> out;
   for (const auto& i : issued) {
     auto it = certs.find(ca::normalize_serial(i.serial));
@@ -183,6 +183,17 @@ std::vector<CompanyCertificate> company_certificates(RaContext& ctx, std::int64_
     out.push_back(std::move(c));
   }
   return out;
+}
+
+std::vector<CertificateLink> list_links(RaContext& ctx, const Principal& by, std::int64_t company_id,
+                                        bool with_history) {
+  detail::require_company_read(by, company_id, "list certificate links");
+  return detail::list_links(ctx, company_id, with_history);
+}
+
+std::vector<CompanyCertificate> company_certificates(RaContext& ctx, const Principal& by, std::int64_t company_id) {
+  detail::require_company_read(by, company_id, "list a company's certificates");
+  return detail::company_certificates(ctx, company_id);
 }
 
 }  // namespace jitsuin::ra

@@ -389,4 +389,22 @@ void end_session(RaContext& ctx, const std::string& token) {
   tx.commit();
 }
 
+namespace detail {
+
+void require_read(const Principal& by, const std::string& what) { by.require(Permission::read, what); }
+
+void require_company_read(const Principal& by, std::optional<std::int64_t> company_id, const std::string& what) {
+  if (by.is_operator()) {
+    by.require(Permission::read, what);
+    return;
+  }
+  if (company_id && by.is_company_admin_of(*company_id)) return;
+  throw Error(ErrorKind::forbidden, principal_kind_name(by.kind()) + " " + by.name() + " may not " + what +
+                                        (by.kind() != PrincipalKind::company_admin ? ""
+                                         : company_id ? " of another company"
+                                                      : " of every company"));
+}
+
+}  // namespace detail
+
 }  // namespace jitsuin::ra

@@ -141,7 +141,7 @@ IssuedPin issue_pin(RaContext& ctx, const Principal& by, std::int64_t id,
   out.pin = generate_pin();
   std::string hash = hash_secret(normalize_pin(out.pin));   // slow: before taking the write lock
   db::Transaction tx(ctx.db);
-  Application app = get_application(ctx, id);
+  Application app = detail::get_application(ctx, id);
   bool reissue = app.state == State::pin_issued || app.state == State::notice_mailed;
   if (reissue) {
     if (!app.pin_reissue_requested_by)
@@ -173,7 +173,7 @@ void request_pin_reissue(RaContext& ctx, const Principal& by, std::int64_t id, c
   by.require(Permission::enter, "request PIN re-issues");
   std::string why = detail::text_field(reason, "the reason", 500, true);
   db::Transaction tx(ctx.db);
-  Application app = get_application(ctx, id);
+  Application app = detail::get_application(ctx, id);
   if (app.state != State::pin_issued && app.state != State::notice_mailed)
     throw Error(ErrorKind::conflict, "application " + std::to_string(id) + " is " + state_name(app.state) +
                                          "; a PIN can be re-issued only when pin_issued or notice_mailed");

@@ -10,8 +10,15 @@
 #include "jitsuin/core/text.h"
 #include "jitsuin/ra/accounts.h"
 #include "jitsuin/ra/application.h"
+#include "jitsuin/ra/bundle.h"
+#include "jitsuin/ra/cert_request.h"
+#include "jitsuin/ra/delivery.h"
+#include "jitsuin/ra/documents.h"
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/lifecycle.h"
+#include "jitsuin/ra/links.h"
+#include "jitsuin/ra/renewal.h"
+#include "jitsuin/ra/revocation.h"
 
 namespace jitsuin::ra {
 
@@ -86,5 +93,35 @@ void require_paper_bundle(RaContext& ctx, std::int64_t bundle_id, const std::str
 
 /// ASCII lower case, for case-insensitive substring search.
 std::string ascii_lower(std::string s);
+
+/// Read permission of a person (RA-3, RA-8): an RA operator whose role can read. Throws forbidden
+/// naming `what` for anyone else (company and user IDs included).
+void require_read(const Principal& by, const std::string& what);
+
+/// Read permission on one company's data (RA-8): an RA operator who can read, or the company admin
+/// (企業ID) of `company_id`. User IDs, and company admins of another company (or of none, when
+/// `company_id` is empty: every company), get forbidden.
+void require_company_read(const Principal& by, std::optional<std::int64_t> company_id, const std::string& what);
+
+// The unchecked reads behind the public, permission-checked functions of the same name (see their
+// public headers for what they return). For ra/'s own use after the caller's permission has been
+// checked, and for work no person asks for (issuance, expiry notices, held-mail expiry).
+std::vector<Account> list_accounts(RaContext& ctx, std::optional<std::int64_t> company_id);
+Account get_account(RaContext& ctx, const std::string& login_id);
+Application get_application(RaContext& ctx, std::int64_t id);
+std::vector<Application> find_applications(RaContext& ctx, const ApplicationFilter& filter);
+Bundle get_bundle(RaContext& ctx, std::int64_t bundle_id);
+std::vector<Bundle> find_bundles(RaContext& ctx, const std::string& company, int limit);
+std::optional<CertificateRequest> find_certificate_request(RaContext& ctx, std::int64_t application_id);
+std::vector<Mailing> list_mailings(RaContext& ctx, std::optional<std::int64_t> application_id);
+std::optional<Mailing> find_mailing(RaContext& ctx, const std::string& tracking);
+std::vector<Document> list_documents(RaContext& ctx, std::int64_t bundle_id);
+std::vector<Deficiency> last_check_reasons(RaContext& ctx, std::int64_t bundle_id);
+std::vector<StateEvent> application_history(RaContext& ctx, std::int64_t application_id);
+std::vector<CertificateLink> list_links(RaContext& ctx, std::int64_t company_id, bool with_history = false);
+std::vector<CompanyCertificate> company_certificates(RaContext& ctx, std::int64_t company_id);
+RenewalEligibility renewal_eligibility(RaContext& ctx, std::int64_t application_id);
+RevocationRequest get_revocation(RaContext& ctx, std::int64_t id);
+std::vector<RevocationRequest> list_revocations(RaContext& ctx, const std::string& state);
 
 }  // namespace jitsuin::ra::detail

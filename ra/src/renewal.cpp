@@ -93,8 +93,8 @@ std::vector<ExpiryNotice> send_expiry_notices(RaContext& ctx, const std::string&
   return sent;
 }
 
-RenewalEligibility renewal_eligibility(RaContext& ctx, std::int64_t id) {
-  Application app = get_application(ctx, id);
+RenewalEligibility detail::renewal_eligibility(RaContext& ctx, std::int64_t id) {
+  Application app = detail::get_application(ctx, id);
   if (app.state != State::issued || !app.certificate_serial)
     return {false, "application " + std::to_string(id) + " is " + state_name(app.state) + ", not issued"};
   auto cert = certificate_state(ctx, *app.certificate_serial);
@@ -117,10 +117,10 @@ std::int64_t create_renewal(RaContext& ctx, const Principal& by, std::int64_t fr
                             const ApplicantChanges& changes) {
   by.require(Permission::enter, "enter renewal applications");
   db::Transaction tx(ctx.db);
-  auto e = renewal_eligibility(ctx, from);
+  auto e = detail::renewal_eligibility(ctx, from);
   if (!e.eligible) throw Error(ErrorKind::conflict, "application " + std::to_string(from) + " cannot be renewed: " + e.reason);
-  Application old = get_application(ctx, from);
-  Bundle b = get_bundle(ctx, bundle_id);
+  Application old = detail::get_application(ctx, from);
+  Bundle b = detail::get_bundle(ctx, bundle_id);
   detail::require_paper_bundle(ctx, bundle_id, "take a renewal application");
   if (b.company_id != old.company_id)
     throw Error(ErrorKind::invalid_input, "bundle " + std::to_string(bundle_id) + " belongs to another company");
@@ -141,6 +141,11 @@ std::int64_t create_renewal(RaContext& ctx, const Principal& by, std::int64_t fr
                 {{"renewal_of", from}, {"serial", *old.certificate_serial}, {"eligible", e.reason}});
   tx.commit();
   return id;
+}
+
+RenewalEligibility renewal_eligibility(RaContext& ctx, const Principal& by, std::int64_t application_id) {
+  detail::require_read(by, "check renewal eligibility");
+  return detail::renewal_eligibility(ctx, application_id);
 }
 
 }  // namespace jitsuin::ra

@@ -53,14 +53,14 @@ json RevocationRequest::to_json() const {
   return j;
 }
 
-RevocationRequest get_revocation(RaContext& ctx, std::int64_t id) {
+RevocationRequest detail::get_revocation(RaContext& ctx, std::int64_t id) {
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE id = ?");
   st.bind(1, id);
   if (!st.step()) throw Error(ErrorKind::not_found, "no revocation request " + std::to_string(id));
   return read(st);
 }
 
-std::vector<RevocationRequest> list_revocations(RaContext& ctx, const std::string& state) {
+std::vector<RevocationRequest> detail::list_revocations(RaContext& ctx, const std::string& state) {
   JITSUIN_ARG_CHECK(state.empty() || state == "pending" || state == "approved" || state == "revoked" ||
                         state == "rejected",
                     "unknown revocation state '" + state + "' (known: pending, approved, revoked, rejected)");
@@ -113,7 +113,7 @@ RevocationRequest request_revocation(RaContext& ctx, const Principal& by, const 
   detail::audit(ctx, by.actor(), "ra.revocation.request", object(id),
                 {{"serial", serial}, {"reason", ca::revocation_reason_name(reason)}, {"effective", format_rfc3339(when)}});
   tx.commit();
-  return get_revocation(ctx, id);
+  return detail::get_revocation(ctx, id);
 }
 
 namespace {
@@ -146,7 +146,7 @@ json carry_out(RaContext& ctx, const RevocationRequest& r) {
   up.bind(1, when).bind(2, r.id).exec();
   if (ctx.db.changes() != 1) throw Error(ErrorKind::conflict, "revocation request " + std::to_string(r.id) + " changed concurrently");
   if (r.application_id) {
-    Application app = get_application(ctx, *r.application_id);
+    Application app = detail::get_application(ctx, *r.application_id);
     enqueue_mail(ctx.db,
                  {app.form.email, "revocation", "ja",
                   {{"name", app.form.name_kanji}, {"serial", r.serial}, {"effective_at", when},
@@ -161,7 +161,7 @@ json carry_out(RaContext& ctx, const RevocationRequest& r) {
 RevocationRequest approve_revocation(RaContext& ctx, const Principal& by, std::int64_t id) {
   by.require(Permission::approve, "approve revocations");
   db::Transaction tx(ctx.db);
-  RevocationRequest r = get_revocation(ctx, id);
+  RevocationRequest r = detail::get_revocation(ctx, id);
   if (r.state != "pending")
     throw Error(ErrorKind::conflict, "revocation request " + std::to_string(id) + " is " + r.state +
                                          "; only a pending request can be approved");
@@ -176,27 +176,27 @@ RevocationRequest approve_revocation(RaContext& ctx, const Principal& by, std::i
   details["reason"] = ca::revocation_reason_name(r.reason);
   detail::audit(ctx, by.actor(), "ra.revocation.approve", object(id), details);
   tx.commit();
-  return get_revocation(ctx, id);
+  return detail::get_revocation(ctx, id);
 }
 
 RevocationRequest execute_revocation(RaContext& ctx, const Principal& by, std::int64_t id) {
   by.require(Permission::approve, "carry out revocations");
   db::Transaction tx(ctx.db);
-  RevocationRequest r = get_revocation(ctx, id);
+  RevocationRequest r = detail::get_revocation(ctx, id);
   if (r.state != "approved")
     throw Error(ErrorKind::conflict, "revocation request " + std::to_string(id) + " is " + r.state +
                                          "; only an approved request is carried out");
   json details = carry_out(ctx, r);
   detail::audit(ctx, by.actor(), "ra.revocation.revoked", object(id), details);
   tx.commit();
-  return get_revocation(ctx, id);
+  return detail::get_revocation(ctx, id);
 }
 
 RevocationRequest reject_revocation(RaContext& ctx, const Principal& by, std::int64_t id, const std::string& reason) {
   by.require(Permission::approve, "reject revocations");
   std::string why = detail::text_field(reason, "the rejection reason", 500, true);
   db::Transaction tx(ctx.db);
-  RevocationRequest r = get_revocation(ctx, id);
+  RevocationRequest r = detail::get_revocation(ctx, id);
   if (r.state != "pending")
     throw Error(ErrorKind::conflict, "revocation request " + std::to_string(id) + " is " + r.state +
                                          "; only a pending request can be rejected");
@@ -206,7 +206,17 @@ RevocationRequest reject_revocation(RaContext& ctx, const Principal& by, std::in
   up.bind(1, by.actor()).bind(2, ctx.clock()).bind(3, why).bind(4, id).exec();
   detail::audit(ctx, by.actor(), "ra.revocation.reject", object(id), {{"serial", r.serial}, {"reason", why}});
   tx.commit();
-  return get_revocation(ctx, id);
+  return detail::get_revocation(ctx, id);
+}
+
+RevocationRequest get_revocation(RaContext& ctx, const Principal& by, std::int64_t request_id) {
+  detail::require_read(by, "show a revocation request");
+  return detail::get_revocation(ctx, request_id);
+}
+
+std::vector<RevocationRequest> list_revocations(RaContext& ctx, const Principal& by, const std::string& state) {
+  detail::require_read(by, "list revocation requests");
+  return detail::list_revocations(ctx, state);
 }
 
 }  // namespace jitsuin::ra

@@ -153,7 +153,7 @@ TEST(RaCertRequest, AdditionalRequestToLinkedCertificate) {
   auto created = f.last_audit_details("ra.application.create");
   EXPECT_EQ(created["request"], "additional_certificate");
   EXPECT_EQ(created["user_id"], c.user1);
-  Application app = get_application(f.ctx, req.application_id);
+  Application app = get_application(f.ctx, *f.alice, req.application_id);
   EXPECT_EQ(app.created_by, "company:" + c.admin);
   EXPECT_EQ(app.form.organization_romaji, "Sakura Kensetsu") << "the company's romaji name by default";
   EXPECT_EQ(app.company_id, c.id);
@@ -175,7 +175,7 @@ TEST(RaCertRequest, AdditionalRequestToLinkedCertificate) {
   expect_error([&] { approve_application(f.ctx, *f.bob, req.application_id); }, ErrorKind::conflict);
   auto checked = check_certificate_request(f.ctx, *f.carol, req.application_id);
   EXPECT_EQ(checked.state, State::checked);
-  EXPECT_EQ(get_application(f.ctx, req.application_id).checked_by, "ra:carol");
+  EXPECT_EQ(get_application(f.ctx, *f.alice, req.application_id).checked_by, "ra:carol");
   expect_error([&] { check_certificate_request(f.ctx, *f.alice, req.application_id); }, ErrorKind::conflict);
   // Two-person rule: whoever checked it cannot approve it.
   expect_error([&] { approve_application(f.ctx, *f.carol, req.application_id); }, ErrorKind::forbidden);
@@ -185,26 +185,26 @@ TEST(RaCertRequest, AdditionalRequestToLinkedCertificate) {
   const std::string serial = issued.record.serial_hex;
 
   // Issued and linked to the user ID, in the issuing transaction, with the link_changed mails.
-  app = get_application(f.ctx, req.application_id);
+  app = get_application(f.ctx, *f.alice, req.application_id);
   EXPECT_EQ(app.state, State::issued);
   EXPECT_EQ(app.certificate_serial, serial);
   EXPECT_EQ(app.approved_by, "ra:bob");
   std::vector<std::string> states;
-  for (const auto& e : application_history(f.ctx, req.application_id)) states.push_back(e.to);
+  for (const auto& e : application_history(f.ctx, *f.alice, req.application_id)) states.push_back(e.to);
   EXPECT_EQ(states, (std::vector<std::string>{"received", "checked", "approved", "pin_issued", "notice_mailed",
                                               "enrolled", "issued"}));
   EXPECT_EQ(count_rows(*f.caf->db, "ra_certificate_links"), links_before + 1);
-  auto links = list_links(f.ctx, c.id);
+  auto links = list_links(f.ctx, *f.alice, c.id);
   ASSERT_EQ(links.size(), 1u);
   EXPECT_EQ(links[0].serial, serial);
   EXPECT_EQ(links[0].login_id, c.user1);
   EXPECT_EQ(links[0].linked_by, "company:" + c.admin);
-  auto certs = company_certificates(f.ctx, c.id);
+  auto certs = company_certificates(f.ctx, *f.alice, c.id);
   ASSERT_EQ(certs.size(), 1u);
   EXPECT_EQ(certs[0].serial, serial);
   EXPECT_EQ(certs[0].status, "valid");
   EXPECT_EQ(certs[0].users, std::vector<std::string>{c.user1});
-  auto stored = find_certificate_request(f.ctx, req.application_id);
+  auto stored = find_certificate_request(f.ctx, *f.alice, req.application_id);
   ASSERT_TRUE(stored.has_value());
   EXPECT_TRUE(stored->linked);
   EXPECT_EQ(stored->serial, serial);
@@ -247,9 +247,9 @@ TEST(RaCertRequest, TransferredUserIsNotLinkedAtIssuance) {
   check_certificate_request(f.ctx, *f.alice, req.application_id);
   change_account_holder(f.ctx, *f.alice, c.user2, "後任 四郎", "工事部", "successor@sakura.example.jp");
   auto issued = f.approve_enroll_issue(req.application_id, "light2");
-  EXPECT_EQ(get_application(f.ctx, req.application_id).state, State::issued);
-  EXPECT_TRUE(list_links(f.ctx, c.id).empty());
-  auto stored = find_certificate_request(f.ctx, req.application_id);
+  EXPECT_EQ(get_application(f.ctx, *f.alice, req.application_id).state, State::issued);
+  EXPECT_TRUE(list_links(f.ctx, *f.alice, c.id).empty());
+  auto stored = find_certificate_request(f.ctx, *f.alice, req.application_id);
   ASSERT_TRUE(stored.has_value());
   EXPECT_FALSE(stored->linked);
   EXPECT_NE(stored->link_note.find("changed hands"), std::string::npos) << stored->link_note;
@@ -257,7 +257,7 @@ TEST(RaCertRequest, TransferredUserIsNotLinkedAtIssuance) {
   EXPECT_TRUE(f.last_audit_details("ra.application.issued").contains("link_skipped"));
   // The admin can still link it by hand (RA-8 link), once the right person holds it.
   change_certificate_link(f.ctx, admin, c.id, {issued.record.serial_hex, c.user1, std::nullopt});
-  EXPECT_EQ(list_links(f.ctx, c.id).size(), 1u);
+  EXPECT_EQ(list_links(f.ctx, *f.alice, c.id).size(), 1u);
 }
 
 TEST(RaCertRequest, RefusalsChangeNothing) {
@@ -334,7 +334,7 @@ TEST(RaCertRequest, RefusalsChangeNothing) {
     st.bind(1, f.now).bind(2, c.user1).exec();
   }
   expect_error([&] { check_certificate_request(f.ctx, *f.alice, req.application_id); }, ErrorKind::conflict);
-  EXPECT_EQ(get_application(f.ctx, req.application_id).state, State::received);
+  EXPECT_EQ(get_application(f.ctx, *f.alice, req.application_id).state, State::received);
   EXPECT_EQ(counts(), after_one);
   // A withdrawn request frees the user ID for a new one (once the ID is enabled again).
   withdraw_application(f.ctx, *f.alice, req.application_id, "the company asked again");

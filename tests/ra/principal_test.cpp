@@ -144,9 +144,9 @@ TEST(RaPrincipal, CompanyAdminGuessingLocksAndIsAudited) {
     auto r = login_account(f.ctx, c.admin, "AAAA-BBBB-CCCC-DDD" + std::to_string(i % 10));
     EXPECT_FALSE(r.principal);
     EXPECT_NE(r.message.find("wrong company ID or password"), std::string::npos) << r.message;
-    EXPECT_EQ(get_account(f.ctx, c.admin).failed_logins, i);
+    EXPECT_EQ(get_account(f.ctx, *f.audrey, c.admin).failed_logins, i);
   }
-  EXPECT_TRUE(get_account(f.ctx, c.admin).locked);
+  EXPECT_TRUE(get_account(f.ctx, *f.audrey, c.admin).locked);
   EXPECT_EQ(f.audit_count("ra.account.login_failure"), max - 1);
   EXPECT_EQ(f.audit_count("ra.account.locked"), 1);
   // Locked: the right password does not help, and the refusal is audited too.
@@ -166,8 +166,8 @@ TEST(RaPrincipal, CompanyAdminGuessingLocksAndIsAudited) {
   expect_error([&] { unlock_account(f.ctx, before_lock, c.admin); }, ErrorKind::forbidden);
   unlock_account(f.ctx, *f.admin, c.admin);
   EXPECT_EQ(f.audit_count("ra.account.unlock"), 1);
-  EXPECT_FALSE(get_account(f.ctx, c.admin).locked);
-  EXPECT_EQ(get_account(f.ctx, c.admin).failed_logins, 0);
+  EXPECT_FALSE(get_account(f.ctx, *f.audrey, c.admin).locked);
+  EXPECT_EQ(get_account(f.ctx, *f.audrey, c.admin).failed_logins, 0);
   expect_error([&] { unlock_account(f.ctx, *f.admin, c.admin); }, ErrorKind::conflict);   // not locked
   EXPECT_TRUE(login_account(f.ctx, c.admin, right).principal);
   EXPECT_NO_THROW(request_additional_certificate(f.ctx, before_lock, {c.user1, light_form()}));
@@ -215,7 +215,7 @@ TEST(RaPrincipal, LinkAuthorisationIsChecked) {
   Company a = f.company("桜建設株式会社", "Sakura Kensetsu", "sakura.example.jp");
   Company b = f.company("梅工業株式会社", "Ume Kogyo", "ume.example.jp");
   const std::string serial = f.issued_certificate(a, "linkA");
-  ASSERT_EQ(list_links(f.ctx, a.id).size(), 1u);   // linked to a.user1 at issuance
+  ASSERT_EQ(list_links(f.ctx, *f.audrey, a.id).size(), 1u);   // linked to a.user1 at issuance
   Principal admin_a = f.account(a.admin), admin_b = f.account(b.admin), user_a = f.account(a.user1);
   const LinkChange add_user2{serial, a.user2, std::nullopt};
   auto links_before = count_rows(*f.caf->db, "ra_certificate_links");
@@ -237,7 +237,7 @@ TEST(RaPrincipal, LinkAuthorisationIsChecked) {
   EXPECT_EQ(links.size(), 2u);
   links = change_certificate_link(f.ctx, admin_a, a.id, {serial, std::nullopt, a.user2});
   ASSERT_EQ(links.size(), 1u);
-  auto history = list_links(f.ctx, a.id, true);
+  auto history = list_links(f.ctx, *f.audrey, a.id, true);
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[1].linked_by, "ra:alice");
   EXPECT_EQ(history[1].unlinked_by, "company:" + a.admin);
@@ -286,8 +286,8 @@ TEST(RaPrincipal, SlowChecksRunOutsideTheWriteTransaction) {
   EXPECT_GE(hashed, 15);
   EXPECT_EQ(in_transaction, 0) << "scrypt ran inside a write transaction " << in_transaction << " time(s)";
   // The counters were still written (under the lock, after the check).
-  EXPECT_EQ(get_account(f.ctx, c.admin).failed_logins, 0) << "reset by the successful login";
-  EXPECT_EQ(get_application(f.ctx, req.application_id).state, State::enrolled);
+  EXPECT_EQ(get_account(f.ctx, *f.audrey, c.admin).failed_logins, 0) << "reset by the successful login";
+  EXPECT_EQ(get_application(f.ctx, *f.audrey, req.application_id).state, State::enrolled);
   // Control: a check inside a write transaction is seen.
   {
     db::Transaction tx(*f.caf->db);
@@ -324,13 +324,13 @@ TEST(RaPrincipal, ChangeDuringTheCheckCountsNothing) {
   sql = "UPDATE ra_applications SET pin_hash = ? WHERE id = " + std::to_string(req.application_id);
   auto r = verify_pin(f.ctx, req.application_id, pin.pin);
   EXPECT_EQ(r.status, PinStatus::not_usable) << r.message;
-  EXPECT_EQ(get_application(f.ctx, req.application_id).pin_failures, 0);
+  EXPECT_EQ(get_application(f.ctx, *f.audrey, req.application_id).pin_failures, 0);
 
   done = false;
   sql = "UPDATE ra_accounts SET password_hash = ? WHERE login_id = '" + c.user1 + "'";
   auto l = login_account(f.ctx, c.user1, "AAAA-BBBB-CCCC-DDDD");
   EXPECT_FALSE(l.principal);
-  EXPECT_EQ(get_account(f.ctx, c.user1).failed_logins, 0) << "a stale check is not a wrong password";
+  EXPECT_EQ(get_account(f.ctx, *f.audrey, c.user1).failed_logins, 0) << "a stale check is not a wrong password";
   done = false;
   sql = "UPDATE ra_operators SET password_hash = ? WHERE name = 'bob'";
   EXPECT_FALSE(login(f.ctx, "bob", kPassword).principal) << "checked against the replaced hash";
@@ -383,7 +383,7 @@ TEST(RaPrincipal, ScryptFaultIsAnErrorNotAWrongPassword) {
   auto audit_before = count_rows(*f.caf->db, "audit_log");
   expect_error([&] { login_account(f.ctx, c.admin, "AAAA-BBBB-CCCC-DDDD"); }, ErrorKind::crypto);
   expect_error([&] { login(f.ctx, "bob", kPassword); }, ErrorKind::crypto);
-  EXPECT_EQ(get_account(f.ctx, c.admin).failed_logins, 0);
+  EXPECT_EQ(get_account(f.ctx, *f.audrey, c.admin).failed_logins, 0);
   for (const auto& o : list_operators(f.ctx, *f.admin))
     if (o.name == "bob") {
       EXPECT_EQ(o.failed_logins, 0);
@@ -400,7 +400,7 @@ TEST(RaPrincipal, LetterTakesEnrollmentUrlFromConfig) {
   auto form = light_form();
   form.home_address = "東京都港区新橋二丁目6番2号 新橋アイマークビル7階 受付気付 " + std::string(40, 'x');
   auto app_id = request_additional_certificate(f.ctx, f.account(c.admin), {c.user1, form}).application_id;
-  Application app = get_application(f.ctx, app_id);
+  Application app = get_application(f.ctx, *f.audrey, app_id);
   IssuedPin pin{"7KQ2-M9XD-4HTB-0RWE", f.now + 86400};
   ApprovalLetter l = compose_approval_letter(f.ctx, app, pin);
   EXPECT_EQ(l.enrollment_url, "https://enroll.sakura-ca.example.jp/start");

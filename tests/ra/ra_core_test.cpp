@@ -316,8 +316,8 @@ TEST(RaLifecycle, PaperToApprovedWithThreeApplicants) {
   EXPECT_EQ(r.reasons[1].code, "missing_document");
   EXPECT_EQ(r.reasons[1].application_id, a3);
   EXPECT_NE(r.reasons[1].message_ja.find("佐藤 健 様の住民票"), std::string::npos) << r.reasons[1].message_ja;
-  for (auto id : {a1, a2, a3}) EXPECT_EQ(get_application(ctx, id).state, State::incomplete);
-  EXPECT_EQ(last_check_reasons(ctx, bundle).size(), 2u);
+  for (auto id : {a1, a2, a3}) EXPECT_EQ(get_application(ctx, *f.audrey, id).state, State::incomplete);
+  EXPECT_EQ(last_check_reasons(ctx, *f.audrey, bundle).size(), 2u);
 
   // Approving an incomplete application is refused with the state and what is allowed.
   auto msg = expect_error([&] { approve_application(ctx, *f.carol, a1); }, ErrorKind::conflict);
@@ -334,7 +334,7 @@ TEST(RaLifecycle, PaperToApprovedWithThreeApplicants) {
   add_document(ctx, *f.alice, bundle, doc(DocumentKind::residence_record, "2026-04-02", "2026-04-15", a3));
   r = check_bundle(ctx, *f.bob, bundle);
   EXPECT_TRUE(r.complete) << (r.reasons.empty() ? "" : r.reasons[0].message);
-  for (auto id : {a1, a2, a3}) EXPECT_EQ(get_application(ctx, id).state, State::checked);
+  for (auto id : {a1, a2, a3}) EXPECT_EQ(get_application(ctx, *f.audrey, id).state, State::checked);
 
   // Two-person rule: bob entered and checked the bundle; he cannot approve. Auditors cannot either.
   msg = expect_error([&] { approve_application(ctx, *f.bob, a1); }, ErrorKind::forbidden);
@@ -342,9 +342,9 @@ TEST(RaLifecycle, PaperToApprovedWithThreeApplicants) {
   expect_error([&] { approve_application(ctx, *f.audrey, a1); }, ErrorKind::forbidden);
   expect_error([&] { approve_application(ctx, *f.alice, a1); }, ErrorKind::forbidden);
   for (auto id : {a1, a2, a3}) approve_application(ctx, *f.carol, id);
-  EXPECT_EQ(get_application(ctx, a1).approved_by, "ra:carol");
+  EXPECT_EQ(get_application(ctx, *f.audrey, a1).approved_by, "ra:carol");
 
-  auto hist = application_history(ctx, a2);
+  auto hist = application_history(ctx, *f.audrey, a2);
   std::vector<std::string> path;
   for (const auto& e : hist) path.push_back(e.to);
   EXPECT_EQ(path, (std::vector<std::string>{"received", "incomplete", "resubmitted", "checked", "approved"}));
@@ -372,14 +372,14 @@ TEST(RaLifecycle, PaperToApprovedWithThreeApplicants) {
   // Search by company, applicant, state.
   ApplicationFilter filter;
   filter.company = "sakura";
-  EXPECT_EQ(find_applications(ctx, filter).size(), 3u);
+  EXPECT_EQ(find_applications(ctx, *f.audrey, filter).size(), 3u);
   filter.applicant = "スズキ";
-  ASSERT_EQ(find_applications(ctx, filter).size(), 1u);
-  EXPECT_EQ(find_applications(ctx, filter)[0].id, a2);
+  ASSERT_EQ(find_applications(ctx, *f.audrey, filter).size(), 1u);
+  EXPECT_EQ(find_applications(ctx, *f.audrey, filter)[0].id, a2);
   ApplicationFilter by_state;
   by_state.state = State::approved;
-  EXPECT_EQ(find_applications(ctx, by_state).size(), 3u);
-  EXPECT_EQ(find_bundles(ctx, "桜建設").size(), 1u);
+  EXPECT_EQ(find_applications(ctx, *f.audrey, by_state).size(), 3u);
+  EXPECT_EQ(find_bundles(ctx, *f.audrey, "桜建設").size(), 1u);
 }
 
 
@@ -393,10 +393,10 @@ TEST(RaLifecycle, EditsRejectionAndWithdrawal) {
   EXPECT_EQ(edited.form.title_romaji, "Bucho");
   EXPECT_EQ(edited.form.validity_years, 1);
   expect_error([&] { edit_application(ctx, *f.alice, a1, api::decode_applicant_changes({{"name_romaji", "山田"}})); }, ErrorKind::invalid_input);
-  EXPECT_EQ(get_application(ctx, a1).form.name_romaji, "Taro Yamada");
+  EXPECT_EQ(get_application(ctx, *f.audrey, a1).form.name_romaji, "Taro Yamada");
   expect_error([&] { edit_application(ctx, *f.audrey, a1, api::decode_applicant_changes({{"title_romaji", "Kacho"}})); }, ErrorKind::forbidden);
   edit_bundle(ctx, *f.alice, c.bundle_id, api::decode_bundle_changes({{"applied_by", "manager"}, {"token_quantity", 2}}));
-  EXPECT_EQ(get_bundle(ctx, c.bundle_id).applied_by, "manager");
+  EXPECT_EQ(get_bundle(ctx, *f.audrey, c.bundle_id).applied_by, "manager");
   expect_error([&] { edit_bundle(ctx, *f.alice, c.bundle_id, api::decode_bundle_changes({{"applied_by", "boss"}})); }, ErrorKind::invalid_input);
   expect_error([&] { edit_bundle(ctx, *f.alice, c.bundle_id, api::decode_bundle_changes({{"received_on", "2026-04-31"}})); }, ErrorKind::invalid_input);
   // Rejection needs an approver and a reason; withdrawal ends an application; both are final.
@@ -406,7 +406,7 @@ TEST(RaLifecycle, EditsRejectionAndWithdrawal) {
   auto msg = expect_error([&] { withdraw_application(ctx, *f.alice, a2, "again"); }, ErrorKind::conflict);
   EXPECT_NE(msg.find("is rejected; it cannot become withdrawn (allowed from rejected: none, it is final)"),
             std::string::npos) << msg;
-  EXPECT_EQ(application_history(ctx, a2).back().note, "forged seal");
+  EXPECT_EQ(application_history(ctx, *f.audrey, a2).back().note, "forged seal");
   // The check only concerns applicants still in the application.
   add_document(ctx, *f.alice, c.bundle_id, doc(DocumentKind::registration_history, "2026-03-01", "2026-04-10"));
   add_document(ctx, *f.alice, c.bundle_id, doc(DocumentKind::representative_seal, "2026-03-01", "2026-04-10"));
@@ -475,7 +475,7 @@ TEST(RaPin, WrongPinLocksAndSurvivesRestart) {
   EXPECT_EQ(r.status, PinStatus::locked);
   f.open();
   EXPECT_EQ(verify_pin(*f.ctx, f.app, pin.pin).status, PinStatus::locked) << "locked even for the right PIN";
-  EXPECT_TRUE(get_application(*f.ctx, f.app).pin_locked_at.has_value());
+  EXPECT_TRUE(get_application(*f.ctx, *f.audrey, f.app).pin_locked_at.has_value());
 
   // Re-issue: alice requests; she cannot carry it out (role, and two-person rule); bob can.
   request_pin_reissue(*f.ctx, *f.bob, f.app, "PIN locked after wrong entries");
@@ -483,7 +483,7 @@ TEST(RaPin, WrongPinLocksAndSurvivesRestart) {
   expect_error([&] { issue_pin(*f.ctx, *f.alice, f.app); }, ErrorKind::forbidden);
   auto pin2 = issue_pin(*f.ctx, *f.carol, f.app);
   EXPECT_NE(pin2.pin, pin.pin);
-  EXPECT_EQ(get_application(*f.ctx, f.app).state, State::pin_issued);
+  EXPECT_EQ(get_application(*f.ctx, *f.audrey, f.app).state, State::pin_issued);
   record_mailing(*f.ctx, *f.alice, f.app, "1234-5678-9013", Date::parse("2026-04-11"));
   EXPECT_EQ(verify_pin(*f.ctx, f.app, pin.pin).status, PinStatus::wrong) << "the old PIN is dead";
   auto ok = verify_pin(*f.ctx, f.app, normalize_pin(pin2.pin));
@@ -500,7 +500,7 @@ TEST(RaDelivery, RestrictedDeliveryMail) {
   issue_pin(ctx, *f.alice, f.app);
   auto m = record_mailing(ctx, *f.alice, f.app, "1111-2222-3333", Date::parse("2026-04-11"));
   EXPECT_EQ(m.tracking_number, "111122223333");
-  EXPECT_EQ(get_application(ctx, f.app).state, State::notice_mailed);
+  EXPECT_EQ(get_application(ctx, *f.audrey, f.app).state, State::notice_mailed);
   f.now += 10 * 86400;
   m = record_postal_event(ctx, *f.alice, "111122223333", "held", Date::parse("2026-04-12"));
   EXPECT_EQ(m.hold_ends()->str(), "2026-04-19");
@@ -524,7 +524,7 @@ TEST(RaDelivery, RestrictedDeliveryMail) {
   EXPECT_EQ(again.charge_yen, 1200);
   EXPECT_EQ(again.resend_of, m.id);
   record_postal_event(ctx, *f.alice, "555566667777", "delivered", Date::parse("2026-04-21"));
-  EXPECT_EQ(list_mailings(ctx, f.app).size(), 2u);
+  EXPECT_EQ(list_mailings(ctx, *f.audrey, f.app).size(), 2u);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -606,7 +606,7 @@ TEST(RaBadInput, RefusedWithoutChanges) {
             std::string::npos) << m;
   expect_error([&] { check_bundle(ctx, *f.alice, f.bundle); }, ErrorKind::conflict);
   expect_error([&] { approve_application(ctx, *f.carol, f.app); }, ErrorKind::conflict);
-  expect_error([&] { get_application(ctx, 4242); }, ErrorKind::not_found);
+  expect_error([&] { get_application(ctx, *f.audrey, 4242); }, ErrorKind::not_found);
   expect_error([&] { normalize_tracking_number("12ab-3456-7890"); }, ErrorKind::invalid_input);
   expect_error([&] { normalize_tracking_number("1234"); }, ErrorKind::invalid_input);
   expect_error([&] { reject_application(ctx, *f.carol, f.app, "  "); }, ErrorKind::invalid_input);
@@ -618,7 +618,7 @@ TEST(RaBadInput, RefusedWithoutChanges) {
   record_mailing(ctx, *f.alice, f.app, "4444-5555-6666", Date::parse("2026-04-11"));
   BundleInput b2 = three_applicant_bundle();
   b2.applicants.resize(1);
-  b2.company_id = get_application(ctx, f.app).company_id;
+  b2.company_id = get_application(ctx, *f.audrey, f.app).company_id;
   auto c2 = create_bundle(ctx, *f.alice, b2);
   // Walk the second application to pin_issued.
   add_document(ctx, *f.alice, c2.bundle_id, doc(DocumentKind::registration_history, "2026-03-01", "2026-04-10"));
@@ -633,7 +633,7 @@ TEST(RaBadInput, RefusedWithoutChanges) {
                ErrorKind::conflict);
   EXPECT_NE(m.find("already recorded"), std::string::npos) << m;
   EXPECT_EQ(counts(), before);
-  EXPECT_EQ(get_application(ctx, c2.application_ids[0]).state, State::pin_issued);
+  EXPECT_EQ(get_application(ctx, *f.audrey, c2.application_ids[0]).state, State::pin_issued);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -671,7 +671,7 @@ TEST(RaRevocation, RequestApproveRevokeAndCrl) {
   // Enrollment: the PIN and a CSR; the subject comes from Form 5, not from the CSR.
   std::string csr = test::openssl_csr(caf->home.path(), "ec");
   EXPECT_EQ(enroll_with_pin(ctx, app, "AAAA-AAAA-AAAA-AAAA", csr, "enroll:web").status, PinStatus::wrong);
-  EXPECT_EQ(get_application(ctx, app).state, State::notice_mailed);
+  EXPECT_EQ(get_application(ctx, admin, app).state, State::notice_mailed);
   EXPECT_EQ(enroll_with_pin(ctx, app, pin.pin, csr, "enroll:web").status, PinStatus::accepted);
   EXPECT_EQ(verify_pin(ctx, app, pin.pin).status, PinStatus::not_usable) << "the PIN is spent";
   auto issued = issue_for_application(ctx, *caf->ca, app, "enroll:web");
@@ -684,8 +684,8 @@ TEST(RaRevocation, RequestApproveRevokeAndCrl) {
   }
   EXPECT_NE(issued.record.subject.find("O=Sakura Kensetsu"), std::string::npos);
   EXPECT_EQ(issued.record.not_after - issued.record.not_before, 730 * 86400);
-  EXPECT_EQ(get_application(ctx, app).state, State::issued);
-  EXPECT_EQ(get_application(ctx, app).certificate_serial, issued.record.serial_hex);
+  EXPECT_EQ(get_application(ctx, admin, app).state, State::issued);
+  EXPECT_EQ(get_application(ctx, admin, app).certificate_serial, issued.record.serial_hex);
   const std::string serial = issued.record.serial_hex;
 
   // Request (default effective: request + 2 days); requester cannot approve; rejection needs a reason.
@@ -729,7 +729,7 @@ TEST(RaRevocation, RequestApproveRevokeAndCrl) {
   EXPECT_NE(text.find(upper(serial)), std::string::npos) << text;
   EXPECT_NE(text.find("Affiliation Changed"), std::string::npos) << text;
 
-  auto pending = list_revocations(ctx, "revoked");
+  auto pending = list_revocations(ctx, admin, "revoked");
   EXPECT_EQ(pending.size(), 1u);
   EXPECT_TRUE(db::verify_audit(*caf->db).ok);
 }
@@ -816,7 +816,7 @@ TEST(RaRenewal, NoticesEligibilityAndSupersede) {
 
   // Too early: no notice, not eligible.
   EXPECT_TRUE(send_expiry_notices(ctx, "cron").empty());
-  EXPECT_FALSE(renewal_eligibility(ctx, old_app).eligible);
+  EXPECT_FALSE(renewal_eligibility(ctx, admin, old_app).eligible);
   BundleInput rb;
   rb.company_id = c.company_id;
   rb.received_on = date_in_japan(now);
@@ -848,10 +848,10 @@ TEST(RaRenewal, NoticesEligibilityAndSupersede) {
   }
 
   // Eligible now; the renewal copies Form 5 with the changes given.
-  EXPECT_TRUE(renewal_eligibility(ctx, old_app).eligible);
+  EXPECT_TRUE(renewal_eligibility(ctx, admin, old_app).eligible);
   expect_error([&] { create_renewal(ctx, alice, old_app, renewal_bundle, api::decode_applicant_changes({{"colour", "red"}})); }, ErrorKind::invalid_input);
   auto renewal = create_renewal(ctx, alice, old_app, renewal_bundle, api::decode_applicant_changes({{"title_romaji", "Bucho"}}));
-  auto r = get_application(ctx, renewal);
+  auto r = get_application(ctx, admin, renewal);
   EXPECT_EQ(r.renewal_of, old_app);
   EXPECT_EQ(r.form.name_romaji, "Taro Yamada");
   EXPECT_EQ(r.form.home_address, "東京都港区新橋2-6-2");
@@ -865,13 +865,13 @@ TEST(RaRenewal, NoticesEligibilityAndSupersede) {
   auto old_rec = caf->ca->find(old_cert.record.serial_hex);
   ASSERT_TRUE(old_rec->revoked_at.has_value());
   EXPECT_EQ(old_rec->reason, ca::RevocationReason::superseded);
-  EXPECT_FALSE(renewal_eligibility(ctx, old_app).eligible) << "revoked certificates are not renewed";
+  EXPECT_FALSE(renewal_eligibility(ctx, admin, old_app).eligible) << "revoked certificates are not renewed";
 
   // Expired more than a year ago: not eligible (and expired less than a year ago: eligible).
   now = fresh.record.not_after + 364 * 86400;
-  EXPECT_TRUE(renewal_eligibility(ctx, renewal).eligible);
+  EXPECT_TRUE(renewal_eligibility(ctx, admin, renewal).eligible);
   now = fresh.record.not_after + 366 * 86400;
-  EXPECT_FALSE(renewal_eligibility(ctx, renewal).eligible);
+  EXPECT_FALSE(renewal_eligibility(ctx, admin, renewal).eligible);
   EXPECT_TRUE(db::verify_audit(*caf->db).ok);
 }
 
@@ -928,7 +928,7 @@ TEST(RaAccounts, IdsLinksAndChangeOfUser) {
     EXPECT_EQ(st.int64(0), 0);
   }
   auto extra = add_user_account(ctx, alice, c.company_id, "追加 三郎", "", "user3@example.jp");
-  EXPECT_EQ(list_accounts(ctx, c.company_id).size(), 4u);
+  EXPECT_EQ(list_accounts(ctx, admin, c.company_id).size(), 4u);
 
   // Links: one user per operation; mails to the company admin and the linked user.
   const std::string company_login = issued.accounts[0].login_id;
@@ -954,18 +954,18 @@ TEST(RaAccounts, IdsLinksAndChangeOfUser) {
   EXPECT_EQ(links[0].login_id, u2);
   EXPECT_EQ(count_rows(*caf->db, "outbox"), mails_before + 3);
   change_certificate_link(ctx, cadmin, c.company_id, {serial, extra.login_id, std::nullopt});
-  auto certs = company_certificates(ctx, c.company_id);
+  auto certs = company_certificates(ctx, admin, c.company_id);
   ASSERT_EQ(certs.size(), 1u);
   EXPECT_EQ(certs[0].status, "valid");
   EXPECT_EQ(certs[0].users.size(), 2u);
-  EXPECT_EQ(list_links(ctx, c.company_id, true).size(), 3u);
+  EXPECT_EQ(list_links(ctx, admin, c.company_id, true).size(), 3u);
 
   // Change of user: new holder, new password, links gone.
   auto changed = change_account_holder(ctx, alice, u2, "後任 四郎", "工事部", "successor@example.jp");
   EXPECT_EQ(changed.email, "successor@example.jp");
   EXPECT_FALSE(login_account(ctx, u2, mailed_password(*caf->db, u1)).principal);
   EXPECT_TRUE(login_account(ctx, u2, mailed_password(*caf->db, u2)).principal);
-  EXPECT_EQ(company_certificates(ctx, c.company_id)[0].users, std::vector<std::string>{extra.login_id});
+  EXPECT_EQ(company_certificates(ctx, admin, c.company_id)[0].users, std::vector<std::string>{extra.login_id});
 
   // A revoked certificate cannot be linked.
   caf->ca->revoke(serial, ca::RevocationReason::key_compromise, std::nullopt, {"test"});

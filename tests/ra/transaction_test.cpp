@@ -94,7 +94,7 @@ struct TxFixture {
     };
     add(DocumentKind::registration_current, std::nullopt);
     add(DocumentKind::representative_seal, std::nullopt);
-    for (auto app : get_bundle(ctx, c.bundle_id).applications) {
+    for (auto app : get_bundle(ctx, *alice, c.bundle_id).applications) {
       add(DocumentKind::residence_record, app.id);
       add(DocumentKind::personal_seal, app.id);
     }
@@ -177,7 +177,7 @@ TEST(RaIssuanceTx, RenewalRevokesTheReplacedCertificateInTheSameEntry) {
   TxFixture f;
   auto [old_app, old_csr] = f.enrolled(1)[0];
   auto old_cert = issue_for_application(f.ctx, *f.caf->ca, old_app, "enroll:web");
-  auto rb = f.bundle(0, get_application(f.ctx, old_app).company_id);
+  auto rb = f.bundle(0, get_application(f.ctx, *f.alice, old_app).company_id);
   const UnixTime start = f.now;
   f.now = old_cert.record.not_after - 29 * 86400;   // inside the 30-day notice window
   ASSERT_EQ(send_expiry_notices(f.ctx, "cron").size(), 1u);
@@ -246,7 +246,7 @@ TEST(RaIssuanceCrash, KilledAtEachStepNeverLeavesASecondCertificateOrAHalfIssuan
     EXPECT_EQ(killed.output.find("ra_issue_child:"), std::string::npos) << "killed, not failed: " << killed.output;
     // Whatever the point: a certificate exists exactly when the application records it.
     auto after_crash = f.certificates_for(csr);
-    Application a = get_application(f.ctx, app);
+    Application a = get_application(f.ctx, *f.alice, app);
     if (i < 2) {
       EXPECT_TRUE(after_crash.empty());
       EXPECT_EQ(a.state, State::enrolled);
@@ -267,7 +267,7 @@ TEST(RaIssuanceCrash, KilledAtEachStepNeverLeavesASecondCertificateOrAHalfIssuan
     auto certs = f.certificates_for(csr);
     ASSERT_EQ(certs.size(), 1u);
     EXPECT_EQ(certs[0].serial_hex, serial);
-    a = get_application(f.ctx, app);
+    a = get_application(f.ctx, *f.alice, app);
     EXPECT_EQ(a.state, State::issued);
     EXPECT_EQ(a.certificate_serial, serial);
     auto repeat = run_child(f, app);
@@ -322,7 +322,7 @@ TEST(RaIssuanceCrash, TwoProcessesIssuingOneApplicationMakeOneCertificate) {
   auto certs = f.certificates_for(csr);
   ASSERT_EQ(certs.size(), 1u);
   EXPECT_EQ(trim(r1.output), certs[0].serial_hex);
-  EXPECT_EQ(get_application(f.ctx, app).certificate_serial, certs[0].serial_hex);
+  EXPECT_EQ(get_application(f.ctx, *f.alice, app).certificate_serial, certs[0].serial_hex);
   {
     db::Statement st(*f.caf->db, "SELECT count(*) FROM audit_log WHERE action = 'ra.application.issued'");
     st.step();
@@ -363,7 +363,7 @@ TEST(RaRevocationTx, ARefusedRevocationLeavesTheRequestPending) {
   f.now = cert.record.not_after + 86400;
   auto audit = f.audit_entries();
   expect_error([&] { approve_revocation(f.ctx, *f.bob, req.id); }, ErrorKind::invalid_input);
-  auto r = get_revocation(f.ctx, req.id);
+  auto r = get_revocation(f.ctx, *f.alice, req.id);
   EXPECT_EQ(r.state, "pending");
   EXPECT_FALSE(r.decided_by.has_value());
   EXPECT_EQ(f.audit_entries(), audit);
@@ -410,16 +410,16 @@ TEST(RaBundleApproval, AllCheckedApplicationsOrNoneInOneEntry) {
   auto audit = f.audit_entries();
   expect_error([&] { approve_bundle(f.ctx, *f.bob, c.bundle_id); }, ErrorKind::forbidden);
   for (auto id : {c.application_ids[0], c.application_ids[1], extra})
-    EXPECT_EQ(get_application(f.ctx, id).state, State::checked) << "none approved";
+    EXPECT_EQ(get_application(f.ctx, *f.alice, id).state, State::checked) << "none approved";
   EXPECT_EQ(f.audit_entries(), audit);
 
   auto approved = approve_bundle(f.ctx, *f.carol, c.bundle_id);
   EXPECT_EQ(approved, (std::vector<std::int64_t>{c.application_ids[0], c.application_ids[1], extra}));
   for (auto id : approved) {
-    auto a = get_application(f.ctx, id);
+    auto a = get_application(f.ctx, *f.alice, id);
     EXPECT_EQ(a.state, State::approved);
     EXPECT_EQ(a.approved_by, "ra:carol");
-    EXPECT_EQ(application_history(f.ctx, id).back().to, "approved");
+    EXPECT_EQ(application_history(f.ctx, *f.alice, id).back().to, "approved");
   }
   EXPECT_EQ(f.audit_entries(), audit + 1);
   EXPECT_EQ(f.audit_entries("ra.bundle.approve"), 1);

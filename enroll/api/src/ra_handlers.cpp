@@ -127,12 +127,12 @@ json bundle_show(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   auto id = f.whole("id");
   f.done();
-  authenticate(s, c);
-  json j = render(ra::get_bundle(s.ra(), id));
+  auto who = authenticate(s, c);
+  json j = render(ra::get_bundle(s.ra(), who, id));
   j["documents"] = json::array();
-  for (const auto& d : ra::list_documents(s.ra(), id)) j["documents"].push_back(render(d));
+  for (const auto& d : ra::list_documents(s.ra(), who, id)) j["documents"].push_back(render(d));
   j["last_check_reasons"] = json::array();
-  for (const auto& d : ra::last_check_reasons(s.ra(), id)) j["last_check_reasons"].push_back(render(d));
+  for (const auto& d : ra::last_check_reasons(s.ra(), who, id)) j["last_check_reasons"].push_back(render(d));
   return j;
 }
 
@@ -141,9 +141,9 @@ json bundle_list(Services& s, const Caller& c, const json& request) {
   std::string company = f.opt_text("company").value_or("");
   int n = limit(f);
   f.done();
-  authenticate(s, c);
+  auto who = authenticate(s, c);
   json out = json::array();
-  for (const auto& b : ra::find_bundles(s.ra(), company, n)) out.push_back(render(b));
+  for (const auto& b : ra::find_bundles(s.ra(), who, company, n)) out.push_back(render(b));
   return out;
 }
 
@@ -172,14 +172,14 @@ json application_show(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   auto id = f.whole("id");
   f.done();
-  authenticate(s, c);
-  json j = render(ra::get_application(s.ra(), id));
+  auto who = authenticate(s, c);
+  json j = render(ra::get_application(s.ra(), who, id));
   j["history"] = json::array();
-  for (const auto& e : ra::application_history(s.ra(), id))
+  for (const auto& e : ra::application_history(s.ra(), who, id))
     j["history"].push_back({{"from", e.from}, {"to", e.to}, {"actor", e.actor}, {"at", format_rfc3339(e.at)},
                             {"note", e.note}});
   j["mailings"] = json::array();
-  for (const auto& m : ra::list_mailings(s.ra(), id)) j["mailings"].push_back(render(m));
+  for (const auto& m : ra::list_mailings(s.ra(), who, id)) j["mailings"].push_back(render(m));
   return j;
 }
 
@@ -192,9 +192,9 @@ json application_list(Services& s, const Caller& c, const json& request) {
   filter.bundle_id = f.opt_whole("bundle");
   filter.limit = limit(f);
   f.done();
-  authenticate(s, c);
+  auto who = authenticate(s, c);
   json out = json::array();
-  for (const auto& app : ra::find_applications(s.ra(), filter)) out.push_back(render(app));
+  for (const auto& app : ra::find_applications(s.ra(), who, filter)) out.push_back(render(app));
   return out;
 }
 
@@ -223,9 +223,9 @@ json document_list(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   auto bundle = f.whole("bundle");
   f.done();
-  authenticate(s, c);
+  auto who = authenticate(s, c);
   json out = json::array();
-  for (const auto& d : ra::list_documents(s.ra(), bundle)) out.push_back(render(d));
+  for (const auto& d : ra::list_documents(s.ra(), who, bundle)) out.push_back(render(d));
   return out;
 }
 
@@ -364,9 +364,9 @@ json mail_list(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   auto id = f.opt_whole("application");
   f.done();
-  authenticate(s, c);
+  auto who = authenticate(s, c);
   json out = json::array();
-  for (const auto& m : ra::list_mailings(s.ra(), id)) out.push_back(render(m));
+  for (const auto& m : ra::list_mailings(s.ra(), who, id)) out.push_back(render(m));
   return out;
 }
 
@@ -420,9 +420,9 @@ json revocation_list(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   std::string state = f.opt_text("state").value_or("");
   f.done();
-  authenticate(s, c);
+  auto who = authenticate(s, c);
   json out = json::array();
-  for (const auto& q : ra::list_revocations(s.ra(), state)) out.push_back(render(q));
+  for (const auto& q : ra::list_revocations(s.ra(), who, state)) out.push_back(render(q));
   return out;
 }
 
@@ -484,8 +484,8 @@ json account_list(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   auto company = f.opt_whole("company");
   f.done();
-  authenticate(s, c);
-  return accounts(ra::list_accounts(s.ra(), company));
+  auto who = authenticate(s, c);
+  return accounts(ra::list_accounts(s.ra(), who, company));
 }
 
 json account_unlock(Services& s, const Caller& c, const json& request) {
@@ -510,9 +510,9 @@ json company_certificates(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   auto company = f.whole("company");
   f.done();
-  authenticate(s, c);
+  auto who = authenticate(s, c);
   json out = json::array();
-  for (const auto& cert : ra::company_certificates(s.ra(), company))
+  for (const auto& cert : ra::company_certificates(s.ra(), who, company))
     out.push_back({{"application", cert.application_id}, {"serial", cert.serial}, {"holder", cert.holder},
                    {"holder_romaji", cert.holder_romaji}, {"not_before", format_rfc3339(cert.not_before)},
                    {"not_after", format_rfc3339(cert.not_after)}, {"status", cert.status}, {"users", cert.users}});

@@ -56,8 +56,12 @@ Account add_user_account(RaContext& ctx, const Principal& by, std::int64_t compa
 Account change_account_holder(RaContext& ctx, const Principal& by, const std::string& login_id,
                               const std::string& name, const std::string& department, const std::string& email);
 
-std::vector<Account> list_accounts(RaContext& ctx, std::optional<std::int64_t> company_id);
-Account get_account(RaContext& ctx, const std::string& login_id);
+/// Accounts of one company, or of all. `by`: an RA operator with Permission::read (any company, or
+/// all), or the company admin of company_id (its own company only, RA-8); anyone else: forbidden.
+std::vector<Account> list_accounts(RaContext& ctx, const Principal& by, std::optional<std::int64_t> company_id);
+/// One account; throws not_found. `by`: an RA operator with Permission::read, or the company admin
+/// of the account's company (RA-8); anyone else: forbidden.
+Account get_account(RaContext& ctx, const Principal& by, const std::string& login_id);
 
 /// Logs a company ID (企業ID) or user ID (ユーザID) in: a Principal of kind company_admin or
 /// company_user on success. Initial passwords are accepted as typed in PIN form (case, look-alikes,

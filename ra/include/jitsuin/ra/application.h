@@ -68,7 +68,7 @@ struct Application {
 };
 
 /// Loads one application; throws not_found.
-Application get_application(RaContext& ctx, std::int64_t id);
+Application get_application(RaContext& ctx, const Principal& by, std::int64_t id);
 
 /// Search criteria; empty fields match everything. Text matches are substrings, case-insensitive
 /// for ASCII.
@@ -80,7 +80,7 @@ struct ApplicationFilter {
   std::optional<State> state;
   int limit = 1000;
 };
-std::vector<Application> find_applications(RaContext& ctx, const ApplicationFilter& filter);
+std::vector<Application> find_applications(RaContext& ctx, const Principal& by, const ApplicationFilter& filter);
 
 /// Adds a Form 5 to a bundle that is still being checked. Returns the new application's id.
 std::int64_t add_application(RaContext& ctx, const Principal& by, std::int64_t bundle_id, const ApplicantInput& form);

@@ -112,9 +112,9 @@ struct Bundle {
 
 };
 
-Bundle get_bundle(RaContext& ctx, std::int64_t bundle_id);
+Bundle get_bundle(RaContext& ctx, const Principal& by, std::int64_t bundle_id);
 
 /// Bundles, newest first, optionally of companies whose name (any script) contains `company`.
-std::vector<Bundle> find_bundles(RaContext& ctx, const std::string& company, int limit = 1000);
+std::vector<Bundle> find_bundles(RaContext& ctx, const Principal& by, const std::string& company, int limit = 1000);
 
 }  // namespace jitsuin::ra

@@ -70,8 +70,11 @@ CertificateRequest request_additional_certificate(RaContext& ctx, const std::str
 /// company, the requester still an enabled company ID). Needs Permission::enter.
 CertificateRequest check_certificate_request(RaContext& ctx, const Principal& by, std::int64_t application_id);
 
-/// The request of an application, if it came from a company admin.
-std::optional<CertificateRequest> find_certificate_request(RaContext& ctx, std::int64_t application_id);
+/// The request of an application, if it came from a company admin. `by`: an RA operator with
+/// Permission::read, or the company admin of the request's company (forbidden for any other
+/// company, and for an application without a request).
+std::optional<CertificateRequest> find_certificate_request(RaContext& ctx, const Principal& by,
+                                                           std::int64_t application_id);
 
 /// Requests, oldest first, of one company or of all. `by`: an RA operator (any company, or all), or
 /// the company admin of company_id (its own company only; forbidden otherwise).

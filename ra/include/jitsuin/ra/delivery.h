@@ -54,7 +54,7 @@ std::vector<Mailing> expire_holds(RaContext& ctx, const std::string& actor, cons
 Mailing resend_notice(RaContext& ctx, const Principal& by, std::int64_t application_id, const std::string& tracking,
                       const Date& sent_on, int charge_yen, const std::string& note);
 
-std::vector<Mailing> list_mailings(RaContext& ctx, std::optional<std::int64_t> application_id);
-std::optional<Mailing> find_mailing(RaContext& ctx, const std::string& tracking);
+std::vector<Mailing> list_mailings(RaContext& ctx, const Principal& by, std::optional<std::int64_t> application_id);
+std::optional<Mailing> find_mailing(RaContext& ctx, const Principal& by, const std::string& tracking);
 
 }  // namespace jitsuin::ra

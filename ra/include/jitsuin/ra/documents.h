@@ -74,7 +74,7 @@ std::int64_t add_document(RaContext& ctx, const Principal& by, std::int64_t bund
 /// Removes a document recorded by mistake (while the bundle is being checked); audited.
 void remove_document(RaContext& ctx, const Principal& by, std::int64_t document_id, const std::string& why);
 
-std::vector<Document> list_documents(RaContext& ctx, std::int64_t bundle_id);
+std::vector<Document> list_documents(RaContext& ctx, const Principal& by, std::int64_t bundle_id);
 
 /// One reason a bundle is incomplete, printable for the letter sent back with it.
 struct Deficiency {
@@ -121,6 +121,6 @@ std::vector<std::int64_t> resubmit_bundle(RaContext& ctx, const Principal& by, s
                                           const std::string& note);
 
 /// The reasons found by the latest check of a bundle (empty when none has run or it was complete).
-std::vector<Deficiency> last_check_reasons(RaContext& ctx, std::int64_t bundle_id);
+std::vector<Deficiency> last_check_reasons(RaContext& ctx, const Principal& by, std::int64_t bundle_id);
 
 }  // namespace jitsuin::ra

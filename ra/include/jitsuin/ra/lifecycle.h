@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "jitsuin/ra/context.h"
+#include "jitsuin/ra/operators.h"
 
 namespace jitsuin::ra {
 
@@ -56,6 +57,6 @@ struct StateEvent {
 };
 
 /// History of an application, oldest first.
-std::vector<StateEvent> application_history(RaContext& ctx, std::int64_t application_id);
+std::vector<StateEvent> application_history(RaContext& ctx, const Principal& by, std::int64_t application_id);
 
 }  // namespace jitsuin::ra

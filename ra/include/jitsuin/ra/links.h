@@ -41,8 +41,10 @@ struct CertificateLink {
 std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const Principal& by, std::int64_t company_id,
                                                      const LinkChange& change);
 
-/// Links of a certificate or of a user ID (current only, unless with_history).
-std::vector<CertificateLink> list_links(RaContext& ctx, std::int64_t company_id, bool with_history = false);
+/// Links of a certificate or of a user ID (current only, unless with_history). `by`: an RA
+/// operator with Permission::read, or the company admin of company_id (RA-8); else forbidden.
+std::vector<CertificateLink> list_links(RaContext& ctx, const Principal& by, std::int64_t company_id,
+                                        bool with_history = false);
 
 /// One certificate of a company as company_certificates() lists it.
 struct CompanyCertificate {
@@ -56,7 +58,8 @@ struct CompanyCertificate {
 };
 
 /// The company's certificates (自社電子証明書照会): serial, holder, validity, status, linked users,
-/// in application order.
-std::vector<CompanyCertificate> company_certificates(RaContext& ctx, std::int64_t company_id);
+/// in application order. `by`: an RA operator with Permission::read, or the company admin of
+/// company_id (RA-8); else forbidden.
+std::vector<CompanyCertificate> company_certificates(RaContext& ctx, const Principal& by, std::int64_t company_id);
 
 }  // namespace jitsuin::ra

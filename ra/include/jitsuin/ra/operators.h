@@ -44,7 +44,11 @@ std::string principal_kind_name(PrincipalKind kind);
 
 /// An authenticated person. Only ra/ makes one — login(), resume_session() for operators,
 /// login_account() for company and user IDs — so an identity can never come from a value someone
-/// typed. Every ra/ function that acts for a person takes one and checks it itself.
+/// typed. Every ra/ function that acts for a person takes one and checks it itself. Reads (get_*,
+/// find_*, list_*, application_history, last_check_reasons, renewal_eligibility, company_certificates)
+/// need Permission::read of an RA operator; where RA-8 lets a company admin see its own company's
+/// data (accounts, certificate links, company certificates, additional certificate requests) the
+/// company admin of that company may read them too. User IDs read nothing through ra/.
 class Principal {
  public:
   PrincipalKind kind() const { return kind_; }

@@ -36,7 +36,7 @@ struct RenewalEligibility {
   bool eligible = false;
   std::string reason;
 };
-RenewalEligibility renewal_eligibility(RaContext& ctx, std::int64_t application_id);
+RenewalEligibility renewal_eligibility(RaContext& ctx, const Principal& by, std::int64_t application_id);
 
 /// Creates a renewal application in `bundle_id` (a bundle of the same company, still being
 /// checked) with the Form-5 data of the earlier application, `changes` applied. Refused unless

@@ -57,7 +57,7 @@ RevocationRequest execute_revocation(RaContext& ctx, const Principal& by, std::i
 RevocationRequest reject_revocation(RaContext& ctx, const Principal& by, std::int64_t request_id,
                                     const std::string& reason);
 
-RevocationRequest get_revocation(RaContext& ctx, std::int64_t request_id);
-std::vector<RevocationRequest> list_revocations(RaContext& ctx, const std::string& state = "");
+RevocationRequest get_revocation(RaContext& ctx, const Principal& by, std::int64_t request_id);
+std::vector<RevocationRequest> list_revocations(RaContext& ctx, const Principal& by, const std::string& state = "");
 
 }  // namespace jitsuin::ra
