@@ -202,9 +202,6 @@ TEST(RaDocuments, RulesOfRa2) {
   EXPECT_EQ(r.size(), 3u);   // rep seal, copy, personal seal
 }
 
-// ---------------------------------------------------------------------------------------------
-// Secrets and PINs
-
 // The reasons of a check are stored by ra/ in its own encoding (ra_bundle_checks.reasons) and read
 // back whole by last_check_reasons(), with and without an applicant; the keys on disk stay those of
 // the rows already written.
@@ -221,7 +218,8 @@ TEST(RaDocuments, CheckReasonsStoredAndReadBack) {
   ASSERT_FALSE(r.complete);
   bool with_applicant = false, without_applicant = false;
   for (const auto& d : r.reasons) (d.application_id ? with_applicant : without_applicant) = true;
-  ASSERT_TRUE(with_applicant && without_applicant) << "the bundle's seal certificate and applicants' papers are missing";
+  ASSERT_TRUE(with_applicant && without_applicant)
+      << "the bundle's seal certificate and the applicants' papers are missing";
 
   auto back = last_check_reasons(ctx, bundle);
   ASSERT_EQ(back.size(), r.reasons.size());
@@ -237,11 +235,15 @@ TEST(RaDocuments, CheckReasonsStoredAndReadBack) {
   auto stored = json::parse(st.text(0));
   ASSERT_EQ(stored.size(), r.reasons.size());
   for (std::size_t i = 0; i < stored.size(); ++i) {
-    json want = {{"code", r.reasons[i].code}, {"message", r.reasons[i].message}, {"message_ja", r.reasons[i].message_ja}};
-    if (r.reasons[i].application_id) want["application"] = *r.reasons[i].application_id;
+    const auto& d = r.reasons[i];
+    json want = {{"code", d.code}, {"message", d.message}, {"message_ja", d.message_ja}};
+    if (d.application_id) want["application"] = *d.application_id;
     EXPECT_EQ(stored[i], want) << i;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Secrets and PINs
 
 TEST(RaSecret, ScryptHashes) {
   auto h = hash_secret("s3cret-pass");
