@@ -115,12 +115,6 @@ Account insert(RaContext& ctx, const std::string& actor, const std::string& kind
 
 }  // namespace
 
-json Account::to_json() const {
-  return {{"id", id},       {"login_id", login_id},   {"kind", kind},   {"company_id", company_id},
-          {"name", name},   {"department", department}, {"email", email}, {"must_change_password", must_change_password},
-          {"disabled", disabled}, {"locked", locked}, {"created_at", format_rfc3339(created_at)}};
-}
-
 IssuedAccounts issue_bundle_accounts(RaContext& ctx, const Principal& by, std::int64_t bundle_id) {
   by.require(Permission::enter, "issue company and user IDs");
   // The initial passwords are hashed before the write lock (scrypt is slow); the transaction

@@ -66,23 +66,6 @@ bool is_refusal(const Error& e) {
 
 }  // namespace
 
-json CertificateRequest::to_json() const {
-  json j = {{"id", id},
-            {"application", application_id},
-            {"bundle", bundle_id},
-            {"company_id", company_id},
-            {"requested_by", requested_by},
-            {"user_id", user_login_id},
-            {"requested_at", format_rfc3339(requested_at)},
-            {"state", state_name(state)},
-            {"name_kanji", name_kanji},
-            {"name_romaji", name_romaji},
-            {"linked", linked}};
-  if (serial) j["serial"] = *serial;
-  if (!link_note.empty()) j["link_note"] = link_note;
-  return j;
-}
-
 namespace {
 
 // Files a company admin's request inside the caller's transaction; returns its application id.

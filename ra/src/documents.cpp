@@ -113,6 +113,29 @@ void require_open_bundle(const Bundle& b) {
                                        "resubmitted)");
 }
 
+// The reasons of a check as ra_bundle_checks.reasons stores them: ra/'s own storage encoding,
+// read back by last_check_reasons(); independent of how api/ renders a Deficiency, so changing a
+// response never changes what is on disk (the keys are those of rows already written).
+std::string encode_reasons(const std::vector<Deficiency>& reasons) {
+  json out = json::array();
+  for (const auto& d : reasons) {
+    json j = {{"code", d.code}, {"message", d.message}, {"message_ja", d.message_ja}};
+    if (d.application_id) j["application"] = *d.application_id;
+    out.push_back(std::move(j));
+  }
+  return out.dump();
+}
+
+std::vector<Deficiency> decode_reasons(const std::string& stored) {
+  std::vector<Deficiency> out;
+  for (const auto& j : json::parse(stored)) {
+    Deficiency d{j.at("code"), std::nullopt, j.at("message"), j.at("message_ja")};
+    if (j.contains("application")) d.application_id = j["application"].get<std::int64_t>();
+    out.push_back(d);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string document_kind_name(DocumentKind k) {
@@ -141,12 +164,6 @@ bool is_personal_document(DocumentKind k) {
 }
 
 Date document_accepted_until(const Date& issued) { return add_months(issued, kDocumentMaxAgeMonths); }
-
-json Deficiency::to_json() const {
-  json j = {{"code", code}, {"message", message}, {"message_ja", message_ja}};
-  if (application_id) j["application"] = *application_id;
-  return j;
-}
 
 std::vector<Deficiency> evaluate_documents(const BundleFacts& f) {
   std::vector<Deficiency> out;
@@ -290,8 +307,6 @@ CheckResult check_bundle(RaContext& ctx, const Principal& by, std::int64_t bundl
   r.reasons = evaluate_documents(f);
   r.complete = r.reasons.empty();
   r.new_state = r.complete ? "checked" : "incomplete";
-  json reasons = json::array();
-  for (const auto& d : r.reasons) reasons.push_back(d.to_json());
   for (std::int64_t id : waiting) {
     detail::transition(ctx, id, r.complete ? State::checked : State::incomplete, by.actor(),
                        r.complete ? "documents complete" : std::to_string(r.reasons.size()) + " reason(s)",
@@ -304,7 +319,8 @@ CheckResult check_bundle(RaContext& ctx, const Principal& by, std::int64_t bundl
   }
   db::Statement ins(ctx.db,
                     "INSERT INTO ra_bundle_checks (bundle_id, at, actor, complete, reasons) VALUES (?, ?, ?, ?, ?)");
-  ins.bind(1, bundle_id).bind(2, ctx.clock()).bind(3, by.actor()).bind(4, r.complete ? 1 : 0).bind(5, reasons.dump());
+  ins.bind(1, bundle_id).bind(2, ctx.clock()).bind(3, by.actor()).bind(4, r.complete ? 1 : 0);
+  ins.bind(5, encode_reasons(r.reasons));
   ins.exec();
   json codes = json::array();
   for (const auto& d : r.reasons) codes.push_back(d.code);
@@ -339,14 +355,8 @@ std::vector<std::int64_t> resubmit_bundle(RaContext& ctx, const Principal& by, s
 std::vector<Deficiency> detail::last_check_reasons(RaContext& ctx, std::int64_t bundle_id) {
   db::Statement st(ctx.db, "SELECT reasons FROM ra_bundle_checks WHERE bundle_id = ? ORDER BY id DESC LIMIT 1");
   st.bind(1, bundle_id);
-  std::vector<Deficiency> out;
-  if (!st.step()) return out;
-  for (const auto& j : json::parse(st.text(0))) {
-    Deficiency d{j.at("code"), std::nullopt, j.at("message"), j.at("message_ja")};
-    if (j.contains("application")) d.application_id = j["application"].get<std::int64_t>();
-    out.push_back(d);
-  }
-  return out;
+  if (!st.step()) return {};
+  return decode_reasons(st.text(0));
 }
 
 std::vector<Document> list_documents(RaContext& ctx, const Principal& by, std::int64_t bundle_id) {

@@ -67,12 +67,6 @@ std::int64_t link_certificate(RaContext& ctx, const std::string& linked_by, std:
 
 }  // namespace detail
 
-json CertificateLink::to_json() const {
-  json j = {{"serial", serial}, {"user_id", login_id}, {"linked_by", linked_by}, {"linked_at", format_rfc3339(linked_at)}};
-  if (unlinked_at) j["unlinked_by"] = *unlinked_by, j["unlinked_at"] = format_rfc3339(*unlinked_at);
-  return j;
-}
-
 std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const Principal& by, std::int64_t company_id,
                                                      const LinkChange& change) {
   // RA-8: the company admin of this company, or an RA operator who may enter data.

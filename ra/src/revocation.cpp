@@ -38,21 +38,6 @@ std::string object(std::int64_t id) { return "revocation:" + std::to_string(id);
 
 }  // namespace
 
-json RevocationRequest::to_json() const {
-  json j = {{"id", id},
-            {"serial", serial},
-            {"reason", ca::revocation_reason_name(reason)},
-            {"note", note},
-            {"state", state},
-            {"requested_by", requested_by},
-            {"requested_at", format_rfc3339(requested_at)},
-            {"effective_at", format_rfc3339(effective_at)}};
-  if (application_id) j["application"] = *application_id;
-  if (decided_by) j["decided_by"] = *decided_by, j["decided_at"] = format_rfc3339(*decided_at);
-  if (rejection_reason) j["rejection_reason"] = *rejection_reason;
-  return j;
-}
-
 RevocationRequest detail::get_revocation(RaContext& ctx, std::int64_t id) {
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE id = ?");
   st.bind(1, id);

@@ -6,6 +6,7 @@
 
 #include "jitsuin/api/decode.h"
 #include "jitsuin/api/handler.h"
+#include "jitsuin/api/render.h"
 #include "jitsuin/api/request.h"
 #include "jitsuin/api/status.h"
 #include "jitsuin/ra/date.h"
@@ -63,6 +64,62 @@ TEST(ApiDecode, WrongTypesNameTheField) {
   EXPECT_NE(expect_error([&] { f.text("missing"); }, ErrorKind::invalid_input).find("'missing' is required"),
             std::string::npos);
   expect_error([] { api::Fields f(json::array()); }, ErrorKind::invalid_input);
+}
+
+// The RA records rendered by render.h, exactly as the CLI's --json has shown them: every key, with
+// the optional ones absent and present.
+TEST(ApiRender, RaRecordsKeepTheirJson) {
+  const UnixTime t1 = parse_rfc3339("2026-04-10T01:00:00Z"), t2 = parse_rfc3339("2026-04-20T03:00:00Z");
+
+  ra::Deficiency d{"missing_document", std::nullopt, "Missing: X", "不足書類: X"};
+  EXPECT_EQ(api::render(d).dump(), R"({"code":"missing_document","message":"Missing: X","message_ja":"不足書類: X"})");
+  d.application_id = 7;
+  EXPECT_EQ(api::render(d).dump(),
+            R"({"application":7,"code":"missing_document","message":"Missing: X","message_ja":"不足書類: X"})");
+
+  ra::Account a;
+  a.id = 3, a.login_id = "U0000003", a.kind = "user", a.company_id = 1, a.name = "利用 者", a.department = "工事部";
+  a.email = "user@example.jp", a.must_change_password = false, a.disabled = true, a.created_at = t1;
+  a.failed_logins = 4, a.locked = true;
+  EXPECT_EQ(api::render(a).dump(),
+            R"({"company_id":1,"created_at":"2026-04-10T01:00:00Z","department":"工事部","disabled":true,)"
+            R"("email":"user@example.jp","id":3,"kind":"user","locked":true,"login_id":"U0000003",)"
+            R"("must_change_password":false,"name":"利用 者"})");
+
+  ra::CertificateLink l{"0A1B", "U0000003", "C0000001", t1, std::nullopt, std::nullopt};
+  EXPECT_EQ(api::render(l).dump(),
+            R"({"linked_at":"2026-04-10T01:00:00Z","linked_by":"C0000001","serial":"0A1B","user_id":"U0000003"})");
+  l.unlinked_by = "alice", l.unlinked_at = t2;
+  EXPECT_EQ(api::render(l).dump(),
+            R"({"linked_at":"2026-04-10T01:00:00Z","linked_by":"C0000001","serial":"0A1B",)"
+            R"("unlinked_at":"2026-04-20T03:00:00Z","unlinked_by":"alice","user_id":"U0000003"})");
+
+  ra::RevocationRequest r;
+  r.id = 2, r.serial = "0A1B", r.reason = ca::RevocationReason::key_compromise, r.note = "lost", r.state = "pending";
+  r.requested_by = "alice", r.requested_at = t1, r.effective_at = t2;
+  EXPECT_EQ(api::render(r).dump(),
+            R"({"effective_at":"2026-04-20T03:00:00Z","id":2,"note":"lost","reason":"keyCompromise",)"
+            R"("requested_at":"2026-04-10T01:00:00Z","requested_by":"alice","serial":"0A1B","state":"pending"})");
+  r.application_id = 5, r.state = "rejected", r.decided_by = "bob", r.decided_at = t2, r.rejection_reason = "no";
+  EXPECT_EQ(api::render(r).dump(),
+            R"({"application":5,"decided_at":"2026-04-20T03:00:00Z","decided_by":"bob",)"
+            R"("effective_at":"2026-04-20T03:00:00Z","id":2,"note":"lost","reason":"keyCompromise",)"
+            R"("rejection_reason":"no","requested_at":"2026-04-10T01:00:00Z","requested_by":"alice","serial":"0A1B",)"
+            R"("state":"rejected"})");
+
+  ra::CertificateRequest c;
+  c.id = 1, c.application_id = 9, c.bundle_id = 4, c.company_id = 1, c.requested_by = "C0000001";
+  c.user_login_id = "U0000003", c.requested_at = t1, c.state = ra::State::received, c.name_kanji = "山田 太郎";
+  c.name_romaji = "Taro Yamada";
+  EXPECT_EQ(api::render(c).dump(),
+            R"({"application":9,"bundle":4,"company_id":1,"id":1,"linked":false,"name_kanji":"山田 太郎",)"
+            R"("name_romaji":"Taro Yamada","requested_at":"2026-04-10T01:00:00Z","requested_by":"C0000001",)"
+            R"("state":"received","user_id":"U0000003"})");
+  c.state = ra::State::issued, c.serial = "0A1B", c.link_note = "user ID disabled";
+  EXPECT_EQ(api::render(c).dump(),
+            R"({"application":9,"bundle":4,"company_id":1,"id":1,"link_note":"user ID disabled","linked":false,)"
+            R"("name_kanji":"山田 太郎","name_romaji":"Taro Yamada","requested_at":"2026-04-10T01:00:00Z",)"
+            R"("requested_by":"C0000001","serial":"0A1B","state":"issued","user_id":"U0000003"})");
 }
 
 TEST(ApiRegistry, NamesAreUniqueAndRoutable) {

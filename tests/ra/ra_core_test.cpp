@@ -202,6 +202,46 @@ TEST(RaDocuments, RulesOfRa2) {
   EXPECT_EQ(r.size(), 3u);   // rep seal, copy, personal seal
 }
 
+// The reasons of a check are stored by ra/ in its own encoding (ra_bundle_checks.reasons) and read
+// back whole by last_check_reasons(), with and without an applicant; the keys on disk stay those of
+// the rows already written.
+TEST(RaDocuments, CheckReasonsStoredAndReadBack) {
+  RaFixture f;
+  auto& ctx = *f.ctx;
+  auto created = create_bundle(ctx, *f.bob, three_applicant_bundle());
+  const auto bundle = created.bundle_id;
+  const auto a1 = created.application_ids[0];
+  add_document(ctx, *f.alice, bundle, doc(DocumentKind::registration_current, "2026-03-01", "2026-04-10"));
+  add_document(ctx, *f.alice, bundle, doc(DocumentKind::personal_seal, "2026-03-20", "2026-04-10", a1));
+  EXPECT_TRUE(last_check_reasons(ctx, *f.alice, bundle).empty()) << "no check has run";
+  auto r = check_bundle(ctx, *f.alice, bundle);
+  ASSERT_FALSE(r.complete);
+  bool with_applicant = false, without_applicant = false;
+  for (const auto& d : r.reasons) (d.application_id ? with_applicant : without_applicant) = true;
+  ASSERT_TRUE(with_applicant && without_applicant)
+      << "the bundle's seal certificate and the applicants' papers are missing";
+
+  auto back = last_check_reasons(ctx, *f.alice, bundle);
+  ASSERT_EQ(back.size(), r.reasons.size());
+  for (std::size_t i = 0; i < back.size(); ++i) {
+    EXPECT_EQ(back[i].code, r.reasons[i].code) << i;
+    EXPECT_EQ(back[i].application_id, r.reasons[i].application_id) << i;
+    EXPECT_EQ(back[i].message, r.reasons[i].message) << i;
+    EXPECT_EQ(back[i].message_ja, r.reasons[i].message_ja) << i;
+  }
+  db::Statement st(*f.db, "SELECT reasons FROM ra_bundle_checks WHERE bundle_id = ?");
+  st.bind(1, bundle);
+  ASSERT_TRUE(st.step());
+  auto stored = json::parse(st.text(0));
+  ASSERT_EQ(stored.size(), r.reasons.size());
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    const auto& d = r.reasons[i];
+    json want = {{"code", d.code}, {"message", d.message}, {"message_ja", d.message_ja}};
+    if (d.application_id) want["application"] = *d.application_id;
+    EXPECT_EQ(stored[i], want) << i;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Secrets and PINs
 

@@ -116,7 +116,12 @@ json render(const ra::Document& d) {
   return j;
 }
 
-json render(const ra::Deficiency& d) { return d.to_json(); }
+json render(const ra::Deficiency& d) {
+  json j = {{"code", d.code}, {"message", d.message}, {"message_ja", d.message_ja}};
+  if (d.application_id) j["application"] = *d.application_id;
+  return j;
+}
+
 json render(const ra::Mailing& m) {
   json j = {{"id", m.id},          {"application", m.application_id}, {"tracking_number", m.tracking_number},
             {"state", m.state},    {"sent_on", m.sent_on.str()},      {"charge_yen", m.charge_yen},
@@ -128,9 +133,59 @@ json render(const ra::Mailing& m) {
   return j;
 }
 
-json render(const ra::RevocationRequest& r) { return r.to_json(); }
-json render(const ra::Account& a) { return a.to_json(); }
-json render(const ra::CertificateLink& l) { return l.to_json(); }
-json render(const ra::CertificateRequest& r) { return r.to_json(); }
+json render(const ra::RevocationRequest& r) {
+  json j = {{"id", r.id},
+            {"serial", r.serial},
+            {"reason", ca::revocation_reason_name(r.reason)},
+            {"note", r.note},
+            {"state", r.state},
+            {"requested_by", r.requested_by},
+            {"requested_at", format_rfc3339(r.requested_at)},
+            {"effective_at", format_rfc3339(r.effective_at)}};
+  if (r.application_id) j["application"] = *r.application_id;
+  if (r.decided_by) j["decided_by"] = *r.decided_by, j["decided_at"] = format_rfc3339(*r.decided_at);
+  if (r.rejection_reason) j["rejection_reason"] = *r.rejection_reason;
+  return j;
+}
+
+json render(const ra::Account& a) {
+  return {{"id", a.id},
+          {"login_id", a.login_id},
+          {"kind", a.kind},
+          {"company_id", a.company_id},
+          {"name", a.name},
+          {"department", a.department},
+          {"email", a.email},
+          {"must_change_password", a.must_change_password},
+          {"disabled", a.disabled},
+          {"locked", a.locked},
+          {"created_at", format_rfc3339(a.created_at)}};
+}
+
+json render(const ra::CertificateLink& l) {
+  json j = {{"serial", l.serial},
+            {"user_id", l.login_id},
+            {"linked_by", l.linked_by},
+            {"linked_at", format_rfc3339(l.linked_at)}};
+  if (l.unlinked_at) j["unlinked_by"] = *l.unlinked_by, j["unlinked_at"] = format_rfc3339(*l.unlinked_at);
+  return j;
+}
+
+json render(const ra::CertificateRequest& r) {
+  json j = {{"id", r.id},
+            {"application", r.application_id},
+            {"bundle", r.bundle_id},
+            {"company_id", r.company_id},
+            {"requested_by", r.requested_by},
+            {"user_id", r.user_login_id},
+            {"requested_at", format_rfc3339(r.requested_at)},
+            {"state", ra::state_name(r.state)},
+            {"name_kanji", r.name_kanji},
+            {"name_romaji", r.name_romaji},
+            {"linked", r.linked}};
+  if (r.serial) j["serial"] = *r.serial;
+  if (!r.link_note.empty()) j["link_note"] = r.link_note;
+  return j;
+}
 
 }  // namespace jitsuin::api

@@ -15,8 +15,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/operators.h"
 
@@ -33,8 +31,6 @@ struct Account {
   UnixTime created_at = 0;
   int failed_logins = 0;   ///< wrong passwords since the last success or unlock
   bool locked = false;     ///< locked after config.ra.password_max_failures wrong passwords
-
-  nlohmann::json to_json() const;
 };
 
 /// What was issued; initial passwords are not returned (they went out by mail only).

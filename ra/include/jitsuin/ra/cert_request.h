@@ -17,8 +17,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/operators.h"
@@ -45,8 +43,6 @@ struct CertificateRequest {
   std::optional<std::string> serial;   ///< once issued
   bool linked = false;                 ///< the certificate was linked to the user ID at issuance
   std::string link_note;               ///< why it was not, when it was not
-
-  nlohmann::json to_json() const;
 };
 
 /// Files the request in one transaction (bundle, application in state received, request row,

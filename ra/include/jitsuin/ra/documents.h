@@ -18,8 +18,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/date.h"
 #include "jitsuin/ra/operators.h"
@@ -82,8 +80,6 @@ struct Deficiency {
   std::optional<std::int64_t> application_id;   ///< the applicant concerned, if any
   std::string message;                       ///< English
   std::string message_ja;                    ///< 日本語 (for the company)
-
-  nlohmann::json to_json() const;
 };
 
 /// What the check needs to know about a bundle (a plain value, so the rules are testable alone).

@@ -9,8 +9,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/operators.h"
 
@@ -29,8 +27,6 @@ struct CertificateLink {
   UnixTime linked_at = 0;
   std::optional<std::string> unlinked_by;
   std::optional<UnixTime> unlinked_at;
-
-  nlohmann::json to_json() const;
 };
 
 /// Applies one link change for a company in one transaction. `by` must be an RA operator with

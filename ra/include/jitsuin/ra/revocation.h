@@ -14,8 +14,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "jitsuin/ca/store.h"
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/operators.h"
@@ -35,8 +33,6 @@ struct RevocationRequest {
   std::optional<std::string> decided_by;
   std::optional<UnixTime> decided_at;
   std::optional<std::string> rejection_reason;
-
-  nlohmann::json to_json() const;
 };
 
 /// Records a request for a certificate the CA issued and has not revoked; one open request per

@@ -28,13 +28,16 @@ nlohmann::json render(const ra::Application& a);
 nlohmann::json render(const ra::Document& d);
 /// A restricted-delivery mailing; hold_ends while held.
 nlohmann::json render(const ra::Mailing& m);
-// The RA's other records. (Their JSON is still built by the structs' to_json() in ra/, in files
-// other changes own — Deficiency's is also what ra/ stores for the last check; these overloads are
-// the one entry point, so moving the code here later changes no caller.)
+/// One reason a bundle is incomplete: code, English and Japanese message, application if any.
+/// (ra/ stores the reasons of a check in its own encoding; this is only how a response shows them.)
 nlohmann::json render(const ra::Deficiency& d);
+/// A revocation request: reason, state, effective time, and who decided when (once decided).
 nlohmann::json render(const ra::RevocationRequest& r);
+/// A company or user ID; never a password hash or the failed-login counter.
 nlohmann::json render(const ra::Account& a);
+/// A certificate link of a user ID; unlinked_by/unlinked_at once removed.
 nlohmann::json render(const ra::CertificateLink& l);
+/// An additional certificate request with its application's state; serial and link once issued.
 nlohmann::json render(const ra::CertificateRequest& r);
 
 }  // namespace jitsuin::api
