@@ -18,6 +18,7 @@
 #include "jitsuin/ra/operators.h"
 #include "jitsuin/ra/pin.h"
 #include "jitsuin/ra/secret.h"
+#include "company_fixture.h"
 #include "support/support.h"
 
 namespace jitsuin::ra {
@@ -27,93 +28,15 @@ using nlohmann::json;
 using test::count_rows;
 using test::expect_error;
 
-const std::string kPassword = "correct horse battery";
+using testing::Company;
+using testing::kPassword;
+using testing::light_form;
 
-ApplicantInput light_form() {
-  ApplicantInput a;
-  a.name_kanji = "田中 一郎";
-  a.name_kana = "タナカ イチロウ";
-  a.name_romaji = "Ichiro Tanaka";
-  a.department_romaji = "Honsha";
-  a.title_romaji = "Shacho";
-  a.email = "pin-to@example.jp";
-  a.postcode = "105-0004";
-  a.home_address = "東京都港区新橋3-3-3";
-  a.validity_years = 1;
-  return a;
-}
-
-struct Company {
-  std::int64_t id = 0;
-  std::int64_t bundle_id = 0;
-  std::string admin, user1, user2;
-};
-
-struct Fixture {
-  std::unique_ptr<test::CaFixture> caf = test::make_ca();
-  UnixTime now = system_clock()();
-  RaContext ctx{*caf->db, caf->config, [this] { return now; }};
-  std::optional<Principal> admin, alice, bob, audrey;   // administrator, operator, approver, auditor
-
-  Fixture() {
-    add_operator(ctx, nullptr, "admin", "", Role::administrator, kPassword);
-    admin = *login(ctx, "admin", kPassword).principal;
-    add_operator(ctx, &*admin, "alice", "", Role::operator_, kPassword);
-    add_operator(ctx, &*admin, "bob", "", Role::approver, kPassword);
-    add_operator(ctx, &*admin, "audrey", "", Role::auditor, kPassword);
-    alice = *login(ctx, "alice", kPassword).principal;
-    bob = *login(ctx, "bob", kPassword).principal;
-    audrey = *login(ctx, "audrey", kPassword).principal;
-  }
-
-  Company company(const std::string& name, const std::string& romaji, const std::string& domain) {
-    BundleInput b;
-    b.company = {name, "カイシャ", romaji, "東京都港区新橋1-1-1", "代表 一郎", "代表取締役"};
-    b.received_on = date_in_japan(now);
-    b.seal_form = b.applicant_list = true;
-    b.contacts = {{"contact", "管理 花子", "総務部", "admin@" + domain, "", ""},
-                  {"billing", "請求 次郎", "経理部", "billing@" + domain, "", ""}};
-    b.users = {{"利用 一郎", "工事部", "user1@" + domain}, {"利用 二郎", "工事部", "user2@" + domain}};
-    auto c = create_bundle(ctx, *alice, b);
-    for (auto k : {DocumentKind::registration_current, DocumentKind::representative_seal}) {
-      DocumentInput d;
-      d.kind = k;
-      d.issued_on = d.received_on = date_in_japan(now);
-      add_document(ctx, *alice, c.bundle_id, d);
-    }
-    if (!check_bundle(ctx, *alice, c.bundle_id).complete) throw std::runtime_error("bundle incomplete");
-    auto ids = issue_bundle_accounts(ctx, *alice, c.bundle_id);
-    return {c.company_id, c.bundle_id, ids.accounts.at(0).login_id, ids.accounts.at(1).login_id,
-            ids.accounts.at(2).login_id};
-  }
-
-  std::string mailed_password(const std::string& login_id) {
-    db::Statement st(*caf->db, "SELECT params FROM outbox WHERE template = 'user_id' ORDER BY id DESC");
-    while (st.step()) {
-      auto p = json::parse(st.text(0));
-      if (p.value("user_id", "") == login_id) return p.value("password", "");
-    }
-    throw std::runtime_error("no mailed password for " + login_id);
-  }
-
-  Principal account(const std::string& login_id) {
-    auto r = login_account(ctx, login_id, mailed_password(login_id));
-    if (!r.principal) throw std::runtime_error("login of " + login_id + " failed: " + r.message);
-    return *r.principal;
-  }
-
+struct Fixture : testing::CompanyFixture {
   // A company admin's request for user1, carried to an issued certificate; returns its serial.
-  std::string issued_certificate(const Company& c, const std::string& key) {
-    auto req = request_additional_certificate(ctx, account(c.admin), {c.user1, light_form()});
-    check_certificate_request(ctx, *alice, req.application_id);
-    approve_application(ctx, *bob, req.application_id);
-    auto pin = issue_pin(ctx, *alice, req.application_id);
-    record_mailing(ctx, *alice, req.application_id, std::to_string(200000000000 + req.application_id),
-                   date_in_japan(now));
-    auto csr = test::openssl_csr(caf->home.path(), "ec", key);
-    auto ok = enroll_with_pin(ctx, req.application_id, pin.pin, csr, "enroll:web");
-    if (ok.status != PinStatus::accepted) throw std::runtime_error("enrollment failed: " + ok.message);
-    return issue_for_application(ctx, *caf->ca, req.application_id, "enroll:web").record.serial_hex;
+  std::string issued_certificate(Company c, const std::string& key) {
+    requested_certificate(c, key);
+    return c.serial;
   }
 
   std::int64_t audit_count(const std::string& action) {
