@@ -22,6 +22,7 @@
 #include "jitsuin/ra/links.h"
 #include "jitsuin/ra/operators.h"
 #include "jitsuin/ra/pin.h"
+#include "company_fixture.h"
 #include "support/support.h"
 
 namespace jitsuin::ra {
@@ -34,17 +35,10 @@ using test::expect_error;
 const std::string kOperatorPassword = "correct horse battery";
 
 
-// The certificate data a company admin types in (organization left to the company's romaji name).
+// The certificate data a company admin types in (organization left to the company's romaji name),
+// for two years.
 ApplicantInput light_form() {
-  ApplicantInput a;
-  a.name_kanji = "田中 一郎";
-  a.name_kana = "タナカ イチロウ";
-  a.name_romaji = "Ichiro Tanaka";
-  a.department_romaji = "Honsha";
-  a.title_romaji = "Shacho";
-  a.email = "pin-to@example.jp";
-  a.postcode = "105-0004";
-  a.home_address = "東京都港区新橋3-3-3";
+  ApplicantInput a = testing::light_form();
   a.validity_years = 2;
   return a;
 }
