@@ -41,7 +41,10 @@ PinMatch match_pin(RaContext& ctx, std::int64_t id, std::string_view typed) {
 
 // The counting half, inside the caller's transaction: re-reads the application (its PIN may have
 // been locked, spent or re-issued since match_pin), counts a wrong attempt, locks at the limit.
-PinCheck check_in_tx(RaContext& ctx, std::int64_t id, const PinMatch& checked, const std::string& actor) {
+// With `enrolling`, an accepted PIN writes no entry of its own: the enrollment's state change is
+// the request's one entry.
+PinCheck check_in_tx(RaContext& ctx, std::int64_t id, const PinMatch& checked, const std::string& actor,
+                     bool enrolling = false) {
   UnixTime now = ctx.clock();
   const int max = ctx.config.ra.pin_max_attempts;
   db::Statement st(ctx.db,
@@ -72,7 +75,7 @@ PinCheck check_in_tx(RaContext& ctx, std::int64_t id, const PinMatch& checked, c
     return refuse(PinStatus::not_usable, "PIN re-issued during the check",
                   "the application PIN changed while it was being checked; enter it again");
   if (checked.match) {
-    detail::audit(ctx, actor, "ra.pin.accepted", object(id), json::object());
+    if (!enrolling) detail::audit(ctx, actor, "ra.pin.accepted", object(id), json::object());
     return {PinStatus::accepted, max - failures, "accepted"};
   }
   ++failures;
@@ -202,11 +205,11 @@ PinCheck enroll_with_pin(RaContext& ctx, std::int64_t id, std::string_view typed
   ca::check_csr(csr_pem);   // a malformed CSR is refused before any attempt is counted
   PinMatch m = match_pin(ctx, id, typed);   // slow: before taking the write lock
   db::Transaction tx(ctx.db);
-  PinCheck r = check_in_tx(ctx, id, m, actor);
+  PinCheck r = check_in_tx(ctx, id, m, actor, true);
   if (r.status == PinStatus::accepted) {
     db::Statement up(ctx.db, "UPDATE ra_applications SET csr = ?, pin_hash = NULL WHERE id = ?");
     up.bind(1, csr_pem).bind(2, id).exec();
-    detail::transition(ctx, id, State::enrolled, actor, "");
+    detail::transition(ctx, id, State::enrolled, actor, "", {{"pin", "accepted"}});
   }
   tx.commit();
   return r;

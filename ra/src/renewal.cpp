@@ -136,9 +136,10 @@ std::int64_t create_renewal(RaContext& ctx, const Principal& by, std::int64_t fr
                                          std::to_string(dup.int64(0)));
   ApplicantInput a = changes.apply(old.form);
   validate_applicant(ctx, a);
-  std::int64_t id = detail::insert_application(ctx, by.actor(), bundle_id, a, from);
-  detail::audit(ctx, by.actor(), "ra.renewal.create", "application:" + std::to_string(id),
-                {{"renewal_of", from}, {"serial", *old.certificate_serial}, {"eligible", e.reason}});
+  // One entry: the application's creation, naming what it renews.
+  std::int64_t id = detail::insert_application(
+      ctx, by.actor(), bundle_id, a, from,
+      {{"renewal_of", from}, {"serial", *old.certificate_serial}, {"eligible", e.reason}});
   tx.commit();
   return id;
 }

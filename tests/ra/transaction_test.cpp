@@ -201,6 +201,38 @@ TEST(RaIssuanceTx, RenewalRevokesTheReplacedCertificateInTheSameEntry) {
   EXPECT_TRUE(db::verify_audit(*f.caf->db).ok);
 }
 
+// The applicant's enrollment (PIN accepted, CSR stored, enrolled) and an operator's renewal
+// application are each one request: one transaction, one audit entry.
+TEST(RaIssuanceTx, EnrollmentAndRenewalCreationAreOneEntryEach) {
+  TxFixture f;
+  auto c = f.bundle(1);
+  f.check(c);
+  approve_bundle(f.ctx, *f.bob, c.bundle_id);
+  const auto app = c.application_ids.at(0);
+  auto pin = issue_pin(f.ctx, *f.alice, app);
+  record_mailing(f.ctx, *f.alice, app, std::to_string(310000000000 + app), date_in_japan(f.now));
+  auto csr = test::openssl_csr(f.caf->home.path(), "ec", "enrolling");
+  auto audit = f.audit_entries();
+  ASSERT_EQ(enroll_with_pin(f.ctx, app, pin.pin, csr, "enroll:web").status, PinStatus::accepted);
+  EXPECT_EQ(f.audit_entries(), audit + 1) << "PIN accepted and enrolled: one entry";
+  EXPECT_EQ(f.audit_entries("ra.application.enrolled"), 1);
+
+  auto cert = issue_for_application(f.ctx, *f.caf->ca, app, "enroll:web");
+  auto rb = f.bundle(0, get_application(f.ctx, *f.alice, app).company_id);
+  f.now = cert.record.not_after - 29 * 86400;   // inside the 30-day notice window
+  ASSERT_EQ(send_expiry_notices(f.ctx, "cron").size(), 1u);
+  audit = f.audit_entries();
+  auto renewal = create_renewal(f.ctx, *f.alice, app, rb.bundle_id);
+  EXPECT_EQ(f.audit_entries(), audit + 1) << "the renewal application: one entry";
+  db::Statement st(*f.caf->db, "SELECT action, details FROM audit_log ORDER BY seq DESC LIMIT 1");
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(st.text(0), "ra.application.create");
+  auto details = nlohmann::json::parse(st.text(1));
+  EXPECT_EQ(details["renewal_of"], app);
+  EXPECT_EQ(details["serial"], cert.record.serial_hex);
+  EXPECT_EQ(get_application(f.ctx, *f.alice, renewal).renewal_of, app);
+}
+
 TEST(RaIssuanceTx, TheClaimColumnIsGone) {
   test::TempDir home;
   auto db = db::Database::open(home / "jitsuin.db");
