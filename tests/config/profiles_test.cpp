@@ -111,10 +111,12 @@ TEST(Profiles, EveryCommandThatLoadsTheCaRefusesABrokenProfile) {
   auto good = run(issue);
   ASSERT_EQ(good.status, 0) << good.output;
 
-  // smime breaks: issuing with another profile, showing the CA and publishing CRLs all stop.
+  // smime breaks: every command stops at start-up — issuing with another profile, showing the CA,
+  // publishing CRLs, and RA commands that never touch the CA.
   write_text(profiles / "smime.json", R"({"subject": {"required": ["common_name"]}, "validity": {"default_days": 0},
                                           "key_usage": ["digitalSignature"]})");
-  for (const std::string& cmd : {issue, jitsuin + " ca show", jitsuin + " crl publish"}) {
+  for (const std::string& cmd : {issue, jitsuin + " ca show", jitsuin + " crl publish", jitsuin + " ra bundle-list",
+                                 jitsuin + " audit verify"}) {
     SCOPED_TRACE(cmd);
     auto r = run(cmd);
     EXPECT_EQ(r.status, 1) << r.output;

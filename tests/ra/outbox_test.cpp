@@ -585,7 +585,11 @@ TEST(OutboxConfig, MailSectionValidated) {
 TEST(OutboxCli, DeliverAndListReportFailures) {
   TempDir home;
   DownPort down;
-  write_text(home / "jitsuin.json", json({{"mail", {{"smtp_url", down.url()}, {"max_attempts", 1}}}}).dump());
+  // Every command checks the certificate profiles at start-up: this config names the shipped ones.
+  write_text(home / "jitsuin.json",
+             json({{"mail", {{"smtp_url", down.url()}, {"max_attempts", 1}}},
+                   {"ca", {{"profiles_dir", std::string(JITSUIN_SOURCE_DIR) + "/config/profiles"}}}})
+                 .dump());
   {
     auto db = db::Database::open(home / "jitsuin.db");
     db::Transaction tx(*db);
@@ -611,7 +615,10 @@ TEST(OutboxCli, DeliverAndListReportFailures) {
   EXPECT_NE(r.status, 0);
 
   // Switched to the maildir, new mail goes out and deliver exits 0.
-  write_text(home / "jitsuin.json", json({{"mail", {{"maildir", "spool"}}}}).dump());
+  write_text(home / "jitsuin.json",
+             json({{"mail", {{"maildir", "spool"}}},
+                   {"ca", {{"profiles_dir", std::string(JITSUIN_SOURCE_DIR) + "/config/profiles"}}}})
+                 .dump());
   {
     auto db = db::Database::open(home / "jitsuin.db");
     db::Transaction tx(*db);

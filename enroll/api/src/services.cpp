@@ -6,7 +6,9 @@
 
 namespace jitsuin::api {
 
-Services::Services(config::Config config, Clock clock) : config_(std::move(config)), clock_(std::move(clock)) {}
+Services::Services(config::Config config, Clock clock) : config_(std::move(config)), clock_(std::move(clock)) {
+  ca::load_profiles(config_.ca.profiles_dir);
+}
 
 Services::~Services() = default;
 

@@ -16,7 +16,8 @@ namespace jitsuin::api {
 
 class Services {
  public:
-  /// Takes a loaded configuration and the clock every handler uses.
+  /// Takes a loaded configuration and the clock every handler uses, and loads and checks every
+  /// certificate profile (fail fast: a broken profile stops start-up, whichever request comes).
   Services(config::Config config, Clock clock);
   ~Services();
   Services(const Services&) = delete;
