@@ -247,6 +247,35 @@ std::string read_secret_file(const std::filesystem::path& path) {
   return s;
 }
 
+std::string to_base64(std::span<const std::uint8_t> data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(), static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string to_base64(std::string_view data) {
+  return to_base64(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
+}
+
+Bytes from_base64(std::string_view text) {
+  JITSUIN_ARG_CHECK(text.size() % 4 == 0, "not base64: the length is not a multiple of 4");
+  // The alphabet only, and '=' only as the one or two last characters (EVP_DecodeBlock would
+  // also take spaces, and padding anywhere).
+  std::size_t pad = 0;
+  while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
+  for (std::size_t i = 0; i + pad < text.size(); ++i) {
+    char c = text[i];
+    JITSUIN_ARG_CHECK((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/',
+                      "not base64: unexpected character");
+  }
+  Bytes out(3 * (text.size() / 4) + 3);
+  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  JITSUIN_ARG_CHECK(n >= 0, "not base64");
+  out.resize(static_cast<std::size_t>(n) - pad);   // EVP_DecodeBlock counts the padding as zero bytes
+  return out;
+}
+
 Bytes random_bytes(std::size_t n) {
   Bytes out(n);
   if (n && RAND_priv_bytes(out.data(), static_cast<int>(n)) != 1)

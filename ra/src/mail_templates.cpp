@@ -2,8 +2,6 @@
 // placeholder has no value is left out, so optional params need no special cases.
 #include "mail_templates.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cctype>
 #include <ctime>
@@ -378,14 +376,6 @@ std::string fill(const Template& t, const char* text, const std::string& languag
   return out;
 }
 
-std::string base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 // Encoded-words within 75 characters (RFC 2047 section 2): 39 bytes of text become 52 base64
 // characters plus 12 of framing, so even "Subject: " and the first word fit a 78-character line. Chunks end on UTF-8 character boundaries; words are folded.
 std::string encoded_words(std::string_view utf8) {
@@ -395,7 +385,7 @@ std::string encoded_words(std::string_view utf8) {
     std::size_t end = std::min(utf8.size(), i + 39);
     while (end < utf8.size() && (static_cast<unsigned char>(utf8[end]) >> 6) == 2) --end;
     if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + base64(utf8.substr(i, end - i)) + "?=";
+    out += "=?UTF-8?B?" + to_base64(utf8.substr(i, end - i)) + "?=";
     i = end;
   }
   return out;
@@ -555,7 +545,7 @@ std::string build_message(const Envelope& env, const Rendered& content) {
     if (ch == '\n') body += "\r\n";
     else body += ch;
   }
-  std::string b64 = base64(body);
+  std::string b64 = to_base64(body);
   for (std::size_t i = 0; i < b64.size(); i += 76) m += b64.substr(i, 76) + "\r\n";
   return m;
 }

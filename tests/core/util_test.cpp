@@ -218,5 +218,20 @@ TEST(ConfigUtil, ErrorKindNames) {
   EXPECT_STREQ(e.what(), "msg");
 }
 
+TEST(Util, Base64RoundTripsAndRefusesGarbage) {
+  // RFC 4648 section 10 test vectors.
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : vectors) {
+    EXPECT_EQ(to_base64(std::string_view(plain)), encoded);
+    Bytes back = from_base64(encoded);
+    EXPECT_EQ(std::string(back.begin(), back.end()), plain);
+  }
+  Bytes binary{0x00, 0xff, 0x10, 0x80, 0x7f};
+  EXPECT_EQ(from_base64(to_base64(binary)), binary);
+  for (const char* bad : {"Zg=", "Zm9v!", "Zm 9v", "===="}) EXPECT_THROW(from_base64(bad), Error) << bad;
+}
+
 }  // namespace
 }  // namespace jitsuin::test

@@ -1,8 +1,6 @@
 // ra.*: the registration authority's back office. Each handler decodes its request, authenticates
 // the caller (an operator session, or the company ID's password for cert_request.add, or nobody
 // for the cron jobs), calls ra/ and renders the result.
-#include <openssl/evp.h>
-
 #include "jitsuin/api/decode.h"
 #include "jitsuin/api/handler.h"
 #include "jitsuin/api/render.h"
@@ -293,13 +291,6 @@ json withdraw(Services& s, const Caller& c, const json& request) {
   return {{"application", id}, {"state", "withdrawn"}};
 }
 
-std::string base64(const Bytes& data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(), static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 // Issues the PIN and renders the approval notice inside the same transaction: if the letter cannot
 // be made, no PIN is issued. The PIN is in the response once and stored nowhere; the PDF comes back
 // base64-encoded for the adapter to write or send.
@@ -317,7 +308,7 @@ json issue_pin(Services& s, const Caller& c, const json& request) {
     pdf = ra::render_approval_letter(ra::compose_approval_letter(s.ra(), app, p, url), language);
   });
   json out = {{"application", id}, {"pin", pin.pin}, {"expires_at", format_rfc3339(pin.expires_at)}};
-  if (letter) out["letter_pdf"] = base64(pdf);
+  if (letter) out["letter_pdf"] = to_base64(pdf);
   return out;
 }
 

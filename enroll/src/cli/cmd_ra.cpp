@@ -1,8 +1,6 @@
 // jitsuin ra …: the registration authority's back office on the command line: adapters over the
 // ra.* handlers of jitsuin_api (argv → request, response → text or --json). The operator comes from
 // the `jitsuin login` session; passwords from the terminal or a file.
-#include <openssl/evp.h>
-
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -295,16 +293,6 @@ int withdraw(const GlobalOptions& g, const std::vector<std::string>& argv) {
   call(g, "ra.withdraw", {{"application", a.whole_number("application")}, {"reason", a.required("reason")}});
   std::cout << "application " << a.whole_number("application") << " withdrawn\n";
   return 0;
-}
-
-Bytes from_base64(const std::string& text) {
-  Bytes out(3 * (text.size() / 4) + 3);
-  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) throw Error(ErrorKind::internal, "the approval letter came back garbled");
-  std::size_t pad = 0;
-  for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) ++pad;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
 }
 
 // The PIN is issued and the letter rendered in one transaction by ra.pin.issue; writing the PDF is

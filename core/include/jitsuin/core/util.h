@@ -62,6 +62,12 @@ std::string read_file(const std::filesystem::path& path);
 /// Refuses a file readable by group or others.
 std::string read_secret_file(const std::filesystem::path& path);
 
+/// Base64 (RFC 4648, with padding, no line breaks).
+std::string to_base64(std::span<const std::uint8_t> data);
+std::string to_base64(std::string_view data);
+/// Decodes base64 as to_base64() writes it. Throws invalid_input on anything else.
+Bytes from_base64(std::string_view text);
+
 /// Cryptographically secure random bytes from the system CSPRNG.
 Bytes random_bytes(std::size_t n);
 
