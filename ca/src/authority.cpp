@@ -185,8 +185,8 @@ struct CertificateAuthority::Impl {
     return *records;
   }
 
-  Impl(const config::Config& c, db::Database& d, hsm::KeyStore& k, Clock clk)
-      : config(c), db(d), keys(k), clock(std::move(clk)), profiles(load_profiles(c.ca.profiles_dir)) {}
+  Impl(const config::Config& c, db::Database& d, hsm::KeyStore& k, Clock clk, ProfileSet p)
+      : config(c), db(d), keys(k), clock(std::move(clk)), profiles(std::move(p)) {}
 
   Ca load(const std::string& role) {
     db::Statement st(db,
@@ -306,7 +306,11 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
 
 CertificateAuthority::CertificateAuthority(const config::Config& config, db::Database& db, hsm::KeyStore& keys,
                                            Clock clock)
-    : impl_(std::make_unique<Impl>(config, db, keys, std::move(clock))) {
+    : CertificateAuthority(config, db, keys, std::move(clock), load_profiles(config.ca.profiles_dir)) {}
+
+CertificateAuthority::CertificateAuthority(const config::Config& config, db::Database& db, hsm::KeyStore& keys,
+                                           Clock clock, ProfileSet profiles)
+    : impl_(std::make_unique<Impl>(config, db, keys, std::move(clock), std::move(profiles))) {
   impl_->root = impl_->load("root");
   impl_->issuing = impl_->load("issuing");
   auto& ext = impl_->common_exts;
@@ -407,11 +411,7 @@ CertificateRecord CertificateAuthority::record_certificate(const PreparedCertifi
 IssuedCertificate CertificateAuthority::with_chain(CertificateRecord record, ossl::Cert certificate) const {
   auto& m = *impl_;
   IssuedCertificate out;
-  if (!certificate) {
-    const unsigned char* p = record.der.data();
-    certificate = ossl::Cert(d2i_X509(nullptr, &p, static_cast<long>(record.der.size())));
-    if (!certificate) ossl::throw_openssl("cannot decode certificate " + record.serial_hex);
-  }
+  if (!certificate) certificate = ossl::cert_from_der(record.der);
   out.record = std::move(record);
   out.certificate = std::move(certificate);
   out.chain.push_back(share(m.issuing.cert.get()));

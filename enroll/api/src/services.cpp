@@ -6,9 +6,8 @@
 
 namespace jitsuin::api {
 
-Services::Services(config::Config config, Clock clock) : config_(std::move(config)), clock_(std::move(clock)) {
-  ca::load_profiles(config_.ca.profiles_dir);
-}
+Services::Services(config::Config config, Clock clock)
+    : config_(std::move(config)), clock_(std::move(clock)), profiles_(ca::load_profiles(config_.ca.profiles_dir)) {}
 
 Services::~Services() = default;
 
@@ -39,7 +38,7 @@ ca::CertificateAuthority& Services::ca() {
   if (!ca_) {
     if (!ca_initialized())
       throw Error(ErrorKind::not_found, "no CA in " + config_.database.path.string() + " (run: jitsuin ca init)");
-    ca_ = std::make_unique<ca::CertificateAuthority>(config_, db(), ca_keys(false), clock_);
+    ca_ = std::make_unique<ca::CertificateAuthority>(config_, db(), ca_keys(false), clock_, profiles_);
   }
   return *ca_;
 }

@@ -94,6 +94,10 @@ class CertificateAuthority {
   /// the key store only when the CA first signs, so reading, revoking and counting never open a
   /// token session. `keys` must outlive the CA.
   CertificateAuthority(const config::Config& config, db::Database& db, hsm::KeyStore& keys, Clock clock);
+  /// The same with the profiles already loaded and checked (load_profiles() of ca.profiles_dir),
+  /// for a caller that checked them at its own start-up.
+  CertificateAuthority(const config::Config& config, db::Database& db, hsm::KeyStore& keys, Clock clock,
+                       ProfileSet profiles);
   ~CertificateAuthority();
 
   /// Issues an end-entity certificate from the issuing CA (see IssueRequest): sign_certificate(),
@@ -141,10 +145,10 @@ class CertificateAuthority {
   Counts counts();
 
   /// Publishes full CRLs of the issuing CA and the root into out_dir (default the configured
-  /// publish dir): DER and PEM, each written atomically. Per CA the entries are read and the CRL
-  /// signed outside the write lock; one transaction then takes the next CRL number, records the
-  /// publication and its audit entry "crl.publish" (signing again if a concurrent publication or
-  /// revocation moved the number or the entries meanwhile, and after a few such attempts reading and
+  /// publish dir): DER and PEM, each written atomically. Both CRLs are read and signed outside the
+  /// write lock; one transaction then takes both next CRL numbers, records both publications and
+  /// one audit entry "crl.publish" naming them (signing again if a concurrent publication or
+  /// revocation moved a number or the entries meanwhile, and after a few such attempts reading and
   /// signing inside the transaction).
   std::vector<CrlPublication> publish_crls(const std::optional<std::filesystem::path>& out_dir, const Actor& actor);
 

@@ -39,6 +39,7 @@ class Services {
  private:
   config::Config config_;
   Clock clock_;
+  ca::ProfileSet profiles_;   // loaded and checked at start-up, handed to the CA
   std::unique_ptr<db::Database> db_;
   std::optional<ra::RaContext> ra_;
   // How the CA gets its keys: ca_keys() and nothing else.
