@@ -47,16 +47,6 @@ void require_company_admin(const Principal& who) {
                                           "additional certificate");
 }
 
-Account company_admin(RaContext& ctx, const Principal& who) {
-  require_company_admin(who);
-  Account a = detail::get_account(ctx, who.name());
-  if (a.id != who.id() || a.kind != "company")
-    throw Error(ErrorKind::forbidden, "'" + who.name() + "' is not a company admin ID (企業ID)");
-  if (a.disabled) throw Error(ErrorKind::forbidden, "company ID " + who.name() + " is disabled");
-  if (a.locked) throw Error(ErrorKind::forbidden, "company ID " + who.name() + " is locked");
-  return a;
-}
-
 // Outcomes a person can cause or fix (a disabled or transferred user ID): the certificate is still
 // issued, the link is skipped and the reason kept. Database errors propagate.
 bool is_refusal(const Error& e) {
@@ -72,7 +62,8 @@ namespace {
 std::int64_t file_request(RaContext& ctx, const Principal& who, const CertificateRequestInput& input) {
   require_company_admin(who);
   JITSUIN_ARG_CHECK(!input.user_login_id.empty(), "give the user ID (ユーザID) the new certificate is for");
-  Account admin = company_admin(ctx, who);
+  require_company_admin(who);
+  Account admin = detail::live_company_admin(ctx, who);
   Account user = detail::company_user(ctx, admin.company_id, input.user_login_id);
   ApplicantInput form = input.form;
   if (form.organization_romaji.empty()) {

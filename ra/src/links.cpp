@@ -41,6 +41,18 @@ void notify(RaContext& ctx, std::int64_t company_id, const Account& user, const 
 
 namespace detail {
 
+Account live_company_admin(RaContext& ctx, const Principal& who) {
+  if (who.kind() != PrincipalKind::company_admin)
+    throw Error(ErrorKind::forbidden, principal_kind_name(who.kind()) + " '" + who.name() +
+                                          "' is not a company admin ID (企業ID)");
+  Account a = detail::get_account(ctx, who.name());
+  if (a.id != who.id() || a.kind != "company")
+    throw Error(ErrorKind::forbidden, "'" + who.name() + "' is not a company admin ID (企業ID)");
+  if (a.disabled) throw Error(ErrorKind::forbidden, "company ID " + who.name() + " is disabled");
+  if (a.locked) throw Error(ErrorKind::forbidden, "company ID " + who.name() + " is locked");
+  return a;
+}
+
 Account company_user(RaContext& ctx, std::int64_t company_id, const std::string& login_id) {
   Account a = detail::get_account(ctx, login_id);
   if (a.company_id != company_id) throw Error(ErrorKind::forbidden, "user ID " + login_id + " belongs to another company");
@@ -83,12 +95,7 @@ std::vector<CertificateLink> change_certificate_link(RaContext& ctx, const Princ
   std::string serial = ca::normalize_serial(change.serial);
   UnixTime now = ctx.clock();
   db::Transaction tx(ctx.db);
-  if (!by.is_operator()) {
-    // The company ID may have been disabled or locked since it logged in.
-    Account admin = detail::get_account(ctx, by.name());
-    if (admin.id != by.id() || admin.disabled || admin.locked)
-      throw Error(ErrorKind::forbidden, "company ID " + by.name() + " is disabled or locked");
-  }
+  if (!by.is_operator()) detail::live_company_admin(ctx, by);   // still enabled and unlocked
   // The certificate must have been issued through the RA to this company.
   db::Statement own(ctx.db,
                     "SELECT b.company_id FROM ra_applications a JOIN ra_bundles b ON b.id = a.bundle_id "

@@ -72,6 +72,11 @@ std::int64_t insert_application(RaContext& ctx, const std::string& actor, std::i
                                 const nlohmann::json& audit_details = nlohmann::json::object(),
                                 TransitionAudit audit = TransitionAudit::entry);
 
+/// The account of a company admin principal, read again (inside the caller's transaction): it may
+/// have been disabled or locked since it logged in. Throws forbidden when the principal is not a
+/// company admin, or its company ID is no longer that account, or is disabled or locked.
+Account live_company_admin(RaContext& ctx, const Principal& who);
+
 /// A user ID of the company, enabled; throws forbidden (another company), invalid_input (a company
 /// ID) or conflict (disabled).
 Account company_user(RaContext& ctx, std::int64_t company_id, const std::string& login_id);
