@@ -371,9 +371,12 @@ TEST(RaPrincipalCli, CompanyIdLockoutAndUnlock) {
                                  std::filesystem::perm_options::replace);
     return test::sh_quote(p.string());
   };
+  // Every command runs at one fixed time (the test clock), so "today" cannot change mid-test.
+  const UnixTime now = system_clock()();
   auto as = [&](const std::string& who, const std::string& args) {
-    return test::run("JITSUIN_SESSION_FILE=" + test::sh_quote((home / (who + ".session")).string()) + " " +
-                     test::jitsuin_cmd(home.path()) + " " + args);
+    return test::run(test::at_time(now) + "JITSUIN_SESSION_FILE=" +
+                     test::sh_quote((home / (who + ".session")).string()) + " " + test::jitsuin_cmd(home.path()) + " " +
+                     args);
   };
   auto as_json = [&](const std::string& who, const std::string& args) {
     auto r = as(who, args + " --json");
@@ -394,7 +397,7 @@ TEST(RaPrincipalCli, CompanyIdLockoutAndUnlock) {
     auto r = as(who, args);
     ASSERT_EQ(r.status, 0) << args << ": " << r.output;
   }
-  std::string today = date_in_japan(system_clock()()).str();
+  std::string today = date_in_japan(now).str();
   json bundle = {
       {"company", {{"name", "桜建設株式会社"}, {"name_kana", "サクラケンセツ"}, {"name_romaji", "Sakura Kensetsu"},
                    {"address", "東京都港区新橋1-1-1"}, {"representative_name", "桜 一郎"},
