@@ -278,6 +278,7 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
   detail::sign(issuing.get(), root_key->pkey());
 
   db::Transaction tx(db);
+  json rows;   // per role, the rows written, as audit verify checks them
   auto add_authority = [&](const char* role, const hsm::Signer& key, hsm::KeyAlgorithm alg, X509* cert,
                            std::optional<std::int64_t> issuer) {
     db::Statement st(db,
@@ -290,6 +291,8 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
         insert_certificate(db, issuer.value_or(id), std::string(role) + "-ca", cert, ossl::public_key_fingerprint(key.pkey()), now);
     db::Statement up(db, "UPDATE authorities SET certificate_id = ? WHERE id = ?");
     up.bind(1, cert_id).bind(2, id).exec();
+    // The rows as written, for audit verify.
+    rows[role] = {{"certificate_row", detail::certificate_row(db, cert_id)}, {"authority_row", detail::authority_row(db, id)}};
     return id;
   };
   std::int64_t root_db_id = add_authority("root", *root_key, root_alg, root.get(), std::nullopt);
@@ -299,7 +302,8 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
                   {"root_serial", to_hex(serial_bytes(root.get()))},
                   {"issuing_subject", ossl::name_to_string(issuing_name.get())},
                   {"issuing_key", hsm::key_algorithm_name(issuing_alg)},
-                  {"issuing_serial", to_hex(serial_bytes(issuing.get()))}};
+                  {"issuing_serial", to_hex(serial_bytes(issuing.get()))},
+                  {"rows", rows}};
   db::append_audit(db, {actor.name, "ca.init", ossl::name_to_string(root_name.get()), details.dump()}, now);
   tx.commit();
 }
@@ -403,6 +407,7 @@ CertificateRecord CertificateAuthority::record_certificate(const PreparedCertifi
   audit_details["key"] = p.key_description;
   audit_details["not_after"] = format_rfc3339(p.not_after);
   audit_details["certificate_id"] = id;
+  audit_details["certificate_row"] = detail::certificate_row(m.db, id);
   return CertificateRecord{id,           p.serial_hex, "issuing",    p.profile,    p.subject,
                            p.not_before, p.not_after,  p.not_before, p.der,        std::nullopt,
                            std::nullopt, std::nullopt};
@@ -555,7 +560,7 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
       published.push_back({{"role", pub.role}, {"crl_number", pub.crl_number}, {"entries", pub.entries},
                            {"this_update", format_rfc3339(pub.this_update)},
                            {"next_update", format_rfc3339(pub.next_update)}, {"sha256", to_hex(one.files.sha256)},
-                           {"path", pub.der_path.string()}});
+                           {"path", pub.der_path.string()}, {"authority_row", detail::authority_row(m.db, one.ca->id)}});
       // Stage the files, commit, then rename them into place: a CRL number is never published
       // without its record, and a failure before the commit leaves the old files untouched.
       Bytes ca_der = ossl::cert_der(one.ca->cert.get());

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "jitsuin/core/error.h"
+#include "jitsuin/db/audit.h"
 #include "records.h"
 
 namespace jitsuin::ca {
@@ -64,6 +65,32 @@ const char* const kRecordSelect =
     "SELECT c.id, c.serial, a.role, c.profile, c.subject, c.not_before, c.not_after, c.issued_at, c.der, "
     "c.revoked_at, c.revocation_effective, c.revocation_reason FROM certificates c "
     "JOIN authorities a ON a.id = c.issuer_id ";
+
+const char* const kCertificateRowSelect =
+    "SELECT id, serial, issuer_id, profile, subject, spki_sha256, not_before, not_after, issued_at, der, "
+    "revoked_at, revocation_effective, revocation_reason FROM certificates ";
+const int kCertificateRowColumns = 13;
+const char* const kAuthorityRowSelect =
+    "SELECT id, role, key_uri, key_algorithm, subject, certificate_id, crl_number, created_at FROM authorities ";
+const int kAuthorityRowColumns = 8;
+const char* const kCertificateRowDomain = "jitsuin-certificate-row-v1";
+const char* const kAuthorityRowDomain = "jitsuin-authority-row-v1";
+
+json certificate_row(db::Database& db, std::int64_t id) {
+  auto st = db.cached(std::string(kCertificateRowSelect) + "WHERE id = ?");
+  st->bind(1, id);
+  if (!st->step()) throw Error(ErrorKind::internal, "certificate row " + std::to_string(id) + " was not written");
+  return {{"serial", to_hex(st->blob_view(1))},
+          {"sha256", to_hex(db::row_digest(kCertificateRowDomain, *st, kCertificateRowColumns))},
+          {"revoked", !st->is_null(10)}};
+}
+
+json authority_row(db::Database& db, std::int64_t id) {
+  db::Statement st(db, std::string(kAuthorityRowSelect) + "WHERE id = ?");
+  st.bind(1, id);
+  if (!st.step()) throw Error(ErrorKind::internal, "authority row " + std::to_string(id) + " was not written");
+  return {{"role", st.text(1)}, {"sha256", to_hex(db::row_digest(kAuthorityRowDomain, st, kAuthorityRowColumns))}};
+}
 
 CertificateRecord read_record(db::Statement& st) {
   // Column order of kRecordSelect.
@@ -179,6 +206,7 @@ CertificateRecord CertificateStore::record_revocation(const RevocationInput& in,
   audit_details["reason"] = revocation_reason_name(in.reason);
   audit_details["effective"] = format_rfc3339(when);
   audit_details["subject"] = rec->subject;
+  audit_details["certificate_row"] = detail::certificate_row(db_, rec->id);
   rec->revoked_at = now;
   rec->revocation_effective = when;
   rec->reason = in.reason;

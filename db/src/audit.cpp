@@ -73,7 +73,7 @@ std::int64_t append_audit(Database& db, const AuditEvent& e, UnixTime at) {
   return seq;
 }
 
-AuditReport verify_audit(Database& db) {
+AuditReport verify_audit(Database& db, AuditReplay* replay) {
   AuditReport r;
   Transaction tx(db, TxMode::deferred);  // one consistent snapshot
   Statement st(db,
@@ -100,10 +100,13 @@ AuditReport verify_audit(Database& db) {
     if (!std::equal(stored_prev.begin(), stored_prev.end(), prev.begin(), prev.end()))
       return bad(seq, "entry " + std::to_string(seq) +
                           " does not follow the previous entry (entries deleted or reordered)");
-    Bytes h = entry_hash(prev, seq, st.int64(1), st.text(2), st.text(3), st.text(4), st.text(5));
+    std::string actor = st.text(2), action = st.text(3), object = st.text(4), details = st.text(5);
+    UnixTime at = st.int64(1);
+    Bytes h = entry_hash(prev, seq, at, actor, action, object, details);
     auto stored = st.blob_view(7);
     if (!std::equal(stored.begin(), stored.end(), h.begin(), h.end()))
       return bad(seq, "entry " + std::to_string(seq) + " was edited (its hash does not match its content)");
+    if (replay) replay->entry({seq, at, actor, action, object, details});
     prev = h;
     ++expected;
     ++r.entries;
@@ -113,7 +116,30 @@ AuditReport verify_audit(Database& db) {
     return bad(expected, range(expected, sq.int64(0)) + " at the end of the log" +
                              (sq.int64(0) > expected ? " are" : " is") + " missing (deleted)");
   r.head_hash = to_hex(prev);
+  if (replay) replay->finish(db);
   return r;
+}
+
+Bytes row_digest(std::string_view domain, const Statement& row, int columns) {
+  Bytes buf(domain.begin(), domain.end());
+  put_u64(buf, static_cast<std::uint64_t>(columns));
+  for (int c = 0; c < columns; ++c) {
+    ValueType t = row.type(c);
+    buf.push_back(static_cast<std::uint8_t>(t));
+    switch (t) {
+      case ValueType::null: break;
+      case ValueType::integer: put_u64(buf, static_cast<std::uint64_t>(row.int64(c))); break;
+      case ValueType::real:
+      case ValueType::text: put_field(buf, row.text(c)); break;
+      case ValueType::blob: {
+        auto b = row.blob_view(c);
+        put_u64(buf, b.size());
+        buf.insert(buf.end(), b.begin(), b.end());
+        break;
+      }
+    }
+  }
+  return sha256(buf);
 }
 
 }  // namespace jitsuin::db

@@ -106,6 +106,16 @@ void Statement::reset() {
 }
 
 bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+ValueType Statement::type(int col) const {
+  switch (sqlite3_column_type(stmt_, col)) {
+    case SQLITE_INTEGER: return ValueType::integer;
+    case SQLITE_FLOAT: return ValueType::real;
+    case SQLITE_TEXT: return ValueType::text;
+    case SQLITE_BLOB: return ValueType::blob;
+    default: return ValueType::null;
+  }
+}
 std::int64_t Statement::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
 
 std::string Statement::text(int col) const {

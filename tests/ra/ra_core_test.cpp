@@ -8,6 +8,7 @@
 
 #include "jitsuin/api/decode.h"
 #include "jitsuin/ca/authority.h"
+#include "jitsuin/ca/row_check.h"
 #include "jitsuin/core/error.h"
 #include "jitsuin/db/audit.h"
 #include "jitsuin/ra/accounts.h"
@@ -31,6 +32,15 @@ namespace {
 using nlohmann::json;
 using test::count_rows;
 using test::expect_error;
+
+// What `audit verify` checks: the chain, and the CA's rows against it. "" when both hold, else
+// the problem.
+std::string verify_all(db::Database& db) {
+  ca::CertificateRowCheck rows;
+  auto chain = db::verify_audit(db, &rows);
+  if (!chain.ok) return chain.problem;
+  return rows.report().ok ? "" : rows.report().problem;
+}
 
 const std::string kPassword = "correct horse battery";
 
@@ -771,7 +781,14 @@ TEST(RaRevocation, RequestApproveRevokeAndCrl) {
 
   auto pending = list_revocations(ctx, admin, "revoked");
   EXPECT_EQ(pending.size(), 1u);
-  EXPECT_TRUE(db::verify_audit(*caf->db).ok);
+  EXPECT_EQ(verify_all(*caf->db), "");
+
+  // The approved revocation undone behind the log's back: named with the approval's entry.
+  db::Statement(*caf->db, "UPDATE certificates SET revoked_at = NULL, revocation_effective = NULL, "
+                          "revocation_reason = NULL WHERE id = " + std::to_string(rec->id)).exec();
+  auto problem = verify_all(*caf->db);
+  EXPECT_NE(problem.find("certificate " + serial + ": its row is not the one entry "), std::string::npos) << problem;
+  EXPECT_NE(problem.find("(ra.revocation.approve) wrote: revoked there, it is not revoked now"), std::string::npos) << problem;
 }
 
 TEST(RaRevocation, RejectionAndBadRequests) {
@@ -912,7 +929,13 @@ TEST(RaRenewal, NoticesEligibilityAndSupersede) {
   EXPECT_TRUE(renewal_eligibility(ctx, admin, renewal).eligible);
   now = fresh.record.not_after + 366 * 86400;
   EXPECT_FALSE(renewal_eligibility(ctx, admin, renewal).eligible);
-  EXPECT_TRUE(db::verify_audit(*caf->db).ok);
+  EXPECT_EQ(verify_all(*caf->db), "");
+
+  // The superseded revocation undone behind the log's back: named with the renewal's issuance.
+  db::Statement(*caf->db, "UPDATE certificates SET revocation_reason = 0 WHERE id = " + std::to_string(old_rec->id)).exec();
+  auto problem = verify_all(*caf->db);
+  EXPECT_NE(problem.find("certificate " + old_cert.record.serial_hex + ": "), std::string::npos) << problem;
+  EXPECT_NE(problem.find("(ra.application.issued)"), std::string::npos) << problem;
 }
 
 

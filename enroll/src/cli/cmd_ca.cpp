@@ -123,10 +123,20 @@ int audit_verify(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Context ctx(g);
   json r = call_api(ctx, "audit.verify", json::object());
   if (!r["ok"].get<bool>()) {
-    std::cerr << "audit log FAILED verification at entry " << r["first_bad"] << ": " << str(r, "problem") << "\n";
+    if (r.contains("row")) {   // the chain is whole; a row of the CA contradicts it
+      std::cerr << "audit log FAILED verification: " << str(r, "problem");
+      if (r["bad_rows"].get<std::int64_t>() > 1) std::cerr << " (and " << r["bad_rows"].get<std::int64_t>() - 1 << " more rows)";
+      std::cerr << "\n";
+    } else {
+      std::cerr << "audit log FAILED verification at entry " << r["first_bad"] << ": " << str(r, "problem") << "\n";
+    }
     return 1;
   }
-  std::cout << "audit log OK: " << r["entries"] << " entries, head " << str(r, "head") << "\n";
+  std::cout << "audit log OK: " << r["entries"] << " entries, head " << str(r, "head") << "; " << r["certificates"]
+            << " certificate and " << r["authorities"] << " authority rows match it";
+  if (r["legacy_rows"].get<std::int64_t>() > 0)
+    std::cout << " (" << r["legacy_rows"] << " written before row digests: checked on what their entries say)";
+  std::cout << "\n";
   return 0;
 }
 
@@ -155,7 +165,10 @@ const CommandRegistrar kRegistrar({
        "into DIR (default: the configured publish dir). Meant for cron; safe to run at any time.",
        crl_publish},
       {"audit", "verify", "audit verify",
-       "Checks the audit log's hash chain; names the first entry edited, deleted or reordered and exits 1.",
+       "Checks the audit log's hash chain (names the first entry edited, deleted or reordered) and then\n"
+       "that every certificate and CA row is what the latest audit entry that wrote it says (names the\n"
+       "first row changed, inserted or deleted behind the log's back, and the entry it contradicts);\n"
+       "exits 1 on either.",
        audit_verify},
 });
 

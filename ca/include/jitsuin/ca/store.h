@@ -92,8 +92,8 @@ class CertificateStore {
   std::vector<CertificateRecord> certificates_for_key(const Bytes& spki_sha256);
 
   /// Records a revocation inside the caller's open write transaction (asserted) and writes no
-  /// audit entry: it fills `audit_details` (reason, effective time, subject) for the caller's one
-  /// entry. Refused: certificateHold (revocation is final), an effective time in the past, an
+  /// audit entry: it fills `audit_details` (reason, effective time, subject, and the row's digest
+  /// "certificate_row" that `audit verify` checks the row against) for the caller's one entry. Refused: certificateHold (revocation is final), an effective time in the past, an
   /// unknown serial (not_found), the root certificate, a certificate already revoked (conflict)
   /// or expiring before the effective time. Returns the record as revoked.
   CertificateRecord record_revocation(const RevocationInput& revocation, nlohmann::json& audit_details);

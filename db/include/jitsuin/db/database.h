@@ -30,6 +30,10 @@ class DbError : public Error {
 
 class Database;
 
+/// The storage class of a column value (SQLite's dynamic typing: a column may hold another
+/// class than declared, which changes how SQL compares it).
+enum class ValueType { null, integer, real, text, blob };
+
 /// A prepared statement. Parameters are 1-based, columns 0-based (SQLite's convention).
 class Statement {
  public:
@@ -59,6 +63,7 @@ class Statement {
   void reset();
 
   bool is_null(int col) const;
+  ValueType type(int col) const;
   std::int64_t int64(int col) const;
   std::string text(int col) const;
   Bytes blob(int col) const;
