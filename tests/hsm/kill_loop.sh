@@ -59,5 +59,7 @@ openssl verify -x509_strict -crl_check_all -CAfile "$WORK/root.pem" -untrusted "
   -CRLfile "$WORK/root.crl.pem" -CRLfile "$WORK/issuing.crl.pem" "$WORK/after.pem" ||
   fail "the certificate issued after the kills does not verify"
 "$JITSUIN" --home "$home" audit verify || fail "audit verify after the kills"
+# Every restore was reported: none is left pending for a later command to audit.
+[ -z "$(find "$home/token-backup" -name restore.pending)" ] || fail "a restore was not reported"
 restores="$(audit_count "$home" hsm.token.restore 2>/dev/null || echo 0)"
 echo "kill_loop: OK — the CA issues and publishes; $restores restore(s) of the state file audited"
