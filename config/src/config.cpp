@@ -171,6 +171,7 @@ void HsmConfig::decode(const json& j) {
   s.path_("pin_file", pin_file);
   s.str("pin_env", pin_env);
   s.boolean("embedded_softhsm", embedded_softhsm);
+  s.integer("lock_wait_seconds", lock_wait_seconds);
   s.finish();
 }
 
@@ -182,6 +183,7 @@ void HsmConfig::validate() const {
     bad("hsm.type", "'" + type + "' is not supported (" + list + ")");
   }
   if (!token.starts_with("pkcs11:")) bad("hsm.token", "must be a PKCS#11 URI (pkcs11:token=...)");
+  if (lock_wait_seconds < 0 || lock_wait_seconds > 3600) bad("hsm.lock_wait_seconds", "must be between 0 and 3600");
 }
 
 void CaKeyConfig::decode(const json& j, const std::string& where) {

@@ -11,15 +11,29 @@ namespace jitsuin::hsm {
 
 namespace {
 
-// A key on a PKCS#11 token. Holds libp11's key object (and through it the module) alive.
+// The logged-in token, shared by every store of this process on the same module and token: a
+// PKCS#11 login belongs to the slot, so a second login would end the first store's and
+// invalidate the keys it handed out. With the embedded SoftHSM2 it also holds the home's token
+// lock, taken before the token is opened and released after it is closed (members are destroyed
+// in reverse order).
+struct SharedToken {
+  std::mutex mutex;
+  std::unique_ptr<TokenLock> lock;
+  std::optional<Token> token;
+};
+
+// A key on a PKCS#11 token. Holds libp11's key object (and through it the module) alive, and the
+// shared token with its lock: the key is usable only while its session lives.
 class Pkcs11Signer final : public Signer {
  public:
-  Pkcs11Signer(PrivateKey key, std::string reference) : key_(std::move(key)), reference_(std::move(reference)) {}
+  Pkcs11Signer(PrivateKey key, std::string reference, std::shared_ptr<SharedToken> shared)
+      : shared_(std::move(shared)), key_(std::move(key)), reference_(std::move(reference)) {}
   EVP_PKEY* pkey() const override { return key_.pkey(); }
   const std::string& reference() const override { return reference_; }
   const std::string& description() const override { return key_.description(); }
 
  private:
+  std::shared_ptr<SharedToken> shared_;   // first: released after the key
   PrivateKey key_;
   std::string reference_;
 };
@@ -28,7 +42,8 @@ class Pkcs11Signer final : public Signer {
 // opened and logged in on first use.
 class Pkcs11KeyStore final : public KeyStore {
  public:
-  Pkcs11KeyStore(const config::Config& config, bool provision) : config_(config), provision_(provision) {}
+  Pkcs11KeyStore(const config::Config& config, bool provision, KeyStoreObserver observer)
+      : config_(config), provision_(provision), observer_(std::move(observer)) {}
 
   const std::string& type() const override { return type_; }
 
@@ -38,7 +53,7 @@ class Pkcs11KeyStore final : public KeyStore {
     // with this one, even under the same label.
     Bytes id = random_bytes(8);
     PrivateKey key = token().generate_key(alg, name, id);
-    return std::make_shared<Pkcs11Signer>(std::move(key), reference_of(name, id));
+    return std::make_shared<Pkcs11Signer>(std::move(key), reference_of(name, id), shared_);
   }
 
   std::shared_ptr<Signer> find(const std::string& reference) override {
@@ -46,18 +61,11 @@ class Pkcs11KeyStore final : public KeyStore {
     if (!uri.object && !uri.id)
       throw Error(ErrorKind::invalid_input, "key reference " + reference + " names no key (object= or id=)");
     std::lock_guard lock(mutex_);
-    return std::make_shared<Pkcs11Signer>(token().find_key(uri), reference);
+    PrivateKey key = token().find_key(uri);
+    return std::make_shared<Pkcs11Signer>(std::move(key), reference, shared_);
   }
 
  private:
-  // The logged-in token, shared by every store of this process on the same module and token: a
-  // PKCS#11 login belongs to the slot, so a second login would end the first store's and
-  // invalidate the keys it handed out.
-  struct SharedToken {
-    std::mutex mutex;
-    std::optional<Token> token;
-  };
-
   Token& token() {
     if (!shared_) {
       static std::mutex registry_mutex;
@@ -68,7 +76,18 @@ class Pkcs11KeyStore final : public KeyStore {
       if (!shared_) registry[id] = shared_ = std::make_shared<SharedToken>();
     }
     std::lock_guard token_lock(shared_->mutex);
-    if (!shared_->token) shared_->token = open_ca_token(config_, provision_);
+    if (!shared_->token) {
+      // The embedded SoftHSM2's files are shared with every jitsuin process on this home: lock
+      // first, then open (which checks, restores and copies the token's state file).
+      if (config_.hsm.embedded_softhsm && !shared_->lock)
+        shared_->lock = TokenLock::acquire(config_.home, config_.hsm.lock_wait_seconds);
+      try {
+        shared_->token = open_ca_token(config_, provision_, observer_);
+      } catch (...) {
+        shared_->lock.reset();   // nothing of the token is in use: let other processes have it
+        throw;
+      }
+    }
     return *shared_->token;
   }
 
@@ -82,6 +101,7 @@ class Pkcs11KeyStore final : public KeyStore {
 
   const config::Config& config_;
   bool provision_;
+  KeyStoreObserver observer_;
   const std::string type_ = "pkcs11";
   std::mutex mutex_;
   std::shared_ptr<SharedToken> shared_;
@@ -89,8 +109,8 @@ class Pkcs11KeyStore final : public KeyStore {
 
 }  // namespace
 
-std::unique_ptr<KeyStore> open_key_store(const config::Config& config, bool provision) {
-  if (config.hsm.type == "pkcs11") return std::make_unique<Pkcs11KeyStore>(config, provision);
+std::unique_ptr<KeyStore> open_key_store(const config::Config& config, bool provision, KeyStoreObserver observer) {
+  if (config.hsm.type == "pkcs11") return std::make_unique<Pkcs11KeyStore>(config, provision, std::move(observer));
   throw Error(ErrorKind::config, "hsm.type '" + config.hsm.type + "' is not a known key store (known: pkcs11)");
 }
 

@@ -1,10 +1,23 @@
 #include "jitsuin/hsm/softhsm.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+#include <vector>
 
 namespace jitsuin::hsm {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -17,26 +30,360 @@ std::string random_pin() {
   return pin;
 }
 
+std::string trim(std::string s) {
+  auto first = s.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t\r") - first + 1);
+}
+
+void sync_dir(const fs::path& dir) {
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+// A private folder (0700), its creation made durable.
+void private_dir(const fs::path& dir) {
+  if (!fs::exists(dir)) {
+    fs::create_directories(dir);
+    sync_dir(dir.parent_path());
+  }
+  ::chmod(dir.c_str(), 0700);
+}
+
+std::string read_or_empty(const fs::path& p, bool& exists) {
+  std::error_code ec;
+  exists = fs::exists(p, ec);
+  return exists ? read_file(p) : std::string();
+}
+
+// Whether a folder holds at least one SoftHSM2 token (a sub-folder with a token.object).
+bool has_token(const fs::path& tokens) {
+  std::error_code ec;
+  if (!fs::is_directory(tokens, ec)) return false;
+  for (const auto& d : fs::directory_iterator(tokens, ec))
+    if (d.is_directory() && fs::exists(d.path() / "token.object")) return true;
+  return false;
+}
+
+// ---------------------------------------------------------------- SoftHSM2 state file format
+
+// SoftHSM2 2.x (src/lib/object_store/ObjectFile.cpp, File.cpp): every number is 8 bytes big-endian.
+// The file is a generation counter, then attributes: type, kind, value. Token attributes are
+// CKA_VENDOR_DEFINED + 0x5348 ("SH") + 1..5: label, serial, flags, SO PIN, user PIN.
+constexpr std::uint64_t kVendorSoftHsm = 0x80000000ULL + 0x5348ULL;
+constexpr std::uint64_t kLabel = kVendorSoftHsm + 1, kSerial = kVendorSoftHsm + 2, kFlags = kVendorSoftHsm + 3,
+                        kSoPin = kVendorSoftHsm + 4, kUserPin = kVendorSoftHsm + 5;
+
+struct Reader {
+  const std::string& s;
+  std::size_t pos = 0;
+  bool number(std::uint64_t& v) {
+    if (s.size() - pos < 8) return false;
+    v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(s[pos++]);
+    return true;
+  }
+  bool skip(std::uint64_t n) {
+    if (n > s.size() - pos) return false;
+    pos += static_cast<std::size_t>(n);
+    return true;
+  }
+};
+
+// ---------------------------------------------------------------- restore reports
+
+// A restore that still has to be reported upward: HOME/token-backup/<dir>/restore.pending, written
+// before the live file is replaced, removed once the observer took it. A crash in between repeats
+// the report (same restore_id), never loses it.
+fs::path pending_file(const fs::path& backup_dir) { return backup_dir / "restore.pending"; }
+
+std::string encode_report(const TokenRestored& r) {
+  return "token_file=" + r.token_file + "\nbackup_file=" + r.backup_file + "\nreason=" + r.reason +
+         "\nsha256=" + r.sha256 + "\nrestore_id=" + r.restore_id + "\n";
+}
+
+TokenRestored decode_report(const std::string& text) {
+  TokenRestored r;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string k = line.substr(0, eq), v = line.substr(eq + 1);
+    if (k == "token_file") r.token_file = v;
+    else if (k == "backup_file") r.backup_file = v;
+    else if (k == "reason") r.reason = v;
+    else if (k == "sha256") r.sha256 = v;
+    else if (k == "restore_id") r.restore_id = v;
+  }
+  return r;
+}
+
+// Puts the verified copy back over a token's live state file (atomically), leaving the report.
+void restore_state_file(const fs::path& home, const fs::path& token_dir, const std::string& copy,
+                        const std::string& reason) {
+  auto backup = token_backup_file(home, token_dir);
+  TokenRestored r;
+  r.token_file = (token_dir / "token.object").string();
+  r.backup_file = backup.string();
+  r.reason = reason;
+  r.sha256 = to_hex(sha256(copy));
+  r.restore_id = to_hex(random_bytes(8));
+  write_file_atomic(pending_file(backup.parent_path()), encode_report(r), 0600);
+  write_file_atomic(token_dir / "token.object", copy, 0600);
+  if (read_file(token_dir / "token.object") != copy)
+    throw Error(ErrorKind::hsm, "restoring " + r.token_file + " from " + r.backup_file + " failed: it does not read back equal");
+  std::cerr << "jitsuin: warning: the embedded token's state file " << r.token_file << " was " << reason
+            << "; restored it from the verified copy " << r.backup_file << " (an audit entry hsm.token.restore records it)\n";
+}
+
+// Removes what a killed process may have left half-written: the staged copies of core's atomic
+// writes (".token.object.XXXXXX", ".restore.pending.XXXXXX") in the token and backup folders.
+void clean_staged(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    auto name = f.path().filename().string();
+    if (name.starts_with(".token.object.") || name.starts_with(".restore.pending.")) fs::remove(f.path(), ec);
+  }
+}
+
+// Under the lock, before the module is loaded: every token of the home whose state file is
+// missing, empty or unreadable while its copy is readable is restored. With `label`, also a token
+// of that label whose live file differs from its copy (SoftHSM2 did not see it).
+bool restore_broken(const fs::path& home, const std::optional<std::string>& differing_label) {
+  bool restored = false;
+  auto backups = home / "token-backup";
+  std::error_code ec;
+  if (!fs::is_directory(backups, ec)) return false;
+  for (const auto& d : fs::directory_iterator(backups, ec)) {
+    if (!d.is_directory()) continue;
+    clean_staged(d.path());
+    auto token_dir = home / "tokens" / d.path().filename();
+    if (!fs::is_directory(token_dir)) continue;   // the token itself is gone: nothing to put back into
+    clean_staged(token_dir);
+    bool have_copy = false, have_live = false;
+    std::string copy = read_or_empty(d.path() / "token.object", have_copy);
+    if (!have_copy) continue;
+    auto copy_state = parse_token_state(copy);
+    if (!copy_state.readable) {
+      std::cerr << "jitsuin: warning: the copy " << (d.path() / "token.object").string()
+                << " is unreadable (" << copy_state.problem << "); not using it\n";
+      continue;
+    }
+    std::string live = read_or_empty(token_dir / "token.object", have_live);
+    auto live_state = parse_token_state(live);
+    std::string reason;
+    if (!have_live) reason = "missing";
+    else if (!live_state.readable) reason = live_state.problem == "empty" ? "empty" : "unreadable (" + live_state.problem + ")";
+    else if (differing_label && copy_state.label == *differing_label && live != copy)
+      reason = "not seen by SoftHSM2 as token '" + *differing_label + "'";
+    if (reason.empty()) continue;
+    restore_state_file(home, token_dir, copy, reason);
+    restored = true;
+  }
+  return restored;
+}
+
+// After a successful login: the copy of every token with this label (every token without one)
+// is written if missing or if the live file's PINs, label or serial differ from it.
+void keep_copy_current(const fs::path& home, const std::optional<std::string>& label) {
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(home / "tokens", ec)) {
+    if (!d.is_directory()) continue;
+    bool have_live = false, have_copy = false;
+    auto live = parse_token_state(read_or_empty(d.path() / "token.object", have_live));
+    if (!live.readable || (label && live.label != *label)) continue;
+    auto copy = parse_token_state(read_or_empty(token_backup_file(home, d.path()), have_copy));
+    if (!have_copy || !copy.readable || copy.identity != live.identity) back_up_token_state(home, d.path());
+  }
+}
+
+// Hands every pending restore report to the observer; a report is removed once it was taken.
+void report_restores(const fs::path& home, const KeyStoreObserver& observer) {
+  if (!observer.token_restored) return;   // kept for an opener that records it
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(home / "token-backup", ec)) {
+    auto pending = pending_file(d.path());
+    if (!d.is_directory() || !fs::exists(pending)) continue;
+    observer.token_restored(decode_report(read_file(pending)));
+    fs::remove(pending);
+    sync_dir(d.path());
+  }
+}
+
+Token login(Token t, const config::HsmConfig& hc) {
+  t.login(read_ca_pin(hc));
+  return t;
+}
+
 }  // namespace
 
-void prepare_embedded_softhsm(const std::filesystem::path& home) {
-  std::filesystem::create_directories(home);
-  auto tokens = home / "tokens";
+// ---------------------------------------------------------------- softhsm2.conf
+
+void prepare_embedded_softhsm(const fs::path& home) {
+  fs::create_directories(home);
+  auto tokens = fs::absolute(home / "tokens").lexically_normal();
   auto conf = home / "softhsm2.conf";
-  if (!std::filesystem::exists(tokens)) {
-    std::filesystem::create_directories(tokens);
-    ::chmod(tokens.c_str(), 0700);
-  }
-  if (!std::filesystem::exists(conf)) {
+  const std::string key = "directories.tokendir";
+  if (fs::exists(conf)) {
+    // The token folder must be this home's: a copied, moved or restored home carries the
+    // original's absolute path, and SoftHSM2 would silently use the original's token.
+    std::string text = read_file(conf), out, line;
+    std::optional<std::string> named;
+    std::istringstream in(text);
+    while (std::getline(in, line)) {
+      std::string t = trim(line);
+      if (t.starts_with(key) && trim(t.substr(key.size())).starts_with("=")) {
+        named = trim(trim(t.substr(key.size())).substr(1));
+        continue;
+      }
+      out += line + "\n";
+    }
+    std::error_code ec;
+    bool same = named && (fs::path(*named).lexically_normal() == tokens ||
+                          (fs::exists(*named, ec) && fs::exists(tokens, ec) && fs::equivalent(*named, tokens, ec)));
+    if (!same) {
+      std::string was = named ? *named : "(none)";
+      if (!has_token(tokens))
+        throw Error(ErrorKind::config,
+                    conf.string() + " names the token folder " + was + ", not this home's " + tokens.string() +
+                        " (a copied or moved home?), and this home has no token of its own there; copy the "
+                        "home's tokens/ and token-backup/ folders along with it, or correct " + key);
+      write_file_atomic(conf, key + " = " + tokens.string() + "\n" + out, 0600);
+      std::cerr << "jitsuin: warning: " << conf.string() << " named the token folder " << was
+                << ", not this home's (a copied or moved home?); it now names " << tokens.string()
+                << ": this home uses its own token, never the original's\n";
+    }
+  } else {
     write_file_atomic(conf,
-                      "# SoftHSM2 configuration of jitsuin's embedded CA token (created on first use).\n"
-                      "directories.tokendir = " +
-                          std::filesystem::absolute(tokens).string() +
+                      "# SoftHSM2 configuration of jitsuin's embedded CA token (created on first use; jitsuin\n"
+                      "# points directories.tokendir back at this home's tokens/ if the home is copied or moved).\n" +
+                          key + " = " + tokens.string() +
                           "\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
                       0600);
   }
-  ::setenv("SOFTHSM2_CONF", std::filesystem::absolute(conf).c_str(), 1);
+  if (!fs::exists(tokens)) {
+    fs::create_directories(tokens);
+    ::chmod(tokens.c_str(), 0700);
+  }
+  ::setenv("SOFTHSM2_CONF", fs::absolute(conf).c_str(), 1);
 }
+
+// ---------------------------------------------------------------- the home's token lock
+
+std::unique_ptr<TokenLock> TokenLock::acquire(const fs::path& home, int wait_seconds) {
+  fs::create_directories(home);
+  auto path = home / "token.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    throw Error(ErrorKind::hsm, "cannot open the token lock " + path.string() + ": " + std::strerror(errno), errno);
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::seconds(wait_seconds);
+  auto pause = std::chrono::milliseconds(2);
+  for (;;) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return std::unique_ptr<TokenLock>(new TokenLock(fd));
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err != EWOULDBLOCK) {
+      ::close(fd);
+      throw Error(ErrorKind::hsm, "cannot lock " + path.string() + ": " + std::strerror(err), err);
+    }
+    auto now = clock::now();
+    if (now >= deadline) {
+      ::close(fd);
+      throw Error(ErrorKind::hsm, "the embedded token is busy: another jitsuin process has held " + path.string() +
+                                      " for more than " + std::to_string(wait_seconds) +
+                                      " s (hsm.lock_wait_seconds); try again when it has finished");
+    }
+    // Back off (2 ms doubling to 50 ms, with jitter so waiters do not retry in step).
+    auto jitter = std::chrono::microseconds(random_bytes(1)[0] * 40);
+    std::this_thread::sleep_for(std::min<clock::duration>(pause + jitter, deadline - now));
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+}
+
+TokenLock::~TokenLock() { ::close(fd_); }   // closing the descriptor releases the flock
+
+// ---------------------------------------------------------------- the state file and its copy
+
+TokenStateFile parse_token_state(const std::string& content) {
+  TokenStateFile r;
+  if (content.empty()) {
+    r.problem = "empty";
+    return r;
+  }
+  Reader rd{content};
+  std::uint64_t generation = 0;
+  if (!rd.number(generation)) {
+    r.problem = "truncated generation counter";
+    return r;
+  }
+  std::map<std::uint64_t, std::string> attrs;   // type -> encoded attribute
+  while (rd.pos < content.size()) {
+    std::size_t start = rd.pos;
+    std::uint64_t type = 0, kind = 0, n = 0;
+    if (!rd.number(type) || !rd.number(kind)) {
+      r.problem = "truncated attribute header at byte " + std::to_string(start);
+      return r;
+    }
+    bool ok = false;
+    switch (kind) {
+      case 1: ok = rd.skip(1); break;                        // boolean
+      case 2: ok = rd.skip(8); break;                        // unsigned long
+      case 3: case 4: ok = rd.number(n) && rd.skip(n); break;   // byte string; attribute map (byte length)
+      case 5: ok = rd.number(n) && n <= content.size() / 8 && rd.skip(n * 8); break;   // mechanism set
+      default:
+        r.problem = "unknown attribute kind " + std::to_string(kind) + " at byte " + std::to_string(start);
+        return r;
+    }
+    if (!ok) {
+      r.problem = "truncated attribute at byte " + std::to_string(start);
+      return r;
+    }
+    attrs[type] = content.substr(start, rd.pos - start);
+  }
+  for (auto [type, name] : {std::pair{kLabel, "label"}, {kSerial, "serial"}, {kFlags, "flags"},
+                            {kSoPin, "SO PIN"}, {kUserPin, "user PIN"}}) {
+    if (!attrs.count(type)) {
+      r.problem = std::string("no ") + name;
+      return r;
+    }
+  }
+  const std::string& label = attrs[kLabel];
+  if (label.size() < 24 || static_cast<unsigned char>(label[15]) != 3) {   // byte string: 16 + 8 + value
+    r.problem = "label is not a byte string";
+    return r;
+  }
+  r.label = label.substr(24);
+  while (!r.label.empty() && (r.label.back() == ' ' || r.label.back() == '\0')) r.label.pop_back();
+  for (const auto& [type, encoded] : attrs)
+    if (type != kFlags) r.identity += encoded;
+  r.readable = true;
+  return r;
+}
+
+fs::path token_backup_file(const fs::path& home, const fs::path& token_dir) {
+  return home / "token-backup" / token_dir.filename() / "token.object";
+}
+
+void back_up_token_state(const fs::path& home, const fs::path& token_dir) {
+  auto live_file = token_dir / "token.object";
+  std::string live = read_file(live_file);
+  auto state = parse_token_state(live);
+  if (!state.readable)
+    throw Error(ErrorKind::hsm, "cannot copy the token's state file " + live_file.string() + ": " + state.problem);
+  auto copy = token_backup_file(home, token_dir);
+  private_dir(copy.parent_path().parent_path());
+  private_dir(copy.parent_path());
+  write_file_atomic(copy, live, 0600);   // write, fsync, rename, fsync the folder
+  if (read_file(copy) != live)
+    throw Error(ErrorKind::hsm, "the copy " + copy.string() + " of the token's state file does not read back equal");
+}
+
+// ---------------------------------------------------------------- opening the CA token
 
 std::string read_ca_pin(const config::HsmConfig& hsm) {
   if (!hsm.pin_env.empty())
@@ -44,36 +391,57 @@ std::string read_ca_pin(const config::HsmConfig& hsm) {
   return read_secret_file(hsm.pin_file);
 }
 
-Token open_ca_token(const config::Config& config, bool provision) {
+Token open_ca_token(const config::Config& config, bool provision, const KeyStoreObserver& observer) {
   const auto& hc = config.hsm;
-  if (hc.embedded_softhsm) prepare_embedded_softhsm(config.home);
   auto uri = Pkcs11Uri::parse(hc.token);
-  auto module = Module::load(uri.module_path ? std::filesystem::path(*uri.module_path) : hc.module);
+  fs::path module_path = uri.module_path ? fs::path(*uri.module_path) : hc.module;
+  if (!hc.embedded_softhsm) return login(Module::load(module_path)->open(uri), hc);   // a real HSM keeps its own state
+
+  // Embedded SoftHSM2, under the home's token lock: repair before SoftHSM2 reads the files.
+  prepare_embedded_softhsm(config.home);
+  restore_broken(config.home, std::nullopt);
+  auto module = Module::load(module_path);
+  std::optional<Token> token;
   try {
-    Token t = module->open(uri);
-    t.login(read_ca_pin(hc));
-    return t;
+    token = module->open(uri);
   } catch (const Error& e) {
-    if (e.kind() != ErrorKind::not_found || !provision || !hc.embedded_softhsm) throw;
+    if (e.kind() != ErrorKind::not_found) throw;
+    // SoftHSM2 does not see the token although its files parse: if a copy for its label differs,
+    // put it back and load the module afresh (it reads the token folder at C_Initialize).
+    if (uri.token && restore_broken(config.home, uri.token)) {
+      module.reset();
+      module = Module::load(module_path);
+      try {
+        token = module->open(uri);
+      } catch (const Error& again) {
+        if (again.kind() != ErrorKind::not_found) throw;
+      }
+    }
+    if (!token && !provision) throw;
   }
-  if (!uri.token) throw Error(ErrorKind::config, "hsm.token must name the token label (token=...) to create it");
-  std::string user_pin, so_pin;
-  auto so_file = config.home / "ca.so-pin";
-  if (std::filesystem::exists(hc.pin_file)) {
-    user_pin = read_secret_file(hc.pin_file);
-  } else {
-    user_pin = random_pin();
-    write_file_atomic(hc.pin_file, user_pin + "\n", 0600);
+  if (!token) {
+    if (!uri.token) throw Error(ErrorKind::config, "hsm.token must name the token label (token=...) to create it");
+    std::string user_pin, so_pin;
+    auto so_file = config.home / "ca.so-pin";
+    if (fs::exists(hc.pin_file)) {
+      user_pin = read_secret_file(hc.pin_file);
+    } else {
+      user_pin = random_pin();
+      write_file_atomic(hc.pin_file, user_pin + "\n", 0600);
+    }
+    if (fs::exists(so_file)) {
+      so_pin = read_secret_file(so_file);
+    } else {
+      so_pin = random_pin();
+      write_file_atomic(so_file, so_pin + "\n", 0600);
+    }
+    module->open_uninitialized().initialize(so_pin, *uri.token, user_pin);
+    token = module->open(uri);
   }
-  if (std::filesystem::exists(so_file)) {
-    so_pin = read_secret_file(so_file);
-  } else {
-    so_pin = random_pin();
-    write_file_atomic(so_file, so_pin + "\n", 0600);
-  }
-  module->open_uninitialized().initialize(so_pin, *uri.token, user_pin);
-  Token t = module->open(uri);
-  t.login(read_ca_pin(hc));
+  Token t = login(*token, hc);
+  // The login proved the file's PINs; keep the copy equal to them (first at `ca init`).
+  keep_copy_current(config.home, uri.token);
+  report_restores(config.home, observer);
   return t;
 }
 

@@ -54,6 +54,7 @@ TEST(Config, DefaultsAreFilledAndPathsResolvedAgainstHome) {
   EXPECT_EQ(c.hsm.pin_file, "/srv/jitsuin/ca.pin");
   EXPECT_EQ(c.hsm.pin_env, "JITSUIN_CA_PIN");
   EXPECT_TRUE(c.hsm.embedded_softhsm);
+  EXPECT_EQ(c.hsm.lock_wait_seconds, 30);
   EXPECT_EQ(c.ca.root.key, "rsa3072");
   EXPECT_EQ(c.ca.root.validity_days, 7300);
   EXPECT_EQ(c.ca.root.subject.at("common_name"), "Jitsuin Root CA");
@@ -128,6 +129,9 @@ TEST(Config, BadTypesAreRefused) {
   expect_refused(R"({"database": []})", {"database", "must be an object"});
   expect_refused(R"({"database": {"path": 5}})", {"database.path", "must be a string"});
   expect_refused(R"({"hsm": {"embedded_softhsm": "yes"}})", {"hsm.embedded_softhsm", "true or false"});
+  expect_refused(R"({"hsm": {"lock_wait_seconds": "30"}})", {"hsm.lock_wait_seconds", "integer"});
+  expect_refused(R"({"hsm": {"lock_wait_seconds": -1}})", {"hsm.lock_wait_seconds", "between 0 and 3600"});
+  expect_refused(R"({"hsm": {"lock_wait_seconds": 3601}})", {"hsm.lock_wait_seconds", "between 0 and 3600"});
   expect_refused(R"({"ca": {"root": {"validity_days": "365"}}})", {"ca.root.validity_days", "integer"});
   expect_refused(R"({"ca": {"root": {"validity_days": 365.5}}})", {"ca.root.validity_days", "integer"});
   expect_refused(R"({"ca": {"crl": {"validity_hours": 4294967297}}})", {"ca.crl.validity_hours"});

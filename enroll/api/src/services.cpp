@@ -1,8 +1,10 @@
 #include "jitsuin/api/services.h"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "jitsuin/core/error.h"
+#include "jitsuin/db/audit.h"
 
 namespace jitsuin::api {
 
@@ -28,9 +30,23 @@ bool Services::ca_initialized() { return ca::CertificateAuthority::initialized(d
 
 // The one place that gives the CA its keys: the key store hsm.type names. Opening it touches no
 // token; the CA asks it for a key only when it signs. With `provision` (ca init) the embedded
-// SoftHSM2 token is created on first use.
+// SoftHSM2 token is created on first use. A restore of the embedded token's state file from its
+// verified copy becomes one audit entry, hsm.token.restore, in a transaction of its own on a
+// connection of its own: the token may be opened inside the caller's read snapshot (CRL signing).
 hsm::KeyStore& Services::ca_keys(bool provision) {
-  if (!keys_) keys_ = hsm::open_key_store(config_, provision);
+  if (!keys_) {
+    hsm::KeyStoreObserver observer;
+    observer.token_restored = [this](const hsm::TokenRestored& r) {
+      nlohmann::json details = {{"token_file", r.token_file}, {"backup_file", r.backup_file}, {"reason", r.reason},
+                                {"sha256", r.sha256}, {"restore_id", r.restore_id}};
+      auto own = db::Database::open(config_.database.path,
+                                    {.synchronous_full = config_.database.synchronous == "full"});
+      db::Transaction tx(*own);
+      db::append_audit(*own, {"system", "hsm.token.restore", r.token_file, details.dump()}, clock_());
+      tx.commit();
+    };
+    keys_ = hsm::open_key_store(config_, provision, std::move(observer));
+  }
   return *keys_;
 }
 

@@ -36,6 +36,9 @@ struct HsmConfig {
   std::string pin_env = "JITSUIN_CA_PIN";                 ///< overrides pin_file when set
   /// Embedded default: a SoftHSM2 token with its own softhsm2.conf under home, created on first use.
   bool embedded_softhsm = true;
+  /// Embedded SoftHSM2 only: how long a process waits for HOME/token.lock, which serialises the
+  /// token sessions of jitsuin processes on one home, before it gives up with an hsm error.
+  int lock_wait_seconds = 30;
 
   /// Decodes the "hsm" object over the defaults. Throws Error(config) naming the key.
   void decode(const nlohmann::json& j);

@@ -4,6 +4,7 @@
 // implementation is chosen by `hsm.type` through open_key_store(); "pkcs11" (libp11 over any
 // PKCS#11 module, SoftHSM2 embedded by default) is the one backend today. A network HSM or a
 // cloud KMS would be a second implementation of this interface and one more case in the factory.
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -45,9 +46,49 @@ class KeyStore {
   virtual std::shared_ptr<Signer> find(const std::string& reference) = 0;
 };
 
+/// The embedded SoftHSM2 token's state file was found empty or unreadable when the token was
+/// opened and was put back from its verified copy. hsm/ has no database: the caller records it.
+struct TokenRestored {
+  std::string token_file;    ///< the live state file that was restored (HOME/tokens/<dir>/token.object)
+  std::string backup_file;   ///< the verified copy it was restored from (HOME/token-backup/<dir>/token.object)
+  std::string reason;        ///< what was wrong with the live file ("empty", "unreadable: ...", ...)
+  std::string sha256;        ///< hex SHA-256 of the restored content
+  std::string restore_id;    ///< random hex; the same if a report is repeated after a crash
+};
+
+/// What a key store reports upward while it works. Called on the thread that first uses the
+/// store, before anything is signed, while no database transaction of the store's caller is
+/// open (keys are used before the write transaction). An exception thrown by a callback fails the
+/// operation; the report is then repeated at the next opening of the token.
+struct KeyStoreObserver {
+  std::function<void(const TokenRestored&)> token_restored;
+};
+
 /// The key store that `config.hsm.type` names. With `provision` and the embedded SoftHSM2, a
 /// missing token is created on first use (`ca init`). An unknown type is a start-up error
 /// (ErrorKind::config).
-std::unique_ptr<KeyStore> open_key_store(const config::Config& config, bool provision = false);
+///
+/// The embedded SoftHSM2 token (hsm.embedded_softhsm) gets three protections that a real HSM
+/// needs none of, because SoftHSM2's file backend rewrites the token's state file
+/// (tokens/<dir>/token.object: truncate, then write, no fsync, no rename) at every login:
+/// - One lock per home, HOME/token.lock (flock), serialises the token sessions of jitsuin
+///   processes: taken when the store first opens the token, held until the store and every
+///   Signer it handed out are gone (their keys belong to the logged-in session). A process
+///   waits for it up to hsm.lock_wait_seconds, then fails with ErrorKind::hsm. For a CLI command
+///   that is the command's signing part and its end; a long-running server (jitsuind) that keeps
+///   its CA, and so its Signers, holds the lock for as long as it keeps them, and CLI signing
+///   commands on the same home then wait and fail — sign through the server, or stop it first.
+///   The kernel drops the lock when its process dies, even by kill -9.
+/// - A verified copy of the state file, HOME/token-backup/<dir>/token.object (folder 0700, file
+///   0600), written atomically (write, fsync, rename, fsync the folder, read back and compared)
+///   when the token is created (`ca init`), when none exists yet, and whenever the file's PINs,
+///   label or serial differ from the copy's (a PIN changed by any tool is picked up at the next
+///   opening).
+/// - Under the lock, before the module is loaded: a live state file that is missing, empty or
+///   unreadable is restored from the copy (atomically), a warning goes to stderr and
+///   `observer.token_restored` is called; also when SoftHSM2 reports the token missing while a
+///   copy for its label differs from the live file.
+std::unique_ptr<KeyStore> open_key_store(const config::Config& config, bool provision = false,
+                                         KeyStoreObserver observer = {});
 
 }  // namespace jitsuin::hsm
