@@ -122,12 +122,6 @@ ossl::Cert new_certificate(const Bytes& serial, const X509_NAME* subject, const 
   return cert;
 }
 
-std::string join(const std::vector<std::string>& v, const char* sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
 // Every certificate of a key has the same subject (this check keeps it so), so one row tells:
 // the lookup stays a single index probe however often a key was certified.
 void refuse_if_key_taken(db::Database& db, const Bytes& spki_sha256, const std::string& subject) {
@@ -208,16 +202,15 @@ struct CertificateAuthority::Impl {
     const Profile& p = profiles.get(name);
     if (profile_exts.count(name)) return p;
     std::vector<ossl::Ext> exts;
-    exts.push_back(detail::make_ext(NID_basic_constraints, "critical,CA:FALSE"));
+    exts.push_back(detail::make_basic_constraints_ext(false));
     if (!p.extended_key_usage.empty())
-      exts.push_back(detail::make_ext(NID_ext_key_usage, std::string(p.extended_key_usage_critical ? "critical," : "") +
-                                                             join(p.extended_key_usage, ",")));
-    if (p.ocsp_no_check) exts.push_back(detail::make_ext(NID_id_pkix_OCSP_noCheck, "ignored"));
+      exts.push_back(detail::make_extended_key_usage_ext(p.extended_key_usage, p.extended_key_usage_critical));
+    if (p.ocsp_no_check) exts.push_back(detail::make_ocsp_no_check_ext());
     profile_exts[name] = std::move(exts);
     auto key_usage = [&](const std::vector<std::string>& extra) {
       std::vector<std::string> ku = p.key_usage;
       ku.insert(ku.end(), extra.begin(), extra.end());
-      return detail::make_ext(NID_key_usage, "critical," + join(ku, ","));
+      return detail::make_key_usage_ext(ku);
     };
     key_usage_exts[name] = {key_usage(p.key_usage_rsa), key_usage(p.key_usage_ec)};
     return p;
@@ -247,14 +240,13 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
   Bytes root_kid = ossl::key_identifier(root_key->pkey());
   auto root = new_certificate(detail::random_serial(), root_name.get(), root_name.get(), now,
                               now + static_cast<UnixTime>(rc.validity_days) * kDay, root_key->pkey());
-  detail::add_ext(root.get(), detail::make_ext(NID_basic_constraints, "critical,CA:TRUE").get());
-  detail::add_ext(root.get(), detail::make_ext(NID_key_usage, "critical,keyCertSign,cRLSign").get());
+  detail::add_ext(root.get(), detail::make_basic_constraints_ext(true).get());
+  detail::add_ext(root.get(), detail::make_key_usage_ext({"keyCertSign", "cRLSign"}).get());
   detail::add_ext(root.get(), detail::make_key_id_ext(NID_subject_key_identifier, root_kid).get());
   // The root names the root CRL too: each CRL carries an issuingDistributionPoint, and OpenSSL
   // (-crl_check_all) checks the root against that CRL, which only covers certificates naming it.
   if (!config.ca.crl.root_distribution_point.empty())
-    detail::add_ext(root.get(),
-                    detail::make_ext(NID_crl_distribution_points, "URI:" + config.ca.crl.root_distribution_point).get());
+    detail::add_ext(root.get(), detail::make_crl_distribution_point_ext(config.ca.crl.root_distribution_point).get());
   detail::sign(root.get(), root_key->pkey());
 
   auto issuing_name = detail::make_name(ic.subject, "");
@@ -262,17 +254,16 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
                                   now + static_cast<UnixTime>(rc.validity_days) * kDay);
   auto issuing = new_certificate(detail::random_serial(), issuing_name.get(), root_name.get(), now, issuing_end,
                                  issuing_key->pkey());
-  detail::add_ext(issuing.get(), detail::make_ext(NID_basic_constraints, "critical,CA:TRUE,pathlen:0").get());
-  detail::add_ext(issuing.get(), detail::make_ext(NID_key_usage, "critical,keyCertSign,cRLSign").get());
+  detail::add_ext(issuing.get(), detail::make_basic_constraints_ext(true, 0).get());
+  detail::add_ext(issuing.get(), detail::make_key_usage_ext({"keyCertSign", "cRLSign"}).get());
   detail::add_ext(issuing.get(),
                   detail::make_key_id_ext(NID_subject_key_identifier, ossl::key_identifier(issuing_key->pkey())).get());
   detail::add_ext(issuing.get(), detail::make_key_id_ext(NID_authority_key_identifier, root_kid).get());
   if (!config.ca.crl.root_distribution_point.empty())
     detail::add_ext(issuing.get(),
-                    detail::make_ext(NID_crl_distribution_points, "URI:" + config.ca.crl.root_distribution_point).get());
+                    detail::make_crl_distribution_point_ext(config.ca.crl.root_distribution_point).get());
   if (!config.ca.root_aia_ca_issuers.empty())
-    detail::add_ext(issuing.get(),
-                    detail::make_ext(NID_info_access, "caIssuers;URI:" + config.ca.root_aia_ca_issuers).get());
+    detail::add_ext(issuing.get(), detail::make_ca_issuers_ext(config.ca.root_aia_ca_issuers).get());
   if (!config.ca.policies.empty())
     detail::add_ext(issuing.get(), detail::make_policies_ext(config.ca.policies).get());
   detail::sign(issuing.get(), root_key->pkey());
@@ -320,9 +311,8 @@ CertificateAuthority::CertificateAuthority(const config::Config& config, db::Dat
   auto& ext = impl_->common_exts;
   ext.push_back(detail::make_key_id_ext(NID_authority_key_identifier, impl_->issuing.key_id));
   if (!config.ca.crl.distribution_point.empty())
-    ext.push_back(detail::make_ext(NID_crl_distribution_points, "URI:" + config.ca.crl.distribution_point));
-  if (!config.ca.aia_ca_issuers.empty())
-    ext.push_back(detail::make_ext(NID_info_access, "caIssuers;URI:" + config.ca.aia_ca_issuers));
+    ext.push_back(detail::make_crl_distribution_point_ext(config.ca.crl.distribution_point));
+  if (!config.ca.aia_ca_issuers.empty()) ext.push_back(detail::make_ca_issuers_ext(config.ca.aia_ca_issuers));
   if (!config.ca.policies.empty()) ext.push_back(detail::make_policies_ext(config.ca.policies));
 }
 
@@ -369,7 +359,7 @@ PreparedCertificate CertificateAuthority::sign_certificate(const IssueRequest& r
   detail::add_ext(cert.get(),
                   detail::make_key_id_ext(NID_subject_key_identifier, subject_key_identifier(cert.get())).get());
   if (profile.email_in_san)
-    detail::add_ext(cert.get(), detail::make_ext(NID_subject_alt_name, "email:" + request.subject.at("email")).get());
+    detail::add_ext(cert.get(), detail::make_email_san_ext(request.subject.at("email")).get());
   for (const auto& e : m.common_exts) detail::add_ext(cert.get(), e.get());
   // The token signs outside the database lock, so issuers in other threads and processes sign in parallel.
   detail::sign(cert.get(), m.issuing.key.pkey());

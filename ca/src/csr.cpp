@@ -5,6 +5,8 @@
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 
+#include <cctype>
+
 #include "subject_key.h"
 
 namespace jitsuin::ca {
@@ -64,6 +66,13 @@ Bytes pem_to_der(std::string_view pem) {
   OPENSSL_free(data);
   JITSUIN_ARG_CHECK(label == "CERTIFICATE REQUEST" || label == "NEW CERTIFICATE REQUEST",
                     "the PEM data is not a CERTIFICATE REQUEST");
+  // One request per file: after its END line only white space (another block, or anything else
+  // appended, would be a second thing the person did not see checked).
+  char* rest = nullptr;
+  long rest_len = BIO_get_mem_data(bio.get(), &rest);
+  for (long i = 0; i < rest_len; ++i)
+    JITSUIN_ARG_CHECK(std::isspace(static_cast<unsigned char>(rest[i])),
+                      "the CSR file has data after its PEM block (one CERTIFICATE REQUEST per file)");
   return der;
 }
 
@@ -77,6 +86,9 @@ CheckedCsr check_csr(std::string_view data) {
     JITSUIN_ARG_CHECK(data.find("-----BEGIN CERTIFICATE REQUEST-----") != std::string_view::npos ||
                           data.find("-----BEGIN NEW CERTIFICATE REQUEST-----") != std::string_view::npos,
                       "the PEM data is not a CERTIFICATE REQUEST");
+    std::size_t first = data.find("-----BEGIN");
+    JITSUIN_ARG_CHECK(data.find("-----BEGIN", first + 1) == std::string_view::npos,
+                      "the CSR file holds more than one PEM block (one CERTIFICATE REQUEST per file)");
     der = pem_to_der(data);
   } else {
     der.assign(data.begin(), data.end());

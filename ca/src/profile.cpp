@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jitsuin/core/error.h"
+#include "jitsuin/core/json.h"
 #include "jitsuin/core/text.h"
 #include "jitsuin/core/util.h"
 
@@ -112,8 +113,8 @@ void Profile::validate_subject(const config::NameFields& subject) const {
   }
 }
 
-int Profile::validity_days(std::optional<int> requested) const {
-  int days = requested.value_or(default_days);
+int Profile::validity_days(std::optional<std::int64_t> requested) const {
+  std::int64_t days = requested.value_or(default_days);
   JITSUIN_ARG_CHECK(days >= 1, "validity must be at least 1 day");
   if (!allowed_days.empty() && !std::count(allowed_days.begin(), allowed_days.end(), days)) {
     std::string list;
@@ -122,8 +123,12 @@ int Profile::validity_days(std::optional<int> requested) const {
                                               std::to_string(days));
   }
   if (max_days && days > max_days)
-    throw Error(ErrorKind::invalid_input, "profile " + name + " allows at most " + std::to_string(max_days) + " days");
-  return days;
+    throw Error(ErrorKind::invalid_input, "profile " + name + " allows at most " + std::to_string(max_days) +
+                                              " days, not " + std::to_string(days));
+  if (days > kMaxValidityDays)
+    throw Error(ErrorKind::invalid_input, "validity of " + std::to_string(days) + " days is more than " +
+                                              std::to_string(kMaxValidityDays) + " days (100 years)");
+  return static_cast<int>(days);
 }
 
 std::vector<std::string> list_profiles(const std::filesystem::path& dir) {
@@ -188,8 +193,15 @@ Profile decode_profile(const json& j, const std::string& name) {
 // Reads, decodes and checks the profile in file `path`, called `name`. Every failure is a config
 // error naming the file.
 Profile parse_profile(const std::filesystem::path& path, const std::string& name) {
+  std::string text;
   try {
-    return decode_profile(json::parse(read_file(path)), name);
+    text = read_file(path, kMaxProfileFileBytes, "profile");
+  } catch (const Error& e) {
+    throw Error(ErrorKind::config, e.what());
+  }
+  json j = parse_json(text, "profile " + path.string(), ErrorKind::config);
+  try {
+    return decode_profile(j, name);
   } catch (const json::exception& e) {
     throw Error(ErrorKind::config, "profile " + path.string() + ": " + e.what());
   } catch (const Error& e) {

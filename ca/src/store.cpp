@@ -115,8 +115,11 @@ CertificateRecord read_record(db::Statement& st) {
 RevocationReason parse_revocation_reason(const std::string& name) {
   for (const auto& r : kReasons)
     if (squash(name) == squash(r.name)) return r.reason;
+  // Only the reasons a revocation accepts (certificateHold is parsed so that it is refused with
+  // its own reason, but never offered).
   std::vector<std::string> names;
-  for (const auto& r : kReasons) names.push_back(r.name);
+  for (const auto& r : kReasons)
+    if (r.reason != RevocationReason::certificate_hold) names.push_back(r.name);
   throw Error(ErrorKind::invalid_input, "unknown revocation reason '" + name + "' (use one of " + join(names, ", ") + ")");
 }
 

@@ -1,6 +1,11 @@
 #include "x509util.h"
 
 #include <openssl/objects.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+
+#include "jitsuin/core/error.h"
 
 namespace jitsuin::ca::detail {
 
@@ -41,12 +46,168 @@ ossl::Integer serial_integer(const Bytes& serial) {
   return ossl::check<ossl::Integer>(BN_to_ASN1_INTEGER(bn.get(), nullptr), "BN_to_ASN1_INTEGER");
 }
 
-ossl::Ext make_ext(int nid, const std::string& value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, nullptr, nullptr, nullptr, nullptr, 0);
-  return ossl::check<ossl::Ext>(X509V3_EXT_nconf_nid(nullptr, &ctx, nid, value.c_str()),
-                                ("cannot build extension " + std::string(OBJ_nid2sn(nid))).c_str());
+namespace {
+
+// One extension from its decoded value, owned by the caller of X509V3_EXT_i2d.
+ossl::Ext encode(int nid, bool critical, void* value, const char* what) {
+  return ossl::check<ossl::Ext>(X509V3_EXT_i2d(nid, critical ? 1 : 0, value), what);
+}
+
+struct GeneralNamesFree {
+  void operator()(GENERAL_NAMES* n) const { GENERAL_NAMES_free(n); }
+};
+using GeneralNames = std::unique_ptr<GENERAL_NAMES, GeneralNamesFree>;
+
+// An IA5String (7-bit ASCII) general name, the value taken as it is: never parsed, so whatever it
+// holds stays one name. Refuses what IA5String cannot hold and control characters.
+GENERAL_NAME* ia5_name(int type, const std::string& value, const char* what) {
+  JITSUIN_ARG_CHECK(!value.empty(), std::string(what) + " is empty");
+  for (unsigned char c : value)
+    JITSUIN_ARG_CHECK(c >= 0x20 && c < 0x7f, std::string(what) + " '" + value +
+                                                   "' must be printable ASCII (an IA5String without control characters)");
+  ASN1_IA5STRING* s = ASN1_IA5STRING_new();
+  if (!s || ASN1_STRING_set(s, value.data(), static_cast<int>(value.size())) != 1) {
+    ASN1_IA5STRING_free(s);
+    ossl::throw_openssl("cannot build a general name");
+  }
+  GENERAL_NAME* name = GENERAL_NAME_new();
+  if (!name) {
+    ASN1_IA5STRING_free(s);
+    ossl::throw_openssl("cannot build a general name");
+  }
+  GENERAL_NAME_set0_value(name, type, s);
+  return name;
+}
+
+GeneralNames one_name(GENERAL_NAME* name) {
+  GeneralNames names(GENERAL_NAMES_new());
+  if (!names || !sk_GENERAL_NAME_push(names.get(), name)) {
+    GENERAL_NAME_free(name);
+    ossl::throw_openssl("cannot build general names");
+  }
+  return names;
+}
+
+struct KeyUsageBit {
+  const char* name;
+  int bit;
+};
+// RFC 5280 4.2.1.3, named as OpenSSL's configuration names them.
+const KeyUsageBit kKeyUsageBits[] = {
+    {"digitalSignature", 0}, {"nonRepudiation", 1}, {"keyEncipherment", 2}, {"dataEncipherment", 3},
+    {"keyAgreement", 4},     {"keyCertSign", 5},    {"cRLSign", 6},         {"encipherOnly", 7},
+    {"decipherOnly", 8}};
+
+}  // namespace
+
+ossl::Ext make_basic_constraints_ext(bool ca, std::optional<long> path_length) {
+  BASIC_CONSTRAINTS* bc = BASIC_CONSTRAINTS_new();
+  if (!bc) ossl::throw_openssl("BASIC_CONSTRAINTS_new");
+  bc->ca = ca ? 0xff : 0;
+  if (path_length) {
+    bc->pathlen = ASN1_INTEGER_new();
+    if (!bc->pathlen || ASN1_INTEGER_set(bc->pathlen, *path_length) != 1) {
+      BASIC_CONSTRAINTS_free(bc);
+      ossl::throw_openssl("cannot build basicConstraints");
+    }
+  }
+  auto ext = encode(NID_basic_constraints, true, bc, "cannot build basicConstraints");
+  BASIC_CONSTRAINTS_free(bc);
+  return ext;
+}
+
+ossl::Ext make_key_usage_ext(const std::vector<std::string>& usages) {
+  ASN1_BIT_STRING* bits = ASN1_BIT_STRING_new();
+  if (!bits) ossl::throw_openssl("ASN1_BIT_STRING_new");
+  for (const auto& u : usages) {
+    const KeyUsageBit* found = nullptr;
+    for (const auto& k : kKeyUsageBits)
+      if (u == k.name) found = &k;
+    if (!found || ASN1_BIT_STRING_set_bit(bits, found->bit, 1) != 1) {
+      ASN1_BIT_STRING_free(bits);
+      throw Error(ErrorKind::config, "unknown key usage '" + u + "'");
+    }
+  }
+  auto ext = encode(NID_key_usage, true, bits, "cannot build keyUsage");
+  ASN1_BIT_STRING_free(bits);
+  return ext;
+}
+
+ossl::Ext make_extended_key_usage_ext(const std::vector<std::string>& purposes, bool critical) {
+  EXTENDED_KEY_USAGE* eku = sk_ASN1_OBJECT_new_null();
+  if (!eku) ossl::throw_openssl("cannot build extendedKeyUsage");
+  for (const auto& p : purposes) {
+    int nid = OBJ_sn2nid(p.c_str());
+    ASN1_OBJECT* oid = nid == NID_undef ? nullptr : OBJ_nid2obj(nid);
+    if (!oid || !sk_ASN1_OBJECT_push(eku, oid)) {
+      sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+      throw Error(ErrorKind::config, "unknown extended key usage '" + p + "'");
+    }
+  }
+  auto ext = encode(NID_ext_key_usage, critical, eku, "cannot build extendedKeyUsage");
+  sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+  return ext;
+}
+
+ossl::Ext make_ocsp_no_check_ext() {
+  ASN1_NULL* null = ASN1_NULL_new();
+  if (!null) ossl::throw_openssl("ASN1_NULL_new");
+  auto ext = encode(NID_id_pkix_OCSP_noCheck, false, null, "cannot build OCSP noCheck");
+  ASN1_NULL_free(null);
+  return ext;
+}
+
+ossl::Ext make_crl_distribution_point_ext(const std::string& uri) {
+  GeneralNames names = one_name(ia5_name(GEN_URI, uri, "the CRL distribution point"));
+  CRL_DIST_POINTS* points = sk_DIST_POINT_new_null();
+  DIST_POINT* point = DIST_POINT_new();
+  DIST_POINT_NAME* dp_name = DIST_POINT_NAME_new();
+  if (!points || !point || !dp_name) {
+    sk_DIST_POINT_free(points);
+    DIST_POINT_free(point);
+    DIST_POINT_NAME_free(dp_name);
+    ossl::throw_openssl("cannot build cRLDistributionPoints");
+  }
+  dp_name->type = 0;   // fullName
+  dp_name->name.fullname = names.release();
+  point->distpoint = dp_name;
+  if (!sk_DIST_POINT_push(points, point)) {
+    DIST_POINT_free(point);
+    sk_DIST_POINT_free(points);
+    ossl::throw_openssl("cannot build cRLDistributionPoints");
+  }
+  auto ext = encode(NID_crl_distribution_points, false, points, "cannot build cRLDistributionPoints");
+  sk_DIST_POINT_pop_free(points, DIST_POINT_free);
+  return ext;
+}
+
+ossl::Ext make_ca_issuers_ext(const std::string& uri) {
+  GENERAL_NAME* location = ia5_name(GEN_URI, uri, "the caIssuers address");
+  AUTHORITY_INFO_ACCESS* aia = sk_ACCESS_DESCRIPTION_new_null();
+  ACCESS_DESCRIPTION* ad = ACCESS_DESCRIPTION_new();
+  if (!aia || !ad) {
+    GENERAL_NAME_free(location);
+    sk_ACCESS_DESCRIPTION_free(aia);
+    ACCESS_DESCRIPTION_free(ad);
+    ossl::throw_openssl("cannot build authorityInfoAccess");
+  }
+  ASN1_OBJECT_free(ad->method);
+  ad->method = OBJ_nid2obj(NID_ad_ca_issuers);
+  GENERAL_NAME_free(ad->location);
+  ad->location = location;
+  if (!sk_ACCESS_DESCRIPTION_push(aia, ad)) {
+    ACCESS_DESCRIPTION_free(ad);
+    sk_ACCESS_DESCRIPTION_free(aia);
+    ossl::throw_openssl("cannot build authorityInfoAccess");
+  }
+  auto ext = encode(NID_info_access, false, aia, "cannot build authorityInfoAccess");
+  sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
+  return ext;
+}
+
+ossl::Ext make_email_san_ext(const std::string& address) {
+  GeneralNames names = one_name(ia5_name(GEN_EMAIL, address, "the e-mail address"));
+  return encode(NID_subject_alt_name, false, names.get(), "cannot build subjectAltName");
 }
 
 ossl::Ext make_key_id_ext(int nid, const Bytes& key_id) {

@@ -1,6 +1,8 @@
 #pragma once
 // Internal helpers of ca/ for building certificates.
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "jitsuin/config/config.h"
 #include "jitsuin/core/openssl.h"
@@ -21,8 +23,26 @@ Bytes random_serial();
 /// ASN1_INTEGER from serial content bytes.
 ossl::Integer serial_integer(const Bytes& serial);
 
-/// Adds an extension built from OpenSSL's config syntax (value is ours, never caller data).
-ossl::Ext make_ext(int nid, const std::string& value);
+// Extensions, each built from ASN.1 objects: no value ever passes through OpenSSL's configuration
+// syntax (X509V3_EXT_nconf), where a comma or a "DNS:" inside data would add names of its own.
+// Criticality as RFC 5280 and the profiles want it: basicConstraints and keyUsage critical,
+// extendedKeyUsage as asked, the others not.
+
+/// basicConstraints (critical): cA, and pathLenConstraint when given.
+ossl::Ext make_basic_constraints_ext(bool ca, std::optional<long> path_length = std::nullopt);
+/// keyUsage (critical) from OpenSSL's names of the bits (digitalSignature ... decipherOnly).
+ossl::Ext make_key_usage_ext(const std::vector<std::string>& usages);
+/// extendedKeyUsage from OpenSSL's short names of the purposes (serverAuth, emailProtection ...).
+ossl::Ext make_extended_key_usage_ext(const std::vector<std::string>& purposes, bool critical);
+/// id-pkix-ocsp-nocheck (NULL).
+ossl::Ext make_ocsp_no_check_ext();
+/// cRLDistributionPoints: one distribution point whose fullName is the one URI.
+ossl::Ext make_crl_distribution_point_ext(const std::string& uri);
+/// authorityInfoAccess with one caIssuers URI.
+ossl::Ext make_ca_issuers_ext(const std::string& uri);
+/// subjectAltName holding exactly one rfc822Name: the address as given, an IA5String, whatever
+/// characters it holds (printable ASCII only; the address is checked by is_valid_email before).
+ossl::Ext make_email_san_ext(const std::string& address);
 ossl::Ext make_key_id_ext(int nid, const Bytes& key_id);   ///< SKI or AKI(keyid)
 ossl::Ext make_policies_ext(const std::vector<config::PolicyConfig>& policies);
 void add_ext(X509* cert, const X509_EXTENSION* ext);

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "jitsuin/core/error.h"
+#include "jitsuin/core/json.h"
 #include "jitsuin/core/util.h"
 
 namespace jitsuin::config {
@@ -336,12 +337,7 @@ void Config::validate() const {
 
 Config parse_config(const std::string& json_text, const std::filesystem::path& home,
                     const std::filesystem::path& base_dir) {
-  json root;
-  try {
-    root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    throw Error(ErrorKind::config, std::string("config is not valid JSON: ") + e.what());
-  }
+  json root = parse_json(json_text, "config", ErrorKind::config);
   Config c;
   c.home = std::filesystem::absolute(home).lexically_normal();
   c.decode(root);
@@ -357,7 +353,7 @@ Config parse_config(const std::string& json_text, const std::filesystem::path& h
 Config load_config(const std::filesystem::path& file, const std::filesystem::path& home) {
   std::string text;
   try {
-    text = read_file(file);
+    text = read_file(file, kMaxConfigFileBytes, "config file");
   } catch (const Error& e) {
     throw Error(ErrorKind::config, std::string("cannot load config: ") + e.what());
   }

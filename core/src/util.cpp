@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -199,12 +200,61 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data,
   StagedFile(path, data, mode).commit();
 }
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_io("cannot read", path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+namespace {
+
+std::string size_text(std::size_t bytes) {
+  if (bytes % (1024 * 1024) == 0) return std::to_string(bytes / (1024 * 1024)) + " MiB";
+  if (bytes % 1024 == 0) return std::to_string(bytes / 1024) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+// Reads the open descriptor fd to its end, at most max_bytes: the size a regular file reports is
+// checked before reading, and the count while reading (a device such as /dev/zero reports 0, a
+// file may grow), so no more than max_bytes + 1 bytes are ever held. Closes fd.
+std::string read_capped(int fd, const std::filesystem::path& path, std::size_t max_bytes, const char* what,
+                        ErrorKind too_large) {
+  auto fail_io = [&](const std::string& msg) {
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
+    throw_io(msg, path);
+  };
+  auto refuse = [&] {
+    ::close(fd);
+    throw Error(too_large, std::string(what) + " " + path.string() + " is larger than " + size_text(max_bytes) +
+                               " (the limit for such a file)");
+  };
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail_io(std::string("cannot read ") + what);
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw Error(ErrorKind::io, std::string("cannot read ") + what + " " + path.string() + ": it is a directory");
+  }
+  if (S_ISREG(st.st_mode) && static_cast<std::uintmax_t>(st.st_size) > max_bytes) refuse();
+  std::string s;
+  if (S_ISREG(st.st_mode)) s.reserve(static_cast<std::size_t>(st.st_size));
+  char buf[16384];
+  for (;;) {
+    std::size_t want = std::min(sizeof buf, max_bytes + 1 - s.size());
+    ssize_t n = ::read(fd, buf, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_io(std::string("cannot read ") + what);
+    }
+    if (n == 0) break;
+    s.append(buf, static_cast<std::size_t>(n));
+    if (s.size() > max_bytes) refuse();
+  }
+  ::close(fd);
+  return s;
+}
+
+}  // namespace
+
+std::string read_file(const std::filesystem::path& path, std::size_t max_bytes, const char* what) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_io(std::string("cannot read ") + what, path);
+  return read_capped(fd, path, max_bytes, what, ErrorKind::invalid_input);
 }
 
 std::string read_secret_file(const std::filesystem::path& path) {
@@ -227,21 +277,7 @@ std::string read_secret_file(const std::filesystem::path& path) {
     throw Error(ErrorKind::config, "secret file " + path.string() +
                                        " is readable by group or others; chmod 600 it");
   }
-  std::string s;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int saved = errno;
-      ::close(fd);
-      errno = saved;
-      throw_io("cannot read secret file", path);
-    }
-    if (n == 0) break;
-    s.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
+  std::string s = read_capped(fd, path, kMaxSecretFileBytes, "secret file", ErrorKind::config);
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   if (s.empty()) throw Error(ErrorKind::config, "secret file " + path.string() + " is empty");
   return s;

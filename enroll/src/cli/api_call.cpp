@@ -5,6 +5,7 @@
 #include "cli/ra_session.h"
 #include "jitsuin/api/handler.h"
 #include "jitsuin/core/error.h"
+#include "jitsuin/core/json.h"
 
 namespace jitsuin::cli {
 
@@ -30,11 +31,7 @@ json call_api(Context& ctx, std::string_view name, const json& request) {
 }
 
 json read_json_file(const std::string& path) {
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
-    throw Error(ErrorKind::invalid_input, path + " is not valid JSON: " + e.what());
-  }
+  return parse_json(read_file(path, kMaxJsonInputBytes, "JSON file"), path);
 }
 
 void print_json(const json& j) { std::cout << j.dump(2) << "\n"; }

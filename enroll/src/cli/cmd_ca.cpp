@@ -6,6 +6,7 @@
 #include "cli/api_call.h"
 #include "cli/commands.h"
 #include "jitsuin/core/error.h"
+#include "jitsuin/core/json.h"
 
 namespace jitsuin::cli {
 
@@ -26,12 +27,7 @@ int ca_init(const GlobalOptions& g, const std::vector<std::string>& argv) {
 
 // The subject file must parse and hold an object; its fields are checked by the handler.
 json read_subject_file(const std::string& path) {
-  json j;
-  try {
-    j = json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
-    throw Error(ErrorKind::invalid_input, "subject file " + path + " is not valid JSON: " + e.what());
-  }
+  json j = parse_json(read_file(path, kMaxJsonInputBytes, "subject file"), "subject file " + path);
   if (!j.is_object()) throw Error(ErrorKind::invalid_input, "subject file " + path + " must hold a JSON object");
   return j;
 }
@@ -40,7 +36,7 @@ int ca_issue(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"profile", "csr", "subject", "days", "out", "chain"}, {});
   json req = {{"profile", a.required("profile")}};
   std::string csr_path = a.required("csr"), subject_path = a.required("subject"), out = a.required("out");
-  req["csr"] = read_file(csr_path);
+  req["csr"] = read_file(csr_path, kMaxCsrFileBytes, "CSR file");
   req["subject"] = read_subject_file(subject_path);
   if (auto d = a.opt_whole_number("days")) req["days"] = *d;
   Context ctx(g);
@@ -69,6 +65,7 @@ int ca_revoke(const GlobalOptions& g, const std::vector<std::string>& argv) {
 
 int ca_show(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"serial"}, {"json", "pem"});
+  if (a.flag("pem") && !a.get("serial")) throw UsageError("--pem needs --serial (the certificate to print)");
   Context ctx(g);
   json req = json::object();
   if (auto serial = a.get("serial")) {

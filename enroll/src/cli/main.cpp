@@ -20,6 +20,22 @@ void print_usage(std::ostream& out) {
   out << "\nRun 'jitsuin COMMAND --help' for details.\n";
 }
 
+// True when group names a group of sub-commands (ra, ca, crl ...), not a single-word command.
+bool is_group(const std::string& group) {
+  for (const auto& c : all_commands())
+    if (group == c.group && *c.name != '\0') return true;
+  return false;
+}
+
+// The commands of one group: `jitsuin ra --help`.
+void print_group_usage(std::ostream& out, const std::string& group) {
+  out << "usage: jitsuin [--home DIR] [--config FILE] " << group << " COMMAND [options]\n\n"
+      << "commands of '" << group << "':\n";
+  for (const auto& c : all_commands())
+    if (group == c.group) out << "  jitsuin " << c.usage << "\n";
+  out << "\nRun 'jitsuin " << group << " COMMAND --help' for details.\n";
+}
+
 }  // namespace
 
 namespace jitsuin::cli {
@@ -64,6 +80,15 @@ int main(int argc, char** argv) {
     if (i < args.size())
       for (const auto& c : all_commands())
         if (args[i] == c.group && *c.name == '\0') single = &c;
+    if (!single && i < args.size() && is_group(args[i])) {
+      // `jitsuin ra --help`, `jitsuin ra help`: the group's commands; `jitsuin ra` alone: the same,
+      // as a usage error.
+      bool asked = i + 1 < args.size() && (args[i + 1] == "--help" || args[i + 1] == "-h" || args[i + 1] == "help");
+      if (asked || i + 1 >= args.size()) {
+        print_group_usage(asked ? std::cout : std::cerr, args[i]);
+        return asked ? 0 : 2;
+      }
+    }
     if (!single && i + 1 >= args.size() && !(i < args.size() && args[i] == "help")) {
       print_usage(i < args.size() ? std::cerr : std::cout);
       return i < args.size() ? 2 : (args.empty() ? 2 : 0);

@@ -39,7 +39,7 @@ struct IssueRequest {
   std::string profile;
   std::string csr;                    ///< PEM or DER bytes
   config::NameFields subject;         ///< approved subject fields
-  std::optional<int> days;            ///< validity; the profile's default when empty
+  std::optional<std::int64_t> days;         ///< validity; the profile's default when empty
 };
 
 /// What issue() returns: the certificate and its chain up to the root.

@@ -1,6 +1,7 @@
 #pragma once
 // Certificate profiles as data (config/profiles/NAME.json). A profile says which subject fields
 // an approved application supplies, the validity allowed, and the extensions of the certificate.
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -11,6 +12,9 @@
 #include "jitsuin/config/config.h"
 
 namespace jitsuin::ca {
+
+/// No certificate is valid for longer than this, whatever a profile allows (100 years).
+inline constexpr std::int64_t kMaxValidityDays = 36525;
 
 struct Profile {
   std::string name;
@@ -33,7 +37,8 @@ struct Profile {
   /// Checks subject fields against this profile; throws invalid_input naming the field and rule.
   void validate_subject(const config::NameFields& subject) const;
   /// The validity in days for a request (default when none); throws invalid_input if not allowed.
-  int validity_days(std::optional<int> requested) const;
+  /// Any whole number is judged as given (never narrowed first), at most kMaxValidityDays.
+  int validity_days(std::optional<std::int64_t> requested) const;
 };
 
 /// Loads config/profiles/NAME.json; throws not_found for an unknown profile, config for a bad file.

@@ -1,5 +1,6 @@
 #pragma once
 // Small helpers every module needs: hex, time, files, randomness, hashing.
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -55,11 +56,25 @@ class StagedFile {
   std::string tmp_;
 };
 
-/// Reads a whole file. Throws Error(io) naming the path.
-std::string read_file(const std::filesystem::path& path);
+/// Size caps of the files jitsuin reads (read_file's max_bytes). Every file a person names is read
+/// with the cap of its use, so a huge file or a device (`--csr /dev/zero`) fails quickly instead of
+/// filling memory.
+inline constexpr std::size_t kMaxCsrFileBytes = 64 * 1024;            ///< a PKCS#10 request (PEM or DER)
+inline constexpr std::size_t kMaxJsonInputBytes = 1024 * 1024;        ///< subject, bundle, form, changes
+inline constexpr std::size_t kMaxConfigFileBytes = 1024 * 1024;       ///< jitsuin.json
+inline constexpr std::size_t kMaxProfileFileBytes = 256 * 1024;       ///< one certificate profile
+inline constexpr std::size_t kMaxSecretFileBytes = 4096;              ///< a PIN, password or session token
+inline constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;        ///< anything else
 
-/// Reads a secret (PIN, password) from a file, trimming one trailing newline.
-/// Refuses a file readable by group or others.
+/// Reads a whole file of at most max_bytes. The size is checked before reading (regular files)
+/// and while reading (devices, pipes, growing files), so at most max_bytes + 1 bytes are read.
+/// Throws Error(io) naming the path when it cannot be read, Error(invalid_input) naming it and
+/// the limit when it is larger. what names the file in messages ("CSR file", "config file" ...).
+std::string read_file(const std::filesystem::path& path, std::size_t max_bytes = kMaxFileBytes,
+                      const char* what = "file");
+
+/// Reads a secret (PIN, password) from a file of at most kMaxSecretFileBytes, trimming trailing
+/// newlines. Refuses a file that is not regular or is readable by group or others.
 std::string read_secret_file(const std::filesystem::path& path);
 
 /// Base64 (RFC 4648, with padding, no line breaks).
