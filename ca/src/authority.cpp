@@ -2,6 +2,9 @@
 
 #include <openssl/objects.h>
 
+#include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -132,6 +135,50 @@ void refuse_if_key_taken(db::Database& db, const Bytes& spki_sha256, const std::
                                          "); a new key is required");
 }
 
+// A CSR with a key reported compromised (a certificate of it revoked for keyCompromise or
+// cACompromise) is refused, whatever the subject: the key's holder is no longer the only one.
+void refuse_if_key_compromised(CertificateStore& store, const Bytes& spki_sha256) {
+  if (auto serial = store.compromised_key_serial(spki_sha256))
+    throw Error(ErrorKind::invalid_input, "this public key was reported compromised (certificate " + *serial +
+                                              " was revoked for it) and is never certified again; a new key is required");
+}
+
+// Once the issuing CA's certificate is revoked (jitsuin ca revoke-ca) its key signs nothing more.
+std::string issuing_revoked_message(const CertificateRecord& rec) {
+  return "the issuing CA's certificate (serial " + rec.serial_hex + ") is revoked (" +
+         revocation_reason_name(*rec.reason) + ", effective " + format_rfc3339(*rec.revocation_effective) +
+         "): its key signs no certificate and no CRL any more; a new issuing CA is needed";
+}
+
+void refuse_if_issuing_revoked(CertificateStore& store) {
+  if (auto rec = store.issuing_ca_revocation()) throw Error(ErrorKind::conflict, issuing_revoked_message(*rec));
+}
+
+// Files a publication stages next to the CRLs (StagedFile: ".NAME.XXXXXX") that a killed run left
+// behind. Only those older than kStaleStaged are removed: a concurrent publication's staged files
+// live for the moment between its commit and its renames, never minutes.
+void remove_stale_staged_files(const std::filesystem::path& dir) {
+  constexpr auto kStaleStaged = std::chrono::minutes(10);
+  static const char* const kPublished[] = {"issuing.crl", "issuing.crl.pem", "issuing.crt",
+                                           "root.crl",    "root.crl.pem",    "root.crt"};
+  std::error_code ec;
+  const auto cutoff = std::filesystem::file_time_type::clock::now() - kStaleStaged;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    bool staged = false;
+    for (const char* published : kPublished) {
+      std::string prefix = std::string(".") + published + ".";
+      if (name.size() == prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0 &&
+          std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                      [](unsigned char c) { return std::isalnum(c) != 0; }))
+        staged = true;
+    }
+    if (!staged || !entry.is_regular_file(ec)) continue;
+    auto modified = entry.last_write_time(ec);
+    if (!ec && modified < cutoff) std::filesystem::remove(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- state
@@ -160,6 +207,7 @@ struct CertificateAuthority::Impl {
   struct Ca {
     std::int64_t id = 0;
     std::string role;
+    std::int64_t certificate_id = 0;
     LazySigner key;
     ossl::Cert cert;
     Bytes key_id;   // subjectKeyIdentifier
@@ -184,7 +232,7 @@ struct CertificateAuthority::Impl {
 
   Ca load(const std::string& role) {
     db::Statement st(db,
-                     "SELECT a.id, a.key_uri, c.der FROM authorities a JOIN certificates c ON c.id = a.certificate_id "
+                     "SELECT a.id, a.key_uri, c.der, c.id FROM authorities a JOIN certificates c ON c.id = a.certificate_id "
                      "WHERE a.role = ?");
     st.bind(1, role);
     if (!st.step())
@@ -194,6 +242,7 @@ struct CertificateAuthority::Impl {
     ca.role = role;
     ca.key = LazySigner(&keys, st.text(1));
     ca.cert = ossl::cert_from_der(st.blob_view(2));
+    ca.certificate_id = st.int64(3);
     ca.key_id = ossl::key_identifier(X509_get0_pubkey(ca.cert.get()));
     return ca;
   }
@@ -347,7 +396,9 @@ PreparedCertificate CertificateAuthority::sign_certificate(const IssueRequest& r
                                               format_rfc3339(ca_end) + ")");
   auto subject = detail::make_name(request.subject, profile.country);
   std::string subject_text = ossl::name_to_string(subject.get());
-  // A read without the write lock; record_certificate() checks again under it.
+  // Reads without the write lock; record_certificate() checks again under it.
+  refuse_if_issuing_revoked(m.store());
+  refuse_if_key_compromised(m.store(), csr.fingerprint);
   refuse_if_key_taken(m.db, csr.fingerprint, subject_text);
 
   Bytes serial = detail::random_serial();
@@ -381,7 +432,11 @@ CertificateRecord CertificateAuthority::record_certificate(const PreparedCertifi
   auto& m = *impl_;
   if (!m.db.in_transaction())
     throw Error(ErrorKind::internal, "a certificate is recorded inside the caller's transaction");
-  refuse_if_key_taken(m.db, p.spki_sha256, p.subject);   // again, under the write lock
+  // Again, under the write lock: a revocation of the issuing CA or of another certificate of this
+  // key for keyCompromise may have been recorded since sign_certificate().
+  refuse_if_issuing_revoked(m.store());
+  refuse_if_key_compromised(m.store(), p.spki_sha256);
+  refuse_if_key_taken(m.db, p.spki_sha256, p.subject);
   Bytes serial = from_hex(p.serial_hex);
   {
     // A 126-bit random serial repeats with negligible probability; refused rather than overwritten.
@@ -432,6 +487,21 @@ CertificateRecord CertificateAuthority::revoke(const std::string& serial_hex, Re
   return rec;
 }
 
+CertificateRecord CertificateAuthority::revoke_issuing_ca(RevocationReason reason, const Actor& actor) {
+  auto& m = *impl_;
+  db::Transaction tx(m.db);
+  json details;
+  auto rec = m.store().record_issuing_ca_revocation(reason, details);
+  db::append_audit(m.db, {actor.name, "ca.revoke_issuing", rec.serial_hex, details.dump()}, *rec.revoked_at);
+  tx.commit();
+  return rec;
+}
+
+std::optional<std::string> CertificateAuthority::issuing_ca_revoked() {
+  if (auto rec = impl_->store().issuing_ca_revocation()) return issuing_revoked_message(*rec);
+  return std::nullopt;
+}
+
 std::vector<AuthorityInfo> CertificateAuthority::authorities() {
   std::vector<AuthorityInfo> out;
   db::Statement st(impl_->db, "SELECT role, key_uri, key_algorithm, subject, crl_number, certificate_id FROM authorities "
@@ -461,6 +531,7 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
   auto& m = *impl_;
   auto dir = out_dir.value_or(m.config.ca.crl.publish_dir);
   std::filesystem::create_directories(dir);
+  remove_stale_staged_files(dir);
   // Both CRLs (issuing and root) are one publication: one write transaction and one audit entry.
   // Read the CRL numbers and the entries from one snapshot and sign without the write lock (a
   // large CRL takes long to read and encode); the write transaction then takes the numbers only if
@@ -472,6 +543,7 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
     Impl::Ca* ca;
     detail::CrlInput in;
     std::int64_t previous = 0, entries = 0;
+    std::int64_t urgent = 0;   // entries for keyCompromise or cACompromise
     detail::CrlFiles files;
   };
   constexpr int kOptimistic = 3;
@@ -482,11 +554,18 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
     UnixTime now = m.clock();
     std::vector<Signed> crls;
     crls.reserve(2);   // a builder refers to its input: the elements must not move
+    std::optional<std::string> issuing_revoked;
     {
       std::optional<db::Transaction> snapshot;   // read-only: ending it without commit changes nothing
       if (!locked) snapshot.emplace(m.db, db::TxMode::deferred);
-      for (auto* ca : {&m.issuing, &m.root}) {
-        Signed one{ca, {}, 0, 0, {}};
+      // A revoked issuing CA signs no CRL; its revocation is on the root's. (A revocation of it
+      // after this read changes the root's count below, and the CRLs are signed again.)
+      if (auto rec = m.store().issuing_ca_revocation()) issuing_revoked = issuing_revoked_message(*rec);
+      std::vector<Impl::Ca*> cas;
+      if (!issuing_revoked) cas.push_back(&m.issuing);
+      cas.push_back(&m.root);
+      for (auto* ca : cas) {
+        Signed one{ca, {}, 0, 0, 0, {}};
         one.in.issuer = ca->cert.get();
         one.in.authority_key_id = ca->key_id;
         one.in.this_update = now;
@@ -507,8 +586,11 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
                            "SELECT serial, revocation_effective, revocation_reason FROM certificates "
                            "WHERE issuer_id = ? AND revocation_effective IS NOT NULL AND revocation_effective <= ?");
         rows.bind(1, one.ca->id).bind(2, now);
-        while (rows.step())
-          builder.add(der_serial_content(rows.blob(0)), rows.int64(1), static_cast<int>(rows.int64(2)));
+        while (rows.step()) {
+          int reason = static_cast<int>(rows.int64(2));
+          if (is_urgent_reason(static_cast<RevocationReason>(reason))) ++one.urgent;
+          builder.add(der_serial_content(rows.blob(0)), rows.int64(1), reason);
+        }
         one.entries = builder.entries();
         one.files = builder.finish();   // signs on the token
       }
@@ -517,11 +599,14 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
       tx.emplace(m.db);
       bool moved = false;
       for (const auto& one : crls) {
+        // Both counts only grow: revocations are final, and a reason changes only to keyCompromise
+        // or cACompromise (record_revocation), so any change since the snapshot changes one.
         db::Statement st(m.db,
-                         "SELECT crl_number <> ?1 OR (SELECT count(*) FROM certificates WHERE issuer_id = ?2 "
-                         "AND revocation_effective IS NOT NULL AND revocation_effective <= ?3) <> ?4 "
+                         "SELECT crl_number <> ?1 OR (SELECT count(*) <> ?4 OR count(revocation_reason IN (1, 2) OR NULL) "
+                         "<> ?5 FROM certificates WHERE issuer_id = ?2 "
+                         "AND revocation_effective IS NOT NULL AND revocation_effective <= ?3) "
                          "FROM authorities WHERE id = ?2");
-        st.bind(1, one.previous).bind(2, one.ca->id).bind(3, now).bind(4, one.entries);
+        st.bind(1, one.previous).bind(2, one.ca->id).bind(3, now).bind(4, one.entries).bind(5, one.urgent);
         st.step();
         moved = moved || st.int64(0) != 0;
       }
@@ -560,7 +645,9 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
                           std::string_view(reinterpret_cast<const char*>(ca_der.data()), ca_der.size()), 0644);
       out.push_back(pub);
     }
-    db::append_audit(m.db, {actor.name, "crl.publish", "issuing,root", json{{"crls", published}}.dump()}, now);
+    json details{{"crls", published}};
+    if (issuing_revoked) details["not_published"] = {{{"role", "issuing"}, {"reason", *issuing_revoked}}};
+    db::append_audit(m.db, {actor.name, "crl.publish", issuing_revoked ? "root" : "issuing,root", details.dump()}, now);
     tx->commit();
     for (auto& f : staged) f.commit();
     return out;

@@ -178,6 +178,96 @@ std::vector<CertificateRecord> CertificateStore::certificates_for_key(const Byte
   return out;
 }
 
+bool is_urgent_reason(RevocationReason reason) {
+  return reason == RevocationReason::key_compromise || reason == RevocationReason::ca_compromise;
+}
+
+bool replaces_revocation(const CertificateStatus& current, RevocationReason reason, UnixTime effective, UnixTime now) {
+  if (!current.revoked() || !is_urgent_reason(reason)) return false;
+  if (*current.revocation_effective > now) return effective < *current.revocation_effective;
+  return !current.reason || !is_urgent_reason(*current.reason);
+}
+
+namespace {
+
+CertificateStatus status_of(const CertificateRecord& r) {
+  CertificateStatus s;
+  s.serial_hex = r.serial_hex;
+  s.profile = r.profile;
+  s.not_before = r.not_before;
+  s.not_after = r.not_after;
+  s.revoked_at = r.revoked_at;
+  s.revocation_effective = r.revocation_effective;
+  s.reason = r.reason;
+  return s;
+}
+
+// The role of the CA whose own certificate this is ("root", "issuing"), or "" for an end entity.
+std::string authority_role(db::Database& db, std::int64_t certificate_id) {
+  db::Statement st(db, "SELECT role FROM authorities WHERE certificate_id = ?");
+  st.bind(1, certificate_id);
+  return st.step() ? st.text(0) : std::string();
+}
+
+// Writes the revocation of `rec` (a first one, or one that replaces_revocation() allows) and its
+// compromised key, and fills the audit details. `when` is the requested effective time.
+CertificateRecord write_revocation(db::Database& db, CertificateRecord rec, RevocationReason reason, UnixTime when,
+                                   UnixTime now, json& audit_details) {
+  const std::string& serial = rec.serial_hex;
+  if (rec.revoked_at) {
+    std::string recorded = "certificate " + serial + " is already revoked (effective " +
+                           format_rfc3339(*rec.revocation_effective) + ", " + revocation_reason_name(*rec.reason) + ")";
+    bool pending = *rec.revocation_effective > now;
+    if (!replaces_revocation(status_of(rec), reason, when, now)) {
+      if (!is_urgent_reason(reason) && pending)
+        throw Error(ErrorKind::conflict, recorded + "; only keyCompromise (cACompromise for a CA certificate) "
+                                                    "replaces a revocation that is not yet in effect");
+      throw Error(ErrorKind::conflict, recorded);
+    }
+    // In effect already: the reason becomes the urgent one, the revocation date stays.
+    if (!pending) when = *rec.revocation_effective;
+    audit_details["replaced"] = {{"reason", revocation_reason_name(*rec.reason)},
+                                 {"effective", format_rfc3339(*rec.revocation_effective)},
+                                 {"recorded", format_rfc3339(*rec.revoked_at)}};
+    db::Statement up(db,
+                     "UPDATE certificates SET revoked_at = ?, revocation_effective = ?, revocation_reason = ? "
+                     "WHERE id = ? AND revoked_at = ? AND revocation_effective = ? AND revocation_reason = ?");
+    up.bind(1, now).bind(2, when).bind(3, static_cast<int>(reason)).bind(4, rec.id);
+    up.bind(5, *rec.revoked_at).bind(6, *rec.revocation_effective).bind(7, static_cast<int>(*rec.reason)).exec();
+    if (db.changes() != 1) throw Error(ErrorKind::conflict, "the revocation of " + serial + " changed concurrently");
+  } else {
+    if (when >= rec.not_after)
+      throw Error(ErrorKind::invalid_input, "certificate " + serial + " expires (" + format_rfc3339(rec.not_after) +
+                                                ") before the requested effective time");
+    db::Statement up(db,
+                     "UPDATE certificates SET revoked_at = ?, revocation_effective = ?, revocation_reason = ? "
+                     "WHERE id = ? AND revoked_at IS NULL");
+    up.bind(1, now).bind(2, when).bind(3, static_cast<int>(reason)).bind(4, rec.id).exec();
+    if (db.changes() != 1) throw Error(ErrorKind::conflict, "certificate " + serial + " was revoked concurrently");
+  }
+  audit_details["reason"] = revocation_reason_name(reason);
+  audit_details["effective"] = format_rfc3339(when);
+  audit_details["subject"] = rec.subject;
+  audit_details["certificate_row"] = detail::certificate_row(db, rec.id);
+  if (is_urgent_reason(reason)) {
+    // The key is compromised from the moment it is reported, whenever the revocation takes effect.
+    db::Statement key(db,
+                      "INSERT OR IGNORE INTO compromised_keys (spki_sha256, serial, reason, recorded_at) "
+                      "SELECT spki_sha256, serial, ?, ? FROM certificates WHERE id = ?");
+    key.bind(1, static_cast<int>(reason)).bind(2, now).bind(3, rec.id).exec();
+    db::Statement spki(db, "SELECT spki_sha256 FROM certificates WHERE id = ?");
+    spki.bind(1, rec.id);
+    spki.step();
+    audit_details["compromised_key"] = to_hex(spki.blob_view(0));
+  }
+  rec.revoked_at = now;
+  rec.revocation_effective = when;
+  rec.reason = reason;
+  return rec;
+}
+
+}  // namespace
+
 CertificateRecord CertificateStore::record_revocation(const RevocationInput& in, json& audit_details) {
   if (!db_.in_transaction())
     throw Error(ErrorKind::internal, "a revocation is recorded inside the caller's transaction");
@@ -192,28 +282,49 @@ CertificateRecord CertificateStore::record_revocation(const RevocationInput& in,
     throw Error(ErrorKind::invalid_input, "the effective time " + format_rfc3339(when) + " is in the past");
   auto rec = find(serial);
   if (!rec) throw Error(ErrorKind::not_found, "no certificate with serial " + serial + " was issued by this CA");
-  if (rec->issuer_role == "root" && rec->profile == "root-ca")
-    throw Error(ErrorKind::invalid_input, "the root certificate cannot be revoked by a CRL; retire the CA instead");
-  if (rec->revoked_at)
-    throw Error(ErrorKind::conflict, "certificate " + serial + " is already revoked (effective " +
-                                         format_rfc3339(*rec->revocation_effective) + ", " +
-                                         revocation_reason_name(*rec->reason) + ")");
-  if (when >= rec->not_after)
-    throw Error(ErrorKind::invalid_input, "certificate " + serial + " expires (" + format_rfc3339(rec->not_after) +
-                                              ") before the requested effective time");
-  db::Statement up(db_,
-                   "UPDATE certificates SET revoked_at = ?, revocation_effective = ?, revocation_reason = ? "
-                   "WHERE id = ? AND revoked_at IS NULL");
-  up.bind(1, now).bind(2, when).bind(3, static_cast<int>(in.reason)).bind(4, rec->id).exec();
-  if (db_.changes() != 1) throw Error(ErrorKind::conflict, "certificate " + serial + " was revoked concurrently");
-  audit_details["reason"] = revocation_reason_name(in.reason);
-  audit_details["effective"] = format_rfc3339(when);
-  audit_details["subject"] = rec->subject;
-  audit_details["certificate_row"] = detail::certificate_row(db_, rec->id);
-  rec->revoked_at = now;
-  rec->revocation_effective = when;
-  rec->reason = in.reason;
-  return *rec;
+  std::string role = authority_role(db_, rec->id);
+  if (role == "root")
+    throw Error(ErrorKind::invalid_input, "certificate " + serial +
+                                              " is the root CA's own certificate: a root is never revoked (no CRL "
+                                              "can revoke its own issuer); retire it instead, out of every trust store");
+  if (role == "issuing")
+    throw Error(ErrorKind::invalid_input,
+                "certificate " + serial +
+                    " is the issuing CA's own certificate: revoking it is a root-CA operation, run jitsuin ca revoke-ca "
+                    "--reason cACompromise|affiliationChanged|superseded|cessationOfOperation --confirm");
+  return write_revocation(db_, std::move(*rec), in.reason, when, now, audit_details);
+}
+
+CertificateRecord CertificateStore::record_issuing_ca_revocation(RevocationReason reason, json& audit_details) {
+  if (!db_.in_transaction())
+    throw Error(ErrorKind::internal, "a revocation is recorded inside the caller's transaction");
+  if (reason != RevocationReason::ca_compromise && reason != RevocationReason::affiliation_changed &&
+      reason != RevocationReason::superseded && reason != RevocationReason::cessation_of_operation)
+    throw Error(ErrorKind::invalid_input, "the issuing CA's certificate is revoked for cACompromise, affiliationChanged, "
+                                          "superseded or cessationOfOperation, not " +
+                                              revocation_reason_name(reason));
+  db::Statement st(db_, std::string(detail::kRecordSelect) +
+                            "WHERE c.id = (SELECT certificate_id FROM authorities WHERE role = 'issuing')");
+  if (!st.step()) throw Error(ErrorKind::not_found, "no issuing CA in the database (run: jitsuin ca init)");
+  CertificateRecord rec = detail::read_record(st);
+  UnixTime now = clock_();
+  audit_details["role"] = "issuing";
+  return write_revocation(db_, std::move(rec), reason, now, now, audit_details);
+}
+
+std::optional<CertificateRecord> CertificateStore::issuing_ca_revocation() {
+  db::Statement st(db_, std::string(detail::kRecordSelect) +
+                            "WHERE c.id = (SELECT certificate_id FROM authorities WHERE role = 'issuing') "
+                            "AND c.revoked_at IS NOT NULL");
+  if (!st.step()) return std::nullopt;
+  return detail::read_record(st);
+}
+
+std::optional<std::string> CertificateStore::compromised_key_serial(const Bytes& spki_sha256) {
+  auto st = db_.cached("SELECT serial FROM compromised_keys WHERE spki_sha256 = ?");
+  st->bind_blob(1, spki_sha256);
+  if (!st->step()) return std::nullopt;
+  return to_hex(st->blob_view(0));
 }
 
 }  // namespace jitsuin::ca

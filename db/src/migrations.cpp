@@ -356,6 +356,22 @@ ALTER TABLE ra_applications DROP COLUMN issuing_at;
 ALTER TABLE ra_accounts ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE ra_accounts ADD COLUMN locked_at INTEGER;
 )sql"},
+    // issue 8 (revoke)
+    {7, "ca compromised keys",
+     R"sql(
+-- Public keys reported compromised: a certificate revoked for keyCompromise (or cACompromise)
+-- puts its key here in the revocation's transaction, and the CA refuses every later CSR with one
+-- of them, whatever the subject. Keys of certificates revoked so for earlier versions are added.
+CREATE TABLE compromised_keys (
+  spki_sha256 BLOB PRIMARY KEY,
+  serial BLOB NOT NULL,
+  reason INTEGER NOT NULL,
+  recorded_at INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO compromised_keys (spki_sha256, serial, reason, recorded_at)
+  SELECT spki_sha256, serial, revocation_reason, revoked_at FROM certificates
+  WHERE revocation_reason IN (1, 2) ORDER BY id;
+)sql"},
 };
 
 }  // namespace

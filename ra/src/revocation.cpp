@@ -65,14 +65,24 @@ RevocationRequest request_revocation(RaContext& ctx, const Principal& by, const 
   JITSUIN_ARG_CHECK(reason != ca::RevocationReason::certificate_hold,
                     "certificateHold is not supported: revocation is final (use another reason)");
   UnixTime now = ctx.clock();
-  UnixTime when = effective.value_or(now + static_cast<UnixTime>(ctx.config.ra.revocation_delay_days) * 86400);
+  // A compromised key is revoked at once unless the request says otherwise; other reasons (a staff
+  // transfer) take effect revocation_delay_days later.
+  UnixTime when = effective.value_or(ca::is_urgent_reason(reason)
+                                         ? now
+                                         : now + static_cast<UnixTime>(ctx.config.ra.revocation_delay_days) * 86400);
   JITSUIN_ARG_CHECK(when >= now - 300, "the effective time " + format_rfc3339(when) + " is in the past");
   db::Transaction tx(ctx.db);
   auto cert = ca::CertificateStore(ctx.db, ctx.clock).status(serial);
   if (!cert) throw Error(ErrorKind::not_found, "no certificate with serial " + serial + " was issued by this CA");
-  if (cert->revoked())
+  // A revocation recorded for later does not block keyCompromise, which replaces it (and turns one
+  // in effect for another reason into keyCompromise): ca::CertificateStore::record_revocation.
+  if (cert->revoked() && !ca::replaces_revocation(*cert, reason, when, now))
     throw Error(ErrorKind::conflict, "certificate " + serial + " is already revoked (effective " +
-                                         format_rfc3339(*cert->revocation_effective) + ")");
+                                         format_rfc3339(*cert->revocation_effective) + ", " +
+                                         ca::revocation_reason_name(*cert->reason) + ")" +
+                                         (*cert->revocation_effective > now && !ca::is_urgent_reason(reason)
+                                              ? "; only keyCompromise replaces a revocation not yet in effect"
+                                              : ""));
   JITSUIN_ARG_CHECK(cert->profile != "root-ca" && cert->profile != "issuing-ca",
                     "CA certificates are not revoked through the RA");
   JITSUIN_ARG_CHECK(when < cert->not_after, "certificate " + serial + " expires (" + format_rfc3339(cert->not_after) +
@@ -114,9 +124,10 @@ json carry_out(RaContext& ctx, const RevocationRequest& r) {
   auto cert = store.status(r.serial);
   if (!cert) throw Error(ErrorKind::not_found, "certificate " + r.serial + " is no longer in the CA database");
   json details = {{"serial", r.serial}};
-  if (cert->revoked()) {
+  if (cert->revoked() && !ca::replaces_revocation(*cert, r.reason, when, now)) {
     // Revoked by the CA in a step of its own before this transaction existed (data left by an
-    // earlier version, or jitsuin ca revoke meanwhile): record what the CA holds.
+    // earlier version, or jitsuin ca revoke meanwhile), and not replaced by this request's
+    // keyCompromise: record what the CA holds.
     when = *cert->revocation_effective;
     details["already_revoked"] = true;
   } else {

@@ -132,25 +132,151 @@ TEST(Revoke, CrlNumberIsMonotonicAndEveryPublicationAudited) {
   EXPECT_TRUE(db::verify_audit(*c.f->db).ok);
 }
 
-TEST(Revoke, RevokedIssuingCaAppearsInTheRootCrl) {
+// issue 8: the issuing CA's certificate is revoked by revoke_issuing_ca() (a root-CA operation),
+// never by revoke(); the root CRL carries it, a chain through it fails, and its key signs nothing.
+TEST(Revoke, RevokedIssuingCaAppearsInTheRootCrlAndSignsNothingMore) {
   Clocked c;
   auto leaf = c.issue();
+  c.publish();   // an issuing CRL, for -crl_check_all
   auto issuing_serial = to_hex(std::span(X509_get0_serialNumber(c.ca->issuing_certificate())->data,
                                          static_cast<std::size_t>(X509_get0_serialNumber(c.ca->issuing_certificate())->length)));
-  c.ca->revoke(issuing_serial, ca::RevocationReason::ca_compromise, std::nullopt, {"op"});
+  auto root_serial = to_hex(std::span(X509_get0_serialNumber(c.ca->root_certificate())->data,
+                                      static_cast<std::size_t>(X509_get0_serialNumber(c.ca->root_certificate())->length)));
+  auto audit = count_rows(*c.f->db, "audit_log");
+  auto m = expect_error([&] { c.ca->revoke(issuing_serial, ca::RevocationReason::ca_compromise, std::nullopt, {"op"}); },
+                        ErrorKind::invalid_input);
+  EXPECT_NE(m.find("jitsuin ca revoke-ca"), std::string::npos) << m;
+  m = expect_error([&] { c.ca->revoke(root_serial, ca::RevocationReason::ca_compromise, std::nullopt, {"op"}); },
+                   ErrorKind::invalid_input);
+  EXPECT_NE(m.find("a root is never revoked"), std::string::npos) << m;
+  expect_error([&] { c.ca->revoke_issuing_ca(ca::RevocationReason::key_compromise, {"op"}); }, ErrorKind::invalid_input);
+  EXPECT_EQ(count_rows(*c.f->db, "audit_log"), audit);
+  EXPECT_FALSE(c.ca->issuing_ca_revoked());
+
+  // superseded first, then cACompromise: the reason of a revocation in effect becomes cACompromise.
+  auto rec = c.ca->revoke_issuing_ca(ca::RevocationReason::superseded, {"root-op"});
+  EXPECT_EQ(rec.status(c.now), "revoked");
+  c.now += 60;
+  rec = c.ca->revoke_issuing_ca(ca::RevocationReason::ca_compromise, {"root-op"});
+  EXPECT_EQ(rec.reason, ca::RevocationReason::ca_compromise);
+  EXPECT_EQ(*rec.revocation_effective, c.now - 60) << "the revocation date stays";
+  expect_error([&] { c.ca->revoke_issuing_ca(ca::RevocationReason::ca_compromise, {"root-op"}); }, ErrorKind::conflict);
+  EXPECT_EQ(count_rows(*c.f->db, "audit_log"), audit + 2);
+  ASSERT_TRUE(c.ca->issuing_ca_revoked());
+
+  m = expect_error([&] { c.issue(); }, ErrorKind::conflict);
+  EXPECT_NE(m.find("signs no certificate and no CRL"), std::string::npos) << m;
+  auto issuing_crl = read_file(c.dir.path() / "crl" / "issuing.crl");
   auto pubs = c.publish();
-  EXPECT_EQ(pubs[1].entries, 1);
+  ASSERT_EQ(pubs.size(), 1u);
+  EXPECT_EQ(pubs[0].role, "root");
+  EXPECT_EQ(pubs[0].entries, 1);
+  EXPECT_EQ(read_file(c.dir.path() / "crl" / "issuing.crl"), issuing_crl) << "the revoked issuing key signed a CRL";
+  std::string text = c.crl_text("root");
+  EXPECT_NE(text.find("Serial Number: " + upper(issuing_serial)), std::string::npos) << text;
+  EXPECT_NE(text.find("CA Compromise"), std::string::npos) << text;
+  {
+    db::Statement st(*c.f->db, "SELECT object, details FROM audit_log WHERE action = 'crl.publish' ORDER BY seq DESC");
+    ASSERT_TRUE(st.step());
+    EXPECT_EQ(st.text(0), "root");
+    EXPECT_EQ(nlohmann::json::parse(st.text(1))["not_published"][0]["role"], "issuing");
+  }
   auto files = write_chain(c.dir.path(), leaf.certificate.get(), c.ca->issuing_certificate(), c.ca->root_certificate());
   auto r = openssl_verify(files, {c.dir.path() / "crl" / "issuing.crl.pem", c.dir.path() / "crl" / "root.crl.pem"});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("certificate revoked"), std::string::npos) << r.output;
+  EXPECT_TRUE(db::verify_audit(*c.f->db).ok);
+}
+
+// issue 8: a revocation scheduled for later does not block keyCompromise, which takes effect now
+// in its place; other reasons do not replace it.
+TEST(Revoke, KeyCompromiseReplacesARevocationScheduledForLater) {
+  Clocked c;
+  auto cert = c.issue();
+  const std::string serial = cert.record.serial_hex;
+  c.ca->revoke(serial, ca::RevocationReason::affiliation_changed, c.now + 3 * 86400, {"op"});
+  auto audit = count_rows(*c.f->db, "audit_log");
+  auto m = expect_error([&] { c.ca->revoke(serial, ca::RevocationReason::superseded, std::nullopt, {"op"}); },
+                        ErrorKind::conflict);
+  EXPECT_NE(m.find("only keyCompromise"), std::string::npos) << m;
+  // Not earlier than what is scheduled: nothing to replace.
+  expect_error([&] { c.ca->revoke(serial, ca::RevocationReason::key_compromise, c.now + 4 * 86400, {"op"}); },
+               ErrorKind::conflict);
+  EXPECT_EQ(count_rows(*c.f->db, "audit_log"), audit);
+
+  auto rec = c.ca->revoke(serial, ca::RevocationReason::key_compromise, std::nullopt, {"op"});
+  EXPECT_EQ(rec.status(c.now), "revoked");
+  EXPECT_EQ(*rec.revocation_effective, c.now);
+  EXPECT_EQ(count_rows(*c.f->db, "audit_log"), audit + 1);
+  db::Statement st(*c.f->db, "SELECT action, details FROM audit_log ORDER BY seq DESC LIMIT 1");
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(st.text(0), "cert.revoke");
+  auto d = nlohmann::json::parse(st.text(1));
+  EXPECT_EQ(d["reason"], "keyCompromise");
+  EXPECT_EQ(d["replaced"]["reason"], "affiliationChanged");
+  EXPECT_EQ(d["replaced"]["effective"], format_rfc3339(c.now + 3 * 86400));
+  EXPECT_EQ(d["compromised_key"].get<std::string>().size(), 64u) << d;
+  auto pubs = c.publish();
+  EXPECT_EQ(pubs[0].entries, 1);
+  std::string text = c.crl_text("issuing");
+  EXPECT_NE(text.find(upper(serial)), std::string::npos) << text;
+  EXPECT_NE(text.find("Key Compromise"), std::string::npos) << text;
+  expect_error([&] { c.ca->revoke(serial, ca::RevocationReason::key_compromise, std::nullopt, {"op"}); },
+               ErrorKind::conflict);
+  EXPECT_TRUE(db::verify_audit(*c.f->db).ok);
+}
+
+// issue 8: RFC 5280 lets a revocation's reason become keyCompromise: on a revocation in effect the
+// reason changes and the revocation date stays; the next CRL says so.
+TEST(Revoke, KeyCompromiseChangesTheReasonOfARevocationInEffect) {
+  Clocked c;
+  auto cert = c.issue();
+  const UnixTime revoked = c.now;
+  c.ca->revoke(cert.record.serial_hex, ca::RevocationReason::superseded, std::nullopt, {"op"});
+  c.publish();
+  EXPECT_NE(c.crl_text("issuing").find("Superseded"), std::string::npos);
+  c.now += 3600;
+  auto rec = c.ca->revoke(cert.record.serial_hex, ca::RevocationReason::key_compromise, std::nullopt, {"op"});
+  EXPECT_EQ(rec.reason, ca::RevocationReason::key_compromise);
+  EXPECT_EQ(*rec.revocation_effective, revoked);
+  c.publish();
+  std::string text = c.crl_text("issuing");
+  EXPECT_NE(text.find("Key Compromise"), std::string::npos) << text;
+  EXPECT_EQ(text.find("Superseded"), std::string::npos) << text;
+}
+
+// issue 8: a key revoked for keyCompromise is never certified again, whatever the subject: refused
+// when signing and, for a revocation recorded between signing and recording, when recording.
+TEST(Revoke, CompromisedKeyIsNeverCertifiedAgain) {
+  Clocked c;
+  std::string csr = openssl_csr(c.dir.path(), "ec", "stolen");
+  auto first = c.ca->issue({"individual-signing", csr, kTaro, {}}, {"test"});
+  // Signed (same subject, allowed while the key is not reported), not yet recorded...
+  auto prepared = c.ca->sign_certificate({"individual-signing", csr, kTaro, {}});
+  // ...when the key is reported compromised, with the revocation itself scheduled for later.
+  c.ca->revoke(first.record.serial_hex, ca::RevocationReason::key_compromise, c.now + 86400, {"op"});
+  auto certs = count_rows(*c.f->db, "certificates");
+  {
+    db::Transaction tx(*c.f->db);
+    nlohmann::json details;
+    auto m = expect_error([&] { c.ca->record_certificate(prepared, details); }, ErrorKind::invalid_input);
+    EXPECT_NE(m.find("reported compromised"), std::string::npos) << m;
+  }
+  const config::NameFields other = {{"organization", "Ume Kogyo"}, {"common_name", "Hanako Ito"}};
+  for (const auto& subject : {kTaro, other}) {
+    auto m = expect_error([&] { c.ca->issue({"individual-signing", csr, subject, {}}, {"test"}); },
+                          ErrorKind::invalid_input);
+    EXPECT_NE(m.find(first.record.serial_hex), std::string::npos) << m;
+  }
+  EXPECT_EQ(count_rows(*c.f->db, "certificates"), certs);
+  c.issue();   // other keys are fine
 }
 
 TEST(Revoke, BadRevocationsAreRefusedAndChangeNothing) {
   Clocked c;
   auto cert = c.issue();
   auto audit = count_rows(*c.f->db, "audit_log");
-  auto expect_error = [&](auto&& fn, ErrorKind kind, const std::string& needle) {
+  auto expect_error_with = [&](auto&& fn, ErrorKind kind, const std::string& needle) {
     try {
       fn();
       ADD_FAILURE() << "expected an error containing '" << needle << "'";
@@ -159,19 +285,19 @@ TEST(Revoke, BadRevocationsAreRefusedAndChangeNothing) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     }
   };
-  expect_error([&] { c.ca->revoke("0badc0de", ca::RevocationReason::unspecified, std::nullopt, {"op"}); },
+  expect_error_with([&] { c.ca->revoke("0badc0de", ca::RevocationReason::unspecified, std::nullopt, {"op"}); },
                ErrorKind::not_found, "no certificate with serial 0badc0de");
-  expect_error([&] { c.ca->revoke("zz", ca::RevocationReason::unspecified, std::nullopt, {"op"}); },
+  expect_error_with([&] { c.ca->revoke("zz", ca::RevocationReason::unspecified, std::nullopt, {"op"}); },
                ErrorKind::invalid_input, "hex");
-  expect_error([&] { c.ca->revoke(cert.record.serial_hex, ca::RevocationReason::certificate_hold, std::nullopt, {"op"}); },
+  expect_error_with([&] { c.ca->revoke(cert.record.serial_hex, ca::RevocationReason::certificate_hold, std::nullopt, {"op"}); },
                ErrorKind::invalid_input, "certificateHold");
-  expect_error([&] { c.ca->revoke(cert.record.serial_hex, ca::RevocationReason::superseded, c.now - 86400, {"op"}); },
+  expect_error_with([&] { c.ca->revoke(cert.record.serial_hex, ca::RevocationReason::superseded, c.now - 86400, {"op"}); },
                ErrorKind::invalid_input, "in the past");
-  expect_error([&] { ca::parse_revocation_reason("stolen"); }, ErrorKind::invalid_input, "unknown revocation reason");
+  expect_error_with([&] { ca::parse_revocation_reason("stolen"); }, ErrorKind::invalid_input, "unknown revocation reason");
   EXPECT_EQ(count_rows(*c.f->db, "audit_log"), audit);
   EXPECT_EQ(c.ca->find(cert.record.serial_hex)->status(c.now), "valid");
   c.ca->revoke(cert.record.serial_hex, ca::RevocationReason::superseded, std::nullopt, {"op"});
-  expect_error([&] { c.ca->revoke(cert.record.serial_hex, ca::RevocationReason::superseded, std::nullopt, {"op"}); },
+  expect_error_with([&] { c.ca->revoke(cert.record.serial_hex, ca::RevocationReason::superseded, std::nullopt, {"op"}); },
                ErrorKind::conflict, "already revoked");
   EXPECT_EQ(count_rows(*c.f->db, "audit_log"), audit + 1);
 }

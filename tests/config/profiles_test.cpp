@@ -108,6 +108,7 @@ TEST(Profiles, EveryCommandThatLoadsTheCaRefusesABrokenProfile) {
   const std::string issue = jitsuin + " ca issue --profile individual-signing --csr " +
                             sh_quote((home / "leaf.csr").string()) + " --subject " +
                             sh_quote((home / "subject.json").string()) + " --out " + sh_quote((home / "leaf.pem").string());
+  login_administrator(home.path());   // ca issue needs an administrator's session
   auto good = run(issue);
   ASSERT_EQ(good.status, 0) << good.output;
 

@@ -134,9 +134,12 @@ TEST(ApiRegistry, NamesAreUniqueAndRoutable) {
                         "ra.cert_request.add"})
     EXPECT_TRUE(names.count(n)) << n;
   EXPECT_EQ(api::find_handler("ca.frobnicate"), nullptr);
-  // What a network adapter may route to: never the CA's own operations or the cron jobs.
-  for (const char* n : {"ca.init", "ca.issue", "ca.revoke", "crl.publish", "outbox.deliver", "ra.notify_expiring"})
+  // What a network adapter may route to: never the CA's first setup or the cron jobs. Issuing and
+  // revoking on the direct path need an RA administrator's session (issue 8).
+  for (const char* n : {"ca.init", "crl.publish", "outbox.deliver", "ra.notify_expiring"})
     EXPECT_EQ(api::find_handler(n)->access, api::Access::local) << n;
+  for (const char* n : {"ca.issue", "ca.revoke", "ca.revoke_ca"})
+    EXPECT_EQ(api::find_handler(n)->access, api::Access::operator_session) << n;
   EXPECT_EQ(api::find_handler("session.login")->access, api::Access::request_credentials);
   EXPECT_EQ(api::find_handler("ra.cert_request.add")->access, api::Access::request_credentials);
   EXPECT_EQ(api::find_handler("ra.bundle.create")->access, api::Access::operator_session);
@@ -185,24 +188,29 @@ TEST(ApiHandlers, CaShowOnARealHome) {
 
 TEST(ApiHandlers, IssueRevokeAndAuditThroughHandlers) {
   ApiFixture f;
+  api::Caller admin{"cli:test", f.admin_session()};
   std::string csr = test::openssl_csr(f.ca->home.path(), "ec");
-  json issued = f.call("ca.issue",
-                       {{"profile", "individual-signing"},
+  const json request = {{"profile", "individual-signing"},
                         {"csr", csr},
-                        {"subject", {{"organization", "Example"}, {"common_name", "Taro Yamada"}}}},
-                       f.cli);
+                        {"subject", {{"organization", "Example"}, {"common_name", "Taro Yamada"}}}};
+  // Without an administrator's session: refused, nothing issued (issue 8).
+  auto certificates = test::count_rows(*f.ca->db, "certificates");
+  EXPECT_EQ(api::respond(f.services, f.cli, "ca.issue", request).status, 401);
+  EXPECT_EQ(test::count_rows(*f.ca->db, "certificates"), certificates);
+  json issued = f.call("ca.issue", request, admin);
   ASSERT_TRUE(issued["certificate"].get<std::string>().starts_with("-----BEGIN CERTIFICATE-----"));
   EXPECT_EQ(issued["chain"].size(), 2u);
   std::string serial = issued["serial"];
-  json revoked = f.call("ca.revoke", {{"serial", serial}, {"reason", "keyCompromise"}}, f.cli);
+  EXPECT_EQ(api::respond(f.services, f.cli, "ca.revoke", {{"serial", serial}, {"reason", "keyCompromise"}}).status, 401);
+  json revoked = f.call("ca.revoke", {{"serial", serial}, {"reason", "keyCompromise"}}, admin);
   EXPECT_EQ(revoked["reason"], "keyCompromise");
   EXPECT_EQ(f.call("ca.show", {{"serial", serial}}, f.cli)["revocation_reason"], "keyCompromise");
   // A subject field of the wrong type and an unknown request field are refused before anything is done.
-  auto bad = api::respond(f.services, f.cli, "ca.issue",
+  auto bad = api::respond(f.services, admin, "ca.issue",
                           {{"profile", "individual-signing"}, {"csr", csr}, {"subject", {{"common_name", 7}}}});
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body["message"].get<std::string>().find("'common_name'"), std::string::npos) << bad.body;
-  auto unknown = api::respond(f.services, f.cli, "ca.revoke", {{"serial", serial}, {"reason", "superseded"}, {"why", "x"}});
+  auto unknown = api::respond(f.services, admin, "ca.revoke", {{"serial", serial}, {"reason", "superseded"}, {"why", "x"}});
   EXPECT_EQ(unknown.status, 400);
   EXPECT_EQ(unknown.body["error"], "invalid_input");
   json audit = f.call("audit.verify", json::object(), f.cli);

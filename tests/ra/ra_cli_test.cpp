@@ -204,15 +204,6 @@ TEST(RaCli, RevocationRequestApprovalAndCrl) {
   ASSERT_EQ(init.status, 0) << init.output;
   test::openssl_csr(c.home.path(), "ec", "leaf");
   test::write_text(c.home / "subject.json", R"({"organization": "Sakura Kensetsu", "common_name": "Ken Sato"})");
-  auto issued = test::run(test::jitsuin_cmd(c.home.path()) + " ca issue --profile individual-signing --csr " +
-                          test::sh_quote((c.home / "leaf.csr").string()) + " --subject " +
-                          test::sh_quote((c.home / "subject.json").string()) + " --out " +
-                          test::sh_quote((c.home / "leaf.pem").string()));
-  ASSERT_EQ(issued.status, 0) << issued.output;
-  auto serial = test::run("openssl x509 -noout -serial -in " + test::sh_quote((c.home / "leaf.pem").string()));
-  ASSERT_EQ(serial.status, 0);
-  std::string hex = serial.output.substr(serial.output.find('=') + 1);
-  hex.erase(hex.find_last_not_of("\n") + 1);
 
   c.ok("admin", "ra operator-add --name admin --role administrator" + pwf);
   c.ok("admin", "login --user admin" + pwf);
@@ -220,6 +211,16 @@ TEST(RaCli, RevocationRequestApprovalAndCrl) {
   c.ok("admin", "ra operator-add --name bob --role approver" + pwf);
   c.ok("alice", "login --user alice" + pwf);
   c.ok("bob", "login --user bob" + pwf);
+  // The direct path needs an administrator's session.
+  auto issued = c.as("admin", "ca issue --profile individual-signing --csr " +
+                                  test::sh_quote((c.home / "leaf.csr").string()) + " --subject " +
+                                  test::sh_quote((c.home / "subject.json").string()) + " --out " +
+                                  test::sh_quote((c.home / "leaf.pem").string()));
+  ASSERT_EQ(issued.status, 0) << issued.output;
+  auto serial = test::run("openssl x509 -noout -serial -in " + test::sh_quote((c.home / "leaf.pem").string()));
+  ASSERT_EQ(serial.status, 0);
+  std::string hex = serial.output.substr(serial.output.find('=') + 1);
+  hex.erase(hex.find_last_not_of("\n") + 1);
 
   auto bad = c.as("alice", "ra revocation-request --serial " + hex + " --reason whatever");
   EXPECT_EQ(bad.status, 1);

@@ -826,6 +826,64 @@ TEST(RaRevocation, RejectionAndBadRequests) {
 }
 
 
+// issue 8: the RA schedules a transfer's revocation revocation_delay_days ahead; a keyCompromise
+// request meanwhile is not "already revoked": approved, it takes effect now, replacing the later
+// one in one transaction and one audit entry that names what it replaced, and the key is refused
+// from then on, whatever the subject.
+TEST(RaRevocation, KeyCompromiseReplacesAScheduledRevocation) {
+  auto caf = test::make_ca();
+  UnixTime now = system_clock()();
+  RaContext ctx{*caf->db, caf->config, [&] { return now; }};
+  add_operator(ctx, nullptr, "admin", "", Role::administrator, kPassword);
+  auto admin = *login(ctx, "admin", kPassword).principal;
+  add_operator(ctx, &admin, "alice", "", Role::operator_, kPassword);
+  add_operator(ctx, &admin, "bob", "", Role::approver, kPassword);
+  auto alice = *login(ctx, "alice", kPassword).principal;
+  auto bob = *login(ctx, "bob", kPassword).principal;
+  ca::IssueRequest ir;
+  ir.profile = "individual-signing";
+  ir.csr = test::openssl_csr(caf->home.path(), "ec");
+  ir.subject = {{"organization", "Sakura Kensetsu"}, {"common_name", "Ken Sato"}};
+  const std::string serial = caf->ca->issue(ir, {"test"}).record.serial_hex;
+
+  auto transfer = request_revocation(ctx, alice, serial, ca::RevocationReason::affiliation_changed, std::nullopt, "");
+  approve_revocation(ctx, bob, transfer.id);
+  EXPECT_EQ(caf->ca->find(serial)->status(now), "revocation pending");
+  // Another reason does not replace the scheduled revocation.
+  auto m = expect_error(
+      [&] { request_revocation(ctx, alice, serial, ca::RevocationReason::superseded, std::nullopt, ""); },
+      ErrorKind::conflict);
+  EXPECT_NE(m.find("only keyCompromise replaces"), std::string::npos) << m;
+
+  auto lost = request_revocation(ctx, alice, serial, ca::RevocationReason::key_compromise, std::nullopt, "token lost");
+  EXPECT_EQ(lost.effective_at, now) << "keyCompromise is not delayed";
+  auto audit_before = count_rows(*caf->db, "audit_log");
+  auto done = approve_revocation(ctx, bob, lost.id);
+  EXPECT_EQ(done.state, "revoked");
+  EXPECT_EQ(count_rows(*caf->db, "audit_log"), audit_before + 1);
+  auto rec = caf->ca->find(serial);
+  EXPECT_EQ(rec->status(now), "revoked");
+  EXPECT_EQ(*rec->revocation_effective, now);
+  EXPECT_EQ(rec->reason, ca::RevocationReason::key_compromise);
+  {
+    db::Statement st(*caf->db, "SELECT action, details FROM audit_log ORDER BY seq DESC LIMIT 1");
+    ASSERT_TRUE(st.step());
+    EXPECT_EQ(st.text(0), "ra.revocation.approve");
+    json d = json::parse(st.text(1));
+    EXPECT_EQ(d["certificate"]["replaced"]["reason"], "affiliationChanged") << d;
+    EXPECT_EQ(d["certificate"]["replaced"]["effective"], format_rfc3339(now + 2 * 86400)) << d;
+  }
+  // Now in effect for keyCompromise: nothing replaces it.
+  expect_error([&] { request_revocation(ctx, alice, serial, ca::RevocationReason::key_compromise, std::nullopt, ""); },
+               ErrorKind::conflict);
+  // The key is never certified again, whatever the subject.
+  ir.subject = {{"organization", "Ume Kogyo"}, {"common_name", "Someone Else"}};
+  m = expect_error([&] { caf->ca->issue(ir, {"test"}); }, ErrorKind::invalid_input);
+  EXPECT_NE(m.find("reported compromised"), std::string::npos) << m;
+  EXPECT_TRUE(db::verify_audit(*caf->db).ok);
+}
+
+
 // ---------------------------------------------------------------------------------------------
 // Renewal: expiry notices once per window, eligibility, data re-used, old certificate superseded
 

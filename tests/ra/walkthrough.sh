@@ -238,14 +238,19 @@ as_out found suzuki ra application-list --applicant yamada --json
 # ---------------------------------------------------------------------------------------------------
 step "12. A revocation request (失効申請) and its approval by a second person"
 # Enrollment (PIN → key on the token → certificate) runs on the web server of a later issue; until
-# then this certificate for Taro Yamada comes from the operator's direct path, jitsuin ca issue.
+# then this certificate for Taro Yamada comes from the operator's direct path, jitsuin ca issue,
+# which needs an administrator's session (without one it is refused).
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "yamada.key" \
   -subj "/CN=Taro Yamada" -out "yamada.csr" 2>/dev/null
 cat >"yamada.json" <<EOF
 {"organization": "Sakura Kensetsu", "department": "Koji-bu", "title": "Bucho", "common_name": "Taro Yamada"}
 EOF
-as - ca issue --profile individual-signing --csr "yamada.csr" --subject "yamada.json" \
+refused - "not logged in" ca issue --profile individual-signing --csr "yamada.csr" --subject "yamada.json" \
   --out "yamada.pem"
+as admin login --user admin --password-file "admin.pw"
+as admin ca issue --profile individual-signing --csr "yamada.csr" --subject "yamada.json" \
+  --out "yamada.pem"
+as admin logout
 serial="$(openssl x509 -noout -serial -in "yamada.pem" | cut -d= -f2)"
 as_out requested takahashi ra revocation-request --serial "$serial" --reason affiliationChanged --note "異動のため"
 request="$(grep -oE 'revocation request [0-9]+' <<<"$requested" | grep -oE '[0-9]+$')" ||

@@ -51,6 +51,17 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
+std::filesystem::path login_administrator(const std::filesystem::path& home, const std::string& prefix) {
+  auto pw = home.parent_path() / (home.filename().string() + "-admin.pw");
+  write_file_atomic(pw, "passphrase of the RA administrator\n", 0600);
+  for (const char* cmd : {" ra operator-add --name admin --role administrator --password-file ",
+                          " login --user admin --password-file "}) {
+    auto r = run(prefix + jitsuin_cmd(home) + cmd + sh_quote(pw.string()));
+    if (r.status != 0) throw std::runtime_error(std::string("jitsuin") + cmd + "failed: " + r.output);
+  }
+  return pw;
+}
+
 std::string at_time(UnixTime t) { return "JITSUIN_TEST_NOW=" + std::to_string(t) + " "; }
 
 ScopedEnv::ScopedEnv(std::string name, const std::string& value) : name_(std::move(name)) {

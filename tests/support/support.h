@@ -47,6 +47,12 @@ void write_text(const std::filesystem::path& path, const std::string& text);
 /// (the CLI's test-only clock hook), so a test runs commands at chosen times, never waiting.
 std::string at_time(UnixTime t);
 
+/// Creates the RA's first administrator, "admin" (the bootstrap account), on a jitsuin home and
+/// logs it in with the built binary (session in the CLI's default place, or $JITSUIN_SESSION_FILE
+/// when set): what `ca issue`, `ca revoke` and `ca revoke-ca` need. `prefix` goes before each
+/// command line (e.g. at_time()). Returns the password file (mode 0600, beside the home).
+std::filesystem::path login_administrator(const std::filesystem::path& home, const std::string& prefix = "");
+
 /// Sets an environment variable until destroyed, then restores it: every command `run` starts
 /// meanwhile inherits it (e.g. JITSUIN_TEST_NOW for a whole test).
 class ScopedEnv {

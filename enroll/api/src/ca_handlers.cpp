@@ -1,6 +1,8 @@
-// ca.init, ca.issue, ca.revoke, ca.show, crl.publish, audit.verify: the CA's own operations.
-// These act as the caller's actor (the CLI's unix user) and are Access::local: no network adapter
-// routes to them.
+// ca.init, ca.issue, ca.revoke, ca.revoke_ca, ca.show, crl.publish, audit.verify: the CA's own
+// operations. Issuing and revoking on the direct path need an RA administrator's session and act
+// as that operator ("ra:<name>"), so nobody with only the home folder goes around the RA; the
+// others act as the caller's actor (the CLI's unix user) and are Access::local: first setup
+// (ca init), cron (crl publish) and reads.
 #include <algorithm>
 
 #include "jitsuin/api/handler.h"
@@ -9,6 +11,7 @@
 #include "jitsuin/ca/row_check.h"
 #include "jitsuin/core/error.h"
 #include "jitsuin/db/audit.h"
+#include "jitsuin/ra/operators.h"
 
 namespace jitsuin::api {
 
@@ -35,6 +38,13 @@ config::NameFields decode_subject(const json& j) {
   return out;
 }
 
+// The administrator whose session the caller holds; refuses anyone else before anything is done.
+ra::Principal administrator(Services& s, const Caller& c, const std::string& what) {
+  ra::Principal who = authenticate(s, c);
+  who.require(ra::Permission::administer, what);
+  return who;
+}
+
 json ca_issue(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   ca::IssueRequest req;
@@ -45,7 +55,8 @@ json ca_issue(Services& s, const Caller& c, const json& request) {
   req.subject = decode_subject(*subject);
   if (auto d = f.opt_whole("days")) req.days = *d;   // judged by the profile as given
   f.done();
-  auto issued = s.ca().issue(req, ca::Actor{c.actor});
+  auto who = administrator(s, c, "issue certificates on the CA's direct path");
+  auto issued = s.ca().issue(req, ca::Actor{who.actor()});
   json chain = json::array();
   for (const auto& cert : issued.chain) chain.push_back(ossl::cert_pem(cert.get()));
   return {{"serial", issued.record.serial_hex},
@@ -62,9 +73,28 @@ json ca_revoke(Services& s, const Caller& c, const json& request) {
   std::optional<UnixTime> effective;
   if (auto e = f.opt_text("effective")) effective = parse_rfc3339(*e);
   f.done();
-  auto rec = s.ca().revoke(serial, reason, effective, ca::Actor{c.actor});
+  auto who = administrator(s, c, "revoke certificates on the CA's direct path");
+  auto rec = s.ca().revoke(serial, reason, effective, ca::Actor{who.actor()});
   return {{"serial", rec.serial_hex},
           {"reason", ca::revocation_reason_name(reason)},
+          {"revocation_effective", format_rfc3339(*rec.revocation_effective)}};
+}
+
+// Revoking the issuing CA's certificate ends the issuing CA: asked for explicitly ("confirm").
+json ca_revoke_ca(Services& s, const Caller& c, const json& request) {
+  Fields f(request);
+  auto reason = ca::parse_revocation_reason(f.text("reason"));
+  bool confirmed = f.flag("confirm");
+  f.done();
+  if (!confirmed)
+    throw Error(ErrorKind::invalid_input,
+                "revoking the issuing CA's certificate stops all issuance and the issuing CRL for good: confirm it "
+                "with --confirm");
+  auto who = administrator(s, c, "revoke the issuing CA");
+  auto rec = s.ca().revoke_issuing_ca(reason, ca::Actor{who.actor()});
+  return {{"serial", rec.serial_hex},
+          {"subject", rec.subject},
+          {"reason", ca::revocation_reason_name(*rec.reason)},
           {"revocation_effective", format_rfc3339(*rec.revocation_effective)}};
 }
 
@@ -108,7 +138,9 @@ json crl_publish(Services& s, const Caller& c, const json& request) {
                     {"pem_path", p.pem_path.string()},
                     {"this_update", format_rfc3339(p.this_update)},
                     {"next_update", format_rfc3339(p.next_update)}});
-  return {{"crls", crls}};
+  json result = {{"crls", crls}};
+  if (auto why = s.ca().issuing_ca_revoked()) result["not_published"] = {{{"role", "issuing"}, {"reason", *why}}};
+  return result;
 }
 
 // The chain (db/) and, when it is whole, the CA's rows against it (ca/, same snapshot): ok only
@@ -142,8 +174,9 @@ json audit_verify(Services& s, const Caller&, const json& request) {
 
 void add_ca_handlers(std::vector<Handler>& out) {
   out.push_back({"ca.init", Access::local, ca_init});
-  out.push_back({"ca.issue", Access::local, ca_issue});
-  out.push_back({"ca.revoke", Access::local, ca_revoke});
+  out.push_back({"ca.issue", Access::operator_session, ca_issue});
+  out.push_back({"ca.revoke", Access::operator_session, ca_revoke});
+  out.push_back({"ca.revoke_ca", Access::operator_session, ca_revoke_ca});
   out.push_back({"ca.show", Access::local, ca_show});
   out.push_back({"crl.publish", Access::local, crl_publish});
   out.push_back({"audit.verify", Access::local, audit_verify});

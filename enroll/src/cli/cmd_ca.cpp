@@ -63,6 +63,17 @@ int ca_revoke(const GlobalOptions& g, const std::vector<std::string>& argv) {
   return 0;
 }
 
+int ca_revoke_ca(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {"reason"}, {"confirm"});
+  json req = {{"reason", a.required("reason")}, {"confirm", a.flag("confirm")}};
+  Context ctx(g);
+  json r = call_api(ctx, "ca.revoke_ca", req);
+  std::cout << "revoked the issuing CA " << str(r, "subject") << " (serial " << str(r, "serial") << ", "
+            << str(r, "reason") << "), effective " << str(r, "revocation_effective")
+            << ": it signs nothing more; run jitsuin crl publish to put it on the root CRL\n";
+  return 0;
+}
+
 int ca_show(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"serial"}, {"json", "pem"});
   if (a.flag("pem") && !a.get("serial")) throw UsageError("--pem needs --serial (the certificate to print)");
@@ -112,6 +123,9 @@ int crl_publish(const GlobalOptions& g, const std::vector<std::string>& argv) {
   for (const auto& p : r["crls"])
     std::cout << "published " << str(p, "role") << " CRL #" << p["crl_number"] << " with " << p["entries"]
               << " entries to " << str(p, "der_path") << " (next update " << str(p, "next_update") << ")\n";
+  if (r.contains("not_published"))
+    for (const auto& n : r["not_published"])
+      std::cerr << "not published: " << str(n, "role") << " CRL: " << str(n, "reason") << "\n";
   return 0;
 }
 
@@ -148,13 +162,22 @@ const CommandRegistrar kRegistrar({
        "Issues a certificate from a PKCS#10 CSR (PEM or DER). The CSR proves possession of the key; the\n"
        "subject comes from the approved data in the JSON file (organization, department, title,\n"
        "common_name, email), checked against the profile. --chain writes the issuing and root CA\n"
-       "certificates.",
+       "certificates. Needs an RA administrator's session (jitsuin login); a key reported compromised\n"
+       "is refused.",
        ca_issue},
       {"ca", "revoke", "ca revoke --serial HEX --reason NAME [--effective RFC3339]",
        "Revokes a certificate. NAME: unspecified, keyCompromise, cACompromise, affiliationChanged,\n"
        "superseded, cessationOfOperation, privilegeWithdrawn, aACompromise. --effective may be in the\n"
-       "future (e.g. 2026-11-24T09:00:00+09:00): the certificate appears in CRLs from then on.",
+       "future (e.g. 2026-11-24T09:00:00+09:00): the certificate appears in CRLs from then on.\n"
+       "keyCompromise replaces a revocation not yet in effect (taking effect now) and marks the key\n"
+       "compromised. Needs an RA administrator's session; CA certificates: see ca revoke-ca.",
        ca_revoke},
+      {"ca", "revoke-ca", "ca revoke-ca --reason NAME --confirm",
+       "Revokes the issuing CA's own certificate, now, on the root's CRL (a root-CA operation). NAME:\n"
+       "cACompromise, affiliationChanged, superseded, cessationOfOperation. From then on the issuing\n"
+       "CA signs nothing: issuance and the issuing CRL are refused. Needs an RA administrator's\n"
+       "session. The root itself is never revoked: retire it.",
+       ca_revoke_ca},
       {"ca", "show", "ca show [--serial HEX [--pem]] [--json]",
        "Shows the CA's status, or one certificate.", ca_show},
       {"crl", "publish", "crl publish [--out DIR]",

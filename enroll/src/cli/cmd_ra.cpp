@@ -629,7 +629,9 @@ const CommandRegistrar kRegistrar({
      "Cron: marks held mailings whose week at the post office is over as returned.", mail_expire_holds},
     {"ra", "revocation-request",
      "ra revocation-request --serial HEX --reason NAME [--effective RFC3339] [--note TEXT]",
-     "Records a revocation request (失効申請). The effective time defaults to now + ra.revocation_delay_days.",
+     "Records a revocation request (失効申請). The effective time defaults to now + ra.revocation_delay_days\n"
+     "(now for keyCompromise). keyCompromise is taken for a certificate whose revocation is not yet in\n"
+     "effect: approved, it replaces that revocation and takes effect earlier.",
      revocation_request},
     {"ra", "revocation-approve", "ra revocation-approve --id N",
      "Approves a revocation request (a different operator, approver role) and revokes the certificate\n"

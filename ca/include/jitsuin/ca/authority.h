@@ -105,15 +105,17 @@ class CertificateAuthority {
   IssuedCertificate issue(const IssueRequest& request, const Actor& actor);
 
   /// The lock-free part of an issuance: checks the profile, the subject and the validity,
-  /// decodes and checks the CSR, refuses a key certified to another subject (a read; checked
-  /// again by record_certificate()), builds the certificate and signs it on the token. Opens no
+  /// decodes and checks the CSR, refuses a revoked issuing CA (conflict), a key reported
+  /// compromised (invalid_input) and a key certified to another subject (reads; checked again by
+  /// record_certificate()), builds the certificate and signs it on the token. Opens no
   /// write transaction; call it before the caller's transaction.
   PreparedCertificate sign_certificate(const IssueRequest& request);
 
   /// Records a prepared certificate inside the caller's open write transaction (asserted),
   /// without an audit entry: fills `audit_details` (profile, subject, key, not_after,
-  /// certificate_id) for the caller's one entry. Refuses (conflict) a key certified to another
-  /// subject meanwhile and a serial already recorded.
+  /// certificate_id) for the caller's one entry. Refuses a revoked issuing CA (conflict), a key
+  /// reported compromised (invalid_input), a key certified to another subject meanwhile and a
+  /// serial already recorded (conflict).
   CertificateRecord record_certificate(const PreparedCertificate& prepared, nlohmann::json& audit_details);
 
   /// A recorded certificate with its chain (issuing CA, root). `certificate` is the parsed
@@ -124,6 +126,16 @@ class CertificateAuthority {
   /// one transaction with CertificateStore::record_revocation() and the audit entry "cert.revoke".
   CertificateRecord revoke(const std::string& serial_hex, RevocationReason reason, std::optional<UnixTime> effective,
                            const Actor& actor);
+
+  /// Revokes the issuing CA's own certificate, effective now, for cACompromise,
+  /// affiliationChanged, superseded or cessationOfOperation: a root-CA operation (the entry goes
+  /// on the root's CRL). One transaction with CertificateStore::record_issuing_ca_revocation() and
+  /// the audit entry "ca.revoke_issuing". From then on the issuing CA's key signs nothing:
+  /// issuance refuses (conflict) and publish_crls() publishes the root CRL only.
+  CertificateRecord revoke_issuing_ca(RevocationReason reason, const Actor& actor);
+
+  /// Why the issuing CA signs nothing any more (its certificate revoked), or nullopt.
+  std::optional<std::string> issuing_ca_revoked();
 
   /// Finds a certificate by serial (hex); nullopt when unknown. Same as store().find().
   std::optional<CertificateRecord> find(const std::string& serial_hex);
@@ -145,7 +157,9 @@ class CertificateAuthority {
   Counts counts();
 
   /// Publishes full CRLs of the issuing CA and the root into out_dir (default the configured
-  /// publish dir): DER and PEM, each written atomically. Both CRLs are read and signed outside the
+  /// publish dir): DER and PEM, each written atomically; the root CRL only once the issuing CA's
+  /// certificate is revoked (issuing_ca_revoked()). Staged files a killed run left in out_dir
+  /// (older than ten minutes, so never a concurrent run's) are removed first. Both CRLs are read and signed outside the
   /// write lock; one transaction then takes both next CRL numbers, records both publications and
   /// one audit entry "crl.publish" naming them (signing again if a concurrent publication or
   /// revocation moved a number or the entries meanwhile, and after a few such attempts reading and

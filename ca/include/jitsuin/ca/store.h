@@ -67,6 +67,16 @@ struct RevocationInput {
   std::optional<UnixTime> effective;   ///< default: now; may be later, never earlier than now - 5 min
 };
 
+/// keyCompromise and cACompromise: a revocation for one of these takes effect at once, replaces a
+/// revocation recorded for later, and marks the key compromised.
+bool is_urgent_reason(RevocationReason reason);
+
+/// Whether a revocation for `reason` effective at `effective` replaces the one recorded for a
+/// certificate (see CertificateStore::record_revocation): an urgent reason replaces a revocation
+/// not yet in effect that would take effect later, and turns one in effect for a reason that is
+/// not urgent into a revocation for `reason`. False for a certificate not revoked.
+bool replaces_revocation(const CertificateStatus& current, RevocationReason reason, UnixTime effective, UnixTime now);
+
 /// Normalises a serial given in hex (":" separators, 0x, case) to lower-case hex without
 /// leading zero bytes beyond DER's sign byte. Throws invalid_input.
 std::string normalize_serial(const std::string& serial_hex);
@@ -92,13 +102,37 @@ class CertificateStore {
   std::vector<CertificateRecord> certificates_for_key(const Bytes& spki_sha256);
 
   /// Records a revocation inside the caller's open write transaction (asserted) and writes no
-  /// audit entry: it fills `audit_details` (reason, effective time, subject, and the row's digest
-  /// "certificate_row" that `audit verify` checks the row against) for the caller's one entry. Refused: certificateHold (revocation is final), an effective time in the past, an
-  /// unknown serial (not_found), the root certificate, a certificate already revoked (conflict)
-  /// or expiring before the effective time. Returns the record as revoked.
+  /// audit entry: it fills `audit_details` (reason, effective time, subject; what it replaced;
+  /// the compromised key) for the caller's one entry. Refused: certificateHold (revocation is
+  /// final), an effective time in the past, an unknown serial (not_found), a CA certificate
+  /// (invalid_input: the issuing CA's goes through record_issuing_ca_revocation(), the root's is
+  /// never revoked), a certificate expiring before the effective time, and a certificate already
+  /// revoked (conflict) unless replaces_revocation() says the new revocation replaces the recorded
+  /// one. Returns the record as revoked.
+  ///
+  /// keyCompromise and cACompromise are urgent: they replace a revocation recorded for later
+  /// (the new one takes effect at its own, earlier, time: now by default), and change the reason
+  /// of a revocation already in effect to theirs (RFC 5280 5.3.1 allows a reason to become
+  /// keyCompromise; the revocation date is kept). With either reason the certificate's public
+  /// key is recorded as compromised (is_key_compromised()) in the same transaction.
   CertificateRecord record_revocation(const RevocationInput& revocation, nlohmann::json& audit_details);
 
- private:
+  /// Records the revocation of the issuing CA's own certificate, effective now, inside the
+  /// caller's open write transaction (asserted), for the root CA's CRL: the same rules and audit
+  /// details as record_revocation(), with the reasons of a CA certificate only (cACompromise,
+  /// affiliationChanged, superseded, cessationOfOperation). From then on the issuing CA signs
+  /// nothing (CertificateAuthority refuses issuance and the issuing CRL).
+  CertificateRecord record_issuing_ca_revocation(RevocationReason reason, nlohmann::json& audit_details);
+
+  /// The issuing CA's certificate when it is revoked (its record), else nullopt.
+  std::optional<CertificateRecord> issuing_ca_revocation();
+
+  /// When the public key with this SubjectPublicKeyInfo SHA-256 was revoked for keyCompromise or
+  /// cACompromise: the serial (hex) of the certificate whose revocation reported it. nullopt for
+  /// a key never reported compromised.
+  std::optional<std::string> compromised_key_serial(const Bytes& spki_sha256);
+
+  private:
   db::Database& db_;
   Clock clock_;
 };

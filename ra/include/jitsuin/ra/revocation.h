@@ -36,7 +36,10 @@ struct RevocationRequest {
 };
 
 /// Records a request for a certificate the CA issued and has not revoked; one open request per
-/// certificate. `effective` defaults to now + revocation_delay_days and must not be in the past.
+/// certificate. `effective` defaults to now + revocation_delay_days (now for keyCompromise) and
+/// must not be in the past. A keyCompromise request is also taken for a certificate whose
+/// revocation is not yet in effect (it replaces it, taking effect earlier) or is in effect for
+/// another reason (the reason becomes keyCompromise), as ca::replaces_revocation() says.
 RevocationRequest request_revocation(RaContext& ctx, const Principal& by, const std::string& serial,
                                      ca::RevocationReason reason, std::optional<UnixTime> effective,
                                      const std::string& note);
