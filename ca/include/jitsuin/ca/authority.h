@@ -112,7 +112,8 @@ class CertificateAuthority {
 
   /// Records a prepared certificate inside the caller's open write transaction (asserted),
   /// without an audit entry: fills `audit_details` (profile, subject, key, not_after,
-  /// certificate_id) for the caller's one entry. Refuses (conflict) a key certified to another
+  /// certificate_id, and the row's digest "certificate_row" that `audit verify` checks the row
+  /// against) for the caller's one entry. Refuses (conflict) a key certified to another
   /// subject meanwhile and a serial already recorded.
   CertificateRecord record_certificate(const PreparedCertificate& prepared, nlohmann::json& audit_details);
 
