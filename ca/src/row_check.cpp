@@ -160,7 +160,7 @@ struct CertificateRowCheck::State {
     Expected* e = legacy_certificate(serial);
     if (!e) return;
     Legacy& l = legacy_of(*e);
-    *e->legacy = Legacy{};
+    l = Legacy{};   // a new row: nothing of an earlier one
     e->revoked = false;
     l.subject = text_field(d, "subject");
     l.profile = profile ? profile : text_field(d, "profile");
@@ -187,7 +187,7 @@ struct CertificateRowCheck::State {
         auto serial = text_field(d, (role + "_serial").c_str());
         legacy_issue(serial, json{{"subject", d.value(role + "_subject", "")}}, role + "-ca");
         Legacy& l = legacy_of(write(authorities[role]));
-        *authorities[role].legacy = Legacy{};
+        l = Legacy{};
         l.subject = text_field(d, (role + "_subject").c_str());
         l.key_algorithm = text_field(d, (role + "_key").c_str());
         l.certificate_serial = serial;

@@ -296,7 +296,9 @@ echo "(no PIN in any mail or in the database)"
 
 # ---------------------------------------------------------------------------------------------------
 step "14. The audit log"
-as - audit verify
+as_out verified - audit verify
+# The chain, and every certificate and CA row against the entries that wrote them (each with a digest).
+grep -qE 'certificate and 2 authority rows match it$' <<<"$verified" || fail "audit verify did not check the CA's rows: $verified"
 for who in suzuki takahashi tanaka; do as "$who" logout; done
 
 # ---------------------------------------------------------------------------------------------------

@@ -113,9 +113,10 @@ class CertificateAuthority {
 
   /// Records a prepared certificate inside the caller's open write transaction (asserted),
   /// without an audit entry: fills `audit_details` (profile, subject, key, not_after,
-  /// certificate_id) for the caller's one entry. Refuses a revoked issuing CA (conflict), a key
-  /// reported compromised (invalid_input), a key certified to another subject meanwhile and a
-  /// serial already recorded (conflict).
+  /// certificate_id, and the row's digest "certificate_row" that `audit verify` checks the row
+  /// against) for the caller's one entry. Refuses a revoked issuing CA (conflict), a key reported
+  /// compromised (invalid_input), a key certified to another subject meanwhile and a serial
+  /// already recorded (conflict).
   CertificateRecord record_certificate(const PreparedCertificate& prepared, nlohmann::json& audit_details);
 
   /// A recorded certificate with its chain (issuing CA, root). `certificate` is the parsed
