@@ -135,7 +135,8 @@ TEST(ApiRegistry, NamesAreUniqueAndRoutable) {
     EXPECT_TRUE(names.count(n)) << n;
   EXPECT_EQ(api::find_handler("ca.frobnicate"), nullptr);
   // What a network adapter may route to: never the CA's own operations or the cron jobs.
-  for (const char* n : {"ca.init", "ca.issue", "ca.revoke", "crl.publish", "outbox.deliver", "ra.notify_expiring"})
+  for (const char* n : {"ca.init", "ca.issue", "ca.revoke", "crl.publish", "outbox.deliver", "ra.notify_expiring",
+                        "ra.operator.approve_by_custody", "ra.operator.break_glass"})
     EXPECT_EQ(api::find_handler(n)->access, api::Access::local) << n;
   EXPECT_EQ(api::find_handler("session.login")->access, api::Access::request_credentials);
   EXPECT_EQ(api::find_handler("ra.cert_request.add")->access, api::Access::request_credentials);
@@ -246,8 +247,16 @@ TEST(ApiHandlers, OperatorsThroughHandlers) {
                                 {{"name", "alice"}, {"role", "operator"}, {"password", kPassword}});
   EXPECT_EQ(anonymous.status, 401);
   json added = f.call("ra.operator.add", {{"name", "alice"}, {"role", "operator"}, {"password", kPassword}}, admin);
-  EXPECT_EQ(added, json({{"name", "alice"}, {"role", "operator"}, {"bootstrap", false}}));
-  api::Caller alice{"cli:test", f.call("session.login", {{"user", "alice"}, {"password", kPassword}}, f.cli)["token"]};
+  EXPECT_EQ(added, json({{"name", "alice"}, {"role", "operator"}, {"bootstrap", false}, {"pending", false},
+                         {"password_temporary", true}}));
+  json login = f.call("session.login", {{"user", "alice"}, {"password", kPassword}}, f.cli);
+  EXPECT_EQ(login["password_change_required"], true);
+  api::Caller alice{"cli:test", login["token"]};
+  // A temporary password: the session allows the password change only (issue 8).
+  EXPECT_EQ(api::respond(f.services, alice, "ra.bundle.list", json::object()).status, 403);
+  EXPECT_EQ(f.call("ra.whoami", json::object(), alice)["password_change_required"], true);
+  f.call("ra.passwd", {{"current", kPassword}, {"new", kPassword + " 2"}}, alice);
+  EXPECT_EQ(api::respond(f.services, alice, "ra.bundle.list", json::object()).status, 200);
   EXPECT_EQ(api::respond(f.services, alice, "ra.operator.unlock", {{"name", "admin"}}).status, 403);
   json list = f.call("ra.operator.list", json::object(), admin);
   ASSERT_EQ(list.size(), 2u);
@@ -295,6 +304,7 @@ TEST(ApiHandlers, BundleAndApplicationEditsThroughHandlers) {
   api::Caller admin{"cli:test", f.admin_session()};
   f.call("ra.operator.add", {{"name", "alice"}, {"role", "operator"}, {"password", kPassword}}, admin);
   api::Caller alice{"cli:test", f.call("session.login", {{"user", "alice"}, {"password", kPassword}}, f.cli)["token"]};
+  f.call("ra.passwd", {{"current", kPassword}, {"new", kPassword + " 2"}}, alice);   // first password: temporary
   std::string today = ra::date_in_japan(f.now).str();
   json bundle = {
       {"company", {{"name", "桜建設株式会社"}, {"name_kana", "サクラケンセツ"}, {"name_romaji", "Sakura Kensetsu"},

@@ -22,6 +22,7 @@
 #include "jitsuin/ra/renewal.h"
 #include "jitsuin/ra/revocation.h"
 #include "support/support.h"
+#include "operator_setup.h"
 
 namespace jitsuin::ra {
 namespace {
@@ -60,6 +61,7 @@ struct TxFixture {
     add_operator(ctx, &admin, "alice", "", Role::operator_, kPassword);
     add_operator(ctx, &admin, "bob", "", Role::approver, kPassword);
     add_operator(ctx, &admin, "carol", "", Role::approver, kPassword);
+    testing::settle_operators(*caf->db);
     alice = *login(ctx, "alice", kPassword).principal;
     bob = *login(ctx, "bob", kPassword).principal;
     carol = *login(ctx, "carol", kPassword).principal;
