@@ -222,7 +222,7 @@ TEST(ApiHandlers, OperatorHandlersRefuseMissingAndExpiredSessions) {
   api::Caller unknown{"cli:test", std::string(64, 'a')};
   EXPECT_EQ(api::respond(f.services, unknown, "ra.whoami", json::object()).status, 401);
   api::Caller admin{"cli:test", token};
-  EXPECT_EQ(f.call("ra.whoami", json::object(), admin), json({{"name", "admin"}, {"role", "administrator"}}));
+  EXPECT_EQ(f.call("ra.whoami", json::object(), admin), json({{"name", "admin"}, {"role", "administrator"}, {"password_change_required", false}}));
   f.now += static_cast<UnixTime>(f.ca->config.ra.session_hours) * 3600 + 1;
   auto expired = api::respond(f.services, admin, "ra.whoami", json::object());
   EXPECT_EQ(expired.status, 401);
