@@ -27,6 +27,10 @@ struct Account {
   std::string kind;       ///< "company" or "user"
   std::int64_t company_id = 0;
   std::string name, department, email;
+  /// Set with every initial password (mailed, never shown to an operator). Enforced by the contract
+  /// service's sign-in, where IDs do their work; in ra/ the password only authenticates a company
+  /// admin's one-shot requests (RA-8), and no one but the holder (and, for user IDs, the Form-4
+  /// contact, RA-9) ever receives it.
   bool must_change_password = true;
   bool disabled = false;
   UnixTime created_at = 0;
