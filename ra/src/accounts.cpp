@@ -71,6 +71,33 @@ struct Holder {
   std::string name, department, email;
 };
 
+// RA-9: the company's Form-4 contact person, who receives every user ID with its initial password
+// as well as its user: the given bundle's, else that of the company's latest bundle that has one.
+std::optional<Holder> form4_contact(RaContext& ctx, std::int64_t company_id, std::optional<std::int64_t> bundle_id) {
+  db::Statement st(ctx.db,
+                   "SELECT c.name, c.department, c.email FROM ra_contacts c JOIN ra_bundles b ON b.id = c.bundle_id "
+                   "WHERE c.role = 'contact' AND b.company_id = ?1 ORDER BY (b.id = ?2) DESC, b.id DESC LIMIT 1");
+  st.bind(1, company_id).bind(2, bundle_id.value_or(0));
+  if (!st.step()) return std::nullopt;
+  return Holder{st.text(0), st.text(1), st.text(2)};
+}
+
+// The mails of a user ID's initial password: to its user, and to the Form-4 contact (once, when
+// the contact is someone else's address). Returns the addresses, for the audit entry.
+std::vector<std::string> mail_user_id(RaContext& ctx, std::int64_t company_id, std::optional<std::int64_t> bundle_id,
+                                      const Holder& user, json params, UnixTime now) {
+  enqueue_mail(ctx.db, {user.email, "user_id", "ja", params}, now);
+  std::vector<std::string> to{user.email};
+  auto contact = form4_contact(ctx, company_id, bundle_id);
+  if (contact && contact->email != user.email) {
+    params["user_name"] = user.name;
+    params["name"] = contact->name;
+    enqueue_mail(ctx.db, {contact->email, "user_id_contact", "ja", params}, now);
+    to.push_back(contact->email);
+  }
+  return to;
+}
+
 Holder validated(const Holder& h) {
   Holder v{detail::text_field(h.name, "name", 64, true), detail::text_field(h.department, "department", 64, false),
            detail::text_field(h.email, "email", 128, true)};
@@ -98,15 +125,18 @@ Account insert(RaContext& ctx, const std::string& actor, const std::string& kind
   db::Statement up(ctx.db, "UPDATE ra_accounts SET login_id = ? WHERE id = ?");
   up.bind(1, login).bind(2, id).exec();
   json params = {{"name", h.name}, {"user_id", login}, {"password", password}};
+  std::vector<std::string> mailed{h.email};
   if (kind == "user") {
     db::Statement c(ctx.db, "SELECT login_id FROM ra_accounts WHERE company_id = ? AND kind = 'company' ORDER BY id LIMIT 1");
     c.bind(1, company_id);
     if (c.step()) params["company_id"] = c.text(0);
+    mailed = mail_user_id(ctx, company_id, bundle_id, h, params, now);
+  } else {
+    enqueue_mail(ctx.db, {h.email, "user_id", "ja", params}, now);
   }
-  enqueue_mail(ctx.db, {h.email, "user_id", "ja", params}, now);
   if (audit_mode == detail::TransitionAudit::entry)
     detail::audit(ctx, actor, "ra.account.issue", "account:" + login,
-                  {{"kind", kind}, {"company", company_id}, {"email", h.email}});
+                  {{"kind", kind}, {"company", company_id}, {"email", h.email}, {"mailed_to", mailed}});
   db::Statement st(ctx.db, std::string(kSelect) + "WHERE id = ?");
   st.bind(1, id);
   st.step();
@@ -208,9 +238,14 @@ Account change_account_holder(RaContext& ctx, const Principal& by, const std::st
                    "UPDATE ra_certificate_links SET unlinked_by = ?, unlinked_at = ? WHERE account_id = ? AND unlinked_at IS NULL");
   un.bind(1, by.actor()).bind(2, now).bind(3, a.id).exec();
   int unlinked = ctx.db.changes();
-  enqueue_mail(ctx.db, {h.email, "user_id", "ja", {{"name", h.name}, {"user_id", login_id}, {"password", password}}}, now);
+  json params = {{"name", h.name}, {"user_id", login_id}, {"password", password}};
+  db::Statement c(ctx.db, "SELECT login_id FROM ra_accounts WHERE company_id = ? AND kind = 'company' ORDER BY id LIMIT 1");
+  c.bind(1, a.company_id);
+  if (c.step()) params["company_id"] = c.text(0);
+  auto mailed = mail_user_id(ctx, a.company_id, std::nullopt, h, params, now);
   detail::audit(ctx, by.actor(), "ra.account.change_holder", "account:" + login_id,
-                {{"previous_name", a.name}, {"name", h.name}, {"email", h.email}, {"links_removed", unlinked}});
+                {{"previous_name", a.name}, {"name", h.name}, {"email", h.email}, {"links_removed", unlinked},
+                 {"mailed_to", mailed}});
   tx.commit();
   return detail::get_account(ctx, login_id);
 }

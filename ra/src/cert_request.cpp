@@ -66,10 +66,17 @@ std::int64_t file_request(RaContext& ctx, const Principal& who, const Certificat
   Account admin = detail::live_company_admin(ctx, who);
   Account user = detail::company_user(ctx, admin.company_id, input.user_login_id);
   ApplicantInput form = input.form;
-  if (form.organization_romaji.empty()) {
+  {
+    // The certificate names the contracting company (issue 8): empty means the company's romaji
+    // name; another organisation is refused at entry (there is no paper check to catch it).
     db::Statement c(ctx.db, "SELECT name_romaji FROM ra_companies WHERE id = ?");
     c.bind(1, admin.company_id);
-    if (c.step()) form.organization_romaji = c.text(0);
+    if (c.step()) {
+      if (form.organization_romaji.empty()) form.organization_romaji = c.text(0);
+      JITSUIN_ARG_CHECK(form.organization_romaji == c.text(0),
+                        "organization_romaji '" + form.organization_romaji + "' is not the company's romaji name '" +
+                            c.text(0) + "' (Form 1); the certificate can only name the contracting company");
+    }
   }
   validate_applicant(ctx, form);   // RA-8 romaji rules, validity, e-mail, kana
   {

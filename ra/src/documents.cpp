@@ -176,6 +176,28 @@ std::vector<Deficiency> evaluate_documents(const BundleFacts& f) {
     form(f.applicant_list, "missing_form", "Form 3, certificate applicant list", "様式3 電子証明書発行者申請者リスト");
   }
   form(f.contact, "missing_form", "Form 4, contact person", "様式4 担当者申請書（連絡担当者）");
+  // The certificate's identity is bound to the paperwork (issue 8): the organisation of each
+  // Form 5 is the Form-1 company, and Form 3 orders one eToken per Form 5.
+  if (f.company_romaji)
+    for (const auto& a : f.applicants)
+      if (a.organization_romaji != *f.company_romaji)
+        out.push_back({"organization_mismatch", a.id,
+                       "Form 5 of " + a.name + " (application " + std::to_string(a.id) + ") names the organisation '" +
+                           a.organization_romaji + "', not the Form 1 company '" + *f.company_romaji +
+                           "'; the certificate can only name the contracting company",
+                       "様式5（" + a.name + " 様）の組織名（ローマ字）「" + a.organization_romaji +
+                           "」が様式1の法人名（ローマ字）「" + *f.company_romaji + "」と一致しません"});
+  const int all = static_cast<int>(f.applicants.size());
+  const int renewals = static_cast<int>(
+      std::count_if(f.applicants.begin(), f.applicants.end(), [](const BundleFacts::Applicant& a) { return a.renewal; }));
+  if (f.token_quantity && all > 0 && (*f.token_quantity < all - renewals || *f.token_quantity > all))
+    out.push_back({"token_quantity_mismatch", std::nullopt,
+                   "Form 3 orders " + std::to_string(*f.token_quantity) + " eToken(s) for " + std::to_string(all) +
+                       " Form 5 applicant(s)" +
+                       (renewals ? " (" + std::to_string(renewals) + " renewal(s), which may keep their eToken)" : "") +
+                       "; one eToken per applicant",
+                   "様式3のイートークン数量（" + std::to_string(*f.token_quantity) + "）が様式5の申請者数（" +
+                       std::to_string(f.applicants.size()) + "名）と一致しません"});
   form(f.billing, "missing_form", "Form 4, billing person", "様式4 担当者申請書（請求担当者）");
 
   auto no_refusal = [](const Document&) -> std::optional<Deficiency> { return std::nullopt; };
@@ -285,6 +307,8 @@ CheckResult check_bundle(RaContext& ctx, const Principal& by, std::int64_t bundl
   f.manager_applies = b.applied_by == "manager";
   f.seal_form = b.seal_form;
   f.applicant_list = b.applicant_list;
+  f.company_romaji = b.company.name_romaji;
+  f.token_quantity = b.token_quantity;
   for (const auto& c : b.contacts) {
     if (c.role == "contact") f.contact = true;
     if (c.role == "billing") f.billing = true;
@@ -292,7 +316,7 @@ CheckResult check_bundle(RaContext& ctx, const Principal& by, std::int64_t bundl
   std::vector<std::int64_t> waiting;
   for (const auto& a : b.applications) {
     if (a.state == State::rejected || a.state == State::withdrawn) continue;
-    f.applicants.push_back({a.id, a.form.name_kanji});
+    f.applicants.push_back({a.id, a.form.name_kanji, a.form.organization_romaji, a.renewal_of.has_value()});
     if (waiting_for_check(a.state)) waiting.push_back(a.id);
   }
   if (!b.applications.empty() && waiting.empty()) {

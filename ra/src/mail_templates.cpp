@@ -176,6 +176,41 @@ const std::vector<Template>& templates() {
         "\n"
         "Please change the password when you first sign in.\n"
         "This ID and password are important: keep them safe.\n"}},
+      // RA-9: the Form-4 contact person receives each user ID and its initial password too
+      // (seed 001: 「ユーザID」および「パスワード」 → 連絡担当者 and the Form-6 applicant).
+      {"user_id_contact",
+       {{"name", Kind::text, true, false},
+        {"user_name", Kind::text, true, false},
+        {"user_id", Kind::text, true, false},
+        {"password", Kind::text, true, true},
+        {"company_id", Kind::text, false, false},
+        {"service_url", Kind::text, false, false}},
+       {"【jitsuin】ユーザID発行のお知らせ（{user_name} 様）",
+        "{name} 様\n"
+        "\n"
+        "ご連絡担当者として、次のユーザIDと初期パスワードをお知らせします。\n"
+        "\n"
+        "ご利用者: {user_name} 様\n"
+        "企業ID: {company_id}\n"
+        "ユーザID: {user_id}\n"
+        "初期パスワード: {password}\n"
+        "ログインページ: {service_url}\n"
+        "\n"
+        "ご利用者にも同じ内容をお送りしています。初めてログインしたときに、パスワードを変更していただくようお伝えください。\n"
+        "このIDとパスワードは重要なものです。紛失のないよう、大切に保管してください。\n"},
+       {"[jitsuin] User ID issued for {user_name}",
+        "Dear {name},\n"
+        "\n"
+        "As the contact person, you receive the following user ID and its initial password.\n"
+        "\n"
+        "User: {user_name}\n"
+        "Company ID: {company_id}\n"
+        "User ID: {user_id}\n"
+        "Initial password: {password}\n"
+        "Sign-in page: {service_url}\n"
+        "\n"
+        "The user received the same mail. Please ask them to change the password when they first sign in.\n"
+        "This ID and password are important: keep them safe.\n"}},
       {"expiry_notice",
        {{"name", Kind::text, true, false},
         {"serial", Kind::text, true, false},

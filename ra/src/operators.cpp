@@ -47,12 +47,31 @@ OperatorInfo read_info(db::Statement& st) {
   o.disabled = !st.is_null(6);
   o.created_at = st.int64(7);
   o.created_by = st.text(8);
+  o.approved_at = st.opt_int64(9);
+  o.pending = !o.approved_at.has_value();
+  o.approved_by = st.is_null(10) ? "" : st.text(10);
+  o.password_temporary = st.int64(11) != 0;
   return o;
 }
 
 constexpr const char* kInfoSelect =
-    "SELECT id, name, display_name, role, failed_logins, locked_at, disabled_at, created_at, created_by "
-    "FROM ra_operators ";
+    "SELECT id, name, display_name, role, failed_logins, locked_at, disabled_at, created_at, created_by, "
+    "approved_at, approved_by, password_temporary FROM ra_operators ";
+
+// Roles whose accounts a second administrator approves: they can approve or administer.
+bool needs_approval(Role role) { return role == Role::approver || role == Role::administrator; }
+
+// Administrators that can act: approved and not disabled (a locked one still counts: another
+// administrator, or the break-glass, unlocks it).
+std::int64_t active_administrators(RaContext& ctx) {
+  db::Statement n(ctx.db,
+                  "SELECT count(*) FROM ra_operators WHERE role = 'administrator' AND disabled_at IS NULL "
+                  "AND approved_at IS NOT NULL");
+  n.step();
+  return n.int64(0);
+}
+
+const char* kTemporaryPassword = "has a temporary password: set your own first with jitsuin ra passwd";
 
 std::optional<OperatorInfo> find_operator(RaContext& ctx, const std::string& name) {
   db::Statement st(ctx.db, std::string(kInfoSelect) + "WHERE name = ?");
@@ -118,6 +137,8 @@ void Principal::require(Permission p, const std::string& what) const {
 void Principal::require_operator(const std::string& what) const {
   if (kind_ != PrincipalKind::operator_)
     throw Error(ErrorKind::forbidden, principal_kind_name(kind_) + " " + name_ + " is not an RA operator and may not " + what);
+  if (password_change_only_)
+    throw Error(ErrorKind::forbidden, "operator " + name_ + " " + kTemporaryPassword + "; until then it may not " + what);
 }
 
 bool any_operator(RaContext& ctx) {
@@ -142,17 +163,26 @@ OperatorInfo add_operator(RaContext& ctx, const Principal* by, const std::string
   }
   std::string creator = by ? by->actor() : "bootstrap";
   UnixTime now = ctx.clock();
+  // The bootstrap account chose its own password and has no one to approve it; every other
+  // account's password was set by its creator (temporary), and approver and administrator
+  // accounts wait for a second administrator.
+  const bool pending = by && needs_approval(role);
+  const bool temporary = by != nullptr;
   try {
     db::Statement ins(ctx.db,
-                      "INSERT INTO ra_operators (name, display_name, role, password_hash, created_at, created_by) "
-                      "VALUES (?, ?, ?, ?, ?, ?)");
-    ins.bind(1, name).bind(2, display).bind(3, role_name(role)).bind(4, hash).bind(5, now).bind(6, creator).exec();
+                      "INSERT INTO ra_operators (name, display_name, role, password_hash, created_at, created_by, "
+                      "approved_at, approved_by, password_temporary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    ins.bind(1, name).bind(2, display).bind(3, role_name(role)).bind(4, hash).bind(5, now).bind(6, creator);
+    if (pending) ins.bind_null(7).bind_null(8);
+    else ins.bind(7, now).bind(8, creator);
+    ins.bind(9, temporary ? 1 : 0).exec();
   } catch (const db::DbError& e) {
     if (e.is_unique_violation()) throw Error(ErrorKind::conflict, "operator '" + name + "' exists already");
     throw;
   }
   std::int64_t id = ctx.db.last_insert_rowid();
-  detail::audit(ctx, creator, "ra.operator.add", "operator:" + name, {{"role", role_name(role)}, {"id", id}});
+  detail::audit(ctx, creator, "ra.operator.add", "operator:" + name,
+                {{"role", role_name(role)}, {"id", id}, {"pending_approval", pending}, {"temporary_password", temporary}});
   tx.commit();
   return *find_operator(ctx, name);
 }
@@ -177,17 +207,113 @@ void unlock_operator(RaContext& ctx, const Principal& by, const std::string& nam
   tx.commit();
 }
 
+void approve_operator(RaContext& ctx, const Principal& by, const std::string& name) {
+  by.require(Permission::administer, "approve operator accounts");
+  db::Transaction tx(ctx.db);
+  auto op = find_operator(ctx, name);
+  if (!op) throw Error(ErrorKind::not_found, "no operator '" + name + "'");
+  if (!op->pending) throw Error(ErrorKind::conflict, "operator '" + name + "' is not waiting for approval");
+  if (op->disabled) throw Error(ErrorKind::conflict, "operator '" + name + "' is disabled");
+  if (op->created_by == by.actor())
+    throw Error(ErrorKind::forbidden, "operator " + by.name() + " created '" + name +
+                                          "' and may not approve it: a second administrator approves it");
+  db::Statement up(ctx.db, "UPDATE ra_operators SET approved_at = ?, approved_by = ? WHERE id = ?");
+  up.bind(1, ctx.clock()).bind(2, by.actor()).bind(3, op->id).exec();
+  detail::audit(ctx, by.actor(), "ra.operator.approve", "operator:" + name,
+                {{"role", role_name(op->role)}, {"created_by", op->created_by}, {"approved_by", by.actor()}});
+  tx.commit();
+}
+
+namespace {
+
+// The slow part of a custody proof, outside the write lock: the token checks the PIN. A refused
+// PIN is audited (one entry, its own transaction) and throws unauthenticated.
+void prove_custody(RaContext& ctx, const std::string& actor, const std::string& object, const char* purpose,
+                   ca::CustodyPin pin_kind, const std::string& pin) {
+  if (ca::verify_custody_pin(ctx.config, pin_kind, pin)) return;
+  db::Transaction tx(ctx.db);
+  detail::audit(ctx, actor, "ra.custody.failure", object, {{"for", purpose}, {"pin", ca::custody_pin_name(pin_kind)}});
+  tx.commit();
+  throw Error(ErrorKind::unauthenticated, "the CA token refused the " +
+                                              std::string(pin_kind == ca::CustodyPin::so ? "SO PIN" : "user PIN"));
+}
+
+std::string custody_actor(const std::string& actor, ca::CustodyPin pin_kind) {
+  return "ca-custody:" + actor + " (" + ca::custody_pin_name(pin_kind) + " PIN)";
+}
+
+}  // namespace
+
+void approve_operator_by_custody(RaContext& ctx, const std::string& actor, const std::string& name,
+                                 ca::CustodyPin pin_kind, const std::string& pin) {
+  // Refuse what the PIN cannot change before asking the token.
+  auto precheck = [&] {
+    auto op = find_operator(ctx, name);
+    if (!op) throw Error(ErrorKind::not_found, "no operator '" + name + "'");
+    if (!op->pending) throw Error(ErrorKind::conflict, "operator '" + name + "' is not waiting for approval");
+    if (op->disabled) throw Error(ErrorKind::conflict, "operator '" + name + "' is disabled");
+    std::int64_t admins = active_administrators(ctx);
+    if (admins > 1)
+      throw Error(ErrorKind::conflict, "there are " + std::to_string(admins) +
+                                           " active administrators: one who did not create '" + name +
+                                           "' approves it (jitsuin ra operator-approve)");
+    return *op;
+  };
+  precheck();
+  prove_custody(ctx, actor, "operator:" + name, "operator approval", pin_kind, pin);
+  db::Transaction tx(ctx.db);
+  OperatorInfo op = precheck();
+  std::string approver = custody_actor(actor, pin_kind);
+  db::Statement up(ctx.db, "UPDATE ra_operators SET approved_at = ?, approved_by = ? WHERE id = ?");
+  up.bind(1, ctx.clock()).bind(2, approver).bind(3, op.id).exec();
+  detail::audit(ctx, actor, "ra.operator.approve", "operator:" + name,
+                {{"role", role_name(op.role)}, {"created_by", op.created_by}, {"approved_by", approver},
+                 {"proof", "ca-custody"}, {"pin", ca::custody_pin_name(pin_kind)}});
+  tx.commit();
+}
+
+void break_glass_unlock(RaContext& ctx, const std::string& actor, const std::string& name, ca::CustodyPin pin_kind,
+                        const std::string& pin, const std::optional<std::string>& new_password) {
+  if (new_password) check_password(*new_password);
+  auto precheck = [&] {
+    auto op = find_operator(ctx, name);
+    if (!op) throw Error(ErrorKind::not_found, "no operator '" + name + "'");
+    JITSUIN_ARG_CHECK(op->role == Role::administrator,
+                      "'" + name + "' is " + role_name(op->role) + ", not an administrator: an administrator unlocks it");
+    if (op->pending) throw Error(ErrorKind::conflict, "administrator '" + name + "' is still waiting for approval");
+    if (op->disabled) throw Error(ErrorKind::conflict, "administrator '" + name + "' is disabled");
+    if (!new_password && !op->locked && op->failed_logins == 0)
+      throw Error(ErrorKind::conflict, "administrator '" + name + "' is not locked (give a new password to reset it)");
+    return *op;
+  };
+  precheck();
+  prove_custody(ctx, actor, "operator:" + name, "break-glass", pin_kind, pin);
+  const std::string hash = new_password ? hash_secret(*new_password) : "";   // slow: outside the write lock
+  db::Transaction tx(ctx.db);
+  OperatorInfo op = precheck();
+  UnixTime now = ctx.clock();
+  db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = 0, locked_at = NULL WHERE id = ?");
+  up.bind(1, op.id).exec();
+  if (new_password) {
+    db::Statement pw(ctx.db, "UPDATE ra_operators SET password_hash = ?, password_temporary = 1 WHERE id = ?");
+    pw.bind(1, hash).bind(2, op.id).exec();
+    db::Statement end(ctx.db, "UPDATE ra_sessions SET ended_at = ? WHERE operator_id = ? AND ended_at IS NULL");
+    end.bind(1, now).bind(2, op.id).exec();
+  }
+  detail::audit(ctx, actor, "ra.operator.break_glass", "operator:" + name,
+                {{"proof", "ca-custody"}, {"pin", ca::custody_pin_name(pin_kind)}, {"failed_logins", op.failed_logins},
+                 {"was_locked", op.locked}, {"password_reset", new_password.has_value()}});
+  tx.commit();
+}
+
 void disable_operator(RaContext& ctx, const Principal& by, const std::string& name) {
   by.require(Permission::administer, "disable operator accounts");
   db::Transaction tx(ctx.db);
   auto op = find_operator(ctx, name);
   if (!op) throw Error(ErrorKind::not_found, "no operator '" + name + "'");
   if (op->disabled) throw Error(ErrorKind::conflict, "operator '" + name + "' is disabled already");
-  if (op->role == Role::administrator) {
-    db::Statement n(ctx.db, "SELECT count(*) FROM ra_operators WHERE role = 'administrator' AND disabled_at IS NULL");
-    n.step();
-    if (n.int64(0) <= 1) throw Error(ErrorKind::conflict, "'" + name + "' is the last administrator");
-  }
+  if (op->role == Role::administrator && !op->pending && active_administrators(ctx) <= 1)
+    throw Error(ErrorKind::conflict, "'" + name + "' is the last administrator");
   UnixTime now = ctx.clock();
   db::Statement up(ctx.db, "UPDATE ra_operators SET disabled_at = ? WHERE id = ?");
   up.bind(1, now).bind(2, op->id).exec();
@@ -198,7 +324,10 @@ void disable_operator(RaContext& ctx, const Principal& by, const std::string& na
 }
 
 void change_password(RaContext& ctx, const Principal& who, const std::string& current, const std::string& next) {
-  who.require_operator("change an operator password");
+  // Not require_operator(): a principal that may only change its temporary password comes here.
+  if (!who.is_operator())
+    throw Error(ErrorKind::forbidden, principal_kind_name(who.kind()) + " " + who.name() +
+                                          " is not an RA operator and may not change an operator password");
   check_password(next);
   JITSUIN_ARG_CHECK(next != current, "the new password must differ from the current one");
   // As login(): both scrypt runs (checking the current password, hashing the next) before the write
@@ -241,9 +370,14 @@ void change_password(RaContext& ctx, const Principal& who, const std::string& cu
     tx.commit();
     throw Error(ErrorKind::unauthenticated, kLoginRefused);
   }
-  db::Statement up(ctx.db, "UPDATE ra_operators SET password_hash = ?, failed_logins = 0 WHERE id = ?");
+  db::Statement tmp(ctx.db, "SELECT password_temporary FROM ra_operators WHERE id = ?");
+  tmp.bind(1, who.id());
+  tmp.step();
+  const bool was_temporary = tmp.int64(0) != 0;
+  db::Statement up(ctx.db,
+                   "UPDATE ra_operators SET password_hash = ?, failed_logins = 0, password_temporary = 0 WHERE id = ?");
   up.bind(1, hash).bind(2, who.id()).exec();
-  detail::audit(ctx, who.actor(), "ra.operator.password", object, json::object());
+  detail::audit(ctx, who.actor(), "ra.operator.password", object, {{"was_temporary", was_temporary}});
   tx.commit();
 }
 
@@ -287,13 +421,14 @@ LoginResult login_impl(RaContext& ctx, const std::string& name, const std::strin
     return {std::nullopt, kLoginRefused, std::nullopt};
   }
   db::Statement st(ctx.db,
-                   "SELECT failed_logins, locked_at IS NOT NULL, disabled_at IS NOT NULL, role, password_hash "
-                   "FROM ra_operators WHERE id = ?");
+                   "SELECT failed_logins, locked_at IS NOT NULL, disabled_at IS NOT NULL, role, password_hash, "
+                   "approved_at IS NULL, password_temporary FROM ra_operators WHERE id = ?");
   st.bind(1, *id);
   st.step();
   int failures = static_cast<int>(st.int64(0));
   bool locked = st.int64(1) != 0, disabled = st.int64(2) != 0;
   Role role = parse_role(st.text(3));
+  const bool pending = st.int64(5) != 0, temporary = st.int64(6) != 0;
   if (locked || disabled || !usable) {
     detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", disabled ? "disabled" : "locked"}});
     tx.commit();
@@ -319,11 +454,23 @@ LoginResult login_impl(RaContext& ctx, const std::string& name, const std::strin
   }
   db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = 0 WHERE id = ?");
   up.bind(1, *id).exec();
-  LoginResult out{PrincipalFactory::make_operator(*id, name, role), "", std::nullopt};
+  if (pending) {
+    // The right password of an account not yet approved: say why (this reveals nothing to someone
+    // who does not know the password).
+    detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", "pending approval"}});
+    tx.commit();
+    return {std::nullopt,
+            "operator " + name + " is waiting for a second administrator's approval (jitsuin ra operator-approve)",
+            std::nullopt};
+  }
+  LoginResult out{PrincipalFactory::make_operator(*id, name, role, temporary), "", std::nullopt};
+  out.password_change_required = temporary;
   json details = json::object();
+  if (temporary) details["temporary_password"] = true;
   if (with_session) {
     auto [session, row] = insert_session(ctx, *id, static_cast<UnixTime>(ctx.config.ra.session_hours) * 3600);
-    details = {{"expires", format_rfc3339(session.expires_at)}, {"session", row}};
+    details["expires"] = format_rfc3339(session.expires_at);
+    details["session"] = row;
     out.session = session;
   }
   detail::audit(ctx, "ra:" + name, "ra.login", object, details);
@@ -360,18 +507,20 @@ Session issue_operator_key(RaContext& ctx, const Principal& who, int days) {
   return new_session(ctx, who, static_cast<UnixTime>(days) * 86400, "ra.operator.key");
 }
 
-Principal resume_session(RaContext& ctx, const std::string& token) {
+Principal resume_session(RaContext& ctx, const std::string& token, SessionUse use) {
   db::Statement st(ctx.db,
                    "SELECT o.id, o.name, o.role, s.expires_at, s.ended_at IS NOT NULL, o.locked_at IS NOT NULL, "
-                   "o.disabled_at IS NOT NULL FROM ra_sessions s JOIN ra_operators o ON o.id = s.operator_id "
-                   "WHERE s.token_sha256 = ?");
+                   "o.disabled_at IS NOT NULL OR o.approved_at IS NULL, o.password_temporary "
+                   "FROM ra_sessions s JOIN ra_operators o ON o.id = s.operator_id WHERE s.token_sha256 = ?");
   st.bind_blob(1, sha256(token));
   if (!st.step()) throw Error(ErrorKind::unauthenticated, "not logged in (unknown session): run jitsuin login");
   if (st.int64(4)) throw Error(ErrorKind::unauthenticated, "the session has ended: run jitsuin login");
   if (st.int64(3) <= ctx.clock()) throw Error(ErrorKind::unauthenticated, "the session has expired: run jitsuin login");
   if (st.int64(5) || st.int64(6))
     throw Error(ErrorKind::unauthenticated, "operator " + st.text(1) + " is locked or disabled");
-  return PrincipalFactory::make_operator(st.int64(0), st.text(1), parse_role(st.text(2)));
+  const bool temporary = st.int64(7) != 0;
+  if (temporary && use == SessionUse::any) throw Error(ErrorKind::forbidden, "operator " + st.text(1) + " " + kTemporaryPassword);
+  return PrincipalFactory::make_operator(st.int64(0), st.text(1), parse_role(st.text(2)), temporary);
 }
 
 void end_session(RaContext& ctx, const std::string& token) {

@@ -24,8 +24,8 @@ namespace jitsuin::ra {
 
 /// The one place that makes principals (a friend of Principal; private to ra/).
 struct PrincipalFactory {
-  static Principal make_operator(std::int64_t id, std::string name, Role role) {
-    return Principal(PrincipalKind::operator_, id, std::move(name), role, 0);
+  static Principal make_operator(std::int64_t id, std::string name, Role role, bool password_change_only = false) {
+    return Principal(PrincipalKind::operator_, id, std::move(name), role, 0, password_change_only);
   }
   static Principal make_account(PrincipalKind kind, std::int64_t id, std::string login_id, std::int64_t company_id) {
     return Principal(kind, id, std::move(login_id), Role::auditor, company_id);

@@ -1,6 +1,7 @@
 #include "jitsuin/ra/renewal.h"
 
 #include <algorithm>
+#include <set>
 
 #include "jitsuin/ca/store.h"
 #include "jitsuin/core/error.h"
@@ -134,7 +135,17 @@ std::int64_t create_renewal(RaContext& ctx, const Principal& by, std::int64_t fr
   if (dup.step())
     throw Error(ErrorKind::conflict, "application " + std::to_string(from) + " is already being renewed by application " +
                                          std::to_string(dup.int64(0)));
-  ApplicantInput a = changes.apply(old.form);
+  std::vector<std::string> changed;
+  ApplicantInput a = changes.apply(old.form, &changed);
+  // A renewal is the same person's certificate again (RA-7): department, title and e-mail may
+  // change (and validity, profile, the company's romaji name), never who the person is or where
+  // the restricted-delivery mail reaches them. Another person needs a new application (RA-6).
+  static const std::set<std::string> kPersonal = {"name_kanji", "name_kana", "name_romaji", "postcode", "home_address"};
+  std::string personal;
+  for (const auto& field : changed)
+    if (kPersonal.count(field)) personal += (personal.empty() ? "" : ", ") + field;
+  JITSUIN_ARG_CHECK(personal.empty(), "a renewal may change department, title and e-mail, never the person (" + personal +
+                                          " changed): the new holder needs a new application");
   validate_applicant(ctx, a);
   // One entry: the application's creation, naming what it renews.
   std::int64_t id = detail::insert_application(

@@ -134,9 +134,10 @@ TEST(ApiRegistry, NamesAreUniqueAndRoutable) {
                         "ra.cert_request.add"})
     EXPECT_TRUE(names.count(n)) << n;
   EXPECT_EQ(api::find_handler("ca.frobnicate"), nullptr);
-  // What a network adapter may route to: never the CA's first setup or the cron jobs. Issuing and
-  // revoking on the direct path need an RA administrator's session (issue 8).
-  for (const char* n : {"ca.init", "crl.publish", "outbox.deliver", "ra.notify_expiring"})
+  // What a network adapter may route to: never the CA's first setup, the cron jobs or the custody
+  // steps. Issuing and revoking on the direct path need an RA administrator's session (issue 8).
+  for (const char* n : {"ca.init", "crl.publish", "outbox.deliver", "ra.notify_expiring",
+                        "ra.operator.approve_by_custody", "ra.operator.break_glass"})
     EXPECT_EQ(api::find_handler(n)->access, api::Access::local) << n;
   for (const char* n : {"ca.issue", "ca.revoke", "ca.revoke_ca"})
     EXPECT_EQ(api::find_handler(n)->access, api::Access::operator_session) << n;
@@ -229,7 +230,7 @@ TEST(ApiHandlers, OperatorHandlersRefuseMissingAndExpiredSessions) {
   api::Caller unknown{"cli:test", std::string(64, 'a')};
   EXPECT_EQ(api::respond(f.services, unknown, "ra.whoami", json::object()).status, 401);
   api::Caller admin{"cli:test", token};
-  EXPECT_EQ(f.call("ra.whoami", json::object(), admin), json({{"name", "admin"}, {"role", "administrator"}}));
+  EXPECT_EQ(f.call("ra.whoami", json::object(), admin), json({{"name", "admin"}, {"role", "administrator"}, {"password_change_required", false}}));
   f.now += static_cast<UnixTime>(f.ca->config.ra.session_hours) * 3600 + 1;
   auto expired = api::respond(f.services, admin, "ra.whoami", json::object());
   EXPECT_EQ(expired.status, 401);
@@ -254,8 +255,16 @@ TEST(ApiHandlers, OperatorsThroughHandlers) {
                                 {{"name", "alice"}, {"role", "operator"}, {"password", kPassword}});
   EXPECT_EQ(anonymous.status, 401);
   json added = f.call("ra.operator.add", {{"name", "alice"}, {"role", "operator"}, {"password", kPassword}}, admin);
-  EXPECT_EQ(added, json({{"name", "alice"}, {"role", "operator"}, {"bootstrap", false}}));
-  api::Caller alice{"cli:test", f.call("session.login", {{"user", "alice"}, {"password", kPassword}}, f.cli)["token"]};
+  EXPECT_EQ(added, json({{"name", "alice"}, {"role", "operator"}, {"bootstrap", false}, {"pending", false},
+                         {"password_temporary", true}}));
+  json login = f.call("session.login", {{"user", "alice"}, {"password", kPassword}}, f.cli);
+  EXPECT_EQ(login["password_change_required"], true);
+  api::Caller alice{"cli:test", login["token"]};
+  // A temporary password: the session allows the password change only (issue 8).
+  EXPECT_EQ(api::respond(f.services, alice, "ra.bundle.list", json::object()).status, 403);
+  EXPECT_EQ(f.call("ra.whoami", json::object(), alice)["password_change_required"], true);
+  f.call("ra.passwd", {{"current", kPassword}, {"new", kPassword + " 2"}}, alice);
+  EXPECT_EQ(api::respond(f.services, alice, "ra.bundle.list", json::object()).status, 200);
   EXPECT_EQ(api::respond(f.services, alice, "ra.operator.unlock", {{"name", "admin"}}).status, 403);
   json list = f.call("ra.operator.list", json::object(), admin);
   ASSERT_EQ(list.size(), 2u);
@@ -303,6 +312,7 @@ TEST(ApiHandlers, BundleAndApplicationEditsThroughHandlers) {
   api::Caller admin{"cli:test", f.admin_session()};
   f.call("ra.operator.add", {{"name", "alice"}, {"role", "operator"}, {"password", kPassword}}, admin);
   api::Caller alice{"cli:test", f.call("session.login", {{"user", "alice"}, {"password", kPassword}}, f.cli)["token"]};
+  f.call("ra.passwd", {{"current", kPassword}, {"new", kPassword + " 2"}}, alice);   // first password: temporary
   std::string today = ra::date_in_japan(f.now).str();
   json bundle = {
       {"company", {{"name", "桜建設株式会社"}, {"name_kana", "サクラケンセツ"}, {"name_romaji", "Sakura Kensetsu"},

@@ -22,6 +22,7 @@
 #include "jitsuin/ra/operators.h"
 #include "jitsuin/ra/pin.h"
 #include "support/support.h"
+#include "operator_setup.h"
 
 namespace jitsuin::ra::testing {
 
@@ -64,6 +65,7 @@ struct CompanyFixture {
     add_operator(ctx, &*admin, "alice", "", Role::operator_, kPassword);
     add_operator(ctx, &*admin, "bob", "", Role::approver, kPassword);
     add_operator(ctx, &*admin, "audrey", "", Role::auditor, kPassword);
+    settle_operators(*caf->db);
     alice = *login(ctx, "alice", kPassword).principal;
     bob = *login(ctx, "bob", kPassword).principal;
     audrey = *login(ctx, "audrey", kPassword).principal;

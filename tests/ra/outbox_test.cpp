@@ -501,6 +501,9 @@ TEST(OutboxMaildir, EveryTemplateRendersInBothLanguages) {
       {"download_pin", {{"name", "山田 太郎"}, {"application_number", "A-9"}, {"download_pin", "DLPIN-4242"}}},
       {"user_id",
        {{"name", "山田 太郎"}, {"user_id", "yamada01"}, {"company_id", "C0042"}, {"password", "Init-Pass-77"}}},
+      {"user_id_contact",
+       {{"name", "山田 太郎"}, {"user_name", "利用 一郎"}, {"user_id", "yamada01"}, {"company_id", "C0042"},
+        {"password", "Init-Pass-77"}}},
       {"expiry_notice",
        {{"name", "山田 太郎"}, {"serial", "7f01"}, {"not_after", 1'795'000'000}, {"days_left", 30}}},
       {"certificate_issued", {{"name", "山田 太郎"}, {"serial", "7f01"}, {"not_after", 1'795'000'000}}},
@@ -514,7 +517,7 @@ TEST(OutboxMaildir, EveryTemplateRendersInBothLanguages) {
       auto id = n.queue({"t@example.jp", name, lang, params});
       expected[n.entry(id).message_id] = {name, lang};
     }
-  expect_count(n.deliver(), 16, 0, 0);
+  expect_count(n.deliver(), 18, 0, 0);
   std::set<std::string> subjects;
   for (const auto& f : files_in(n.maildir() / "new")) {
     json j = decode(f);
@@ -540,6 +543,12 @@ TEST(OutboxMaildir, EveryTemplateRendersInBothLanguages) {
     if (name == "user_id") {
       EXPECT_NE(body.find("yamada01"), std::string::npos);
       EXPECT_NE(body.find("C0042"), std::string::npos);
+      EXPECT_NE(body.find("Init-Pass-77"), std::string::npos);
+    }
+    if (name == "user_id_contact") {
+      EXPECT_NE(body.find("利用 一郎"), std::string::npos);
+      EXPECT_NE(subject.find("利用 一郎"), std::string::npos);
+      EXPECT_NE(body.find("yamada01"), std::string::npos);
       EXPECT_NE(body.find("Init-Pass-77"), std::string::npos);
     }
     if (name == "link_changed") {

@@ -25,6 +25,7 @@
 #include "jitsuin/ra/revocation.h"
 #include "jitsuin/ra/secret.h"
 #include "support/support.h"
+#include "operator_setup.h"
 
 namespace jitsuin::ra {
 namespace {
@@ -66,6 +67,7 @@ struct RaFixture {
     add_operator(*ctx, &*admin, "bob", "", Role::approver, kPassword);
     add_operator(*ctx, &*admin, "carol", "", Role::approver, kPassword);
     add_operator(*ctx, &*admin, "audrey", "", Role::auditor, kPassword);
+    testing::settle_operators(*db);
     alice = as("alice");
     bob = as("bob");
     carol = as("carol");
@@ -181,7 +183,7 @@ TEST(RaDocuments, ThreeMonthBoundary) {
 TEST(RaDocuments, RulesOfRa2) {
   BundleFacts f;
   f.manager_applies = true;
-  f.applicants = {{7, "山田 太郎"}};
+  f.applicants = {{7, "山田 太郎", "", false}};
   Document reg;
   reg.id = 1;
   reg.kind = DocumentKind::registration_representative;
@@ -457,7 +459,8 @@ TEST(RaLifecycle, EditsRejectionAndWithdrawal) {
   EXPECT_NE(msg.find("is rejected; it cannot become withdrawn (allowed from rejected: none, it is final)"),
             std::string::npos) << msg;
   EXPECT_EQ(application_history(ctx, *f.audrey, a2).back().note, "forged seal");
-  // The check only concerns applicants still in the application.
+  // The check only concerns applicants still in the application (and Form 3 orders their eTokens).
+  edit_bundle(ctx, *f.alice, c.bundle_id, api::decode_bundle_changes({{"token_quantity", 1}}));
   add_document(ctx, *f.alice, c.bundle_id, doc(DocumentKind::registration_history, "2026-03-01", "2026-04-10"));
   add_document(ctx, *f.alice, c.bundle_id, doc(DocumentKind::representative_seal, "2026-03-01", "2026-04-10"));
   add_document(ctx, *f.alice, c.bundle_id, doc(DocumentKind::residence_record, "2026-03-01", "2026-04-10", a1));
@@ -481,6 +484,7 @@ struct ApprovedFixture : RaFixture {
   ApprovedFixture() {
     BundleInput b = three_applicant_bundle();
     b.applicants.resize(1);
+    b.token_quantity = 1;
     auto c = create_bundle(*ctx, *alice, b);
     bundle = c.bundle_id;
     app = c.application_ids[0];
@@ -668,6 +672,7 @@ TEST(RaBadInput, RefusedWithoutChanges) {
   record_mailing(ctx, *f.alice, f.app, "4444-5555-6666", Date::parse("2026-04-11"));
   BundleInput b2 = three_applicant_bundle();
   b2.applicants.resize(1);
+  b2.token_quantity = 1;   // Form 3: one eToken per Form 5
   b2.company_id = get_application(ctx, *f.audrey, f.app).company_id;
   auto c2 = create_bundle(ctx, *f.alice, b2);
   // Walk the second application to pin_issued.
@@ -699,12 +704,14 @@ TEST(RaRevocation, RequestApproveRevokeAndCrl) {
   add_operator(ctx, &admin, "alice", "", Role::operator_, kPassword);
   add_operator(ctx, &admin, "bob", "", Role::approver, kPassword);
   add_operator(ctx, &admin, "carol", "", Role::approver, kPassword);
+  testing::settle_operators(ctx.db);
   auto alice = *login(ctx, "alice", kPassword).principal;
   auto bob = *login(ctx, "bob", kPassword).principal;
   auto carol = *login(ctx, "carol", kPassword).principal;
 
   BundleInput b = three_applicant_bundle();
   b.applicants.resize(1);
+  b.token_quantity = 1;   // Form 3: one eToken per Form 5
   Date today = date_in_japan(now);
   b.received_on = today;
   auto c = create_bundle(ctx, alice, b);
@@ -798,6 +805,7 @@ TEST(RaRevocation, RejectionAndBadRequests) {
   add_operator(ctx, nullptr, "admin", "", Role::administrator, kPassword);
   auto admin = *login(ctx, "admin", kPassword).principal;
   add_operator(ctx, &admin, "alice", "", Role::operator_, kPassword);
+  testing::settle_operators(ctx.db);
   auto alice = *login(ctx, "alice", kPassword).principal;
   ca::IssueRequest ir;
   ir.profile = "individual-signing";
@@ -916,11 +924,13 @@ TEST(RaRenewal, NoticesEligibilityAndSupersede) {
   auto admin = *login(ctx, "admin", kPassword).principal;
   add_operator(ctx, &admin, "alice", "", Role::operator_, kPassword);
   add_operator(ctx, &admin, "bob", "", Role::approver, kPassword);
+  testing::settle_operators(ctx.db);
   auto alice = *login(ctx, "alice", kPassword).principal;
   auto bob = *login(ctx, "bob", kPassword).principal;
 
   BundleInput b = three_applicant_bundle();
   b.applicants.resize(1);
+  b.token_quantity = 1;   // Form 3: one eToken per Form 5
   b.applicants[0].validity_years = 1;
   b.received_on = date_in_japan(now);
   auto c = create_bundle(ctx, alice, b);
@@ -965,7 +975,19 @@ TEST(RaRenewal, NoticesEligibilityAndSupersede) {
   // Eligible now; the renewal copies Form 5 with the changes given.
   EXPECT_TRUE(renewal_eligibility(ctx, admin, old_app).eligible);
   expect_error([&] { create_renewal(ctx, alice, old_app, renewal_bundle, api::decode_applicant_changes({{"colour", "red"}})); }, ErrorKind::invalid_input);
-  auto renewal = create_renewal(ctx, alice, old_app, renewal_bundle, api::decode_applicant_changes({{"title_romaji", "Bucho"}}));
+  // Never another person (issue 8): names, kana, romaji name, postcode and home address stay.
+  for (const json& other : {json{{"name_kanji", "別人 次郎"}}, json{{"name_kana", "ベツジン ジロウ"}},
+                            json{{"name_romaji", "Jiro Betsujin"}}, json{{"postcode", "5300001"}},
+                            json{{"home_address", "大阪府大阪市北区梅田1-1-1"}, {"title_romaji", "Bucho"}}}) {
+    auto m = expect_error([&] { create_renewal(ctx, alice, old_app, renewal_bundle, api::decode_applicant_changes(other)); },
+                          ErrorKind::invalid_input);
+    EXPECT_NE(m.find("never the person"), std::string::npos) << m;
+    EXPECT_NE(m.find(other.begin().key()), std::string::npos) << m;
+  }
+  EXPECT_EQ(count_rows(*caf->db, "ra_applications"), before);
+  auto renewal = create_renewal(ctx, alice, old_app, renewal_bundle,
+                                api::decode_applicant_changes({{"title_romaji", "Bucho"}, {"department_romaji", "Sekkei-bu"},
+                                                               {"email", "taro.new@example.jp"}}));
   auto r = get_application(ctx, admin, renewal);
   EXPECT_EQ(r.renewal_of, old_app);
   EXPECT_EQ(r.form.name_romaji, "Taro Yamada");
@@ -1018,11 +1040,13 @@ TEST(RaAccounts, IdsLinksAndChangeOfUser) {
   auto admin = *login(ctx, "admin", kPassword).principal;
   add_operator(ctx, &admin, "alice", "", Role::operator_, kPassword);
   add_operator(ctx, &admin, "bob", "", Role::approver, kPassword);
+  testing::settle_operators(ctx.db);
   auto alice = *login(ctx, "alice", kPassword).principal;
   auto bob = *login(ctx, "bob", kPassword).principal;
 
   BundleInput b = three_applicant_bundle();
   b.applicants.resize(1);
+  b.token_quantity = 1;   // Form 3: one eToken per Form 5
   b.received_on = date_in_japan(now);
   b.users = {{"利用 一郎", "工事部", "user1@example.jp"}, {"利用 二郎", "工事部", "user2@example.jp"}};
   auto c = create_bundle(ctx, alice, b);
@@ -1119,6 +1143,104 @@ TEST(RaConfig, DefaultsAndValidation) {
     auto m = expect_error([&] { config::parse_config(bad, home.path(), src); }, ErrorKind::config);
     EXPECT_NE(m.find("ra"), std::string::npos) << m;
   }
+}
+
+// Issue 8: the certificate's identity is bound to the paperwork. A Form 5 naming another
+// organisation than the Form-1 company, and a Form-3 eToken quantity that is not one per Form 5,
+// are deficiencies of the check (returned to the company like a missing paper).
+TEST(RaDocuments, Form5OrganisationAndTokenQuantityFollowForms1And3) {
+  RaFixture f;
+  auto& ctx = *f.ctx;
+  BundleInput b = three_applicant_bundle();
+  b.applicants.resize(1);
+  b.applicants[0].organization_romaji = "Ume Kogyo";   // in a Sakura Kensetsu bundle
+  b.token_quantity = 0;                                 // for one applicant
+  auto c = create_bundle(ctx, *f.alice, b);
+  const auto bundle = c.bundle_id, app = c.application_ids[0];
+  add_document(ctx, *f.alice, bundle, doc(DocumentKind::registration_current, "2026-03-20", "2026-04-10"));
+  add_document(ctx, *f.alice, bundle, doc(DocumentKind::representative_seal, "2026-03-20", "2026-04-10"));
+  add_document(ctx, *f.alice, bundle, doc(DocumentKind::residence_record, "2026-03-20", "2026-04-10", app));
+  add_document(ctx, *f.alice, bundle, doc(DocumentKind::personal_seal, "2026-03-20", "2026-04-10", app));
+  auto r = check_bundle(ctx, *f.alice, bundle);
+  EXPECT_FALSE(r.complete);
+  ASSERT_EQ(r.reasons.size(), 2u);
+  EXPECT_EQ(r.reasons[0].code, "organization_mismatch");
+  EXPECT_EQ(r.reasons[0].application_id, app);
+  EXPECT_NE(r.reasons[0].message.find("'Ume Kogyo', not the Form 1 company 'Sakura Kensetsu'"), std::string::npos)
+      << r.reasons[0].message;
+  EXPECT_NE(r.reasons[0].message_ja.find("様式1の法人名"), std::string::npos) << r.reasons[0].message_ja;
+  EXPECT_EQ(r.reasons[1].code, "token_quantity_mismatch");
+  EXPECT_NE(r.reasons[1].message.find("Form 3 orders 0 eToken(s) for 1 Form 5 applicant(s)"), std::string::npos)
+      << r.reasons[1].message;
+  EXPECT_NE(r.reasons[1].message_ja.find("様式3のイートークン数量"), std::string::npos);
+  EXPECT_EQ(get_application(ctx, *f.audrey, app).state, State::incomplete);
+  expect_error([&] { approve_application(ctx, *f.carol, app); }, ErrorKind::conflict);
+
+  // Corrected forms arrive: the check passes.
+  f.now += 86400;
+  resubmit_bundle(ctx, *f.alice, bundle, "corrected Form 3 and Form 5");
+  edit_application(ctx, *f.alice, app, api::decode_applicant_changes({{"organization_romaji", "Sakura Kensetsu"}}));
+  edit_bundle(ctx, *f.alice, bundle, api::decode_bundle_changes({{"token_quantity", 2}}));
+  r = check_bundle(ctx, *f.alice, bundle);
+  ASSERT_EQ(r.reasons.size(), 1u) << "two eTokens for one applicant is not right either";
+  EXPECT_EQ(r.reasons[0].code, "token_quantity_mismatch");
+  resubmit_bundle(ctx, *f.alice, bundle, "corrected Form 3");
+  edit_bundle(ctx, *f.alice, bundle, api::decode_bundle_changes({{"token_quantity", 1}}));
+  EXPECT_TRUE(check_bundle(ctx, *f.alice, bundle).complete);
+  EXPECT_TRUE(db::verify_audit(*f.db).ok);
+}
+
+// RA-9 (seed 001: the user ID and password go to the Form-4 contact and the Form-6 applicant):
+// every user ID's initial password is mailed to its user and to the Form-4 contact person.
+TEST(RaAccounts, UserIdPasswordsAlsoGoToTheForm4Contact) {
+  RaFixture f;
+  auto& ctx = *f.ctx;
+  BundleInput b = three_applicant_bundle();
+  b.applicants.clear();
+  b.token_quantity = 0;
+  b.users = {{"利用 一郎", "工事部", "user1@example.jp"}};
+  auto c = create_bundle(ctx, *f.alice, b);
+  add_document(ctx, *f.alice, c.bundle_id, doc(DocumentKind::registration_current, "2026-03-20", "2026-04-10"));
+  add_document(ctx, *f.alice, c.bundle_id, doc(DocumentKind::representative_seal, "2026-03-20", "2026-04-10"));
+  ASSERT_TRUE(check_bundle(ctx, *f.alice, c.bundle_id).complete);
+  auto ids = issue_bundle_accounts(ctx, *f.alice, c.bundle_id);
+  ASSERT_EQ(ids.accounts.size(), 2u);
+  const std::string company = ids.accounts[0].login_id, user = ids.accounts[1].login_id;
+  auto add = add_user_account(ctx, *f.alice, c.company_id, "追加 三郎", "", "user3@example.jp");
+  change_account_holder(ctx, *f.alice, user, "後任 四郎", "工事部", "successor@example.jp");
+
+  // Every password mail: (template, recipient, user ID, password).
+  struct Mail {
+    std::string tmpl, to, user_id, password;
+  };
+  std::vector<Mail> mails;
+  db::Statement st(*f.db, "SELECT template, recipient, params FROM outbox WHERE template LIKE 'user_id%' ORDER BY id");
+  while (st.step()) {
+    auto p = json::parse(st.text(2));
+    mails.push_back({st.text(0), st.text(1), p.value("user_id", ""), p.value("password", "")});
+  }
+  auto find = [&](const std::string& tmpl, const std::string& to, const std::string& id) {
+    std::vector<Mail> out;
+    for (const auto& m : mails)
+      if (m.tmpl == tmpl && m.to == to && m.user_id == id) out.push_back(m);
+    return out;
+  };
+  // The company ID to its holder, the contact, once.
+  EXPECT_EQ(find("user_id", "contact@example.jp", company).size(), 1u);
+  EXPECT_TRUE(find("user_id_contact", "contact@example.jp", company).empty());
+  // Each user ID's password: to the user and the contact, the same password.
+  for (const auto& [id, to] : std::vector<std::pair<std::string, std::string>>{
+           {user, "user1@example.jp"}, {add.login_id, "user3@example.jp"}, {user, "successor@example.jp"}}) {
+    SCOPED_TRACE(id + " " + to);
+    auto mine = find("user_id", to, id);
+    ASSERT_EQ(mine.size(), 1u);
+    bool contact_has_it = false;
+    for (const auto& m : find("user_id_contact", "contact@example.jp", id))
+      contact_has_it = contact_has_it || m.password == mine[0].password;
+    EXPECT_TRUE(contact_has_it);
+  }
+  EXPECT_EQ(mails.size(), 7u);   // company ID 1, user IDs 3 x 2
+  EXPECT_TRUE(db::verify_audit(*f.db).ok);
 }
 
 }  // namespace

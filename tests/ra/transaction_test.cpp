@@ -22,6 +22,7 @@
 #include "jitsuin/ra/renewal.h"
 #include "jitsuin/ra/revocation.h"
 #include "support/support.h"
+#include "operator_setup.h"
 
 namespace jitsuin::ra {
 namespace {
@@ -60,6 +61,7 @@ struct TxFixture {
     add_operator(ctx, &admin, "alice", "", Role::operator_, kPassword);
     add_operator(ctx, &admin, "bob", "", Role::approver, kPassword);
     add_operator(ctx, &admin, "carol", "", Role::approver, kPassword);
+    testing::settle_operators(*caf->db);
     alice = *login(ctx, "alice", kPassword).principal;
     bob = *login(ctx, "bob", kPassword).principal;
     carol = *login(ctx, "carol", kPassword).principal;
@@ -437,6 +439,9 @@ TEST(RaBundleApproval, AllCheckedApplicationsOrNoneInOneEntry) {
   auto c = f.bundle(2);
   // bob enters a third application: the two-person rule keeps him from approving it.
   auto extra = add_application(f.ctx, *f.bob, c.bundle_id, applicant("追加 三郎", "Saburo Kato", "s@example.jp"));
+  BundleChanges third_token;   // Form 3 orders its eToken too (issue 8: one per Form 5)
+  third_token.token_quantity = 3;
+  edit_bundle(f.ctx, *f.bob, c.bundle_id, third_token);
   f.check(c);
   expect_error([&] { approve_bundle(f.ctx, *f.alice, c.bundle_id); }, ErrorKind::forbidden);   // no permission
   auto audit = f.audit_entries();

@@ -101,23 +101,38 @@ days_ago() { TZ=Asia/Tokyo date -d "$today -$1" +%F; }
 step "1. The first administrator (bootstrap) and the RA staff"
 for who in admin suzuki takahashi tanaka; do
   printf '%s\n' "passphrase of $who, long enough" >"$who.pw"   # mode 0600 (umask 077)
+  printf '%s\n' "first password for $who from admin" >"$who.first"
 done
 as - ra operator-add --name admin --role administrator --display-name "RA 管理者" --password-file "admin.pw"
 refused - "not logged in" ra operator-add --name mallory --role administrator --password-file "admin.pw"
 as admin login --user admin --password-file "admin.pw"
-as admin ra operator-add --name suzuki --role operator --display-name "鈴木 一郎" --password-file "suzuki.pw"
-as admin ra operator-add --name takahashi --role approver --display-name "高橋 次郎" --password-file "takahashi.pw"
-as admin ra operator-add --name tanaka --role approver --display-name "田中 三郎" --password-file "tanaka.pw"
+as admin ra operator-add --name suzuki --role operator --display-name "鈴木 一郎" --password-file "suzuki.first"
+as admin ra operator-add --name takahashi --role approver --display-name "高橋 次郎" --password-file "takahashi.first"
+as admin ra operator-add --name tanaka --role approver --display-name "田中 三郎" --password-file "tanaka.first"
 as admin ra operator-list
+as_out operators admin ra operator-list --json
+[ "$(jget "$operators" '[o["name"] for o in j if o["pending"]]')" = "['takahashi', 'tanaka']" ] ||
+  fail "the approvers made by the only administrator should wait for approval"
+# An approver account needs a second administrator: not its creator, and it cannot log in before.
+refused admin "may not approve it" ra operator-approve --name takahashi
+refused takahashi "waiting for a second administrator" login --user takahashi --password-file "takahashi.first"
 as admin logout
-for who in suzuki takahashi tanaka; do
-  as "$who" login --user "$who" --password-file "$who.pw"
-done
-as suzuki ra whoami
 
 # ---------------------------------------------------------------------------------------------------
-step "2. The CA (root and issuing keys on the embedded SoftHSM2 token)"
+step "2. The CA (root and issuing keys on the embedded SoftHSM2 token); CA custody approves the approvers"
 as - ca init
+as - ra operator-approve --name takahashi --ca-custody --pin-file "$home/ca.so-pin"
+as - ra operator-approve --name tanaka --ca-custody --pin-file "$home/ca.so-pin"
+for who in suzuki takahashi tanaka; do
+  as "$who" login --user "$who" --password-file "$who.first"
+  [ "$who" = suzuki ] && refused suzuki "temporary password" ra bundle-list
+  as "$who" ra passwd --current-file "$who.first" --new-file "$who.pw"
+done
+as suzuki ra whoami
+as_out operators suzuki ra operator-list --json
+[ "$(jget "$operators" '[(o["name"], o["approved_by"]) for o in j if o["role"] == "approver"]')" = \
+  "[('takahashi', 'ca-custody:cli:$(id -un) (so PIN)'), ('tanaka', 'ca-custody:cli:$(id -un) (so PIN)')]" ] ||
+  fail "operator-list should name who approved each approver"
 
 # ---------------------------------------------------------------------------------------------------
 step "3. A corporate bundle arrives by post: Forms 1, 2, 3, 4, two Form 5s, Form 6"

@@ -5,10 +5,10 @@
 
 namespace jitsuin::api {
 
-ra::Principal authenticate(Services& services, const Caller& caller) {
+ra::Principal authenticate(Services& services, const Caller& caller, ra::SessionUse use) {
   if (!caller.session_token || caller.session_token->empty())
     throw Error(ErrorKind::unauthenticated, "not logged in (no session token): run jitsuin login");
-  return ra::resume_session(services.ra(), *caller.session_token);
+  return ra::resume_session(services.ra(), *caller.session_token, use);
 }
 
 const std::vector<Handler>& handlers() {

@@ -48,7 +48,8 @@ json operator_add(Services& s, const Caller& c, const json& request) {
   std::optional<ra::Principal> by;
   if (!bootstrap) by = authenticate(s, c);
   auto info = ra::add_operator(s.ra(), by ? &*by : nullptr, name, display, role, password);
-  return {{"name", info.name}, {"role", ra::role_name(info.role)}, {"bootstrap", bootstrap}};
+  return {{"name", info.name}, {"role", ra::role_name(info.role)}, {"bootstrap", bootstrap},
+          {"pending", info.pending}, {"password_temporary", info.password_temporary}};
 }
 
 json operator_list(Services& s, const Caller& c, const json& request) {
@@ -58,7 +59,9 @@ json operator_list(Services& s, const Caller& c, const json& request) {
   for (const auto& o : ra::list_operators(s.ra(), who))
     out.push_back({{"name", o.name}, {"display_name", o.display_name}, {"role", ra::role_name(o.role)},
                    {"failed_logins", o.failed_logins}, {"locked", o.locked}, {"disabled", o.disabled},
-                   {"created_at", format_rfc3339(o.created_at)}, {"created_by", o.created_by}});
+                   {"created_at", format_rfc3339(o.created_at)}, {"created_by", o.created_by},
+                   {"pending", o.pending}, {"approved_by", o.approved_by},
+                   {"password_temporary", o.password_temporary}});
   return out;
 }
 
@@ -68,6 +71,38 @@ json operator_unlock(Services& s, const Caller& c, const json& request) {
   f.done();
   ra::unlock_operator(s.ra(), authenticate(s, c), name);
   return {{"name", name}, {"unlocked", true}};
+}
+
+json operator_approve(Services& s, const Caller& c, const json& request) {
+  Fields f(request);
+  std::string name = f.text("name");
+  f.done();
+  ra::approve_operator(s.ra(), authenticate(s, c), name);
+  return {{"name", name}, {"approved", true}};
+}
+
+// The two proofs of CA custody run on the CA host as its user (Access::local): no session can
+// vouch for them (the only administrator is locked out, or the account to approve has no second
+// administrator). The PIN is checked by the token in ra/ (ca::verify_custody_pin).
+json operator_approve_by_custody(Services& s, const Caller& c, const json& request) {
+  Fields f(request);
+  std::string name = f.text("name");
+  auto pin_kind = ca::parse_custody_pin(f.opt_text("pin_kind").value_or("so"));
+  std::string pin = f.text("pin");
+  f.done();
+  ra::approve_operator_by_custody(s.ra(), c.actor, name, pin_kind, pin);
+  return {{"name", name}, {"approved", true}, {"proof", "ca-custody"}};
+}
+
+json operator_break_glass(Services& s, const Caller& c, const json& request) {
+  Fields f(request);
+  std::string name = f.text("name");
+  auto pin_kind = ca::parse_custody_pin(f.opt_text("pin_kind").value_or("so"));
+  std::string pin = f.text("pin");
+  auto new_password = f.opt_text("new_password");
+  f.done();
+  ra::break_glass_unlock(s.ra(), c.actor, name, pin_kind, pin, new_password);
+  return {{"name", name}, {"unlocked", true}, {"password_reset", new_password.has_value()}};
 }
 
 json operator_disable(Services& s, const Caller& c, const json& request) {
@@ -82,7 +117,7 @@ json change_password(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   std::string current = f.text("current"), next = f.text("new");
   f.done();
-  ra::change_password(s.ra(), authenticate(s, c), current, next);
+  ra::change_password(s.ra(), authenticate(s, c, ra::SessionUse::password_change), current, next);
   return {{"changed", true}};
 }
 
@@ -97,8 +132,9 @@ json operator_key(Services& s, const Caller& c, const json& request) {
 
 json whoami(Services& s, const Caller& c, const json& request) {
   Fields(request).done();
-  auto who = authenticate(s, c);
-  return {{"name", who.name()}, {"role", ra::role_name(who.role())}};
+  auto who = authenticate(s, c, ra::SessionUse::password_change);
+  return {{"name", who.name()}, {"role", ra::role_name(who.role())},
+          {"password_change_required", who.password_change_only()}};
 }
 
 // ---- bundles and applications -----------------------------------------------------------------
@@ -549,6 +585,9 @@ void add_ra_handlers(std::vector<Handler>& out) {
       {"ra.operator.list", op, operator_list},
       {"ra.operator.unlock", op, operator_unlock},
       {"ra.operator.disable", op, operator_disable},
+      {"ra.operator.approve", op, operator_approve},
+      {"ra.operator.approve_by_custody", Access::local, operator_approve_by_custody},
+      {"ra.operator.break_glass", Access::local, operator_break_glass},
       {"ra.operator.key", op, operator_key},
       {"ra.passwd", op, change_password},
       {"ra.whoami", op, whoami},

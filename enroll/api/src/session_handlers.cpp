@@ -21,7 +21,8 @@ json login(Services& s, const Caller&, const json& request) {
   return {{"user", r.principal->name()},
           {"role", ra::role_name(r.principal->role())},
           {"token", session.token},
-          {"expires_at", format_rfc3339(session.expires_at)}};
+          {"expires_at", format_rfc3339(session.expires_at)},
+          {"password_change_required", r.password_change_required}};
 }
 
 json logout(Services& s, const Caller& c, const json& request) {

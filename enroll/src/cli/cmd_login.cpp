@@ -60,6 +60,9 @@ int login_cmd(const GlobalOptions& g, const std::vector<std::string>& argv) {
   write_file_atomic(file, r["token"].get<std::string>() + "\n", 0600);
   std::cout << "logged in as " << str(r, "user") << " (" << str(r, "role") << ") until " << str(r, "expires_at")
             << "\n";
+  if (r.value("password_change_required", false))
+    std::cout << "your password is temporary: set your own now with `jitsuin ra passwd`; until then the session\n"
+                 "allows nothing else\n";
   return 0;
 }
 

@@ -41,6 +41,51 @@ int operator_add(const GlobalOptions& g, const std::vector<std::string>& argv) {
   json r = call_api(ctx, "ra.operator.add", req);
   std::cout << (r["bootstrap"].get<bool>() ? "first administrator " : "operator ") << str(r, "name") << " ("
             << str(r, "role") << ") created\n";
+  if (r["pending"].get<bool>())
+    std::cout << "it cannot log in until a second administrator approves it: jitsuin ra operator-approve --name "
+              << str(r, "name") << "\n";
+  if (r["password_temporary"].get<bool>())
+    std::cout << "the password is temporary: " << str(r, "name") << " sets their own at the first login (jitsuin ra passwd)\n";
+  return 0;
+}
+
+// The CA token PIN of a custody proof: from FILE (mode 0600, e.g. HOME/ca.so-pin), or the terminal.
+json custody_request(const Args& a) {
+  std::string kind = a.get("pin").value_or("so");
+  std::string pin = read_password(std::string("CA token ") + (kind == "so" ? "SO PIN" : "user PIN") + ": ",
+                                  a.get("pin-file"));
+  return {{"name", a.required("name")}, {"pin_kind", kind}, {"pin", pin}};
+}
+
+int operator_approve(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {"name", "pin", "pin-file"}, {"ca-custody"});
+  Context ctx(g);
+  if (a.flag("ca-custody")) {
+    call_api(ctx, "ra.operator.approve_by_custody", custody_request(a));
+    std::cout << "operator " << a.required("name") << " approved by proof of CA custody\n";
+    return 0;
+  }
+  JITSUIN_ARG_CHECK(!a.get("pin") && !a.get("pin-file"), "--pin and --pin-file go with --ca-custody");
+  call_api(ctx, "ra.operator.approve", {{"name", a.required("name")}});
+  std::cout << "operator " << a.required("name") << " approved\n";
+  return 0;
+}
+
+int break_glass(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {"name", "pin", "pin-file", "new-password-file"}, {"reset-password"});
+  Context ctx(g);
+  json req = custody_request(a);
+  if (auto f = a.get("new-password-file")) {
+    req["new_password"] = read_password("", f);
+  } else if (a.flag("reset-password")) {
+    std::string pw = read_password("new temporary password for " + a.required("name") + ": ", std::nullopt);
+    if (read_password("again: ", std::nullopt) != pw) throw Error(ErrorKind::invalid_input, "the passwords differ");
+    req["new_password"] = pw;
+  }
+  json r = call_api(ctx, "ra.operator.break_glass", req);
+  std::cout << "administrator " << a.required("name") << " unlocked by proof of CA custody";
+  if (r["password_reset"].get<bool>()) std::cout << "; the new password is temporary (jitsuin ra passwd at the next login)";
+  std::cout << "\n";
   return 0;
 }
 
@@ -50,7 +95,11 @@ int operator_list(const GlobalOptions& g, const std::vector<std::string>& argv) 
   if (a.flag("json")) return print_json(out), 0;
   for (const auto& o : out)
     std::cout << std::left << std::setw(20) << str(o, "name") << std::setw(15) << str(o, "role")
-              << (o["disabled"].get<bool>() ? "disabled" : o["locked"].get<bool>() ? "LOCKED" : "active") << "\n";
+              << (o["disabled"].get<bool>() ? "disabled"
+                  : o["pending"].get<bool>() ? "pending approval"
+                  : o["locked"].get<bool>()  ? "LOCKED"
+                                             : "active")
+              << (o["password_temporary"].get<bool>() ? " (temporary password)" : "") << "\n";
   return 0;
 }
 
@@ -99,7 +148,9 @@ int operator_key(const GlobalOptions& g, const std::vector<std::string>& argv) {
 int whoami(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {}, {});
   json who = call(g, "ra.whoami", json::object());
-  std::cout << str(who, "name") << " (" << str(who, "role") << ")\n";
+  std::cout << str(who, "name") << " (" << str(who, "role") << ")"
+            << (who["password_change_required"].get<bool>() ? ": temporary password, change it with jitsuin ra passwd" : "")
+            << "\n";
   return 0;
 }
 
@@ -541,8 +592,24 @@ int company_certificates(const GlobalOptions& g, const std::vector<std::string>&
 const CommandRegistrar kRegistrar({
     {"ra", "operator-add", "ra operator-add --name NAME --role ROLE [--display-name TEXT] [--password-file FILE]",
      "Creates an RA operator account. ROLE: operator, approver, auditor, administrator. Needs an\n"
-     "administrator's session, except for the very first account, which must be an administrator.",
+     "administrator's session, except for the very first account, which must be an administrator.\n"
+     "The password is temporary: the new operator sets their own at the first login (ra passwd).\n"
+     "An approver or administrator account waits for a second administrator's approval\n"
+     "(ra operator-approve) before it can log in.",
      operator_add},
+    {"ra", "operator-approve", "ra operator-approve --name NAME [--ca-custody [--pin so|user] [--pin-file FILE]]",
+     "Approves a pending approver or administrator account: an administrator other than its creator.\n"
+     "With --ca-custody, while there is only one active administrator, a PIN of the CA token proves\n"
+     "custody of the CA instead (default the SO PIN, HOME/ca.so-pin for the embedded token; FILE mode\n"
+     "0600, else asked on the terminal). Every approval is audited with creator and approver.",
+     operator_approve},
+    {"ra", "break-glass",
+     "ra break-glass --name NAME [--pin so|user] [--pin-file FILE] [--new-password-file FILE | --reset-password]",
+     "Unlocks a locked-out administrator by proof of CA custody: a PIN of the CA token (default the\n"
+     "SO PIN, HOME/ca.so-pin for the embedded token), checked on the token. With a new password\n"
+     "(from FILE, or asked with --reset-password) it also sets a temporary password and ends the\n"
+     "account's sessions. Audited (ra.operator.break_glass; a refused PIN as ra.custody.failure).",
+     break_glass},
     {"ra", "operator-list", "ra operator-list [--json]", "Lists operator accounts with their lock state.", operator_list},
     {"ra", "operator-unlock", "ra operator-unlock --name NAME", "Clears a password lockout (administrator).",
      operator_unlock},
@@ -648,12 +715,15 @@ const CommandRegistrar kRegistrar({
      notify_expiring},
     {"ra", "renewal-create", "ra renewal-create --from APPLICATION --bundle N [--file CHANGES.json]",
      "Creates a renewal application in bundle N re-using the Form-5 data of an issued application,\n"
-     "with CHANGES applied. Only certificates whose expiry notice was sent, or that expired less than a\n"
-     "year ago, can be renewed. When the new certificate is issued the old one is revoked (superseded).",
+     "with CHANGES applied: department, title, e-mail, validity may change, never the person (names,\n"
+     "kana, romaji name, postcode, home address: a new holder needs a new application). Only\n"
+     "certificates whose expiry notice was sent, or that expired less than a year ago, can be renewed.\n"
+     "When the new certificate is issued the old one is revoked (superseded).",
      renewal_create},
     {"ra", "accounts-issue", "ra accounts-issue --bundle N [--json]",
      "Issues the company ID (企業ID, to the Form-4 contact) and a user ID (ユーザID) per Form 6 of a\n"
-     "checked bundle; initial passwords are mailed, never shown.",
+     "checked bundle; initial passwords are mailed, never shown (a user ID's to its user and to the\n"
+     "Form-4 contact).",
      accounts_issue},
     {"ra", "account-add", "ra account-add --company N --name TEXT --email ADDR [--department TEXT]",
      "Issues an additional user ID.", account_add},

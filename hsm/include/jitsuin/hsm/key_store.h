@@ -91,4 +91,13 @@ struct KeyStoreObserver {
 std::unique_ptr<KeyStore> open_key_store(const config::Config& config, bool provision = false,
                                          KeyStoreObserver observer = {});
 
+/// Which PIN of the CA's token proves custody of the CA.
+enum class TokenPin { user, so };
+
+/// Checks a PIN against the CA's token itself (config.hsm): a login as user or security officer and
+/// a logout, no key loaded, nothing provisioned. True when the token accepts it, false when it
+/// refuses it (wrong PIN); throws for anything else (no token, PIN locked, module failure). For the
+/// break-glass and start-up approvals of ra/ (through ca::verify_custody_pin).
+bool verify_token_pin(const config::Config& config, TokenPin which, const std::string& pin);
+
 }  // namespace jitsuin::hsm

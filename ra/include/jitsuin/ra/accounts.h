@@ -1,7 +1,8 @@
 #pragma once
 // RA-9 company IDs (企業ID) and user IDs (ユーザID) of the contract service. A company ID is issued
 // from Form 1 (one per company, or per department) and mailed with its initial password to the
-// Form-4 contact person; a user ID is issued from each Form 6 and mailed to its user. Additional
+// Form-4 contact person; a user ID is issued from each Form 6 and mailed to its user and (RA-9) to
+// the Form-4 contact person. Additional
 // user IDs can be issued later, and a user ID can change hands on a staff transfer (利用者変更):
 // new holder, new initial password, and its certificate links are removed (a certificate belongs
 // to one person).
@@ -26,6 +27,10 @@ struct Account {
   std::string kind;       ///< "company" or "user"
   std::int64_t company_id = 0;
   std::string name, department, email;
+  /// Set with every initial password (mailed, never shown to an operator). Enforced by the contract
+  /// service's sign-in, where IDs do their work; in ra/ the password only authenticates a company
+  /// admin's one-shot requests (RA-8), and no one but the holder (and, for user IDs, the Form-4
+  /// contact, RA-9) ever receives it.
   bool must_change_password = true;
   bool disabled = false;
   UnixTime created_at = 0;

@@ -91,10 +91,19 @@ struct BundleFacts {
   bool contact = false, billing = false;
   struct Applicant {
     std::int64_t id = 0;
-    std::string name;   ///< for messages
+    std::string name;                  ///< for messages
+    std::string organization_romaji;   ///< Form 5: the organisation (O=) of the certificate
+    bool renewal = false;              ///< a renewal (RA-7): may keep its eToken (seed 000: re-initialised)
   };
   std::vector<Applicant> applicants;   ///< Form-5 applicants still in the application
   std::vector<Document> documents;
+  /// Form 1: the company's romaji name. When set, every Form 5's organisation must be exactly it
+  /// (deficiency organization_mismatch): the certificate's O= is the contracting company's.
+  std::optional<std::string> company_romaji;
+  /// Form 3: eTokens ordered. When set, it must equal the number of Form-5 applicants
+  /// (deficiency token_quantity_mismatch): one eToken per new certificate; a renewal keeps its
+  /// eToken or orders a new one, so renewals may or may not be counted.
+  std::optional<int> token_quantity;
 };
 
 /// The RA-2 rules; an empty result means complete.

@@ -8,11 +8,20 @@
 //   approver       what an operator does, plus approvals (two-person rule: never their own entries)
 //   auditor        read-only
 //   administrator  everything, plus operator accounts
+//
+// Controls one person cannot get around (issue 8): an approver or administrator account made by an
+// administrator is pending until a second administrator approves it (approve_operator; never its
+// creator), or, while there is only one active administrator, until someone proves custody of the
+// CA (approve_operator_by_custody). A password set by someone else is temporary: the holder's
+// sessions allow nothing but the password change until they set their own. An administrator
+// locked out (or who forgot the password) comes back through break_glass_unlock, again by proof of
+// CA custody. Every one of these steps is one transaction with one audit entry.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "jitsuin/ca/custody.h"
 #include "jitsuin/ra/context.h"
 
 namespace jitsuin::ra {
@@ -74,16 +83,23 @@ class Principal {
   void require(Permission p, const std::string& what) const;
   /// Throws forbidden unless this is an RA operator.
   void require_operator(const std::string& what) const;
+  /// True for an operator whose password is temporary, in a session opened for the password change
+  /// (resume_session with SessionUse::password_change): require() and require_operator() refuse
+  /// everything; only change_password() accepts such a principal.
+  bool password_change_only() const { return password_change_only_; }
 
  private:
   friend struct PrincipalFactory;
-  Principal(PrincipalKind kind, std::int64_t id, std::string name, Role role, std::int64_t company_id)
-      : kind_(kind), id_(id), name_(std::move(name)), role_(role), company_id_(company_id) {}
+  Principal(PrincipalKind kind, std::int64_t id, std::string name, Role role, std::int64_t company_id,
+            bool password_change_only = false)
+      : kind_(kind), id_(id), name_(std::move(name)), role_(role), company_id_(company_id),
+        password_change_only_(password_change_only) {}
   PrincipalKind kind_;
   std::int64_t id_;
   std::string name_;
   Role role_;
   std::int64_t company_id_;
+  bool password_change_only_ = false;
 };
 
 /// An operator account as listed (never the password hash).
@@ -97,6 +113,14 @@ struct OperatorInfo {
   bool disabled = false;
   UnixTime created_at = 0;
   std::string created_by;
+  /// Waiting for a second administrator's approval (approver and administrator accounts made by
+  /// an administrator); a pending account cannot log in.
+  bool pending = false;
+  /// Who approved it ("ra:<name>", "bootstrap", or "ca-custody:<actor>"); empty while pending.
+  std::string approved_by;
+  std::optional<UnixTime> approved_at;
+  /// The password was set by someone else and must be changed at the next login.
+  bool password_temporary = false;
 };
 
 /// True when at least one operator account exists.
@@ -105,6 +129,9 @@ bool any_operator(RaContext& ctx);
 /// Creates an operator. `by` must be an administrator, except for the very first account, which
 /// may be created with by == nullptr and must then be an administrator (bootstrap).
 /// Names: 3-32 characters of a-z, 0-9, '.', '_', '-'. Passwords: at least 12 characters.
+/// An account made by an administrator gets a temporary password (changed at the first login);
+/// an approver or administrator account made by an administrator is pending until approved
+/// (approve_operator, approve_operator_by_custody). The bootstrap account is neither.
 OperatorInfo add_operator(RaContext& ctx, const Principal* by, const std::string& name, const std::string& display_name,
                           Role role, const std::string& password);
 
@@ -114,11 +141,34 @@ std::vector<OperatorInfo> list_operators(RaContext& ctx, const Principal& by);
 /// Clears the lockout of an account (administrator only; audited).
 void unlock_operator(RaContext& ctx, const Principal& by, const std::string& name);
 
+/// Approves a pending account: `by` is an administrator other than the one who created it
+/// (forbidden otherwise). Audited as ra.operator.approve naming creator and approver. Throws
+/// not_found for an unknown name, conflict when the account is not pending or is disabled.
+void approve_operator(RaContext& ctx, const Principal& by, const std::string& name);
+
+/// Approves a pending account by proof of CA custody: a PIN of the CA's token (user PIN, or the SO
+/// PIN of HOME/ca.so-pin for the embedded token), checked on the token itself. Only while there is
+/// at most one active administrator (otherwise conflict: another administrator approves), so that
+/// an installation can get started. `actor` is who runs it (the CLI's "cli:<unix user>").
+/// A refused PIN is audited (ra.custody.failure) and throws unauthenticated; success is audited as
+/// ra.operator.approve with the proof.
+void approve_operator_by_custody(RaContext& ctx, const std::string& actor, const std::string& name,
+                                 ca::CustodyPin pin_kind, const std::string& pin);
+
+/// Break-glass: clears the lockout of an administrator account by proof of CA custody (as above),
+/// and with `new_password` also sets a temporary password and ends the account's sessions. Audited
+/// as ra.operator.break_glass (a refused PIN as ra.custody.failure, throwing unauthenticated).
+/// Throws not_found for an unknown name, invalid_input for an account that is not an
+/// administrator, conflict when it is pending or disabled, or neither locked nor given a password.
+void break_glass_unlock(RaContext& ctx, const std::string& actor, const std::string& name, ca::CustodyPin pin_kind,
+                        const std::string& pin, const std::optional<std::string>& new_password);
+
 /// Disables an account and ends its sessions (administrator only; never the last administrator).
 void disable_operator(RaContext& ctx, const Principal& by, const std::string& name);
 
 /// Changes the caller's own password after checking the current one (operators only; the check
-/// counts toward the lockout like a login).
+/// counts toward the lockout like a login). Accepts a password_change_only() principal, and makes
+/// the password the holder's own (no longer temporary).
 void change_password(RaContext& ctx, const Principal& who, const std::string& current, const std::string& next);
 
 /// A login session: the token (256 bits, hex) the client keeps; the database keeps its SHA-256.
@@ -132,6 +182,8 @@ struct LoginResult {
   std::optional<Principal> principal;   ///< set on success
   std::string message;                  ///< why not, for the person at the keyboard
   std::optional<Session> session;       ///< set on success of login_session()
+  /// On success: the password is temporary; the session allows only the password change.
+  bool password_change_required = false;
 };
 
 /// Checks a password. Each failure is counted and audited; at config.ra.password_max_failures the
@@ -152,9 +204,17 @@ Session start_session(RaContext& ctx, const Principal& who);
 /// `days` (1..365), audited as ra.operator.key. Kept in a file of mode 0600 like a login session.
 Session issue_operator_key(RaContext& ctx, const Principal& who, int days);
 
+/// What a session is resumed for.
+enum class SessionUse {
+  any,               ///< everything the role allows; refused while the password is temporary
+  password_change,   ///< whoami and the password change: also with a temporary password
+};
+
 /// The operator of a live session. Throws unauthenticated when the token is unknown, expired or
-/// ended, or its account is locked or disabled.
-Principal resume_session(RaContext& ctx, const std::string& token);
+/// ended, or its account is locked or disabled; forbidden for SessionUse::any while the account's
+/// password is temporary (saying to change it). With SessionUse::password_change a temporary
+/// password gives a password_change_only() principal.
+Principal resume_session(RaContext& ctx, const std::string& token, SessionUse use = SessionUse::any);
 
 /// Ends a session (logout). Unknown tokens are ignored.
 void end_session(RaContext& ctx, const std::string& token);

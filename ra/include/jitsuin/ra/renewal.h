@@ -40,7 +40,9 @@ RenewalEligibility renewal_eligibility(RaContext& ctx, const Principal& by, std:
 
 /// Creates a renewal application in `bundle_id` (a bundle of the same company, still being
 /// checked) with the Form-5 data of the earlier application, `changes` applied. Refused unless
-/// renewal_eligibility() holds. Returns the new id.
+/// renewal_eligibility() holds. `changes` may touch department, title, e-mail, validity, profile
+/// and organisation, never the person (names, kana, romaji name, postcode, home address):
+/// invalid_input naming the fields. Returns the new id.
 std::int64_t create_renewal(RaContext& ctx, const Principal& by, std::int64_t from_application_id,
                             std::int64_t bundle_id, const ApplicantChanges& changes = {});
 

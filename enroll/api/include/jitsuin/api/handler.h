@@ -38,8 +38,9 @@ enum class Access {
 };
 
 /// The logged-in operator. Throws unauthenticated when the caller has no session or it is unknown,
-/// ended or expired.
-ra::Principal authenticate(Services& services, const Caller& caller);
+/// ended or expired; forbidden while the operator's password is temporary, unless `use` is
+/// ra::SessionUse::password_change (whoami and the password change).
+ra::Principal authenticate(Services& services, const Caller& caller, ra::SessionUse use = ra::SessionUse::any);
 
 struct Handler {
   std::string name;
