@@ -356,6 +356,14 @@ ALTER TABLE ra_applications DROP COLUMN issuing_at;
 ALTER TABLE ra_accounts ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE ra_accounts ADD COLUMN locked_at INTEGER;
 )sql"},
+    // issue 8 (disk)
+    {7, "outbox secrets sealed",
+     R"sql(
+-- RA-10: a queued mail's secrets (download PIN, initial password) are no longer kept in params:
+-- they are sealed (AES-256-GCM, bound to the row) under a key file beside the database, and the
+-- column is cleared when the mail is sent or given up on.
+ALTER TABLE outbox ADD COLUMN sealed BLOB;
+)sql"},
 };
 
 }  // namespace

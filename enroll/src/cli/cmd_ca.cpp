@@ -5,6 +5,7 @@
 
 #include "cli/api_call.h"
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "jitsuin/core/error.h"
 
 namespace jitsuin::cli {
@@ -15,7 +16,7 @@ using nlohmann::json;
 
 int ca_init(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"root-key", "issuing-key"}, {});
-  Context ctx(g);
+  Context ctx(g, api::HomeCreation::allowed);
   json req = json::object();
   if (auto k = a.get("root-key")) req["root_key"] = *k;
   if (auto k = a.get("issuing-key")) req["issuing_key"] = *k;
@@ -39,17 +40,23 @@ json read_subject_file(const std::string& path) {
 int ca_issue(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"profile", "csr", "subject", "days", "out", "chain"}, {});
   json req = {{"profile", a.required("profile")}};
-  std::string csr_path = a.required("csr"), subject_path = a.required("subject"), out = a.required("out");
+  std::string csr_path = a.required("csr"), subject_path = a.required("subject");
   req["csr"] = read_file(csr_path);
   req["subject"] = read_subject_file(subject_path);
   if (auto d = a.opt_whole_number("days")) req["days"] = *d;
   Context ctx(g);
+  // Checked before the certificate exists: a path that cannot be written costs no certificate.
+  OutputFile out(ctx, "--out", a.required("out"));
+  std::optional<OutputFile> chain;
+  if (auto c = a.get("chain")) chain.emplace(ctx, "--chain", *c);
+  if (chain && std::filesystem::weakly_canonical(chain->path()) == std::filesystem::weakly_canonical(out.path()))
+    throw Error(ErrorKind::invalid_input, "--out and --chain name the same file");
   json r = call_api(ctx, "ca.issue", req);
-  write_file_atomic(out, r["certificate"].get<std::string>(), 0644);
-  if (auto chain = a.get("chain")) {
+  out.write(r["certificate"].get<std::string>(), 0644);
+  if (chain) {
     std::string pem;
     for (const auto& c : r["chain"]) pem += c.get<std::string>();
-    write_file_atomic(*chain, pem, 0644);
+    chain->write(pem, 0644);
   }
   std::cout << "issued serial " << str(r, "serial") << " to " << str(r, "subject") << " until " << str(r, "not_after")
             << "\n";
@@ -141,7 +148,8 @@ const CommandRegistrar kRegistrar({
        "Issues a certificate from a PKCS#10 CSR (PEM or DER). The CSR proves possession of the key; the\n"
        "subject comes from the approved data in the JSON file (organization, department, title,\n"
        "common_name, email), checked against the profile. --chain writes the issuing and root CA\n"
-       "certificates.",
+       "certificates. --out and --chain are checked before the certificate exists: their folder must\n"
+       "exist, and they may not name one of jitsuin's own files. Both are written atomically.",
        ca_issue},
       {"ca", "revoke", "ca revoke --serial HEX --reason NAME [--effective RFC3339]",
        "Revokes a certificate. NAME: unspecified, keyCompromise, cACompromise, affiliationChanged,\n"

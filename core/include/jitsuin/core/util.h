@@ -55,6 +55,10 @@ class StagedFile {
   std::string tmp_;
 };
 
+/// Creates a folder and any missing parents, each folder it makes private (0700) whatever the
+/// umask; existing folders are left as they are. Throws Error(io) naming the path.
+void create_private_directories(const std::filesystem::path& dir);
+
 /// Reads a whole file. Throws Error(io) naming the path.
 std::string read_file(const std::filesystem::path& path);
 
