@@ -69,6 +69,11 @@ TEST_F(Disk, HomeDatabaseAndSecretsArePrivateWhateverTheUmask) {
   r = jitsuin("crl publish");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(mode_of(home / "crl" / "issuing.crl"), 0644u);
+  EXPECT_EQ(mode_of(home / "crl"), 0755u);
+  r = jitsuin("crl publish --out " + p(dir / "www"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(mode_of(dir / "www"), 0755u);
+  EXPECT_EQ(mode_of(dir / "www" / "root.crl"), 0644u);
 }
 
 TEST(DiskDb, DatabaseAndJournalsArePrivateWhateverTheUmask) {

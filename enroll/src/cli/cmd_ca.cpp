@@ -118,6 +118,16 @@ int crl_publish(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Context ctx(g);
   json req = json::object();
   if (auto o = a.get("out")) req["out"] = *o;
+  // CRLs and CA certificates are public: a publication folder made here is readable by all (under
+  // the process's umask of 077 it would be private). An existing folder is left as it is.
+  std::filesystem::path dir = a.get("out") ? std::filesystem::path(*a.get("out")) : ctx.config().ca.crl.publish_dir;
+  if (std::error_code ec; !std::filesystem::exists(dir, ec) && std::filesystem::exists(ctx.config().database.path, ec)) {
+    std::filesystem::create_directories(dir);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                          std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                          std::filesystem::perms::others_exec,
+                                 std::filesystem::perm_options::replace);
+  }
   json r = call_api(ctx, "crl.publish", req);
   for (const auto& p : r["crls"])
     std::cout << "published " << str(p, "role") << " CRL #" << p["crl_number"] << " with " << p["entries"]
