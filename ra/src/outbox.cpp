@@ -274,8 +274,9 @@ DeliveryReport deliver_outbox(db::Database& db, const config::Config& config, co
         throw DeliveryFailure{true, std::string("cannot build the message: ") + e.what()};
       }
       if (row->sealed) {
-        // A secret that does not open is not retried as is, but not given up on either: the right
-        // key file restored, the next run sends it.
+        // A secret that does not open (wrong key, altered row) is never sent as garbage: the attempt
+        // fails and is retried like any other (up to mail.max_attempts), so the right key file,
+        // restored meanwhile, sends it.
         if (!key) key = seal::load_key(seal::key_file(db.path()), false);
         std::string plain;
         try {
