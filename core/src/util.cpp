@@ -200,6 +200,19 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data,
   StagedFile(path, data, mode).commit();
 }
 
+void create_private_directories(const std::filesystem::path& dir) {
+  if (dir.empty()) return;
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return;
+  auto parent = dir.parent_path();
+  if (!parent.empty() && parent != dir) create_private_directories(parent);
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno == EEXIST && std::filesystem::is_directory(dir, ec)) return;   // made meanwhile, or "."
+    throw_io("cannot create folder", dir);
+  }
+  ::chmod(dir.c_str(), 0700);   // exactly 0700, even under an odd umask such as 0200
+}
+
 namespace {
 
 std::string size_text(std::size_t bytes) {

@@ -2,7 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -168,6 +170,15 @@ void Transaction::commit() {
 }
 
 std::unique_ptr<Database> Database::open(const std::filesystem::path& path, const OpenOptions& opts) {
+  // A new database file is made here, private (0600) whatever the process's umask: it holds
+  // personal data and password hashes. SQLite gives its -wal, -shm and journal files the mode of
+  // the database file. An empty file is a new database to SQLite.
+  // O_EXCL: an existing file is never opened here, since closing a descriptor of a file would
+  // drop the POSIX locks another connection of this process holds on it.
+  if (!path.empty() && path != ":memory:" && !path.string().starts_with("file:")) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) ::close(fd);   // other failures are reported by sqlite3_open_v2 below, with its message
+  }
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

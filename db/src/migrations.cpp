@@ -383,6 +383,13 @@ UPDATE ra_operators SET approved_at = created_at, approved_by = created_by;
 -- A password someone else set (account creation, break-glass reset) is temporary: the session
 -- allows nothing but the password change until the holder has set their own.
 ALTER TABLE ra_operators ADD COLUMN password_temporary INTEGER NOT NULL DEFAULT 0;
+    // issue 8 (disk)
+    {9, "outbox secrets sealed",
+     R"sql(
+-- RA-10: a queued mail's secrets (download PIN, initial password) are no longer kept in params:
+-- they are sealed (AES-256-GCM, bound to the row) under a key file beside the database, and the
+-- column is cleared when the mail is sent or given up on.
+ALTER TABLE outbox ADD COLUMN sealed BLOB;
 )sql"},
 };
 

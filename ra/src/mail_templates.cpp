@@ -474,6 +474,15 @@ json without_secrets(const std::string& template_name, const json& params) {
   return out;
 }
 
+json secrets_of(const std::string& template_name, const json& params) {
+  json out = json::object();
+  for (const auto& p : find(template_name).params)
+    if (p.secret && params.is_object() && params.contains(p.name) && !params[p.name].is_null() &&
+        !(params[p.name].is_string() && params[p.name].get_ref<const std::string&>().empty()))
+      out[p.name] = params[p.name];
+  return out;
+}
+
 Rendered render(const std::string& template_name, const std::string& language, const json& params) {
   const Template& t = find(template_name);
   const Text& text = language == "ja" ? t.ja : t.en;

@@ -19,6 +19,10 @@ bool carries_secret(const std::string& template_name);
 /// The params with every secret value blanked (for storage after the mail has gone).
 nlohmann::json without_secrets(const std::string& template_name, const nlohmann::json& params);
 
+/// Only the secret params that are present and not blank (an object, empty when there are none):
+/// what the outbox seals instead of storing (outbox.h).
+nlohmann::json secrets_of(const std::string& template_name, const nlohmann::json& params);
+
 /// A filled-in template.
 struct Rendered {
   std::string subject;   ///< UTF-8, one line

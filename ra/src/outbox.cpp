@@ -3,6 +3,7 @@
 #include "jitsuin/ra/outbox.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 
 #include "jitsuin/core/error.h"
 #include "mail_templates.h"
+#include "outbox_seal.h"
 
 namespace jitsuin::ra {
 
@@ -151,6 +153,7 @@ struct Claimed {
   std::string to, template_name, language, params, token;
   int attempts = 0;
   UnixTime claimed_at = 0;
+  std::optional<Bytes> sealed;   ///< the mail's secrets, sealed (outbox_seal.h)
 };
 
 constexpr const char* kDueCondition =
@@ -166,12 +169,13 @@ std::optional<Claimed> claim(db::Database& db, std::int64_t id, UnixTime now) {
   up.exec();
   if (db.changes() != 1) return std::nullopt;
   db::Statement sel(db,
-                    "SELECT created_at, recipient, template, language, params, message_id, attempts "
+                    "SELECT created_at, recipient, template, language, params, message_id, attempts, sealed "
                     "FROM outbox WHERE id = ?");
   sel.bind(1, id);
   if (!sel.step()) return std::nullopt;
   Claimed c{id,           sel.int64(0), sel.text(1), sel.text(2), sel.text(3), sel.text(4), sel.text(5),
-            static_cast<int>(sel.int64(6)), now};
+            static_cast<int>(sel.int64(6)), now, std::nullopt};
+  if (!sel.is_null(7)) c.sealed = sel.blob(7);
   tx.commit();
   return c;
 }
@@ -192,7 +196,8 @@ void finish(db::Database& db, const Claimed& c, const std::string& state, UnixTi
   }
   db::Statement up(db,
                    "UPDATE outbox SET state = ?1, params = ?2, next_attempt_at = ?3, last_error = ?4, "
-                   "sent_at = ?5, claimed_at = NULL "
+                   "sent_at = ?5, claimed_at = NULL, "
+                   "sealed = CASE WHEN ?1 IN ('sent', 'failed') THEN NULL ELSE sealed END "
                    "WHERE id = ?6 AND state = 'sending' AND claimed_at = ?7");
   up.bind(1, state).bind(2, params).bind(3, next_attempt).bind(4, error);
   if (state == "sent") up.bind(5, now);
@@ -211,12 +216,27 @@ std::int64_t enqueue_mail(db::Database& db, const Mail& mail, UnixTime now) {
   mail::validate(mail.template_name, mail.language, mail.params);
   // Rendering once here catches a template problem at the event, not at delivery time.
   mail::render(mail.template_name, mail.language, mail.params);
+  json params = mail.params.is_null() ? json::object() : mail.params;
+  // The secrets never reach the database in clear: the row keeps the params with them blanked,
+  // and the secrets sealed under the outbox key (created on the first mail that has one).
+  std::string token = to_hex(random_bytes(16));
+  json secrets = mail::secrets_of(mail.template_name, params);
+  std::optional<Bytes> sealed;
+  if (!secrets.empty()) {
+    Bytes key = seal::load_key(seal::key_file(db.path()), true);
+    std::string plain = secrets.dump();
+    sealed = seal::seal(key, plain, seal::row_binding(token, mail.to, mail.template_name, mail.language));
+    OPENSSL_cleanse(plain.data(), plain.size());
+    OPENSSL_cleanse(key.data(), key.size());
+  }
   db::Statement ins(db,
                     "INSERT INTO outbox (created_at, recipient, template, language, params, message_id, state, "
-                    "attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)");
-  json params = mail.params.is_null() ? json::object() : mail.params;
-  ins.bind(1, now).bind(2, mail.to).bind(3, mail.template_name).bind(4, mail.language).bind(5, params.dump());
-  ins.bind(6, to_hex(random_bytes(16))).bind(7, now);
+                    "attempts, next_attempt_at, sealed) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)");
+  ins.bind(1, now).bind(2, mail.to).bind(3, mail.template_name).bind(4, mail.language);
+  ins.bind(5, mail::without_secrets(mail.template_name, params).dump());
+  ins.bind(6, token).bind(7, now);
+  if (sealed) ins.bind_blob(8, *sealed);
+  else ins.bind_null(8);
   ins.exec();
   return db.last_insert_rowid();
 }
@@ -230,6 +250,15 @@ DeliveryReport deliver_outbox(db::Database& db, const config::Config& config, co
     sel.bind(1, now).bind(2, now - kClaimLeaseSeconds);
     while (sel.step()) due.push_back(sel.int64(0));
   }
+  // The key is read before any row is claimed: when it is missing, this run fails with that
+  // error and leaves every row as it was.
+  std::optional<Bytes> key;
+  {
+    UnixTime now = clock();
+    db::Statement sel(db, std::string("SELECT 1 FROM outbox WHERE sealed IS NOT NULL AND ") + kDueCondition);
+    sel.bind(1, now).bind(2, now - kClaimLeaseSeconds);
+    if (sel.step()) key = seal::load_key(seal::key_file(db.path()), false);
+  }
   for (std::int64_t id : due) {
     auto row = claim(db, id, clock());
     if (!row) continue;
@@ -238,8 +267,29 @@ DeliveryReport deliver_outbox(db::Database& db, const config::Config& config, co
       mail::Envelope env{config.mail.from, row->to, message_id_header(row->token, config), row->created_at,
                          row->template_name};
       std::string message;
+      json params;
       try {
-        auto params = json::parse(row->params);
+        params = json::parse(row->params);
+      } catch (const std::exception& e) {
+        throw DeliveryFailure{true, std::string("cannot build the message: ") + e.what()};
+      }
+      if (row->sealed) {
+        // A secret that does not open (wrong key, altered row) is never sent as garbage: the attempt
+        // fails and is retried like any other (up to mail.max_attempts), so the right key file,
+        // restored meanwhile, sends it.
+        if (!key) key = seal::load_key(seal::key_file(db.path()), false);
+        std::string plain;
+        try {
+          plain = seal::open(*key, *row->sealed,
+                             seal::row_binding(row->token, row->to, row->template_name, row->language));
+        } catch (const Error& e) {
+          throw DeliveryFailure{false, std::string(e.what()) + " (" + seal::key_file(db.path()).string() + ")"};
+        }
+        json secrets = json::parse(plain);
+        OPENSSL_cleanse(plain.data(), plain.size());
+        for (auto& [name, value] : secrets.items()) params[name] = value;
+      }
+      try {
         mail::validate(row->template_name, row->language, params);
         message = mail::build_message(env, mail::render(row->template_name, row->language, params));
       } catch (const std::exception& e) {

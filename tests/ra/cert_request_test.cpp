@@ -102,9 +102,9 @@ struct RequestFixture {
 
   // A company or user ID logged in with the initial password from its mail.
   Principal account(const std::string& login_id) {
-    db::Statement st(*caf->db, "SELECT params FROM outbox WHERE template = 'user_id' ORDER BY id DESC");
+    db::Statement st(*caf->db, "SELECT id FROM outbox WHERE template = 'user_id' ORDER BY id DESC");
     while (st.step()) {
-      auto p = json::parse(st.text(0));
+      auto p = test::outbox_mail_params(*caf->db, st.int64(0));
       if (p.value("user_id", "") != login_id) continue;
       auto r = login_account(ctx, login_id, p.value("password", ""));
       if (!r.principal) throw std::runtime_error("login of " + login_id + " failed: " + r.message);
@@ -417,9 +417,9 @@ TEST(RaCertRequestCli, AddListCheckApprove) {
   std::string admin_pw, user_pw;
   {
     auto db = db::Database::open(home / "jitsuin.db");
-    db::Statement st(*db, "SELECT params FROM outbox WHERE template = 'user_id'");
+    db::Statement st(*db, "SELECT id FROM outbox WHERE template = 'user_id'");
     while (st.step()) {
-      auto p = json::parse(st.text(0));
+      auto p = test::outbox_mail_params(*db, st.int64(0));
       if (p["user_id"] == admin) admin_pw = p["password"];
       if (p["user_id"] == user) user_pw = p["password"];
     }

@@ -100,9 +100,9 @@ struct CompanyFixture {
 
   /// The initial password mailed for an ID (read from the outbox, as the holder would).
   std::string mailed_password(const std::string& login_id) {
-    db::Statement st(*caf->db, "SELECT params FROM outbox WHERE template = 'user_id' ORDER BY id DESC");
+    db::Statement st(*caf->db, "SELECT id FROM outbox WHERE template = 'user_id' ORDER BY id DESC");
     while (st.step()) {
-      auto p = nlohmann::json::parse(st.text(0));
+      auto p = test::outbox_mail_params(*caf->db, st.int64(0));
       if (p.value("user_id", "") == login_id) return p.value("password", "");
     }
     throw std::runtime_error("no mailed password for " + login_id);

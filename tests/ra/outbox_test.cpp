@@ -369,7 +369,8 @@ TEST(OutboxSmtp, ServerDownDefersWithBackoffThenDelivers) {
   EXPECT_EQ(e.next_attempt_at, t0 + 60);
   ASSERT_TRUE(e.last_error.has_value());
   EXPECT_NE(e.last_error->find("SMTP"), std::string::npos) << *e.last_error;
-  EXPECT_NE(n.stored_params(id).find("K7QF-M2XW-93HD"), std::string::npos);   // still needed
+  EXPECT_EQ(n.stored_params(id).find("K7QF-M2XW-93HD"), std::string::npos);   // never in clear
+  EXPECT_EQ(outbox_mail_params(*n.db, id)["download_pin"], "K7QF-M2XW-93HD");   // still there, sealed
 
   n.now = t0 + 59;
   expect_count(n.deliver(), 0, 0, 0);   // not due yet
@@ -416,6 +417,138 @@ TEST(OutboxSmtp, GivesUpAfterMaxAttemptsAndBlanksTheSecret) {
   EXPECT_EQ(failed[0].id, id);
   EXPECT_TRUE(ra::list_outbox(*n.db, n.config, std::string("pending")).empty());
   EXPECT_THROW(ra::list_outbox(*n.db, n.config, std::string("lost")), Error);
+}
+
+// ---- Secrets at rest (issue 8) ------------------------------------------------------------
+
+/// Whether the bytes of a file (absent: none) contain text.
+bool file_contains(const fs::path& file, const std::string& text) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return false;
+  return read_file(file).find(text) != std::string::npos;
+}
+
+ra::Mail user_id_mail(const std::string& password) {
+  return {"hanako@example.jp", "user_id", "ja",
+          {{"name", "佐藤 花子"}, {"user_id", "U-4711"}, {"password", password}, {"company_id", "C-0815"}}};
+}
+
+TEST(OutboxSecrets, SealedAtRestDeliveredBySmtpAndGoneAfterwards) {
+  Notify n;
+  SmtpSink sink(n.home / "received");
+  n.reconfigure({{"smtp_url", sink.url()}});
+  const std::string password = "Initial-Pw-7Qx9Zt", pin = "ZQ7R-W4KP-M8TX";
+  auto id = n.queue(user_id_mail(password));
+  auto id2 = n.queue(download_pin_mail("taro.yamada@example.jp", pin));
+  // Neither the database file nor its write-ahead log holds a secret; the key is a private file
+  // beside the database, which the database does not hold.
+  const fs::path db = n.home / "jitsuin.db", wal = n.home / "jitsuin.db-wal", key = n.home / "outbox.key";
+  for (const auto& f : {db, wal}) {
+    EXPECT_FALSE(file_contains(f, password)) << f;
+    EXPECT_FALSE(file_contains(f, pin)) << f;
+  }
+  struct stat st {};
+  ASSERT_EQ(stat(key.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const std::string key_text = read_file(key).substr(0, 64);
+  EXPECT_FALSE(file_contains(db, key_text));
+  EXPECT_FALSE(file_contains(wal, key_text));
+
+  expect_count(n.deliver(), 2, 0, 0);
+  std::map<std::string, std::string> body_to;
+  for (const auto& m : sink.messages()) {
+    json j = decode(m);
+    body_to[j["to"].get<std::string>()] = j["body"].get<std::string>();
+  }
+  EXPECT_NE(body_to["hanako@example.jp"].find(password), std::string::npos) << body_to["hanako@example.jp"];
+  EXPECT_NE(body_to["taro.yamada@example.jp"].find(pin), std::string::npos);
+  // Delivered: nothing secret is left in the rows, sealed or not.
+  for (auto row : {id, id2}) {
+    db::Statement sel(*n.db, "SELECT sealed IS NULL FROM outbox WHERE id = ?");
+    sel.bind(1, row);
+    ASSERT_TRUE(sel.step());
+    EXPECT_EQ(sel.int64(0), 1) << "row " << row;
+  }
+  EXPECT_EQ(outbox_mail_params(*n.db, id)["password"], "");
+  for (const auto& f : {db, wal}) EXPECT_FALSE(file_contains(f, password)) << f;
+}
+
+TEST(OutboxSecrets, GivenUpMailKeepsNoSealedSecret) {
+  Notify n;
+  DownPort down;
+  n.reconfigure({{"smtp_url", down.url()}, {"max_attempts", 1}});
+  auto id = n.queue(user_id_mail("Initial-Pw-7Qx9Zt"));
+  expect_count(n.deliver(), 0, 0, 1);
+  db::Statement sel(*n.db, "SELECT sealed IS NULL FROM outbox WHERE id = ?");
+  sel.bind(1, id);
+  ASSERT_TRUE(sel.step());
+  EXPECT_EQ(sel.int64(0), 1);
+}
+
+TEST(OutboxSecrets, MissingKeyIsAClearErrorAndNothingIsSent) {
+  Notify n;
+  SmtpSink sink(n.home / "received");
+  n.reconfigure({{"smtp_url", sink.url()}});
+  auto id = n.queue(user_id_mail("Initial-Pw-7Qx9Zt"));
+  n.queue(received_mail());
+  ASSERT_TRUE(fs::remove(n.home / "outbox.key"));
+  auto e = expect_error([&] { n.deliver(); }, ErrorKind::config);
+  EXPECT_NE(e.find((n.home / "outbox.key").string()), std::string::npos) << e;
+  EXPECT_NE(e.find("missing"), std::string::npos) << e;
+  EXPECT_TRUE(sink.messages().empty());
+  EXPECT_EQ(n.entry(id).state, "pending");   // nothing claimed, nothing counted
+  EXPECT_EQ(n.entry(id).attempts, 0);
+}
+
+TEST(OutboxSecrets, WrongKeySendsNoGarbageAndTheRightKeyStillWorks) {
+  Notify n;
+  SmtpSink sink(n.home / "received");
+  n.reconfigure({{"smtp_url", sink.url()}, {"retry_base_seconds", 10}});
+  const fs::path key = n.home / "outbox.key";
+  auto id = n.queue(user_id_mail("Initial-Pw-7Qx9Zt"));
+  const std::string right = read_file(key);
+  write_file_atomic(key, to_hex(random_bytes(32)) + "\n", 0600);
+  expect_count(n.deliver(), 0, 1, 0);
+  EXPECT_TRUE(sink.messages().empty());
+  auto e = n.entry(id);
+  ASSERT_TRUE(e.last_error.has_value());
+  EXPECT_NE(e.last_error->find("does not open"), std::string::npos) << *e.last_error;
+  EXPECT_NE(e.last_error->find(key.string()), std::string::npos) << *e.last_error;
+  // A key that is not a key, or readable by others, is refused by name.
+  write_file_atomic(key, "not a key\n", 0600);
+  n.now += 10;
+  EXPECT_NE(expect_error([&] { n.deliver(); }, ErrorKind::config).find("is not a key"), std::string::npos);
+  write_file_atomic(key, right, 0644);
+  EXPECT_NE(expect_error([&] { n.deliver(); }, ErrorKind::config).find("readable by group or others"),
+            std::string::npos);
+  EXPECT_EQ(n.entry(id).attempts, 1);   // neither run claimed the mail
+  // The right key restored: the mail goes out with its password.
+  write_file_atomic(key, right, 0600);
+  n.now += 1000;
+  expect_count(n.deliver(), 1, 0, 0);
+  ASSERT_EQ(sink.messages().size(), 1u);
+  EXPECT_NE(decode(sink.messages()[0])["body"].get<std::string>().find("Initial-Pw-7Qx9Zt"), std::string::npos);
+}
+
+TEST(OutboxSecrets, SealedSecretOpensForItsOwnRowOnly) {
+  Notify n;
+  SmtpSink sink(n.home / "received");
+  n.reconfigure({{"smtp_url", sink.url()}});
+  auto a = n.queue(user_id_mail("Password-Of-Hanako"));
+  auto b = n.queue(download_pin_mail());
+  // Someone with write access to the database moves Hanako's sealed password onto Taro's mail.
+  {
+    db::Transaction tx(*n.db);
+    db::Statement up(*n.db, "UPDATE outbox SET sealed = (SELECT sealed FROM outbox WHERE id = ?1), "
+                            "template = 'user_id', params = (SELECT params FROM outbox WHERE id = ?1) WHERE id = ?2");
+    up.bind(1, a).bind(2, b);
+    up.exec();
+    tx.commit();
+  }
+  expect_count(n.deliver(), 1, 1, 0);
+  ASSERT_EQ(sink.messages().size(), 1u);
+  EXPECT_EQ(decode(sink.messages()[0])["to"], "hanako@example.jp");
+  EXPECT_NE(n.entry(b).last_error->find("does not open"), std::string::npos);
 }
 
 // ---- Maildir -----------------------------------------------------------------------------

@@ -424,9 +424,9 @@ TEST(RaPrincipalCli, CompanyIdLockoutAndUnlock) {
   std::string admin_pw;
   {
     auto db = db::Database::open(home / "jitsuin.db");
-    db::Statement st(*db, "SELECT params FROM outbox WHERE template = 'user_id'");
+    db::Statement st(*db, "SELECT id FROM outbox WHERE template = 'user_id'");
     while (st.step()) {
-      auto p = json::parse(st.text(0));
+      auto p = test::outbox_mail_params(*db, st.int64(0));
       if (p["user_id"] == admin) admin_pw = p["password"];
     }
   }

@@ -1024,9 +1024,9 @@ TEST(RaRenewal, NoticesEligibilityAndSupersede) {
 
 // The initial password of an account, as queued in the outbox (the only place it exists).
 std::string mailed_password(db::Database& db, const std::string& login_id) {
-  db::Statement st(db, "SELECT params FROM outbox WHERE template = 'user_id' ORDER BY id DESC");
+  db::Statement st(db, "SELECT id FROM outbox WHERE template = 'user_id' ORDER BY id DESC");
   while (st.step()) {
-    auto p = json::parse(st.text(0));
+    auto p = test::outbox_mail_params(db, st.int64(0));
     if (p.value("user_id", "") == login_id) return p.value("password", "");
   }
   return "";

@@ -8,6 +8,10 @@
 #include <cstdio>
 #include <fstream>
 
+#include <openssl/evp.h>
+
+#include "jitsuin/core/util.h"
+
 namespace jitsuin::test {
 
 TempDir::TempDir() {
@@ -154,6 +158,35 @@ std::int64_t count_rows(db::Database& db, const std::string& table) {
   db::Statement st(db, "SELECT count(*) FROM " + table);
   st.step();
   return st.int64(0);
+}
+
+nlohmann::json outbox_mail_params(db::Database& db, std::int64_t id) {
+  db::Statement st(db, "SELECT params, sealed, message_id, recipient, template, language FROM outbox WHERE id = ?");
+  st.bind(1, id);
+  if (!st.step()) throw std::runtime_error("no outbox row " + std::to_string(id));
+  auto params = nlohmann::json::parse(st.text(0));
+  if (st.is_null(1)) return params;
+  Bytes sealed = st.blob(1);
+  std::string aad = "jitsuin outbox v1";
+  for (int col : {2, 3, 4, 5}) aad += std::string(1, '\0') + st.text(col);
+  Bytes key = from_hex(read_secret_file(db.path().parent_path() / "outbox.key"));
+  if (key.size() != 32 || sealed.size() < 29 || sealed[0] != 1) throw std::runtime_error("malformed sealed secret");
+  std::size_t n = sealed.size() - 29;
+  std::string plain(n, '\0');
+  EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+  int len = 0;
+  bool ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), nullptr, key.data(), sealed.data() + 1) == 1 &&
+            EVP_DecryptUpdate(c, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                              static_cast<int>(aad.size())) == 1 &&
+            EVP_DecryptUpdate(c, reinterpret_cast<unsigned char*>(plain.data()), &len, sealed.data() + 13,
+                              static_cast<int>(n)) == 1 &&
+            EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, sealed.data() + 13 + n) == 1 &&
+            EVP_DecryptFinal_ex(c, reinterpret_cast<unsigned char*>(plain.data()) + len, &len) == 1;
+  EVP_CIPHER_CTX_free(c);
+  if (!ok) throw std::runtime_error("the sealed secret of outbox row " + std::to_string(id) + " does not open");
+  auto secrets = nlohmann::json::parse(plain);
+  for (auto& [name, value] : secrets.items()) params[name] = value;
+  return params;
 }
 
 }  // namespace jitsuin::test

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "jitsuin/ca/authority.h"
 #include "jitsuin/config/config.h"
 #include "jitsuin/db/database.h"
@@ -114,5 +116,12 @@ std::string expect_error(F&& f, ErrorKind expected) {
 
 /// Counts rows of a table (for "nothing changed" checks).
 std::int64_t count_rows(db::Database& db, const std::string& table);
+
+/// The params of outbox row `id` as its mail carries them: the stored params with the sealed
+/// secrets (an initial password, a download PIN) put back, opened with the outbox key beside the
+/// database. Written here from the format (AES-256-GCM; version 1 | nonce 12 | ciphertext | tag 16;
+/// associated data "jitsuin outbox v1" and message_id, recipient, template, language, each after a
+/// NUL), independently of ra/. Throws when the secret does not open.
+nlohmann::json outbox_mail_params(db::Database& db, std::int64_t id);
 
 }  // namespace jitsuin::test

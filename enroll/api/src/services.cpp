@@ -8,14 +8,29 @@
 
 namespace jitsuin::api {
 
-Services::Services(config::Config config, Clock clock)
-    : config_(std::move(config)), clock_(std::move(clock)), profiles_(ca::load_profiles(config_.ca.profiles_dir)) {}
+Services::Services(config::Config config, Clock clock, HomeCreation home)
+    : config_(std::move(config)),
+      clock_(std::move(clock)),
+      home_creation_(home),
+      profiles_(ca::load_profiles(config_.ca.profiles_dir)) {}
 
 Services::~Services() = default;
 
 db::Database& Services::db() {
   if (!db_) {
-    std::filesystem::create_directories(config_.database.path.parent_path());
+    const auto& path = config_.database.path;
+    std::error_code ec;
+    if (home_creation_ == HomeCreation::refused && !std::filesystem::exists(path, ec)) {
+      std::string home = config_.home.string();
+      throw Error(ErrorKind::not_found,
+                  (std::filesystem::exists(config_.home, ec) ? "no jitsuin database " + path.string()
+                                                              : "no jitsuin home " + home + " (no database " +
+                                                                    path.string() + ")") +
+                      "; nothing was created. To create it, run: jitsuin ca init (a new CA) or jitsuin ra "
+                      "operator-add (the first RA administrator) with --home " +
+                      home + ", or ./run.sh");
+    }
+    create_private_directories(path.parent_path());
     db_ = db::Database::open(config_.database.path, {.synchronous_full = config_.database.synchronous == "full"});
   }
   return *db_;

@@ -12,6 +12,9 @@ namespace jitsuin::cli {
 using nlohmann::json;
 
 json call_api(Context& ctx, std::string_view name, const json& request) {
+  // The database first: on a home that does not exist, that is the error to see (and, unless the
+  // command may create a home, nothing is created), before "not logged in" or any other.
+  ctx.db();
   api::Caller caller;
   caller.actor = ctx.actor().name;
   const api::Handler* h = api::find_handler(name);

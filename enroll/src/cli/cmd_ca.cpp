@@ -5,6 +5,7 @@
 
 #include "cli/api_call.h"
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "jitsuin/core/error.h"
 #include "jitsuin/core/json.h"
 
@@ -16,7 +17,7 @@ using nlohmann::json;
 
 int ca_init(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"root-key", "issuing-key"}, {});
-  Context ctx(g);
+  Context ctx(g, api::HomeCreation::allowed);
   json req = json::object();
   if (auto k = a.get("root-key")) req["root_key"] = *k;
   if (auto k = a.get("issuing-key")) req["issuing_key"] = *k;
@@ -35,17 +36,23 @@ json read_subject_file(const std::string& path) {
 int ca_issue(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"profile", "csr", "subject", "days", "out", "chain"}, {});
   json req = {{"profile", a.required("profile")}};
-  std::string csr_path = a.required("csr"), subject_path = a.required("subject"), out = a.required("out");
+  std::string csr_path = a.required("csr"), subject_path = a.required("subject");
   req["csr"] = read_file(csr_path, kMaxCsrFileBytes, "CSR file");
   req["subject"] = read_subject_file(subject_path);
   if (auto d = a.opt_whole_number("days")) req["days"] = *d;
   Context ctx(g);
+  // Checked before the certificate exists: a path that cannot be written costs no certificate.
+  OutputFile out(ctx, "--out", a.required("out"));
+  std::optional<OutputFile> chain;
+  if (auto c = a.get("chain")) chain.emplace(ctx, "--chain", *c);
+  if (chain && std::filesystem::weakly_canonical(chain->path()) == std::filesystem::weakly_canonical(out.path()))
+    throw Error(ErrorKind::invalid_input, "--out and --chain name the same file");
   json r = call_api(ctx, "ca.issue", req);
-  write_file_atomic(out, r["certificate"].get<std::string>(), 0644);
-  if (auto chain = a.get("chain")) {
+  out.write(r["certificate"].get<std::string>(), 0644);
+  if (chain) {
     std::string pem;
     for (const auto& c : r["chain"]) pem += c.get<std::string>();
-    write_file_atomic(*chain, pem, 0644);
+    chain->write(pem, 0644);
   }
   std::cout << "issued serial " << str(r, "serial") << " to " << str(r, "subject") << " until " << str(r, "not_after")
             << "\n";
@@ -119,6 +126,16 @@ int crl_publish(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Context ctx(g);
   json req = json::object();
   if (auto o = a.get("out")) req["out"] = *o;
+  // CRLs and CA certificates are public: a publication folder made here is readable by all (under
+  // the process's umask of 077 it would be private). An existing folder is left as it is.
+  std::filesystem::path dir = a.get("out") ? std::filesystem::path(*a.get("out")) : ctx.config().ca.crl.publish_dir;
+  if (std::error_code ec; !std::filesystem::exists(dir, ec) && std::filesystem::exists(ctx.config().database.path, ec)) {
+    std::filesystem::create_directories(dir);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                          std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                          std::filesystem::perms::others_exec,
+                                 std::filesystem::perm_options::replace);
+  }
   json r = call_api(ctx, "crl.publish", req);
   for (const auto& p : r["crls"])
     std::cout << "published " << str(p, "role") << " CRL #" << p["crl_number"] << " with " << p["entries"]
@@ -163,7 +180,8 @@ const CommandRegistrar kRegistrar({
        "subject comes from the approved data in the JSON file (organization, department, title,\n"
        "common_name, email), checked against the profile. --chain writes the issuing and root CA\n"
        "certificates. Needs an RA administrator's session (jitsuin login); a key reported compromised\n"
-       "is refused.",
+       "is refused. --out and --chain are checked before the certificate exists: their folder must\n"
+       "exist, and they may not name one of jitsuin's own files. Both are written atomically.",
        ca_issue},
       {"ca", "revoke", "ca revoke --serial HEX --reason NAME [--effective RFC3339]",
        "Revokes a certificate. NAME: unspecified, keyCompromise, cACompromise, affiliationChanged,\n"

@@ -7,6 +7,7 @@
 
 #include "cli/api_call.h"
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "cli/ra_session.h"
 #include "jitsuin/core/error.h"
 
@@ -28,7 +29,7 @@ json id_request(const char* key, std::int64_t id) { return {{key, id}}; }
 
 int operator_add(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"name", "role", "display-name", "password-file"}, {});
-  Context ctx(g);
+  Context ctx(g, api::HomeCreation::allowed);   // the first administrator may be made in a new home
   std::string name = a.required("name");
   json req = {{"name", name}, {"role", a.required("role")}};
   if (auto d = a.get("display-name")) req["display_name"] = *d;
@@ -134,14 +135,14 @@ int operator_key(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"days", "out"}, {});
   Context ctx(g);
   call_api(ctx, "ra.whoami", json::object());
-  std::filesystem::path out = a.required("out");
-  if (std::filesystem::exists(out)) throw Error(ErrorKind::conflict, out.string() + " exists; refusing to overwrite it");
+  OutputFile out(ctx, "--out", a.required("out"), OutputFile::Existing::refuse);
   json req = json::object();
   if (auto d = a.opt_whole_number("days")) req["days"] = *d;
   json key = call_api(ctx, "ra.operator.key", req);
-  write_file_atomic(out, key["token"].get<std::string>() + "\n", 0600);
-  std::cout << "operator key for " << str(key, "name") << " written to " << out.string() << " (mode 0600), valid until "
-            << str(key, "expires_at") << "; use it with JITSUIN_SESSION_FILE=" << out.string() << "\n";
+  out.write(key["token"].get<std::string>() + "\n", 0600);
+  std::cout << "operator key for " << str(key, "name") << " written to " << out.path().string()
+            << " (mode 0600), valid until " << str(key, "expires_at")
+            << "; use it with JITSUIN_SESSION_FILE=" << out.path().string() << "\n";
   return 0;
 }
 
@@ -346,32 +347,34 @@ int withdraw(const GlobalOptions& g, const std::vector<std::string>& argv) {
   return 0;
 }
 
+// The letters jitsuin keeps under HOME/letters when no --letter is given; deleted by mail-sent.
+std::filesystem::path home_letters(const Context& ctx) { return ctx.config().home / "letters"; }
+std::string home_letter_prefix(std::int64_t application) {
+  return "application-" + std::to_string(application) + "-";
+}
+
 // The PIN is issued and the letter rendered in one transaction by ra.pin.issue; writing the PDF is
-// this adapter's part. The letter's folder is made and tried before the PIN exists, so that a
-// folder that cannot be written to costs no PIN.
+// this adapter's part. The letter's path is checked (its folder exists and takes the file) before
+// the PIN exists, so that a path that cannot be written to costs no PIN.
 int issue_pin(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"application", "letter", "language", "enrollment-url"}, {"no-letter"});
   Context ctx(g);
   auto id = a.whole_number("application");
-  std::filesystem::path letter =
-      a.get("letter").value_or((ctx.config().home / "letters" / ("application-" + std::to_string(id) + "-" +
-                                                                  std::to_string(ctx.clock()()) + ".pdf"))
-                                   .string());
   bool with_letter = !a.flag("no-letter");
   json req = {{"application", id}, {"letter", with_letter}, {"language", a.get("language").value_or("ja")}};
   if (auto url = a.get("enrollment-url")) req["enrollment_url"] = *url;
-  if (with_letter) {
-    // A bare file name (--letter notice.pdf) has no parent to create.
-    if (!letter.parent_path().empty()) std::filesystem::create_directories(letter.parent_path());
-    StagedFile probe(letter, "", 0600);   // never committed: only proves the folder takes the file
-  }
+  std::optional<OutputFile> letter;
+  if (with_letter && a.get("letter")) letter.emplace(ctx, "--letter", *a.get("letter"));
+  else if (with_letter)
+    letter.emplace(OutputFile::in_home(
+        ctx, home_letters(ctx) / (home_letter_prefix(id) + std::to_string(ctx.clock()()) + ".pdf")));
   json pin = call_api(ctx, "ra.pin.issue", req);
   std::cout << "application PIN for application " << id << " (shown once, not stored): " << str(pin, "pin") << "\n"
             << "expires " << str(pin, "expires_at") << "\n" << std::flush;
-  if (with_letter) {
+  if (letter) {
     Bytes pdf = from_base64(pin["letter_pdf"].get<std::string>());
-    write_file_atomic(letter, std::string_view(reinterpret_cast<const char*>(pdf.data()), pdf.size()), 0600);
-    std::cout << "approval notice: " << letter.string() << "\n";
+    letter->write(std::string_view(reinterpret_cast<const char*>(pdf.data()), pdf.size()), 0600);
+    std::cout << "approval notice: " << letter->path().string() << "\n";
   }
   return 0;
 }
@@ -391,9 +394,20 @@ int mail_sent(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"application", "tracking", "date"}, {});
   json req = {{"application", a.whole_number("application")}, {"tracking", a.required("tracking")}};
   if (auto d = a.get("date")) req["date"] = *d;
-  json m = call(g, "ra.mail.sent", req);
+  Context ctx(g);
+  json m = call_api(ctx, "ra.mail.sent", req);
   std::cout << "approval notice for application " << m["application"] << " sent, tracking " << str(m, "tracking_number")
             << "\n";
+  // The letter has gone by post: the copies jitsuin kept under HOME/letters hold the PIN in clear,
+  // so they go now (a letter written elsewhere with --letter is the operator's to delete).
+  std::error_code ec;
+  std::string prefix = home_letter_prefix(a.whole_number("application"));
+  for (const auto& e : std::filesystem::directory_iterator(home_letters(ctx), ec)) {
+    std::string name = e.path().filename().string();
+    if (!name.starts_with(prefix) || !name.ends_with(".pdf") || !e.is_regular_file()) continue;
+    std::filesystem::remove(e.path());   // throws, naming the file, when it cannot be deleted
+    std::cout << "deleted " << e.path().string() << " (it held the PIN)\n";
+  }
   return 0;
 }
 
@@ -678,14 +692,17 @@ const CommandRegistrar kRegistrar({
     {"ra", "issue-pin",
      "ra issue-pin --application N [--letter FILE.pdf] [--language ja|en] [--enrollment-url URL] [--no-letter]",
      "Issues the application PIN of an approved application, prints it once and writes the approval\n"
-     "notice PDF (mode 0600; default HOME/letters/). A re-issue needs ra pin-reissue-request by another\n"
-     "operator first.",
+     "notice PDF (mode 0600; default HOME/letters/, deleted by ra mail-sent). --letter must name a file\n"
+     "in an existing folder, not one of jitsuin's own; it is checked before the PIN exists. A re-issue\n"
+     "needs ra pin-reissue-request by another operator first.",
      issue_pin},
     {"ra", "pin-reissue-request", "ra pin-reissue-request --application N --reason TEXT",
      "Asks for a new PIN (locked, expired, letter returned or lost); the old PIN stops working.",
      pin_reissue_request},
     {"ra", "mail-sent", "ra mail-sent --application N --tracking NUMBER [--date YYYY-MM-DD]",
-     "Records the restricted-delivery mailing (本人限定受取郵便) of the approval notice.", mail_sent},
+     "Records the restricted-delivery mailing (本人限定受取郵便) of the approval notice, and deletes\n"
+     "the application's approval notice files under HOME/letters/ (they hold the PIN).",
+     mail_sent},
     {"ra", "mail-event", "ra mail-event --tracking NUMBER --event held|delivered|returned [--date YYYY-MM-DD]",
      "Records what the post office reported. Held mail is kept one week, then returned.", mail_event},
     {"ra", "mail-resend",

@@ -19,7 +19,10 @@ struct GlobalOptions {
 
 class Context {
  public:
-  explicit Context(const GlobalOptions& opts);
+  /// Loads the configuration; warns on stderr when the home exists and is open to group or others.
+  /// Only commands that create state (ca init, the first operator-add) pass HomeCreation::allowed:
+  /// every other command on a home that does not exist fails naming it, and creates nothing.
+  explicit Context(const GlobalOptions& opts, api::HomeCreation home = api::HomeCreation::refused);
   const config::Config& config() const { return services_->config(); }
   db::Database& db() { return services_->db(); }
   /// The CA, loaded from the database and its keys.

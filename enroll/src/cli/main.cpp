@@ -1,4 +1,6 @@
 // jitsuin: the command line of the CA, RA and token agent.
+#include <sys/stat.h>
+
 #include <iostream>
 
 #include "cli/commands.h"
@@ -56,6 +58,10 @@ CommandRegistrar::CommandRegistrar(std::vector<Command> commands) {
 }  // namespace jitsuin::cli
 
 int main(int argc, char** argv) {
+  // Whatever jitsuin creates (home, database and its journals, letters, session files, maildir) is
+  // private to its user, whatever umask the caller has. Files meant to be public (CRLs, a
+  // certificate written with --out) are given their mode explicitly.
+  ::umask(077);
   std::vector<std::string> args(argv + 1, argv + argc);
   jitsuin::cli::GlobalOptions global;
   std::size_t i = 0;

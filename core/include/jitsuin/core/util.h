@@ -66,6 +66,10 @@ inline constexpr std::size_t kMaxProfileFileBytes = 256 * 1024;       ///< one c
 inline constexpr std::size_t kMaxSecretFileBytes = 4096;              ///< a PIN, password or session token
 inline constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;        ///< anything else
 
+/// Creates a folder and any missing parents, each folder it makes private (0700) whatever the
+/// umask; existing folders are left as they are. Throws Error(io) naming the path.
+void create_private_directories(const std::filesystem::path& dir);
+
 /// Reads a whole file of at most max_bytes. The size is checked before reading (regular files)
 /// and while reading (devices, pipes, growing files), so at most max_bytes + 1 bytes are read.
 /// Throws Error(io) naming the path when it cannot be read, Error(invalid_input) naming it and

@@ -15,8 +15,13 @@
 // derived from the Message-ID and placed with link(2), which refuses an existing name, and a
 // copy already moved to cur/ by a mail reader is recognised too.
 //
-// Secrets (the download PIN, an initial password) are stored in the row only until the mail has
-// been sent or has finally failed; then they are blanked in the stored parameters.
+// Secrets (the download PIN, an initial password) never reach the database in clear: the row keeps
+// the other parameters, and the secrets sealed (AES-256-GCM, bound to the row) under a key file
+// beside the database, outbox.key (mode 0600, created with the first mail that carries a secret).
+// Delivery opens them only to build the message, and clears them once the mail has been sent or
+// has finally failed. Without the key file deliver_outbox() throws config before claiming a row;
+// a secret that does not open (wrong key, altered row) is not sent, and is retried like a failed
+// delivery.
 #include <cstdint>
 #include <filesystem>
 #include <optional>

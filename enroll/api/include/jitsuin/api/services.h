@@ -14,18 +14,25 @@
 
 namespace jitsuin::api {
 
+/// Whether opening the database may create the home folder and a new database.
+enum class HomeCreation {
+  allowed,   ///< commands that create state (ca init, the first operator-add) and library users
+  refused,   ///< every other command: a missing home is an error naming it, and nothing is created
+};
+
 class Services {
  public:
   /// Takes a loaded configuration and the clock every handler uses, and loads and checks every
   /// certificate profile (fail fast: a broken profile stops start-up, whichever request comes).
-  Services(config::Config config, Clock clock);
+  Services(config::Config config, Clock clock, HomeCreation home = HomeCreation::allowed);
   ~Services();
   Services(const Services&) = delete;
   Services& operator=(const Services&) = delete;
 
   const config::Config& config() const { return config_; }
   Clock clock() const { return clock_; }
-  /// The database, opened (and its folder created) on first use.
+  /// The database, opened on first use. With HomeCreation::allowed a missing folder is created
+  /// private (0700) and a new database 0600; with refused a missing database is not_found.
   db::Database& db();
   /// The RA's context over db(), config() and clock().
   ra::RaContext& ra();
@@ -39,6 +46,7 @@ class Services {
  private:
   config::Config config_;
   Clock clock_;
+  HomeCreation home_creation_;
   ca::ProfileSet profiles_;   // loaded and checked at start-up, handed to the CA
   std::unique_ptr<db::Database> db_;
   std::optional<ra::RaContext> ra_;
