@@ -371,6 +371,7 @@ CREATE TABLE compromised_keys (
 INSERT OR IGNORE INTO compromised_keys (spki_sha256, serial, reason, recorded_at)
   SELECT spki_sha256, serial, revocation_reason, revoked_at FROM certificates
   WHERE revocation_reason IN (1, 2) ORDER BY id;
+)sql"},
     // issue 8 (accounts)
     {8, "ra operator approval and temporary passwords",
      R"sql(
@@ -383,6 +384,7 @@ UPDATE ra_operators SET approved_at = created_at, approved_by = created_by;
 -- A password someone else set (account creation, break-glass reset) is temporary: the session
 -- allows nothing but the password change until the holder has set their own.
 ALTER TABLE ra_operators ADD COLUMN password_temporary INTEGER NOT NULL DEFAULT 0;
+)sql"},
     // issue 8 (disk)
     {9, "outbox secrets sealed",
      R"sql(
