@@ -236,10 +236,17 @@ TEST_F(Cli, DirectIssueAndRevokeNeedAnAdministratorsSession) {
   EXPECT_FALSE(std::filesystem::exists(home.path() / "a.pem"));
 
   auto pw = login_administrator(home.path() / "var");
-  r = jitsuin("ra operator-add --name olga --role approver --password-file " + sh_quote(pw.string()));
+  // An operator (no second administrator needed for that role) who has set her own password.
+  r = jitsuin("ra operator-add --name olga --role operator --password-file " + sh_quote(pw.string()));
   ASSERT_EQ(r.status, 0) << r.output;
   const std::string as_olga = "JITSUIN_SESSION_FILE=" + p("olga.session") + " ";
   r = run(as_olga + jitsuin_cmd(home.path() / "var") + " login --user olga --password-file " + sh_quote(pw.string()));
+  ASSERT_EQ(r.status, 0) << r.output;
+  write_text(home.path() / "olga.pw", "olga's own passphrase, not the first one\n");
+  std::filesystem::permissions(home.path() / "olga.pw", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::replace);
+  r = run(as_olga + jitsuin_cmd(home.path() / "var") + " ra passwd --current-file " + sh_quote(pw.string()) +
+          " --new-file " + p("olga.pw"));
   ASSERT_EQ(r.status, 0) << r.output;
   r = run(as_olga + jitsuin_cmd(home.path() / "var") + " " + issue_a);
   EXPECT_EQ(r.status, 1);

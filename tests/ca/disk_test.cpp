@@ -31,6 +31,7 @@ class Disk : public ::testing::Test {
   void init() {
     auto r = jitsuin("ca init --root-key p256");
     ASSERT_EQ(r.status, 0) << r.output;
+    login_administrator(home);   // ca issue needs an administrator's session
   }
   std::int64_t issued() {
     auto r = jitsuin("ca show --json");

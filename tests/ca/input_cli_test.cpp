@@ -18,6 +18,7 @@ class InputCli : public ::testing::Test {
   void init() {
     auto r = jitsuin("ca init --root-key rsa2048");
     ASSERT_EQ(r.status, 0) << r.output;
+    login_administrator(home.path() / "var");   // ca issue needs an administrator's session
   }
   CommandResult issue(const std::string& profile, const std::string& csr, const std::string& subject,
                       const std::string& more = "") {

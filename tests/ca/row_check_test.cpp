@@ -51,6 +51,7 @@ class RowCheck : public ::testing::Test {
   // A history: CA, two certificates, one revoked, a CRL publication. Keeps a copy to go back to.
   void history() {
     ASSERT_EQ(jitsuin("ca init --root-key p256").status, 0);
+    login_administrator(home.path() / "var");   // ca issue and ca revoke need an administrator's session
     revoked = issue("a");
     valid = issue("b");
     auto r = jitsuin("ca revoke --serial " + revoked + " --reason keyCompromise");

@@ -27,6 +27,7 @@ class EmbeddedToken : public ::testing::Test {
   void init() {
     auto r = jitsuin("ca init --root-key p256 --issuing-key p256");
     ASSERT_EQ(r.status, 0) << r.output;
+    login_administrator(home());   // ca issue needs an administrator's session
   }
   // The one token folder of a home (HOME/tokens/<dir>/).
   static fs::path token_dir(const fs::path& h) {

@@ -846,6 +846,7 @@ TEST(RaRevocation, KeyCompromiseReplacesAScheduledRevocation) {
   auto admin = *login(ctx, "admin", kPassword).principal;
   add_operator(ctx, &admin, "alice", "", Role::operator_, kPassword);
   add_operator(ctx, &admin, "bob", "", Role::approver, kPassword);
+  testing::settle_operators(*caf->db);
   auto alice = *login(ctx, "alice", kPassword).principal;
   auto bob = *login(ctx, "bob", kPassword).principal;
   ca::IssueRequest ir;
