@@ -1,5 +1,7 @@
 #include "jitsuin/hsm/softhsm.h"
 
+#include "jitsuin/hsm/key_store.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -443,6 +445,35 @@ Token open_ca_token(const config::Config& config, bool provision, const KeyStore
   keep_copy_current(config.home, uri.token);
   report_restores(config.home, observer);
   return t;
+}
+
+bool verify_token_pin(const config::Config& config, TokenPin which, const std::string& pin) {
+  JITSUIN_ARG_CHECK(!pin.empty(), "the PIN is empty");
+  const auto& hc = config.hsm;
+  auto uri = Pkcs11Uri::parse(hc.token);
+  fs::path module_path = uri.module_path ? fs::path(*uri.module_path) : hc.module;
+  // A login rewrites the embedded token's state file like a signing command's does: the same lock
+  // and repair first (a restore made here is reported by the next signing command). Declared
+  // before the module and token, so it is released after they are closed.
+  std::unique_ptr<TokenLock> lock;
+  if (hc.embedded_softhsm) {
+    lock = TokenLock::acquire(config.home, hc.lock_wait_seconds);
+    prepare_embedded_softhsm(config.home);
+    restore_broken(config.home, std::nullopt);
+  }
+  auto module = Module::load(module_path);
+  Token token = module->open(uri);
+  try {
+    if (which == TokenPin::so) token.login_so(pin);
+    else token.login(pin);
+  } catch (const HsmError& e) {
+    // A wrong PIN is the token's answer (unauthenticated); a locked PIN (forbidden) or a failure
+    // of the module is not, and propagates.
+    if (e.kind() != ErrorKind::unauthenticated) throw;
+    return false;
+  }
+  token.logout();
+  return true;
 }
 
 }  // namespace jitsuin::hsm
