@@ -193,9 +193,12 @@ struct CertificateAuthority::Impl {
    public:
     LazySigner() = default;
     LazySigner(hsm::KeyStore* store, std::string reference) : store_(store), reference_(std::move(reference)) {}
-    EVP_PKEY* pkey() const {
+    EVP_PKEY* pkey() const { return signer().pkey(); }
+    /// Kept alive across each signature made with pkey() (hsm::Signer::hold()).
+    std::unique_ptr<hsm::KeyHold> hold() const { return signer().hold(); }
+    const hsm::Signer& signer() const {
       std::call_once(*once_, [&] { signer_ = store_->find(reference_); });
-      return signer_->pkey();
+      return *signer_;
     }
 
    private:
@@ -296,7 +299,10 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
   // (-crl_check_all) checks the root against that CRL, which only covers certificates naming it.
   if (!config.ca.crl.root_distribution_point.empty())
     detail::add_ext(root.get(), detail::make_crl_distribution_point_ext(config.ca.crl.root_distribution_point).get());
-  detail::sign(root.get(), root_key->pkey());
+  {
+    auto hold = root_key->hold();
+    detail::sign(root.get(), root_key->pkey());
+  }
 
   auto issuing_name = detail::make_name(ic.subject, "");
   UnixTime issuing_end = std::min(now + static_cast<UnixTime>(ic.validity_days) * kDay,
@@ -315,7 +321,10 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
     detail::add_ext(issuing.get(), detail::make_ca_issuers_ext(config.ca.root_aia_ca_issuers).get());
   if (!config.ca.policies.empty())
     detail::add_ext(issuing.get(), detail::make_policies_ext(config.ca.policies).get());
-  detail::sign(issuing.get(), root_key->pkey());
+  {
+    auto hold = root_key->hold();
+    detail::sign(issuing.get(), root_key->pkey());
+  }
 
   db::Transaction tx(db);
   json rows;   // per role, the rows written, as audit verify checks them
@@ -413,7 +422,10 @@ PreparedCertificate CertificateAuthority::sign_certificate(const IssueRequest& r
     detail::add_ext(cert.get(), detail::make_email_san_ext(request.subject.at("email")).get());
   for (const auto& e : m.common_exts) detail::add_ext(cert.get(), e.get());
   // The token signs outside the database lock, so issuers in other threads and processes sign in parallel.
-  detail::sign(cert.get(), m.issuing.key.pkey());
+  {
+    auto hold = m.issuing.key.hold();   // the token, for this one signature
+    detail::sign(cert.get(), m.issuing.key.pkey());
+  }
 
   PreparedCertificate out;
   out.der = ossl::cert_der(cert.get());
@@ -581,6 +593,7 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
       }
       for (auto& one : crls) {
         one.in.key = one.ca->key.pkey();
+        one.in.hold = [ca = one.ca] { return ca->key.hold(); };
         detail::CrlBuilder builder(one.in);
         db::Statement rows(m.db,
                            "SELECT serial, revocation_effective, revocation_reason FROM certificates "

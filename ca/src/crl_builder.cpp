@@ -184,11 +184,15 @@ CrlFiles CrlBuilder::finish() {
   for (std::string_view part : {std::string_view(tbs_header), std::string_view(head), std::string_view(revoked_header),
                                 std::string_view(revoked_), std::string_view(tail)})
     if (EVP_DigestSignUpdate(ctx.get(), part.data(), part.size()) != 1) ossl::throw_openssl("cannot hash the CRL");
+  // The token is held for the signature only, not while the entries are encoded and hashed.
+  std::unique_ptr<hsm::KeyHold> hold;
+  if (in_.hold) hold = in_.hold();
   std::size_t sig_len = 0;
   if (EVP_DigestSignFinal(ctx.get(), nullptr, &sig_len) != 1) ossl::throw_openssl("cannot size the CRL signature");
   std::string sig(sig_len, '\0');
   if (EVP_DigestSignFinal(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &sig_len) != 1)
     ossl::throw_openssl("the CA key on the token could not sign the CRL", ErrorKind::hsm);
+  hold.reset();
   sig.resize(sig_len);
   std::string bitstring = tlv(kBitString, std::string(1, '\0') + sig);
 

@@ -2,16 +2,21 @@
 // A streaming CRL encoder. OpenSSL's X509_CRL keeps every entry as a heap object (~600 MB and
 // ~10 s for a million entries); this writes each revoked entry's DER straight into one buffer as
 // rows arrive, then signs the TBSCertList with the CA key once.
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "jitsuin/core/util.h"
 #include "jitsuin/core/openssl.h"
+#include "jitsuin/hsm/key_store.h"
 
 namespace jitsuin::ca::detail {
 
 struct CrlInput {
   const X509* issuer = nullptr;   ///< the CA certificate (its subject is the CRL issuer)
   EVP_PKEY* key = nullptr;        ///< the CA key on the token
+  /// Holds the key's token for the signature (hsm::Signer::hold()); none: nothing to hold.
+  std::function<std::unique_ptr<hsm::KeyHold>()> hold;
   Bytes authority_key_id;
   std::int64_t crl_number = 0;
   UnixTime this_update = 0, next_update = 0;

@@ -13,17 +13,37 @@ namespace {
 
 // The logged-in token, shared by every store of this process on the same module and token: a
 // PKCS#11 login belongs to the slot, so a second login would end the first store's and
-// invalidate the keys it handed out. With the embedded SoftHSM2 it also holds the home's token
-// lock, taken before the token is opened and released after it is closed (members are destroyed
-// in reverse order).
+// invalidate the keys it handed out. The session and the login stay open for the token's life;
+// with the embedded SoftHSM2, every use of it (opening, generation, lookup, each signature) holds
+// the home's token lock only for that use (hold()).
 struct SharedToken {
-  std::mutex mutex;
-  std::unique_ptr<TokenLock> lock;
+  bool embedded = false;
+  std::filesystem::path home;
+  int lock_wait_seconds = 0;
+  std::mutex mutex;   // guards `token` (its opening)
   std::optional<Token> token;
+
+  std::unique_ptr<KeyHold> hold() const {
+    if (!embedded) return nullptr;
+    return TokenLock::acquire(home, lock_wait_seconds);
+  }
+
+  ~SharedToken() {
+    // Closing the sessions and finalising the module happen under the lock too.
+    std::unique_ptr<KeyHold> lock;
+    if (embedded && token) {
+      try {
+        lock = hold();
+      } catch (const std::exception&) {
+        // Nothing is written on close: go on without it rather than throw from a destructor.
+      }
+    }
+    token.reset();
+  }
 };
 
 // A key on a PKCS#11 token. Holds libp11's key object (and through it the module) alive, and the
-// shared token with its lock: the key is usable only while its session lives.
+// shared token: the key is usable only while its session lives.
 class Pkcs11Signer final : public Signer {
  public:
   Pkcs11Signer(PrivateKey key, std::string reference, std::shared_ptr<SharedToken> shared)
@@ -31,6 +51,7 @@ class Pkcs11Signer final : public Signer {
   EVP_PKEY* pkey() const override { return key_.pkey(); }
   const std::string& reference() const override { return reference_; }
   const std::string& description() const override { return key_.description(); }
+  std::unique_ptr<KeyHold> hold() const override { return shared_->hold(); }
 
  private:
   std::shared_ptr<SharedToken> shared_;   // first: released after the key
@@ -49,6 +70,7 @@ class Pkcs11KeyStore final : public KeyStore {
 
   std::shared_ptr<Signer> generate(const std::string& name, KeyAlgorithm alg) override {
     std::lock_guard lock(mutex_);
+    auto hold = shared().hold();
     // A fresh random CKA_ID: a key left by an interrupted earlier attempt can never be confused
     // with this one, even under the same label.
     Bytes id = random_bytes(8);
@@ -61,33 +83,34 @@ class Pkcs11KeyStore final : public KeyStore {
     if (!uri.object && !uri.id)
       throw Error(ErrorKind::invalid_input, "key reference " + reference + " names no key (object= or id=)");
     std::lock_guard lock(mutex_);
+    auto hold = shared().hold();
     PrivateKey key = token().find_key(uri);
     return std::make_shared<Pkcs11Signer>(std::move(key), reference, shared_);
   }
 
  private:
-  Token& token() {
+  SharedToken& shared() {
     if (!shared_) {
       static std::mutex registry_mutex;
       static std::map<std::string, std::weak_ptr<SharedToken>> registry;
       std::string id = config_.hsm.module.string() + "\n" + config_.hsm.token;
       std::lock_guard registry_lock(registry_mutex);
       shared_ = registry[id].lock();
-      if (!shared_) registry[id] = shared_ = std::make_shared<SharedToken>();
-    }
-    std::lock_guard token_lock(shared_->mutex);
-    if (!shared_->token) {
-      // The embedded SoftHSM2's files are shared with every jitsuin process on this home: lock
-      // first, then open (which checks, restores and copies the token's state file).
-      if (config_.hsm.embedded_softhsm && !shared_->lock)
-        shared_->lock = TokenLock::acquire(config_.home, config_.hsm.lock_wait_seconds);
-      try {
-        shared_->token = open_ca_token(config_, provision_, observer_);
-      } catch (...) {
-        shared_->lock.reset();   // nothing of the token is in use: let other processes have it
-        throw;
+      if (!shared_) {
+        registry[id] = shared_ = std::make_shared<SharedToken>();
+        shared_->embedded = config_.hsm.embedded_softhsm;
+        shared_->home = config_.home;
+        shared_->lock_wait_seconds = config_.hsm.lock_wait_seconds;
       }
     }
+    return *shared_;
+  }
+
+  // The caller holds the token (shared().hold()): the embedded SoftHSM2's files are shared with
+  // every jitsuin process on this home, and opening checks, restores and copies its state file.
+  Token& token() {
+    std::lock_guard token_lock(shared_->mutex);
+    if (!shared_->token) shared_->token = open_ca_token(config_, provision_, observer_);
     return *shared_->token;
   }
 

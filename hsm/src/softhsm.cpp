@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -276,38 +279,164 @@ void prepare_embedded_softhsm(const fs::path& home) {
 
 // ---------------------------------------------------------------- the home's token lock
 
-std::unique_ptr<TokenLock> TokenLock::acquire(const fs::path& home, int wait_seconds) {
-  fs::create_directories(home);
-  auto path = home / "token.lock";
+namespace detail {
+
+// One home's lock as this process holds it: one flock on HOME/token.lock shared by the threads
+// that hold it at the same time.
+struct HomeLock {
+  fs::path path;        // HOME/token.lock
+  fs::path wait_path;   // HOME/token.wait: processes waiting for the lock hold a shared flock on it
+  std::mutex mu;
+  std::condition_variable cv;
+  int holders = 0;      // TokenLocks alive on this home in this process
+  bool taking = false;  // a thread is waiting for the flock; others wait for it on cv
+  int fd = -1;          // holds the flock while holders > 0
+  std::chrono::steady_clock::time_point taken_at;
+};
+
+}  // namespace detail
+
+namespace {
+
+using LockClock = std::chrono::steady_clock;
+// Threads join a hold only while it is this young: a process whose threads sign back to back
+// still lets go of the lock at least this often.
+constexpr auto kShareTurn = std::chrono::milliseconds(50);
+// How long a process about to take the lock lets announced waiters of other processes go first.
+constexpr auto kCourtesy = std::chrono::milliseconds(250);
+constexpr auto kMaxPause = std::chrono::milliseconds(5);
+
+// The holds of this thread (a thread that holds a home's lock joins its own hold, at any age).
+thread_local std::vector<const detail::HomeLock*> this_thread_holds;
+
+int open_lock_file(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     throw Error(ErrorKind::hsm, "cannot open the token lock " + path.string() + ": " + std::strerror(errno), errno);
-  using clock = std::chrono::steady_clock;
-  const auto deadline = clock::now() + std::chrono::seconds(wait_seconds);
-  auto pause = std::chrono::milliseconds(2);
+  return fd;
+}
+
+[[noreturn]] void token_busy(const fs::path& path, int wait_seconds, bool this_process) {
+  throw Error(ErrorKind::hsm, "the embedded token is busy: " +
+                                  std::string(this_process ? "other threads of this process have held "
+                                                           : "another jitsuin process has held ") +
+                                  path.string() + " for more than " + std::to_string(wait_seconds) +
+                                  " s (hsm.lock_wait_seconds); try again when it has finished");
+}
+
+// flock is not fair: a process that lets go and takes the lock again at once would nearly always
+// win against one that polls. Waiters announce themselves with a shared flock on HOME/token.wait;
+// before taking the lock, a process lets announced waiters go first: it waits until none is left
+// (each drops its announcement once it has the lock), at most kCourtesy.
+void let_waiters_in(const fs::path& wait_path, LockClock::time_point deadline) {
+  auto until = std::min(deadline, LockClock::now() + kCourtesy);
+  if (LockClock::now() >= until) return;
+  int w = open_lock_file(wait_path);
+  while (::flock(w, LOCK_EX | LOCK_NB) != 0 && (errno == EWOULDBLOCK || errno == EINTR) && LockClock::now() < until)
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  ::close(w);   // drops the probe if it succeeded
+}
+
+// Takes the flock on HOME/token.lock, waiting until deadline; returns its descriptor.
+int take_flock(const detail::HomeLock& h, int wait_seconds, LockClock::time_point deadline) {
+  let_waiters_in(h.wait_path, deadline);
+  int fd = open_lock_file(h.path);
+  int announced = -1;
+  bool announced_ok = false;
+  auto pause = std::chrono::milliseconds(1);
+  auto close_all = [&] {
+    ::close(fd);
+    if (announced >= 0) ::close(announced);
+  };
   for (;;) {
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return std::unique_ptr<TokenLock>(new TokenLock(fd));
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      if (announced >= 0) ::close(announced);
+      return fd;
+    }
     int err = errno;
     if (err == EINTR) continue;
     if (err != EWOULDBLOCK) {
-      ::close(fd);
-      throw Error(ErrorKind::hsm, "cannot lock " + path.string() + ": " + std::strerror(err), err);
+      close_all();
+      throw Error(ErrorKind::hsm, "cannot lock " + h.path.string() + ": " + std::strerror(err), err);
     }
-    auto now = clock::now();
+    if (announced < 0) announced = ::open(h.wait_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    // Fails only while another process probes for waiters (a moment): retried next round.
+    if (announced >= 0 && !announced_ok) announced_ok = ::flock(announced, LOCK_SH | LOCK_NB) == 0;
+    auto now = LockClock::now();
     if (now >= deadline) {
-      ::close(fd);
-      throw Error(ErrorKind::hsm, "the embedded token is busy: another jitsuin process has held " + path.string() +
-                                      " for more than " + std::to_string(wait_seconds) +
-                                      " s (hsm.lock_wait_seconds); try again when it has finished");
+      close_all();
+      token_busy(h.path, wait_seconds, false);
     }
-    // Back off (2 ms doubling to 50 ms, with jitter so waiters do not retry in step).
-    auto jitter = std::chrono::microseconds(random_bytes(1)[0] * 40);
-    std::this_thread::sleep_for(std::min<clock::duration>(pause + jitter, deadline - now));
-    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    // Back off (1 ms doubling to 5 ms, with up to 1 ms of jitter so waiters do not retry in step).
+    auto jitter = std::chrono::microseconds(random_bytes(1)[0] * 4);
+    std::this_thread::sleep_for(std::min<LockClock::duration>(pause + jitter, deadline - now));
+    pause = std::min<std::chrono::milliseconds>(pause * 2, kMaxPause);
   }
 }
 
-TokenLock::~TokenLock() { ::close(fd_); }   // closing the descriptor releases the flock
+}  // namespace
+
+std::unique_ptr<TokenLock> TokenLock::acquire(const fs::path& home, int wait_seconds) {
+  fs::create_directories(home);
+  auto path = fs::weakly_canonical(fs::absolute(home)) / "token.lock";
+  std::shared_ptr<detail::HomeLock> h;
+  {
+    static std::mutex registry_mutex;
+    static std::map<std::string, std::weak_ptr<detail::HomeLock>> registry;
+    std::lock_guard registry_lock(registry_mutex);
+    auto& slot = registry[path.string()];
+    h = slot.lock();
+    if (!h) {
+      h = std::make_shared<detail::HomeLock>();
+      h->path = path;
+      h->wait_path = path.parent_path() / "token.wait";
+      slot = h;
+    }
+  }
+  const auto deadline = LockClock::now() + std::chrono::seconds(wait_seconds);
+  std::unique_lock l(h->mu);
+  bool mine = std::find(this_thread_holds.begin(), this_thread_holds.end(), h.get()) != this_thread_holds.end();
+  for (bool timed_out = false;;) {
+    if (h->holders > 0 && (mine || LockClock::now() - h->taken_at < kShareTurn)) {
+      ++h->holders;
+      this_thread_holds.push_back(h.get());
+      return std::unique_ptr<TokenLock>(new TokenLock(std::move(h)));
+    }
+    if (h->holders == 0 && !h->taking) break;
+    if (timed_out) token_busy(path, wait_seconds, true);
+    timed_out = h->cv.wait_until(l, deadline) == std::cv_status::timeout;
+  }
+  h->taking = true;
+  l.unlock();
+  int fd;
+  try {
+    fd = take_flock(*h, wait_seconds, deadline);
+  } catch (...) {
+    l.lock();
+    h->taking = false;
+    h->cv.notify_all();
+    throw;
+  }
+  l.lock();
+  h->taking = false;
+  h->fd = fd;
+  h->holders = 1;
+  h->taken_at = LockClock::now();
+  h->cv.notify_all();
+  this_thread_holds.push_back(h.get());
+  return std::unique_ptr<TokenLock>(new TokenLock(std::move(h)));
+}
+
+TokenLock::~TokenLock() {
+  std::lock_guard l(home_->mu);
+  auto it = std::find(this_thread_holds.begin(), this_thread_holds.end(), home_.get());
+  if (it != this_thread_holds.end()) this_thread_holds.erase(it);
+  if (--home_->holders == 0) {
+    ::close(home_->fd);   // closing the descriptor releases the flock
+    home_->fd = -1;
+    home_->cv.notify_all();
+  }
+}
 
 // ---------------------------------------------------------------- the state file and its copy
 

@@ -9,6 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "jitsuin/ca/authority.h"
+#include "jitsuin/config/config.h"
+#include "jitsuin/db/database.h"
 #include "jitsuin/hsm/softhsm.h"
 #include "support/support.h"
 
@@ -181,6 +188,92 @@ TEST_F(EmbeddedToken, TheHomesTokenLockMakesOthersWaitThenFailClearly) {
   ::close(fd);
   r = publish();
   EXPECT_EQ(r.status, 0) << r.output;
+}
+
+// Issue 9: the lock is held per use of the token (opening, lookup, each signature), not for a
+// process's life. A process that keeps its CA open and issues in a loop — as jitsuind does — and
+// the CLI's signing commands on the same home all get their turns. (Before, the process held
+// HOME/token.lock while its CA was open, and every CLI signing command waited
+// hsm.lock_wait_seconds and failed with "the embedded token is busy".)
+TEST_F(EmbeddedToken, ACaKeptOpenInAProcessLetsCliSigningCommandsThrough) {
+  init();
+  // HOME/jitsuin.json: the default config with a 10-second wait for the lock (the CLI and the
+  // in-process CA below both read it).
+  auto src = fs::path(JITSUIN_SOURCE_DIR) / "config";
+  std::string conf = read_file(src / "jitsuin.json");
+  auto at = conf.find("\"lock_wait_seconds\": 30");
+  ASSERT_NE(at, std::string::npos);
+  conf.replace(at, std::string("\"lock_wait_seconds\": 30").size(), "\"lock_wait_seconds\": 10");
+  at = conf.find("\"profiles_dir\": \"profiles\"");
+  ASSERT_NE(at, std::string::npos);
+  conf.replace(at, std::string("\"profiles_dir\": \"profiles\"").size(), "\"profiles_dir\": \"" + (src / "profiles").string() + "\"");
+  write_text(home() / "jitsuin.json", conf);
+  auto config = config::load_config(config::locate_config({}, home()), home());
+  ASSERT_EQ(config.hsm.lock_wait_seconds, 10);
+  ASSERT_TRUE(config.hsm.embedded_softhsm);
+
+  ca::IssueRequest request;
+  request.profile = "tsa";
+  request.csr = openssl_csr(dir.path(), "ec", "server");
+  request.subject = {{"organization", "Token Test"}, {"common_name", "Token Test Server"}};
+
+  // The "server": this process loads the CA from the home and issues in a loop on a thread,
+  // keeping its key store, token session and login for the whole run.
+  std::atomic<bool> stop{false}, opened{false};
+  std::atomic<long> issued{0}, failed{0};
+  std::mutex error_mutex;
+  std::string first_error;
+  auto note = [&](const std::string& e) {
+    ++failed;
+    std::lock_guard l(error_mutex);
+    if (first_error.empty()) first_error = e;
+  };
+  std::thread server([&] {
+    try {
+      auto db = db::Database::open(config.database.path);
+      auto keys = hsm::open_key_store(config);
+      ca::CertificateAuthority authority(config, *db, *keys, system_clock());
+      while (!stop) {
+        try {
+          authority.issue(request, {"test:server"});
+          ++issued;
+          opened = true;
+        } catch (const std::exception& e) {
+          note(e.what());
+        }
+      }
+    } catch (const std::exception& e) {
+      note(std::string("opening the CA: ") + e.what());
+    }
+    opened = true;
+  });
+  // The CLI starts once the server has signed (it has its token session and login open).
+  while (!opened) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  long before = issued;
+  int cli_ok = 0;
+  for (int i = 0; i < 4 && failed == 0; ++i) {
+    auto r = publish();
+    EXPECT_EQ(r.status, 0) << r.output;
+    cli_ok += r.status == 0;
+    r = issue();
+    EXPECT_EQ(r.status, 0) << r.output;
+    cli_ok += r.status == 0;
+  }
+  long during = issued - before;
+  stop = true;
+  server.join();
+  EXPECT_EQ(failed, 0) << first_error;
+  EXPECT_EQ(cli_ok, 8);
+  EXPECT_GT(during, 0);   // the server kept issuing while the CLI signed
+  std::cout << "   in-process issuances while the CLI ran 4 crl publish + 4 ca issue: " << during
+            << " (total " << issued << ", failures " << failed << ")\n";
+  // Everything is recorded: the server's and the CLI's certificates, and one intact audit chain.
+  EXPECT_EQ(sql(home(), "SELECT count(*) FROM certificates WHERE profile = 'tsa'"),
+            std::to_string(issued + 4));
+  auto r = jitsuin("audit verify");
+  EXPECT_EQ(r.status, 0) << r.output;
+  // The token's state file is intact after all of it.
+  EXPECT_TRUE(hsm::parse_token_state(read_file(token_dir(home()) / "token.object")).readable);
 }
 
 TEST_F(EmbeddedToken, ACopiedHomeUsesItsOwnTokenNeverTheOriginals) {

@@ -19,6 +19,12 @@ enum class KeyAlgorithm { rsa2048, rsa3072, rsa4096, p256, p384 };
 KeyAlgorithm parse_key_algorithm(const std::string& name);   ///< throws invalid_input
 std::string key_algorithm_name(KeyAlgorithm alg);             ///< "rsa2048", "p256", ...
 
+/// Keeps a key store usable by the thread that holds it (Signer::hold()); released when destroyed.
+class KeyHold {
+ public:
+  virtual ~KeyHold() = default;
+};
+
 /// A private key that signs where it lives. pkey() is an EVP_PKEY usable with every OpenSSL
 /// signing API (X509_sign_ctx, CMS, TS_RESP, OCSP); the key material never leaves the store.
 class Signer {
@@ -30,6 +36,12 @@ class Signer {
   virtual const std::string& reference() const = 0;
   /// "RSA-3072", "EC P-256".
   virtual const std::string& description() const = 0;
+  /// To be kept alive across each signing call made with pkey() (X509_sign_ctx, X509_CRL_sign_ctx,
+  /// EVP_DigestSignFinal, OCSP_basic_sign, CMS ...), and no longer: `auto hold = signer.hold();`.
+  /// With the embedded SoftHSM2 it holds the home's token lock (see open_key_store), waiting up
+  /// to hsm.lock_wait_seconds and then throwing Error(hsm); other stores return no guard (null).
+  /// Using pkey()'s public half (key identifiers, fingerprints) needs no hold.
+  [[nodiscard]] virtual std::unique_ptr<KeyHold> hold() const { return nullptr; }
 };
 
 /// Where keys are generated and found. Opening a store is cheap and touches no device: the
@@ -71,14 +83,14 @@ struct KeyStoreObserver {
 /// The embedded SoftHSM2 token (hsm.embedded_softhsm) gets three protections that a real HSM
 /// needs none of, because SoftHSM2's file backend rewrites the token's state file
 /// (tokens/<dir>/token.object: truncate, then write, no fsync, no rename) at every login:
-/// - One lock per home, HOME/token.lock (flock), serialises the token sessions of jitsuin
-///   processes: taken when the store first opens the token, held until the store and every
-///   Signer it handed out are gone (their keys belong to the logged-in session). A process
-///   waits for it up to hsm.lock_wait_seconds, then fails with ErrorKind::hsm. For a CLI command
-///   that is the command's signing part and its end; a long-running server (jitsuind) that keeps
-///   its CA, and so its Signers, holds the lock for as long as it keeps them, and CLI signing
-///   commands on the same home then wait and fail — sign through the server, or stop it first.
-///   The kernel drops the lock when its process dies, even by kill -9.
+/// - One lock per home, HOME/token.lock (flock), serialises every use of the token by jitsuin
+///   processes: opening and login (and the checks, restore and copy below), key generation, key
+///   lookup, and each signature (Signer::hold()). It is held per operation, not per process: a
+///   process keeps its PKCS#11 session and login, and other processes use the token between its
+///   operations. The threads of one process share one hold (see TokenLock for the rules that keep
+///   a busy process from starving others). A process waits for it up to hsm.lock_wait_seconds,
+///   then fails with ErrorKind::hsm. The kernel drops the lock when its process dies, even by
+///   kill -9.
 /// - A verified copy of the state file, HOME/token-backup/<dir>/token.object (folder 0700, file
 ///   0600), written atomically (write, fsync, rename, fsync the folder, read back and compared)
 ///   when the token is created (`ca init`), when none exists yet, and whenever the file's PINs,

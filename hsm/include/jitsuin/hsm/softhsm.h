@@ -21,19 +21,29 @@ namespace jitsuin::hsm {
 /// token; when this home has no token of its own, it is refused (ErrorKind::config) instead.
 void prepare_embedded_softhsm(const std::filesystem::path& home);
 
-/// HOME/token.lock held with flock: serialises the embedded token's sessions of all jitsuin
-/// processes on one home. Released when destroyed (or when the process dies).
-class TokenLock {
+namespace detail {
+struct HomeLock;
+}
+
+/// HOME/token.lock held with flock: serialises the embedded token's use by all jitsuin processes
+/// on one home. Held per operation (opening and login, key generation, key lookup, each
+/// signature), never for a process's life. Within a process the threads share one flock: a
+/// holder count over it, so threads that sign in parallel take it together; the flock is released
+/// when the last holder goes. Fairness between processes (flock is not fair): a process that
+/// waits announces it with a shared flock on HOME/token.wait, and a process about to take the lock
+/// first lets announced waiters in (up to 250 ms); threads join a hold only while it is younger
+/// than 50 ms, so a busy process releases the lock at least that often.
+class TokenLock final : public KeyHold {
  public:
   /// Waits up to wait_seconds (0: not at all); then throws Error(hsm) naming the lock file.
   static std::unique_ptr<TokenLock> acquire(const std::filesystem::path& home, int wait_seconds);
-  ~TokenLock();
+  ~TokenLock() override;
   TokenLock(const TokenLock&) = delete;
   TokenLock& operator=(const TokenLock&) = delete;
 
  private:
-  explicit TokenLock(int fd) : fd_(fd) {}
-  int fd_;
+  explicit TokenLock(std::shared_ptr<detail::HomeLock> home) : home_(std::move(home)) {}
+  std::shared_ptr<detail::HomeLock> home_;
 };
 
 /// What a SoftHSM2 file-backend state file (token.object) holds, as far as jitsuin checks it.
@@ -60,7 +70,7 @@ std::string read_ca_pin(const config::HsmConfig& hsm);
 
 /// Opens and logs in to the CA token. With provision=true and the embedded SoftHSM2, a missing
 /// token is created (random user and SO PINs written to files with mode 0600 under home). With the
-/// embedded SoftHSM2 the caller holds the home's TokenLock; the state file is checked and restored
+/// embedded SoftHSM2 the caller holds the home's TokenLock (for this call); the state file is checked and restored
 /// before the module is loaded, its copy kept current, and restores are reported to observer.
 Token open_ca_token(const config::Config& config, bool provision, const KeyStoreObserver& observer = {});
 
