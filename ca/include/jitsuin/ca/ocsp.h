@@ -66,7 +66,9 @@ class OcspResponder {
 
   /// Answers one OCSP request (DER). Never throws: a request that does not decode, has trailing
   /// data, no CertID or more than kOcspMaxCertIds is answered malformedRequest; a failure of the
-  /// token or database internalError. Safe to call from several threads.
+  /// token or database (a revoked issuing CA, which issues no new signer) internalError. Threads:
+  /// like the CertificateAuthority and the db::Database it uses (one connection per thread), a
+  /// responder is used by one thread at a time; its cache and signer are guarded all the same.
   OcspAnswer respond(std::span<const std::uint8_t> request_der);
 
   /// The signing certificate in use, issued or renewed first when needed (see the file comment).
