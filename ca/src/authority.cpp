@@ -370,7 +370,8 @@ CertificateAuthority::CertificateAuthority(const config::Config& config, db::Dat
   ext.push_back(detail::make_key_id_ext(NID_authority_key_identifier, impl_->issuing.key_id));
   if (!config.ca.crl.distribution_point.empty())
     ext.push_back(detail::make_crl_distribution_point_ext(config.ca.crl.distribution_point));
-  if (!config.ca.aia_ca_issuers.empty()) ext.push_back(detail::make_ca_issuers_ext(config.ca.aia_ca_issuers));
+  if (!config.ca.aia_ca_issuers.empty() || !config.ca.ocsp_url.empty())
+    ext.push_back(detail::make_aia_ext(config.ca.aia_ca_issuers, config.ca.ocsp_url));
   if (!config.ca.policies.empty()) ext.push_back(detail::make_policies_ext(config.ca.policies));
 }
 

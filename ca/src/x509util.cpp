@@ -181,25 +181,40 @@ ossl::Ext make_crl_distribution_point_ext(const std::string& uri) {
   return ext;
 }
 
-ossl::Ext make_ca_issuers_ext(const std::string& uri) {
-  GENERAL_NAME* location = ia5_name(GEN_URI, uri, "the caIssuers address");
+ossl::Ext make_ca_issuers_ext(const std::string& uri) { return make_aia_ext(uri, ""); }
+
+ossl::Ext make_aia_ext(const std::string& ca_issuers, const std::string& ocsp) {
+  JITSUIN_ARG_CHECK(!ca_issuers.empty() || !ocsp.empty(), "authorityInfoAccess needs an address");
   AUTHORITY_INFO_ACCESS* aia = sk_ACCESS_DESCRIPTION_new_null();
-  ACCESS_DESCRIPTION* ad = ACCESS_DESCRIPTION_new();
-  if (!aia || !ad) {
-    GENERAL_NAME_free(location);
-    sk_ACCESS_DESCRIPTION_free(aia);
-    ACCESS_DESCRIPTION_free(ad);
-    ossl::throw_openssl("cannot build authorityInfoAccess");
-  }
-  ASN1_OBJECT_free(ad->method);
-  ad->method = OBJ_nid2obj(NID_ad_ca_issuers);
-  GENERAL_NAME_free(ad->location);
-  ad->location = location;
-  if (!sk_ACCESS_DESCRIPTION_push(aia, ad)) {
-    ACCESS_DESCRIPTION_free(ad);
-    sk_ACCESS_DESCRIPTION_free(aia);
-    ossl::throw_openssl("cannot build authorityInfoAccess");
-  }
+  if (!aia) ossl::throw_openssl("cannot build authorityInfoAccess");
+  auto add = [&](int method, const std::string& uri, const char* what) {
+    if (uri.empty()) return;
+    GENERAL_NAME* location = nullptr;
+    try {
+      location = ia5_name(GEN_URI, uri, what);
+    } catch (...) {
+      sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
+      throw;
+    }
+    ACCESS_DESCRIPTION* ad = ACCESS_DESCRIPTION_new();
+    if (!ad) {
+      GENERAL_NAME_free(location);
+      sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
+      ossl::throw_openssl("cannot build authorityInfoAccess");
+    }
+    ASN1_OBJECT_free(ad->method);
+    ad->method = OBJ_nid2obj(method);
+    GENERAL_NAME_free(ad->location);
+    ad->location = location;
+    if (!sk_ACCESS_DESCRIPTION_push(aia, ad)) {
+      ACCESS_DESCRIPTION_free(ad);
+      sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
+      ossl::throw_openssl("cannot build authorityInfoAccess");
+    }
+  };
+  // RFC 5280 4.2.2.1: one extension; the OCSP responder first, as the CA/Browser profiles list it.
+  add(NID_ad_OCSP, ocsp, "the OCSP address");
+  add(NID_ad_ca_issuers, ca_issuers, "the caIssuers address");
   auto ext = encode(NID_info_access, false, aia, "cannot build authorityInfoAccess");
   sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
   return ext;

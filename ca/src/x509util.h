@@ -40,6 +40,8 @@ ossl::Ext make_ocsp_no_check_ext();
 ossl::Ext make_crl_distribution_point_ext(const std::string& uri);
 /// authorityInfoAccess with one caIssuers URI.
 ossl::Ext make_ca_issuers_ext(const std::string& uri);
+/// authorityInfoAccess with an id-ad-ocsp URI and a caIssuers URI, each left out when empty (not both).
+ossl::Ext make_aia_ext(const std::string& ca_issuers, const std::string& ocsp);
 /// subjectAltName holding exactly one rfc822Name: the address as given, an IA5String, whatever
 /// characters it holds (printable ASCII only; the address is checked by is_valid_email before).
 ossl::Ext make_email_san_ext(const std::string& address);

@@ -236,6 +236,8 @@ void CaConfig::decode(const json& j) {
   s.path_("profiles_dir", profiles_dir);
   s.str("aia_ca_issuers", aia_ca_issuers);
   s.str("root_aia_ca_issuers", root_aia_ca_issuers);
+  s.str("ocsp_url", ocsp_url);
+  s.integer("ocsp_validity_hours", ocsp_validity_hours);
   if (auto* c = s.get("crl")) crl.decode(*c);
   if (auto* pol = s.get("policies")) {
     if (!pol->is_array()) bad("ca.policies", "must be an array");
@@ -256,6 +258,8 @@ void CaConfig::validate() const {
   for (std::size_t i = 0; i < policies.size(); ++i) policies[i].validate("ca.policies[" + std::to_string(i) + "]");
   validate_url("ca.aia_ca_issuers", aia_ca_issuers);
   validate_url("ca.root_aia_ca_issuers", root_aia_ca_issuers);
+  validate_url("ca.ocsp_url", ocsp_url);
+  if (ocsp_validity_hours < 1 || ocsp_validity_hours > 24 * 7) bad("ca.ocsp_validity_hours", "must be between 1 and 168");
 }
 
 void MailConfig::decode(const json& j) {

@@ -393,6 +393,21 @@ ALTER TABLE ra_operators ADD COLUMN password_temporary INTEGER NOT NULL DEFAULT 
 -- column is cleared when the mail is sent or given up on.
 ALTER TABLE outbox ADD COLUMN sealed BLOB;
 )sql"},
+    // issue 9 (ocsp)
+    {10, "OCSP signing certificates",
+     R"sql(
+-- The delegated OCSP responder's certificates (profile ocsp-signing, issued by the issuing CA and
+-- recorded in certificates like any other) and the token references of their keys. The newest row
+-- signs; a new one is added when it nears its expiry. A table of its own, so that the authorities
+-- table (the two CA keys, whose rows audit verify checks) keeps its meaning.
+CREATE TABLE ocsp_signers (
+  id INTEGER PRIMARY KEY,
+  certificate_id INTEGER NOT NULL UNIQUE REFERENCES certificates(id),
+  key_uri TEXT NOT NULL,
+  key_algorithm TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

@@ -170,6 +170,7 @@ TEST(Config, BadUrlsAreRefused) {
     expect_refused(R"({"ca": {"crl": {"distribution_point": ")" + u + R"("}}})",
                    {"ca.crl.distribution_point", "http(s) URL"});
     expect_refused(R"({"ca": {"aia_ca_issuers": ")" + u + R"("}})", {"ca.aia_ca_issuers"});
+    expect_refused(R"({"ca": {"ocsp_url": ")" + u + R"("}})", {"ca.ocsp_url"});
     expect_refused(R"({"ca": {"policies": [{"oid": "1.2.3", "cps": ")" + u + R"("}]}})", {"ca.policies[0].cps"});
   }
   EXPECT_NO_THROW(parse_config(R"({"ca": {"aia_ca_issuers": "http://localhost:8080/ca/i.crt"}})", "/h", "/b"));
@@ -191,6 +192,8 @@ TEST(Config, EverySectionRefusesABadValueNamingIt) {
   expect_refused(R"({"hsm": {"type": "softhsm"}})", {"config hsm.type:", "'softhsm' is not supported (pkcs11)"});
   expect_refused(R"({"ca": {"issuing": {"validity_days": 36501}}})", {"config ca.issuing.validity_days:"});
   expect_refused(R"({"ca": {"crl": {"validity_hours": 0}}})", {"config ca.crl.validity_hours:"});
+  expect_refused(R"({"ca": {"ocsp_validity_hours": 0}})", {"config ca.ocsp_validity_hours:", "between 1 and 168"});
+  expect_refused(R"({"ca": {"ocsp_validity_hours": 169}})", {"config ca.ocsp_validity_hours:"});
   expect_refused(R"({"ca": {"policies": [{"oid": "2.5.29.32.0"}, {"oid": "4.1"}]}})", {"config ca.policies[1].oid:"});
   expect_refused(R"({"ca": {"root_aia_ca_issuers": "file:///etc/root.crt"}})", {"config ca.root_aia_ca_issuers:"});
   expect_refused(R"({"mail": {"from": "Jitsuin CA"}})", {"config mail.from:", "e-mail address"});

@@ -285,6 +285,16 @@ if openssl crl -noout -text -in "$home/crl/issuing.crl.pem" | grep -qi "$serial"
   fail "the certificate is on the CRL before its effective time"
 fi
 echo "(not on the CRL yet: the revocation takes effect $effective)"
+# OCSP says the same: good until the effective time (the responder's signing certificate is issued
+# on this first answer). openssl makes the request and checks the answer against the root.
+openssl x509 -inform der -in "$home/crl/root.crt" -out root.pem
+openssl ocsp -issuer "$home/crl/issuing.crt" -cert yamada.pem -reqout req.der
+as_out answered - ocsp respond --request req.der --out resp.der
+grep -qi "^$serial: good$" <<<"$answered" || fail "OCSP should answer good before the effective time: $answered"
+checked="$(openssl ocsp -respin resp.der -issuer "$home/crl/issuing.crt" -CAfile root.pem -cert yamada.pem -no_nonce 2>&1)"
+grep -q "Response verify OK" <<<"$checked" && grep -q "yamada.pem: good" <<<"$checked" ||
+  fail "openssl does not accept the OCSP response: $checked"
+echo "$checked"
 as - ra notify-expiring
 as - ra mail-expire-holds
 as - outbox list

@@ -1,4 +1,4 @@
-// ca.init, ca.issue, ca.revoke, ca.revoke_ca, ca.show, crl.publish, audit.verify: the CA's own
+// ca.init, ca.issue, ca.revoke, ca.revoke_ca, ca.show, crl.publish, audit.verify, ocsp.respond: the CA's own
 // operations. Issuing and revoking on the direct path need an RA administrator's session and act
 // as that operator ("ra:<name>"), so nobody with only the home folder goes around the RA; the
 // others act as the caller's actor (the CLI's unix user) and are Access::local: first setup
@@ -143,6 +143,29 @@ json crl_publish(Services& s, const Caller& c, const json& request) {
   return result;
 }
 
+// One OCSP request (base64 of its DER) answered by the responder: the response (base64) and what
+// it says. Access::local: the CLI's way to exercise the responder; the HTTP server serves OCSP to
+// anyone on its own route.
+json ocsp_respond(Services& s, const Caller&, const json& request) {
+  Fields f(request);
+  Bytes der = from_base64(f.text("request"));
+  f.done();
+  if (der.size() > kMaxOcspRequestBytes)
+    throw Error(ErrorKind::invalid_input, "the OCSP request is larger than " + std::to_string(kMaxOcspRequestBytes) + " bytes");
+  auto a = s.ocsp().respond(der);
+  json statuses = json::array();
+  for (const auto& one : a.statuses) {
+    json j = {{"serial", one.serial_hex}, {"status", one.status}};
+    if (one.revocation_time) j["revocation_time"] = format_rfc3339(*one.revocation_time);
+    if (one.reason) j["reason"] = ca::revocation_reason_name(*one.reason);
+    statuses.push_back(j);
+  }
+  json out = {{"response", to_base64(a.der)}, {"response_status", a.response_status}, {"statuses", statuses},
+              {"nonce", a.nonce}, {"cached", a.cached}};
+  if (!a.problem.empty()) out["problem"] = a.problem;
+  return out;
+}
+
 // The chain (db/) and, when it is whole, the CA's rows against it (ca/, same snapshot): ok only
 // when both are.
 json audit_verify(Services& s, const Caller&, const json& request) {
@@ -180,6 +203,7 @@ void add_ca_handlers(std::vector<Handler>& out) {
   out.push_back({"ca.show", Access::local, ca_show});
   out.push_back({"crl.publish", Access::local, crl_publish});
   out.push_back({"audit.verify", Access::local, audit_verify});
+  out.push_back({"ocsp.respond", Access::local, ocsp_respond});
 }
 
 }  // namespace jitsuin::api

@@ -74,6 +74,11 @@ ca::CertificateAuthority& Services::ca() {
   return *ca_;
 }
 
+ca::OcspResponder& Services::ocsp() {
+  if (!ocsp_) ocsp_ = std::make_unique<ca::OcspResponder>(config_, db(), ca_keys(false), clock_, ca());
+  return *ocsp_;
+}
+
 void Services::init_ca(const ca::Actor& actor, hsm::KeyAlgorithm root, hsm::KeyAlgorithm issuing) {
   if (ca_initialized())
     throw Error(ErrorKind::conflict,

@@ -90,6 +90,9 @@ struct CaConfig {
   CrlConfig crl;
   std::string aia_ca_issuers;        ///< URL of the issuing CA certificate
   std::string root_aia_ca_issuers;   ///< URL of the root certificate (in the issuing CA cert)
+  /// URL of the OCSP responder, put into issued end-entity certificates (AIA id-ad-ocsp); empty: none.
+  std::string ocsp_url = "http://localhost:8080/ocsp";
+  int ocsp_validity_hours = 24;      ///< OCSP response nextUpdate - thisUpdate
   std::vector<PolicyConfig> policies;
 
   /// Decodes the "ca" object (with ca.root, ca.issuing, ca.crl, ca.policies) over the defaults.

@@ -60,6 +60,7 @@ class StagedFile {
 /// with the cap of its use, so a huge file or a device (`--csr /dev/zero`) fails quickly instead of
 /// filling memory.
 inline constexpr std::size_t kMaxCsrFileBytes = 64 * 1024;            ///< a PKCS#10 request (PEM or DER)
+inline constexpr std::size_t kMaxOcspRequestBytes = 64 * 1024;      ///< an OCSP request (DER)
 inline constexpr std::size_t kMaxJsonInputBytes = 1024 * 1024;        ///< subject, bundle, form, changes
 inline constexpr std::size_t kMaxConfigFileBytes = 1024 * 1024;       ///< jitsuin.json
 inline constexpr std::size_t kMaxProfileFileBytes = 256 * 1024;       ///< one certificate profile

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "jitsuin/ca/authority.h"
+#include "jitsuin/ca/ocsp.h"
 #include "jitsuin/config/config.h"
 #include "jitsuin/core/util.h"
 #include "jitsuin/db/database.h"
@@ -40,6 +41,8 @@ class Services {
   bool ca_initialized();
   /// The CA, loaded from the database and its keys on first use; not_found when there is none.
   ca::CertificateAuthority& ca();
+  /// The OCSP responder over ca(), made on first use (its signing certificate on its first answer).
+  ca::OcspResponder& ocsp();
   /// Creates the CA (keys, root and issuing certificates); conflict when one exists.
   void init_ca(const ca::Actor& actor, hsm::KeyAlgorithm root, hsm::KeyAlgorithm issuing);
 
@@ -54,6 +57,7 @@ class Services {
   hsm::KeyStore& ca_keys(bool provision);
   std::unique_ptr<hsm::KeyStore> keys_;
   std::unique_ptr<ca::CertificateAuthority> ca_;
+  std::unique_ptr<ca::OcspResponder> ocsp_;
 };
 
 }  // namespace jitsuin::api

@@ -1,0 +1,87 @@
+#pragma once
+// The RFC 6960 OCSP responder core: OCSP request DER in, OCSP response DER out, for the
+// certificates of the issuing CA, signed by a delegated OCSP-signing certificate.
+//
+// The signer. A certificate of profile ocsp-signing (extendedKeyUsage OCSPSigning,
+// id-pkix-ocsp-nocheck) issued by the issuing CA to a key generated on the token through the key
+// store, recorded like every certificate (certificates row, one transaction, one audit entry
+// "ocsp.signer.issue" with the row's digest) plus a row of ocsp_signers holding the key's
+// reference. Made on first use; renewed (a new key and certificate) once less than
+// kRenewBeforeDays remain of it, or when it is revoked. The newest usable row signs.
+//
+// Statuses come from the certificates table at the moment of the request: good, revoked (with the
+// revocation's effective time and reason; a revocation recorded for later is good until then),
+// unknown (a serial the issuing CA never issued, a CertID naming another issuer by
+// issuerNameHash/issuerKeyHash in SHA-1 or SHA-256, or another hash algorithm).
+//
+// The cache. A response to a request with one CertID and no nonce is kept in memory per (serial,
+// CertID hash algorithm) with the row's revocation columns it was made from. Every request reads
+// the row again (one index probe); the cached response is served only while those columns are
+// unchanged, a revocation recorded for later has not reached its effective time, half of its
+// validity (ca.ocsp_validity_hours) has not passed, and its signer is still the one signing. So
+// an unchanged status costs no token signature and a status change is answered at once. A nonce
+// makes the response unique: it is signed for the request.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "jitsuin/ca/authority.h"
+#include "jitsuin/config/config.h"
+#include "jitsuin/core/util.h"
+#include "jitsuin/db/database.h"
+#include "jitsuin/hsm/key_store.h"
+
+namespace jitsuin::ca {
+
+/// The delegated signer renews once fewer days than this remain of its certificate.
+inline constexpr int kOcspRenewBeforeDays = 30;
+/// At most this many CertIDs in one request; more are answered malformedRequest.
+inline constexpr int kOcspMaxCertIds = 20;
+
+/// What respond() answered, for the caller's output, logs and metrics.
+struct OcspAnswer {
+  Bytes der;                      ///< the OCSPResponse
+  std::string response_status;    ///< "successful", "malformedRequest", "internalError"
+  struct Single {
+    std::string serial_hex;
+    std::string status;           ///< "good", "revoked", "unknown"
+    std::optional<UnixTime> revocation_time;
+    std::optional<RevocationReason> reason;
+  };
+  std::vector<Single> statuses;   ///< one per CertID, in request order
+  bool nonce = false;             ///< the request's nonce was echoed
+  bool cached = false;            ///< served from the cache, no signature made
+  std::string problem;            ///< why malformedRequest / internalError (never sent to the client)
+};
+
+class OcspResponder {
+ public:
+  /// `ca`, `db` and `keys` must outlive the responder. `actor` is who the signer's issuance is
+  /// recorded as in the audit log.
+  OcspResponder(const config::Config& config, db::Database& db, hsm::KeyStore& keys, Clock clock,
+                CertificateAuthority& ca, Actor actor = {"ocsp-responder"});
+  ~OcspResponder();
+
+  /// Answers one OCSP request (DER). Never throws: a request that does not decode, has trailing
+  /// data, no CertID or more than kOcspMaxCertIds is answered malformedRequest; a failure of the
+  /// token or database (a revoked issuing CA, which issues no new signer) internalError. Threads:
+  /// like the CertificateAuthority and the db::Database it uses (one connection per thread), a
+  /// responder is used by one thread at a time; its cache and signer are guarded all the same.
+  OcspAnswer respond(std::span<const std::uint8_t> request_der);
+
+  /// The signing certificate in use, issued or renewed first when needed (see the file comment).
+  CertificateRecord signer();
+
+  /// Responses signed on the token since construction (cache hits sign nothing).
+  std::uint64_t signatures() const;
+  /// Responses served from the cache since construction.
+  std::uint64_t cache_hits() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace jitsuin::ca

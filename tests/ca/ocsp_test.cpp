@@ -1,0 +1,267 @@
+// The OCSP responder core (ca/ocsp.h) in-process on a real token and database: statuses, the
+// cache, scheduled revocations at chosen times, malformed requests, the delegated signer (checked
+// by openssl and Botan) and its renewal, audit verify afterwards. Requests are built with
+// OpenSSL's OCSP API and responses read with it.
+#include <gtest/gtest.h>
+#include <openssl/ocsp.h>
+
+#include <atomic>
+
+#include "jitsuin/ca/ocsp.h"
+#include "jitsuin/ca/row_check.h"
+#include "jitsuin/db/audit.h"
+#include "peers.h"
+
+namespace jitsuin::test {
+namespace {
+
+using Req = std::unique_ptr<OCSP_REQUEST, ossl::Deleter<OCSP_REQUEST, OCSP_REQUEST_free>>;
+using Resp = std::unique_ptr<OCSP_RESPONSE, ossl::Deleter<OCSP_RESPONSE, OCSP_RESPONSE_free>>;
+using Basic = std::unique_ptr<OCSP_BASICRESP, ossl::Deleter<OCSP_BASICRESP, OCSP_BASICRESP_free>>;
+
+Bytes req_der(OCSP_REQUEST* r) {
+  unsigned char* out = nullptr;
+  int len = i2d_OCSP_REQUEST(r, &out);
+  Bytes b(out, out + len);
+  OPENSSL_free(out);
+  return b;
+}
+
+// A request for certificates of `issuer`, CertIDs hashed with md, optionally with a nonce.
+Bytes request_for(const std::vector<const X509*>& certs, const X509* issuer, const EVP_MD* md, bool nonce) {
+  Req r(OCSP_REQUEST_new());
+  for (const X509* c : certs)
+    OCSP_request_add0_id(r.get(), OCSP_cert_id_new(md, X509_get_subject_name(issuer),
+                                                    X509_get0_pubkey_bitstr(issuer), X509_get0_serialNumber(c)));
+  if (nonce) OCSP_request_add1_nonce(r.get(), nullptr, -1);
+  return req_der(r.get());
+}
+
+struct Single {
+  int status = -1, reason = -1;
+  UnixTime revoked = 0, this_update = 0, next_update = 0;
+};
+
+UnixTime to_unix(const ASN1_GENERALIZEDTIME* t) {
+  std::tm tm{};
+  ASN1_TIME_to_tm(t, &tm);
+  return timegm(&tm);
+}
+
+// The response status, and the singles in order.
+int read_response(const Bytes& der, std::vector<Single>* singles = nullptr, Basic* basic = nullptr) {
+  const unsigned char* p = der.data();
+  Resp resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
+  if (!resp) return -1;
+  int st = OCSP_response_status(resp.get());
+  if (st != OCSP_RESPONSE_STATUS_SUCCESSFUL) return st;
+  Basic bs(OCSP_response_get1_basic(resp.get()));
+  if (singles)
+    for (int i = 0; i < OCSP_resp_count(bs.get()); ++i) {
+      Single s;
+      int reason = -1;
+      ASN1_GENERALIZEDTIME *rev = nullptr, *thisu = nullptr, *nextu = nullptr;
+      s.status = OCSP_single_get0_status(OCSP_resp_get0(bs.get(), i), &reason, &rev, &thisu, &nextu);
+      s.reason = reason;
+      if (rev) s.revoked = to_unix(rev);
+      s.this_update = to_unix(thisu);
+      if (nextu) s.next_update = to_unix(nextu);
+      singles->push_back(s);
+    }
+  if (basic) *basic = std::move(bs);
+  return st;
+}
+
+class Ocsp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    f = make_ca();
+    now = std::time(nullptr);
+    clock = [this] { return now.load(); };
+    ca = std::make_unique<ca::CertificateAuthority>(f->config, *f->db, *f->keys, clock);
+    responder = std::make_unique<ca::OcspResponder>(f->config, *f->db, *f->keys, clock, *ca);
+  }
+  ca::IssuedCertificate issue(const std::string& name) {
+    ca::IssueRequest r{"individual-signing", openssl_csr(dir.path(), "ec", name), kTaro, std::nullopt};
+    return ca->issue(r, {"test"});
+  }
+  std::vector<Single> ask(const X509* cert, bool nonce = false, const EVP_MD* md = EVP_sha1()) {
+    auto a = responder->respond(request_for({cert}, ca->issuing_certificate(), md, nonce));
+    std::vector<Single> s;
+    EXPECT_EQ(read_response(a.der, &s), OCSP_RESPONSE_STATUS_SUCCESSFUL) << a.problem;
+    return s;
+  }
+  std::unique_ptr<CaFixture> f;
+  TempDir dir;
+  std::atomic<UnixTime> now{0};
+  Clock clock;
+  std::unique_ptr<ca::CertificateAuthority> ca;
+  std::unique_ptr<ca::OcspResponder> responder;
+};
+
+TEST_F(Ocsp, GoodRevokedWithReasonAndTimeAndCacheSignsOnce) {
+  auto leaf = issue("a");
+  auto s = ask(leaf.certificate.get());
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].status, V_OCSP_CERTSTATUS_GOOD);
+  EXPECT_EQ(s[0].this_update, now.load());
+  EXPECT_EQ(s[0].next_update, now.load() + 3600 * f->config.ca.ocsp_validity_hours);
+  EXPECT_EQ(responder->signatures(), 1u);
+  // The same status again: the pre-signed response, byte for byte, and no token signature.
+  Bytes request = request_for({leaf.certificate.get()}, ca->issuing_certificate(), EVP_sha1(), false);
+  auto first = responder->respond(request);
+  auto second = responder->respond(request);
+  EXPECT_TRUE(first.cached);
+  EXPECT_EQ(first.der, second.der);
+  EXPECT_EQ(responder->signatures(), 1u);
+  EXPECT_EQ(responder->cache_hits(), 2u);
+
+  now += 10;
+  ca->revoke(leaf.record.serial_hex, ca::RevocationReason::key_compromise, std::nullopt, {"test"});
+  s = ask(leaf.certificate.get());   // at once: the row changed, the cached response is not served
+  EXPECT_EQ(s[0].status, V_OCSP_CERTSTATUS_REVOKED);
+  EXPECT_EQ(s[0].reason, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
+  EXPECT_EQ(s[0].revoked, now.load());
+  EXPECT_EQ(responder->signatures(), 2u);
+  // SHA-256 CertIDs name the issuer too.
+  s = ask(leaf.certificate.get(), false, EVP_sha256());
+  EXPECT_EQ(s[0].status, V_OCSP_CERTSTATUS_REVOKED);
+}
+
+TEST_F(Ocsp, ScheduledRevocationIsGoodUntilItsEffectiveTime) {
+  auto leaf = issue("a");
+  EXPECT_EQ(ask(leaf.certificate.get())[0].status, V_OCSP_CERTSTATUS_GOOD);   // cached as good
+  UnixTime effective = now + 3600;
+  ca->revoke(leaf.record.serial_hex, ca::RevocationReason::superseded, effective, {"test"});
+  EXPECT_EQ(ask(leaf.certificate.get())[0].status, V_OCSP_CERTSTATUS_GOOD);
+  now = effective - 1;
+  EXPECT_EQ(ask(leaf.certificate.get())[0].status, V_OCSP_CERTSTATUS_GOOD);
+  now = effective;
+  auto s = ask(leaf.certificate.get());
+  EXPECT_EQ(s[0].status, V_OCSP_CERTSTATUS_REVOKED);
+  EXPECT_EQ(s[0].reason, OCSP_REVOKED_STATUS_SUPERSEDED);
+  EXPECT_EQ(s[0].revoked, effective);
+}
+
+TEST_F(Ocsp, UnknownSerialAndOtherIssuerAndSeveralCertIds) {
+  auto leaf = issue("a");
+  auto other = issue("b");
+  // The issuing CA's own certificate is the root's: not one this responder answers for.
+  auto a = responder->respond(request_for({leaf.certificate.get(), ca->issuing_certificate(), other.certificate.get()},
+                                          ca->issuing_certificate(), EVP_sha1(), false));
+  std::vector<Single> s;
+  ASSERT_EQ(read_response(a.der, &s), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[0].status, V_OCSP_CERTSTATUS_GOOD);
+  EXPECT_EQ(s[1].status, V_OCSP_CERTSTATUS_UNKNOWN);
+  EXPECT_EQ(s[2].status, V_OCSP_CERTSTATUS_GOOD);
+  // The leaf's serial under another issuer (the root): unknown.
+  a = responder->respond(request_for({leaf.certificate.get()}, ca->root_certificate(), EVP_sha256(), false));
+  s.clear();
+  ASSERT_EQ(read_response(a.der, &s), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+  EXPECT_EQ(s[0].status, V_OCSP_CERTSTATUS_UNKNOWN);
+  // A serial never issued.
+  auto stranger = ossl::cert_from_der(leaf.record.der);
+  auto sn = ossl::check<ossl::Integer>(ASN1_INTEGER_new(), "int");
+  ASN1_INTEGER_set(sn.get(), 12345);
+  X509_set_serialNumber(stranger.get(), sn.get());
+  EXPECT_EQ(ask(stranger.get())[0].status, V_OCSP_CERTSTATUS_UNKNOWN);
+}
+
+TEST_F(Ocsp, NonceIsEchoedAndSignedForTheRequest) {
+  auto leaf = issue("a");
+  Req r(OCSP_REQUEST_new());
+  OCSP_request_add0_id(r.get(), OCSP_cert_to_id(EVP_sha1(), leaf.certificate.get(), ca->issuing_certificate()));
+  OCSP_request_add1_nonce(r.get(), nullptr, -1);
+  for (int i = 0; i < 2; ++i) {
+    auto a = responder->respond(req_der(r.get()));
+    Basic bs;
+    ASSERT_EQ(read_response(a.der, nullptr, &bs), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+    EXPECT_EQ(OCSP_check_nonce(r.get(), bs.get()), 1);
+    EXPECT_TRUE(a.nonce);
+    EXPECT_FALSE(a.cached);
+  }
+  EXPECT_EQ(responder->signatures(), 2u);
+}
+
+TEST_F(Ocsp, MalformedRequestsAreAnsweredMalformedRequest) {
+  auto leaf = issue("a");
+  Bytes good = request_for({leaf.certificate.get()}, ca->issuing_certificate(), EVP_sha1(), false);
+  Bytes trailing = good;
+  trailing.push_back(0);
+  Bytes truncated(good.begin(), good.end() - 3);
+  std::vector<const X509*> many(ca::kOcspMaxCertIds + 1, leaf.certificate.get());
+  Req empty(OCSP_REQUEST_new());
+  for (const Bytes& bad : {Bytes{}, Bytes{'h', 'e', 'l', 'l', 'o'}, trailing, truncated, req_der(empty.get()),
+                           request_for(many, ca->issuing_certificate(), EVP_sha1(), false)}) {
+    auto a = responder->respond(bad);
+    EXPECT_EQ(a.response_status, "malformedRequest");
+    EXPECT_EQ(read_response(a.der), OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+  }
+  EXPECT_EQ(responder->signatures(), 0u);
+}
+
+TEST_F(Ocsp, SignerIsDelegatedCheckedByOpensslAndBotanAndRenewed) {
+  auto leaf = issue("a");
+  Basic bs;
+  auto a = responder->respond(request_for({leaf.certificate.get()}, ca->issuing_certificate(), EVP_sha1(), false));
+  ASSERT_EQ(read_response(a.der, nullptr, &bs), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+  auto signer = responder->signer();
+  EXPECT_EQ(signer.profile, "ocsp-signing");
+  auto cert = ossl::cert_from_der(signer.der);
+  // The response carries the signer and names it by key hash; it verifies against the root.
+  ASSERT_EQ(sk_X509_num(OCSP_resp_get0_certs(bs.get())), 1);
+  EXPECT_EQ(X509_cmp(sk_X509_value(OCSP_resp_get0_certs(bs.get()), 0), cert.get()), 0);
+  const ASN1_OCTET_STRING* key_hash = nullptr;
+  const X509_NAME* by_name = nullptr;
+  ASSERT_EQ(OCSP_resp_get0_id(bs.get(), &key_hash, &by_name), 1);
+  EXPECT_NE(key_hash, nullptr);
+  EXPECT_EQ(by_name, nullptr);
+  EXPECT_GE(X509_get_ext_by_NID(cert.get(), NID_id_pkix_OCSP_noCheck, -1), 0);
+  EXPECT_TRUE(X509_get_extended_key_usage(cert.get()) & XKU_OCSP_SIGN);
+  auto files = write_chain(dir.path(), cert.get(), ca->issuing_certificate(), ca->root_certificate());
+  auto v = openssl_verify(files);
+  EXPECT_EQ(v.status, 0) << v.output;
+  v = run("openssl verify -purpose ocsphelper -CAfile " + sh_quote(files.root.string()) + " -untrusted " +
+          sh_quote(files.issuing.string()) + " " + sh_quote(files.leaf.string()));
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(botan_validate(signer.der, ossl::cert_der(ca->issuing_certificate()), ossl::cert_der(ca->root_certificate())),
+            "Verified");
+  // A second responder (another process) uses the same signer.
+  ca::OcspResponder again(f->config, *f->db, *f->keys, clock, *ca);
+  EXPECT_EQ(again.signer().serial_hex, signer.serial_hex);
+  // Renewed once fewer than kOcspRenewBeforeDays remain: a new certificate (and key).
+  now = signer.not_after - ca::kOcspRenewBeforeDays * 86400 - 1;
+  EXPECT_EQ(responder->signer().serial_hex, signer.serial_hex);
+  now += 1;
+  auto renewed = responder->signer();
+  EXPECT_NE(renewed.serial_hex, signer.serial_hex);
+  EXPECT_EQ(count_rows(*f->db, "ocsp_signers"), 2);
+  auto s = ask(leaf.certificate.get());
+  EXPECT_EQ(s[0].status, V_OCSP_CERTSTATUS_GOOD);
+  EXPECT_LE(s[0].next_update, renewed.not_after);
+  // Every row written is accounted for by the audit log.
+  ca::CertificateRowCheck rows;
+  auto r = db::verify_audit(*f->db, &rows);
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_TRUE(rows.report().ok) << rows.report().problem;
+}
+
+TEST_F(Ocsp, IssuedCertificatesNameTheResponder) {
+  auto leaf = issue("a");
+  auto* aia = static_cast<AUTHORITY_INFO_ACCESS*>(X509_get_ext_d2i(leaf.certificate.get(), NID_info_access, nullptr, nullptr));
+  ASSERT_NE(aia, nullptr);
+  std::string ocsp, issuers;
+  for (int i = 0; i < sk_ACCESS_DESCRIPTION_num(aia); ++i) {
+    auto* ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+    std::string uri(reinterpret_cast<const char*>(ad->location->d.uniformResourceIdentifier->data),
+                    static_cast<std::size_t>(ad->location->d.uniformResourceIdentifier->length));
+    (OBJ_obj2nid(ad->method) == NID_ad_OCSP ? ocsp : issuers) = uri;
+  }
+  AUTHORITY_INFO_ACCESS_free(aia);
+  EXPECT_EQ(ocsp, "http://localhost:8080/ocsp");
+  EXPECT_EQ(issuers, "http://localhost:8080/ca/issuing.crt");
+}
+
+}  // namespace
+}  // namespace jitsuin::test
