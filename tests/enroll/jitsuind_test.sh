@@ -124,6 +124,31 @@ grep -q '"error":"payload_too_large"' body.json || fail "413 body: $(cat body.js
 [ "$(curl -sS --cacert "$root" -o /dev/null -w '%{http_code}' "$https/health")" = 200 ] || fail "not serving after 413"
 check "oversize body -> 413, still serving"
 
+# Headers over the limit (8 KiB) -> 431, and the server keeps serving.
+code="$(curl -sS --cacert "$root" -o body.json -w '%{http_code}' -H "X-Flood: $(head -c 20000 /dev/zero | tr '\0' 'x')" \
+        "$https/health" || true)"
+[ "$code" = 431 ] || fail "header flood: $code"
+[ "$(curl -sS --cacert "$root" -o /dev/null -w '%{http_code}' "$https/health")" = 200 ] || fail "not serving after 431"
+check "header flood -> 431, still serving"
+
+# Pipelining: 20 requests written at once on one connection get server.max_pipelined (16)
+# responses, then the connection is closed.
+/usr/bin/python3 - "$http_port" <<'PY' || fail "pipelining cap"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+s.sendall(b"GET /ca/root.crt HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+n = data.count(b"HTTP/1.1 200 OK")
+print("pipelined responses:", n)
+sys.exit(0 if n == 16 and data.count(b"Connection: close") == 1 else 1)
+PY
+check "pipelined requests capped at 16 per connection"
+
 # Malformed JSON -> 400; unknown route -> 404; wrong method -> 405; local handlers are not routed.
 api() {   # api NAME BODY [TOKEN] -> prints the status, body in body.json
   local auth=()

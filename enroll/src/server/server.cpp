@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -262,12 +263,14 @@ class HttpSession {
                                      : "the request headers are over the limit");
       std::string method(sv(parser_->get().method_string()));
       res.keep_alive(false);
+      linger_ = true;
       return send(std::move(res), method, nullptr);
     }
     if (ec) {
       if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
         auto res = error_response(11, http::status::bad_request, "invalid_input", "malformed HTTP request");
         res.keep_alive(false);
+        linger_ = true;
         return send(std::move(res), "", nullptr);
       }
       return fail(ec, "read");
@@ -300,8 +303,23 @@ class HttpSession {
     log_request_ = nullptr;
     principal_.clear();
     if (ec) return fail(ec, "write");
+    if (close && linger_) return linger();
     if (close) return derived().do_eof();
     do_read();
+  }
+
+  // After answering a request that was not read to its end (413, 431, 400), read and drop what
+  // the client still sends, up to a bound, before closing: closing with unread data makes the
+  // kernel reset the connection, and the client would lose the answer.
+  void linger() {
+    if (drained_ > kMaxDrainBytes) return derived().do_eof();
+    beast::get_lowest_layer(derived().stream()).expires_after(timeout());
+    derived().stream().async_read_some(
+        net::buffer(drain_), [self = derived().shared_from_this()](beast::error_code ec, std::size_t n) {
+          self->drained_ += n;
+          if (ec) return self->do_eof();
+          self->linger();
+        });
   }
 
   Shared& shared_;
@@ -315,6 +333,10 @@ class HttpSession {
   std::string log_method_, principal_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   int served_ = 0;
+  bool linger_ = false;
+  static constexpr std::size_t kMaxDrainBytes = 4 * 1024 * 1024;
+  std::array<char, 16384> drain_{};
+  std::size_t drained_ = 0;
 };
 
 class PlainSession : public HttpSession<PlainSession>, public std::enable_shared_from_this<PlainSession> {
