@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # jitsuind for real: the built jitsuin and jitsuind binaries on a fresh temp home (embedded
 # SoftHSM2 token, SQLite file), the server on 127.0.0.1 port 0, checked with openssl and curl.
-# Usage: tests/enroll/jitsuind_test.sh PATH/TO/jitsuin PATH/TO/jitsuind      (CTest: jitsuind)
+# Usage: tests/enroll/jitsuind_test.sh PATH/TO/jitsuin PATH/TO/jitsuind [SOURCE_DIR]   (CTest: jitsuind)
 set -euo pipefail
 JITSUIN="$(realpath "$1")"
 JITSUIND="$(realpath "$2")"
+SOURCE_DIR="$(realpath "${3:-$(dirname "${BASH_SOURCE[0]}")/../..}")"
 unset JITSUIN_CONFIG JITSUIN_SESSION_FILE JITSUIN_CA_PIN
 umask 077
 work="$(mktemp -d "${TMPDIR:-/tmp}/jitsuind-test.XXXXXX")"
@@ -191,11 +192,38 @@ pid=""
 [ "$status" = 0 ] || fail "jitsuind exited $status on SIGTERM"
 check "SIGTERM -> exit 0"
 
-# A second start reuses the certificate (still valid, same names).
+# A second start (with server.timeout_seconds 1) reuses the certificate (still valid, same names),
+# and a client that sends one byte at a time is closed by the read timeout.
+/usr/bin/python3 - "$SOURCE_DIR/config" >short.json <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1] + "/jitsuin.json"))
+c["ca"]["profiles_dir"] = sys.argv[1] + "/profiles"
+c["server"]["timeout_seconds"] = 1
+print(json.dumps(c))
+PY
 before="$(sha256sum "$home/server/tls-chain.pem")"
-"$JITSUIND" --home "$home" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >server2.out 2>server.err &
+"$JITSUIND" --home "$home" --config short.json --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >server2.out 2>server.err &
 pid=$!
 for _ in $(seq 1 600); do grep -q '^jitsuind: https=' server2.out 2>/dev/null && break; sleep 0.1; done
+line="$(head -n1 server2.out)"
+[[ "$line" =~ http=127\.0\.0\.1:([0-9]+) ]] || fail "second start: $line"
+/usr/bin/python3 - "${BASH_REMATCH[1]}" <<'PY' || fail "a slow client was not closed by the timeout"
+import select, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+request = b"GET /ca/root.crt HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
+for i in range(len(request)):
+    try:
+        s.sendall(request[i:i + 1])
+    except OSError:
+        sys.exit(0)   # closed by the server
+    if select.select([s], [], [], 0.3)[0]:
+        data = s.recv(65536)
+        sys.exit(0 if data == b"" or b" 200 " not in data else 1)
+sys.exit(1)   # the whole request went through one byte at a time: no timeout
+PY
+[ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:${BASH_REMATCH[1]}/ca/root.crt")" = 200 ] ||
+  fail "not serving after a slow client"
+check "a one-byte-at-a-time client is closed by the timeout, still serving"
 kill -TERM "$pid"; status=0; wait "$pid" || status=$?; pid=""
 [ "$status" = 0 ] || fail "second run exited $status"
 [ "$before" = "$(sha256sum "$home/server/tls-chain.pem")" ] || fail "the certificate was reissued on restart"
