@@ -418,7 +418,7 @@ class AcceptingListener : public Listener, public std::enable_shared_from_this<A
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
       fail(ec, "accept");
-    } else if (ctx_) {
+    } else if (channel_ == Channel::https && ctx_) {
       std::make_shared<TlsSession>(std::move(socket), *ctx_, shared_)->run();
     } else {
       std::make_shared<PlainSession>(std::move(socket), shared_)->run();
