@@ -395,6 +395,8 @@ PreparedCertificate CertificateAuthority::sign_certificate(const IssueRequest& r
   auto& m = *impl_;
   const Profile& profile = m.profile(request.profile);
   profile.validate_subject(request.subject);
+  if (!profile.server_names_in_san && !request.server_names.empty())
+    throw Error(ErrorKind::invalid_input, "profile '" + profile.name + "' takes no server names");
   int days = profile.validity_days(request.days);
   CheckedCsr csr = check_csr(request.csr);
 
@@ -421,6 +423,8 @@ PreparedCertificate CertificateAuthority::sign_certificate(const IssueRequest& r
                   detail::make_key_id_ext(NID_subject_key_identifier, subject_key_identifier(cert.get())).get());
   if (profile.email_in_san)
     detail::add_ext(cert.get(), detail::make_email_san_ext(request.subject.at("email")).get());
+  if (profile.server_names_in_san)
+    detail::add_ext(cert.get(), detail::make_server_san_ext(request.server_names).get());
   for (const auto& e : m.common_exts) detail::add_ext(cert.get(), e.get());
   // The token signs outside the database lock, so issuers in other threads and processes sign in parallel.
   {

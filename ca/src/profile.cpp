@@ -159,7 +159,7 @@ void refuse_unknown_keys(const json& j, const std::string& where, const std::set
 Profile decode_profile(const json& j, const std::string& name) {
   refuse_unknown_keys(j, "", {"description", "subject", "validity", "key_usage", "key_usage_rsa", "key_usage_ec",
                                      "extended_key_usage", "extended_key_usage_critical", "email_in_san",
-                                     "ocsp_no_check"});
+                                     "server_names_in_san", "ocsp_no_check"});
   Profile p;
   p.name = name;
   p.description = j.value("description", "");
@@ -180,6 +180,7 @@ Profile decode_profile(const json& j, const std::string& name) {
   p.extended_key_usage = strings(j.value("extended_key_usage", json::array()), "extended_key_usage", kExtendedKeyUsages);
   p.extended_key_usage_critical = j.value("extended_key_usage_critical", false);
   p.email_in_san = j.value("email_in_san", false);
+  p.server_names_in_san = j.value("server_names_in_san", false);
   p.ocsp_no_check = j.value("ocsp_no_check", false);
   if (std::find(p.required_fields.begin(), p.required_fields.end(), "common_name") == p.required_fields.end())
     throw Error(ErrorKind::config, "common_name must be required");

@@ -3,7 +3,10 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
+#include <string_view>
 
 #include "jitsuin/core/error.h"
 
@@ -223,6 +226,38 @@ ossl::Ext make_aia_ext(const std::string& ca_issuers, const std::string& ocsp) {
 ossl::Ext make_email_san_ext(const std::string& address) {
   GeneralNames names = one_name(ia5_name(GEN_EMAIL, address, "the e-mail address"));
   return encode(NID_subject_alt_name, false, names.get(), "cannot build subjectAltName");
+}
+
+ossl::Ext make_server_san_ext(const std::vector<std::string>& names) {
+  if (names.empty()) throw Error(ErrorKind::invalid_input, "a TLS server certificate needs at least one server name");
+  GeneralNames out(GENERAL_NAMES_new());
+  if (!out) ossl::throw_openssl("GENERAL_NAMES_new");
+  for (const auto& name : names) {
+    GENERAL_NAME* gn = nullptr;
+    if (ASN1_OCTET_STRING* ip = a2i_IPADDRESS(name.c_str())) {
+      gn = GENERAL_NAME_new();
+      if (!gn) {
+        ASN1_OCTET_STRING_free(ip);
+        ossl::throw_openssl("GENERAL_NAME_new");
+      }
+      GENERAL_NAME_set0_value(gn, GEN_IPADD, ip);
+    } else {
+      std::string_view host = name;
+      if (host.starts_with("*.")) host.remove_prefix(2);
+      bool ok = !host.empty() && host.size() <= 253 && host.front() != '.' && host.back() != '.' &&
+                host.find("..") == std::string_view::npos &&
+                std::all_of(host.begin(), host.end(), [](unsigned char c) {
+                  return std::isalnum(c) || c == '-' || c == '.';
+                });
+      if (!ok) throw Error(ErrorKind::invalid_input, "server name '" + name + "' is neither a DNS name nor an IP address");
+      gn = ia5_name(GEN_DNS, name, "the server name");
+    }
+    if (!sk_GENERAL_NAME_push(out.get(), gn)) {
+      GENERAL_NAME_free(gn);
+      ossl::throw_openssl("cannot build subjectAltName");
+    }
+  }
+  return encode(NID_subject_alt_name, false, out.get(), "cannot build subjectAltName");
 }
 
 ossl::Ext make_key_id_ext(int nid, const Bytes& key_id) {

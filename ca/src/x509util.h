@@ -45,6 +45,9 @@ ossl::Ext make_aia_ext(const std::string& ca_issuers, const std::string& ocsp);
 /// subjectAltName holding exactly one rfc822Name: the address as given, an IA5String, whatever
 /// characters it holds (printable ASCII only; the address is checked by is_valid_email before).
 ossl::Ext make_email_san_ext(const std::string& address);
+/// subjectAltName of a TLS server: each name an iPAddress when it parses as IPv4/IPv6, else a
+/// dNSName (letters, digits, '-', '.', a leading "*." allowed). Throws invalid_input naming a bad one.
+ossl::Ext make_server_san_ext(const std::vector<std::string>& names);
 ossl::Ext make_key_id_ext(int nid, const Bytes& key_id);   ///< SKI or AKI(keyid)
 ossl::Ext make_policies_ext(const std::vector<config::PolicyConfig>& policies);
 void add_ext(X509* cert, const X509_EXTENSION* ext);

@@ -319,6 +319,48 @@ void RaConfig::validate() const {
     bad("ra.enrollment_url", "'" + enrollment_url + "' is not an https URL");
 }
 
+void ServerConfig::decode(const json& j) {
+  Section s(j, "server");
+  s.str("listen", listen);
+  s.str("http_listen", http_listen);
+  if (auto* names = s.get("server_names")) {
+    if (!names->is_array()) bad("server.server_names", "must be an array of DNS names or IP addresses");
+    server_names.clear();
+    for (const auto& n : *names) {
+      if (!n.is_string()) bad("server.server_names", "must be an array of DNS names or IP addresses");
+      server_names.push_back(n.get<std::string>());
+    }
+  }
+  s.integer("header_limit_bytes", header_limit_bytes);
+  s.integer("body_limit_bytes", body_limit_bytes);
+  s.integer("timeout_seconds", timeout_seconds);
+  s.integer("max_pipelined", max_pipelined);
+  s.integer("threads", threads);
+  s.integer("tls_days", tls_days);
+  s.finish();
+}
+
+void ServerConfig::validate() const {
+  auto address = [](const std::string& key, const std::string& v) {
+    auto colon = v.rfind(':');
+    bool ok = colon != std::string::npos && colon > 0 && colon + 1 < v.size() &&
+              v.find_first_not_of("0123456789", colon + 1) == std::string::npos && v.size() - colon - 1 <= 5 &&
+              std::stoi(v.substr(colon + 1)) <= 65535;
+    if (!ok) bad(key, "'" + v + "' is not ADDRESS:PORT");
+  };
+  address("server.listen", listen);
+  address("server.http_listen", http_listen);
+  if (server_names.empty()) bad("server.server_names", "must name at least one DNS name or IP address");
+  if (header_limit_bytes < 1024 || header_limit_bytes > 65536)
+    bad("server.header_limit_bytes", "must be between 1024 and 65536");
+  if (body_limit_bytes < 1024 || body_limit_bytes > 64 * 1048576)
+    bad("server.body_limit_bytes", "must be between 1024 and 67108864");
+  if (timeout_seconds < 1 || timeout_seconds > 3600) bad("server.timeout_seconds", "must be between 1 and 3600");
+  if (max_pipelined < 1 || max_pipelined > 10000) bad("server.max_pipelined", "must be between 1 and 10000");
+  if (threads < 0 || threads > 256) bad("server.threads", "must be between 0 (one per core) and 256");
+  if (tls_days < 1 || tls_days > 398) bad("server.tls_days", "must be between 1 and 398");
+}
+
 void Config::decode(const json& j) {
   Section top(j, "");
   if (auto* s = top.get("database")) database.decode(*s);
@@ -326,6 +368,7 @@ void Config::decode(const json& j) {
   if (auto* s = top.get("ca")) ca.decode(*s);
   if (auto* s = top.get("mail")) mail.decode(*s);
   if (auto* s = top.get("ra")) ra.decode(*s);
+  if (auto* s = top.get("server")) server.decode(*s);
   top.finish();
 }
 
@@ -335,6 +378,7 @@ void Config::validate() const {
   ca.validate();
   mail.validate();
   ra.validate();
+  server.validate();
 }
 
 // ---------------------------------------------------------------- loading

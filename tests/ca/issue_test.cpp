@@ -117,6 +117,34 @@ TEST(Issue, OcspSigningProfileHasNoCheck) {
   EXPECT_NE(text.find("OCSP No Check"), std::string::npos) << text;
 }
 
+// jitsuind's own certificate (issue 9): serverAuth, subjectAltName DNS and IP names from the
+// request, nothing else takes server names.
+TEST(Issue, TlsServerProfileNamesTheServerInSubjectAltName) {
+  auto f = make_ca();
+  TempDir dir;
+  config::NameFields subject{{"organization", "Jitsuin"}, {"common_name", "server.example"}};
+  std::string csr = openssl_csr(dir.path(), "ec");
+  auto c = f->ca->issue({"tls-server", csr, subject, 398, {"server.example", "192.0.2.7", "::1"}}, {"test"});
+  expect_peers_accept(*f, c, dir.path());
+  std::string text = text_of(c.certificate.get());
+  EXPECT_NE(text.find("TLS Web Server Authentication"), std::string::npos) << text;
+  EXPECT_NE(text.find("DNS:server.example, IP Address:192.0.2.7, IP Address:0:0:0:0:0:0:0:1"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("Digital Signature"), std::string::npos) << text;
+  EXPECT_EQ(c.record.not_after - c.record.not_before, 398 * 86400);
+
+  auto before = f->ca->counts().issued;
+  expect_error([&] { f->ca->issue({"tls-server", csr, subject, 399, {"server.example"}}, {"test"}); },
+               ErrorKind::invalid_input);
+  expect_error([&] { f->ca->issue({"tls-server", csr, subject, std::nullopt, {}}, {"test"}); }, ErrorKind::invalid_input);
+  std::string msg = expect_error(
+      [&] { f->ca->issue({"tls-server", csr, subject, std::nullopt, {"bad name!"}}, {"test"}); }, ErrorKind::invalid_input);
+  EXPECT_NE(msg.find("'bad name!'"), std::string::npos) << msg;
+  expect_error([&] { f->ca->issue({"individual-signing", csr, kTaro, std::nullopt, {"server.example"}}, {"test"}); },
+               ErrorKind::invalid_input);
+  EXPECT_EQ(f->ca->counts().issued, before);   // nothing issued by the refusals
+}
+
 TEST(Issue, CsrMadeByAKeyOnAToken) {
   auto f = make_ca();
   TempDir dir;

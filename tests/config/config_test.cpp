@@ -214,6 +214,18 @@ TEST(Config, EverySectionRefusesABadValueNamingIt) {
   expect_refused(R"({"ra": {"enrollment_url": "localhost:8443/enroll"}})", {"config ra.enrollment_url:", "URL"});
   expect_refused(R"({"ra": {"enrollment_url": ""}})", {"config ra.enrollment_url:", "must not be empty"});
   expect_refused(R"({"ra": {"sesion_hours": 8}})", {"config ra:", "unknown key 'sesion_hours'"});
+  // issue 9: jitsuind's section.
+  expect_refused(R"({"server": {"listen": "localhost"}})", {"config server.listen:", "ADDRESS:PORT"});
+  expect_refused(R"({"server": {"http_listen": "127.0.0.1:99999"}})", {"config server.http_listen:"});
+  expect_refused(R"({"server": {"server_names": []}})", {"config server.server_names:"});
+  expect_refused(R"({"server": {"server_names": [1]}})", {"config server.server_names:"});
+  expect_refused(R"({"server": {"body_limit_bytes": 10}})", {"config server.body_limit_bytes:"});
+  expect_refused(R"({"server": {"header_limit_bytes": 1000000}})", {"config server.header_limit_bytes:"});
+  expect_refused(R"({"server": {"timeout_seconds": 0}})", {"config server.timeout_seconds:"});
+  expect_refused(R"({"server": {"max_pipelined": 0}})", {"config server.max_pipelined:"});
+  expect_refused(R"({"server": {"threads": -1}})", {"config server.threads:"});
+  expect_refused(R"({"server": {"tls_days": 399}})", {"config server.tls_days:", "between 1 and 398"});
+  expect_refused(R"({"server": {"port": 1}})", {"config server:", "unknown key 'port'"});
 }
 
 // Each section checks itself, also when built in code rather than decoded (the server and the

@@ -26,15 +26,16 @@ std::filesystem::path copy_profiles(const std::filesystem::path& dir) {
 
 TEST(Profiles, TheShippedProfilesAllLoad) {
   ca::ProfileSet set = ca::load_profiles(kShipped);
-  EXPECT_EQ(set.names(), (std::vector<std::string>{"individual-signing", "ocsp-signing", "smime", "tsa"}));
-  EXPECT_EQ(set.size(), 4u);
+  EXPECT_EQ(set.names(), (std::vector<std::string>{"individual-signing", "ocsp-signing", "smime", "tls-server", "tsa"}));
+  EXPECT_EQ(set.size(), 5u);
+  EXPECT_TRUE(set.get("tls-server").server_names_in_san);
   EXPECT_TRUE(set.get("smime").email_in_san);
   EXPECT_TRUE(set.get("ocsp-signing").ocsp_no_check);
   EXPECT_EQ(set.get("tsa").extended_key_usage, std::vector<std::string>{"timeStamping"});
   // Each is the profile load_profile reads on its own.
   for (const auto& name : set.names()) EXPECT_EQ(set.get(name).key_usage, ca::load_profile(kShipped, name).key_usage);
   auto msg = expect_error([&] { set.get("no-such-profile"); }, ErrorKind::not_found);
-  EXPECT_NE(msg.find("unknown profile 'no-such-profile' (known: individual-signing, ocsp-signing, smime, tsa)"),
+  EXPECT_NE(msg.find("unknown profile 'no-such-profile' (known: individual-signing, ocsp-signing, smime, tls-server, tsa)"),
             std::string::npos) << msg;
   expect_error([&] { set.get("../smime"); }, ErrorKind::not_found);
 }

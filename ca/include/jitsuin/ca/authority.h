@@ -40,6 +40,9 @@ struct IssueRequest {
   std::string csr;                    ///< PEM or DER bytes
   config::NameFields subject;         ///< approved subject fields
   std::optional<std::int64_t> days;         ///< validity; the profile's default when empty
+  /// DNS names and IP addresses for subjectAltName, for profiles with server_names_in_san (TLS
+  /// servers); refused for every other profile.
+  std::vector<std::string> server_names;
 };
 
 /// What issue() returns: the certificate and its chain up to the root.

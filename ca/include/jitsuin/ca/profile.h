@@ -32,6 +32,8 @@ struct Profile {
   std::vector<std::string> extended_key_usage; ///< emailProtection, timeStamping, OCSPSigning, ...
   bool extended_key_usage_critical = false;
   bool email_in_san = false;                   ///< the email field goes into subjectAltName rfc822Name
+  /// The request's server_names (DNS names, IP addresses) go into subjectAltName; at least one.
+  bool server_names_in_san = false;
   bool ocsp_no_check = false;                  ///< id-pkix-ocsp-nocheck (OCSP responder certificates)
 
   /// Checks subject fields against this profile; throws invalid_input naming the field and rule.

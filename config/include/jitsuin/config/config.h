@@ -132,6 +132,25 @@ struct RaConfig {
   void validate() const;
 };
 
+/// jitsuind, the HTTPS server (issue 9): where it listens, its limits, its own TLS certificate.
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8443";        ///< HTTPS: the JSON API, health
+  std::string http_listen = "127.0.0.1:8080";   ///< plain HTTP: CRLs and CA certificates only
+  /// subjectAltName of the server's certificate (profile tls-server): DNS names and IP addresses.
+  std::vector<std::string> server_names{"localhost", "127.0.0.1"};
+  int header_limit_bytes = 8192;      ///< request line and headers
+  int body_limit_bytes = 1048576;     ///< request body (413 above it)
+  int timeout_seconds = 30;           ///< TLS handshake, each read and each write
+  int max_pipelined = 16;             ///< requests served on one connection before it is closed
+  int threads = 0;                    ///< I/O threads; 0: one per core
+  int tls_days = 90;                  ///< validity of the server's certificate (<= 398)
+
+  /// Decodes the "server" object over the defaults.
+  void decode(const nlohmann::json& j);
+  /// Checks the values. Throws Error(config) naming "server.<key>".
+  void validate() const;
+};
+
 struct Config {
   std::filesystem::path home;          ///< state directory (default ./var)
   std::filesystem::path config_file;   ///< where this config came from
@@ -140,6 +159,7 @@ struct Config {
   CaConfig ca;
   MailConfig mail;
   RaConfig ra;
+  ServerConfig server;
 
   /// Decodes the whole document over the defaults: each section decodes itself; unknown
   /// top-level keys are refused. Paths are not resolved here (parse_config does that).

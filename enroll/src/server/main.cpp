@@ -1,0 +1,151 @@
+// jitsuind: the HTTPS server — the JSON API over the shared handlers (enroll/api), and the CRLs
+// and CA certificates over plain HTTP. See README "jitsuind".
+#include <sys/stat.h>
+
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "jitsuin/api/services.h"
+#include "jitsuin/config/config.h"
+#include "jitsuin/core/error.h"
+#include "server/server.h"
+#include "server/tls_identity.h"
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+using namespace jitsuin;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: jitsuind [--home DIR] [--config FILE] [--listen ADDR:PORT] [--http-listen ADDR:PORT]\n"
+    "  --home DIR               state folder (default ./var), as for jitsuin\n"
+    "  --config FILE            configuration (default: $JITSUIN_CONFIG, DIR/jitsuin.json, or config/jitsuin.json)\n"
+    "  --listen ADDR:PORT       HTTPS: JSON API under /api/v1/, /health (default server.listen, 127.0.0.1:8443)\n"
+    "  --http-listen ADDR:PORT  plain HTTP: CRLs and CA certificates only (default server.http_listen, 127.0.0.1:8080)\n"
+    "Port 0 takes a free port. The bound addresses are printed on the first line of standard output.\n";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+tcp::endpoint parse_endpoint(const std::string& text, const char* what) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size() ||
+      text.find_first_not_of("0123456789", colon + 1) != std::string::npos || text.size() - colon - 1 > 5)
+    throw UsageError(std::string(what) + " '" + text + "' is not ADDRESS:PORT");
+  int port = std::stoi(text.substr(colon + 1));
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto address = net::ip::make_address(host, ec);
+  if (ec || port > 65535) throw UsageError(std::string(what) + " '" + text + "' is not a numeric ADDRESS:PORT");
+  return {address, static_cast<unsigned short>(port)};
+}
+
+std::string show(const tcp::endpoint& e) {
+  std::string a = e.address().to_string();
+  if (e.address().is_v6()) a = "[" + a + "]";
+  return a + ":" + std::to_string(e.port());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::umask(077);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::filesystem::path home = "var", config_file;
+  std::optional<std::string> listen_at, http_listen_at;
+  try {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      auto value = [&](const char* name) -> std::string {
+        std::string prefix = std::string(name) + "=";
+        if (a.starts_with(prefix)) return a.substr(prefix.size());
+        if (a != name) return {};
+        if (i + 1 >= args.size()) throw UsageError(std::string(name) + " needs a value");
+        return args[++i];
+      };
+      if (a == "--help" || a == "-h") {
+        std::cout << kUsage;
+        return 0;
+      } else if (a == "--home" || a.starts_with("--home=")) home = value("--home");
+      else if (a == "--config" || a.starts_with("--config=")) config_file = value("--config");
+      else if (a == "--listen" || a.starts_with("--listen=")) listen_at = value("--listen");
+      else if (a == "--http-listen" || a.starts_with("--http-listen=")) http_listen_at = value("--http-listen");
+      else throw UsageError("unknown argument " + a);
+    }
+    auto config = config::load_config(config::locate_config(config_file, home), home);
+    auto https_endpoint = parse_endpoint(listen_at.value_or(config.server.listen), "--listen");
+    auto http_endpoint = parse_endpoint(http_listen_at.value_or(config.server.http_listen), "--http-listen");
+    int threads = config.server.threads > 0 ? config.server.threads
+                                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    // The server's own certificate, from our CA (first start, or when a third of it is left). A
+    // Services of its own: the embedded token's lock is held while a key store is open, so this
+    // one is closed before serving, and `jitsuin crl publish` (cron) can sign while jitsuind runs.
+    server::TlsIdentity identity;
+    {
+      api::Services startup(config, system_clock(), api::HomeCreation::refused);
+      identity = server::ensure_tls_identity(startup);
+    }
+    api::Services services(std::move(config), system_clock(), api::HomeCreation::refused);
+    ssl::context ctx(ssl::context::tls_server);
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    ctx.use_certificate_chain_file(identity.chain_file.string());
+    ctx.use_private_key_file(identity.key_file.string(), ssl::context::pem);
+
+    server::Shared shared(services);
+    net::io_context ioc{threads};
+    auto https = server::listen(ioc, &ctx, https_endpoint, server::Channel::https, shared);
+    auto http = server::listen(ioc, nullptr, http_endpoint, server::Channel::http, shared);
+    std::cout << "jitsuind: https=" << show(https->endpoint()) << " http=" << show(http->endpoint()) << std::endl;
+    std::cerr << "jitsuind: serving with " << threads << " threads; TLS certificate " << identity.chain_file.string()
+              << (identity.issued_now ? " (issued now)" : "") << "; the root to trust: " << identity.root_file.string()
+              << "\n";
+
+    // Graceful shutdown: stop accepting, let the requests in flight finish (each connection closes
+    // after its current response), then stop; after server.timeout_seconds anyway.
+    net::signal_set signals(ioc, SIGINT, SIGTERM);
+    net::steady_timer drain(ioc);
+    auto deadline = std::chrono::steady_clock::now();
+    std::function<void()> wait_drained = [&] {
+      if (shared.in_flight == 0 || std::chrono::steady_clock::now() > deadline) return ioc.stop();
+      drain.expires_after(std::chrono::milliseconds(20));
+      drain.async_wait([&](const boost::system::error_code&) { wait_drained(); });
+    };
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      std::cerr << "jitsuind: stopping: no new connections, finishing the requests in flight\n";
+      shared.stopping = true;
+      https->stop();
+      http->stop();
+      deadline = std::chrono::steady_clock::now() + std::chrono::seconds(services.config().server.timeout_seconds);
+      wait_drained();
+    });
+
+    std::vector<std::thread> pool;
+    for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+    ioc.run();
+    for (auto& t : pool) t.join();
+    std::cerr << "jitsuind: stopped\n";
+    return 0;
+  } catch (const UsageError& e) {
+    std::cerr << "jitsuind: " << e.what() << "\n" << kUsage;
+    return 2;
+  } catch (const Error& e) {
+    std::cerr << "jitsuind: error (" << error_kind_name(e.kind()) << "): " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "jitsuind: error: " << e.what() << "\n";
+    return 1;
+  }
+}

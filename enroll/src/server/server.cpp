@@ -1,0 +1,446 @@
+#include "server/server.h"
+
+#include <sys/stat.h>
+
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <iostream>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <nlohmann/json.hpp>
+
+#include "jitsuin/api/handler.h"
+#include "jitsuin/api/status.h"
+#include "jitsuin/core/error.h"
+#include "jitsuin/core/util.h"
+
+namespace jitsuin::server {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+using nlohmann::json;
+
+namespace {
+
+// Beast 1.74's string_view is boost's; the rest of jitsuin speaks std::string_view.
+std::string_view sv(beast::string_view v) { return {v.data(), v.size()}; }
+
+// ---------------------------------------------------------------- responses
+
+Response json_response(unsigned version, http::status status, const json& body) {
+  Response res{status, version};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = body.dump() + "\n";
+  res.prepare_payload();
+  return res;
+}
+
+std::string http_date(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+std::optional<std::time_t> parse_http_date(std::string_view text) {
+  std::tm tm{};
+  std::string s(text);
+  const char* end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (!end || *end) return std::nullopt;
+  return timegm(&tm);
+}
+
+// A request target is served only when it is a plain absolute path: no percent-encoding (none of
+// our routes needs it, so no encoded traversal), no "..", no empty segment, no control characters
+// or NUL. The query string (API calls take none) is not part of the route.
+bool valid_path(std::string_view path) {
+  if (path.empty() || path.front() != '/' || path.size() > 256) return false;
+  for (unsigned char c : path)
+    if (!(std::isalnum(c) || c == '/' || c == '.' || c == '-' || c == '_')) return false;
+  return path.find("..") == std::string_view::npos && path.find("//") == std::string_view::npos;
+}
+
+// The published files: exactly what `jitsuin crl publish` wrote (CRLs and CA certificates, DER).
+struct StaticRoute {
+  const char* path;
+  const char* file;
+  const char* content_type;
+};
+constexpr StaticRoute kStatic[] = {
+    {"/crl/issuing.crl", "issuing.crl", "application/pkix-crl"},
+    {"/crl/root.crl", "root.crl", "application/pkix-crl"},
+    {"/ca/issuing.crt", "issuing.crt", "application/pkix-cert"},
+    {"/ca/root.crt", "root.crt", "application/pkix-cert"},
+};
+
+Response serve_file(Shared& shared, const Request& req, const StaticRoute& route) {
+  auto file = shared.services.config().ca.crl.publish_dir / route.file;
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return error_response(req.version(), http::status::not_found, "not_found",
+                          std::string(route.path) + " is not published yet (run: jitsuin crl publish)");
+  std::string body = read_file(file, kMaxFileBytes, "published file");
+  std::string etag = "\"" + to_hex(sha256(body)).substr(0, 32) + "\"";
+  std::string last_modified = http_date(st.st_mtime);
+  bool not_modified = false;
+  if (auto inm = req.find(http::field::if_none_match); inm != req.end()) {
+    std::string_view v = sv(inm->value());
+    not_modified = v == "*" || v.find(etag) != std::string_view::npos;
+  } else if (auto ims = req.find(http::field::if_modified_since); ims != req.end()) {
+    auto since = parse_http_date(sv(ims->value()));
+    not_modified = since && st.st_mtime <= *since;
+  }
+  Response res{not_modified ? http::status::not_modified : http::status::ok, req.version()};
+  res.set(http::field::etag, etag);
+  res.set(http::field::last_modified, last_modified);
+  res.set(http::field::cache_control, "public, max-age=300");
+  if (not_modified) return res;
+  res.set(http::field::content_type, route.content_type);
+  if (req.method() == http::verb::head) {
+    res.content_length(body.size());
+    return res;
+  }
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+// POST /api/v1/<handler name>: the body is the handler's JSON request, the bearer token the
+// operator's session. Access::local handlers (the CA host's own user) are never routed.
+Response serve_api(Shared& shared, const Request& req, std::string_view name, std::string& principal) {
+  const api::Handler* h = api::find_handler(name);
+  if (!h || h->access == api::Access::local)
+    return error_response(req.version(), http::status::not_found, "not_found", "no API route /api/v1/" + std::string(name));
+  if (req.method() != http::verb::post) {
+    auto res = error_response(req.version(), http::status::method_not_allowed, "method_not_allowed",
+                              "API calls are POST with a JSON body");
+    res.set(http::field::allow, "POST");
+    return res;
+  }
+  json request = json::object();
+  if (!req.body().empty()) {
+    request = json::parse(req.body(), nullptr, false);
+    if (request.is_discarded() || !request.is_object())
+      return error_response(req.version(), http::status::bad_request, "invalid_input",
+                            "the request body must be a JSON object");
+  }
+  api::Caller caller;
+  caller.actor = "jitsuind";
+  if (auto auth = req.find(http::field::authorization); auth != req.end()) {
+    std::string_view v = sv(auth->value());
+    if (!v.starts_with("Bearer "))
+      return error_response(req.version(), http::status::unauthorized, "unauthenticated",
+                            "the Authorization header must be 'Bearer <session token>'");
+    caller.session_token = std::string(v.substr(7));
+  }
+  if (name == "session.login" && request.contains("user") && request["user"].is_string())
+    principal = request["user"].get<std::string>();
+  api::Response r;
+  {
+    std::lock_guard lock(shared.services_mutex);
+    r = api::respond(shared.services, caller, name, request);
+  }
+  auto res = json_response(req.version(), static_cast<http::status>(r.status), r.body);
+  if (r.status == 401) res.set(http::field::www_authenticate, "Bearer");
+  return res;
+}
+
+}  // namespace
+
+Response error_response(unsigned version, http::status status, const std::string& code, const std::string& message) {
+  return json_response(version, status, {{"error", code}, {"message", message}});
+}
+
+Response handle_request(Shared& shared, Channel channel, const Request& req, std::string& principal) {
+  try {
+    std::string_view target = sv(req.target());
+    std::string_view path = target.substr(0, target.find('?'));
+    if (!valid_path(path))
+      return error_response(req.version(), http::status::not_found, "not_found", "no such resource");
+    for (const auto& route : kStatic)
+      if (path == route.path) {
+        if (req.method() != http::verb::get && req.method() != http::verb::head) {
+          auto res = error_response(req.version(), http::status::method_not_allowed, "method_not_allowed",
+                                    std::string(route.path) + " is GET only");
+          res.set(http::field::allow, "GET, HEAD");
+          return res;
+        }
+        return serve_file(shared, req, route);
+      }
+    if (channel == Channel::https) {
+      if (path == "/health") {
+        if (req.method() != http::verb::get && req.method() != http::verb::head) {
+          auto res = error_response(req.version(), http::status::method_not_allowed, "method_not_allowed",
+                                    "/health is GET only");
+          res.set(http::field::allow, "GET, HEAD");
+          return res;
+        }
+        return json_response(req.version(), http::status::ok, {{"status", "ok"}});
+      }
+      constexpr std::string_view kApi = "/api/v1/";
+      if (path.starts_with(kApi) && path.size() > kApi.size()) return serve_api(shared, req, path.substr(kApi.size()), principal);
+    }
+    return error_response(req.version(), http::status::not_found, "not_found", "no such resource");
+  } catch (const Error& e) {
+    return json_response(req.version(), static_cast<http::status>(api::http_status(e.kind())), api::error_body(e));
+  } catch (const std::exception& e) {
+    return json_response(req.version(), http::status::internal_server_error, api::error_body(ErrorKind::internal, e.what()));
+  }
+}
+
+namespace {
+
+// ---------------------------------------------------------------- sessions
+
+void fail(beast::error_code ec, const char* what) {
+  // A peer that closes without close_notify is common and harmless (server-flex does the same).
+  if (ec == net::ssl::error::stream_truncated || ec == net::error::operation_aborted || ec == beast::error::timeout ||
+      ec == net::error::eof || ec == net::error::connection_reset)
+    return;
+  std::cerr << "jitsuind: " << what << ": " << ec.message() << "\n";
+}
+
+void access_log(Shared& shared, const Request* req, const std::string& method, unsigned status, std::size_t bytes,
+                std::chrono::steady_clock::time_point start, const std::string& principal) {
+  std::string target = req ? std::string(sv(req->target())) : "";
+  target = target.substr(0, target.find('?'));   // never a query string (it could carry a secret)
+  if (target.size() > 256) target = target.substr(0, 256) + "...";
+  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  json line = {{"time", format_rfc3339(std::time(nullptr))},
+               {"method", method},
+               {"target", target},
+               {"status", status},
+               {"bytes", bytes},
+               {"duration_ms", std::round(ms * 1000) / 1000}};
+  if (!principal.empty()) line["principal"] = principal;
+  std::lock_guard lock(shared.log_mutex);
+  std::cout << line.dump(-1, ' ', false, json::error_handler_t::replace) << "\n" << std::flush;
+}
+
+// One connection: read a request with a fresh parser, answer it, read the next; at most
+// server.max_pipelined requests per connection. Derived supplies stream() and do_eof().
+template <class Derived>
+class HttpSession {
+ public:
+  HttpSession(Shared& shared, Channel channel, beast::flat_buffer buffer)
+      : shared_(shared), channel_(channel), buffer_(std::move(buffer)) {}
+
+ protected:
+  Derived& derived() { return static_cast<Derived&>(*this); }
+  std::chrono::seconds timeout() const { return std::chrono::seconds(shared_.services.config().server.timeout_seconds); }
+
+  void do_read() {
+    if (shared_.stopping) return derived().do_eof();
+    const auto& limits = shared_.services.config().server;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(limits.header_limit_bytes));
+    parser_->body_limit(static_cast<std::uint64_t>(limits.body_limit_bytes));
+    beast::get_lowest_layer(derived().stream()).expires_after(timeout());
+    http::async_read(derived().stream(), buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, derived().shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) return derived().do_eof();
+    start_ = std::chrono::steady_clock::now();
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+      // The rest of the request is not read: answer and close.
+      bool body = ec == http::error::body_limit;
+      auto res = error_response(11, body ? http::status::payload_too_large : http::status::request_header_fields_too_large,
+                                body ? "payload_too_large" : "header_too_large",
+                                body ? "the request body is over the limit of " +
+                                           std::to_string(shared_.services.config().server.body_limit_bytes) + " bytes"
+                                     : "the request headers are over the limit");
+      std::string method(sv(parser_->get().method_string()));
+      res.keep_alive(false);
+      linger_ = true;
+      return send(std::move(res), method, nullptr);
+    }
+    if (ec) {
+      if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+        auto res = error_response(11, http::status::bad_request, "invalid_input", "malformed HTTP request");
+        res.keep_alive(false);
+        linger_ = true;
+        return send(std::move(res), "", nullptr);
+      }
+      return fail(ec, "read");
+    }
+    ++shared_.in_flight;
+    request_ = parser_->release();
+    std::string principal;
+    auto res = handle_request(shared_, channel_, request_, principal);
+    ++served_;
+    bool keep = request_.keep_alive() && served_ < shared_.services.config().server.max_pipelined && !shared_.stopping;
+    res.keep_alive(keep);
+    principal_ = std::move(principal);
+    send(std::move(res), std::string(sv(request_.method_string())), &request_);
+  }
+
+  void send(Response res, std::string method, const Request* req) {
+    auto sp = std::make_shared<Response>(std::move(res));
+    log_method_ = std::move(method);
+    log_request_ = req;
+    beast::get_lowest_layer(derived().stream()).expires_after(timeout());
+    http::async_write(derived().stream(), *sp,
+                      [self = derived().shared_from_this(), sp](beast::error_code ec, std::size_t bytes) {
+                        self->on_write(ec, bytes, sp->need_eof(), sp->result_int());
+                      });
+  }
+
+  void on_write(beast::error_code ec, std::size_t bytes, bool close, unsigned status) {
+    access_log(shared_, log_request_, log_method_, status, bytes, start_, principal_);
+    if (log_request_) --shared_.in_flight;
+    log_request_ = nullptr;
+    principal_.clear();
+    if (ec) return fail(ec, "write");
+    if (close && linger_) return linger();
+    if (close) return derived().do_eof();
+    do_read();
+  }
+
+  // After answering a request that was not read to its end (413, 431, 400), read and drop what
+  // the client still sends, up to a bound, before closing: closing with unread data makes the
+  // kernel reset the connection, and the client would lose the answer.
+  void linger() {
+    if (drained_ > kMaxDrainBytes) return derived().do_eof();
+    beast::get_lowest_layer(derived().stream()).expires_after(timeout());
+    derived().stream().async_read_some(
+        net::buffer(drain_), [self = derived().shared_from_this()](beast::error_code ec, std::size_t n) {
+          self->drained_ += n;
+          if (ec) return self->do_eof();
+          self->linger();
+        });
+  }
+
+  Shared& shared_;
+  Channel channel_;
+  beast::flat_buffer buffer_;
+
+ private:
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Request request_;
+  const Request* log_request_ = nullptr;
+  std::string log_method_, principal_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  int served_ = 0;
+  bool linger_ = false;
+  static constexpr std::size_t kMaxDrainBytes = 4 * 1024 * 1024;
+  std::array<char, 16384> drain_{};
+  std::size_t drained_ = 0;
+};
+
+class PlainSession : public HttpSession<PlainSession>, public std::enable_shared_from_this<PlainSession> {
+ public:
+  PlainSession(tcp::socket&& socket, Shared& shared)
+      : HttpSession(shared, Channel::http, beast::flat_buffer()), stream_(std::move(socket)) {}
+  void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&PlainSession::do_read, shared_from_this())); }
+  beast::tcp_stream& stream() { return stream_; }
+  void do_eof() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+ private:
+  friend class HttpSession<PlainSession>;
+  beast::tcp_stream stream_;
+};
+
+class TlsSession : public HttpSession<TlsSession>, public std::enable_shared_from_this<TlsSession> {
+ public:
+  TlsSession(tcp::socket&& socket, ssl::context& ctx, Shared& shared)
+      : HttpSession(shared, Channel::https, beast::flat_buffer()), stream_(std::move(socket), ctx) {}
+  void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&TlsSession::on_run, shared_from_this())); }
+  beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+  void do_eof() {
+    beast::get_lowest_layer(stream_).expires_after(timeout());
+    stream_.async_shutdown(beast::bind_front_handler(&TlsSession::on_shutdown, shared_from_this()));
+  }
+
+ private:
+  friend class HttpSession<TlsSession>;
+  void on_run() {
+    beast::get_lowest_layer(stream_).expires_after(timeout());
+    stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
+                            beast::bind_front_handler(&TlsSession::on_handshake, shared_from_this()));
+  }
+  void on_handshake(beast::error_code ec, std::size_t used) {
+    if (ec) return fail(ec, "handshake");
+    buffer_.consume(used);
+    do_read();
+  }
+  void on_shutdown(beast::error_code ec) {
+    if (ec) fail(ec, "shutdown");
+  }
+  beast::ssl_stream<beast::tcp_stream> stream_;
+};
+
+// ---------------------------------------------------------------- listener
+
+class AcceptingListener : public Listener, public std::enable_shared_from_this<AcceptingListener> {
+ public:
+  AcceptingListener(net::io_context& ioc, ssl::context* ctx, const tcp::endpoint& endpoint, Channel channel, Shared& shared)
+      : ioc_(ioc), ctx_(ctx), acceptor_(net::make_strand(ioc)), channel_(channel), shared_(shared) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+      throw Error(ErrorKind::io, "cannot listen on " + endpoint.address().to_string() + ":" +
+                                     std::to_string(endpoint.port()) + ": " + ec.message());
+    bound_ = acceptor_.local_endpoint();
+  }
+  tcp::endpoint endpoint() const override { return bound_; }
+  void stop() override {
+    net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+  void run() { do_accept(); }
+
+ private:
+  void do_accept() {
+    // Each connection gets its own strand.
+    acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&AcceptingListener::on_accept, shared_from_this()));
+  }
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      fail(ec, "accept");
+    } else if (channel_ == Channel::https && ctx_) {
+      std::make_shared<TlsSession>(std::move(socket), *ctx_, shared_)->run();
+    } else {
+      std::make_shared<PlainSession>(std::move(socket), shared_)->run();
+    }
+    do_accept();
+  }
+
+  net::io_context& ioc_;
+  ssl::context* ctx_;
+  tcp::acceptor acceptor_;
+  Channel channel_;
+  Shared& shared_;
+  tcp::endpoint bound_;
+};
+
+}  // namespace
+
+std::shared_ptr<Listener> listen(net::io_context& ioc, ssl::context* ssl, const tcp::endpoint& endpoint, Channel channel,
+                                 Shared& shared) {
+  auto l = std::make_shared<AcceptingListener>(ioc, ssl, endpoint, channel, shared);
+  l->run();
+  return l;
+}
+
+}  // namespace jitsuin::server

@@ -1,0 +1,60 @@
+#pragma once
+// jitsuind's HTTP side, in the shape of Beast 1.74's advanced server-flex example: a listener per
+// address, one session per connection on its own strand, a fresh parser per request with the
+// configured header and body limits, a timeout before every handshake, read and write.
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/http.hpp>
+
+#include "jitsuin/api/services.h"
+
+namespace jitsuin::server {
+
+namespace http = boost::beast::http;
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+/// Which listener a request came in on: plain HTTP serves only the CRLs and CA certificates.
+enum class Channel { https, http };
+
+/// What every session shares: the handlers' services (used by one request at a time: the
+/// database connection and the CA are not shared between threads), the limits and the counters
+/// graceful shutdown waits on.
+struct Shared {
+  explicit Shared(api::Services& s) : services(s) {}
+  api::Services& services;
+  std::mutex services_mutex;
+  std::mutex log_mutex;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};
+};
+
+/// Answers one request (never throws): routing, target checks, the static files, the JSON API.
+/// `principal` is set to the operator named when it is known (login), for the access log.
+Response handle_request(Shared& shared, Channel channel, const Request& req, std::string& principal);
+
+/// An error response {"error": code, "message": text}.
+Response error_response(unsigned version, http::status status, const std::string& code, const std::string& message);
+
+/// Accepts connections on one address and starts a session for each (TLS when given a context).
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  /// The bound address (port 0 in the configuration gets a free port).
+  virtual boost::asio::ip::tcp::endpoint endpoint() const = 0;
+  /// Closes the acceptor: no new connections; sessions already running go on.
+  virtual void stop() = 0;
+};
+
+/// Binds `endpoint` and starts accepting; ssl == nullptr: plain HTTP. Throws io when it cannot bind.
+std::shared_ptr<Listener> listen(boost::asio::io_context& ioc, boost::asio::ssl::context* ssl,
+                                 const boost::asio::ip::tcp::endpoint& endpoint, Channel channel, Shared& shared);
+
+}  // namespace jitsuin::server
