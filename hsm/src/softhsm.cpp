@@ -290,7 +290,8 @@ struct HomeLock {
   std::condition_variable cv;
   int holders = 0;      // TokenLocks alive on this home in this process
   bool taking = false;  // a thread is waiting for the flock; others wait for it on cv
-  int fd = -1;          // holds the flock while holders > 0
+  int fd = -1;          // HOME/token.lock, open for the process's life; flocked while holders > 0
+  int wait_fd = -1;     // HOME/token.wait, open for the process's life
   std::chrono::steady_clock::time_point taken_at;
 };
 
@@ -328,48 +329,41 @@ int open_lock_file(const fs::path& path) {
 // win against one that polls. Waiters announce themselves with a shared flock on HOME/token.wait;
 // before taking the lock, a process lets announced waiters go first: it waits until none is left
 // (each drops its announcement once it has the lock), at most kCourtesy.
-void let_waiters_in(const fs::path& wait_path, LockClock::time_point deadline) {
+void let_waiters_in(int wait_fd, LockClock::time_point deadline) {
   auto until = std::min(deadline, LockClock::now() + kCourtesy);
   if (LockClock::now() >= until) return;
-  int w = open_lock_file(wait_path);
-  while (::flock(w, LOCK_EX | LOCK_NB) != 0 && (errno == EWOULDBLOCK || errno == EINTR) && LockClock::now() < until)
+  while (::flock(wait_fd, LOCK_EX | LOCK_NB) != 0 && (errno == EWOULDBLOCK || errno == EINTR) &&
+         LockClock::now() < until)
     std::this_thread::sleep_for(std::chrono::microseconds(500));
-  ::close(w);   // drops the probe if it succeeded
+  ::flock(wait_fd, LOCK_UN);   // drops the probe if it succeeded
 }
 
-// Takes the flock on HOME/token.lock, waiting until deadline; returns its descriptor.
-int take_flock(const detail::HomeLock& h, int wait_seconds, LockClock::time_point deadline) {
-  let_waiters_in(h.wait_path, deadline);
-  int fd = open_lock_file(h.path);
-  int announced = -1;
-  bool announced_ok = false;
+// Takes the flock on HOME/token.lock (h.fd), waiting until deadline. Called by one thread at a
+// time per home (HomeLock::taking).
+void take_flock(detail::HomeLock& h, int wait_seconds, LockClock::time_point deadline) {
+  if (h.fd < 0) h.fd = open_lock_file(h.path);
+  if (h.wait_fd < 0) h.wait_fd = open_lock_file(h.wait_path);
+  let_waiters_in(h.wait_fd, deadline);
+  bool announced = false;
   auto pause = std::chrono::milliseconds(1);
-  auto close_all = [&] {
-    ::close(fd);
-    if (announced >= 0) ::close(announced);
-  };
   for (;;) {
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
-      if (announced >= 0) ::close(announced);
-      return fd;
+    if (::flock(h.fd, LOCK_EX | LOCK_NB) == 0) {
+      if (announced) ::flock(h.wait_fd, LOCK_UN);
+      return;
     }
     int err = errno;
     if (err == EINTR) continue;
-    if (err != EWOULDBLOCK) {
-      close_all();
-      throw Error(ErrorKind::hsm, "cannot lock " + h.path.string() + ": " + std::strerror(err), err);
-    }
-    if (announced < 0) announced = ::open(h.wait_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    // Fails only while another process probes for waiters (a moment): retried next round.
-    if (announced >= 0 && !announced_ok) announced_ok = ::flock(announced, LOCK_SH | LOCK_NB) == 0;
-    auto now = LockClock::now();
-    if (now >= deadline) {
-      close_all();
+    if (err != EWOULDBLOCK || LockClock::now() >= deadline) {
+      if (announced) ::flock(h.wait_fd, LOCK_UN);
+      if (err != EWOULDBLOCK)
+        throw Error(ErrorKind::hsm, "cannot lock " + h.path.string() + ": " + std::strerror(err), err);
       token_busy(h.path, wait_seconds, false);
     }
+    // Fails only while another process probes for waiters (a moment): retried next round.
+    if (!announced) announced = ::flock(h.wait_fd, LOCK_SH | LOCK_NB) == 0;
     // Back off (1 ms doubling to 5 ms, with up to 1 ms of jitter so waiters do not retry in step).
     auto jitter = std::chrono::microseconds(random_bytes(1)[0] * 4);
-    std::this_thread::sleep_for(std::min<LockClock::duration>(pause + jitter, deadline - now));
+    std::this_thread::sleep_for(std::min<LockClock::duration>(pause + jitter, deadline - LockClock::now()));
     pause = std::min<std::chrono::milliseconds>(pause * 2, kMaxPause);
   }
 }
@@ -377,16 +371,23 @@ int take_flock(const detail::HomeLock& h, int wait_seconds, LockClock::time_poin
 }  // namespace
 
 std::unique_ptr<TokenLock> TokenLock::acquire(const fs::path& home, int wait_seconds) {
-  fs::create_directories(home);
-  auto path = fs::weakly_canonical(fs::absolute(home)) / "token.lock";
+  // Keyed by the home as named (jitsuin names a home one way: config.home); the folder is made
+  // once per process.
+  auto named = fs::absolute(home).lexically_normal();
   std::shared_ptr<detail::HomeLock> h;
+  fs::path path;
   {
     static std::mutex registry_mutex;
-    static std::map<std::string, std::weak_ptr<detail::HomeLock>> registry;
+    // Kept for the process's life (a few hundred bytes per home; no descriptor while not held).
+    static std::map<std::string, std::shared_ptr<detail::HomeLock>> registry;
     std::lock_guard registry_lock(registry_mutex);
-    auto& slot = registry[path.string()];
-    h = slot.lock();
-    if (!h) {
+    auto& slot = registry[named.string()];
+    h = slot;
+    if (h) {
+      path = h->path;
+    } else {
+      fs::create_directories(home);
+      path = named / "token.lock";
       h = std::make_shared<detail::HomeLock>();
       h->path = path;
       h->wait_path = path.parent_path() / "token.wait";
@@ -408,9 +409,8 @@ std::unique_ptr<TokenLock> TokenLock::acquire(const fs::path& home, int wait_sec
   }
   h->taking = true;
   l.unlock();
-  int fd;
   try {
-    fd = take_flock(*h, wait_seconds, deadline);
+    take_flock(*h, wait_seconds, deadline);
   } catch (...) {
     l.lock();
     h->taking = false;
@@ -419,7 +419,6 @@ std::unique_ptr<TokenLock> TokenLock::acquire(const fs::path& home, int wait_sec
   }
   l.lock();
   h->taking = false;
-  h->fd = fd;
   h->holders = 1;
   h->taken_at = LockClock::now();
   h->cv.notify_all();
@@ -432,8 +431,7 @@ TokenLock::~TokenLock() {
   auto it = std::find(this_thread_holds.begin(), this_thread_holds.end(), home_.get());
   if (it != this_thread_holds.end()) this_thread_holds.erase(it);
   if (--home_->holders == 0) {
-    ::close(home_->fd);   // closing the descriptor releases the flock
-    home_->fd = -1;
+    ::flock(home_->fd, LOCK_UN);
     home_->cv.notify_all();
   }
 }
