@@ -148,7 +148,11 @@ struct OcspResponder::Impl {
     std::shared_ptr<hsm::Signer> key = keys.generate("jitsuin-ocsp-signer", hsm::KeyAlgorithm::p256);
     auto req = ossl::check<ossl::Req>(X509_REQ_new(), "X509_REQ_new");
     if (X509_REQ_set_pubkey(req.get(), key->pkey()) != 1) ossl::throw_openssl("cannot build the OCSP signer's CSR");
-    if (X509_REQ_sign(req.get(), key->pkey(), EVP_sha256()) <= 0) ossl::throw_openssl("cannot sign the OCSP signer's CSR");
+    {
+      auto hold = key->hold();   // the embedded token's lock, for this one signature
+      if (X509_REQ_sign(req.get(), key->pkey(), EVP_sha256()) <= 0)
+        ossl::throw_openssl("cannot sign the OCSP signer's CSR");
+    }
     unsigned char* der = nullptr;
     int len = i2d_X509_REQ(req.get(), &der);
     if (len <= 0) ossl::throw_openssl("cannot encode the OCSP signer's CSR");
@@ -325,9 +329,12 @@ struct OcspResponder::Impl {
     }
     if (out.nonce && OCSP_copy_nonce(bs.get(), req.get()) <= 0) ossl::throw_openssl("cannot copy the nonce");
     // responderID byKey; the signer's certificate included (no chain: the client has the issuer).
-    if (OCSP_basic_sign(bs.get(), signer->cert.get(), signer->key->pkey(), detail::digest_for(signer->key->pkey()),
-                        nullptr, OCSP_RESPID_KEY) != 1)
-      ossl::throw_openssl("cannot sign the OCSP response");
+    {
+      auto hold = signer->key->hold();   // the embedded token's lock, for this one signature
+      if (OCSP_basic_sign(bs.get(), signer->cert.get(), signer->key->pkey(), detail::digest_for(signer->key->pkey()),
+                          nullptr, OCSP_RESPID_KEY) != 1)
+        ossl::throw_openssl("cannot sign the OCSP response");
+    }
     ++signatures;
     auto resp = ossl::check<OcspResponse>(OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs.get()),
                                           "OCSP_response_create");
