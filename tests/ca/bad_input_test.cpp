@@ -154,7 +154,7 @@ TEST_F(BadInput, SubjectsBreakingTheRomajiRules) {
   at_limit["organization"] = std::string(40, 'a');
   at_limit["department"] = std::string(30, 'd');
   at_limit["title"] = std::string(30, 't');
-  EXPECT_NO_THROW(f->ca->issue({"individual-signing", csr, at_limit, {}}, {"test"}));
+  EXPECT_NO_THROW(f->ca->issue({"individual-signing", csr, at_limit, {}, {}}, {"test"}));
   certs += 1;
   audit += 1;
 }

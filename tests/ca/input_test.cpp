@@ -147,7 +147,7 @@ TEST(Extensions, AnSmimeAddressWithACommaIsRefusedAndNothingRecorded) {
   auto certs = count_rows(*f->db, "certificates"), audit = count_rows(*f->db, "audit_log");
   auto msg = expect_error(
       [&] {
-        f->ca->issue({"smime", openssl_csr(dir.path(), "ec"), {{"common_name", "Taro Yamada"}, {"email", kInjected}}, {}},
+        f->ca->issue({"smime", openssl_csr(dir.path(), "ec"), {{"common_name", "Taro Yamada"}, {"email", kInjected}}, {}, {}},
                      {"test"});
       },
       ErrorKind::invalid_input);

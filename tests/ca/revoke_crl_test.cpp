@@ -20,7 +20,7 @@ struct Clocked {
   int keys = 0;
 
   ca::IssuedCertificate issue() {
-    return ca->issue({"individual-signing", openssl_csr(dir.path(), "ec", "k" + std::to_string(++keys)), kTaro, {}},
+    return ca->issue({"individual-signing", openssl_csr(dir.path(), "ec", "k" + std::to_string(++keys)), kTaro, {}, {}},
                      {"test"});
   }
   std::string crl_text(const std::string& role) {
@@ -250,9 +250,9 @@ TEST(Revoke, KeyCompromiseChangesTheReasonOfARevocationInEffect) {
 TEST(Revoke, CompromisedKeyIsNeverCertifiedAgain) {
   Clocked c;
   std::string csr = openssl_csr(c.dir.path(), "ec", "stolen");
-  auto first = c.ca->issue({"individual-signing", csr, kTaro, {}}, {"test"});
+  auto first = c.ca->issue({"individual-signing", csr, kTaro, {}, {}}, {"test"});
   // Signed (same subject, allowed while the key is not reported), not yet recorded...
-  auto prepared = c.ca->sign_certificate({"individual-signing", csr, kTaro, {}});
+  auto prepared = c.ca->sign_certificate({"individual-signing", csr, kTaro, {}, {}});
   // ...when the key is reported compromised, with the revocation itself scheduled for later.
   c.ca->revoke(first.record.serial_hex, ca::RevocationReason::key_compromise, c.now + 86400, {"op"});
   auto certs = count_rows(*c.f->db, "certificates");
@@ -264,7 +264,7 @@ TEST(Revoke, CompromisedKeyIsNeverCertifiedAgain) {
   }
   const config::NameFields other = {{"organization", "Ume Kogyo"}, {"common_name", "Hanako Ito"}};
   for (const auto& subject : {kTaro, other}) {
-    auto m = expect_error([&] { c.ca->issue({"individual-signing", csr, subject, {}}, {"test"}); },
+    auto m = expect_error([&] { c.ca->issue({"individual-signing", csr, subject, {}, {}}, {"test"}); },
                           ErrorKind::invalid_input);
     EXPECT_NE(m.find(first.record.serial_hex), std::string::npos) << m;
   }
