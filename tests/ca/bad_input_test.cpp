@@ -21,7 +21,7 @@ class BadInput : public ::testing::Test {
   void refused(const std::string& csr, const std::string& profile, const config::NameFields& subject,
                ErrorKind kind, const std::string& needle, std::optional<int> days = std::nullopt) {
     try {
-      f->ca->issue({profile, csr, subject, days}, {"test"});
+      f->ca->issue({profile, csr, subject, days, {}}, {"test"});
       ADD_FAILURE() << "expected a refusal containing '" << needle << "'";
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), kind) << e.what();
