@@ -340,7 +340,9 @@ struct OcspResponder::Impl {
                                           "OCSP_response_create");
     out.der = response_der(resp.get());
     out.response_status = "successful";
-    if (n == 1 && !out.nonce && ones[0].key.second != NID_undef) {
+    // Only statuses of certificates we issued are kept: a serial we never issued costs a signature
+    // each time but no memory, so random serials cannot grow the cache without bound.
+    if (n == 1 && !out.nonce && ones[0].key.second != NID_undef && ones[0].row.found) {
       std::lock_guard lock(state_mutex);
       cache[ones[0].key] = Cached{ones[0].row, signer->id, ones[0].reuse_until, out.der, out.statuses[0]};
     }

@@ -12,7 +12,7 @@ namespace {
 
 ca::IssuedCertificate issue(CaFixture& f, const std::string& csr, const std::string& profile = "individual-signing",
                             const config::NameFields& subject = kTaro, std::optional<int> days = std::nullopt) {
-  return f.ca->issue({profile, csr, subject, days}, {"test"});
+  return f.ca->issue({profile, csr, subject, days, {}}, {"test"});
 }
 
 std::string text_of(const X509* cert) {

@@ -82,7 +82,7 @@ class Ocsp : public ::testing::Test {
     responder = std::make_unique<ca::OcspResponder>(f->config, *f->db, *f->keys, clock, *ca);
   }
   ca::IssuedCertificate issue(const std::string& name) {
-    ca::IssueRequest r{"individual-signing", openssl_csr(dir.path(), "ec", name), kTaro, std::nullopt};
+    ca::IssueRequest r{"individual-signing", openssl_csr(dir.path(), "ec", name), kTaro, std::nullopt, {}};
     return ca->issue(r, {"test"});
   }
   std::vector<Single> ask(const X509* cert, bool nonce = false, const EVP_MD* md = EVP_sha1()) {
@@ -166,6 +166,10 @@ TEST_F(Ocsp, UnknownSerialAndOtherIssuerAndSeveralCertIds) {
   ASN1_INTEGER_set(sn.get(), 12345);
   X509_set_serialNumber(stranger.get(), sn.get());
   EXPECT_EQ(ask(stranger.get())[0].status, V_OCSP_CERTSTATUS_UNKNOWN);
+  // Asked again: signed again, never kept (random serials must not grow the responder's memory).
+  auto hits = responder->cache_hits();
+  EXPECT_EQ(ask(stranger.get())[0].status, V_OCSP_CERTSTATUS_UNKNOWN);
+  EXPECT_EQ(responder->cache_hits(), hits);
 }
 
 TEST_F(Ocsp, NonceIsEchoedAndSignedForTheRequest) {

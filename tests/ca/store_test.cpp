@@ -20,7 +20,7 @@ const config::NameFields kTaro = {{"common_name", "Taro Yamada"}, {"organization
 const config::NameFields kHanako = {{"common_name", "Hanako Suzuki"}, {"organization", "Example Kensetsu"}};
 
 ca::IssueRequest request(const std::string& csr, const config::NameFields& subject = kTaro) {
-  return {"individual-signing", csr, subject, std::nullopt};
+  return {"individual-signing", csr, subject, std::nullopt, {}};
 }
 
 TEST(CaRecord, SignWritesNothingAndRecordRunsOnlyInTheCallersTransaction) {
