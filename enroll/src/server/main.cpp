@@ -14,6 +14,7 @@
 #include "jitsuin/api/services.h"
 #include "jitsuin/config/config.h"
 #include "jitsuin/core/error.h"
+#include "server/routes.h"
 #include "server/server.h"
 #include "server/tls_identity.h"
 
@@ -26,10 +27,12 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: jitsuind [--home DIR] [--config FILE] [--listen ADDR:PORT] [--http-listen ADDR:PORT]\n"
+    "       jitsuind --routes\n"
     "  --home DIR               state folder (default ./var), as for jitsuin\n"
     "  --config FILE            configuration (default: $JITSUIN_CONFIG, DIR/jitsuin.json, or config/jitsuin.json)\n"
     "  --listen ADDR:PORT       HTTPS: JSON API under /api/v1/, /health (default server.listen, 127.0.0.1:8443)\n"
     "  --http-listen ADDR:PORT  plain HTTP: CRLs and CA certificates only (default server.http_listen, 127.0.0.1:8080)\n"
+    "  --routes                 print every route served, one 'METHOD PATH' a line, and exit\n"
     "Port 0 takes a free port. The bound addresses are printed on the first line of standard output.\n";
 
 struct UsageError : std::runtime_error {
@@ -75,6 +78,10 @@ int main(int argc, char** argv) {
       };
       if (a == "--help" || a == "-h") {
         std::cout << kUsage;
+        return 0;
+      } else if (a == "--routes") {
+        for (const auto& r : server::routes())
+          for (const auto& m : r.methods) std::cout << m << " " << r.path << "\n";
         return 0;
       } else if (a == "--home" || a.starts_with("--home=")) home = value("--home");
       else if (a == "--config" || a.starts_with("--config=")) config_file = value("--config");

@@ -19,6 +19,8 @@
 #include "jitsuin/api/status.h"
 #include "jitsuin/core/error.h"
 #include "jitsuin/core/util.h"
+#include "server/openapi.h"
+#include "server/routes.h"
 
 namespace jitsuin::server {
 
@@ -71,18 +73,6 @@ bool valid_path(std::string_view path) {
 }
 
 // The published files: exactly what `jitsuin crl publish` wrote (CRLs and CA certificates, DER).
-struct StaticRoute {
-  const char* path;
-  const char* file;
-  const char* content_type;
-};
-constexpr StaticRoute kStatic[] = {
-    {"/crl/issuing.crl", "issuing.crl", "application/pkix-crl"},
-    {"/crl/root.crl", "root.crl", "application/pkix-crl"},
-    {"/ca/issuing.crt", "issuing.crt", "application/pkix-cert"},
-    {"/ca/root.crt", "root.crt", "application/pkix-cert"},
-};
-
 Response serve_file(Shared& shared, const Request& req, const StaticRoute& route) {
   auto file = shared.services.config().ca.crl.publish_dir / route.file;
   struct stat st {};
@@ -167,7 +157,7 @@ Response handle_request(Shared& shared, Channel channel, const Request& req, std
     std::string_view path = target.substr(0, target.find('?'));
     if (!valid_path(path))
       return error_response(req.version(), http::status::not_found, "not_found", "no such resource");
-    for (const auto& route : kStatic)
+    for (const auto& route : static_routes())
       if (path == route.path) {
         if (req.method() != http::verb::get && req.method() != http::verb::head) {
           auto res = error_response(req.version(), http::status::method_not_allowed, "method_not_allowed",
@@ -178,6 +168,7 @@ Response handle_request(Shared& shared, Channel channel, const Request& req, std
         return serve_file(shared, req, route);
       }
     if (channel == Channel::https) {
+      if (auto res = serve_openapi(shared, channel, req, principal)) return std::move(*res);
       if (path == "/health") {
         if (req.method() != http::verb::get && req.method() != http::verb::head) {
           auto res = error_response(req.version(), http::status::method_not_allowed, "method_not_allowed",

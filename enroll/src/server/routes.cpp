@@ -1,0 +1,33 @@
+#include "server/routes.h"
+
+#include "jitsuin/api/handler.h"
+
+namespace jitsuin::server {
+
+const std::vector<StaticRoute>& static_routes() {
+  static const std::vector<StaticRoute> all = {
+      {"/crl/issuing.crl", "issuing.crl", "application/pkix-crl"},
+      {"/crl/root.crl", "root.crl", "application/pkix-crl"},
+      {"/ca/issuing.crt", "issuing.crt", "application/pkix-cert"},
+      {"/ca/root.crt", "root.crt", "application/pkix-cert"},
+  };
+  return all;
+}
+
+std::vector<RouteInfo> routes() {
+  const std::vector<std::string> get = {"GET", "HEAD"};
+  std::vector<RouteInfo> out;
+  for (const auto& s : static_routes()) out.push_back({get, s.path, RouteChannel::both, RouteAuth::none});
+  // Fixed routes, one line each.
+  out.push_back({get, "/health", RouteChannel::https, RouteAuth::none});
+  out.push_back({get, kOpenApiPath, RouteChannel::https, RouteAuth::none});
+  // The handlers, by name; Access::local ones act as the CA host's user and are never routed.
+  for (const auto& h : api::handlers()) {
+    if (h.access == api::Access::local) continue;
+    out.push_back({{"POST"}, "/api/v1/" + h.name, RouteChannel::https,
+                   h.access == api::Access::request_credentials ? RouteAuth::request : RouteAuth::bearer});
+  }
+  return out;
+}
+
+}  // namespace jitsuin::server

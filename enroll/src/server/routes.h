@@ -1,0 +1,41 @@
+#pragma once
+// The server's routes as one list: what handle_request answers, what `jitsuind --routes` prints and
+// what enroll/openapi.json must describe (CTest jitsuind_openapi checks both ways). No Boost here,
+// so that the list can be read without a server.
+#include <string>
+#include <vector>
+
+namespace jitsuin::server {
+
+/// A file `jitsuin crl publish` writes, served byte for byte at `path`.
+struct StaticRoute {
+  const char* path;
+  const char* file;
+  const char* content_type;
+};
+
+/// The published CRLs and CA certificates (the table handle_request serves from).
+const std::vector<StaticRoute>& static_routes();
+
+/// Where a route is served: plain HTTP serves only what relying parties fetch.
+enum class RouteChannel { https, both };
+
+/// Who may call a route: anyone, an operator's bearer session token, or credentials in the body.
+enum class RouteAuth { none, bearer, request };
+
+struct RouteInfo {
+  std::vector<std::string> methods;   // "GET", "HEAD" or "POST"
+  std::string path;
+  RouteChannel channel = RouteChannel::https;
+  RouteAuth auth = RouteAuth::none;
+};
+
+/// Every route the server answers: the static files, the fixed routes and `POST /api/v1/<name>`
+/// for every handler whose Access is not local. A new fixed route is one line in routes.cpp.
+std::vector<RouteInfo> routes();
+
+/// The API document (enroll/openapi.json, embedded at build time), served at kOpenApiPath.
+inline constexpr const char* kOpenApiPath = "/api/v1/openapi.json";
+std::string_view openapi_document();
+
+}  // namespace jitsuin::server
