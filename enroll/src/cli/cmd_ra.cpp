@@ -215,10 +215,11 @@ int bundle_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
 }
 
 int application_add(const GlobalOptions& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"bundle", "file"}, {});
+  Args a(argv, {"bundle", "file"}, {"json"});
   Context ctx(g);
   json r = call_api(ctx, "ra.application.add",
                     {{"bundle", a.whole_number("bundle")}, {"form", read_json_file(a.required("file"))}});
+  if (a.flag("json")) return print_json(r), 0;
   std::cout << "application " << r["application"] << " added to bundle " << a.whole_number("bundle") << "\n";
   return 0;
 }
@@ -265,13 +266,14 @@ int application_list(const GlobalOptions& g, const std::vector<std::string>& arg
 // ---- documents and the check ------------------------------------------------------------------
 
 int document_add(const GlobalOptions& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"bundle", "application", "kind", "issued", "received", "note"}, {"copy"});
+  Args a(argv, {"bundle", "application", "kind", "issued", "received", "note"}, {"copy", "json"});
   json req = {{"bundle", a.whole_number("bundle")}, {"kind", a.required("kind")}, {"issued", a.required("issued")}};
   if (auto app = a.opt_whole_number("application")) req["application"] = *app;
   if (auto r = a.get("received")) req["received"] = *r;
   if (auto n = a.get("note")) req["note"] = *n;
   if (a.flag("copy")) req["copy"] = true;
   json d = call(g, "ra.document.add", req);
+  if (a.flag("json")) return print_json(d), 0;
   std::cout << "document " << d["id"] << " recorded: " << str(d, "kind") << " issued " << str(d, "issued_on")
             << ", accepted until " << str(d, "accepted_until") << "\n";
   return 0;
@@ -311,10 +313,11 @@ int check(const GlobalOptions& g, const std::vector<std::string>& argv) {
 }
 
 int resubmit(const GlobalOptions& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"bundle", "note"}, {});
+  Args a(argv, {"bundle", "note"}, {"json"});
   json req = id_request("bundle", a.whole_number("bundle"));
   if (auto n = a.get("note")) req["note"] = *n;
   json r = call(g, "ra.resubmit", req);
+  if (a.flag("json")) return print_json(r), 0;
   std::cout << r["applications"].size() << " application(s) resubmitted; record the new documents, then run ra check\n";
   return 0;
 }
@@ -322,13 +325,14 @@ int resubmit(const GlobalOptions& g, const std::vector<std::string>& argv) {
 // ---- decisions ----------------------------------------------------------------------------------
 
 int approve(const GlobalOptions& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"application", "bundle"}, {});
+  Args a(argv, {"application", "bundle"}, {"json"});
   json req = json::object();
   if (a.get("application")) req["application"] = a.whole_number("application");
   if (auto b = a.opt_whole_number("bundle")) req["bundle"] = *b;
   Context ctx(g);
   if (req.empty()) throw UsageError("give --application ID or --bundle ID");
   json r = call_api(ctx, "ra.approve", req);
+  if (a.flag("json")) return print_json(r), 0;
   for (const auto& id : r["approved"]) std::cout << "application " << id << " approved\n";
   return 0;
 }
@@ -353,11 +357,16 @@ std::string home_letter_prefix(std::int64_t application) {
   return "application-" + std::to_string(application) + "-";
 }
 
+void write_letter(OutputFile& letter, const json& pin) {
+  Bytes pdf = from_base64(pin["letter_pdf"].get<std::string>());
+  letter.write(std::string_view(reinterpret_cast<const char*>(pdf.data()), pdf.size()), 0600);
+}
+
 // The PIN is issued and the letter rendered in one transaction by ra.pin.issue; writing the PDF is
 // this adapter's part. The letter's path is checked (its folder exists and takes the file) before
 // the PIN exists, so that a path that cannot be written to costs no PIN.
 int issue_pin(const GlobalOptions& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"application", "letter", "language", "enrollment-url"}, {"no-letter"});
+  Args a(argv, {"application", "letter", "language", "enrollment-url"}, {"no-letter", "json"});
   Context ctx(g);
   auto id = a.whole_number("application");
   bool with_letter = !a.flag("no-letter");
@@ -369,11 +378,17 @@ int issue_pin(const GlobalOptions& g, const std::vector<std::string>& argv) {
     letter.emplace(OutputFile::in_home(
         ctx, home_letters(ctx) / (home_letter_prefix(id) + std::to_string(ctx.clock()()) + ".pdf")));
   json pin = call_api(ctx, "ra.pin.issue", req);
+  if (a.flag("json")) {
+    // The response as the API gives it, but the letter as the file it was written to.
+    if (letter) write_letter(*letter, pin);
+    pin.erase("letter_pdf");
+    if (letter) pin["letter"] = letter->path().string();
+    return print_json(pin), 0;
+  }
   std::cout << "application PIN for application " << id << " (shown once, not stored): " << str(pin, "pin") << "\n"
             << "expires " << str(pin, "expires_at") << "\n" << std::flush;
   if (letter) {
-    Bytes pdf = from_base64(pin["letter_pdf"].get<std::string>());
-    letter->write(std::string_view(reinterpret_cast<const char*>(pdf.data()), pdf.size()), 0600);
+    write_letter(*letter, pin);
     std::cout << "approval notice: " << letter->path().string() << "\n";
   }
   return 0;
@@ -391,13 +406,14 @@ int pin_reissue_request(const GlobalOptions& g, const std::vector<std::string>& 
 // ---- restricted-delivery mail -------------------------------------------------------------------
 
 int mail_sent(const GlobalOptions& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"application", "tracking", "date"}, {});
+  Args a(argv, {"application", "tracking", "date"}, {"json"});
   json req = {{"application", a.whole_number("application")}, {"tracking", a.required("tracking")}};
   if (auto d = a.get("date")) req["date"] = *d;
   Context ctx(g);
   json m = call_api(ctx, "ra.mail.sent", req);
-  std::cout << "approval notice for application " << m["application"] << " sent, tracking " << str(m, "tracking_number")
-            << "\n";
+  if (!a.flag("json"))
+    std::cout << "approval notice for application " << m["application"] << " sent, tracking "
+              << str(m, "tracking_number") << "\n";
   // The letter has gone by post: the copies jitsuin kept under HOME/letters hold the PIN in clear,
   // so they go now (a letter written elsewhere with --letter is the operator's to delete).
   std::error_code ec;
@@ -406,16 +422,18 @@ int mail_sent(const GlobalOptions& g, const std::vector<std::string>& argv) {
     std::string name = e.path().filename().string();
     if (!name.starts_with(prefix) || !name.ends_with(".pdf") || !e.is_regular_file()) continue;
     std::filesystem::remove(e.path());   // throws, naming the file, when it cannot be deleted
-    std::cout << "deleted " << e.path().string() << " (it held the PIN)\n";
+    if (!a.flag("json")) std::cout << "deleted " << e.path().string() << " (it held the PIN)\n";
   }
+  if (a.flag("json")) print_json(m);
   return 0;
 }
 
 int mail_event(const GlobalOptions& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"tracking", "event", "date"}, {});
+  Args a(argv, {"tracking", "event", "date"}, {"json"});
   json req = {{"tracking", a.required("tracking")}, {"event", a.required("event")}};
   if (auto d = a.get("date")) req["date"] = *d;
   json m = call(g, "ra.mail.event", req);
+  if (a.flag("json")) return print_json(m), 0;
   std::cout << "mailing " << str(m, "tracking_number") << " is " << str(m, "state");
   if (m.contains("hold_ends") && str(m, "state") == "held")
     std::cout << " (at the post office until " << str(m, "hold_ends") << ")";
@@ -657,7 +675,7 @@ const CommandRegistrar kRegistrar({
      "Shows a bundle: company, forms, applications, documents and the reasons of the last check.", bundle_show},
     {"ra", "bundle-list", "ra bundle-list [--company TEXT] [--limit N] [--json]",
      "Lists bundles, newest first; --company matches the name in kanji, kana or romaji.", bundle_list},
-    {"ra", "application-add", "ra application-add --bundle N --file FORM5.json",
+    {"ra", "application-add", "ra application-add --bundle N --file FORM5.json [--json]",
      "Adds a Form-5 applicant to a bundle that is still being checked.", application_add},
     {"ra", "application-edit", "ra application-edit --id N --file CHANGES.json",
      "Changes Form-5 fields while the application is received, incomplete or resubmitted.", application_edit},
@@ -669,7 +687,8 @@ const CommandRegistrar kRegistrar({
      "notice_mailed, enrolled, issued, rejected, withdrawn.",
      application_list},
     {"ra", "document-add",
-     "ra document-add --bundle N [--application N] --kind KIND --issued YYYY-MM-DD [--received YYYY-MM-DD] [--copy] [--note TEXT]",
+     "ra document-add --bundle N [--application N] --kind KIND --issued YYYY-MM-DD [--received YYYY-MM-DD] [--copy] [--note TEXT]\n"
+     "  [--json]",
      "Records a public document received for a bundle (--received defaults to today in Japan). KIND:\n"
      "registration_current (現在事項全部証明書), registration_history (履歴事項全部証明書),\n"
      "registration_representative (代表者事項全部証明書), representative_seal (代表者印の印鑑証明書),\n"
@@ -683,14 +702,15 @@ const CommandRegistrar kRegistrar({
      "Checks a bundle's forms and documents (RA-2): complete → applications checked; else incomplete,\n"
      "with the reasons (Japanese and English) to print and send back with the bundle.",
      check},
-    {"ra", "resubmit", "ra resubmit --bundle N [--note TEXT]",
+    {"ra", "resubmit", "ra resubmit --bundle N [--note TEXT] [--json]",
      "The company sent missing papers: incomplete applications become resubmitted.", resubmit},
-    {"ra", "approve", "ra approve (--application N | --bundle N)",
+    {"ra", "approve", "ra approve (--application N | --bundle N) [--json]",
      "Approves checked applications (approver role; never your own entries: two-person rule).", approve},
     {"ra", "reject", "ra reject --application N --reason TEXT", "Rejects an application.", reject},
     {"ra", "withdraw", "ra withdraw --application N --reason TEXT", "Records a withdrawal by the company.", withdraw},
     {"ra", "issue-pin",
-     "ra issue-pin --application N [--letter FILE.pdf] [--language ja|en] [--enrollment-url URL] [--no-letter]",
+     "ra issue-pin --application N [--letter FILE.pdf] [--language ja|en] [--enrollment-url URL] [--no-letter]\n"
+     "  [--json]",
      "Issues the application PIN of an approved application, prints it once and writes the approval\n"
      "notice PDF (mode 0600; default HOME/letters/, deleted by ra mail-sent). --letter must name a file\n"
      "in an existing folder, not one of jitsuin's own; it is checked before the PIN exists. A re-issue\n"
@@ -699,11 +719,11 @@ const CommandRegistrar kRegistrar({
     {"ra", "pin-reissue-request", "ra pin-reissue-request --application N --reason TEXT",
      "Asks for a new PIN (locked, expired, letter returned or lost); the old PIN stops working.",
      pin_reissue_request},
-    {"ra", "mail-sent", "ra mail-sent --application N --tracking NUMBER [--date YYYY-MM-DD]",
+    {"ra", "mail-sent", "ra mail-sent --application N --tracking NUMBER [--date YYYY-MM-DD] [--json]",
      "Records the restricted-delivery mailing (本人限定受取郵便) of the approval notice, and deletes\n"
      "the application's approval notice files under HOME/letters/ (they hold the PIN).",
      mail_sent},
-    {"ra", "mail-event", "ra mail-event --tracking NUMBER --event held|delivered|returned [--date YYYY-MM-DD]",
+    {"ra", "mail-event", "ra mail-event --tracking NUMBER --event held|delivered|returned [--date YYYY-MM-DD] [--json]",
      "Records what the post office reported. Held mail is kept one week, then returned.", mail_event},
     {"ra", "mail-resend",
      "ra mail-resend --application N --tracking NUMBER --charge YEN [--note TEXT] [--date YYYY-MM-DD]",
