@@ -67,7 +67,7 @@ def main():
             schema = node
         return schema
 
-    # A value for a schema: its required fields only (allOf merged, oneOf's first choice).
+    # A value for a schema: its example, or its required fields only (allOf merged, oneOf's first choice).
     def example(schema):
         schema = deref(schema)
         if "allOf" in schema:
@@ -79,6 +79,8 @@ def main():
             return out
         if "oneOf" in schema and "properties" not in schema:
             return example(schema["oneOf"][0])
+        if "example" in schema:
+            return schema["example"]
         if "enum" in schema:
             return schema["enum"][0]
         kind = schema.get("type", "object")

@@ -5,7 +5,8 @@
 # company's IDs, then lists and shows — run through the jitsuin CLI (--json) on home A and through
 # curl against jitsuind on home B, both homes set up by the same fixture. Every step's JSON must be
 # the same on both paths (tests/enroll/parity_compare.py: times, PINs and the homes' paths
-# normalised); a refused step must be refused on both with the same error kind and message.
+# normalised); a refused step must be refused on both with the same error kind and message. Each
+# request and answer must also be what enroll/openapi.json says (tests/enroll/openapi_validate.py).
 # Usage: tests/enroll/parity_test.sh PATH/TO/jitsuin PATH/TO/jitsuind
 set -euo pipefail
 JITSUIN="$(realpath "$1")"
@@ -54,6 +55,9 @@ step() {
           -H "Authorization: Bearer ${token[$who]}" --data-binary "$body" "$HTTPS_URL/api/v1/$handler")"
   /usr/bin/python3 "$here/parity_compare.py" "$name ($handler / jitsuin $1 $2)" "$status" "cli/$name.json" \
     "cli/$name.err" "$code" "api/$name.json" "$A" "$B" || fail "step $name differs"
+  printf '%s' "$body" >"api/$name.request"
+  /usr/bin/python3 "$here/openapi_validate.py" "$here/../../enroll/openapi.json" "$handler" "api/$name.request" "$code" \
+    "api/$name.json" || fail "step $name: the API's traffic is not what enroll/openapi.json describes"
 }
 # A value from the last step's output (the same on both sides, or the step would have failed).
 last() { /usr/bin/python3 -c 'import json,sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$(ls cli/*.json | tail -n1)" "$1"; }
