@@ -3,7 +3,7 @@
 # blocks, in order, as one bash script (set -euo pipefail, so any failing call stops it; the curl
 # calls use --fail-with-body) against jitsuind on a fresh home with the RA staff of the walkthrough,
 # then the outcome checked with the CLI, the PDFs and the access log.
-# Usage: tests/enroll/api_day_test.sh PATH/TO/jitsuin PATH/TO/jitsuind SOURCE_DIR
+# Usage: tests/enroll/api_day_test.sh PATH/TO/jitsuin PATH/TO/jitsuind SOURCE_DIR   (KEEP=1 keeps the temp folder)
 set -euo pipefail
 JITSUIN="$(realpath "$1")"
 JITSUIND="$(realpath "$2")"

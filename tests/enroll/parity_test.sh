@@ -7,7 +7,7 @@
 # the same on both paths (tests/enroll/parity_compare.py: times, PINs and the homes' paths
 # normalised); a refused step must be refused on both with the same error kind and message. Each
 # request and answer must also be what enroll/openapi.json says (tests/enroll/openapi_validate.py).
-# Usage: tests/enroll/parity_test.sh PATH/TO/jitsuin PATH/TO/jitsuind
+# Usage: tests/enroll/parity_test.sh PATH/TO/jitsuin PATH/TO/jitsuind   (KEEP=1 keeps the temp folder)
 set -euo pipefail
 JITSUIN="$(realpath "$1")"
 JITSUIND="$(realpath "$2")"
