@@ -5,34 +5,13 @@
 # checked by a strict parser of the exposition format (tests/enroll/prom_check.py).
 # Usage: tests/enroll/ops_test.sh PATH/TO/jitsuin PATH/TO/jitsuind [SOURCE_DIR]
 set -euo pipefail
-JITSUIN="$(realpath "$1")"
-JITSUIND="$(realpath "$2")"
-SOURCE_DIR="$(realpath "${3:-$(dirname "${BASH_SOURCE[0]}")/../..}")"
-unset JITSUIN_CONFIG JITSUIN_SESSION_FILE JITSUIN_CA_PIN
-umask 077
-work="$(mktemp -d "${TMPDIR:-/tmp}/jitsuind-ops.XXXXXX")"
-pid="" sink_pid="" lock_pid=""
-cleanup() {
-  for p in "$pid" "$sink_pid" "$lock_pid"; do
-    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -KILL "$p" 2>/dev/null || true; fi
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/ops_lib.sh" jitsuind_ops "$@"
+show_on_failure=(server.err)
 home="$work/home"
-cd "$work"
-fail() {
-  echo "jitsuind_ops: FAILED: $*" >&2
-  echo "--- server stderr:" >&2; cat "$work/server.err" >&2 2>/dev/null || true
-  exit 1
-}
-check() { echo "ok: $*"; }
-PY=/usr/bin/python3
-jget() { $PY -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
 
 # The real SMTP sink on a free port.
 $PY "$SOURCE_DIR/tests/ra/smtp_sink.py" "$work/received" >sink.out 2>sink.err &
-sink_pid=$!
+pids[sink]=$!
 for _ in $(seq 1 100); do [ -s sink.out ] && break; sleep 0.1; done
 smtp_port="$(head -n1 sink.out)"
 [ -n "$smtp_port" ] || fail "the SMTP sink did not start: $(cat sink.err)"
@@ -59,25 +38,14 @@ configure "" 3600
 start_server() {
   "$JITSUIND" --home "$home" >server.out 2>server.err &
   pid=$!
-  for _ in $(seq 1 600); do
-    grep -q '^jitsuind: https=' server.out 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || fail "jitsuind exited at start-up"
-    sleep 0.1
-  done
-  line="$(head -n1 server.out)"
+  pids[server]=$pid
+  line="$(wait_served "$pid" server.out)"
   [[ "$line" =~ https=127\.0\.0\.1:([0-9]+)\ http=127\.0\.0\.1:([0-9]+)(\ metrics=127\.0\.0\.1:([0-9]+))? ]] ||
     fail "no ports on the first line: $line"
   https="https://127.0.0.1:${BASH_REMATCH[1]}"; http="http://127.0.0.1:${BASH_REMATCH[2]}"
   metrics_url="${BASH_REMATCH[4]:+http://127.0.0.1:${BASH_REMATCH[4]}}"
 }
-stop_server() {
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  [ "$rc" = 0 ] || fail "jitsuind exited $rc after SIGTERM"
-  grep -q 'jitsuind: stopped' server.err || fail "no 'stopped' after SIGTERM"
-  pid=""
-}
+stop_server() { stop_served "$pid" server.err; }
 root="$home/server/root.pem"
 code() { curl -sS --cacert "$root" -o body.out -w '%{http_code}' "$@"; }
 wait_for_mail() {   # wait_for_mail COUNT: the sink holds COUNT mails (within 30 s)
@@ -149,6 +117,7 @@ $PY -c 'import fcntl, sys, time
 f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); print("locked", flush=True); time.sleep(120)' \
   "$home/token.lock" >lock.out &
 lock_pid=$!
+pids[lock]=$lock_pid
 for _ in $(seq 1 100); do grep -q locked lock.out && break; sleep 0.1; done
 grep -q locked lock.out || fail "could not take the token's lock"
 [ "$(code "$https/ready")" = 503 ] || fail "/ready with the token held: $(cat body.out)"
@@ -160,7 +129,7 @@ $PY -c 'import json,sys; print(json.dumps({"profile": "individual-signing", "csr
   "subject": {"organization": "Sakura Kensetsu", "common_name": "Ken Sato"}}))' >issue.json
 status="$(code -H "Authorization: Bearer $token" --data-binary @issue.json "$https/api/v1/ca.issue")"
 [ "$status" -ge 500 ] && [ "$(jget body.out 'j["error"]')" = hsm ] || fail "ca.issue with the token held: $status $(cat body.out)"
-kill "$lock_pid"; wait "$lock_pid" 2>/dev/null || true; lock_pid=""
+kill "$lock_pid"; wait "$lock_pid" 2>/dev/null || true
 [ "$(code "$https/ready")" = 200 ] || fail "/ready after the token was released: $(cat body.out)"
 check "token held by another process: /ready 503 naming the token; ca.issue fails (hsm); released: 200"
 

@@ -6,40 +6,17 @@
 # Second start: no password shown, the same server again.
 # Usage: tests/enroll/run_sh_test.sh PATH/TO/jitsuin PATH/TO/jitsuind [SOURCE_DIR]
 set -euo pipefail
-JITSUIN="$(realpath "$1")"
-JITSUIND="$(realpath "$2")"
-SOURCE_DIR="$(realpath "${3:-$(dirname "${BASH_SOURCE[0]}")/../..}")"
-unset JITSUIN_CONFIG JITSUIN_SESSION_FILE JITSUIN_CA_PIN
-[ "$(dirname "$JITSUIN")" = "$(dirname "$JITSUIND")" ] || { echo "run_sh: jitsuin and jitsuind in different folders" >&2; exit 1; }
-umask 077
-work="$(mktemp -d "${TMPDIR:-/tmp}/run-sh-test.XXXXXX")"
-pid=""
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
-fail() {
-  echo "run_sh: FAILED: $*" >&2
-  for f in run.out run.err; do echo "--- $f:" >&2; cat "$work/$f" >&2 2>/dev/null || true; done
-  exit 1
-}
-check() { echo "ok: $*"; }
-PY=/usr/bin/python3
-jget() { $PY -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
+source "$(dirname "${BASH_SOURCE[0]}")/ops_lib.sh" run_sh "$@"
+[ "$BINDIR" = "$(dirname "$JITSUIND")" ] || fail "jitsuin and jitsuind in different folders"
+show_on_failure=(run.out run.err)
 home="$work/home"
 
 start() {   # runs ./run.sh as a user would, with the home, the built binaries and free ports
-  JITSUIN_HOME="$home" JITSUIN_SKIP_BUILD=1 JITSUIN_BUILD_DIR="$(dirname "$JITSUIN")" \
+  JITSUIN_HOME="$home" JITSUIN_SKIP_BUILD=1 JITSUIN_BUILD_DIR="$BINDIR" \
     bash "$SOURCE_DIR/run.sh" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >run.out 2>run.err &
   pid=$!
-  for _ in $(seq 1 1200); do
-    grep -q '^jitsuind: https=' run.out 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || fail "run.sh ended before jitsuind served"
-    sleep 0.1
-  done
-  [[ "$(grep '^jitsuind: https=' run.out)" =~ https=127\.0\.0\.1:([0-9]+)\ http=127\.0\.0\.1:([0-9]+) ]] ||
+  pids[run]=$pid
+  [[ "$(wait_served "$pid" run.out)" =~ https=127\.0\.0\.1:([0-9]+)\ http=127\.0\.0\.1:([0-9]+) ]] ||
     fail "no jitsuind ports in the output"
   https="https://127.0.0.1:${BASH_REMATCH[1]}"; http="http://127.0.0.1:${BASH_REMATCH[2]}"
   root="$home/server/root.pem"
@@ -53,14 +30,7 @@ start() {   # runs ./run.sh as a user would, with the home, the built binaries a
   [ "$(curl -sS -o crl.der -w '%{http_code}' "$http/crl/issuing.crl")" = 200 ] || fail "the CRL is not served"
   cmp -s crl.der "$home/crl/issuing.crl" || fail "the CRL served is not the published one"
 }
-stop() {
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  [ "$rc" = 0 ] || fail "jitsuind (run.sh's exec) exited $rc after SIGTERM"
-  grep -q 'jitsuind: stopped' run.err || fail "no 'stopped' after SIGTERM"
-  pid=""
-}
+stop() { stop_served "$pid" run.err; }
 api() {   # api NAME JSON [TOKEN]: the status; the body in api.out
   curl -sS --cacert "$root" -o api.out -w '%{http_code}' ${3:+-H "Authorization: Bearer $3"} -d "$2" "$https/api/v1/$1"
 }

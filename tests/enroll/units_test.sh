@@ -6,23 +6,10 @@
 # its KillSignal, stops it with exit 0). README's cron block is the crontab's.
 # Usage: tests/enroll/units_test.sh PATH/TO/jitsuin PATH/TO/jitsuind [SOURCE_DIR]
 set -euo pipefail
-JITSUIN="$(realpath "$1")"
-JITSUIND="$(realpath "$2")"
-SOURCE_DIR="$(realpath "${3:-$(dirname "${BASH_SOURCE[0]}")/../..}")"
-unset JITSUIN_CONFIG JITSUIN_SESSION_FILE JITSUIN_CA_PIN
-bindir="$(dirname "$JITSUIN")"
-[ "$bindir" = "$(dirname "$JITSUIND")" ] || { echo "deploy_units: jitsuin and jitsuind in different folders" >&2; exit 1; }
-umask 077
-work="$(mktemp -d "${TMPDIR:-/tmp}/units-test.XXXXXX")"
-pid=""
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
-fail() { echo "deploy_units: FAILED: $*" >&2; exit 1; }
-check() { echo "ok: $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/ops_lib.sh" deploy_units "$@"
+bindir="$BINDIR"
+[ "$bindir" = "$(dirname "$JITSUIND")" ] || fail "jitsuin and jitsuind in different folders"
+show_on_failure=(server.err)
 units="$SOURCE_DIR/config/systemd"
 crontab="$SOURCE_DIR/config/cron/jitsuin.crontab"
 home="$work/home"
@@ -72,17 +59,13 @@ check "each timer service's ExecStart runs successfully"
 read -r -a argv <<<"$(sed -n 's/^ExecStart=//p' units/jitsuind.service)"
 "${argv[@]}" >server.out 2>server.err &
 pid=$!
-for _ in $(seq 1 600); do
-  grep -q '^jitsuind: https=' server.out 2>/dev/null && break
-  kill -0 "$pid" 2>/dev/null || fail "jitsuind.service's ExecStart exited: $(cat server.err)"
-  sleep 0.1
-done
-[[ "$(head -n1 server.out)" =~ https=(127\.0\.0\.1:[0-9]+) ]] || fail "no https address: $(head -n1 server.out)"
+pids[server]=$pid
+line="$(wait_served "$pid" server.out)"
+[[ "$line" =~ https=(127\.0\.0\.1:[0-9]+) ]] || fail "no https address: $line"
 [ "$(curl -sS --cacert "$home/server/root.pem" -o /dev/null -w '%{http_code}' "https://${BASH_REMATCH[1]}/ready")" = 200 ] ||
   fail "jitsuind.service's server is not ready"
-kill "-$(key jitsuind.service KillSignal)" "$pid"
-rc=0; wait "$pid" || rc=$?; pid=""
-[ "$rc" = 0 ] || fail "jitsuind exited $rc on its KillSignal"
+sig="$(key jitsuind.service KillSignal)"
+stop_served "$pid" server.err "${sig#SIG}"
 check "jitsuind.service's ExecStart serves and stops on its KillSignal with exit 0"
 
 # Every crontab line runs, with the schedule README promises.
