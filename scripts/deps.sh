@@ -13,6 +13,7 @@ packages=(
 )
 if [ "$mode" = test ]; then
   packages+=(gnutls-bin opensc poppler-utils python3-aiosmtpd time curl jq)
+  packages+=(systemd)   # ops: systemd-analyze verify of config/systemd (CTest deploy_units)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -337,6 +337,9 @@ void ServerConfig::decode(const json& j) {
   s.integer("max_pipelined", max_pipelined);
   s.integer("threads", threads);
   s.integer("tls_days", tls_days);
+  // ops
+  s.str("metrics_listen", metrics_listen);
+  s.integer("outbox_interval_seconds", outbox_interval_seconds);
   s.finish();
 }
 
@@ -359,6 +362,10 @@ void ServerConfig::validate() const {
   if (max_pipelined < 1 || max_pipelined > 10000) bad("server.max_pipelined", "must be between 1 and 10000");
   if (threads < 0 || threads > 256) bad("server.threads", "must be between 0 (one per core) and 256");
   if (tls_days < 1 || tls_days > 398) bad("server.tls_days", "must be between 1 and 398");
+  // ops
+  if (!metrics_listen.empty()) address("server.metrics_listen", metrics_listen);
+  if (outbox_interval_seconds < 0 || outbox_interval_seconds > 86400)
+    bad("server.outbox_interval_seconds", "must be between 0 (the server does not deliver) and 86400");
 }
 
 void Config::decode(const json& j) {

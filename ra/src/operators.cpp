@@ -148,7 +148,7 @@ bool any_operator(RaContext& ctx) {
 }
 
 OperatorInfo add_operator(RaContext& ctx, const Principal* by, const std::string& name, const std::string& display_name,
-                          Role role, const std::string& password) {
+                          Role role, const std::string& password, bool temporary_password) {
   check_name(name);
   std::string display = detail::text_field(display_name.empty() ? name : display_name, "display name", 64, true);
   check_password(password);
@@ -165,9 +165,9 @@ OperatorInfo add_operator(RaContext& ctx, const Principal* by, const std::string
   UnixTime now = ctx.clock();
   // The bootstrap account chose its own password and has no one to approve it; every other
   // account's password was set by its creator (temporary), and approver and administrator
-  // accounts wait for a second administrator.
+  // accounts wait for a second administrator. A generated bootstrap password is temporary too.
   const bool pending = by && needs_approval(role);
-  const bool temporary = by != nullptr;
+  const bool temporary = by != nullptr || temporary_password;
   try {
     db::Statement ins(ctx.db,
                       "INSERT INTO ra_operators (name, display_name, role, password_hash, created_at, created_by, "

@@ -355,4 +355,12 @@ std::vector<OutboxEntry> list_outbox(db::Database& db, const config::Config& con
   return out;
 }
 
+OutboxCounts count_outbox(db::Database& db) {
+  db::Statement sel(db,
+                    "SELECT count(state = 'pending' OR NULL), count(state = 'sending' OR NULL), "
+                    "count(state = 'sent' OR NULL), count(state = 'failed' OR NULL) FROM outbox");
+  sel.step();
+  return {sel.int64(0), sel.int64(1), sel.int64(2), sel.int64(3)};
+}
+
 }  // namespace jitsuin::ra

@@ -226,6 +226,10 @@ TEST(Config, EverySectionRefusesABadValueNamingIt) {
   expect_refused(R"({"server": {"threads": -1}})", {"config server.threads:"});
   expect_refused(R"({"server": {"tls_days": 399}})", {"config server.tls_days:", "between 1 and 398"});
   expect_refused(R"({"server": {"port": 1}})", {"config server:", "unknown key 'port'"});
+  // issue 9 (ops): the metrics listener and the outbox worker's interval.
+  expect_refused(R"({"server": {"metrics_listen": "9090"}})", {"config server.metrics_listen:", "ADDRESS:PORT"});
+  expect_refused(R"({"server": {"outbox_interval_seconds": -1}})", {"config server.outbox_interval_seconds:"});
+  expect_refused(R"({"server": {"outbox_interval_seconds": 86401}})", {"config server.outbox_interval_seconds:"});
 }
 
 // Each section checks itself, also when built in code rather than decoded (the server and the

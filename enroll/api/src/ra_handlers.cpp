@@ -43,11 +43,12 @@ json operator_add(Services& s, const Caller& c, const json& request) {
   ra::Role role = ra::parse_role(f.text("role"));
   std::string display = f.opt_text("display_name").value_or("");
   std::string password = f.text("password");
+  bool temporary = f.flag("temporary");   // the first administrator only: others' passwords are temporary anyway
   f.done();
   bool bootstrap = !ra::any_operator(s.ra());
   std::optional<ra::Principal> by;
   if (!bootstrap) by = authenticate(s, c);
-  auto info = ra::add_operator(s.ra(), by ? &*by : nullptr, name, display, role, password);
+  auto info = ra::add_operator(s.ra(), by ? &*by : nullptr, name, display, role, password, temporary);
   return {{"name", info.name}, {"role", ra::role_name(info.role)}, {"bootstrap", bootstrap},
           {"pending", info.pending}, {"password_temporary", info.password_temporary}};
 }

@@ -28,7 +28,7 @@ json id_request(const char* key, std::int64_t id) { return {{key, id}}; }
 // ---- operators --------------------------------------------------------------------------------
 
 int operator_add(const GlobalOptions& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"name", "role", "display-name", "password-file"}, {});
+  Args a(argv, {"name", "role", "display-name", "password-file"}, {"temporary"});
   Context ctx(g, api::HomeCreation::allowed);   // the first administrator may be made in a new home
   std::string name = a.required("name");
   json req = {{"name", name}, {"role", a.required("role")}};
@@ -39,6 +39,7 @@ int operator_add(const GlobalOptions& g, const std::vector<std::string>& argv) {
     if (again != pw) throw Error(ErrorKind::invalid_input, "the passwords differ");
   }
   req["password"] = pw;
+  if (a.flag("temporary")) req["temporary"] = true;
   json r = call_api(ctx, "ra.operator.add", req);
   std::cout << (r["bootstrap"].get<bool>() ? "first administrator " : "operator ") << str(r, "name") << " ("
             << str(r, "role") << ") created\n";
@@ -622,10 +623,11 @@ int company_certificates(const GlobalOptions& g, const std::vector<std::string>&
 }
 
 const CommandRegistrar kRegistrar({
-    {"ra", "operator-add", "ra operator-add --name NAME --role ROLE [--display-name TEXT] [--password-file FILE]",
+    {"ra", "operator-add", "ra operator-add --name NAME --role ROLE [--display-name TEXT] [--password-file FILE] [--temporary]",
      "Creates an RA operator account. ROLE: operator, approver, auditor, administrator. Needs an\n"
      "administrator's session, except for the very first account, which must be an administrator.\n"
-     "The password is temporary: the new operator sets their own at the first login (ra passwd).\n"
+     "The password is temporary: the new operator sets their own at the first login (ra passwd);\n"
+     "the very first account's only with --temporary (./run.sh: a generated password shown once).\n"
      "An approver or administrator account waits for a second administrator's approval\n"
      "(ra operator-approve) before it can log in.",
      operator_add},

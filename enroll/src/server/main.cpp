@@ -14,6 +14,7 @@
 #include "jitsuin/api/services.h"
 #include "jitsuin/config/config.h"
 #include "jitsuin/core/error.h"
+#include "server/ops.h"
 #include "server/routes.h"
 #include "server/server.h"
 #include "server/tls_identity.h"
@@ -30,10 +31,12 @@ constexpr const char* kUsage =
     "       jitsuind --routes\n"
     "  --home DIR               state folder (default ./var), as for jitsuin\n"
     "  --config FILE            configuration (default: $JITSUIN_CONFIG, DIR/jitsuin.json, or config/jitsuin.json)\n"
-    "  --listen ADDR:PORT       HTTPS: JSON API under /api/v1/, /health (default server.listen, 127.0.0.1:8443)\n"
+    "  --listen ADDR:PORT       HTTPS: JSON API under /api/v1/, /health, /ready, /metrics (default server.listen,\n"
+    "                           127.0.0.1:8443; with server.metrics_listen set, those three are served there)\n"
     "  --http-listen ADDR:PORT  plain HTTP: CRLs and CA certificates only (default server.http_listen, 127.0.0.1:8080)\n"
     "  --routes                 print every route served, one 'METHOD PATH' a line, and exit\n"
-    "Port 0 takes a free port. The bound addresses are printed on the first line of standard output.\n";
+    "Port 0 takes a free port. The bound addresses are printed on the first line of standard output\n"
+    "(and metrics=ADDR:PORT when server.metrics_listen is set).\n";
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -92,6 +95,9 @@ int main(int argc, char** argv) {
     auto config = config::load_config(config::locate_config(config_file, home), home);
     auto https_endpoint = parse_endpoint(listen_at.value_or(config.server.listen), "--listen");
     auto http_endpoint = parse_endpoint(http_listen_at.value_or(config.server.http_listen), "--http-listen");
+    std::optional<tcp::endpoint> metrics_endpoint;
+    if (!config.server.metrics_listen.empty())
+      metrics_endpoint = parse_endpoint(config.server.metrics_listen, "server.metrics_listen");
     int threads = config.server.threads > 0 ? config.server.threads
                                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
     // The server's own certificate, from our CA (first start, or when a third of it is left). A
@@ -111,13 +117,27 @@ int main(int argc, char** argv) {
     ctx.use_private_key_file(identity.key_file.string(), ssl::context::pem);
 
     server::Shared shared(services);
+    shared.ops = std::make_shared<server::Ops>(services.config(), system_clock());
     net::io_context ioc{threads};
     auto https = server::listen(ioc, &ctx, https_endpoint, server::Channel::https, shared);
     auto http = server::listen(ioc, nullptr, http_endpoint, server::Channel::http, shared);
-    std::cout << "jitsuind: https=" << show(https->endpoint()) << " http=" << show(http->endpoint()) << std::endl;
+    std::shared_ptr<server::Listener> metrics;
+    if (metrics_endpoint)
+      metrics = server::listen(ioc, nullptr, *metrics_endpoint, server::Channel::metrics, shared);
+    std::cout << "jitsuind: https=" << show(https->endpoint()) << " http=" << show(http->endpoint())
+              << (metrics ? " metrics=" + show(metrics->endpoint()) : "") << std::endl;
+    shared.ops->start_outbox_worker();
     std::cerr << "jitsuind: serving with " << threads << " threads; TLS certificate " << identity.chain_file.string()
               << (identity.issued_now ? " (issued now)" : "") << "; the root to trust: " << identity.root_file.string()
               << "\n";
+    {
+      std::string api = "https://" + show(https->endpoint()), plain = "http://" + show(http->endpoint());
+      std::string ops = metrics ? "http://" + show(metrics->endpoint()) : api;
+      std::cerr << "jitsuind: API " << api << "/api/v1/ (curl --cacert " << identity.root_file.string() << ")\n"
+                << "jitsuind: CRLs " << plain << "/crl/issuing.crl " << plain << "/crl/root.crl, CA certificates "
+                << plain << "/ca/issuing.crt " << plain << "/ca/root.crt, OCSP " << plain << "/ocsp\n"
+                << "jitsuind: health " << ops << "/health, readiness " << ops << "/ready, metrics " << ops << "/metrics\n";
+    }
 
     // Graceful shutdown: stop accepting, let the requests in flight finish (each connection closes
     // after its current response), then stop; after server.timeout_seconds anyway.
@@ -135,6 +155,7 @@ int main(int argc, char** argv) {
       shared.stopping = true;
       https->stop();
       http->stop();
+      if (metrics) metrics->stop();
       deadline = std::chrono::steady_clock::now() + std::chrono::seconds(services.config().server.timeout_seconds);
       wait_drained();
     });
@@ -143,6 +164,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
     ioc.run();
     for (auto& t : pool) t.join();
+    shared.ops->stop_outbox_worker();   // a delivery under way finishes first
     std::cerr << "jitsuind: stopped\n";
     return 0;
   } catch (const UsageError& e) {

@@ -20,6 +20,8 @@ std::vector<RouteInfo> routes() {
   for (const auto& s : static_routes()) out.push_back({get, s.path, RouteChannel::both, RouteAuth::none});
   // Fixed routes, one line each.
   out.push_back({get, "/health", RouteChannel::https, RouteAuth::none});
+  out.push_back({get, "/ready", RouteChannel::https, RouteAuth::none});
+  out.push_back({get, "/metrics", RouteChannel::https, RouteAuth::none});
   out.push_back({get, kOpenApiPath, RouteChannel::https, RouteAuth::none});
   // The handlers, by name; Access::local ones act as the CA host's user and are never routed.
   for (const auto& h : api::handlers()) {

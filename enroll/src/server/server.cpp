@@ -20,6 +20,7 @@
 #include "jitsuin/core/error.h"
 #include "jitsuin/core/util.h"
 #include "server/openapi.h"
+#include "server/ops.h"
 #include "server/routes.h"
 
 namespace jitsuin::server {
@@ -157,6 +158,7 @@ Response handle_request(Shared& shared, Channel channel, const Request& req, std
     std::string_view path = target.substr(0, target.find('?'));
     if (!valid_path(path))
       return error_response(req.version(), http::status::not_found, "not_found", "no such resource");
+    if (auto res = serve_ops(shared, channel, req)) return std::move(*res);
     for (const auto& route : static_routes())
       if (path == route.path) {
         if (req.method() != http::verb::get && req.method() != http::verb::head) {
@@ -169,15 +171,6 @@ Response handle_request(Shared& shared, Channel channel, const Request& req, std
       }
     if (channel == Channel::https) {
       if (auto res = serve_openapi(shared, channel, req, principal)) return std::move(*res);
-      if (path == "/health") {
-        if (req.method() != http::verb::get && req.method() != http::verb::head) {
-          auto res = error_response(req.version(), http::status::method_not_allowed, "method_not_allowed",
-                                    "/health is GET only");
-          res.set(http::field::allow, "GET, HEAD");
-          return res;
-        }
-        return json_response(req.version(), http::status::ok, {{"status", "ok"}});
-      }
       constexpr std::string_view kApi = "/api/v1/";
       if (path.starts_with(kApi) && path.size() > kApi.size()) return serve_api(shared, req, path.substr(kApi.size()), principal);
     }
@@ -214,6 +207,7 @@ void access_log(Shared& shared, const Request* req, const std::string& method, u
                {"bytes", bytes},
                {"duration_ms", std::round(ms * 1000) / 1000}};
   if (!principal.empty()) line["principal"] = principal;
+  ops_record(shared, req, status, start);
   std::lock_guard lock(shared.log_mutex);
   std::cout << line.dump(-1, ' ', false, json::error_handler_t::replace) << "\n" << std::flush;
 }
@@ -270,6 +264,7 @@ class HttpSession {
     request_ = parser_->release();
     std::string principal;
     auto res = handle_request(shared_, channel_, request_, principal);
+    ops_after_handling(shared_, request_, res);
     ++served_;
     bool keep = request_.keep_alive() && served_ < shared_.services.config().server.max_pipelined && !shared_.stopping;
     res.keep_alive(keep);
@@ -332,8 +327,8 @@ class HttpSession {
 
 class PlainSession : public HttpSession<PlainSession>, public std::enable_shared_from_this<PlainSession> {
  public:
-  PlainSession(tcp::socket&& socket, Shared& shared)
-      : HttpSession(shared, Channel::http, beast::flat_buffer()), stream_(std::move(socket)) {}
+  PlainSession(tcp::socket&& socket, Shared& shared, Channel channel)
+      : HttpSession(shared, channel, beast::flat_buffer()), stream_(std::move(socket)) {}
   void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&PlainSession::do_read, shared_from_this())); }
   beast::tcp_stream& stream() { return stream_; }
   void do_eof() {
@@ -412,7 +407,7 @@ class AcceptingListener : public Listener, public std::enable_shared_from_this<A
     } else if (channel_ == Channel::https && ctx_) {
       std::make_shared<TlsSession>(std::move(socket), *ctx_, shared_)->run();
     } else {
-      std::make_shared<PlainSession>(std::move(socket), shared_)->run();
+      std::make_shared<PlainSession>(std::move(socket), shared_, channel_)->run();
     }
     do_accept();
   }

@@ -21,8 +21,11 @@ namespace http = boost::beast::http;
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
-/// Which listener a request came in on: plain HTTP serves only the CRLs and CA certificates.
-enum class Channel { https, http };
+/// Which listener a request came in on: plain HTTP serves only the CRLs and CA certificates; the
+/// metrics listener (server.metrics_listen, when set) only /health, /ready and /metrics.
+enum class Channel { https, http, metrics };
+
+class Ops;
 
 /// What every session shares: the handlers' services (used by one request at a time: the
 /// database connection and the CA are not shared between threads), the limits and the counters
@@ -34,6 +37,8 @@ struct Shared {
   std::mutex log_mutex;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
+  // ops: readiness, metrics and the outbox worker (server/ops.h); set by main before serving
+  std::shared_ptr<Ops> ops;
 };
 
 /// Answers one request (never throws): routing, target checks, the static files, the JSON API.

@@ -144,6 +144,11 @@ struct ServerConfig {
   int max_pipelined = 16;             ///< requests served on one connection before it is closed
   int threads = 0;                    ///< I/O threads; 0: one per core
   int tls_days = 90;                  ///< validity of the server's certificate (<= 398)
+  // ops: health, readiness, metrics and the outbox worker (enroll/src/server/ops.h)
+  /// Plain-HTTP ADDR:PORT serving /health, /ready and /metrics (and no longer the public listeners);
+  /// empty: /health, /ready and /metrics on the HTTPS listener.
+  std::string metrics_listen;
+  int outbox_interval_seconds = 5;    ///< the server delivers the outbox this often (0: never; cron does)
 
   /// Decodes the "server" object over the defaults.
   void decode(const nlohmann::json& j);

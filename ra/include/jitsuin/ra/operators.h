@@ -131,9 +131,11 @@ bool any_operator(RaContext& ctx);
 /// Names: 3-32 characters of a-z, 0-9, '.', '_', '-'. Passwords: at least 12 characters.
 /// An account made by an administrator gets a temporary password (changed at the first login);
 /// an approver or administrator account made by an administrator is pending until approved
-/// (approve_operator, approve_operator_by_custody). The bootstrap account is neither.
+/// (approve_operator, approve_operator_by_custody). The bootstrap account is neither, unless
+/// `temporary_password` (./run.sh generates the first administrator's password and shows it once:
+/// the holder sets their own at the first login).
 OperatorInfo add_operator(RaContext& ctx, const Principal* by, const std::string& name, const std::string& display_name,
-                          Role role, const std::string& password);
+                          Role role, const std::string& password, bool temporary_password = false);
 
 /// Every operator account, by name.
 std::vector<OperatorInfo> list_operators(RaContext& ctx, const Principal& by);

@@ -99,4 +99,10 @@ struct OutboxEntry {
 std::vector<OutboxEntry> list_outbox(db::Database& db, const config::Config& config,
                                      const std::optional<std::string>& state = std::nullopt);
 
+/// How many outbox rows are in each state (jitsuind's /metrics: the backlog).
+struct OutboxCounts {
+  std::int64_t pending = 0, sending = 0, sent = 0, failed = 0;
+};
+OutboxCounts count_outbox(db::Database& db);
+
 }  // namespace jitsuin::ra
