@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "jitsuin/contract/pdf_verify.h"
 #include "jitsuin/core/util.h"
 #include "support/support.h"
 
@@ -546,6 +547,51 @@ TEST_F(PdfTest, TruncatedFilesAndNonPdfsAreReportedNotCrashedOn) {
   // Usage errors.
   EXPECT_EQ(run(jitsuin_cmd(home) + " pdf verify").status, 2);
   EXPECT_EQ(run(jitsuin_cmd(home) + " pdf verify " + sh_quote(path("base.pdf")) + " --at tomorrow").status, 2);
+}
+
+// Thousands of damaged variants of a counter-signed file (bytes changed, removed, inserted, the
+// file cut) through the library itself: every one gets a report, none throws or crashes.
+TEST_F(PdfTest, DamagedVariantsNeverCrashTheValidator) {
+  signed_file("r1.pdf");
+  ASSERT_EQ(sign("r1.pdf", "r2.pdf", "taro").status, 0);
+  std::string pdf = read_file(path("r2.pdf"));
+  contract::ValidationPolicy policy;
+  std::string chain = read_file(path("taro-chain.pem"));
+  policy.anchors.push_back(ossl::cert_from_pem(chain.substr(chain.rfind("-----BEGIN CERTIFICATE-----"))));
+  policy.intermediates.push_back(ossl::cert_from_pem(chain));
+  policy.validation_time = std::time(nullptr);
+  auto clean = contract::verify_pdf(pdf, policy);
+  ASSERT_EQ(clean.signatures.size(), 2u);
+  // No CRL and no CA database here: the clean file is INDETERMINATE TRY_LATER, nothing better.
+  EXPECT_EQ(clean.signatures[0].sub_indication, "TRY_LATER");
+  std::uint64_t seed = 0x9e3779b97f4a7c15ull;
+  auto next = [&] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  const std::string tokens[] = {"obj", "endobj", "R", "<<", ">>", "[", "]", "/ByteRange", "/Contents", "xref",
+                                "startxref", "%%EOF", "stream", "0", "999999999999", "-1", "(", ")"};
+  int reports = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string v = pdf;
+    int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits && !v.empty(); ++e) {
+      std::size_t at = next() % v.size();
+      switch (next() % 5) {
+        case 0: v[at] = static_cast<char>(next()); break;
+        case 1: v.erase(at, 1 + next() % 64); break;
+        case 2: v.insert(at, tokens[next() % std::size(tokens)]); break;
+        case 3: v.resize(at); break;
+        default: v[at] = "0123456789 <>/[]"[next() % 16];
+      }
+    }
+    contract::PdfReport r;
+    ASSERT_NO_THROW(r = contract::verify_pdf(v, policy)) << "variant " << i;
+    reports += static_cast<int>(r.signatures.size());
+  }
+  EXPECT_GT(reports, 0);
 }
 
 }  // namespace
