@@ -136,6 +136,10 @@ struct Comparison {
   bool fill_allowed(const std::string& name) const {
     return policy.docmdp != 1 && !policy.all_fields_locked && !policy.locked_fields.count(name);
   }
+  // PAdES lets DSS data and document timestamps follow a certification with P=1; nothing else.
+  std::string forbidden_by_p1() const {
+    return policy.docmdp == 1 ? ", which the certification signature (DocMDP P=1) forbids" : "";
+  }
   bool comments_allowed() const { return policy.docmdp == 0 || policy.docmdp == 3; }
 
   void compare_pages() {
@@ -207,7 +211,7 @@ struct Comparison {
     std::string sub = text_of(x.getKey("/Subtype"));
     account(x);
     if (sub == "/Widget" && field_type(x) == "/Sig") {
-      add(true, page + ": widget of signature field " + field_name(x) + " added");
+      add(policy.docmdp != 1, page + ": widget of signature field " + field_name(x) + " added" + forbidden_by_p1());
     } else if (harmless_comment(sub) && comments_allowed()) {
       add(true, page + ": comment " + sub + " added");
     } else {
@@ -289,7 +293,8 @@ struct Comparison {
       std::string type = field_type(f);
       if (it == old_fields.end()) {
         if (type == "/Sig") {
-          add(true, "signature field " + name + " added" + (f.getKey("/V").isDictionary() ? " and signed" : ""));
+          add(policy.docmdp != 1,
+              "signature field " + name + " added" + (f.getKey("/V").isDictionary() ? " and signed" : "") + forbidden_by_p1());
           account(f);
           account(f.getKey("/V"));
         } else {
@@ -310,7 +315,7 @@ struct Comparison {
           add(false, "signature field " + name + ": its signature was replaced");
           continue;
         }
-        if (value_changed) add(true, "signature field " + name + " signed");
+        if (value_changed) add(policy.docmdp != 1, "signature field " + name + " signed" + forbidden_by_p1());
         account(f);
         account(f.getKey("/V"));
         continue;

@@ -22,18 +22,8 @@ namespace fs = std::filesystem;
 
 const std::string kPin = "12345678";
 
-// A one-page PDF written by hand: the page shows "Amount: 100 EUR". Object 6 is a content stream
-// the signed revision holds but no page uses (what a "shadow hide" attack later reveals).
-std::string make_base_pdf() {
-  std::string content = "BT /F1 24 Tf 72 700 Td (Amount: 100 EUR) Tj ET";
-  std::string hidden = "BT /F1 24 Tf 72 700 Td (Amount: 900 EUR) Tj ET";
-  std::vector<std::string> objs = {
-      "<< /Type /Catalog /Pages 2 0 R >>",
-      "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-      "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream",
-      "<< /Length " + std::to_string(hidden.size()) + " >>\nstream\n" + hidden + "\nendstream"};
+// A PDF written by hand from its objects (numbered from 1), with one cross-reference section.
+std::string write_pdf(const std::vector<std::string>& objs) {
   std::string out = "%PDF-1.7\n";
   std::vector<std::size_t> offsets;
   for (std::size_t i = 0; i < objs.size(); ++i) {
@@ -50,6 +40,40 @@ std::string make_base_pdf() {
   out += "trailer\n<< /Size " + std::to_string(objs.size() + 1) + " /Root 1 0 R >>\nstartxref\n" + std::to_string(xref) +
          "\n%%EOF\n";
   return out;
+}
+
+std::string stream(const std::string& data, const std::string& extra = "") {
+  return "<< /Length " + std::to_string(data.size()) + extra + " >>\nstream\n" + data + "\nendstream";
+}
+
+// One page showing "Amount: 100 EUR". Object 6 is a content stream the signed revision holds but
+// no page uses (what a "shadow hide" attack later reveals).
+std::string make_base_pdf() {
+  return write_pdf({"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >>"
+                    " /Contents 5 0 R >>",
+                    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+                    stream("BT /F1 24 Tf 72 700 Td (Amount: 100 EUR) Tj ET"),
+                    stream("BT /F1 24 Tf 72 700 Td (Amount: 900 EUR) Tj ET")});
+}
+
+// One page with a text field "amount" (object 7, its appearance object 8); with `certified`, the
+// catalog's /Perms names a DocMDP P=1 certification (object 9).
+std::string make_form_pdf(bool certified) {
+  return write_pdf(
+      {std::string("<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [7 0 R] >>") +
+           (certified ? " /Perms << /DocMDP 9 0 R >>" : "") + " >>",
+       "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >>"
+       " /Contents 5 0 R /Annots [7 0 R] >>",
+       "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>", stream("BT /F1 24 Tf 72 700 Td (Contract) Tj ET"),
+       stream("BT ET"),
+       "<< /Type /Annot /Subtype /Widget /FT /Tx /T (amount) /V (100 EUR) /Rect [72 650 300 680] /P 3 0 R"
+       " /AP << /N 8 0 R >> /F 4 >>",
+       stream("BT /F1 12 Tf 2 10 Td (100 EUR) Tj ET",
+              " /Type /XObject /Subtype /Form /BBox [0 0 228 30] /Resources << /Font << /F1 4 0 R >> >>"),
+       "<< /Type /Sig /Filter /Adobe.PPKLite /Reference [ << /Type /SigRef /TransformMethod /DocMDP"
+       " /TransformParams << /Type /TransformParams /P 1 /V /1.2 >> >> ] >>"});
 }
 
 // What qpdf says about a file's last revision.
@@ -91,10 +115,6 @@ std::string append_update(const std::string& pdf, const std::map<int, std::strin
   out += "trailer\n<< /Size " + std::to_string(size) + " /Root " + t.root + " /Prev " + std::to_string(t.startxref) +
          " >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
   return out;
-}
-
-std::string stream(const std::string& data, const std::string& extra = "") {
-  return "<< /Length " + std::to_string(data.size()) + extra + " >>\nstream\n" + data + "\nendstream";
 }
 
 // The page dictionary of the file's last revision as qpdf writes it, with `from` replaced by `to`.
@@ -142,6 +162,8 @@ class PdfTest : public ::testing::Test {
     write_text(dir->path() / "pin", kPin + "\n");
     fs::permissions(dir->path() / "pin", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
     write_text(dir->path() / "base.pdf", make_base_pdf());
+    write_text(dir->path() / "form.pdf", make_form_pdf(false));
+    write_text(dir->path() / "certified.pdf", make_form_pdf(true));
     // An outside CA (made with openssl) for the untrusted-signer and key-usage cases.
     r = run("cd " + sh_quote(dir->path().string()) +
             " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other-ca.key"
@@ -201,12 +223,13 @@ class PdfTest : public ::testing::Test {
   }
 
   // A file signed by our pdf sign with a key (made once per name) certified by our CA.
-  static void signed_file(const std::string& out, const std::string& key_name = "taro") {
+  static void signed_file(const std::string& out, const std::string& key_name = "taro",
+                          const std::string& in = "base.pdf") {
     if (!fs::exists(path(key_name + ".pem"))) {
       issue(key_name, "Signer " + key_name);
       to_token(key_name);
     }
-    auto r = sign("base.pdf", out, key_name);
+    auto r = sign(in, out, key_name);
     ASSERT_EQ(r.status, 0) << r.output;
   }
 
@@ -547,6 +570,45 @@ TEST_F(PdfTest, TruncatedFilesAndNonPdfsAreReportedNotCrashedOn) {
   // Usage errors.
   EXPECT_EQ(run(jitsuin_cmd(home) + " pdf verify").status, 2);
   EXPECT_EQ(run(jitsuin_cmd(home) + " pdf verify " + sh_quote(path("base.pdf")) + " --at tomorrow").status, 2);
+}
+
+// Form filling after a signature is allowed (and listed); under a DocMDP P=1 certification it is
+// not, and neither is a further signature.
+TEST_F(PdfTest, FormFillingFollowsDocMdp) {
+  auto fill = [&](const std::string& in, const std::string& out) {
+    std::string pdf = read_file(path(in));
+    int next = trailer_of(pdf).size;
+    write_text(path(out), append_update(pdf, {{7, "<< /Type /Annot /Subtype /Widget /FT /Tx /T (amount) /V (900 EUR)"
+                                                  " /Rect [72 650 300 680] /P 3 0 R /AP << /N " +
+                                                      std::to_string(next) + " 0 R >> /F 4 >>"},
+                                              {next, stream("BT /F1 12 Tf 2 10 Td (900 EUR) Tj ET",
+                                                            " /Type /XObject /Subtype /Form /BBox [0 0 228 30]"
+                                                            " /Resources << /Font << /F1 4 0 R >> >>")}}));
+  };
+  signed_file("form-s.pdf", "taro", "form.pdf");
+  fill("form-s.pdf", "form-filled.pdf");
+  auto v = verify("form-filled.pdf");
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+  EXPECT_NE(v.report["signatures"][0]["changes_after_signing"].dump().find("allowed: form field amount filled in"),
+            std::string::npos)
+      << v.output;
+
+  signed_file("cert-s.pdf", "taro", "certified.pdf");
+  fill("cert-s.pdf", "cert-filled.pdf");
+  v = verify("cert-filled.pdf");
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_NE(v.reasons().find("form field amount changed, which the certification signature (DocMDP P=1) forbids"),
+            std::string::npos)
+      << v.output;
+  ASSERT_EQ(sign("cert-s.pdf", "cert-s2.pdf", "taro").status, 0);
+  v = verify("cert-s2.pdf");
+  EXPECT_EQ(v.indication(0), "FAILED") << v.output;
+  EXPECT_NE(v.reasons(0).find("signature field Signature2 added and signed, which the certification signature"),
+            std::string::npos)
+      << v.output;
+  EXPECT_EQ(v.indication(1), "PASSED") << v.output;
 }
 
 // Thousands of damaged variants of a counter-signed file (bytes changed, removed, inserted, the
