@@ -6,6 +6,7 @@
 #include <qpdf/QPDFObjectHandle.hh>
 
 #include <gtest/gtest.h>
+#include <openssl/cms.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
@@ -609,6 +610,83 @@ TEST_F(PdfTest, FormFillingFollowsDocMdp) {
             std::string::npos)
       << v.output;
   EXPECT_EQ(v.indication(1), "PASSED") << v.output;
+}
+
+// A signature timestamp (RFC 3161 token from a TSA made here with openssl ts) in the SignerInfo's
+// unsigned attributes: its time becomes the signing time, so a revocation before it is FAILED
+// REVOKED and one after it leaves the signature PASSED even when validated later.
+TEST_F(PdfTest, SignatureTimestampSetsTheSigningTime) {
+  auto r = run("bash -c " + sh_quote(in_dir(
+      "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tsa.key -subj '/CN=Test TSA'"
+      " -out tsa.csr && openssl x509 -req -in tsa.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -days 10"
+      " -extfile <(printf 'keyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping') -out tsa.pem")));
+  ASSERT_EQ(r.status, 0) << r.output;
+  write_text(path("tsa.cnf"),
+             "[ tsa ]\ndefault_tsa = t\n[ t ]\nserial = ./tsa.serial\ndefault_policy = 1.2.3.4.1\ndigests = sha256\n"
+             "signer_digest = sha256\ness_cert_id_alg = sha256\naccuracy = secs:1\n");
+  // Adds a timestamp token over the signature value of the file's last signature.
+  auto stamp = [&](const std::string& in, const std::string& out) {
+    std::string pdf = read_file(path(in));
+    std::size_t br = pdf.rfind("/ByteRange [");
+    long long a, b, c, d;
+    ASSERT_EQ(std::sscanf(pdf.c_str() + br + 12, "%lld %lld %lld %lld", &a, &b, &c, &d), 4);
+    Bytes der = from_hex(pdf.substr(b + 1, c - b - 2));
+    const unsigned char* p = der.data();
+    CMS_ContentInfo* cms = d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size()));
+    ASSERT_NE(cms, nullptr);
+    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
+    ASN1_OCTET_STRING* value = CMS_SignerInfo_get0_signature(si);
+    write_text(path("sigvalue.bin"), std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                                                 static_cast<std::size_t>(ASN1_STRING_length(value))));
+    auto t = run(in_dir("echo 01 > tsa.serial && openssl ts -query -data sigvalue.bin -sha256 -cert -out ts.tsq &&"
+                        " openssl ts -reply -config tsa.cnf -queryfile ts.tsq -inkey tsa.key -signer tsa.pem"
+                        " -token_out -out ts.tok"));
+    ASSERT_EQ(t.status, 0) << t.output;
+    std::string token = read_file(path("ts.tok"));
+    ASSERT_EQ(CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, token.data(),
+                                            static_cast<int>(token.size())),
+              1);
+    unsigned char* outder = nullptr;
+    int len = i2d_CMS_ContentInfo(cms, &outder);
+    std::string hex = to_hex(std::span<const std::uint8_t>(outder, static_cast<std::size_t>(len)));
+    OPENSSL_free(outder);
+    CMS_ContentInfo_free(cms);
+    ASSERT_LT(hex.size(), static_cast<std::size_t>(c - b - 2));
+    pdf.replace(b + 1, hex.size(), hex);
+    write_text(path(out), pdf);
+  };
+  auto serial_of = [&](const std::string& name) {
+    auto s = run("openssl x509 -noout -serial -in " + sh_quote(path(name + ".pem").string()));
+    return s.output.substr(s.output.find('=') + 1, s.output.find('\n') - s.output.find('=') - 1);
+  };
+  UnixTime now = std::time(nullptr);
+  std::string trust = "--trust " + sh_quote(path("other-ca.pem"));
+
+  signed_file("ts-early.pdf", "ts-early");
+  r = run(jitsuin_cmd(home) + " ca revoke --serial " + serial_of("ts-early") + " --reason keyCompromise");
+  ASSERT_EQ(r.status, 0) << r.output;
+  stamp("ts-early.pdf", "ts-early-stamped.pdf");
+  auto v = verify("ts-early-stamped.pdf", trust);
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_EQ(v.sub(), "REVOKED") << v.output;
+  EXPECT_EQ(v.report["signatures"][0]["signing_time_source"], "signature timestamp") << v.output;
+
+  signed_file("ts-late.pdf", "ts-late");
+  stamp("ts-late.pdf", "ts-late-stamped.pdf");
+  r = run(jitsuin_cmd(home) + " ca revoke --serial " + serial_of("ts-late") + " --reason superseded --effective " +
+          format_rfc3339(now + 86400));
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::string later = "--at " + format_rfc3339(now + 2 * 86400);
+  v = verify("ts-late-stamped.pdf", trust + " " + later);
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+  EXPECT_EQ(v.report["signatures"][0]["signing_time_source"], "signature timestamp") << v.output;
+  EXPECT_NE(v.reasons().find("after the signing time"), std::string::npos) << v.output;
+  // The same file without trusting the TSA: the timestamp is not used, the validation time is.
+  v = verify("ts-late-stamped.pdf", later);
+  EXPECT_EQ(v.sub(), "REVOKED_NO_POE") << v.output;
+  EXPECT_NE(v.reasons().find("signature timestamp does not verify"), std::string::npos) << v.output;
 }
 
 // Thousands of damaged variants of a counter-signed file (bytes changed, removed, inserted, the
