@@ -22,7 +22,7 @@ std::string ref_name(QPDFObjectHandle h) {
 
 // A canonical digest of an object and everything it refers to (streams by their raw data), so
 // that two revisions can be compared by what they mean rather than by object numbers. Back
-// references (/Parent, /P) are left out: they lead into the page and field trees, compared on
+// references (/Parent, an annotation's /P) are left out: they lead into the page and field trees, compared on
 // their own. A reference loop is written as a marker naming the object.
 class Fingerprints {
  public:
@@ -70,8 +70,11 @@ class Fingerprints {
   }
   std::string dict(QPDFObjectHandle d, const Keys& skip) {
     std::string s = "<<";
+    // An annotation's /P is its page: a back reference like /Parent. Elsewhere /P means more
+    // (DocMDP's permission level) and is compared.
+    bool annotation = d.hasKey("/Rect") && d.hasKey("/Subtype");
     for (auto& k : d.getKeys()) {
-      if (k == "/Parent" || k == "/P" || skip.count(k)) continue;
+      if (k == "/Parent" || (k == "/P" && annotation) || skip.count(k)) continue;
       s += k + " " + child(d.getKey(k)) + " ";
     }
     return s + ">>";
