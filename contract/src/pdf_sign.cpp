@@ -5,9 +5,9 @@
 #include <openssl/ess.h>
 #include <openssl/x509v3.h>
 
+#include <cctype>
 #include <cstdio>
 #include <set>
-#include <ctime>
 #include <map>
 
 #include "jitsuin/core/error.h"
@@ -20,13 +20,12 @@ namespace {
 using CmsPtr = std::unique_ptr<CMS_ContentInfo, ossl::Deleter<CMS_ContentInfo, CMS_ContentInfo_free>>;
 using EssV2Ptr = std::unique_ptr<ESS_SIGNING_CERT_V2, ossl::Deleter<ESS_SIGNING_CERT_V2, ESS_SIGNING_CERT_V2_free>>;
 
+// A PDF date (D:YYYYMMDDHHmmSSZ) from the RFC 3339 form.
 std::string pdf_date(UnixTime t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "D:%Y%m%d%H%M%SZ", &tm);
-  return buf;
+  std::string date = "D:";
+  for (char c : format_rfc3339(t))
+    if (std::isdigit(static_cast<unsigned char>(c)) || c == 'Z') date += c;
+  return date;
 }
 
 // The CMS SignedData over the signed bytes: one SignerInfo, SHA-256, signed attributes

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 #include <openssl/cms.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
@@ -463,6 +465,81 @@ TEST_F(PdfTest, SignerFromAnUntrustedCaIsIndeterminate) {
   v = verify("t-untrusted.pdf", "--trust " + sh_quote(path("other-ca.pem")));
   EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
   EXPECT_EQ(v.report["signatures"][0]["chain"].size(), 2u) << v.output;
+}
+
+// A CRL of the outside CA (made here with the OpenSSL API and other-ca.key), listing `revoked`
+// serials (hex) revoked at `when`; valid from last_update to next_update.
+std::string make_other_crl(const fs::path& dir, const std::vector<std::string>& revoked, UnixTime when,
+                           UnixTime last_update, UnixTime next_update) {
+  std::string ca_pem = read_file(dir / "other-ca.pem"), key_pem = read_file(dir / "other-ca.key");
+  ossl::Cert ca = ossl::cert_from_pem(ca_pem);
+  ossl::Bio kb(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  ossl::PKey key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
+  ossl::Crl crl(X509_CRL_new());
+  X509_CRL_set_version(crl.get(), 1);
+  X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca.get()));
+  ossl::Time lu(ASN1_TIME_set(nullptr, static_cast<time_t>(last_update)));
+  ossl::Time nu(ASN1_TIME_set(nullptr, static_cast<time_t>(next_update)));
+  X509_CRL_set1_lastUpdate(crl.get(), lu.get());
+  X509_CRL_set1_nextUpdate(crl.get(), nu.get());
+  for (auto& serial : revoked) {
+    X509_REVOKED* r = X509_REVOKED_new();
+    BIGNUM* bn = nullptr;
+    BN_hex2bn(&bn, serial.c_str());
+    ossl::Integer n(BN_to_ASN1_INTEGER(bn, nullptr));
+    BN_free(bn);
+    X509_REVOKED_set_serialNumber(r, n.get());
+    ossl::Time t(ASN1_TIME_set(nullptr, static_cast<time_t>(when)));
+    X509_REVOKED_set_revocationDate(r, t.get());
+    X509_CRL_add0_revoked(crl.get(), r);
+  }
+  X509_CRL_sort(crl.get());
+  X509_CRL_sign(crl.get(), key.get(), EVP_sha256());
+  ossl::Bio out(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509_CRL(out.get(), crl.get());
+  char* data = nullptr;
+  long len = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+// A partner CA given with --trust and its CRL with --crl: not listed PASSED, listed before the
+// signing time not, an out-of-date CRL TRY_LATER, a CRL not signed by the CA ignored.
+TEST_F(PdfTest, PartnerCaRevocationFromCrlFiles) {
+  signed_file("t-crl-base.pdf");
+  auto r = run("bash -c " + sh_quote(in_dir("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+                                            " -keyout partner.key -subj '/CN=Partner Signer' -out partner.csr &&"
+                                            " openssl x509 -req -in partner.csr -CA other-ca.pem -CAkey other-ca.key"
+                                            " -CAcreateserial -days 10 -extfile <(printf"
+                                            " 'keyUsage=critical,digitalSignature') -out partner.pem")));
+  ASSERT_EQ(r.status, 0) << r.output;
+  write_text(path("t-crl.pdf"), resign_with_openssl("t-crl-base.pdf", "adbe.pkcs7.detached",
+                                                    "-md sha256 -signer partner.pem -inkey partner.key"));
+  auto serial = run("openssl x509 -noout -serial -in " + sh_quote(path("partner.pem").string())).output;
+  serial = serial.substr(serial.find('=') + 1, serial.find('\n') - serial.find('=') - 1);
+  UnixTime now = std::time(nullptr);
+  std::string trust = "--trust " + sh_quote(path("other-ca.pem"));
+  write_text(path("partner-ok.crl"), make_other_crl(dir->path(), {"0123"}, now - 60, now - 60, now + 86400));
+  auto v = verify("t-crl.pdf", trust + " --crl " + sh_quote(path("partner-ok.crl")));
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+  EXPECT_NE(v.report["signatures"][0]["revocation"].get<std::string>().find("not revoked (CRL of"), std::string::npos)
+      << v.output;
+  write_text(path("partner-rev.crl"), make_other_crl(dir->path(), {serial}, now - 60, now - 30, now + 86400));
+  v = verify("t-crl.pdf", trust + " --crl " + sh_quote(path("partner-rev.crl")));
+  EXPECT_EQ(v.sub(), "REVOKED_NO_POE") << v.output;
+  write_text(path("partner-old.crl"), make_other_crl(dir->path(), {"0123"}, now - 7200, now - 7200, now - 3600));
+  v = verify("t-crl.pdf", trust + " --crl " + sh_quote(path("partner-old.crl")));
+  EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
+  EXPECT_NE(v.reasons().find("out of date"), std::string::npos) << v.output;
+  // A CRL that claims the partner CA's name but is signed by another key is not used.
+  auto other_key = run(in_dir("cp other-ca.key other-ca.key.real && openssl ecparam -genkey -name prime256v1 -noout"
+                             " -out other-ca.key"));
+  ASSERT_EQ(other_key.status, 0) << other_key.output;
+  write_text(path("partner-forged.crl"), make_other_crl(dir->path(), {"0123"}, now - 60, now - 60, now + 86400));
+  ASSERT_EQ(run(in_dir("mv other-ca.key.real other-ca.key")).status, 0);
+  v = verify("t-crl.pdf", trust + " --crl " + sh_quote(path("partner-forged.crl")));
+  EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
+  EXPECT_NE(v.reasons().find("no CRL from CN=Other CA"), std::string::npos) << v.output;
 }
 
 TEST_F(PdfTest, SignerRevokedBeforeAndAfterTheSigningTime) {

@@ -22,35 +22,31 @@ namespace {
 
 using nlohmann::json;
 
-// Every certificate in a PEM file (one or more), or the one certificate of a DER file.
-std::vector<ossl::Cert> read_certificates(const std::string& path) {
-  std::string data = read_file(path, kMaxFileBytes, "certificate file");
-  std::vector<ossl::Cert> out;
+// Every object in a PEM file (one or more), or the one object of a DER file.
+template <typename T, typename Owned>
+std::vector<Owned> read_pem_or_der(const std::string& path, const char* what, const char* file_kind,
+                                   T* (*pem)(BIO*, T**, pem_password_cb*, void*),
+                                   T* (*der)(T**, const unsigned char**, long)) {
+  std::string data = read_file(path, kMaxFileBytes, file_kind);
+  std::vector<Owned> out;
   ossl::Bio bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
-  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(x);
+  while (T* x = pem(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(x);
   ERR_clear_error();
   if (out.empty()) {
     const unsigned char* p = reinterpret_cast<const unsigned char*>(data.data());
-    if (X509* x = d2i_X509(nullptr, &p, static_cast<long>(data.size()))) out.emplace_back(x);
+    if (T* x = der(nullptr, &p, static_cast<long>(data.size()))) out.emplace_back(x);
     ERR_clear_error();
   }
-  if (out.empty()) throw Error(ErrorKind::invalid_input, path + " holds no certificate (PEM or DER)");
+  if (out.empty()) throw Error(ErrorKind::invalid_input, path + " holds no " + what + " (PEM or DER)");
   return out;
 }
 
+std::vector<ossl::Cert> read_certificates(const std::string& path) {
+  return read_pem_or_der<X509, ossl::Cert>(path, "certificate", "certificate file", PEM_read_bio_X509, d2i_X509);
+}
+
 std::vector<ossl::Crl> read_crls(const std::string& path) {
-  std::string data = read_file(path, kMaxFileBytes, "CRL file");
-  std::vector<ossl::Crl> out;
-  ossl::Bio bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
-  while (X509_CRL* x = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(x);
-  ERR_clear_error();
-  if (out.empty()) {
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(data.data());
-    if (X509_CRL* x = d2i_X509_CRL(nullptr, &p, static_cast<long>(data.size()))) out.emplace_back(x);
-    ERR_clear_error();
-  }
-  if (out.empty()) throw Error(ErrorKind::invalid_input, path + " holds no CRL (PEM or DER)");
-  return out;
+  return read_pem_or_der<X509_CRL, ossl::Crl>(path, "CRL", "CRL file", PEM_read_bio_X509_CRL, d2i_X509_CRL);
 }
 
 ossl::Cert copy_cert(const X509* x) { return ossl::Cert(X509_dup(const_cast<X509*>(x))); }
