@@ -26,6 +26,11 @@ std::string ref_name(QPDFObjectHandle h) {
 // their own. A reference loop is written as a marker naming the object.
 class Fingerprints {
  public:
+  /// `untouched`: objects written at the same offset of the file in both revisions (the signed
+  /// revision is a prefix of the file, so their bytes are the same): their stream data is not
+  /// read and hashed again, which for large images is most of the work.
+  explicit Fingerprints(const std::set<QPDFObjGen>& untouched) : untouched_(untouched) {}
+
   std::string of(QPDFObjectHandle h, const Keys& skip = {}) {
     if (h.isIndirect() && skip.empty()) {
       QPDFObjGen og = h.getObjGen();
@@ -52,6 +57,9 @@ class Fingerprints {
   std::string serialize(QPDFObjectHandle h, const Keys& skip) {
     if (h.isStream()) {
       std::string raw;
+      // Named by the object: two untouched streams of equal length are still different streams.
+      if (h.isIndirect() && untouched_.count(h.getObjGen()))
+        return "stream(" + dict(h.getDict(), skip) + ",bytes of " + h.getObjGen().unparse(' ') + ")";
       try {
         auto buf = h.getRawStreamData();
         raw = to_hex(sha256(std::string_view(reinterpret_cast<const char*>(buf->getBuffer()), buf->getSize())));
@@ -84,9 +92,23 @@ class Fingerprints {
     return h.unparse();
   }
 
+  const std::set<QPDFObjGen>& untouched_;
   std::map<QPDFObjGen, std::string> memo_;
   std::set<QPDFObjGen> on_stack_;
 };
+
+// Objects at the same offset in both cross-reference tables, outside object streams.
+std::set<QPDFObjGen> untouched_objects(QPDF& before, QPDF& after) {
+  std::set<QPDFObjGen> same;
+  auto xb = before.getXRefTable();
+  auto xa = after.getXRefTable();
+  for (auto& [og, entry] : xb) {
+    auto it = xa.find(og);
+    if (entry.getType() == 1 && it != xa.end() && it->second.getType() == 1 && it->second.getOffset() == entry.getOffset())
+      same.insert(og);
+  }
+  return same;
+}
 
 // What an object redefined in a later revision is, for the message naming it.
 std::string describe(QPDFObjectHandle h) {
@@ -127,6 +149,7 @@ struct Comparison {
   QPDF& before;
   QPDF& after;
   const ChangePolicy& policy;
+  const std::set<QPDFObjGen>& untouched;
   Fingerprints fb, fa;
   std::vector<Change> changes;
   std::set<QPDFObjGen> accounted;   // objects of `after` whose redefinition a checked change explains
@@ -348,7 +371,6 @@ struct Comparison {
     auto xa = after.getXRefTable();
     QPDFObjectHandle info = after.getTrailer().getKey("/Info");
     account(info);
-    Fingerprints shallow_b, shallow_a;
     for (auto& [og, entry] : xb) {
       (void)entry;
       QPDFObjectHandle ob = before.getObject(og);
@@ -358,6 +380,7 @@ struct Comparison {
         add(false, "object " + og.unparse(' ') + " (" + describe(ob) + ") deleted after signing");
         continue;
       }
+      if (untouched.count(og)) continue;
       QPDFObjectHandle oa = after.getObject(og);
       if (shallow(ob) == shallow(oa)) continue;
       if (accounted.count(og)) continue;
@@ -384,7 +407,8 @@ struct Comparison {
 }  // namespace
 
 std::vector<Change> compare_revisions(QPDF& before, QPDF& after, const ChangePolicy& policy) {
-  Comparison c{before, after, policy, {}, {}, {}, {}};
+  const std::set<QPDFObjGen> untouched = untouched_objects(before, after);
+  Comparison c{before, after, policy, untouched, Fingerprints(untouched), Fingerprints(untouched), {}, {}};
   c.compare_pages();
   c.compare_catalog();
   c.compare_form();

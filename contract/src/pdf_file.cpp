@@ -7,13 +7,13 @@
 
 namespace jitsuin::contract {
 
-std::unique_ptr<PdfDocument> open_pdf(std::string bytes, std::string& problem) {
+std::unique_ptr<PdfDocument> open_pdf(std::string_view bytes, std::string& problem) {
   if (!has_pdf_header(bytes)) {
     problem = "not a PDF (no %PDF- header)";
     return nullptr;
   }
   auto doc = std::make_unique<PdfDocument>();
-  doc->bytes = std::move(bytes);
+  doc->bytes = bytes;
   try {
     doc->qpdf.setSuppressWarnings(true);
     // Recovery rebuilds a damaged cross-reference table from a scan of the file: for a signed
@@ -36,8 +36,8 @@ std::unique_ptr<PdfDocument> open_pdf(std::string bytes, std::string& problem) {
   return doc;
 }
 
-bool has_pdf_header(const std::string& bytes) {
-  return bytes.substr(0, 1024).find("%PDF-") != std::string::npos;
+bool has_pdf_header(std::string_view bytes) {
+  return bytes.substr(0, 1024).find("%PDF-") != std::string_view::npos;
 }
 
 std::vector<std::size_t> revision_ends(const std::string& bytes) {

@@ -9,22 +9,24 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace jitsuin::contract {
 
-/// A PDF opened by qpdf over a copy of (a prefix of) the file's bytes, which it keeps alive.
+/// A PDF opened by qpdf over (a prefix of) the file's bytes, which are not copied: they must
+/// outlive it.
 struct PdfDocument {
-  std::string bytes;
+  std::string_view bytes;
   QPDF qpdf;
 };
 
 /// Opens `bytes` (the whole file or a prefix ending a revision). Returns null and sets `problem`
 /// when qpdf cannot read it (not a PDF, damaged or truncated cross-reference data, encrypted).
-std::unique_ptr<PdfDocument> open_pdf(std::string bytes, std::string& problem);
+std::unique_ptr<PdfDocument> open_pdf(std::string_view bytes, std::string& problem);
 
 /// True when the first 1024 bytes hold the %PDF- header.
-bool has_pdf_header(const std::string& bytes);
+bool has_pdf_header(std::string_view bytes);
 
 /// The offsets just past each "%%EOF" marker (and its end of line) in the file: where each
 /// revision ends, in order.

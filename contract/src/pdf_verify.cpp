@@ -150,9 +150,9 @@ bool gap_is_in_signature_dictionary(SignatureReport& r, PdfDocument& rev, QPDFOb
     finding(r, Indication::failed, "FORMAT_FAILURE", "the gap of the byte range is not inside the signature dictionary");
     return false;
   }
-  std::string before = rev.bytes.substr(offset, range.b - offset);
+  std::string_view before = rev.bytes.substr(offset, range.b - offset);
   std::size_t end = before.find_last_not_of(" \t\r\n\f");
-  if (before.find("endobj") != std::string::npos || end == std::string::npos ||
+  if (before.find("endobj") != std::string_view::npos || end == std::string_view::npos ||
       before.substr(0, end + 1).size() < 9 || before.substr(end + 1 - 9, 9) != "/Contents") {
     finding(r, Indication::failed, "FORMAT_FAILURE",
             "the gap of the byte range is not the /Contents value of the signature dictionary");
@@ -483,7 +483,7 @@ void check_signature(SignatureReport& r, const std::string& data, PdfDocument& f
     return;
   }
   std::string problem;
-  auto signed_rev = open_pdf(data.substr(0, end), problem);
+  auto signed_rev = open_pdf(std::string_view(data).substr(0, end), problem);
   if (!signed_rev) {
     finding(r, Indication::failed, "FORMAT_FAILURE", "the revision the signature covers cannot be read: " + problem);
     return;
