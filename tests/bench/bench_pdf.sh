@@ -8,25 +8,19 @@
 # Usage: tests/bench/bench_pdf.sh JITSUIN_BINARY [SIZE_MB ...]     (default sizes: 10 50)
 set -euo pipefail
 bin="$(realpath "$1")"
+here="$(cd "$(dirname "$0")" && pwd)"
 shift
 sizes="${*:-10 50}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-mkdir tokens
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$work" > softhsm2.conf
-export SOFTHSM2_CONF="$work/softhsm2.conf"
-j() { "$bin" --home "$work/home" "$@"; }
-j ca init >/dev/null
-printf 'bench administrator passphrase\n' > admin.pw && chmod 600 admin.pw
-j ra operator-add --name admin --role administrator --password-file admin.pw >/dev/null
-j login --user admin --password-file admin.pw >/dev/null
+source "$here/../contract/pdf_home.sh"
 softhsm2-util --init-token --free --label bench --so-pin 87654321 --pin 12345678 >/dev/null
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.key -subj /CN=k -out k.csr 2>/dev/null
 openssl pkcs8 -topk8 -nocrypt -in k.key -out k.p8
 softhsm2-util --import k.p8 --token bench --label k --id 01 --pin 12345678 >/dev/null
 echo '{"common_name": "Bench Signer", "organization": "Example"}' > k.json
-j ca issue --profile individual-signing --csr k.csr --subject k.json --out k.pem >/dev/null
+jitsuin ca issue --profile individual-signing --csr k.csr --subject k.json --out k.pem >/dev/null
 printf '12345678\n' > k.pin && chmod 600 k.pin
 
 best() {   # best of 3 wall-clock seconds of a command (its exit status ignored)
@@ -40,35 +34,14 @@ best() {   # best of 3 wall-clock seconds of a command (its exit status ignored)
 }
 
 for mb in $sizes; do
-  /usr/bin/python3 - "$mb" <<'PY'
-import os, sys
-n = int(sys.argv[1]) * 1024 * 1024
-side = int((n / 3) ** 0.5)
-img = os.urandom(side * side * 3)
-content = b"q 500 0 0 500 50 150 cm /Im1 Do Q BT /F1 24 Tf 72 700 Td (Amount: 100 EUR) Tj ET"
-objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >>"
-        b" /XObject << /Im1 6 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8"
-        b" /Length %d >>\nstream\n" % (side, side, len(img)) + img + b"\nendstream"]
-out, offsets = b"%PDF-1.7\n", []
-for i, o in enumerate(objs):
-    offsets.append(len(out))
-    out += b"%d 0 obj\n" % (i + 1) + o + b"\nendobj\n"
-xref = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-open("big.pdf", "wb").write(out)
-PY
+  /usr/bin/python3 "$here/../contract/make_pdf.py" big.pdf --image-mb "$mb"
   cp big.pdf s0.pdf
   for i in 1 2 3; do
-    j pdf sign "s$((i - 1)).pdf" --out "s$i.pdf" --key 'pkcs11:token=bench;object=k' --cert k.pem --pin-file k.pin >/dev/null
+    jitsuin pdf sign "s$((i - 1)).pdf" --out "s$i.pdf" --key 'pkcs11:token=bench;object=k' --cert k.pem --pin-file k.pin >/dev/null
   done
-  j pdf verify s3.pdf >/dev/null || { echo "bench_pdf: s3.pdf did not verify PASSED"; j pdf verify s3.pdf; exit 1; }
+  jitsuin pdf verify s3.pdf >/dev/null || { echo "bench_pdf: s3.pdf did not verify PASSED"; jitsuin pdf verify s3.pdf; exit 1; }
   sha=$(best sha256sum s3.pdf)
-  ours=$(best "$bin" --home "$work/home" pdf verify s3.pdf)
+  ours=$(best "$bin" --home "$pdf_home" pdf verify s3.pdf)
   pop=$(best pdfsig s3.pdf)
   size=$(stat -c %s s3.pdf)
   awk -v mb="$mb" -v size="$size" -v sha="$sha" -v ours="$ours" -v pop="$pop" 'BEGIN {

@@ -14,30 +14,8 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 # Every command runs at a fixed time, so the README's --at lies inside the certificates' validity.
 export JITSUIN_TEST_NOW=2026-11-29T12:00:00Z
-mkdir tokens
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$work" > softhsm2.conf
-export SOFTHSM2_CONF="$work/softhsm2.conf"
-jitsuin() { "$bin" --home "$work/home" "$@"; }
-jitsuin ca init >/dev/null
-printf 'passphrase of the RA administrator\n' > admin.pw && chmod 600 admin.pw
-jitsuin ra operator-add --name admin --role administrator --password-file admin.pw >/dev/null
-jitsuin login --user admin --password-file admin.pw >/dev/null
-# contract.pdf: one page written by hand.
-/usr/bin/python3 - <<'PY'
-content = b"BT /F1 24 Tf 72 700 Td (Amount: 100 EUR) Tj ET"
-objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"]
-out, offsets = b"%PDF-1.7\n", []
-for i, o in enumerate(objs):
-    offsets.append(len(out))
-    out += b"%d 0 obj\n" % (i + 1) + o + b"\nendobj\n"
-xref = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-open("contract.pdf", "wb").write(out)
-PY
+source "$src/tests/contract/pdf_home.sh"
+/usr/bin/python3 "$src/tests/contract/make_pdf.py" contract.pdf
 /usr/bin/python3 - "$src/README.md" > readme.sh <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
