@@ -10,9 +10,10 @@ packages=(
   libboost-dev libboost-system-dev
   libcurl4-openssl-dev libcairo2-dev libpango1.0-dev fonts-ipaexfont-gothic fonts-ipaexfont-mincho
   libgtest-dev libgmock-dev libbotan-2-dev
+  libqpdf-dev
 )
 if [ "$mode" = test ]; then
-  packages+=(gnutls-bin opensc poppler-utils python3-aiosmtpd time curl jq)
+  packages+=(gnutls-bin opensc poppler-utils python3-aiosmtpd time curl jq libnss3-tools qpdf)
   packages+=(systemd)   # ops: systemd-analyze verify of config/systemd (CTest deploy_units)
 fi
 missing=()

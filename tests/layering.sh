@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The module arrows go one way (README "What is here"): enroll → ra → ca → hsm, and
-# ra, ca → db → config → core. Each module may include only the public headers of the modules
+# The module arrows go one way (README "What is here"): enroll → ra → ca → hsm,
+# contract → ca → hsm, and ra, ca, contract → db → config → core. Each module may include only the public headers of the modules
 # below it; each third-party library enters through one module (libp11 and PKCS#11 only in hsm/,
-# SQLite only in db/, Beast only in enroll/), and nothing above hsm/ sees more of it than the
+# SQLite only in db/, Beast only in enroll/, qpdf only in contract/), and nothing above hsm/ sees more of it than the
 # key-store seam (jitsuin/hsm/key_store.h). Registered with CTest as `layering`.
 #
 # Usage: tests/layering.sh [SOURCE_DIR]      Exit 0 when every include is allowed, else 1.
@@ -15,10 +15,11 @@ declare -A allowed=(
   [hsm]="core config hsm"
   [ca]="core config db ca hsm/key_store.h"
   [ra]="core config db ca ra"
-  [enroll]="core config db ca ra api hsm/key_store.h"
+  [contract]="core config db ca contract hsm/key_store.h"
+  [enroll]="core config db ca ra contract api hsm/key_store.h"
 )
 status=0
-for module in core config db hsm ca ra enroll; do
+for module in core config db hsm ca ra contract enroll; do
   while IFS= read -r hit; do
     file="${hit%%:*}"
     header="$(sed -E 's/.*#include ["<]jitsuin\/([^">]+)[">].*/\1/' <<<"${hit#*:*:}")"
@@ -35,7 +36,7 @@ done
 # Third-party libraries, each through its one module.
 check_only() {   # check_only PATTERN MODULE WHAT
   local hits
-  hits="$(grep -rnE "$1" "$src"/{core,config,db,hsm,ca,ra,enroll} --include='*.h' --include='*.cpp' | sed "s#^$src/##" |
+  hits="$(grep -rnE "$1" "$src"/{core,config,db,hsm,ca,ra,contract,enroll} --include='*.h' --include='*.cpp' | sed "s#^$src/##" |
           grep -v "^$2/" || true)"
   if [ -n "$hits" ]; then
     echo "layering: $3 outside $2/:"; echo "$hits"; status=1
@@ -46,5 +47,6 @@ check_only '#include [<"]jitsuin/hsm/(pkcs11|softhsm|uri)\.h' hsm "the PKCS#11 l
 check_only '^[^/]*(\bCK_[A-Z_]+\b|PKCS11_)' hsm "PKCS#11 types (in code)"
 check_only '#include [<"]sqlite3\.h' db "SQLite"
 check_only '#include [<"]boost/' enroll "Boost"
+check_only '#include [<"]qpdf/' contract "qpdf"
 [ "$status" = 0 ] && echo "layering: OK"
 exit "$status"

@@ -4,6 +4,9 @@
 #include <mutex>
 #include <optional>
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
 #include "jitsuin/hsm/pkcs11.h"
 #include "jitsuin/hsm/softhsm.h"
 
@@ -131,6 +134,27 @@ class Pkcs11KeyStore final : public KeyStore {
 };
 
 }  // namespace
+
+TokenKey open_token_key(const config::Config& config, const std::string& reference, const std::optional<std::string>& pin) {
+  auto uri = Pkcs11Uri::parse(reference);
+  if (!uri.object && !uri.id)
+    throw Error(ErrorKind::invalid_input, "key reference " + reference + " names no key (object= or id=)");
+  if (!pin) return {open_key_store(config)->find(reference), {}};
+  std::filesystem::path module_path = uri.module_path ? std::filesystem::path(*uri.module_path) : config.hsm.module;
+  auto shared = std::make_shared<SharedToken>();
+  shared->token = Module::load(module_path)->open(uri);
+  shared->token->login(*pin);
+  PrivateKey key = shared->token->find_key(uri);
+  TokenKey out;
+  for (auto& der : shared->token->certificates()) {
+    const unsigned char* p = der.data();
+    ossl::Cert cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (cert && EVP_PKEY_eq(X509_get0_pubkey(cert.get()), key.pkey()) == 1) out.certificates.push_back(der);
+  }
+  ERR_clear_error();
+  out.signer = std::make_shared<Pkcs11Signer>(std::move(key), reference, shared);
+  return out;
+}
 
 std::unique_ptr<KeyStore> open_key_store(const config::Config& config, bool provision, KeyStoreObserver observer) {
   if (config.hsm.type == "pkcs11") return std::make_unique<Pkcs11KeyStore>(config, provision, std::move(observer));

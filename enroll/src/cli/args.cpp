@@ -3,7 +3,7 @@
 namespace jitsuin::cli {
 
 Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& valued,
-           const std::set<std::string>& flags) {
+           const std::set<std::string>& flags, const std::set<std::string>& repeated) {
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
     if (!a.starts_with("--")) {
@@ -20,6 +20,12 @@ Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& va
     if (flags.count(name)) {
       if (has_value) throw UsageError("--" + name + " takes no value");
       flags_.insert(name);
+    } else if (repeated.count(name)) {
+      if (!has_value) {
+        if (i + 1 >= argv.size()) throw UsageError("--" + name + " needs a value");
+        value = argv[++i];
+      }
+      repeated_[name].push_back(value);
     } else if (valued.count(name)) {
       if (!has_value) {
         if (i + 1 >= argv.size()) throw UsageError("--" + name + " needs a value");
@@ -31,6 +37,11 @@ Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& va
       throw UsageError("unknown option --" + name);
     }
   }
+}
+
+std::vector<std::string> Args::all(const std::string& name) const {
+  auto it = repeated_.find(name);
+  return it == repeated_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::optional<std::string> Args::get(const std::string& name) const {

@@ -18,8 +18,10 @@ class UsageError : public std::runtime_error {
 
 class Args {
  public:
-  /// Parses argv[from..]: options with values in `valued`, boolean options in `flags`.
-  Args(const std::vector<std::string>& argv, const std::set<std::string>& valued, const std::set<std::string>& flags);
+  /// Parses argv[from..]: options with values in `valued`, boolean options in `flags`, options
+  /// that may be given several times in `repeated` (read with all()).
+  Args(const std::vector<std::string>& argv, const std::set<std::string>& valued, const std::set<std::string>& flags,
+       const std::set<std::string>& repeated = {});
   std::optional<std::string> get(const std::string& name) const;
   std::string required(const std::string& name) const;
   /// A required non-negative whole number; a usage error names the option otherwise.
@@ -27,12 +29,15 @@ class Args {
   /// The same, when given.
   std::optional<std::int64_t> opt_whole_number(const std::string& name) const;
   bool flag(const std::string& name) const { return flags_.count(name) > 0; }
+  /// Every value of a repeatable option, in order.
+  std::vector<std::string> all(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:
   std::map<std::string, std::string> values_;
   std::set<std::string> flags_;
   std::vector<std::string> positional_;
+  std::map<std::string, std::vector<std::string>> repeated_;
 };
 
 }  // namespace jitsuin::cli

@@ -5,8 +5,11 @@
 // PKCS#11 module, SoftHSM2 embedded by default) is the one backend today. A network HSM or a
 // cloud KMS would be a second implementation of this interface and one more case in the factory.
 #include <functional>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <openssl/evp.h>
 
@@ -102,6 +105,22 @@ struct KeyStoreObserver {
 ///   copy for its label differs from the live file.
 std::unique_ptr<KeyStore> open_key_store(const config::Config& config, bool provision = false,
                                          KeyStoreObserver observer = {});
+
+/// A signing key named by an RFC 7512 URI, and the certificates stored beside it.
+struct TokenKey {
+  std::shared_ptr<Signer> signer;
+  /// DER of the certificates on the key's token whose public key is the key's (empty when the
+  /// key was found through the home's key store).
+  std::vector<std::vector<std::uint8_t>> certificates;
+};
+
+/// A key that signs documents (jitsuin pdf sign): the private key a PKCS#11 URI names (object=
+/// and/or id=; token=, serial=... pick the token, module-path= the module, else hsm.module). With
+/// `pin`, that token is opened and logged in with it (a person's or a service's token). Without,
+/// the key is looked up in the home's own key store (the CA token, with its PIN from hsm.pin_file
+/// or hsm.pin_env, under the home's token lock), as the CA's own signing does. Throws not_found
+/// when the key is not there, unauthenticated on a wrong PIN.
+TokenKey open_token_key(const config::Config& config, const std::string& uri, const std::optional<std::string>& pin);
 
 /// Which PIN of the CA's token proves custody of the CA.
 enum class TokenPin { user, so };

@@ -1,0 +1,815 @@
+// jitsuin pdf sign and pdf verify, end to end with the built binary: a real CA home, signing keys
+// on a real SoftHSM2 token, poppler's pdfsig (with an NSS database from certutil/pk12util) and
+// openssl cms as independent signers and checkers, and tampered files built here with qpdf and
+// byte edits (no checked-in binaries).
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFObjectHandle.hh>
+
+#include <gtest/gtest.h>
+#include <openssl/cms.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "jitsuin/contract/pdf_verify.h"
+#include "jitsuin/core/util.h"
+#include "support/support.h"
+
+namespace jitsuin::test {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const std::string kPin = "12345678";
+
+// A PDF written by hand from its objects (numbered from 1), with one cross-reference section.
+std::string write_pdf(const std::vector<std::string>& objs) {
+  std::string out = "%PDF-1.7\n";
+  std::vector<std::size_t> offsets;
+  for (std::size_t i = 0; i < objs.size(); ++i) {
+    offsets.push_back(out.size());
+    out += std::to_string(i + 1) + " 0 obj\n" + objs[i] + "\nendobj\n";
+  }
+  std::size_t xref = out.size();
+  out += "xref\n0 " + std::to_string(objs.size() + 1) + "\n0000000000 65535 f \n";
+  for (auto o : offsets) {
+    char line[32];
+    std::snprintf(line, sizeof line, "%010zu 00000 n \n", o);
+    out += line;
+  }
+  out += "trailer\n<< /Size " + std::to_string(objs.size() + 1) + " /Root 1 0 R >>\nstartxref\n" + std::to_string(xref) +
+         "\n%%EOF\n";
+  return out;
+}
+
+std::string stream(const std::string& data, const std::string& extra = "") {
+  return "<< /Length " + std::to_string(data.size()) + extra + " >>\nstream\n" + data + "\nendstream";
+}
+
+// One page showing "Amount: 100 EUR". Object 6 is a content stream the signed revision holds but
+// no page uses (what a "shadow hide" attack later reveals).
+std::string make_base_pdf() {
+  return write_pdf({"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >>"
+                    " /Contents 5 0 R >>",
+                    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+                    stream("BT /F1 24 Tf 72 700 Td (Amount: 100 EUR) Tj ET"),
+                    stream("BT /F1 24 Tf 72 700 Td (Amount: 900 EUR) Tj ET")});
+}
+
+// One page with a text field "amount" (object 7, its appearance object 8); with `certified`, the
+// catalog's /Perms names a DocMDP P=1 certification (object 9).
+std::string make_form_pdf(bool certified) {
+  return write_pdf(
+      {std::string("<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [7 0 R] >>") +
+           (certified ? " /Perms << /DocMDP 9 0 R >>" : "") + " >>",
+       "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >>"
+       " /Contents 5 0 R /Annots [7 0 R] >>",
+       "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>", stream("BT /F1 24 Tf 72 700 Td (Contract) Tj ET"),
+       stream("BT ET"),
+       "<< /Type /Annot /Subtype /Widget /FT /Tx /T (amount) /V (100 EUR) /Rect [72 650 300 680] /P 3 0 R"
+       " /AP << /N 8 0 R >> /F 4 >>",
+       stream("BT /F1 12 Tf 2 10 Td (100 EUR) Tj ET",
+              " /Type /XObject /Subtype /Form /BBox [0 0 228 30] /Resources << /Font << /F1 4 0 R >> >>"),
+       "<< /Type /Sig /Filter /Adobe.PPKLite /Reference [ << /Type /SigRef /TransformMethod /DocMDP"
+       " /TransformParams << /Type /TransformParams /P 1 /V /1.2 >> >> ] >>"});
+}
+
+// What qpdf says about a file's last revision.
+struct Trailer {
+  int size = 0;
+  std::string root;
+  long long startxref = 0;
+};
+Trailer trailer_of(const std::string& pdf) {
+  QPDF q;
+  q.setSuppressWarnings(true);
+  q.processMemoryFile("in.pdf", pdf.data(), pdf.size());
+  Trailer t;
+  t.size = static_cast<int>(q.getTrailer().getKey("/Size").getIntValue());
+  t.root = q.getTrailer().getKey("/Root").unparse();
+  t.startxref = std::atoll(pdf.c_str() + pdf.rfind("startxref") + 9);
+  return t;
+}
+
+// An incremental update written by hand, as an attacker would: the given objects (new or
+// redefining earlier ones), a cross-reference section for them and a trailer back to the last one.
+std::string append_update(const std::string& pdf, const std::map<int, std::string>& objects) {
+  Trailer t = trailer_of(pdf);
+  std::string out = pdf;
+  std::map<int, std::size_t> offsets;
+  int size = t.size;
+  for (auto& [id, body] : objects) {
+    offsets[id] = out.size();
+    out += std::to_string(id) + " 0 obj\n" + body + "\nendobj\n";
+    size = std::max(size, id + 1);
+  }
+  std::size_t xref = out.size();
+  out += "xref\n";
+  for (auto& [id, off] : offsets) {
+    char line[48];
+    std::snprintf(line, sizeof line, "%d 1\n%010zu 00000 n \n", id, off);
+    out += line;
+  }
+  out += "trailer\n<< /Size " + std::to_string(size) + " /Root " + t.root + " /Prev " + std::to_string(t.startxref) +
+         " >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+  return out;
+}
+
+// The page dictionary of the file's last revision as qpdf writes it, with `from` replaced by `to`.
+std::string page_text(const std::string& pdf, const std::string& from, const std::string& to) {
+  QPDF q;
+  q.setSuppressWarnings(true);
+  q.processMemoryFile("in.pdf", pdf.data(), pdf.size());
+  QPDFObjectHandle page = q.getAllPages().at(0);
+  std::string text = page.unparseResolved();
+  std::size_t at = text.find(from);
+  if (at == std::string::npos) throw std::runtime_error("page has no " + from + ": " + text);
+  return text.replace(at, from.size(), to);
+}
+
+int page_id(const std::string& pdf) {
+  QPDF q;
+  q.setSuppressWarnings(true);
+  q.processMemoryFile("in.pdf", pdf.data(), pdf.size());
+  return q.getAllPages().at(0).getObjectID();
+}
+
+struct Verdict {
+  int status = -1;
+  json report;
+  std::string output;
+  std::string indication(std::size_t i = 0) const { return report["signatures"].at(i)["indication"]; }
+  std::string sub(std::size_t i = 0) const { return report["signatures"].at(i).value("sub_indication", ""); }
+  std::string reasons(std::size_t i = 0) const { return report["signatures"].at(i)["reasons"].dump(); }
+};
+
+class PdfTest : public ::testing::Test {
+ protected:
+  static inline TempDir* dir = nullptr;
+  static inline fs::path home;
+
+  static void SetUpTestSuite() {
+    dir = new TempDir();
+    home = dir->path() / "home";
+    process_softhsm();   // SOFTHSM2_CONF for this process and the commands it runs
+    auto r = run(jitsuin_cmd(home) + " ca init");
+    ASSERT_EQ(r.status, 0) << r.output;
+    login_administrator(home);
+    r = run("softhsm2-util --init-token --free --label pdf-signer --so-pin 87654321 --pin " + kPin);
+    ASSERT_EQ(r.status, 0) << r.output;
+    write_text(dir->path() / "pin", kPin + "\n");
+    fs::permissions(dir->path() / "pin", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    write_text(dir->path() / "base.pdf", make_base_pdf());
+    write_text(dir->path() / "form.pdf", make_form_pdf(false));
+    write_text(dir->path() / "certified.pdf", make_form_pdf(true));
+    // An outside CA (made with openssl) for the untrusted-signer and key-usage cases.
+    r = run("cd " + sh_quote(dir->path().string()) +
+            " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other-ca.key"
+            " -subj '/CN=Other CA' -days 30 -addext basicConstraints=critical,CA:TRUE"
+            " -addext keyUsage=critical,keyCertSign,cRLSign -out other-ca.pem");
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  static void TearDownTestSuite() {
+    delete dir;
+    dir = nullptr;
+  }
+
+  static fs::path path(const std::string& name) { return dir->path() / name; }
+  static std::string in_dir(const std::string& cmd) { return "cd " + sh_quote(dir->path().string()) + " && " + cmd; }
+
+  // A certificate from our CA (profile individual-signing) for a fresh key: NAME.key, NAME.pem,
+  // NAME-full.pem (certificate and chain). Returns the serial.
+  static std::string issue(const std::string& name, const std::string& cn, const std::string& newkey = "ec") {
+    openssl_csr(dir->path(), newkey == "ec" ? "ec" : newkey, name);
+    write_text(path(name + ".json"), json{{"common_name", cn}, {"organization", "Example"}}.dump());
+    auto r = run(jitsuin_cmd(home) + " ca issue --profile individual-signing --csr " + sh_quote(path(name + ".csr")) +
+                 " --subject " + sh_quote(path(name + ".json")) + " --out " + sh_quote(path(name + ".pem")) +
+                 " --chain " + sh_quote(path(name + "-chain.pem")));
+    EXPECT_EQ(r.status, 0) << r.output;
+    write_text(path(name + "-full.pem"), read_file(path(name + ".pem")) + read_file(path(name + "-chain.pem")));
+    auto pos = r.output.find("serial ");
+    return r.output.substr(pos + 7, r.output.find(' ', pos + 7) - pos - 7);
+  }
+
+  // Puts NAME.key on the signer token under the label NAME; returns its PKCS#11 URI.
+  static std::string to_token(const std::string& name) {
+    auto r = run(in_dir("openssl pkcs8 -topk8 -nocrypt -in " + name + ".key -out " + name + ".p8 && softhsm2-util --import " +
+                        name + ".p8 --token pdf-signer --label " + name + " --id " +
+                        to_hex(sha256(name)).substr(0, 8) + " --pin " + kPin));
+    EXPECT_EQ(r.status, 0) << r.output;
+    return "pkcs11:token=pdf-signer;object=" + name;
+  }
+
+  static CommandResult sign(const std::string& in, const std::string& out, const std::string& key_name,
+                            const std::string& prefix = "") {
+    return run(prefix + jitsuin_cmd(home) + " pdf sign " + sh_quote(path(in)) + " --out " + sh_quote(path(out)) +
+               " --key " + sh_quote("pkcs11:token=pdf-signer;object=" + key_name) + " --cert " +
+               sh_quote(path(key_name + "-full.pem")) + " --pin-file " + sh_quote(path("pin")) + " --reason 'I agree'");
+  }
+
+  static Verdict verify(const std::string& file, const std::string& args = "", const std::string& prefix = "") {
+    Verdict v;
+    auto r = run(prefix + jitsuin_cmd(home) + " pdf verify " + sh_quote(path(file)) + " --json " + args);
+    v.status = r.status;
+    v.output = r.output;
+    try {
+      v.report = json::parse(r.output);
+    } catch (const std::exception&) {
+      ADD_FAILURE() << "not JSON: " << r.output;
+    }
+    return v;
+  }
+
+  // A file signed by our pdf sign with a key (made once per name) certified by our CA.
+  static void signed_file(const std::string& out, const std::string& key_name = "taro",
+                          const std::string& in = "base.pdf") {
+    if (!fs::exists(path(key_name + ".pem"))) {
+      issue(key_name, "Signer " + key_name);
+      to_token(key_name);
+    }
+    auto r = sign(in, out, key_name);
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+
+  // The signed file with its CMS replaced by one `openssl cms -sign` makes over the same byte
+  // ranges (after the /SubFilter is rewritten to `sub_filter`, padded to the same length).
+  static std::string resign_with_openssl(const std::string& signed_pdf, const std::string& sub_filter,
+                                         const std::string& openssl_args) {
+    std::string pdf = read_file(path(signed_pdf));
+    std::size_t sf = pdf.rfind("/SubFilter /ETSI.CAdES.detached");
+    std::string repl = "/SubFilter /" + sub_filter;
+    repl.resize(std::string("/SubFilter /ETSI.CAdES.detached").size(), ' ');
+    pdf.replace(sf, repl.size(), repl);
+    std::size_t br = pdf.find("/ByteRange [", sf - 200);
+    long long a, b, c, d;
+    std::sscanf(pdf.c_str() + br + 12, "%lld %lld %lld %lld", &a, &b, &c, &d);
+    write_text(path("ranges.bin"), pdf.substr(0, b) + pdf.substr(c, d));
+    auto r = run(in_dir("openssl cms -sign -binary -in ranges.bin -outform DER -out resigned.der " + openssl_args));
+    EXPECT_EQ(r.status, 0) << r.output;
+    std::string der = read_file(path("resigned.der"));
+    std::string hex = to_hex(std::span(reinterpret_cast<const std::uint8_t*>(der.data()), der.size()));
+    EXPECT_LT(hex.size(), static_cast<std::size_t>(c - b - 2));
+    pdf.replace(b + 1, hex.size(), hex);
+    std::fill(pdf.begin() + b + 1 + static_cast<long>(hex.size()), pdf.begin() + c - 1, '0');
+    return pdf;
+  }
+};
+
+TEST_F(PdfTest, OurSignatureIsAcceptedByPdfsigOpensslAndOurselves) {
+  signed_file("ours.pdf");
+  auto v = verify("ours.pdf");
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+  EXPECT_EQ(v.report["signatures"][0]["sub_filter"], "ETSI.CAdES.detached");
+  EXPECT_EQ(v.report["signatures"][0]["signer"], "CN=Signer taro,O=Example,C=JP");
+  EXPECT_EQ(v.report["signatures"][0]["signing_time_source"], "validation time");
+  auto p = run("pdfsig " + sh_quote(path("ours.pdf").string()));
+  EXPECT_NE(p.output.find("Signature Validation: Signature is Valid."), std::string::npos) << p.output;
+  EXPECT_NE(p.output.find("Total document signed"), std::string::npos) << p.output;
+  EXPECT_NE(p.output.find("Signature Type: ETSI.CAdES.detached"), std::string::npos) << p.output;
+  // openssl cms -verify over the byte ranges, with our root as the only trusted certificate.
+  std::string pdf = read_file(path("ours.pdf"));
+  std::size_t br = pdf.rfind("/ByteRange [");
+  long long a, b, c, d;
+  ASSERT_EQ(std::sscanf(pdf.c_str() + br + 12, "%lld %lld %lld %lld", &a, &b, &c, &d), 4);
+  write_text(path("ours.ranges"), pdf.substr(0, b) + pdf.substr(c, d));
+  Bytes cms = from_hex(pdf.substr(b + 1, c - b - 2));
+  write_text(path("ours.cms"), std::string(cms.begin(), cms.end()));
+  auto root = run(jitsuin_cmd(home) + " ca show --json");
+  auto chain = read_file(path("taro-chain.pem"));
+  write_text(path("root.pem"), chain.substr(chain.rfind("-----BEGIN CERTIFICATE-----")));
+  auto o = run(in_dir("openssl cms -verify -inform DER -in ours.cms -binary -content ours.ranges -CAfile root.pem"
+                      " -purpose any -out /dev/null"));
+  EXPECT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("Verification successful"), std::string::npos) << o.output;
+  auto attrs = run(in_dir("openssl cms -cmsout -print -inform DER -in ours.cms"));
+  EXPECT_NE(attrs.output.find("id-smime-aa-signingCertificateV2"), std::string::npos);
+}
+
+TEST_F(PdfTest, CounterSignaturesOfPdfsigAndOursInARow) {
+  // pdfsig signs with an NSS database holding a certificate our CA issued and its key (RSA:
+  // poppler 22.12 reserves too little room for its EC signatures).
+  issue("hanako", "Hanako Sato", "rsa:2048");
+  auto r = run(in_dir("mkdir -p nss && certutil -N -d sql:nss --empty-password && openssl pkcs12 -export -inkey hanako.key"
+                      " -in hanako.pem -certfile hanako-chain.pem -name hanako -passout pass:pw -out hanako.p12 &&"
+                      " pk12util -i hanako.p12 -d sql:nss -W pw"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run(in_dir("pdfsig -add-signature -nssdir sql:nss -nick hanako -reason approve -new-signature-field-name Approval"
+                 " base.pdf nss1.pdf"));
+  ASSERT_TRUE(fs::exists(path("nss1.pdf"))) << r.output;
+  auto v = verify("nss1.pdf");
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+  EXPECT_EQ(v.report["signatures"][0]["signer"], "CN=Hanako Sato,O=Example,C=JP");
+  // Ours on top of pdfsig's, then pdfsig's again: three signers in a row, all PASSED.
+  signed_file("unused.pdf", "jiro");
+  ASSERT_EQ(sign("nss1.pdf", "nss2.pdf", "jiro").status, 0);
+  r = run(in_dir("pdfsig -add-signature -nssdir sql:nss -nick hanako -new-signature-field-name Third nss2.pdf nss3.pdf"));
+  ASSERT_TRUE(fs::exists(path("nss3.pdf"))) << r.output;
+  v = verify("nss3.pdf");
+  EXPECT_EQ(v.status, 0) << v.output;
+  ASSERT_EQ(v.report["signatures"].size(), 3u) << v.output;
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(v.indication(i), "PASSED") << v.output;
+  EXPECT_EQ(v.report["signatures"][0]["revision"], 2);
+  EXPECT_EQ(v.report["signatures"][2]["revision"], 4);
+  auto p = run("pdfsig " + sh_quote(path("nss3.pdf").string()));
+  EXPECT_EQ(p.output.find("Digest Mismatch"), std::string::npos) << p.output;
+  // pdf sign on our own signature: Signature2 beside Signature1.
+  signed_file("c1.pdf");
+  ASSERT_EQ(sign("c1.pdf", "c2.pdf", "jiro").status, 0);
+  v = verify("c2.pdf");
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(v.report["signatures"][1]["field"], "Signature2");
+}
+
+TEST_F(PdfTest, ByteChangedInsideTheSignedRangeFails) {
+  signed_file("t-byte.pdf");
+  std::string pdf = read_file(path("t-byte.pdf"));
+  pdf.replace(pdf.find("Amount: 100"), 11, "Amount: 900");
+  write_text(path("t-byte2.pdf"), pdf);
+  auto v = verify("t-byte2.pdf");
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.indication(), "FAILED");
+  EXPECT_EQ(v.sub(), "HASH_FAILURE");
+  EXPECT_NE(v.reasons().find("signed bytes were changed"), std::string::npos) << v.output;
+}
+
+TEST_F(PdfTest, ByteRangeWithAGapOrAnOverlapFails) {
+  signed_file("t-range.pdf");
+  std::string pdf = read_file(path("t-range.pdf"));
+  std::size_t br = pdf.rfind("/ByteRange [");
+  std::size_t end = pdf.find("/M ", br) - 2;   // the range and its padding, up to the next key
+  long long a, b, c, d;
+  std::sscanf(pdf.c_str() + br + 12, "%lld %lld %lld %lld", &a, &b, &c, &d);
+  auto with_range = [&](long long b2, long long c2, long long d2) {
+    std::string r = "/ByteRange [0 " + std::to_string(b2) + " " + std::to_string(c2) + " " + std::to_string(d2) + "]";
+    std::string out = pdf;
+    r.resize(end + 1 - br, ' ');
+    out.replace(br, r.size(), r);
+    return out;
+  };
+  write_text(path("t-gap.pdf"), with_range(b - 20, c, d));   // 20 bytes before /Contents left unsigned
+  auto v = verify("t-gap.pdf");
+  ASSERT_EQ(v.report["signatures"].size(), 1u) << v.output;
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.indication(), "FAILED");
+  EXPECT_EQ(v.sub(), "FORMAT_FAILURE");
+  EXPECT_NE(v.reasons().find("gap between the byte ranges"), std::string::npos) << v.output;
+  write_text(path("t-overlap.pdf"), with_range(c + 10, c, d));
+  v = verify("t-overlap.pdf");
+  ASSERT_EQ(v.report["signatures"].size(), 1u) << v.output;
+  EXPECT_EQ(v.indication(), "FAILED");
+  EXPECT_NE(v.reasons().find("the byte ranges overlap"), std::string::npos) << v.output;
+  write_text(path("t-outside.pdf"), with_range(b, c, d + 1000));
+  v = verify("t-outside.pdf");
+  ASSERT_EQ(v.report["signatures"].size(), 1u) << v.output;
+  EXPECT_NE(v.reasons().find("past the end of the file"), std::string::npos) << v.output;
+}
+
+TEST_F(PdfTest, AppendedUpdatesThatChangeWhatIsShownFail) {
+  signed_file("t-upd.pdf");
+  std::string pdf = read_file(path("t-upd.pdf"));
+  int next = trailer_of(pdf).size;
+  int page = page_id(pdf);
+
+  // 1. The page's content stream redefined (a "shadow replace").
+  write_text(path("t-content.pdf"), append_update(pdf, {{5, stream("BT /F1 24 Tf 72 700 Td (Amount: 900 EUR) Tj ET")}}));
+  auto v = verify("t-content.pdf");
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_NE(v.reasons().find("document modified after signing"), std::string::npos) << v.output;
+  EXPECT_NE(v.reasons().find("page 1 content changed"), std::string::npos) << v.output;
+  EXPECT_NE(v.reasons().find("object 5 0 redefined after signing"), std::string::npos) << v.output;
+
+  // 2. The amount changed through a new content stream drawn over the old one: pdfsig still says
+  //    the signature is valid; we do not.
+  std::string cover = "1 1 1 rg 60 690 300 40 re f 0 0 0 rg BT /F1 24 Tf 72 700 Td (Amount: 900 EUR) Tj ET";
+  std::string p2 = page_text(pdf, "/Contents 5 0 R", "/Contents [5 0 R " + std::to_string(next) + " 0 R]");
+  write_text(path("t-amount.pdf"), append_update(pdf, {{next, stream(cover)}, {page, p2}}));
+  auto pdfsig = run("pdfsig " + sh_quote(path("t-amount.pdf").string()));
+  EXPECT_NE(pdfsig.output.find("Signature is Valid"), std::string::npos) << pdfsig.output;
+  v = verify("t-amount.pdf");
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_NE(v.reasons().find("page 1 content changed"), std::string::npos) << v.output;
+
+  // 3. A new annotation covering the amount.
+  std::string p3 = page_text(pdf, "/Annots [ ", "/Annots [ " + std::to_string(next) + " 0 R ");
+  write_text(path("t-annot.pdf"),
+             append_update(pdf, {{next, "<< /Type /Annot /Subtype /FreeText /Rect [60 690 360 730] /Contents (Amount: 900 EUR)"
+                                        " /DA (/Helv 24 Tf 0 g) /F 4 >>"},
+                                 {page, p3}}));
+  v = verify("t-annot.pdf");
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_NE(v.reasons().find("new /FreeText annotation at [ 60 690 360 730 ] can change what the page shows"),
+            std::string::npos)
+      << v.output;
+
+  // 4. Shadow hide: the signed revision already held object 6 (unused); the update points the
+  //    page at it.
+  std::string p4 = page_text(pdf, "/Contents 5 0 R", "/Contents 6 0 R");
+  write_text(path("t-hide.pdf"), append_update(pdf, {{page, p4}}));
+  v = verify("t-hide.pdf");
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_NE(v.reasons().find("page 1 content changed"), std::string::npos) << v.output;
+
+  // 5. Shadow replace of a resource: the font object redefined.
+  write_text(path("t-font.pdf"), append_update(pdf, {{4, "<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>"}}));
+  v = verify("t-font.pdf");
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_NE(v.reasons().find("page 1 resources changed"), std::string::npos) << v.output;
+  EXPECT_NE(v.reasons().find("object 4 0 redefined after signing"), std::string::npos) << v.output;
+
+  // 6. Shadow hide-and-replace: a new page tree with a new page, the catalog pointed at it.
+  QPDF q;
+  q.setSuppressWarnings(true);
+  q.processMemoryFile("in.pdf", pdf.data(), pdf.size());
+  QPDFObjectHandle root = q.getRoot();
+  std::string root_text = root.unparseResolved();
+  root_text.replace(root_text.find("/Pages 2 0 R"), 12, "/Pages " + std::to_string(next) + " 0 R");
+  std::string new_page = "<< /Type /Page /Parent " + std::to_string(next) + " 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents " +
+                         std::to_string(next + 2) + " 0 R >>";
+  write_text(path("t-hide-replace.pdf"),
+             append_update(pdf, {{next, "<< /Type /Pages /Kids [" + std::to_string(next + 1) + " 0 R] /Count 1 >>"},
+                                 {next + 1, new_page},
+                                 {next + 2, stream("BT /F1 24 Tf 72 700 Td (Amount: 900 EUR) Tj ET")},
+                                 {root.getObjectID(), root_text}}));
+  v = verify("t-hide-replace.pdf");
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_NE(v.reasons().find("page 1 content changed"), std::string::npos) << v.output;
+}
+
+TEST_F(PdfTest, SignerFromAnUntrustedCaIsIndeterminate) {
+  signed_file("t-untrusted-base.pdf");
+  auto r = run(in_dir("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout outsider.key"
+                      " -subj '/CN=Outsider' -out outsider.csr"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run("bash -c " + sh_quote(in_dir("openssl x509 -req -in outsider.csr -CA other-ca.pem -CAkey other-ca.key"
+                                       " -CAcreateserial -days 10 -extfile <(printf"
+                                       " 'keyUsage=critical,digitalSignature,nonRepudiation') -out outsider.pem")));
+  ASSERT_EQ(r.status, 0) << r.output;
+  // The outside CA's certificate travels in the CMS: it must not become an anchor.
+  write_text(path("t-untrusted.pdf"), resign_with_openssl("t-untrusted-base.pdf", "adbe.pkcs7.detached",
+                                                         "-md sha256 -signer outsider.pem -inkey outsider.key"
+                                                         " -certfile other-ca.pem"));
+  auto v = verify("t-untrusted.pdf");
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.indication(), "INDETERMINATE") << v.output;
+  EXPECT_EQ(v.sub(), "NO_CERTIFICATE_CHAIN_FOUND") << v.output;
+  // Trusted with --trust, its path is found; without a CRL of that CA the revocation is unknown.
+  v = verify("t-untrusted.pdf", "--trust " + sh_quote(path("other-ca.pem")));
+  EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
+  EXPECT_EQ(v.report["signatures"][0]["chain"].size(), 2u) << v.output;
+}
+
+// A CRL of the outside CA (made here with the OpenSSL API and other-ca.key), listing `revoked`
+// serials (hex) revoked at `when`; valid from last_update to next_update.
+std::string make_other_crl(const fs::path& dir, const std::vector<std::string>& revoked, UnixTime when,
+                           UnixTime last_update, UnixTime next_update) {
+  std::string ca_pem = read_file(dir / "other-ca.pem"), key_pem = read_file(dir / "other-ca.key");
+  ossl::Cert ca = ossl::cert_from_pem(ca_pem);
+  ossl::Bio kb(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  ossl::PKey key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
+  ossl::Crl crl(X509_CRL_new());
+  X509_CRL_set_version(crl.get(), 1);
+  X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca.get()));
+  ossl::Time lu(ASN1_TIME_set(nullptr, static_cast<time_t>(last_update)));
+  ossl::Time nu(ASN1_TIME_set(nullptr, static_cast<time_t>(next_update)));
+  X509_CRL_set1_lastUpdate(crl.get(), lu.get());
+  X509_CRL_set1_nextUpdate(crl.get(), nu.get());
+  for (auto& serial : revoked) {
+    X509_REVOKED* r = X509_REVOKED_new();
+    BIGNUM* bn = nullptr;
+    BN_hex2bn(&bn, serial.c_str());
+    ossl::Integer n(BN_to_ASN1_INTEGER(bn, nullptr));
+    BN_free(bn);
+    X509_REVOKED_set_serialNumber(r, n.get());
+    ossl::Time t(ASN1_TIME_set(nullptr, static_cast<time_t>(when)));
+    X509_REVOKED_set_revocationDate(r, t.get());
+    X509_CRL_add0_revoked(crl.get(), r);
+  }
+  X509_CRL_sort(crl.get());
+  X509_CRL_sign(crl.get(), key.get(), EVP_sha256());
+  ossl::Bio out(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509_CRL(out.get(), crl.get());
+  char* data = nullptr;
+  long len = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+// A partner CA given with --trust and its CRL with --crl: not listed PASSED, listed before the
+// signing time not, an out-of-date CRL TRY_LATER, a CRL not signed by the CA ignored.
+TEST_F(PdfTest, PartnerCaRevocationFromCrlFiles) {
+  signed_file("t-crl-base.pdf");
+  auto r = run("bash -c " + sh_quote(in_dir("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+                                            " -keyout partner.key -subj '/CN=Partner Signer' -out partner.csr &&"
+                                            " openssl x509 -req -in partner.csr -CA other-ca.pem -CAkey other-ca.key"
+                                            " -CAcreateserial -days 10 -extfile <(printf"
+                                            " 'keyUsage=critical,digitalSignature') -out partner.pem")));
+  ASSERT_EQ(r.status, 0) << r.output;
+  write_text(path("t-crl.pdf"), resign_with_openssl("t-crl-base.pdf", "adbe.pkcs7.detached",
+                                                    "-md sha256 -signer partner.pem -inkey partner.key"));
+  auto serial = run("openssl x509 -noout -serial -in " + sh_quote(path("partner.pem").string())).output;
+  serial = serial.substr(serial.find('=') + 1, serial.find('\n') - serial.find('=') - 1);
+  UnixTime now = std::time(nullptr);
+  std::string trust = "--trust " + sh_quote(path("other-ca.pem"));
+  write_text(path("partner-ok.crl"), make_other_crl(dir->path(), {"0123"}, now - 60, now - 60, now + 86400));
+  auto v = verify("t-crl.pdf", trust + " --crl " + sh_quote(path("partner-ok.crl")));
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+  EXPECT_NE(v.report["signatures"][0]["revocation"].get<std::string>().find("not revoked (CRL of"), std::string::npos)
+      << v.output;
+  write_text(path("partner-rev.crl"), make_other_crl(dir->path(), {serial}, now - 60, now - 30, now + 86400));
+  v = verify("t-crl.pdf", trust + " --crl " + sh_quote(path("partner-rev.crl")));
+  EXPECT_EQ(v.sub(), "REVOKED_NO_POE") << v.output;
+  write_text(path("partner-old.crl"), make_other_crl(dir->path(), {"0123"}, now - 7200, now - 7200, now - 3600));
+  v = verify("t-crl.pdf", trust + " --crl " + sh_quote(path("partner-old.crl")));
+  EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
+  EXPECT_NE(v.reasons().find("out of date"), std::string::npos) << v.output;
+  // A CRL that claims the partner CA's name but is signed by another key is not used.
+  auto other_key = run(in_dir("cp other-ca.key other-ca.key.real && openssl ecparam -genkey -name prime256v1 -noout"
+                             " -out other-ca.key"));
+  ASSERT_EQ(other_key.status, 0) << other_key.output;
+  write_text(path("partner-forged.crl"), make_other_crl(dir->path(), {"0123"}, now - 60, now - 60, now + 86400));
+  ASSERT_EQ(run(in_dir("mv other-ca.key.real other-ca.key")).status, 0);
+  v = verify("t-crl.pdf", trust + " --crl " + sh_quote(path("partner-forged.crl")));
+  EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
+  EXPECT_NE(v.reasons().find("no CRL from CN=Other CA"), std::string::npos) << v.output;
+}
+
+TEST_F(PdfTest, SignerRevokedBeforeAndAfterTheSigningTime) {
+  UnixTime now = std::time(nullptr);
+  signed_file("t-rev-before.pdf", "revoked-early");
+  signed_file("t-rev-after.pdf", "revoked-late");
+  std::string early = read_file(path("revoked-early.pem")), late = read_file(path("revoked-late.pem"));
+  auto serial_of = [&](const std::string& name) {
+    auto r = run("openssl x509 -noout -serial -in " + sh_quote(path(name + ".pem").string()));
+    return r.output.substr(r.output.find('=') + 1, r.output.find('\n') - r.output.find('=') - 1);
+  };
+  auto r = run(jitsuin_cmd(home) + " ca revoke --serial " + serial_of("revoked-early") + " --reason keyCompromise");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run(jitsuin_cmd(home) + " ca revoke --serial " + serial_of("revoked-late") + " --reason superseded --effective " +
+          format_rfc3339(now + 3 * 86400));
+  ASSERT_EQ(r.status, 0) << r.output;
+  // Revoked before the signing time (the validation time: no signature timestamp).
+  auto v = verify("t-rev-before.pdf", "--at " + format_rfc3339(now + 3600));
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.indication(), "INDETERMINATE") << v.output;
+  EXPECT_EQ(v.sub(), "REVOKED_NO_POE") << v.output;
+  EXPECT_NE(v.reasons().find("before the signing time"), std::string::npos) << v.output;
+  // Revoked after it: PASSED, and said.
+  v = verify("t-rev-after.pdf", "--at " + format_rfc3339(now + 3600));
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+  EXPECT_NE(v.reasons().find("after the signing time"), std::string::npos) << v.output;
+  // Validated after the revocation took effect, the same file is no longer PASSED.
+  v = verify("t-rev-after.pdf", "--at " + format_rfc3339(now + 4 * 86400));
+  EXPECT_EQ(v.sub(), "REVOKED_NO_POE") << v.output;
+}
+
+TEST_F(PdfTest, WeakOrMalformedCmsIsRefused) {
+  signed_file("t-cms.pdf");
+  issue("second", "Second Signer");
+  // SHA-1.
+  write_text(path("t-sha1.pdf"),
+             resign_with_openssl("t-cms.pdf", "adbe.pkcs7.detached", "-md sha1 -signer taro.pem -inkey taro.key"));
+  auto v = verify("t-sha1.pdf");
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.indication(), "INDETERMINATE") << v.output;
+  EXPECT_EQ(v.sub(), "CRYPTO_CONSTRAINTS_FAILURE") << v.output;
+  EXPECT_NE(v.reasons().find("SHA1"), std::string::npos) << v.output;
+  // adbe.pkcs7.sha1.
+  write_text(path("t-sha1-filter.pdf"),
+             resign_with_openssl("t-cms.pdf", "adbe.pkcs7.sha1", "-md sha256 -signer taro.pem -inkey taro.key"));
+  v = verify("t-sha1-filter.pdf");
+  EXPECT_EQ(v.sub(), "CRYPTO_CONSTRAINTS_FAILURE") << v.output;
+  EXPECT_NE(v.reasons().find("adbe.pkcs7.sha1"), std::string::npos) << v.output;
+  // Two SignerInfos.
+  write_text(path("t-two.pdf"), resign_with_openssl("t-cms.pdf", "adbe.pkcs7.detached",
+                                                    "-md sha256 -signer taro.pem -inkey taro.key -signer second.pem"
+                                                    " -inkey second.key"));
+  v = verify("t-two.pdf");
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_NE(v.reasons().find("the CMS has 2 SignerInfos"), std::string::npos) << v.output;
+  // ETSI.CAdES.detached without signing-certificate-v2 (openssl cms adds none).
+  write_text(path("t-noess.pdf"),
+             resign_with_openssl("t-cms.pdf", "ETSI.CAdES.detached", "-md sha256 -signer taro.pem -inkey taro.key"));
+  v = verify("t-noess.pdf");
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_NE(v.reasons().find("signing-certificate-v2"), std::string::npos) << v.output;
+  // The same CMS as legacy adbe.pkcs7.detached: accepted.
+  write_text(path("t-legacy.pdf"), resign_with_openssl("t-cms.pdf", "adbe.pkcs7.detached",
+                                                       "-md sha256 -signer taro.pem -inkey taro.key -certfile taro-chain.pem"));
+  v = verify("t-legacy.pdf");
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+}
+
+TEST_F(PdfTest, SignerWithoutTheNeededKeyUsageIsIndeterminate) {
+  signed_file("t-ku-base.pdf");
+  auto r = run("bash -c " + sh_quote(in_dir("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+                                            " -keyout noku.key -subj '/CN=No Signing' -out noku.csr && openssl x509 -req"
+                                            " -in noku.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -days 10"
+                                            " -extfile <(printf 'keyUsage=critical,keyAgreement') -out noku.pem")));
+  ASSERT_EQ(r.status, 0) << r.output;
+  write_text(path("t-ku.pdf"), resign_with_openssl("t-ku-base.pdf", "adbe.pkcs7.detached",
+                                                   "-md sha256 -signer noku.pem -inkey noku.key"));
+  auto v = verify("t-ku.pdf", "--trust " + sh_quote(path("other-ca.pem")));
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.indication(), "INDETERMINATE") << v.output;
+  EXPECT_EQ(v.sub(), "SIG_CONSTRAINTS_FAILURE") << v.output;
+  EXPECT_NE(v.reasons().find("lacks keyUsage digitalSignature and nonRepudiation"), std::string::npos) << v.output;
+}
+
+TEST_F(PdfTest, TruncatedFilesAndNonPdfsAreReportedNotCrashedOn) {
+  signed_file("t-trunc-base.pdf");
+  std::string pdf = read_file(path("t-trunc-base.pdf"));
+  for (std::size_t cut : {std::size_t{10}, pdf.size() / 3, pdf.size() / 2, pdf.size() - 40, pdf.size() - 1}) {
+    write_text(path("t-trunc.pdf"), pdf.substr(0, cut));
+    auto v = verify("t-trunc.pdf");
+    EXPECT_EQ(v.status, 1) << cut << ": " << v.output;
+    EXPECT_FALSE(v.report.value("all_passed", true)) << v.output;
+  }
+  write_text(path("t-text.pdf"), "this is not a PDF\n");
+  auto v = verify("t-text.pdf");
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.report["problem"], "not a PDF (no %PDF- header)");
+  auto r = run(jitsuin_cmd(home) + " pdf verify " + sh_quote(path("t-text.pdf")));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("not a PDF"), std::string::npos);
+  // No signature at all.
+  r = run(jitsuin_cmd(home) + " pdf verify " + sh_quote(path("base.pdf")));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("no signature"), std::string::npos) << r.output;
+  // Usage errors.
+  EXPECT_EQ(run(jitsuin_cmd(home) + " pdf verify").status, 2);
+  EXPECT_EQ(run(jitsuin_cmd(home) + " pdf verify " + sh_quote(path("base.pdf")) + " --at tomorrow").status, 2);
+}
+
+// Form filling after a signature is allowed (and listed); under a DocMDP P=1 certification it is
+// not, and neither is a further signature.
+TEST_F(PdfTest, FormFillingFollowsDocMdp) {
+  auto fill = [&](const std::string& in, const std::string& out) {
+    std::string pdf = read_file(path(in));
+    int next = trailer_of(pdf).size;
+    write_text(path(out), append_update(pdf, {{7, "<< /Type /Annot /Subtype /Widget /FT /Tx /T (amount) /V (900 EUR)"
+                                                  " /Rect [72 650 300 680] /P 3 0 R /AP << /N " +
+                                                      std::to_string(next) + " 0 R >> /F 4 >>"},
+                                              {next, stream("BT /F1 12 Tf 2 10 Td (900 EUR) Tj ET",
+                                                            " /Type /XObject /Subtype /Form /BBox [0 0 228 30]"
+                                                            " /Resources << /Font << /F1 4 0 R >> >>")}}));
+  };
+  signed_file("form-s.pdf", "taro", "form.pdf");
+  fill("form-s.pdf", "form-filled.pdf");
+  auto v = verify("form-filled.pdf");
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+  EXPECT_NE(v.report["signatures"][0]["changes_after_signing"].dump().find("allowed: form field amount filled in"),
+            std::string::npos)
+      << v.output;
+
+  signed_file("cert-s.pdf", "taro", "certified.pdf");
+  fill("cert-s.pdf", "cert-filled.pdf");
+  v = verify("cert-filled.pdf");
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_NE(v.reasons().find("form field amount changed, which the certification signature (DocMDP P=1) forbids"),
+            std::string::npos)
+      << v.output;
+  ASSERT_EQ(sign("cert-s.pdf", "cert-s2.pdf", "taro").status, 0);
+  v = verify("cert-s2.pdf");
+  EXPECT_EQ(v.indication(0), "FAILED") << v.output;
+  EXPECT_NE(v.reasons(0).find("signature field Signature2 added and signed, which the certification signature"),
+            std::string::npos)
+      << v.output;
+  EXPECT_EQ(v.indication(1), "PASSED") << v.output;
+}
+
+// A signature timestamp (RFC 3161 token from a TSA made here with openssl ts) in the SignerInfo's
+// unsigned attributes: its time becomes the signing time, so a revocation before it is FAILED
+// REVOKED and one after it leaves the signature PASSED even when validated later.
+TEST_F(PdfTest, SignatureTimestampSetsTheSigningTime) {
+  auto r = run("bash -c " + sh_quote(in_dir(
+      "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tsa.key -subj '/CN=Test TSA'"
+      " -out tsa.csr && openssl x509 -req -in tsa.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -days 10"
+      " -extfile <(printf 'keyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping') -out tsa.pem")));
+  ASSERT_EQ(r.status, 0) << r.output;
+  write_text(path("tsa.cnf"),
+             "[ tsa ]\ndefault_tsa = t\n[ t ]\nserial = ./tsa.serial\ndefault_policy = 1.2.3.4.1\ndigests = sha256\n"
+             "signer_digest = sha256\ness_cert_id_alg = sha256\naccuracy = secs:1\n");
+  // Adds a timestamp token over the signature value of the file's last signature.
+  auto stamp = [&](const std::string& in, const std::string& out) {
+    std::string pdf = read_file(path(in));
+    std::size_t br = pdf.rfind("/ByteRange [");
+    long long a, b, c, d;
+    ASSERT_EQ(std::sscanf(pdf.c_str() + br + 12, "%lld %lld %lld %lld", &a, &b, &c, &d), 4);
+    Bytes der = from_hex(pdf.substr(b + 1, c - b - 2));
+    const unsigned char* p = der.data();
+    CMS_ContentInfo* cms = d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size()));
+    ASSERT_NE(cms, nullptr);
+    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
+    ASN1_OCTET_STRING* value = CMS_SignerInfo_get0_signature(si);
+    write_text(path("sigvalue.bin"), std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                                                 static_cast<std::size_t>(ASN1_STRING_length(value))));
+    auto t = run(in_dir("echo 01 > tsa.serial && openssl ts -query -data sigvalue.bin -sha256 -cert -out ts.tsq &&"
+                        " openssl ts -reply -config tsa.cnf -queryfile ts.tsq -inkey tsa.key -signer tsa.pem"
+                        " -token_out -out ts.tok"));
+    ASSERT_EQ(t.status, 0) << t.output;
+    std::string token = read_file(path("ts.tok"));
+    ASSERT_EQ(CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, token.data(),
+                                            static_cast<int>(token.size())),
+              1);
+    unsigned char* outder = nullptr;
+    int len = i2d_CMS_ContentInfo(cms, &outder);
+    std::string hex = to_hex(std::span<const std::uint8_t>(outder, static_cast<std::size_t>(len)));
+    OPENSSL_free(outder);
+    CMS_ContentInfo_free(cms);
+    ASSERT_LT(hex.size(), static_cast<std::size_t>(c - b - 2));
+    pdf.replace(b + 1, hex.size(), hex);
+    write_text(path(out), pdf);
+  };
+  auto serial_of = [&](const std::string& name) {
+    auto s = run("openssl x509 -noout -serial -in " + sh_quote(path(name + ".pem").string()));
+    return s.output.substr(s.output.find('=') + 1, s.output.find('\n') - s.output.find('=') - 1);
+  };
+  UnixTime now = std::time(nullptr);
+  std::string trust = "--trust " + sh_quote(path("other-ca.pem"));
+
+  signed_file("ts-early.pdf", "ts-early");
+  r = run(jitsuin_cmd(home) + " ca revoke --serial " + serial_of("ts-early") + " --reason keyCompromise");
+  ASSERT_EQ(r.status, 0) << r.output;
+  stamp("ts-early.pdf", "ts-early-stamped.pdf");
+  auto v = verify("ts-early-stamped.pdf", trust);
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_EQ(v.sub(), "REVOKED") << v.output;
+  EXPECT_EQ(v.report["signatures"][0]["signing_time_source"], "signature timestamp") << v.output;
+
+  signed_file("ts-late.pdf", "ts-late");
+  stamp("ts-late.pdf", "ts-late-stamped.pdf");
+  r = run(jitsuin_cmd(home) + " ca revoke --serial " + serial_of("ts-late") + " --reason superseded --effective " +
+          format_rfc3339(now + 86400));
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::string later = "--at " + format_rfc3339(now + 2 * 86400);
+  v = verify("ts-late-stamped.pdf", trust + " " + later);
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+  EXPECT_EQ(v.report["signatures"][0]["signing_time_source"], "signature timestamp") << v.output;
+  EXPECT_NE(v.reasons().find("after the signing time"), std::string::npos) << v.output;
+  // The same file without trusting the TSA: the timestamp is not used, the validation time is.
+  v = verify("ts-late-stamped.pdf", later);
+  EXPECT_EQ(v.sub(), "REVOKED_NO_POE") << v.output;
+  EXPECT_NE(v.reasons().find("signature timestamp does not verify"), std::string::npos) << v.output;
+}
+
+// Thousands of damaged variants of a counter-signed file (bytes changed, removed, inserted, the
+// file cut) through the library itself: every one gets a report, none throws or crashes.
+TEST_F(PdfTest, DamagedVariantsNeverCrashTheValidator) {
+  signed_file("r1.pdf");
+  ASSERT_EQ(sign("r1.pdf", "r2.pdf", "taro").status, 0);
+  std::string pdf = read_file(path("r2.pdf"));
+  contract::ValidationPolicy policy;
+  std::string chain = read_file(path("taro-chain.pem"));
+  policy.anchors.push_back(ossl::cert_from_pem(chain.substr(chain.rfind("-----BEGIN CERTIFICATE-----"))));
+  policy.intermediates.push_back(ossl::cert_from_pem(chain));
+  policy.validation_time = std::time(nullptr);
+  auto clean = contract::verify_pdf(pdf, policy);
+  ASSERT_EQ(clean.signatures.size(), 2u);
+  // No CRL and no CA database here: the clean file is INDETERMINATE TRY_LATER, nothing better.
+  EXPECT_EQ(clean.signatures[0].sub_indication, "TRY_LATER");
+  std::uint64_t seed = 0x9e3779b97f4a7c15ull;
+  auto next = [&] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  const std::string tokens[] = {"obj", "endobj", "R", "<<", ">>", "[", "]", "/ByteRange", "/Contents", "xref",
+                                "startxref", "%%EOF", "stream", "0", "999999999999", "-1", "(", ")"};
+  int reports = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string v = pdf;
+    int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits && !v.empty(); ++e) {
+      std::size_t at = next() % v.size();
+      switch (next() % 5) {
+        case 0: v[at] = static_cast<char>(next()); break;
+        case 1: v.erase(at, 1 + next() % 64); break;
+        case 2: v.insert(at, tokens[next() % std::size(tokens)]); break;
+        case 3: v.resize(at); break;
+        default: v[at] = "0123456789 <>/[]"[next() % 16];
+      }
+    }
+    contract::PdfReport r;
+    ASSERT_NO_THROW(r = contract::verify_pdf(v, policy)) << "variant " << i;
+    reports += static_cast<int>(r.signatures.size());
+  }
+  EXPECT_GT(reports, 0);
+}
+
+}  // namespace
+}  // namespace jitsuin::test
