@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbotan-2-dev
 )
 if [ "$mode" = test ]; then
-  packages+=(gnutls-bin opensc poppler-utils python3-aiosmtpd time curl)
+  packages+=(gnutls-bin opensc poppler-utils python3-aiosmtpd time curl jq)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -337,6 +337,10 @@ void ServerConfig::decode(const json& j) {
   s.integer("max_pipelined", max_pipelined);
   s.integer("threads", threads);
   s.integer("tls_days", tls_days);
+  // auth
+  s.integer("auth_rate_per_address", auth_rate_per_address);
+  s.integer("auth_rate_per_account", auth_rate_per_account);
+  s.integer("auth_rate_window_seconds", auth_rate_window_seconds);
   s.finish();
 }
 
@@ -359,6 +363,13 @@ void ServerConfig::validate() const {
   if (max_pipelined < 1 || max_pipelined > 10000) bad("server.max_pipelined", "must be between 1 and 10000");
   if (threads < 0 || threads > 256) bad("server.threads", "must be between 0 (one per core) and 256");
   if (tls_days < 1 || tls_days > 398) bad("server.tls_days", "must be between 1 and 398");
+  // auth
+  if (auth_rate_per_address < 1 || auth_rate_per_address > 1000000)
+    bad("server.auth_rate_per_address", "must be between 1 and 1000000");
+  if (auth_rate_per_account < 1 || auth_rate_per_account > 1000000)
+    bad("server.auth_rate_per_account", "must be between 1 and 1000000");
+  if (auth_rate_window_seconds < 1 || auth_rate_window_seconds > 86400)
+    bad("server.auth_rate_window_seconds", "must be between 1 and 86400");
 }
 
 void Config::decode(const json& j) {

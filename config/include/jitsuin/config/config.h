@@ -144,6 +144,12 @@ struct ServerConfig {
   int max_pipelined = 16;             ///< requests served on one connection before it is closed
   int threads = 0;                    ///< I/O threads; 0: one per core
   int tls_days = 90;                  ///< validity of the server's certificate (<= 398)
+  // auth: rate limits on authentication over the API (session.login, company.login,
+  // ra.cert_request.add's credentials, Bearer tokens that do not resolve), in fixed windows of
+  // auth_rate_window_seconds, counted in the database so they survive a restart. Over a limit: 429.
+  int auth_rate_per_address = 60;        ///< attempts per source address per window
+  int auth_rate_per_account = 20;        ///< attempts per account name per window
+  int auth_rate_window_seconds = 60;     ///< the window
 
   /// Decodes the "server" object over the defaults.
   void decode(const nlohmann::json& j);
