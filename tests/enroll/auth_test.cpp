@@ -233,7 +233,7 @@ std::vector<Route> routes(const ra::testing::Company& a, const std::string& toda
       {"ra.bundle.edit", Need::enter, {{"id", no}, {"changes", {{"applied_by", "manager"}}}}, 404},
       {"ra.bundle.show", Need::read, {{"id", no}}, 404},
       {"ra.bundle.list", Need::read, none, 200},
-      {"ra.application.add", Need::enter, {{"bundle", no}, {"form", applicant_form()}}, 404},
+      {"ra.application.add", Need::enter, {{"bundle", no}, {"form", bundle_body(today)["applicants"][0]}}, 404},
       {"ra.application.edit", Need::enter, {{"id", no}, {"changes", {{"email", "x@example.jp"}}}}, 404},
       {"ra.application.show", Need::read, {{"id", no}}, 404},
       {"ra.application.list", Need::read, none, 200},

@@ -16,6 +16,9 @@
 
 namespace jitsuin::api {
 
+/// Caller::source of the CLI and in-process callers, which are not rate limited.
+inline constexpr const char* kLocalSource = "local";
+
 /// Who is asking, as the adapter learnt it from its transport.
 struct Caller {
   /// Who acts when no operator session does, for the audit log: "cli:alice", later the server's
@@ -25,12 +28,10 @@ struct Caller {
   /// bearer token).
   std::optional<std::string> session_token;
   /// Where the call came from, for the authentication rate limits (ra/auth_limits.h): the client's
-  /// IP address (the server, from the connection), or "local" (the CLI on the CA host: not limited).
-  std::string source;
+  /// IP address, which a network adapter must set (the server does, from the connection), or
+  /// kLocalSource: the CLI and in-process callers on the CA host, which are not limited.
+  std::string source = kLocalSource;
 };
-
-/// Caller::source of the CLI, which is not rate limited.
-inline constexpr const char* kLocalSource = "local";
 
 /// What a handler needs from its caller, so that an adapter knows which handlers it may route to.
 enum class Access {
