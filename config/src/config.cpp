@@ -340,6 +340,11 @@ void ServerConfig::decode(const json& j) {
   // ops
   s.str("metrics_listen", metrics_listen);
   s.integer("outbox_interval_seconds", outbox_interval_seconds);
+
+  // auth
+  s.integer("auth_rate_per_address", auth_rate_per_address);
+  s.integer("auth_rate_per_account", auth_rate_per_account);
+  s.integer("auth_rate_window_seconds", auth_rate_window_seconds);
   s.finish();
 }
 
@@ -366,6 +371,14 @@ void ServerConfig::validate() const {
   if (!metrics_listen.empty()) address("server.metrics_listen", metrics_listen);
   if (outbox_interval_seconds < 0 || outbox_interval_seconds > 86400)
     bad("server.outbox_interval_seconds", "must be between 0 (the server does not deliver) and 86400");
+
+  // auth
+  if (auth_rate_per_address < 1 || auth_rate_per_address > 1000000)
+    bad("server.auth_rate_per_address", "must be between 1 and 1000000");
+  if (auth_rate_per_account < 1 || auth_rate_per_account > 1000000)
+    bad("server.auth_rate_per_account", "must be between 1 and 1000000");
+  if (auth_rate_window_seconds < 1 || auth_rate_window_seconds > 86400)
+    bad("server.auth_rate_window_seconds", "must be between 1 and 86400");
 }
 
 void Config::decode(const json& j) {

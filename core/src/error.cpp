@@ -15,6 +15,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::crypto: return "crypto";
     case ErrorKind::io: return "io";
     case ErrorKind::internal: return "internal";
+    case ErrorKind::rate_limited: return "rate_limited";
   }
   return "internal";
 }

@@ -408,6 +408,27 @@ CREATE TABLE ocsp_signers (
   created_at INTEGER NOT NULL
 );
 )sql"},
+    // issue 9 (auth)
+    {11, "company sessions and authentication rate limits",
+     R"sql(
+-- A company admin's (企業ID) sessions over the API, like ra_sessions for operators: only the
+-- SHA-256 of the token is stored.
+CREATE TABLE ra_account_sessions (
+  id INTEGER PRIMARY KEY,
+  token_sha256 BLOB NOT NULL UNIQUE,
+  account_id INTEGER NOT NULL REFERENCES ra_accounts(id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  ended_at INTEGER
+);
+-- Authentication attempts counted per source address ("address:<ip>") and per account
+-- ("account:<name>") in fixed windows (server.auth_rate_*), so that limits survive a restart.
+CREATE TABLE ra_auth_rate (
+  key TEXT PRIMARY KEY,
+  window_start INTEGER NOT NULL,
+  attempts INTEGER NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

@@ -149,10 +149,12 @@ bool any_operator(RaContext& ctx) {
 
 OperatorInfo add_operator(RaContext& ctx, const Principal* by, const std::string& name, const std::string& display_name,
                           Role role, const std::string& password, bool temporary_password) {
+  // Who may ask comes before what is asked: someone who may not create accounts learns nothing
+  // about the rules of names and passwords.
+  if (by) by->require(Permission::administer, "create operator accounts");
   check_name(name);
   std::string display = detail::text_field(display_name.empty() ? name : display_name, "display name", 64, true);
   check_password(password);
-  if (by) by->require(Permission::administer, "create operator accounts");
   std::string hash = hash_secret(password);   // slow: outside the write lock
   db::Transaction tx(ctx.db);
   if (!by) {

@@ -86,11 +86,11 @@ json ca_revoke_ca(Services& s, const Caller& c, const json& request) {
   auto reason = ca::parse_revocation_reason(f.text("reason"));
   bool confirmed = f.flag("confirm");
   f.done();
+  auto who = administrator(s, c, "revoke the issuing CA");   // who may ask comes before what is asked
   if (!confirmed)
     throw Error(ErrorKind::invalid_input,
                 "revoking the issuing CA's certificate stops all issuance and the issuing CRL for good: confirm it "
                 "with --confirm");
-  auto who = administrator(s, c, "revoke the issuing CA");
   auto rec = s.ca().revoke_issuing_ca(reason, ca::Actor{who.actor()});
   return {{"serial", rec.serial_hex},
           {"subject", rec.subject},

@@ -2,13 +2,52 @@
 
 #include "jitsuin/api/status.h"
 #include "jitsuin/core/error.h"
+#include "jitsuin/ra/auth_limits.h"
+#include "jitsuin/ra/company_session.h"
 
 namespace jitsuin::api {
 
-ra::Principal authenticate(Services& services, const Caller& caller, ra::SessionUse use) {
+namespace {
+
+bool limited(const Caller& caller) { return caller.source != kLocalSource; }
+
+// The session behind the caller's token, of either kind, under the rate limits.
+ra::Principal resume(Services& services, const Caller& caller, ra::SessionUse use, const char* login_hint) {
   if (!caller.session_token || caller.session_token->empty())
-    throw Error(ErrorKind::unauthenticated, "not logged in (no session token): run jitsuin login");
-  return ra::resume_session(services.ra(), *caller.session_token, use);
+    throw Error(ErrorKind::unauthenticated, std::string("not logged in (no session token): ") + login_hint);
+  if (limited(caller)) ra::check_address_limit(services.ra(), caller.source);
+  try {
+    return ra::resume_any_session(services.ra(), *caller.session_token, use);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::unauthenticated && limited(caller)) ra::count_bearer_failure(services.ra(), caller.source);
+    throw;
+  }
+}
+
+}  // namespace
+
+ra::Principal authenticate(Services& services, const Caller& caller, ra::SessionUse use) {
+  auto p = resume(services, caller, use, "run jitsuin login");
+  if (!p.is_operator())
+    throw Error(ErrorKind::forbidden, ra::principal_kind_name(p.kind()) + " " + p.name() +
+                                          " may not make this call: it is for RA operators (company admins use company.*)");
+  return p;
+}
+
+ra::Principal authenticate_company(Services& services, const Caller& caller) {
+  auto p = resume(services, caller, ra::SessionUse::any, "log in with company.login");
+  if (p.kind() != ra::PrincipalKind::company_admin)
+    throw Error(ErrorKind::forbidden, "operator " + p.name() + " may not make this call: it is for company admins "
+                                          "(企業ID) in their own session (operators use ra.*)");
+  return p;
+}
+
+void limit_login(Services& services, const Caller& caller, const std::string& account) {
+  if (limited(caller)) ra::count_login_attempt(services.ra(), caller.source, account);
+}
+
+std::optional<std::string> session_holder(Services& services, const std::string& token) {
+  return ra::session_holder(services.ra(), token);
 }
 
 const std::vector<Handler>& handlers() {
@@ -18,6 +57,7 @@ const std::vector<Handler>& handlers() {
     add_session_handlers(out);
     add_outbox_handlers(out);
     add_ra_handlers(out);
+    add_company_handlers(out);
     return out;
   }();
   return all;

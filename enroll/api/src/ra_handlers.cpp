@@ -540,10 +540,7 @@ json company_certificates(Services& s, const Caller& c, const json& request) {
   f.done();
   auto who = authenticate(s, c);
   json out = json::array();
-  for (const auto& cert : ra::company_certificates(s.ra(), who, company))
-    out.push_back({{"application", cert.application_id}, {"serial", cert.serial}, {"holder", cert.holder},
-                   {"holder_romaji", cert.holder_romaji}, {"not_before", format_rfc3339(cert.not_before)},
-                   {"not_after", format_rfc3339(cert.not_after)}, {"status", cert.status}, {"users", cert.users}});
+  for (const auto& cert : ra::company_certificates(s.ra(), who, company)) out.push_back(render(cert));
   return out;
 }
 
@@ -551,12 +548,13 @@ json company_certificates(Services& s, const Caller& c, const json& request) {
 
 // The company admin's own act: authenticated by the company ID and its password, never by an
 // operator session.
-json cert_request_add(Services& s, const Caller&, const json& request) {
+json cert_request_add(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   std::string admin = f.text("admin"), password = f.text("password"), user = f.text("user");
   const json* form = f.object("form");
   f.done();
   auto applicant = decode_applicant(form ? *form : json::object());
+  limit_login(s, c, "company:" + admin);
   // The admin's password and the request are one transaction with one audit entry.
   return render(ra::request_additional_certificate(s.ra(), admin, password, {user, applicant}));
 }

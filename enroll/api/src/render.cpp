@@ -188,4 +188,10 @@ json render(const ra::CertificateRequest& r) {
   return j;
 }
 
+json render(const ra::CompanyCertificate& c) {
+  return {{"application", c.application_id}, {"serial", c.serial}, {"holder", c.holder},
+          {"holder_romaji", c.holder_romaji}, {"not_before", format_rfc3339(c.not_before)},
+          {"not_after", format_rfc3339(c.not_after)}, {"status", c.status}, {"users", c.users}};
+}
+
 }  // namespace jitsuin::api

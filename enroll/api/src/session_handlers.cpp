@@ -3,6 +3,7 @@
 #include "jitsuin/api/handler.h"
 #include "jitsuin/api/request.h"
 #include "jitsuin/core/error.h"
+#include "jitsuin/ra/company_session.h"
 
 namespace jitsuin::api {
 
@@ -10,10 +11,11 @@ namespace {
 
 using nlohmann::json;
 
-json login(Services& s, const Caller&, const json& request) {
+json login(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   std::string user = f.text("user"), password = f.text("password");
   f.done();
+  limit_login(s, c, "operator:" + user);
   // The password check and the new session are one transaction with one audit entry.
   auto r = ra::login_session(s.ra(), user, password);
   if (!r.principal) throw Error(ErrorKind::unauthenticated, r.message);
@@ -28,6 +30,8 @@ json login(Services& s, const Caller&, const json& request) {
 json logout(Services& s, const Caller& c, const json& request) {
   Fields(request).done();
   if (!c.session_token) throw Error(ErrorKind::unauthenticated, "not logged in (no session token)");
+  if (ra::is_company_session(s.ra(), *c.session_token))
+    throw Error(ErrorKind::forbidden, "a company admin's session ends with company.logout");
   ra::end_session(s.ra(), *c.session_token);
   return {{"logged_out", true}};
 }

@@ -9,6 +9,7 @@ int http_status(ErrorKind kind) {
     case ErrorKind::forbidden: return 403;
     case ErrorKind::not_found: return 404;
     case ErrorKind::conflict: return 409;
+    case ErrorKind::rate_limited: return 429;
     case ErrorKind::hsm: return 503;
     case ErrorKind::config:
     case ErrorKind::database:
@@ -26,6 +27,7 @@ int exit_status(ErrorKind kind) {
     case ErrorKind::forbidden:
     case ErrorKind::not_found:
     case ErrorKind::conflict:
+    case ErrorKind::rate_limited:
     case ErrorKind::config:
     case ErrorKind::hsm:
     case ErrorKind::database:
@@ -40,6 +42,10 @@ nlohmann::json error_body(ErrorKind kind, const std::string& message) {
   return {{"error", error_kind_name(kind)}, {"message", message}};
 }
 
-nlohmann::json error_body(const Error& e) { return error_body(e.kind(), e.what()); }
+nlohmann::json error_body(const Error& e) {
+  auto body = error_body(e.kind(), e.what());
+  if (auto* limited = dynamic_cast<const RateLimitedError*>(&e)) body["retry_after"] = limited->retry_after();
+  return body;
+}
 
 }  // namespace jitsuin::api

@@ -108,7 +108,8 @@ Response serve_file(Shared& shared, const Request& req, const StaticRoute& route
 
 // POST /api/v1/<handler name>: the body is the handler's JSON request, the bearer token the
 // operator's session. Access::local handlers (the CA host's own user) are never routed.
-Response serve_api(Shared& shared, const Request& req, std::string_view name, std::string& principal) {
+Response serve_api(Shared& shared, const Request& req, std::string_view name, std::string& principal,
+                   const std::string& source) {
   const api::Handler* h = api::find_handler(name);
   if (!h || h->access == api::Access::local)
     return error_response(req.version(), http::status::not_found, "not_found", "no API route /api/v1/" + std::string(name));
@@ -127,6 +128,7 @@ Response serve_api(Shared& shared, const Request& req, std::string_view name, st
   }
   api::Caller caller;
   caller.actor = "jitsuind";
+  caller.source = source;
   if (auto auth = req.find(http::field::authorization); auth != req.end()) {
     std::string_view v = sv(auth->value());
     if (!v.starts_with("Bearer "))
@@ -134,15 +136,19 @@ Response serve_api(Shared& shared, const Request& req, std::string_view name, st
                             "the Authorization header must be 'Bearer <session token>'");
     caller.session_token = std::string(v.substr(7));
   }
-  if (name == "session.login" && request.contains("user") && request["user"].is_string())
-    principal = request["user"].get<std::string>();
+  // The access log names who logs in (as typed) or whose session the token is (never the token).
+  for (const char* field : {"user", "login_id", "admin"})
+    if (h->access == api::Access::request_credentials && request.contains(field) && request[field].is_string())
+      principal = request[field].get<std::string>().substr(0, 64);
   api::Response r;
   {
     std::lock_guard lock(shared.services_mutex);
+    if (caller.session_token) principal = api::session_holder(shared.services, *caller.session_token).value_or("");
     r = api::respond(shared.services, caller, name, request);
   }
   auto res = json_response(req.version(), static_cast<http::status>(r.status), r.body);
   if (r.status == 401) res.set(http::field::www_authenticate, "Bearer");
+  if (r.status == 429 && r.body.contains("retry_after")) res.set(http::field::retry_after, r.body["retry_after"].dump());
   return res;
 }
 
@@ -152,7 +158,8 @@ Response error_response(unsigned version, http::status status, const std::string
   return json_response(version, status, {{"error", code}, {"message", message}});
 }
 
-Response handle_request(Shared& shared, Channel channel, const Request& req, std::string& principal) {
+Response handle_request(Shared& shared, Channel channel, const Request& req, std::string& principal,
+                        const std::string& source) {
   try {
     std::string_view target = sv(req.target());
     std::string_view path = target.substr(0, target.find('?'));
@@ -172,7 +179,7 @@ Response handle_request(Shared& shared, Channel channel, const Request& req, std
     if (channel == Channel::https) {
       if (auto res = serve_openapi(shared, channel, req, principal)) return std::move(*res);
       constexpr std::string_view kApi = "/api/v1/";
-      if (path.starts_with(kApi) && path.size() > kApi.size()) return serve_api(shared, req, path.substr(kApi.size()), principal);
+      if (path.starts_with(kApi) && path.size() > kApi.size()) return serve_api(shared, req, path.substr(kApi.size()), principal, source);
     }
     return error_response(req.version(), http::status::not_found, "not_found", "no such resource");
   } catch (const Error& e) {
@@ -192,6 +199,12 @@ void fail(beast::error_code ec, const char* what) {
       ec == net::error::eof || ec == net::error::connection_reset)
     return;
   std::cerr << "jitsuind: " << what << ": " << ec.message() << "\n";
+}
+
+std::string remote_address(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  return ec ? "unknown" : endpoint.address().to_string();
 }
 
 void access_log(Shared& shared, const Request* req, const std::string& method, unsigned status, std::size_t bytes,
@@ -217,8 +230,8 @@ void access_log(Shared& shared, const Request* req, const std::string& method, u
 template <class Derived>
 class HttpSession {
  public:
-  HttpSession(Shared& shared, Channel channel, beast::flat_buffer buffer)
-      : shared_(shared), channel_(channel), buffer_(std::move(buffer)) {}
+  HttpSession(Shared& shared, Channel channel, beast::flat_buffer buffer, const tcp::socket& socket)
+      : shared_(shared), channel_(channel), buffer_(std::move(buffer)), source_(remote_address(socket)) {}
 
  protected:
   Derived& derived() { return static_cast<Derived&>(*this); }
@@ -263,7 +276,7 @@ class HttpSession {
     ++shared_.in_flight;
     request_ = parser_->release();
     std::string principal;
-    auto res = handle_request(shared_, channel_, request_, principal);
+    auto res = handle_request(shared_, channel_, request_, principal, source_);
     ops_after_handling(shared_, request_, res);
     ++served_;
     bool keep = request_.keep_alive() && served_ < shared_.services.config().server.max_pipelined && !shared_.stopping;
@@ -311,6 +324,7 @@ class HttpSession {
   Shared& shared_;
   Channel channel_;
   beast::flat_buffer buffer_;
+  std::string source_;   // the client's IP address, for the authentication rate limits
 
  private:
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -328,7 +342,7 @@ class HttpSession {
 class PlainSession : public HttpSession<PlainSession>, public std::enable_shared_from_this<PlainSession> {
  public:
   PlainSession(tcp::socket&& socket, Shared& shared, Channel channel)
-      : HttpSession(shared, channel, beast::flat_buffer()), stream_(std::move(socket)) {}
+      : HttpSession(shared, channel, beast::flat_buffer(), socket), stream_(std::move(socket)) {}
   void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&PlainSession::do_read, shared_from_this())); }
   beast::tcp_stream& stream() { return stream_; }
   void do_eof() {
@@ -344,7 +358,7 @@ class PlainSession : public HttpSession<PlainSession>, public std::enable_shared
 class TlsSession : public HttpSession<TlsSession>, public std::enable_shared_from_this<TlsSession> {
  public:
   TlsSession(tcp::socket&& socket, ssl::context& ctx, Shared& shared)
-      : HttpSession(shared, Channel::https, beast::flat_buffer()), stream_(std::move(socket), ctx) {}
+      : HttpSession(shared, Channel::https, beast::flat_buffer(), socket), stream_(std::move(socket), ctx) {}
   void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&TlsSession::on_run, shared_from_this())); }
   beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
   void do_eof() {

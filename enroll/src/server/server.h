@@ -42,8 +42,11 @@ struct Shared {
 };
 
 /// Answers one request (never throws): routing, target checks, the static files, the JSON API.
-/// `principal` is set to the operator named when it is known (login), for the access log.
-Response handle_request(Shared& shared, Channel channel, const Request& req, std::string& principal);
+/// `principal` is set, for the access log, to the user a login names, or to the holder of the
+/// bearer token's session (operator name or company ID; never the token). `source` is the client's
+/// IP address (the authentication rate limits count per address).
+Response handle_request(Shared& shared, Channel channel, const Request& req, std::string& principal,
+                        const std::string& source = "");
 
 /// An error response {"error": code, "message": text}.
 Response error_response(unsigned version, http::status status, const std::string& code, const std::string& message);

@@ -150,6 +150,13 @@ struct ServerConfig {
   std::string metrics_listen;
   int outbox_interval_seconds = 5;    ///< the server delivers the outbox this often (0: never; cron does)
 
+  // auth: rate limits on authentication over the API (session.login, company.login,
+  // ra.cert_request.add's credentials, Bearer tokens that do not resolve), in fixed windows of
+  // auth_rate_window_seconds, counted in the database so they survive a restart. Over a limit: 429.
+  int auth_rate_per_address = 60;        ///< attempts per source address per window
+  int auth_rate_per_account = 20;        ///< attempts per account name per window
+  int auth_rate_window_seconds = 60;     ///< the window
+
   /// Decodes the "server" object over the defaults.
   void decode(const nlohmann::json& j);
   /// Checks the values. Throws Error(config) naming "server.<key>".

@@ -19,6 +19,7 @@ enum class ErrorKind {
   crypto,           ///< OpenSSL failed
   io,               ///< a file or socket operation failed
   internal,         ///< a bug
+  rate_limited,     ///< too many authentication attempts from an address or for an account (429)
 };
 
 /// Short stable name of a kind, used in JSON error bodies and CLI messages.
@@ -36,6 +37,19 @@ class Error : public std::runtime_error {
  private:
   ErrorKind kind_;
   long native_code_;
+};
+
+/// An authentication refused before it was tried because its source address or account is over
+/// its rate limit (ErrorKind::rate_limited); retry_after() is how many seconds until the window
+/// that counts it ends (HTTP Retry-After).
+class RateLimitedError : public Error {
+ public:
+  RateLimitedError(const std::string& what, long retry_after_seconds)
+      : Error(ErrorKind::rate_limited, what), retry_after_(retry_after_seconds) {}
+  long retry_after() const noexcept { return retry_after_; }
+
+ private:
+  long retry_after_;
 };
 
 /// Throws Error(invalid_input, msg) unless expr holds. For checks on caller-supplied values.

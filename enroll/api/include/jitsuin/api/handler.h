@@ -16,13 +16,21 @@
 
 namespace jitsuin::api {
 
+/// Caller::source of the CLI and in-process callers, which are not rate limited.
+inline constexpr const char* kLocalSource = "local";
+
 /// Who is asking, as the adapter learnt it from its transport.
 struct Caller {
   /// Who acts when no operator session does, for the audit log: "cli:alice", later the server's
   /// name for a bootstrap or cron caller.
   std::string actor = "system";
-  /// An RA operator's session token (the CLI's session file, the server's bearer token).
+  /// An RA operator's or a company admin's session token (the CLI's session file, the server's
+  /// bearer token).
   std::optional<std::string> session_token;
+  /// Where the call came from, for the authentication rate limits (ra/auth_limits.h): the client's
+  /// IP address, which a network adapter must set (the server does, from the connection), or
+  /// kLocalSource: the CLI and in-process callers on the CA host, which are not limited.
+  std::string source = kLocalSource;
 };
 
 /// What a handler needs from its caller, so that an adapter knows which handlers it may route to.
@@ -35,12 +43,29 @@ enum class Access {
   request_credentials,
   /// A live RA operator session (Caller::session_token, resolved with ra::resume_session).
   operator_session,
+  /// A live company admin session (company.login; resolved with ra::resume_company_session).
+  company_session,
 };
 
 /// The logged-in operator. Throws unauthenticated when the caller has no session or it is unknown,
 /// ended or expired; forbidden while the operator's password is temporary, unless `use` is
 /// ra::SessionUse::password_change (whoami and the password change).
+/// A company admin's session token is forbidden here (RA operators only).
+/// Over the network (Caller::source not "local") a token that does not resolve counts against the
+/// source address, and an address over its limit gets rate_limited before its token is looked at.
 ra::Principal authenticate(Services& services, const Caller& caller, ra::SessionUse use = ra::SessionUse::any);
+
+/// The company admin of a live company session (company.* handlers): unauthenticated as
+/// authenticate(), forbidden for an operator's session token; rate limited like authenticate().
+ra::Principal authenticate_company(Services& services, const Caller& caller);
+
+/// Counts a login attempt (a request carrying a password) for `account` ("operator:<name>",
+/// "company:<login ID>") against the caller's source address and the account; throws
+/// rate_limited when either is over its limit. Nothing for Caller::source "local".
+void limit_login(Services& services, const Caller& caller, const std::string& account);
+
+/// Who holds a session token (operator name or company ID), for the access log; nullopt if none.
+std::optional<std::string> session_holder(Services& services, const std::string& token);
 
 struct Handler {
   std::string name;
@@ -58,7 +83,8 @@ const Handler* find_handler(std::string_view name);
 nlohmann::json call(Services& services, const Caller& caller, std::string_view name, const nlohmann::json& request);
 
 /// What an HTTP adapter sends: a status and a JSON body; errors become error_body() with
-/// http_status(). Never throws for a jitsuin::Error or std::exception.
+/// http_status() (a 429's body carries retry_after, the seconds for Retry-After). Never throws for
+/// a jitsuin::Error or std::exception.
 struct Response {
   int status = 200;
   nlohmann::json body;
@@ -71,5 +97,6 @@ void add_ca_handlers(std::vector<Handler>& out);
 void add_session_handlers(std::vector<Handler>& out);
 void add_outbox_handlers(std::vector<Handler>& out);
 void add_ra_handlers(std::vector<Handler>& out);
+void add_company_handlers(std::vector<Handler>& out);
 
 }  // namespace jitsuin::api

@@ -37,6 +37,8 @@ nlohmann::json render(const ra::RevocationRequest& r);
 nlohmann::json render(const ra::Account& a);
 /// A certificate link of a user ID; unlinked_by/unlinked_at once removed.
 nlohmann::json render(const ra::CertificateLink& l);
+/// A certificate of a company: serial, holder, validity, status, linked user IDs.
+nlohmann::json render(const ra::CompanyCertificate& c);
 /// An additional certificate request with its application's state; serial and link once issued.
 nlohmann::json render(const ra::CertificateRequest& r);
 

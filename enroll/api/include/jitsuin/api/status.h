@@ -8,7 +8,8 @@
 namespace jitsuin::api {
 
 /// The HTTP status of an error kind: invalid_input 400, unauthenticated 401, forbidden 403,
-/// not_found 404, conflict 409, hsm 503 (the token is unavailable: retrying later may work),
+/// not_found 404, conflict 409, rate_limited 429 (the adapter adds Retry-After
+/// from the body's retry_after), hsm 503 (the token is unavailable: retrying later may work),
 /// config/database/crypto/io/internal 500.
 int http_status(ErrorKind kind);
 
@@ -17,7 +18,8 @@ int http_status(ErrorKind kind);
 /// every kind; it is a function so that the contract lives in one place.
 int exit_status(ErrorKind kind);
 
-/// The error body every adapter sends: {"error": error_kind_name(kind), "message": text}.
+/// The error body every adapter sends: {"error": error_kind_name(kind), "message": text}; for a
+/// RateLimitedError also "retry_after": seconds.
 nlohmann::json error_body(ErrorKind kind, const std::string& message);
 nlohmann::json error_body(const Error& e);
 
