@@ -247,6 +247,20 @@ TEST(ApiHandlers, LoginRefusesAWrongPasswordWith401) {
   EXPECT_EQ(typed.status, 400);
 }
 
+// The first administrator is made on the CA host only: over the network (a Caller with a source
+// address) the bootstrap is refused and nothing is created; the CLI's local caller may.
+TEST(ApiHandlers, TheFirstAdministratorIsNeverMadeOverTheNetwork) {
+  ApiFixture f;
+  api::Caller remote{"jitsuind", std::nullopt};
+  remote.source = "203.0.113.7";
+  json request = {{"name", "admin"}, {"role", "administrator"}, {"password", kPassword}};
+  auto r = api::respond(f.services, remote, "ra.operator.add", request);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_NE(r.body["message"].get<std::string>().find("CA host"), std::string::npos) << r.body;
+  EXPECT_FALSE(ra::any_operator(f.services.ra()));
+  EXPECT_EQ(f.call("ra.operator.add", request, f.cli)["bootstrap"], true);
+}
+
 TEST(ApiHandlers, OperatorsThroughHandlers) {
   ApiFixture f;
   api::Caller admin{"cli:test", f.admin_session()};

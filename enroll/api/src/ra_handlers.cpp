@@ -46,6 +46,12 @@ json operator_add(Services& s, const Caller& c, const json& request) {
   bool temporary = f.flag("temporary");   // the first administrator only: others' passwords are temporary anyway
   f.done();
   bool bootstrap = !ra::any_operator(s.ra());
+  // Over the network nobody may make the first administrator: on a home without operators anyone
+  // who reaches the port would otherwise own the RA. The CA host's user does it (./run.sh, the CLI).
+  if (bootstrap && c.source != kLocalSource)
+    throw Error(ErrorKind::forbidden,
+                "the first administrator is created on the CA host (jitsuin ra operator-add, or ./run.sh), "
+                "not over the network");
   std::optional<ra::Principal> by;
   if (!bootstrap) by = authenticate(s, c);
   auto info = ra::add_operator(s.ra(), by ? &*by : nullptr, name, display, role, password, temporary);
