@@ -14,6 +14,7 @@
 #include "jitsuin/api/services.h"
 #include "jitsuin/config/config.h"
 #include "jitsuin/core/error.h"
+#include "server/ocsp.h"
 #include "server/server.h"
 #include "server/tls_identity.h"
 
@@ -28,8 +29,8 @@ constexpr const char* kUsage =
     "usage: jitsuind [--home DIR] [--config FILE] [--listen ADDR:PORT] [--http-listen ADDR:PORT]\n"
     "  --home DIR               state folder (default ./var), as for jitsuin\n"
     "  --config FILE            configuration (default: $JITSUIN_CONFIG, DIR/jitsuin.json, or config/jitsuin.json)\n"
-    "  --listen ADDR:PORT       HTTPS: JSON API under /api/v1/, /health (default server.listen, 127.0.0.1:8443)\n"
-    "  --http-listen ADDR:PORT  plain HTTP: CRLs and CA certificates only (default server.http_listen, 127.0.0.1:8080)\n"
+    "  --listen ADDR:PORT       HTTPS: JSON API under /api/v1/, /health, OCSP (default server.listen, 127.0.0.1:8443)\n"
+    "  --http-listen ADDR:PORT  plain HTTP: CRLs, CA certificates and OCSP only (default server.http_listen, 127.0.0.1:8080)\n"
     "Port 0 takes a free port. The bound addresses are printed on the first line of standard output.\n";
 
 struct UsageError : std::runtime_error {
@@ -104,6 +105,9 @@ int main(int argc, char** argv) {
     ctx.use_private_key_file(identity.key_file.string(), ssl::context::pem);
 
     server::Shared shared(services);
+    // OCSP (server/ocsp.h): a Services of its own, so OCSP requests never queue behind API calls.
+    api::Services ocsp_services(services.config(), system_clock(), api::HomeCreation::refused);
+    shared.ocsp = &server::start_ocsp(ocsp_services);
     net::io_context ioc{threads};
     auto https = server::listen(ioc, &ctx, https_endpoint, server::Channel::https, shared);
     auto http = server::listen(ioc, nullptr, http_endpoint, server::Channel::http, shared);
