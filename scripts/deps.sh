@@ -13,6 +13,7 @@ packages=(
 )
 if [ "$mode" = test ]; then
   packages+=(gnutls-bin opensc poppler-utils python3-aiosmtpd time curl)
+  packages+=(wrk golang-cfssl)   # issue 9 (ocsp): tests/bench/bench_ocsp.sh
 fi
 missing=()
 for p in "${packages[@]}"; do
