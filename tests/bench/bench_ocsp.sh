@@ -45,7 +45,8 @@ unset JITSUIN_CONFIG JITSUIN_CA_PIN
 work="$(mktemp -d "${TMPDIR:-/tmp}/jitsuin-bench-ocsp-XXXXXX")"
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # openssl ocsp -multi's worker processes outlive their parent: they are ended by their parent's id.
+  for p in "${pids[@]}"; do pkill -KILL -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [ "$keep" = 1 ] && echo "kept $work" || rm -rf "$work"
 }
