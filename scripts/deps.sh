@@ -15,6 +15,7 @@ packages=(
 if [ "$mode" = test ]; then
   packages+=(gnutls-bin opensc poppler-utils python3-aiosmtpd time curl jq libnss3-tools qpdf)
   packages+=(systemd)   # ops: systemd-analyze verify of config/systemd (CTest deploy_units)
+  packages+=(wrk golang-cfssl nginx-light python3-cryptography-vectors)   # benches (tests/bench) and PKITS (contract)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -8,6 +8,9 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
 
 #include "jitsuin/db/audit.h"
 #include "records.h"
@@ -68,6 +71,7 @@ struct Cached {
   RowState row;
   std::int64_t signer_id = 0;
   UnixTime reuse_until = 0;   // exclusive
+  UnixTime this_update = 0, next_update = 0;
   Bytes der;
   OcspAnswer::Single single;
 };
@@ -76,13 +80,14 @@ struct Cached {
 
 struct OcspResponder::Impl {
   const config::Config& config;
-  db::Database& db;
+  db::Database& db;   // the signer's issuance only, under signer_mutex
   hsm::KeyStore& keys;
   Clock clock;
   CertificateAuthority& ca;
   Actor actor;
   std::int64_t issuing_id = 0;
   std::vector<IssuerHashes> issuer_hashes;
+  OcspCounters counters;
 
   struct Signer {
     std::int64_t id = 0;   // ocsp_signers row
@@ -90,11 +95,17 @@ struct OcspResponder::Impl {
     ossl::Cert cert;
     std::shared_ptr<hsm::Signer> key;
   };
-  std::mutex signer_mutex;   // held while the signer is loaded or made (rare)
-  std::shared_ptr<const Signer> signer;   // read and replaced under state_mutex
-  std::mutex state_mutex;    // the cache, the signer pointer and the database reads
+  std::mutex signer_mutex;                // held while the signer is loaded or made (rare)
+  std::shared_mutex state_mutex;          // the signer pointer and the cache; hits take it shared
+  std::shared_ptr<const Signer> signer;
   std::map<std::pair<Bytes, int>, Cached> cache;
-  std::atomic<std::uint64_t> signatures{0}, hits{0};
+  std::atomic<UnixTime> signer_checked{0};   // when the signer's row was last read for a revocation
+
+  // One read connection per thread, opened from db's file on the thread's first request; a
+  // connection is used only by the thread it belongs to. A server's pool has a fixed number of
+  // threads; an id reused by a new thread takes over the connection of the ended one.
+  std::shared_mutex readers_mutex;
+  std::unordered_map<std::thread::id, std::unique_ptr<db::Database>> readers;
 
   Impl(const config::Config& c, db::Database& d, hsm::KeyStore& k, Clock clk, CertificateAuthority& a, Actor act)
       : config(c), db(d), keys(k), clock(std::move(clk)), ca(a), actor(std::move(act)) {
@@ -112,6 +123,19 @@ struct OcspResponder::Impl {
                                digest(md, key->data, static_cast<std::size_t>(key->length))});
     }
     OPENSSL_free(name_der);
+  }
+
+  db::Database& reader() {
+    auto id = std::this_thread::get_id();
+    {
+      std::shared_lock lock(readers_mutex);
+      auto it = readers.find(id);
+      if (it != readers.end()) return *it->second;
+    }
+    // Opened outside the lock (a file open and three pragmas); migrations are the owner's.
+    auto conn = db::Database::open(db.path(), {.synchronous_full = config.database.synchronous == "full", .migrate = false});
+    std::unique_lock lock(readers_mutex);
+    return *(readers[id] = std::move(conn));
   }
 
   UnixTime renew_at(const CertificateRecord& r) const {
@@ -189,34 +213,44 @@ struct OcspResponder::Impl {
     return s;
   }
 
+  bool usable(const Signer& s, UnixTime now) const {
+    return now < renew_at(s.record) && now >= s.record.not_before &&
+           !(s.record.revocation_effective && *s.record.revocation_effective <= now);
+  }
+
+  // Whether the signer's row says it is revoked at `now` (read on `conn`).
+  static bool revoked_in_row(db::Database& conn, std::int64_t certificate_id, UnixTime now) {
+    auto st = conn.cached("SELECT revocation_effective FROM certificates WHERE id = ?");
+    st->bind(1, certificate_id);
+    return !st->step() || (!st->is_null(0) && st->int64(0) <= now);
+  }
+
   std::shared_ptr<const Signer> current_signer(UnixTime now) {
     {
-      std::lock_guard lock(state_mutex);
-      if (signer && now < renew_at(signer->record) && now >= signer->record.not_before &&
-          !(signer->record.revocation_effective && *signer->record.revocation_effective <= now))
-        return signer;
-    }
-    std::lock_guard make(signer_mutex);
-    std::shared_ptr<const Signer> s;
-    std::optional<std::pair<std::int64_t, std::string>> row;
-    {
-      std::lock_guard lock(state_mutex);
-      if (signer && now < renew_at(signer->record)) {
-        // Another thread may have renewed it meanwhile; a revocation of it is read from the row.
-        db::Statement st(db, "SELECT revocation_effective FROM certificates WHERE id = ?");
-        st.bind(1, signer->record.id);
-        if (st.step() && (st.is_null(0) || st.int64(0) > now)) return signer;
+      std::shared_lock lock(state_mutex);
+      if (signer && usable(*signer, now)) {
+        // A revocation of the signer recorded since it was loaded: its row is read again at most
+        // once a second (by whichever thread comes first in that second).
+        UnixTime checked = signer_checked.load();
+        if (checked == now || !signer_checked.compare_exchange_strong(checked, now)) return signer;
+        if (!revoked_in_row(reader(), signer->record.id, now)) return signer;
       }
-      row = usable_row(now);
     }
-    s = row ? load(row->first, row->second) : issue(now);
-    std::lock_guard lock(state_mutex);
+    // One thread loads or makes the signer; the others wait here and then take the one it made.
+    std::lock_guard make(signer_mutex);
+    {
+      std::shared_lock lock(state_mutex);
+      if (signer && usable(*signer, now) && !revoked_in_row(db, signer->record.id, now)) return signer;
+    }
+    auto row = usable_row(now);
+    std::shared_ptr<const Signer> s = row ? load(row->first, row->second) : issue(now);
+    std::unique_lock lock(state_mutex);
     signer = s;
     return s;
   }
 
-  RowState read_row(const Bytes& serial) {
-    auto st = db.cached(
+  RowState read_row(db::Database& conn, const Bytes& serial) {
+    auto st = conn.cached(
         "SELECT revoked_at, revocation_effective, revocation_reason FROM certificates WHERE serial = ? AND issuer_id = ?");
     st->bind_blob(1, serial).bind(2, issuing_id);
     RowState r;
@@ -228,14 +262,24 @@ struct OcspResponder::Impl {
     return r;
   }
 
-  OcspAnswer answer(std::span<const std::uint8_t> in) {
+  OcspAnswer malformed(std::string why) {
     OcspAnswer out;
-    auto malformed = [&](std::string why) {
-      out.der = status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
-      out.response_status = "malformedRequest";
-      out.problem = std::move(why);
-      return out;
-    };
+    out.der = status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+    out.response_status = "malformedRequest";
+    out.problem = std::move(why);
+    ++counters.malformed_request;
+    return out;
+  }
+
+  OcspAnswer successful(OcspAnswer out) {
+    out.response_status = "successful";
+    ++counters.successful;
+    for (const auto& s : out.statuses) ++(s.status == "good" ? counters.good : s.status == "revoked" ? counters.revoked : counters.unknown);
+    ++(out.cached ? counters.cache_hits : counters.signatures);
+    return out;
+  }
+
+  OcspAnswer answer(std::span<const std::uint8_t> in) {
     const unsigned char* p = in.data();
     OcspRequest req(in.empty() ? nullptr : d2i_OCSP_REQUEST(nullptr, &p, static_cast<long>(in.size())));
     ERR_clear_error();
@@ -245,6 +289,7 @@ struct OcspResponder::Impl {
     if (n < 1) return malformed("no CertID in the request");
     if (n > kOcspMaxCertIds)
       return malformed(std::to_string(n) + " CertIDs in one request (at most " + std::to_string(kOcspMaxCertIds) + ")");
+    OcspAnswer out;
     out.nonce = OCSP_REQUEST_get_ext_by_NID(req.get(), NID_id_pkix_OCSP_Nonce, -1) >= 0;
 
     UnixTime now = clock();
@@ -260,53 +305,54 @@ struct OcspResponder::Impl {
       UnixTime reuse_until;
     };
     std::vector<One> ones;
-    {
-      std::lock_guard lock(state_mutex);
-      for (int i = 0; i < n; ++i) {
-        OCSP_CERTID* id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req.get(), i));
-        ASN1_OCTET_STRING *name_hash = nullptr, *key_hash = nullptr;
-        ASN1_OBJECT* md = nullptr;
-        ASN1_INTEGER* serial = nullptr;
-        if (OCSP_id_get0_info(&name_hash, &md, &key_hash, &serial, id) != 1 || !serial)
-          return malformed("a CertID does not decode");
-        One one{id, {}, {}, {}, now + validity / 2};
-        Bytes serial_bytes;
-        if (serial->type == V_ASN1_INTEGER) serial_bytes.assign(serial->data, serial->data + serial->length);
-        one.single.serial_hex = serial->type == V_ASN1_INTEGER ? to_hex(serial_bytes) : "-" + to_hex(Bytes(serial->data, serial->data + serial->length));
-        int nid = OBJ_obj2nid(md);
-        bool ours = false;
-        for (const auto& h : issuer_hashes)
-          ours = ours || (h.nid == nid && equals(name_hash, h.name) && equals(key_hash, h.key));
-        if (ours && !serial_bytes.empty()) {
-          one.key = {serial_bytes, nid};
-          one.row = read_row(serial_bytes);
-        } else {
-          one.key = {serial_bytes, NID_undef};
-        }
-        const RowState& r = one.row;
-        if (!r.found) {
-          one.single.status = "unknown";
-        } else if (r.effective && *r.effective <= now) {
-          one.single.status = "revoked";
-          one.single.revocation_time = *r.effective;
-          one.single.reason = static_cast<RevocationReason>(r.reason);
-        } else {
-          one.single.status = "good";
-          if (r.effective) one.reuse_until = std::min(one.reuse_until, *r.effective);   // scheduled revocation
-        }
-        ones.push_back(std::move(one));
+    db::Database& conn = reader();
+    for (int i = 0; i < n; ++i) {
+      OCSP_CERTID* id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req.get(), i));
+      ASN1_OCTET_STRING *name_hash = nullptr, *key_hash = nullptr;
+      ASN1_OBJECT* md = nullptr;
+      ASN1_INTEGER* serial = nullptr;
+      if (OCSP_id_get0_info(&name_hash, &md, &key_hash, &serial, id) != 1 || !serial)
+        return malformed("a CertID does not decode");
+      One one{id, {}, {}, {}, now + validity / 2};
+      Bytes serial_bytes;
+      if (serial->type == V_ASN1_INTEGER) serial_bytes.assign(serial->data, serial->data + serial->length);
+      one.single.serial_hex = serial->type == V_ASN1_INTEGER ? to_hex(serial_bytes) : "-" + to_hex(Bytes(serial->data, serial->data + serial->length));
+      int nid = OBJ_obj2nid(md);
+      bool ours = false;
+      for (const auto& h : issuer_hashes)
+        ours = ours || (h.nid == nid && equals(name_hash, h.name) && equals(key_hash, h.key));
+      if (ours && !serial_bytes.empty()) {
+        one.key = {serial_bytes, nid};
+        one.row = read_row(conn, serial_bytes);
+      } else {
+        one.key = {serial_bytes, NID_undef};
       }
-      if (n == 1 && !out.nonce && ones[0].key.second != NID_undef) {
-        auto it = cache.find(ones[0].key);
-        if (it != cache.end() && it->second.row == ones[0].row && it->second.signer_id == signer->id &&
-            now < it->second.reuse_until) {
-          out.der = it->second.der;
-          out.statuses.push_back(it->second.single);
-          out.response_status = "successful";
-          out.cached = true;
-          ++hits;
-          return out;
-        }
+      const RowState& r = one.row;
+      if (!r.found) {
+        one.single.status = "unknown";
+      } else if (r.effective && *r.effective <= now) {
+        one.single.status = "revoked";
+        one.single.revocation_time = *r.effective;
+        one.single.reason = static_cast<RevocationReason>(r.reason);
+      } else {
+        one.single.status = "good";
+        if (r.effective) one.reuse_until = std::min(one.reuse_until, *r.effective);   // scheduled revocation
+      }
+      ones.push_back(std::move(one));
+    }
+    const bool cacheable = n == 1 && !out.nonce && ones[0].key.second != NID_undef && ones[0].row.found;
+    if (cacheable) {
+      std::shared_lock lock(state_mutex);
+      auto it = cache.find(ones[0].key);
+      if (it != cache.end() && it->second.row == ones[0].row && it->second.signer_id == signer->id &&
+          now < it->second.reuse_until) {
+        out.der = it->second.der;
+        out.statuses.push_back(it->second.single);
+        out.this_update = it->second.this_update;
+        out.next_update = it->second.next_update;
+        out.cached = true;
+        lock.unlock();
+        return successful(std::move(out));
       }
     }
 
@@ -335,18 +381,19 @@ struct OcspResponder::Impl {
                           nullptr, OCSP_RESPID_KEY) != 1)
         ossl::throw_openssl("cannot sign the OCSP response");
     }
-    ++signatures;
     auto resp = ossl::check<OcspResponse>(OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs.get()),
                                           "OCSP_response_create");
     out.der = response_der(resp.get());
-    out.response_status = "successful";
+    out.this_update = now;
+    out.next_update = next_update;
     // Only statuses of certificates we issued are kept: a serial we never issued costs a signature
     // each time but no memory, so random serials cannot grow the cache without bound.
-    if (n == 1 && !out.nonce && ones[0].key.second != NID_undef && ones[0].row.found) {
-      std::lock_guard lock(state_mutex);
-      cache[ones[0].key] = Cached{ones[0].row, signer->id, ones[0].reuse_until, out.der, out.statuses[0]};
+    if (cacheable) {
+      Cached entry{ones[0].row, signer->id, ones[0].reuse_until, now, next_update, out.der, out.statuses[0]};
+      std::unique_lock lock(state_mutex);
+      cache.insert_or_assign(ones[0].key, std::move(entry));
     }
-    return out;
+    return successful(std::move(out));
   }
 };
 
@@ -369,13 +416,17 @@ OcspAnswer OcspResponder::respond(std::span<const std::uint8_t> request_der) {
     }
     out.response_status = "internalError";
     out.problem = e.what();
+    ++impl_->counters.internal_error;
     return out;
   }
 }
 
+OcspAnswer OcspResponder::malformed(std::string problem) { return impl_->malformed(std::move(problem)); }
+
 CertificateRecord OcspResponder::signer() { return impl_->current_signer(impl_->clock())->record; }
 
-std::uint64_t OcspResponder::signatures() const { return impl_->signatures.load(); }
-std::uint64_t OcspResponder::cache_hits() const { return impl_->hits.load(); }
+std::uint64_t OcspResponder::signatures() const { return impl_->counters.signatures.load(); }
+std::uint64_t OcspResponder::cache_hits() const { return impl_->counters.cache_hits.load(); }
+const OcspCounters& OcspResponder::counters() const { return impl_->counters; }
 
 }  // namespace jitsuin::ca

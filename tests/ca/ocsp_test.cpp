@@ -1,11 +1,16 @@
 // The OCSP responder core (ca/ocsp.h) in-process on a real token and database: statuses, the
 // cache, scheduled revocations at chosen times, malformed requests, the delegated signer (checked
-// by openssl and Botan) and its renewal, audit verify afterwards. Requests are built with
+// by openssl and Botan) and its renewal, audit verify afterwards; many threads on one responder
+// (one signer made, every response verifies, a revocation seen at once). Requests are built with
 // OpenSSL's OCSP API and responses read with it.
 #include <gtest/gtest.h>
+#include <openssl/err.h>
 #include <openssl/ocsp.h>
 
 #include <atomic>
+#include <future>
+#include <latch>
+#include <thread>
 
 #include "jitsuin/ca/ocsp.h"
 #include "jitsuin/ca/row_check.h"
@@ -265,6 +270,145 @@ TEST_F(Ocsp, IssuedCertificatesNameTheResponder) {
   AUTHORITY_INFO_ACCESS_free(aia);
   EXPECT_EQ(ocsp, "http://localhost:8080/ocsp");
   EXPECT_EQ(issuers, "http://localhost:8080/ca/issuing.crt");
+}
+
+// The keys labelled jitsuin-ocsp-signer on the fixture's token, as pkcs11-tool (OpenSC) lists them.
+int signer_keys_on_token(const CaFixture& f) {
+  auto r = run("pkcs11-tool --module " + sh_quote(softhsm_module().string()) + " --token-label " +
+               sh_quote(f.token_label) + " --login --pin user-pin-1234 --list-objects --type privkey");
+  EXPECT_EQ(r.status, 0) << r.output;
+  int n = 0;
+  for (std::size_t at = r.output.find("jitsuin-ocsp-signer"); at != std::string::npos;
+       at = r.output.find("jitsuin-ocsp-signer", at + 1))
+    ++n;
+  return n;
+}
+
+// The response verifies (signer chain to the root, delegation by the issuing CA) and its one
+// status for `cert`.
+int verified_status(const Bytes& der, const X509* cert, const ca::CertificateAuthority& ca) {
+  Basic bs;
+  if (read_response(der, nullptr, &bs) != OCSP_RESPONSE_STATUS_SUCCESSFUL) return -2;
+  std::unique_ptr<X509_STORE, ossl::Deleter<X509_STORE, X509_STORE_free>> store(X509_STORE_new());
+  X509_STORE_add_cert(store.get(), const_cast<X509*>(ca.root_certificate()));
+  STACK_OF(X509)* untrusted = sk_X509_new_null();
+  sk_X509_push(untrusted, const_cast<X509*>(ca.issuing_certificate()));
+  int ok = OCSP_basic_verify(bs.get(), untrusted, store.get(), 0);
+  sk_X509_free(untrusted);
+  ERR_clear_error();
+  if (ok != 1) return -3;
+  auto id = ossl::check<std::unique_ptr<OCSP_CERTID, ossl::Deleter<OCSP_CERTID, OCSP_CERTID_free>>>(
+      OCSP_cert_to_id(EVP_sha1(), cert, ca.issuing_certificate()), "id");
+  int status = -1, reason = -1;
+  ASN1_GENERALIZEDTIME *rev = nullptr, *thisu = nullptr, *nextu = nullptr;
+  if (OCSP_resp_find_status(bs.get(), id.get(), &status, &reason, &rev, &thisu, &nextu) != 1) return -4;
+  return status;
+}
+
+// Many threads on one responder from its first request on: they race for the signer (made once:
+// one key on the token, one ocsp_signers row, one audit entry), every response verifies, and a
+// revocation recorded meanwhile by the test thread (on the fixture's own connection) is answered
+// revoked by every request that starts after it is committed.
+TEST_F(Ocsp, ManyThreadsShareOneSignerAndSeeARevocationAtOnce) {
+  auto good = issue("good");
+  auto revoked = issue("revoked");
+  auto later = issue("later");
+  ca->revoke(revoked.record.serial_hex, ca::RevocationReason::key_compromise, std::nullopt, {"test"});
+  const int threads = 8, rounds = 120;
+  std::latch start(threads + 1);
+  std::atomic<bool> later_revoked{false};
+  std::atomic<int> failures{0}, nonces{0}, total{0}, later_after{0};
+  std::vector<std::string> problems(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (int i = 0; i < rounds; ++i) {
+        const ca::IssuedCertificate& which = i % 3 == 0 ? good : i % 3 == 1 ? revoked : later;
+        bool nonce = (i + t) % 10 == 0;
+        bool after = later_revoked.load();
+        auto a = responder->respond(request_for({which.certificate.get()}, ca->issuing_certificate(), EVP_sha1(), nonce));
+        ++total;
+        nonces += nonce;
+        int status = verified_status(a.der, which.certificate.get(), *ca);
+        int expected = &which == &good ? V_OCSP_CERTSTATUS_GOOD : V_OCSP_CERTSTATUS_REVOKED;
+        if (&which == &later) {
+          if (after) ++later_after;
+          if (!after) expected = status == V_OCSP_CERTSTATUS_REVOKED ? status : V_OCSP_CERTSTATUS_GOOD;
+        }
+        if (status != expected || a.nonce != nonce) {
+          ++failures;
+          problems[t] = which.record.serial_hex + ": status " + std::to_string(status) + " " + a.problem;
+        }
+      }
+    });
+  start.arrive_and_wait();
+  while (total < threads * rounds / 3) std::this_thread::yield();
+  ca->revoke(later.record.serial_hex, ca::RevocationReason::superseded, std::nullopt, {"test"});
+  later_revoked = true;
+  for (auto& th : pool) th.join();
+  EXPECT_EQ(failures.load(), 0) << ::testing::PrintToString(problems);
+  EXPECT_GT(later_after.load(), 0);
+  EXPECT_EQ(count_rows(*f->db, "ocsp_signers"), 1);
+  EXPECT_EQ(signer_keys_on_token(*f), 1);
+  db::Statement st(*f->db, "SELECT count(*) FROM audit_log WHERE action = 'ocsp.signer.issue'");
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(st.int64(0), 1);
+  // Every answer was signed or pre-signed; each nonce cost a signature, and repeats none.
+  EXPECT_EQ(responder->signatures() + responder->cache_hits(), static_cast<std::uint64_t>(threads * rounds));
+  EXPECT_GE(responder->signatures(), static_cast<std::uint64_t>(nonces.load()));
+  EXPECT_GT(responder->cache_hits(), static_cast<std::uint64_t>(threads * rounds / 2));
+  const auto& c = responder->counters();
+  EXPECT_EQ(c.successful.load(), static_cast<std::uint64_t>(threads * rounds));
+  EXPECT_EQ(c.good + c.revoked + c.unknown, static_cast<std::uint64_t>(threads * rounds));
+  EXPECT_GE(c.good.load(), static_cast<std::uint64_t>(threads * rounds / 3));
+  EXPECT_GE(c.revoked.load(), static_cast<std::uint64_t>(threads * rounds / 3 + later_after.load()));
+  EXPECT_EQ(c.unknown.load(), 0u);
+  EXPECT_EQ(c.malformed_request.load(), 0u);
+  EXPECT_EQ(c.internal_error.load(), 0u);
+  ca::CertificateRowCheck rows;
+  auto r = db::verify_audit(*f->db, &rows);
+  EXPECT_TRUE(r.ok) << r.problem;
+}
+
+// The responder reads on connections of its own: a revocation written but not yet committed by
+// another connection of the process (here the fixture's, in an open transaction) is not seen; once
+// rolled back nothing changed, once committed it is answered at once.
+TEST_F(Ocsp, ReadsOnItsOwnConnectionsNotTheCallers) {
+  auto leaf = issue("a");
+  responder->signer();   // made before the transaction below holds the database's write lock
+  auto ask_elsewhere = [&] {
+    return std::async(std::launch::async, [&] { return ask(leaf.certificate.get()); }).get();
+  };
+  {
+    db::Transaction tx(*f->db);
+    db::Statement up(*f->db,
+                     "UPDATE certificates SET revoked_at = ?1, revocation_effective = ?1, revocation_reason = 1 WHERE id = ?2");
+    up.bind(1, now.load()).bind(2, leaf.record.id);
+    up.exec();
+    EXPECT_EQ(ask_elsewhere()[0].status, V_OCSP_CERTSTATUS_GOOD);
+    EXPECT_EQ(ask(leaf.certificate.get())[0].status, V_OCSP_CERTSTATUS_GOOD);   // this thread too
+  }
+  EXPECT_EQ(ask_elsewhere()[0].status, V_OCSP_CERTSTATUS_GOOD);
+  ca->revoke(leaf.record.serial_hex, ca::RevocationReason::key_compromise, std::nullopt, {"test"});
+  EXPECT_EQ(ask_elsewhere()[0].status, V_OCSP_CERTSTATUS_REVOKED);
+}
+
+// A revocation of the signer itself, recorded by another process, is noticed by a running
+// responder within a second: a new signer (key and certificate) signs from then on.
+TEST_F(Ocsp, RevokedSignerIsReplacedWithinASecond) {
+  auto leaf = issue("a");
+  auto first = responder->signer();
+  EXPECT_EQ(ask(leaf.certificate.get())[0].status, V_OCSP_CERTSTATUS_GOOD);
+  auto other = f->open_db();
+  ca::CertificateAuthority elsewhere(f->config, *other, *f->keys, clock);
+  elsewhere.revoke(first.serial_hex, ca::RevocationReason::key_compromise, std::nullopt, {"test"});
+  now += 1;
+  auto renewed = responder->signer();
+  EXPECT_NE(renewed.serial_hex, first.serial_hex);
+  auto s = ask(leaf.certificate.get());
+  EXPECT_EQ(s[0].status, V_OCSP_CERTSTATUS_GOOD);
+  EXPECT_EQ(count_rows(*f->db, "ocsp_signers"), 2);
 }
 
 }  // namespace

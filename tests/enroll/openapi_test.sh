@@ -62,7 +62,7 @@ while read -r method path auth body; do
   elif grep -q 'no session token' body.json 2>/dev/null; then
     fail "$method $path needs no session by the document, but asked for one: $(cat body.json)"
   fi
-  if [ "$method" = POST ]; then
+  if [ "$method" = POST ] && [[ "$path" == /api/v1/* ]]; then
     printf '%s' "$body" >request.json
     /usr/bin/python3 "$here/openapi_validate.py" "$DOC" "${path#/api/v1/}" request.json "$code" body.json ||
       fail "$method $path: request or answer not as documented"

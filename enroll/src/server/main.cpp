@@ -14,6 +14,7 @@
 #include "jitsuin/api/services.h"
 #include "jitsuin/config/config.h"
 #include "jitsuin/core/error.h"
+#include "server/ocsp.h"
 #include "server/ops.h"
 #include "server/routes.h"
 #include "server/server.h"
@@ -31,9 +32,9 @@ constexpr const char* kUsage =
     "       jitsuind --routes\n"
     "  --home DIR               state folder (default ./var), as for jitsuin\n"
     "  --config FILE            configuration (default: $JITSUIN_CONFIG, DIR/jitsuin.json, or config/jitsuin.json)\n"
-    "  --listen ADDR:PORT       HTTPS: JSON API under /api/v1/, /health, /ready, /metrics (default server.listen,\n"
-    "                           127.0.0.1:8443; with server.metrics_listen set, those three are served there)\n"
-    "  --http-listen ADDR:PORT  plain HTTP: CRLs and CA certificates only (default server.http_listen, 127.0.0.1:8080)\n"
+    "  --listen ADDR:PORT       HTTPS: JSON API under /api/v1/, OCSP, /health, /ready, /metrics (default\n"
+    "                           server.listen, 127.0.0.1:8443; with server.metrics_listen set, the last three are served there)\n"
+    "  --http-listen ADDR:PORT  plain HTTP: CRLs, CA certificates and OCSP only (default server.http_listen, 127.0.0.1:8080)\n"
     "  --routes                 print every route served, one 'METHOD PATH' a line, and exit\n"
     "Port 0 takes a free port. The bound addresses are printed on the first line of standard output\n"
     "(and metrics=ADDR:PORT when server.metrics_listen is set).\n";
@@ -118,6 +119,10 @@ int main(int argc, char** argv) {
 
     server::Shared shared(services);
     shared.ops = std::make_shared<server::Ops>(services.config(), system_clock());
+    // OCSP (server/ocsp.h): a Services of its own, so OCSP requests never queue behind API calls.
+    api::Services ocsp_services(services.config(), system_clock(), api::HomeCreation::refused);
+    shared.ocsp = &server::start_ocsp(ocsp_services);
+    shared.ops->metrics.add_source([ocsp = shared.ocsp](std::string& out) { server::render_ocsp_metrics(*ocsp, out); });
     net::io_context ioc{threads};
     auto https = server::listen(ioc, &ctx, https_endpoint, server::Channel::https, shared);
     auto http = server::listen(ioc, nullptr, http_endpoint, server::Channel::http, shared);

@@ -19,6 +19,8 @@ std::vector<RouteInfo> routes() {
   std::vector<RouteInfo> out;
   for (const auto& s : static_routes()) out.push_back({get, s.path, RouteChannel::both, RouteAuth::none});
   // Fixed routes, one line each.
+  out.push_back({{"POST"}, "/ocsp", RouteChannel::both, RouteAuth::none});
+  out.push_back({{"GET"}, "/ocsp/{request}", RouteChannel::both, RouteAuth::none});
   out.push_back({get, "/health", RouteChannel::https, RouteAuth::none});
   out.push_back({get, "/ready", RouteChannel::https, RouteAuth::none});
   out.push_back({get, "/metrics", RouteChannel::https, RouteAuth::none});

@@ -19,6 +19,7 @@
 #include "jitsuin/api/status.h"
 #include "jitsuin/core/error.h"
 #include "jitsuin/core/util.h"
+#include "server/ocsp.h"
 #include "server/openapi.h"
 #include "server/ops.h"
 #include "server/routes.h"
@@ -45,14 +46,6 @@ Response json_response(unsigned version, http::status status, const json& body) 
   res.body() = body.dump() + "\n";
   res.prepare_payload();
   return res;
-}
-
-std::string http_date(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
 }
 
 std::optional<std::time_t> parse_http_date(std::string_view text) {
@@ -154,6 +147,14 @@ Response serve_api(Shared& shared, const Request& req, std::string_view name, st
 
 }  // namespace
 
+std::string http_date(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
 Response error_response(unsigned version, http::status status, const std::string& code, const std::string& message) {
   return json_response(version, status, {{"error", code}, {"message", message}});
 }
@@ -163,6 +164,7 @@ Response handle_request(Shared& shared, Channel channel, const Request& req, std
   try {
     std::string_view target = sv(req.target());
     std::string_view path = target.substr(0, target.find('?'));
+    if (auto ocsp = serve_ocsp(shared, channel, req, principal)) return std::move(*ocsp);   // base64 paths: before valid_path
     if (!valid_path(path))
       return error_response(req.version(), http::status::not_found, "not_found", "no such resource");
     if (auto res = serve_ops(shared, channel, req)) return std::move(*res);

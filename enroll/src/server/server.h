@@ -3,6 +3,7 @@
 // address, one session per connection on its own strand, a fresh parser per request with the
 // configured header and body limits, a timeout before every handshake, read and write.
 #include <atomic>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,8 @@ struct Shared {
   std::atomic<int> in_flight{0};
   // ops: readiness, metrics and the outbox worker (server/ops.h); set by main before serving
   std::shared_ptr<Ops> ops;
+  // ocsp: the responder of /ocsp (server/ocsp.h), over a Services of its own: never under services_mutex.
+  ca::OcspResponder* ocsp = nullptr;
 };
 
 /// Answers one request (never throws): routing, target checks, the static files, the JSON API.
@@ -47,6 +50,9 @@ struct Shared {
 /// IP address (the authentication rate limits count per address).
 Response handle_request(Shared& shared, Channel channel, const Request& req, std::string& principal,
                         const std::string& source = "");
+
+/// An HTTP date (RFC 9110 IMF-fixdate), as in Last-Modified and Expires.
+std::string http_date(std::time_t t);
 
 /// An error response {"error": code, "message": text}.
 Response error_response(unsigned version, http::status status, const std::string& code, const std::string& message);

@@ -7,7 +7,8 @@
 // store, recorded like every certificate (certificates row, one transaction, one audit entry
 // "ocsp.signer.issue" with the row's digest) plus a row of ocsp_signers holding the key's
 // reference. Made on first use; renewed (a new key and certificate) once less than
-// kRenewBeforeDays remain of it, or when it is revoked. The newest usable row signs.
+// kRenewBeforeDays remain of it, or when it is revoked (a running responder reads its signer's row
+// again at most once a second). The newest usable row signs.
 //
 // Statuses come from the certificates table at the moment of the request: good, revoked (with the
 // revocation's effective time and reason; a revocation recorded for later is good until then),
@@ -21,8 +22,17 @@
 // validity (ca.ocsp_validity_hours) has not passed, and its signer is still the one signing. So
 // an unchanged status costs no token signature and a status change is answered at once. A nonce
 // makes the response unique: it is signed for the request.
+//
+// Threads. One responder serves every thread of a process at once (jitsuind's pool): each thread
+// reads the database on a connection of its own, opened on its first request from the file of
+// `db`; the cache and the signer sit behind a shared_mutex that a cache hit takes shared only;
+// signatures are made outside every lock. The signer is issued or renewed by one thread while the
+// others wait for it (one key on the token, one certificate), on `db` and `ca`, which nothing
+// else of the responder touches.
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -53,23 +63,38 @@ struct OcspAnswer {
   std::vector<Single> statuses;   ///< one per CertID, in request order
   bool nonce = false;             ///< the request's nonce was echoed
   bool cached = false;            ///< served from the cache, no signature made
+  UnixTime this_update = 0, next_update = 0;   ///< of a successful response (0 otherwise)
   std::string problem;            ///< why malformedRequest / internalError (never sent to the client)
+};
+
+/// What a responder answered since it was made, for /metrics. Each counter only grows.
+struct OcspCounters {
+  std::atomic<std::uint64_t> successful{0};          ///< responses with status successful
+  std::atomic<std::uint64_t> good{0}, revoked{0}, unknown{0};   ///< their SingleResponses, by status
+  std::atomic<std::uint64_t> malformed_request{0};   ///< responses malformedRequest
+  std::atomic<std::uint64_t> internal_error{0};      ///< responses internalError
+  std::atomic<std::uint64_t> signatures{0};          ///< successful responses signed on the token
+  std::atomic<std::uint64_t> cache_hits{0};          ///< successful responses served pre-signed
 };
 
 class OcspResponder {
  public:
   /// `ca`, `db` and `keys` must outlive the responder. `actor` is who the signer's issuance is
-  /// recorded as in the audit log.
+  /// recorded as in the audit log. `db` and `ca` are used by whichever thread makes the signer,
+  /// one at a time: a caller whose other threads use them too must give the responder its own.
   OcspResponder(const config::Config& config, db::Database& db, hsm::KeyStore& keys, Clock clock,
                 CertificateAuthority& ca, Actor actor = {"ocsp-responder"});
   ~OcspResponder();
 
   /// Answers one OCSP request (DER). Never throws: a request that does not decode, has trailing
   /// data, no CertID or more than kOcspMaxCertIds is answered malformedRequest; a failure of the
-  /// token or database (a revoked issuing CA, which issues no new signer) internalError. Threads:
-  /// like the CertificateAuthority and the db::Database it uses (one connection per thread), a
-  /// responder is used by one thread at a time; its cache and signer are guarded all the same.
+  /// token or database (a revoked issuing CA, which issues no new signer) internalError. Safe to
+  /// call from any number of threads at once (see the file comment).
   OcspAnswer respond(std::span<const std::uint8_t> request_der);
+
+  /// The malformedRequest answer for a request its transport could not decode (an HTTP GET path
+  /// that is not base64), counted like the ones respond() makes. `problem` is for the caller's log.
+  OcspAnswer malformed(std::string problem);
 
   /// The signing certificate in use, issued or renewed first when needed (see the file comment).
   CertificateRecord signer();
@@ -78,6 +103,8 @@ class OcspResponder {
   std::uint64_t signatures() const;
   /// Responses served from the cache since construction.
   std::uint64_t cache_hits() const;
+  /// Every counter, read while the responder serves.
+  const OcspCounters& counters() const;
 
  private:
   struct Impl;
