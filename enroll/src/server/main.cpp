@@ -118,16 +118,16 @@ int main(int argc, char** argv) {
     net::steady_timer drain(ioc);
     auto deadline = std::chrono::steady_clock::now();
     std::function<void()> wait_drained = [&] {
-      if (shared.in_flight == 0 || std::chrono::steady_clock::now() > deadline) return ioc.stop();
+      if (shared.connections == 0 || std::chrono::steady_clock::now() > deadline) return ioc.stop();
       drain.expires_after(std::chrono::milliseconds(20));
       drain.async_wait([&](const boost::system::error_code&) { wait_drained(); });
     };
     signals.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
       std::cerr << "jitsuind: stopping: no new connections, finishing the requests in flight\n";
-      shared.stopping = true;
       https->stop();
       http->stop();
+      shared.stop_sessions();
       deadline = std::chrono::steady_clock::now() + std::chrono::seconds(services.config().server.timeout_seconds);
       wait_drained();
     });
