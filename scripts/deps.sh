@@ -13,6 +13,7 @@ packages=(
 )
 if [ "$mode" = test ]; then
   packages+=(gnutls-bin opensc poppler-utils python3-aiosmtpd time curl)
+  packages+=(wrk nginx-light)   # issue 9 (load): jitsuind_abuse (wrk); tests/bench/bench_api.sh (wrk, nginx)
 fi
 missing=()
 for p in "${packages[@]}"; do

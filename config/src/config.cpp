@@ -337,6 +337,7 @@ void ServerConfig::decode(const json& j) {
   s.integer("max_pipelined", max_pipelined);
   s.integer("threads", threads);
   s.integer("tls_days", tls_days);
+  s.str("tls_key", tls_key);
   s.finish();
 }
 
@@ -359,6 +360,7 @@ void ServerConfig::validate() const {
   if (max_pipelined < 1 || max_pipelined > 10000) bad("server.max_pipelined", "must be between 1 and 10000");
   if (threads < 0 || threads > 256) bad("server.threads", "must be between 0 (one per core) and 256");
   if (tls_days < 1 || tls_days > 398) bad("server.tls_days", "must be between 1 and 398");
+  if (tls_key != "token" && tls_key != "file") bad("server.tls_key", "must be \"token\" or \"file\"");
 }
 
 void Config::decode(const json& j) {

@@ -87,30 +87,23 @@ int main(int argc, char** argv) {
     auto http_endpoint = parse_endpoint(http_listen_at.value_or(config.server.http_listen), "--http-listen");
     int threads = config.server.threads > 0 ? config.server.threads
                                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-    // The server's own certificate, from our CA (first start, or when a third of it is left). A
-    // Services of its own: the embedded token's lock is held while a key store is open, so this
-    // one is closed before serving, and `jitsuin crl publish` (cron) can sign while jitsuind runs.
-    server::TlsIdentity identity;
-    {
-      api::Services startup(config, system_clock(), api::HomeCreation::refused);
-      identity = server::ensure_tls_identity(startup);
-    }
-    api::Services services(std::move(config), system_clock(), api::HomeCreation::refused);
+    api::Services services(std::move(config), api::clock_from_environment(), api::HomeCreation::refused);
+    // The server's own certificate, from our CA (first start, or when a third of it is left), its
+    // key on the token (the token's lock is taken per signature, so `jitsuin crl publish` from
+    // cron signs while jitsuind runs); renewed while running, see tls_identity.h.
+    server::TlsIdentity identity(services);
     ssl::context ctx(ssl::context::tls_server);
-    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
-    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-    ctx.use_certificate_chain_file(identity.chain_file.string());
-    ctx.use_private_key_file(identity.key_file.string(), ssl::context::pem);
+    identity.serve(ctx);
 
     server::Shared shared(services);
     net::io_context ioc{threads};
     auto https = server::listen(ioc, &ctx, https_endpoint, server::Channel::https, shared);
     auto http = server::listen(ioc, nullptr, http_endpoint, server::Channel::http, shared);
     std::cout << "jitsuind: https=" << show(https->endpoint()) << " http=" << show(http->endpoint()) << std::endl;
-    std::cerr << "jitsuind: serving with " << threads << " threads; TLS certificate " << identity.chain_file.string()
-              << (identity.issued_now ? " (issued now)" : "") << "; the root to trust: " << identity.root_file.string()
-              << "\n";
+    std::cerr << "jitsuind: serving with " << threads << " threads; TLS certificate " << identity.chain_file().string()
+              << " (serial " << identity.serial() << (identity.issued_now() ? ", issued now" : "")
+              << "); the root to trust: " << identity.root_file().string() << "\n";
+    identity.renew_while_running(ioc, shared.services_mutex);
 
     // Graceful shutdown: stop accepting, let the requests in flight finish (each connection closes
     // after its current response), then stop; after server.timeout_seconds anyway.

@@ -144,6 +144,9 @@ struct ServerConfig {
   int max_pipelined = 16;             ///< requests served on one connection before it is closed
   int threads = 0;                    ///< I/O threads; 0: one per core
   int tls_days = 90;                  ///< validity of the server's certificate (<= 398)
+  // load: where the server's TLS key lives: "token" (generated on the CA's token, the default) or
+  // "file" (HOME/server/tls.key, 0600: for a token too slow for handshakes).
+  std::string tls_key = "token";
 
   /// Decodes the "server" object over the defaults.
   void decode(const nlohmann::json& j);
