@@ -223,8 +223,9 @@ wrk_check "$http/crl/issuing.crl"
 unchanged "500 concurrent connections"
 
 # SIGTERM while wrk runs and eight logins (each ~0.1 s of scrypt, run one at a time) are in flight
-# on connections accepted before the signal (their TLS handshakes done, their requests sent): all
-# eight get whole 200 answers with a session token, new connections are refused, the exit is 0.
+# on connections accepted before the signal (their TLS handshakes done, their requests sent), and a
+# ninth login is partly sent (its end follows once the eight are answered): all nine get whole 200
+# answers with a session token, new connections are refused, the exit is 0.
 wrk -t2 -c100 -d20s --timeout 30s "$https/crl/issuing.crl" >wrk_term.txt 2>&1 &
 wrk_pid=$!
 sleep 2
@@ -235,11 +236,13 @@ ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode 
 body = json.dumps({"user": "admin", "password": "passphrase of admin, long enough"}).encode()
 request = (b"POST /api/v1/session.login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
            b"Content-Length: %d\r\n\r\n" % len(body)) + body
-conns = [ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=60)) for _ in range(8)]
-for c in conns:
+conns = [ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=60)) for _ in range(9)]
+for c in conns[:8]:
     c.sendall(request)
+half = len(request) - 10
+conns[8].sendall(request[:half])   # a ninth request, partly sent at the signal
 os.kill(pid, signal.SIGTERM)
-for i, c in enumerate(conns):
+def answer(i, c):
     data = b""
     while True:
         try:
@@ -255,7 +258,11 @@ for i, c in enumerate(conns):
     length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
     if len(rest) != length or "token" not in json.loads(rest):
         sys.exit("login %d: incomplete answer: %r" % (i, data[:300]))
-print("eight logins in flight at SIGTERM: eight whole 200 answers")
+for i, c in enumerate(conns[:8]):
+    answer(i, c)
+conns[8].sendall(request[half:])   # its end only once the eight are answered
+answer(8, conns[8])
+print("eight logins in flight at SIGTERM and one being sent: nine whole 200 answers")
 for _ in range(100):
     try:
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
