@@ -4,7 +4,8 @@
 # both) and a small JSON answer (GET /health on jitsuind, a small JSON file on nginx); and TLS
 # handshakes/s (openssl s_time -new: one full handshake after another) with jitsuind's key on the
 # token against the same server with the key in a file. nginx (Debian nginx-light) gets our
-# CA-issued server certificate and key as files, worker_processes auto, keepalive_requests 1000.
+# CA-issued server certificate and key as files, worker_processes auto, keepalive_requests 1000,
+# an access log written per request (jitsuind writes one JSON line per request).
 # jitsuind runs twice: with its default server.max_pipelined (16 requests per connection, then a
 # new TLS handshake) and with 1000, as nginx. Prints ratios; not a test assertion (it fails only
 # when something does not work).
@@ -118,7 +119,7 @@ pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log;
 events { worker_connections 4096; }
 http {
-  access_log off;
+  access_log $work/nginx/access.log;   # one write per request, as jitsuind's access log
   keepalive_requests 1000;
   types { application/pkix-crl crl; application/json json; }
   server {
@@ -133,7 +134,7 @@ http {
 EOF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' 2>nginx/stderr &
 nginx_pid=$!
-for _ in $(seq 1 100); do curl -sSk -o /dev/null "https://127.0.0.1:$nport/health" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 300); do curl -sSk -o /dev/null "https://127.0.0.1:$nport/health" 2>/dev/null && break; sleep 0.1; done
 cmp -s <(curl -sSk "https://127.0.0.1:$nport/crl/issuing.crl") nginx/www/crl/issuing.crl || { echo "bench_api: nginx CRL" >&2; exit 1; }
 read -r n_crl_rps n_crl_p99 <<<"$(measure n-crl "https://127.0.0.1:$nport/crl/issuing.crl")"
 read -r n_json_rps n_json_p99 <<<"$(measure n-json "https://127.0.0.1:$nport/health")"

@@ -6,58 +6,14 @@
 # HTTP client) is not repeated here.
 # Usage: tests/enroll/jitsuind_abuse_test.sh PATH/TO/jitsuin PATH/TO/jitsuind [SOURCE_DIR]   (CTest: jitsuind_abuse)
 set -euo pipefail
-JITSUIN="$(realpath "$1")"
-JITSUIND="$(realpath "$2")"
-SOURCE_DIR="$(realpath "${3:-$(dirname "${BASH_SOURCE[0]}")/../..}")"
-unset JITSUIN_CONFIG JITSUIN_SESSION_FILE JITSUIN_CA_PIN JITSUIN_TEST_NOW
-umask 077
 # 500 connections from wrk and as many on the server side.
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-work="$(mktemp -d "${TMPDIR:-/tmp}/jitsuind-abuse.XXXXXX")"
-pid=""; wrk_pid=""
-cleanup() {
-  if [ -n "$wrk_pid" ] && kill -0 "$wrk_pid" 2>/dev/null; then kill -KILL "$wrk_pid" 2>/dev/null || true; fi
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-home="$work/home"
-cd "$work"
-fail() {
-  echo "jitsuind_abuse_test: FAILED: $*" >&2
-  echo "--- server stderr:" >&2; cat "$work/server.err" >&2 2>/dev/null || true
-  exit 1
-}
-check() { echo "ok: $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/jitsuind_lib.sh" jitsuind_abuse_test "$@"
 
 "$JITSUIN" --home "$home" ca init >/dev/null
 "$JITSUIN" --home "$home" crl publish >/dev/null
 printf '%s\n' "passphrase of admin, long enough" >admin.pw
 "$JITSUIN" --home "$home" ra operator-add --name admin --role administrator --password-file admin.pw >/dev/null
-
-config() {   # config TIMEOUT_SECONDS > FILE
-  /usr/bin/python3 - "$SOURCE_DIR/config" "$1" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1] + "/jitsuin.json"))
-c["ca"]["profiles_dir"] = sys.argv[1] + "/profiles"
-c["server"]["timeout_seconds"] = int(sys.argv[2])
-print(json.dumps(c))
-PY
-}
-start() {   # start CONFIG: sets pid, tls_port, http_port
-  "$JITSUIND" --home "$home" --config "$1" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >server.out 2>server.err &
-  pid=$!
-  for _ in $(seq 1 600); do
-    grep -q '^jitsuind: https=' server.out 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || fail "jitsuind exited at start-up"
-    sleep 0.1
-  done
-  local line; line="$(head -n1 server.out)"
-  [[ "$line" =~ https=127\.0\.0\.1:([0-9]+)\ http=127\.0\.0\.1:([0-9]+) ]] || fail "no ports on the first line: $line"
-  tls_port="${BASH_REMATCH[1]}"; http_port="${BASH_REMATCH[2]}"
-  https="https://127.0.0.1:$tls_port"; http="http://127.0.0.1:$http_port"
-}
-root="$home/server/root.pem"
 
 # The state abuse must not change: every table's row count and the audit log's head.
 state() {
@@ -109,7 +65,7 @@ PY
 raw() { /usr/bin/python3 raw.py "$@"; }
 
 # ---------------------------------------------------------------- run A: abuse, timeout 2 s
-config 2 >short.json
+server_config timeout_seconds=2 >short.json
 start short.json
 serving || fail "/health"
 printf '{"user": "admin", "password": "passphrase of admin, long enough"}' >login.json
@@ -201,11 +157,10 @@ for t in '/crl/..\jitsuin.db' 'http://127.0.0.1/crl/../jitsuin.db' '/crl/issuing
 done
 unchanged "path traversal -> 404"
 
-kill -TERM "$pid"; status=0; wait "$pid" || status=$?; pid=""
-[ "$status" = 0 ] || fail "run A exited $status"
+stop
 
 # ---------------------------------------------------------------- run B: load, then SIGTERM under load
-config 30 >long.json
+server_config timeout_seconds=30 >long.json
 start long.json
 baseline="$(state)"
 # 500 concurrent keep-alive connections (each closed after server.max_pipelined requests, and
@@ -227,7 +182,7 @@ unchanged "500 concurrent connections"
 # ninth login is partly sent (its end follows once the eight are answered): all nine get whole 200
 # answers with a session token, new connections are refused, the exit is 0.
 wrk -t2 -c100 -d20s --timeout 30s "$https/crl/issuing.crl" >wrk_term.txt 2>&1 &
-wrk_pid=$!
+pids+=($!)
 sleep 2
 /usr/bin/python3 - "$tls_port" "$pid" <<'PY' || fail "SIGTERM with requests in flight"
 import json, os, signal, socket, ssl, sys, time
@@ -273,7 +228,7 @@ sys.exit("new connections still accepted after SIGTERM")
 PY
 status=0; wait "$pid" || status=$?; pid=""
 [ "$status" = 0 ] || fail "jitsuind exited $status on SIGTERM under load"
-wait "$wrk_pid" || true; wrk_pid=""
+wait "${pids[0]}" || true
 # wrk's connections that were answered before the stop were answered in full: no non-2xx answer
 # (its socket errors are the connections refused after the stop, expected).
 if grep -q 'Non-2xx' wrk_term.txt; then fail "non-2xx answers while stopping: $(cat wrk_term.txt)"; fi

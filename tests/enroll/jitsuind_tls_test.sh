@@ -9,60 +9,19 @@
 # a new serial (a new key on the token), and a connection opened before keeps working.
 # Usage: tests/enroll/jitsuind_tls_test.sh PATH/TO/jitsuin PATH/TO/jitsuind [SOURCE_DIR]   (CTest: jitsuind_tls)
 set -euo pipefail
-JITSUIN="$(realpath "$1")"
-JITSUIND="$(realpath "$2")"
-SOURCE_DIR="$(realpath "${3:-$(dirname "${BASH_SOURCE[0]}")/../..}")"
-unset JITSUIN_CONFIG JITSUIN_SESSION_FILE JITSUIN_CA_PIN JITSUIN_TEST_NOW
-umask 077
-work="$(mktemp -d "${TMPDIR:-/tmp}/jitsuind-tls.XXXXXX")"
-pid=""; client_pid=""
-cleanup() {
-  for p in "$client_pid" "$pid"; do
-    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -KILL "$p" 2>/dev/null || true; fi
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-home="$work/home"
-cd "$work"
-fail() {
-  echo "jitsuind_tls_test: FAILED: $*" >&2
-  echo "--- server stderr:" >&2; cat "$work/server.err" >&2 2>/dev/null || true
-  exit 1
-}
-check() { echo "ok: $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/jitsuind_lib.sh" jitsuind_tls_test "$@"
 margin=75
 now="$(date +%s)"
 
 JITSUIN_TEST_NOW=$((now - 61 * 86400)) "$JITSUIN" --home "$home" ca init >/dev/null
-# A long read timeout: a keep-alive connection stays open across the renewal.
-/usr/bin/python3 - "$SOURCE_DIR/config" >tls.json <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1] + "/jitsuin.json"))
-c["ca"]["profiles_dir"] = sys.argv[1] + "/profiles"
-c["server"]["timeout_seconds"] = 600
-print(json.dumps(c))
-PY
-start() {   # start [ENV...]: sets pid, tls_port
-  env "$@" "$JITSUIND" --home "$home" --config tls.json --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >server.out 2>server.err &
-  pid=$!
-  for _ in $(seq 1 600); do
-    grep -q '^jitsuind: https=' server.out 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || fail "jitsuind exited at start-up"
-    sleep 0.1
-  done
-  [[ "$(head -n1 server.out)" =~ https=127\.0\.0\.1:([0-9]+) ]] || fail "no port: $(head -n1 server.out)"
-  tls_port="${BASH_REMATCH[1]}"
-}
-stop() { kill -TERM "$pid"; local s=0; wait "$pid" || s=$?; pid=""; [ "$s" = 0 ] || fail "jitsuind exited $s"; }
+server_config timeout_seconds=600 >tls.json   # a keep-alive connection stays open across the renewal
 served_serial() {   # the serial of the certificate a new connection gets (lower-case hex)
   openssl s_client -connect "127.0.0.1:$tls_port" </dev/null 2>/dev/null | openssl x509 -noout -serial |
     cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//'
 }
-root="$home/server/root.pem"
 
 # ---------------------------------------------------------------- the key on the token
-start JITSUIN_TEST_NOW=$((now - 60 * 86400 + margin))
+start tls.json JITSUIN_TEST_NOW=$((now - 60 * 86400 + margin))
 grep -q "issued now" server.err || fail "first start did not issue a certificate"
 old="$(served_serial)"
 [ -n "$old" ] || fail "no certificate served"
@@ -73,7 +32,7 @@ uri="$(cat "$home/server/tls-key.uri")"
 check "first start: certificate $old, key on the token ($uri)"
 
 # ---------------------------------------------------------------- renewal while running
-start
+start tls.json
 grep -q "serial 0*$old)" server.err || fail "second start did not keep the certificate: $(cat server.err)"
 [ "$(served_serial)" = "$old" ] ||
   fail "the certificate was renewed at start: the machine took more than $margin s to get here"
@@ -101,7 +60,7 @@ print("after", get(), serial(), flush=True)
 PY
 mkfifo go
 /usr/bin/python3 keepalive.py "$tls_port" "$root" <go >keepalive.txt 2>&1 &
-client_pid=$!
+pids+=($!)
 exec 3>go
 for _ in $(seq 1 100); do grep -q '^before' keepalive.txt && break; sleep 0.1; done
 grep -q "^before 200 $old" keepalive.txt || fail "keep-alive connection: $(cat keepalive.txt)"
@@ -139,7 +98,7 @@ grep -q "TLS certificate renewed: serial 0*$new" server.err || fail "renewal not
 openssl s_client -connect "127.0.0.1:$tls_port" -CAfile "$root" -verify_return_error </dev/null >s_new.txt 2>&1 ||
   fail "the renewed certificate does not verify: $(tail -5 s_new.txt)"
 echo >&3; exec 3>&-
-wait "$client_pid" || fail "keep-alive connection after the renewal: $(cat keepalive.txt)"; client_pid=""
+wait "${pids[0]}" || fail "keep-alive connection after the renewal: $(cat keepalive.txt)"
 grep -q "^after 200 $old" keepalive.txt || fail "keep-alive connection after the renewal: $(cat keepalive.txt)"
 check "renewed while running: new connections get $new, the connection opened before keeps $old"
 stop
