@@ -345,6 +345,8 @@ void ServerConfig::decode(const json& j) {
   s.integer("auth_rate_per_address", auth_rate_per_address);
   s.integer("auth_rate_per_account", auth_rate_per_account);
   s.integer("auth_rate_window_seconds", auth_rate_window_seconds);
+
+  s.str("tls_key", tls_key);
   s.finish();
 }
 
@@ -379,6 +381,8 @@ void ServerConfig::validate() const {
     bad("server.auth_rate_per_account", "must be between 1 and 1000000");
   if (auth_rate_window_seconds < 1 || auth_rate_window_seconds > 86400)
     bad("server.auth_rate_window_seconds", "must be between 1 and 86400");
+
+  if (tls_key != "token" && tls_key != "file") bad("server.tls_key", "must be \"token\" or \"file\"");
 }
 
 void Config::decode(const json& j) {

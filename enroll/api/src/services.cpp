@@ -1,5 +1,6 @@
 #include "jitsuin/api/services.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -7,6 +8,25 @@
 #include "jitsuin/db/audit.h"
 
 namespace jitsuin::api {
+
+// Test-only hook: $JITSUIN_TEST_NOW fixes "now" for every command of this process (jitsuin and
+// jitsuind), given as RFC 3339 or as Unix seconds. Read here and nowhere else.
+Clock clock_from_environment() {
+  const char* v = std::getenv("JITSUIN_TEST_NOW");
+  if (!v || !*v) return system_clock();
+  std::string text = v;
+  UnixTime t = 0;
+  if (text.find_first_not_of("0123456789") == std::string::npos && text.size() <= 12) {
+    t = std::stoll(text);
+  } else {
+    try {
+      t = parse_rfc3339(text);
+    } catch (const Error&) {
+      throw Error(ErrorKind::config, "JITSUIN_TEST_NOW='" + text + "' is neither RFC 3339 nor Unix seconds");
+    }
+  }
+  return [t] { return t; };
+}
 
 Services::Services(config::Config config, Clock clock, HomeCreation home)
     : config_(std::move(config)),

@@ -12,20 +12,6 @@ namespace jitsuin::cli {
 
 namespace {
 
-// Test-only hook: $JITSUIN_TEST_NOW fixes "now" for every command of this process, given as
-// RFC 3339 or as Unix seconds. Read here and nowhere else; unset, the system clock is used.
-std::optional<UnixTime> test_now_from_environment() {
-  const char* v = std::getenv("JITSUIN_TEST_NOW");
-  if (!v || !*v) return std::nullopt;
-  std::string text = v;
-  if (text.find_first_not_of("0123456789") == std::string::npos && text.size() <= 12) return std::stoll(text);
-  try {
-    return parse_rfc3339(text);
-  } catch (const Error&) {
-    throw Error(ErrorKind::config, "JITSUIN_TEST_NOW='" + text + "' is neither RFC 3339 nor Unix seconds");
-  }
-}
-
 // The home holds personal data, password hashes, PIN files and the token: jitsuin creates it
 // 0700, and says so when an existing one is open to others (it does not change it: that is the
 // owner's decision, e.g. a group of operators).
@@ -40,17 +26,14 @@ void warn_if_home_is_open(const std::filesystem::path& home) {
 
 }  // namespace
 
-Context::Context(const GlobalOptions& opts, api::HomeCreation home) : test_now_(test_now_from_environment()) {
+Context::Context(const GlobalOptions& opts, api::HomeCreation home) : clock_(api::clock_from_environment()) {
   auto file = config::locate_config(opts.config, opts.home);
   auto config = config::load_config(file, opts.home);
   warn_if_home_is_open(config.home);
   services_ = std::make_unique<api::Services>(std::move(config), clock(), home);
 }
 
-Clock Context::clock() const {
-  if (test_now_) return [t = *test_now_] { return t; };
-  return system_clock();
-}
+Clock Context::clock() const { return clock_; }
 
 ca::Actor Context::actor() const {
   const passwd* pw = getpwuid(geteuid());

@@ -35,7 +35,7 @@ class Context {
   Clock clock() const;
 
  private:
-  std::optional<UnixTime> test_now_;   ///< $JITSUIN_TEST_NOW, read once in the constructor
+  Clock clock_;   ///< api::clock_from_environment() ($JITSUIN_TEST_NOW), read once in the constructor
   std::unique_ptr<api::Services> services_;
 };
 

@@ -101,21 +101,13 @@ int main(int argc, char** argv) {
       metrics_endpoint = parse_endpoint(config.server.metrics_listen, "server.metrics_listen");
     int threads = config.server.threads > 0 ? config.server.threads
                                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-    // The server's own certificate, from our CA (first start, or when a third of it is left). A
-    // Services of its own: the embedded token's lock is held while a key store is open, so this
-    // one is closed before serving, and `jitsuin crl publish` (cron) can sign while jitsuind runs.
-    server::TlsIdentity identity;
-    {
-      api::Services startup(config, system_clock(), api::HomeCreation::refused);
-      identity = server::ensure_tls_identity(startup);
-    }
-    api::Services services(std::move(config), system_clock(), api::HomeCreation::refused);
+    api::Services services(std::move(config), api::clock_from_environment(), api::HomeCreation::refused);
+    // The server's own certificate, from our CA (first start, or when a third of it is left), its
+    // key on the token (the token's lock is taken per signature, so `jitsuin crl publish` from
+    // cron signs while jitsuind runs); renewed while running, see tls_identity.h.
+    server::TlsIdentity identity(services);
     ssl::context ctx(ssl::context::tls_server);
-    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
-    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-    ctx.use_certificate_chain_file(identity.chain_file.string());
-    ctx.use_private_key_file(identity.key_file.string(), ssl::context::pem);
+    identity.serve(ctx);
 
     server::Shared shared(services);
     shared.ops = std::make_shared<server::Ops>(services.config(), system_clock());
@@ -132,17 +124,18 @@ int main(int argc, char** argv) {
     std::cout << "jitsuind: https=" << show(https->endpoint()) << " http=" << show(http->endpoint())
               << (metrics ? " metrics=" + show(metrics->endpoint()) : "") << std::endl;
     shared.ops->start_outbox_worker();
-    std::cerr << "jitsuind: serving with " << threads << " threads; TLS certificate " << identity.chain_file.string()
-              << (identity.issued_now ? " (issued now)" : "") << "; the root to trust: " << identity.root_file.string()
+    std::cerr << "jitsuind: serving with " << threads << " threads; TLS certificate " << identity.chain_file().string()
+              << " (serial " << identity.serial() << (identity.issued_now() ? ", issued now" : "") << ")" << "; the root to trust: " << identity.root_file().string()
               << "\n";
     {
       std::string api = "https://" + show(https->endpoint()), plain = "http://" + show(http->endpoint());
       std::string ops = metrics ? "http://" + show(metrics->endpoint()) : api;
-      std::cerr << "jitsuind: API " << api << "/api/v1/ (curl --cacert " << identity.root_file.string() << ")\n"
+      std::cerr << "jitsuind: API " << api << "/api/v1/ (curl --cacert " << identity.root_file().string() << ")\n"
                 << "jitsuind: CRLs " << plain << "/crl/issuing.crl " << plain << "/crl/root.crl, CA certificates "
                 << plain << "/ca/issuing.crt " << plain << "/ca/root.crt, OCSP " << plain << "/ocsp\n"
                 << "jitsuind: health " << ops << "/health, readiness " << ops << "/ready, metrics " << ops << "/metrics\n";
     }
+    identity.renew_while_running(ioc, shared.services_mutex);
 
     // Graceful shutdown: stop accepting, let the requests in flight finish (each connection closes
     // after its current response), then stop; after server.timeout_seconds anyway.
@@ -150,17 +143,17 @@ int main(int argc, char** argv) {
     net::steady_timer drain(ioc);
     auto deadline = std::chrono::steady_clock::now();
     std::function<void()> wait_drained = [&] {
-      if (shared.in_flight == 0 || std::chrono::steady_clock::now() > deadline) return ioc.stop();
+      if (shared.connections == 0 || std::chrono::steady_clock::now() > deadline) return ioc.stop();
       drain.expires_after(std::chrono::milliseconds(20));
       drain.async_wait([&](const boost::system::error_code&) { wait_drained(); });
     };
     signals.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
       std::cerr << "jitsuind: stopping: no new connections, finishing the requests in flight\n";
-      shared.stopping = true;
       https->stop();
       http->stop();
       if (metrics) metrics->stop();
+      shared.stop_sessions();
       deadline = std::chrono::steady_clock::now() + std::chrono::seconds(services.config().server.timeout_seconds);
       wait_drained();
     });

@@ -43,7 +43,8 @@ Response json_response(unsigned version, http::status status, const json& body) 
   Response res{status, version};
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
-  res.body() = body.dump() + "\n";
+  // Never throws on invalid UTF-8 (a parse error's message can quote the client's bytes).
+  res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   res.prepare_payload();
   return res;
 }
@@ -114,10 +115,18 @@ Response serve_api(Shared& shared, const Request& req, std::string_view name, st
   }
   json request = json::object();
   if (!req.body().empty()) {
-    request = json::parse(req.body(), nullptr, false);
-    if (request.is_discarded() || !request.is_object())
+    try {
+      request = json::parse(req.body());
+    } catch (const json::parse_error& e) {
+      // "[json.exception.parse_error.101] parse error at line 1, column 20: syntax error ..."
+      std::string what = e.what();
+      auto at = what.find("] ");
       return error_response(req.version(), http::status::bad_request, "invalid_input",
-                            "the request body must be a JSON object");
+                            "the request body is not valid JSON: " + (at == std::string::npos ? what : what.substr(at + 2)));
+    }
+    if (!request.is_object())
+      return error_response(req.version(), http::status::bad_request, "invalid_input",
+                            "the request body must be a JSON object, not " + std::string(request.type_name()));
   }
   api::Caller caller;
   caller.actor = "jitsuind";
@@ -153,6 +162,12 @@ std::string http_date(std::time_t t) {
   char buf[64];
   std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
   return buf;
+}
+
+void Shared::stop_sessions() {
+  stopping = true;
+  std::lock_guard lock(sessions_mutex);
+  for (auto* s : sessions) s->close_if_idle();
 }
 
 Response error_response(unsigned version, http::status status, const std::string& code, const std::string& message) {
@@ -230,27 +245,52 @@ void access_log(Shared& shared, const Request* req, const std::string& method, u
 // One connection: read a request with a fresh parser, answer it, read the next; at most
 // server.max_pipelined requests per connection. Derived supplies stream() and do_eof().
 template <class Derived>
-class HttpSession {
+class HttpSession : public Shared::Idle {
  public:
   HttpSession(Shared& shared, Channel channel, beast::flat_buffer buffer, const tcp::socket& socket)
-      : shared_(shared), channel_(channel), buffer_(std::move(buffer)), source_(remote_address(socket)) {}
+      : shared_(shared), channel_(channel), buffer_(std::move(buffer)), source_(remote_address(socket)) {
+    ++shared_.connections;
+    std::lock_guard lock(shared_.sessions_mutex);
+    shared_.sessions.insert(this);
+  }
+  ~HttpSession() override {
+    {
+      std::lock_guard lock(shared_.sessions_mutex);
+      shared_.sessions.erase(this);
+    }
+    --shared_.connections;
+  }
+
+  // Graceful shutdown (Shared::stop_sessions): a connection that waits for a further keep-alive
+  // request, none of it received yet, is closed; the first request of a connection accepted
+  // before the signal, and a request partly received, are still read and answered.
+  void close_if_idle() override {
+    auto self = derived().weak_from_this().lock();   // null while being destroyed
+    if (!self) return;
+    net::post(derived().stream().get_executor(), [self] {
+      if (self->reading_ && self->served_ > 0 && !self->parser_->got_some() && self->buffer_.size() == 0)
+        beast::get_lowest_layer(self->stream()).cancel();
+    });
+  }
 
  protected:
   Derived& derived() { return static_cast<Derived&>(*this); }
   std::chrono::seconds timeout() const { return std::chrono::seconds(shared_.services.config().server.timeout_seconds); }
 
   void do_read() {
-    if (shared_.stopping) return derived().do_eof();
+    if (shared_.stopping && served_ > 0) return derived().do_eof();
     const auto& limits = shared_.services.config().server;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(limits.header_limit_bytes));
     parser_->body_limit(static_cast<std::uint64_t>(limits.body_limit_bytes));
     beast::get_lowest_layer(derived().stream()).expires_after(timeout());
+    reading_ = true;
     http::async_read(derived().stream(), buffer_, *parser_,
                      beast::bind_front_handler(&HttpSession::on_read, derived().shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
+    reading_ = false;
     if (ec == http::error::end_of_stream) return derived().do_eof();
     start_ = std::chrono::steady_clock::now();
     if (ec == http::error::body_limit || ec == http::error::header_limit) {
@@ -336,6 +376,7 @@ class HttpSession {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   int served_ = 0;
   bool linger_ = false;
+  bool reading_ = false;
   static constexpr std::size_t kMaxDrainBytes = 4 * 1024 * 1024;
   std::array<char, 16384> drain_{};
   std::size_t drained_ = 0;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -42,6 +43,19 @@ struct Shared {
   std::shared_ptr<Ops> ops;
   // ocsp: the responder of /ocsp (server/ocsp.h), over a Services of its own: never under services_mutex.
   ca::OcspResponder* ocsp = nullptr;
+
+  // load: graceful shutdown. Open connections (graceful shutdown waits for none to be left), and
+  // the sessions to tell, at shutdown, to close when they wait for a further keep-alive request.
+  struct Idle {
+    virtual ~Idle() = default;
+    virtual void close_if_idle() = 0;
+  };
+  std::atomic<int> connections{0};
+  std::mutex sessions_mutex;
+  std::unordered_set<Idle*> sessions;
+  /// Stops serving: no further request on any connection; the ones that wait for a further
+  /// keep-alive request are closed, a request being read or handled is answered (Connection: close).
+  void stop_sessions();
 };
 
 /// Answers one request (never throws): routing, target checks, the static files, the JSON API.

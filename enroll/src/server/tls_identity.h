@@ -1,24 +1,61 @@
 #pragma once
-// jitsuind's own TLS certificate: issued by our CA (profile tls-server) on first start and renewed
-// before it expires. The key is a P-256 key in a file (0600) under HOME/server/: the token is not
-// used for it yet (see README "jitsuind").
+// jitsuind's own TLS identity: a certificate from our CA (profile tls-server, names from
+// server.server_names) for a P-256 key generated on the CA's token (server.tls_key "token", label
+// "jitsuind-tls"; each of its signatures takes the token's hold, see hsm::self_holding_pkey) or
+// in a file (server.tls_key "file": HOME/server/tls.key, 0600). Issued on first start, and again
+// when a third of its validity is left: at start, and while running by a timer; new connections
+// then get the new certificate and key, connections already open keep theirs.
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <string>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <openssl/ssl.h>
+
 #include "jitsuin/api/services.h"
+#include "jitsuin/core/openssl.h"
+#include "jitsuin/hsm/key_store.h"
 
 namespace jitsuin::server {
 
-struct TlsIdentity {
-  std::filesystem::path key_file;     ///< PEM private key, mode 0600
-  std::filesystem::path chain_file;   ///< PEM: the server certificate, then the issuing CA
-  std::filesystem::path root_file;    ///< PEM: the root to trust
-  bool issued_now = false;            ///< a new certificate was issued at this start
-};
+class TlsIdentity {
+ public:
+  /// Makes sure HOME/server/ holds a certificate for server.server_names with more than a third of
+  /// its validity left and its key; issues one otherwise (one issuance, audited as "cert.issue" by
+  /// "jitsuind"). Throws not_found when there is no CA.
+  explicit TlsIdentity(api::Services& services);
 
-/// Makes sure HOME/server/ holds a certificate for config.server.server_names that is valid for
-/// at least another third of its validity; issues a new one from the CA otherwise (one issuance,
-/// audited as "cert.issue" by "jitsuind"). Throws not_found when there is no CA.
-TlsIdentity ensure_tls_identity(api::Services& services);
+  /// Sets up the listeners' context: TLS 1.2 and 1.3 only, and each new connection gets the
+  /// current certificate and key (switched in at its ClientHello).
+  void serve(boost::asio::ssl::context& front);
+  /// From now on checks again when a third of the validity is left (and at least daily), and
+  /// renews, holding services_mutex while it issues. Says so on stderr.
+  void renew_while_running(boost::asio::io_context& ioc, std::mutex& services_mutex);
+
+  std::filesystem::path chain_file() const { return dir_ / "tls-chain.pem"; }   ///< the certificate, then the issuing CA
+  std::filesystem::path root_file() const { return dir_ / "root.pem"; }         ///< the root to trust
+  std::string serial() const;                                                    ///< of the certificate served now
+  bool issued_now() const { return issued_now_; }                                ///< at this start
+
+ private:
+  bool ensure();   // true when it issued a new certificate
+  ossl::PKey load_key();
+  ossl::PKey new_key();
+  bool install(EVP_PKEY* key);
+  std::shared_ptr<SSL_CTX> current() const;
+  void schedule(boost::asio::io_context& ioc, std::mutex& services_mutex, int seconds);
+  static int on_server_name(SSL* ssl, int* alert, void* self);
+
+  api::Services& services_;
+  std::filesystem::path dir_;
+  std::unique_ptr<hsm::KeyStore> keys_;   // server.tls_key "token"
+  bool issued_now_ = false;
+  mutable std::mutex mutex_;              // guards the three below
+  std::shared_ptr<SSL_CTX> ctx_;          // what new connections get
+  std::string serial_;
+  UnixTime renew_at_ = 0;                 // when a third of the validity is left
+};
 
 }  // namespace jitsuin::server

@@ -157,6 +157,10 @@ struct ServerConfig {
   int auth_rate_per_account = 20;        ///< attempts per account name per window
   int auth_rate_window_seconds = 60;     ///< the window
 
+  // load: where the server's TLS key lives: "token" (generated on the CA's token, the default) or
+  // "file" (HOME/server/tls.key, 0600: for a token too slow for handshakes).
+  std::string tls_key = "token";
+
   /// Decodes the "server" object over the defaults.
   void decode(const nlohmann::json& j);
   /// Checks the values. Throws Error(config) naming "server.<key>".

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "jitsuin/config/config.h"
+#include "jitsuin/core/openssl.h"
 
 namespace jitsuin::hsm {
 
@@ -60,6 +61,12 @@ class KeyStore {
   /// The key a reference (Signer::reference()) names. Throws not_found when it is not there.
   virtual std::shared_ptr<Signer> find(const std::string& reference) = 0;
 };
+
+/// An EVP_PKEY for a caller that cannot hold the store around each signing call, such as a TLS
+/// server, which signs inside asynchronous handshakes: every signature made with it takes
+/// signer->hold() itself, and fails (as OpenSSL sees it: no signature) when the hold cannot be
+/// had. It keeps the signer alive while it lives. EC keys only (throws invalid_input otherwise).
+ossl::PKey self_holding_pkey(std::shared_ptr<const Signer> signer);
 
 /// The embedded SoftHSM2 token's state file was found empty or unreadable when the token was
 /// opened and was put back from its verified copy. hsm/ has no database: the caller records it.

@@ -21,6 +21,10 @@ enum class HomeCreation {
   refused,   ///< every other command: a missing home is an error naming it, and nothing is created
 };
 
+/// The system clock, or the fixed time $JITSUIN_TEST_NOW names (RFC 3339 or Unix seconds; tests
+/// only), read once here. Throws config when it is neither.
+Clock clock_from_environment();
+
 class Services {
  public:
   /// Takes a loaded configuration and the clock every handler uses, and loads and checks every

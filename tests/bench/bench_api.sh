@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# jitsuind against nginx over TLS on this machine, in the same run: requests/s and p99 latency at
+# 100 concurrent keep-alive connections (wrk -t2 -c100) for a static CRL fetch (the same file for
+# both) and a small JSON answer (GET /health on jitsuind, a small JSON file on nginx); and TLS
+# handshakes/s (openssl s_time -new: one full handshake after another) with jitsuind's key on the
+# token against the same server with the key in a file. nginx (Debian nginx-light) gets our
+# CA-issued server certificate and key as files, worker_processes auto, keepalive_requests 1000,
+# an access log written per request (jitsuind writes one JSON line per request).
+# jitsuind runs twice: with its default server.max_pipelined (16 requests per connection, then a
+# new TLS handshake) and with 1000, as nginx. Prints ratios; not a test assertion (it fails only
+# when something does not work).
+#
+# Usage: bench_api.sh [--jitsuin PATH] [--jitsuind PATH] [--seconds N] [--work DIR] [--keep]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+src="$(cd "$here/../.." && pwd)"
+jitsuin="$src/build/enroll/jitsuin"
+jitsuind="$src/build/enroll/jitsuind"
+seconds=10
+work=""
+keep=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --jitsuin) jitsuin="$2"; shift 2 ;;
+    --jitsuind) jitsuind="$2"; shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
+    --work) work="$2"; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "bench_api: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+for tool in wrk nginx openssl curl; do
+  command -v "$tool" >/dev/null || { echo "bench_api: $tool is missing (scripts/deps.sh test installs it)" >&2; exit 1; }
+done
+for b in "$jitsuin" "$jitsuind"; do [ -x "$b" ] || { echo "bench_api: no binary $b (build first)" >&2; exit 1; }; done
+ulimit -n 8192 2>/dev/null || true
+[ -n "$work" ] || work="$(mktemp -d "${TMPDIR:-/tmp}/bench-api.XXXXXX")"
+mkdir -p "$work"
+work="$(cd "$work" && pwd)"
+pid=""; nginx_pid=""
+cleanup() {
+  for p in "$pid" "$nginx_pid"; do
+    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -TERM "$p" 2>/dev/null || true; fi
+  done
+  [ "$keep" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+home="$work/home"
+"$jitsuin" --home "$home" ca init >/dev/null
+"$jitsuin" --home "$home" crl publish >/dev/null
+
+config() {   # config TLS_KEY MAX_PIPELINED > FILE
+  /usr/bin/python3 - "$src/config" "$1" "$2" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1] + "/jitsuin.json"))
+c["ca"]["profiles_dir"] = sys.argv[1] + "/profiles"
+c["server"]["tls_key"] = sys.argv[2]
+c["server"]["max_pipelined"] = int(sys.argv[3])
+print(json.dumps(c))
+PY
+}
+start() {   # start CONFIG: sets pid and port
+  "$jitsuind" --home "$home" --config "$1" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >server.out 2>server.err &
+  pid=$!
+  for _ in $(seq 1 600); do
+    grep -q '^jitsuind: https=' server.out 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || { cat server.err >&2; exit 1; }
+    sleep 0.1
+  done
+  [[ "$(head -n1 server.out)" =~ https=127\.0\.0\.1:([0-9]+) ]] || { echo "bench_api: no port" >&2; exit 1; }
+  port="${BASH_REMATCH[1]}"
+}
+stop() { kill -TERM "$pid"; wait "$pid" || true; pid=""; }
+handshakes() {   # handshakes PORT: full TLS handshakes per second, one after another
+  openssl s_time -connect "127.0.0.1:$1" -new -time "$seconds" 2>/dev/null |
+    awk '/connections in [0-9]+ real seconds/ {printf "%.0f\n", $1 / $4; exit}'
+}
+measure() {   # measure NAME URL: "requests/s p99_ms" of wrk -t2 -c100
+  wrk -t2 -c100 -d"${seconds}s" --timeout 10s --latency "$2" >"wrk-$1.txt" 2>&1
+  if grep -q -e 'Socket errors' -e 'Non-2xx' "wrk-$1.txt"; then echo "bench_api: $1: errors: $(cat "wrk-$1.txt")" >&2; fi
+  local rps p99
+  rps="$(awk '/^Requests\/sec:/ {print $2}' "wrk-$1.txt")"
+  p99="$(awk '$1 == "99%" {v = $2; if (v ~ /us$/) {sub("us", "", v); v /= 1000} else if (v ~ /ms$/) sub("ms", "", v); else if (v ~ /s$/) {sub("s", "", v); v *= 1000}; print v}' "wrk-$1.txt")"
+  echo "$rps $p99"
+}
+
+# jitsuind with its key in a file: handshakes; its certificate and key are nginx's too.
+config file 16 >file.json
+start file.json
+hs_file="$(handshakes "$port")"
+stop
+mkdir -p nginx/www/crl
+cp "$home/server/tls.key" "$home/server/tls-chain.pem" nginx/
+cp "$home/crl/issuing.crl" nginx/www/crl/issuing.crl
+printf '{"status":"ok"}\n' >nginx/www/health.json
+
+# jitsuind with its key on the token (the default): handshakes, then the two routes at the
+# default max_pipelined and at 1000.
+config token 16 >token16.json
+config token 1000 >token1000.json
+start token16.json
+hs_token="$(handshakes "$port")"
+cmp -s <(curl -sSk "https://127.0.0.1:$port/crl/issuing.crl") nginx/www/crl/issuing.crl || { echo "bench_api: CRL differs" >&2; exit 1; }
+read -r j16_crl_rps j16_crl_p99 <<<"$(measure j16-crl "https://127.0.0.1:$port/crl/issuing.crl")"
+read -r j16_json_rps j16_json_p99 <<<"$(measure j16-json "https://127.0.0.1:$port/health")"
+stop
+start token1000.json
+read -r j_crl_rps j_crl_p99 <<<"$(measure j-crl "https://127.0.0.1:$port/crl/issuing.crl")"
+read -r j_json_rps j_json_p99 <<<"$(measure j-json "https://127.0.0.1:$port/health")"
+stop
+
+# nginx on a free port, same files.
+nport="$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+cat >nginx/nginx.conf <<EOF
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log $work/nginx/access.log;   # one write per request, as jitsuind's access log
+  keepalive_requests 1000;
+  types { application/pkix-crl crl; application/json json; }
+  server {
+    listen 127.0.0.1:$nport ssl;
+    ssl_certificate $work/nginx/tls-chain.pem;
+    ssl_certificate_key $work/nginx/tls.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    root $work/nginx/www;
+    location = /health { default_type application/json; try_files /health.json =404; }
+  }
+}
+EOF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' 2>nginx/stderr &
+nginx_pid=$!
+for _ in $(seq 1 300); do curl -sSk -o /dev/null "https://127.0.0.1:$nport/health" 2>/dev/null && break; sleep 0.1; done
+cmp -s <(curl -sSk "https://127.0.0.1:$nport/crl/issuing.crl") nginx/www/crl/issuing.crl || { echo "bench_api: nginx CRL" >&2; exit 1; }
+read -r n_crl_rps n_crl_p99 <<<"$(measure n-crl "https://127.0.0.1:$nport/crl/issuing.crl")"
+read -r n_json_rps n_json_p99 <<<"$(measure n-json "https://127.0.0.1:$nport/health")"
+kill -TERM "$nginx_pid"; wait "$nginx_pid" || true; nginx_pid=""
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+echo "TLS handshakes/s (openssl s_time -new, ${seconds}s): key on the token $hs_token, key in a file $hs_file" \
+     "(token/file $(ratio "$hs_token" "$hs_file"))"
+printf '%-44s %12s %10s %12s\n' "wrk -t2 -c100 -d${seconds}s, HTTPS" "requests/s" "p99 ms" "÷ nginx"
+printf '%-44s %12s %10s %12s\n' "CRL ($(stat -c %s nginx/www/crl/issuing.crl) B): nginx" "$n_crl_rps" "$n_crl_p99" "1.00"
+printf '%-44s %12s %10s %12s\n' "CRL: jitsuind, max_pipelined 1000" "$j_crl_rps" "$j_crl_p99" "$(ratio "$j_crl_rps" "$n_crl_rps")"
+printf '%-44s %12s %10s %12s\n' "CRL: jitsuind, max_pipelined 16 (default)" "$j16_crl_rps" "$j16_crl_p99" "$(ratio "$j16_crl_rps" "$n_crl_rps")"
+printf '%-44s %12s %10s %12s\n' "small JSON: nginx (static file)" "$n_json_rps" "$n_json_p99" "1.00"
+printf '%-44s %12s %10s %12s\n' "small JSON: jitsuind /health, 1000" "$j_json_rps" "$j_json_p99" "$(ratio "$j_json_rps" "$n_json_rps")"
+printf '%-44s %12s %10s %12s\n' "small JSON: jitsuind /health, 16 (default)" "$j16_json_rps" "$j16_json_p99" "$(ratio "$j16_json_rps" "$n_json_rps")"

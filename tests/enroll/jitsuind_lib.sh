@@ -1,0 +1,57 @@
+# Sourced by jitsuind_abuse_test.sh and jitsuind_tls_test.sh: the binaries and source folder from
+# the arguments, a temp work folder (removed at exit, with every process named in $pids killed),
+# fail/check, a config from config/jitsuin.json with server values changed, and start-up on port 0.
+# Usage: source jitsuind_lib.sh NAME PATH/TO/jitsuin PATH/TO/jitsuind [SOURCE_DIR]
+test_name="$1"
+JITSUIN="$(realpath "$2")"
+JITSUIND="$(realpath "$3")"
+SOURCE_DIR="$(realpath "${4:-$(dirname "${BASH_SOURCE[0]}")/../..}")"
+unset JITSUIN_CONFIG JITSUIN_SESSION_FILE JITSUIN_CA_PIN JITSUIN_TEST_NOW
+umask 077
+work="$(mktemp -d "${TMPDIR:-/tmp}/$test_name.XXXXXX")"
+pid=""; pids=()
+cleanup() {
+  for p in "${pids[@]}" "$pid"; do
+    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -KILL "$p" 2>/dev/null || true; fi
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+home="$work/home"
+root="$home/server/root.pem"
+cd "$work"
+fail() {
+  echo "$test_name: FAILED: $*" >&2
+  echo "--- server stderr:" >&2; cat "$work/server.err" >&2 2>/dev/null || true
+  exit 1
+}
+check() { echo "ok: $*"; }
+
+server_config() {   # server_config KEY=VALUE... > FILE: config/jitsuin.json with server.KEY = VALUE (integers)
+  /usr/bin/python3 - "$SOURCE_DIR/config" "$@" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1] + "/jitsuin.json"))
+c["ca"]["profiles_dir"] = sys.argv[1] + "/profiles"
+for kv in sys.argv[2:]:
+    k, v = kv.split("=", 1)
+    c["server"][k] = int(v)
+print(json.dumps(c))
+PY
+}
+
+start() {   # start CONFIG [ENV=VALUE...]: sets pid, tls_port, http_port, https, http
+  local config="$1"; shift
+  env "$@" "$JITSUIND" --home "$home" --config "$config" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+    >server.out 2>server.err &
+  pid=$!
+  for _ in $(seq 1 600); do
+    grep -q '^jitsuind: https=' server.out 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || fail "jitsuind exited at start-up"
+    sleep 0.1
+  done
+  local line; line="$(head -n1 server.out)"
+  [[ "$line" =~ https=127\.0\.0\.1:([0-9]+)\ http=127\.0\.0\.1:([0-9]+) ]] || fail "no ports on the first line: $line"
+  tls_port="${BASH_REMATCH[1]}"; http_port="${BASH_REMATCH[2]}"
+  https="https://127.0.0.1:$tls_port"; http="http://127.0.0.1:$http_port"
+}
+stop() { kill -TERM "$pid"; local s=0; wait "$pid" || s=$?; pid=""; [ "$s" = 0 ] || fail "jitsuind exited $s"; }
