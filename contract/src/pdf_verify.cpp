@@ -68,12 +68,6 @@ std::string serial_of(const X509* cert) {
   return s;
 }
 
-UnixTime unix_time(const ASN1_TIME* t) {
-  std::tm tm{};
-  if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-  return timegm(&tm);
-}
-
 bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 
 struct ByteRange {

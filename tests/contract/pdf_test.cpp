@@ -258,6 +258,24 @@ class PdfTest : public ::testing::Test {
     std::fill(pdf.begin() + b + 1 + static_cast<long>(hex.size()), pdf.begin() + c - 1, '0');
     return pdf;
   }
+
+  // t-crl.pdf (made once): signed (adbe.pkcs7.detached, by openssl cms) by "Partner Signer", whom
+  // the outside CA certified (partner.pem). Returns the signer's serial (hex).
+  static std::string partner_signed() {
+    if (!fs::exists(path("t-crl.pdf"))) {
+      signed_file("t-crl-base.pdf");
+      auto r = run("bash -c " + sh_quote(in_dir("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+                                                " -keyout partner.key -subj '/CN=Partner Signer' -out partner.csr &&"
+                                                " openssl x509 -req -in partner.csr -CA other-ca.pem -CAkey other-ca.key"
+                                                " -CAcreateserial -days 10 -extfile <(printf"
+                                                " 'keyUsage=critical,digitalSignature') -out partner.pem")));
+      EXPECT_EQ(r.status, 0) << r.output;
+      write_text(path("t-crl.pdf"), resign_with_openssl("t-crl-base.pdf", "adbe.pkcs7.detached",
+                                                        "-md sha256 -signer partner.pem -inkey partner.key"));
+    }
+    auto serial = run("openssl x509 -noout -serial -in " + sh_quote(path("partner.pem").string())).output;
+    return serial.substr(serial.find('=') + 1, serial.find('\n') - serial.find('=') - 1);
+  }
 };
 
 TEST_F(PdfTest, OurSignatureIsAcceptedByPdfsigOpensslAndOurselves) {
@@ -470,7 +488,7 @@ TEST_F(PdfTest, SignerFromAnUntrustedCaIsIndeterminate) {
 // A CRL of the outside CA (made here with the OpenSSL API and other-ca.key), listing `revoked`
 // serials (hex) revoked at `when`; valid from last_update to next_update.
 std::string make_other_crl(const fs::path& dir, const std::vector<std::string>& revoked, UnixTime when,
-                           UnixTime last_update, UnixTime next_update) {
+                           UnixTime last_update, UnixTime next_update, long crl_number = -1) {
   std::string ca_pem = read_file(dir / "other-ca.pem"), key_pem = read_file(dir / "other-ca.key");
   ossl::Cert ca = ossl::cert_from_pem(ca_pem);
   ossl::Bio kb(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
@@ -493,6 +511,11 @@ std::string make_other_crl(const fs::path& dir, const std::vector<std::string>& 
     X509_REVOKED_set_revocationDate(r, t.get());
     X509_CRL_add0_revoked(crl.get(), r);
   }
+  if (crl_number >= 0) {
+    ossl::Integer n(ASN1_INTEGER_new());
+    ASN1_INTEGER_set(n.get(), crl_number);
+    X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, n.get(), 0, 0);
+  }
   X509_CRL_sort(crl.get());
   X509_CRL_sign(crl.get(), key.get(), EVP_sha256());
   ossl::Bio out(BIO_new(BIO_s_mem()));
@@ -505,17 +528,7 @@ std::string make_other_crl(const fs::path& dir, const std::vector<std::string>& 
 // A partner CA given with --trust and its CRL with --crl: not listed PASSED, listed before the
 // signing time not, an out-of-date CRL TRY_LATER, a CRL not signed by the CA ignored.
 TEST_F(PdfTest, PartnerCaRevocationFromCrlFiles) {
-  signed_file("t-crl-base.pdf");
-  auto r = run("bash -c " + sh_quote(in_dir("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-                                            " -keyout partner.key -subj '/CN=Partner Signer' -out partner.csr &&"
-                                            " openssl x509 -req -in partner.csr -CA other-ca.pem -CAkey other-ca.key"
-                                            " -CAcreateserial -days 10 -extfile <(printf"
-                                            " 'keyUsage=critical,digitalSignature') -out partner.pem")));
-  ASSERT_EQ(r.status, 0) << r.output;
-  write_text(path("t-crl.pdf"), resign_with_openssl("t-crl-base.pdf", "adbe.pkcs7.detached",
-                                                    "-md sha256 -signer partner.pem -inkey partner.key"));
-  auto serial = run("openssl x509 -noout -serial -in " + sh_quote(path("partner.pem").string())).output;
-  serial = serial.substr(serial.find('=') + 1, serial.find('\n') - serial.find('=') - 1);
+  std::string serial = partner_signed();
   UnixTime now = std::time(nullptr);
   std::string trust = "--trust " + sh_quote(path("other-ca.pem"));
   write_text(path("partner-ok.crl"), make_other_crl(dir->path(), {"0123"}, now - 60, now - 60, now + 86400));
@@ -540,6 +553,134 @@ TEST_F(PdfTest, PartnerCaRevocationFromCrlFiles) {
   v = verify("t-crl.pdf", trust + " --crl " + sh_quote(path("partner-forged.crl")));
   EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
   EXPECT_NE(v.reasons().find("no CRL from CN=Other CA"), std::string::npos) << v.output;
+}
+
+// A local HTTP server (python3 -m http.server on port 0) over a folder, stopped when destroyed.
+class HttpServer {
+ public:
+  explicit HttpServer(const fs::path& root) {
+    auto r = run("cd " + sh_quote(root.string()) +
+                 " && (python3 -u -m http.server 0 --bind 127.0.0.1 > ../http.log 2>&1 & echo $!)");
+    pid_ = std::stoi(r.output);
+    // Waits for the "Serving HTTP on 127.0.0.1 port N" line (a readiness check, not a timing one).
+    for (int i = 0; i < 600 && port_ == 0; ++i) {
+      std::string log = read_file(root.parent_path() / "http.log");
+      auto at = log.find(" port ");
+      if (at != std::string::npos && log.find(')', at) != std::string::npos) port_ = std::atoi(log.c_str() + at + 6);
+      else run("sleep 0.05");
+    }
+  }
+  ~HttpServer() { run("kill " + std::to_string(pid_)); }
+  std::string url(const std::string& file) const { return "http://127.0.0.1:" + std::to_string(port_) + "/" + file; }
+  int port() const { return port_; }
+
+ private:
+  int pid_ = 0;
+  int port_ = 0;
+};
+
+// CA-7: partner CAs in the home's trust list (administrator session, audited; a non-CA, an expired
+// CA, a duplicate and a bad URL refused), pdf verify without --trust using them, and crl fetch from
+// a real local HTTP server: keeps a valid newer CRL, refuses a forged and an older one, says stale.
+TEST_F(PdfTest, PartnerCasInTheTrustListAndTheirFetchedCrls) {
+  std::string serial = partner_signed();
+  fs::create_directories(path("crl-site"));
+  HttpServer http(path("crl-site"));
+  ASSERT_NE(http.port(), 0) << read_file(path("http.log"));
+  std::string jitsuin = jitsuin_cmd(home);
+  auto v = verify("t-crl.pdf");
+  EXPECT_EQ(v.sub(), "NO_CERTIFICATE_CHAIN_FOUND") << v.output;
+
+  // Refused, and nothing listed: not a CA, expired (PKITS' BadnotAfterDateCACert), a bad URL, no session.
+  const std::string pkits = "/usr/lib/python3/dist-packages/cryptography_vectors/x509/PKITS_data/certs/";
+  auto r = run(jitsuin + " trust add --cert " + sh_quote(path("partner.pem")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("is not a CA certificate"), std::string::npos) << r.output;
+  r = run(jitsuin + " trust add --cert " + pkits + "BadnotAfterDateCACert.crt");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("is not valid now"), std::string::npos) << r.output;
+  r = run(jitsuin + " trust add --cert " + sh_quote(path("other-ca.pem")) + " --crl-url ftp://example.org/x.crl");
+  EXPECT_NE(r.output.find("is not an http:// or https:// URL"), std::string::npos) << r.output;
+  r = run("JITSUIN_SESSION_FILE=" + sh_quote(path("no-session").string()) + " " + jitsuin + " trust add --cert " +
+          sh_quote(path("other-ca.pem")));
+  EXPECT_NE(r.status, 0);
+  r = run(jitsuin + " trust list --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(json::parse(r.output)["partners"].size(), 0u) << r.output;
+
+  // Added: the path is found, but there is no CRL on file yet.
+  r = run(jitsuin + " trust add --cert " + sh_quote(path("other-ca.pem")) + " --name 'Other partner' --crl-url " +
+          http.url("other.crl"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run(jitsuin + " trust add --cert " + sh_quote(path("other-ca.pem")) + " --name again");
+  EXPECT_NE(r.output.find("is already a partner CA"), std::string::npos) << r.output;
+  r = run(jitsuin + " trust list");
+  EXPECT_NE(r.output.find("Other partner: CN=Other CA"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("CRL " + http.url("other.crl")), std::string::npos) << r.output;
+  v = verify("t-crl.pdf");
+  EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
+  EXPECT_NE(v.reasons().find("no CRL from CN=Other CA"), std::string::npos) << v.output;
+
+  // Nothing served yet: a failed download and no CRL on file, exit 1.
+  r = run(jitsuin + " crl fetch");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("download failed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stale: no CRL on file"), std::string::npos) << r.output;
+
+  // CRL number 2, not listing the signer: kept; the signature PASSES.
+  UnixTime now = std::time(nullptr);
+  write_text(path("crl-site/other.crl"), make_other_crl(dir->path(), {"0123"}, now - 60, now - 60, now + 86400, 2));
+  r = run(jitsuin + " crl fetch");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("kept CRL number 2"), std::string::npos) << r.output;
+  v = verify("t-crl.pdf");
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+
+  // Number 1 (older) and number 9 signed by another key: refused, number 2 stays on file.
+  write_text(path("crl-site/other.crl"), make_other_crl(dir->path(), {serial}, now - 60, now - 30, now + 86400, 1));
+  r = run(jitsuin + " crl fetch");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("refused: CRL number 1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("is older than the CRL number 2"), std::string::npos) << r.output;
+  ASSERT_EQ(run(in_dir("cp other-ca.key other-ca.key.real && openssl ecparam -genkey -name prime256v1 -noout"
+                       " -out other-ca.key")).status, 0);
+  write_text(path("crl-site/other.crl"), make_other_crl(dir->path(), {serial}, now - 60, now - 30, now + 86400, 9));
+  ASSERT_EQ(run(in_dir("mv other-ca.key.real other-ca.key")).status, 0);
+  r = run(jitsuin + " crl fetch");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("refused: not signed by CN=Other CA"), std::string::npos) << r.output;
+  v = verify("t-crl.pdf");
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+
+  // Number 3 lists the signer: kept, and the signature is no longer PASSED.
+  write_text(path("crl-site/other.crl"), make_other_crl(dir->path(), {serial}, now - 60, now - 30, now + 86400, 3));
+  r = run(jitsuin + " crl fetch --json");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(json::parse(r.output)["partners"][0]["updated"].get<bool>()) << r.output;
+  v = verify("t-crl.pdf");
+  EXPECT_EQ(v.sub(), "REVOKED_NO_POE") << v.output;
+
+  // Two days later the CRL on file is past its nextUpdate: crl fetch says stale, verify says out of date.
+  r = run(at_time(now + 2 * 86400) + jitsuin + " crl fetch");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("STALE"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("out of date since its nextUpdate"), std::string::npos) << r.output;
+  v = verify("t-crl.pdf", "", at_time(now + 2 * 86400));
+  EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
+  EXPECT_NE(v.reasons().find("out of date"), std::string::npos) << v.output;
+
+  // Removed by fingerprint: untrusted again; each change was one audit entry.
+  std::string fingerprint = to_hex(sha256(ossl::cert_der(ossl::cert_from_pem(read_file(path("other-ca.pem"))).get())));
+  r = run(jitsuin + " trust remove --fingerprint " + fingerprint);
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run(jitsuin + " trust remove --name 'Other partner'");
+  EXPECT_NE(r.output.find("no partner CA with name 'Other partner'"), std::string::npos) << r.output;
+  v = verify("t-crl.pdf");
+  EXPECT_EQ(v.sub(), "NO_CERTIFICATE_CHAIN_FOUND") << v.output;
+  r = run("sqlite3 " + sh_quote((home / "jitsuin.db").string()) +
+          " \"SELECT action || ' ' || actor || ' ' || object FROM audit_log WHERE action LIKE 'trust.%' ORDER BY seq\"");
+  EXPECT_EQ(r.output, "trust.add ra:admin " + fingerprint + "\ntrust.remove ra:admin " + fingerprint + "\n") << r.output;
+  EXPECT_EQ(run(jitsuin + " audit verify").status, 0);
 }
 
 TEST_F(PdfTest, SignerRevokedBeforeAndAfterTheSigningTime) {

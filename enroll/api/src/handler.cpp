@@ -18,6 +18,7 @@ const std::vector<Handler>& handlers() {
     add_session_handlers(out);
     add_outbox_handlers(out);
     add_ra_handlers(out);
+    add_trust_handlers(out);   // issue 12 (pdf2)
     return out;
   }();
   return all;

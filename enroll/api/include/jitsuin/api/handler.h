@@ -71,5 +71,6 @@ void add_ca_handlers(std::vector<Handler>& out);
 void add_session_handlers(std::vector<Handler>& out);
 void add_outbox_handlers(std::vector<Handler>& out);
 void add_ra_handlers(std::vector<Handler>& out);
+void add_trust_handlers(std::vector<Handler>& out);   // issue 12 (pdf2)
 
 }  // namespace jitsuin::api
