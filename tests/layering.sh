@@ -2,7 +2,7 @@
 # The module arrows go one way (README "What is here"): enroll → ra → ca → hsm,
 # contract → ca → hsm, and ra, ca, contract → db → config → core. Each module may include only the public headers of the modules
 # below it; each third-party library enters through one module (libp11 and PKCS#11 only in hsm/,
-# SQLite only in db/, Beast only in enroll/, qpdf and libcurl only in contract/), and nothing above hsm/ sees more of it than the
+# SQLite only in db/, Beast only in enroll/, qpdf only in contract/), and nothing above hsm/ sees more of it than the
 # key-store seam (jitsuin/hsm/key_store.h). Registered with CTest as `layering`.
 #
 # Usage: tests/layering.sh [SOURCE_DIR]      Exit 0 when every include is allowed, else 1.
@@ -48,6 +48,5 @@ check_only '^[^/]*(\bCK_[A-Z_]+\b|PKCS11_)' hsm "PKCS#11 types (in code)"
 check_only '#include [<"]sqlite3\.h' db "SQLite"
 check_only '#include [<"]boost/' enroll "Boost"
 check_only '#include [<"]qpdf/' contract "qpdf"
-check_only '#include [<"]curl/' contract "libcurl"
 [ "$status" = 0 ] && echo "layering: OK"
 exit "$status"
