@@ -683,6 +683,137 @@ TEST_F(PdfTest, PartnerCasInTheTrustListAndTheirFetchedCrls) {
   EXPECT_EQ(run(jitsuin + " audit verify").status, 0);
 }
 
+// NIST PKITS (the certificates, CRLs and PKCS#12 keys of Debian's python3-cryptography-vectors):
+// a PDF signed with each test's end-entity key, validated in-process with PKITS' trust anchor as the
+// only anchor, every PKITS CA certificate as a known intermediate and every PKITS CRL on file, at
+// 2020-06-01 (inside the 2010-2030 validity of the suite). Expected: the outcome the PKITS document
+// states for the test (valid: PASSED; invalid: anything but PASSED). Sections left out: README.
+struct PkitsCase {
+  const char* section;
+  const char* ee;   // pkcs12/<ee>EE.p12
+  bool valid;
+};
+const PkitsCase kPkits[] = {
+    // 4.1 Signature Verification (4.1.5, DSA parameter inheritance, left out: OpenSSL does not do it)
+    {"4.1.1", "ValidCertificatePathTest1", true},
+    {"4.1.2", "InvalidCASignatureTest2", false},
+    {"4.1.3", "InvalidEESignatureTest3", false},
+    {"4.1.4", "ValidDSASignaturesTest4", true},
+    {"4.1.6", "InvalidDSASignatureTest6", false},
+    // 4.2 Validity Periods
+    {"4.2.1", "InvalidCAnotBeforeDateTest1", false},
+    {"4.2.2", "InvalidEEnotBeforeDateTest2", false},
+    {"4.2.3", "Validpre2000UTCnotBeforeDateTest3", true},
+    {"4.2.4", "ValidGeneralizedTimenotBeforeDateTest4", true},
+    {"4.2.5", "InvalidCAnotAfterDateTest5", false},
+    {"4.2.6", "InvalidEEnotAfterDateTest6", false},
+    {"4.2.7", "Invalidpre2000UTCEEnotAfterDateTest7", false},
+    {"4.2.8", "ValidGeneralizedTimenotAfterDateTest8", true},
+    // 4.3 Verifying Name Chaining
+    {"4.3.1", "InvalidNameChainingTest1", false},
+    {"4.3.2", "InvalidNameChainingOrderTest2", false},
+    {"4.3.3", "ValidNameChainingWhitespaceTest3", true},
+    {"4.3.4", "ValidNameChainingWhitespaceTest4", true},
+    {"4.3.5", "ValidNameChainingCapitalizationTest5", true},
+    {"4.3.6", "ValidNameUIDsTest6", true},
+    {"4.3.7", "ValidRFC3280MandatoryAttributeTypesTest7", true},
+    {"4.3.8", "ValidRFC3280OptionalAttributeTypesTest8", true},
+    {"4.3.9", "ValidUTF8StringEncodedNamesTest9", true},
+    {"4.3.10", "ValidRolloverfromPrintableStringtoUTF8StringTest10", true},
+    {"4.3.11", "ValidUTF8StringCaseInsensitiveMatchTest11", true},
+    // 4.4 Basic Certificate Revocation Tests
+    {"4.4.1", "InvalidMissingCRLTest1", false},
+    {"4.4.2", "InvalidRevokedCATest2", false},
+    {"4.4.3", "InvalidRevokedEETest3", false},
+    {"4.4.4", "InvalidBadCRLSignatureTest4", false},
+    {"4.4.5", "InvalidBadCRLIssuerNameTest5", false},
+    {"4.4.6", "InvalidWrongCRLTest6", false},
+    {"4.4.7", "ValidTwoCRLsTest7", true},
+    {"4.4.8", "InvalidUnknownCRLEntryExtensionTest8", false},
+    {"4.4.9", "InvalidUnknownCRLExtensionTest9", false},
+    {"4.4.10", "InvalidUnknownCRLExtensionTest10", false},
+    {"4.4.11", "InvalidOldCRLnextUpdateTest11", false},
+    {"4.4.12", "Invalidpre2000CRLnextUpdateTest12", false},
+    {"4.4.13", "ValidGeneralizedTimeCRLnextUpdateTest13", true},
+    {"4.4.14", "ValidNegativeSerialNumberTest14", true},
+    {"4.4.15", "InvalidNegativeSerialNumberTest15", false},
+    {"4.4.16", "ValidLongSerialNumberTest16", true},
+    {"4.4.17", "ValidLongSerialNumberTest17", true},
+    {"4.4.18", "InvalidLongSerialNumberTest18", false},
+    // 4.4.19-4.4.21 (CRLs signed by a separate CRL-signing certificate) left out: only CRLs signed
+    // by a key on the certificate's own path are used, so 4.4.19 is INDETERMINATE, not valid.
+    // 4.6 Verifying Basic Constraints
+    {"4.6.1", "InvalidMissingbasicConstraintsTest1", false},
+    {"4.6.2", "InvalidcAFalseTest2", false},
+    {"4.6.3", "InvalidcAFalseTest3", false},
+    {"4.6.4", "ValidbasicConstraintsNotCriticalTest4", true},
+    {"4.6.5", "InvalidpathLenConstraintTest5", false},
+    {"4.6.6", "InvalidpathLenConstraintTest6", false},
+    {"4.6.7", "ValidpathLenConstraintTest7", true},
+    {"4.6.8", "ValidpathLenConstraintTest8", true},
+    {"4.6.9", "InvalidpathLenConstraintTest9", false},
+    {"4.6.10", "InvalidpathLenConstraintTest10", false},
+    {"4.6.11", "InvalidpathLenConstraintTest11", false},
+    {"4.6.12", "InvalidpathLenConstraintTest12", false},
+    {"4.6.13", "ValidpathLenConstraintTest13", true},
+    {"4.6.14", "ValidpathLenConstraintTest14", true},
+    {"4.6.15", "ValidSelfIssuedpathLenConstraintTest15", true},
+    {"4.6.16", "InvalidSelfIssuedpathLenConstraintTest16", false},
+    {"4.6.17", "ValidSelfIssuedpathLenConstraintTest17", true},
+    // 4.7 Key Usage
+    {"4.7.1", "InvalidkeyUsageCriticalkeyCertSignFalseTest1", false},
+    {"4.7.2", "InvalidkeyUsageNotCriticalkeyCertSignFalseTest2", false},
+    {"4.7.3", "ValidkeyUsageNotCriticalTest3", true},
+    {"4.7.4", "InvalidkeyUsageCriticalcRLSignFalseTest4", false},
+    {"4.7.5", "InvalidkeyUsageNotCriticalcRLSignFalseTest5", false},
+};
+
+ossl::Cert read_der_cert(const fs::path& p) {
+  std::string der = read_file(p);
+  const unsigned char* q = reinterpret_cast<const unsigned char*>(der.data());
+  return ossl::Cert(d2i_X509(nullptr, &q, static_cast<long>(der.size())));
+}
+
+TEST_F(PdfTest, PkitsPathValidationVerdicts) {
+  const fs::path pkits = "/usr/lib/python3/dist-packages/cryptography_vectors/x509/PKITS_data";
+  ASSERT_TRUE(fs::exists(pkits / "certs/TrustAnchorRootCertificate.crt"));
+  contract::ValidationPolicy policy;
+  policy.anchors.push_back(read_der_cert(pkits / "certs/TrustAnchorRootCertificate.crt"));
+  for (auto& e : fs::directory_iterator(pkits / "certs")) {
+    std::string name = e.path().filename().string();
+    if (name.ends_with("EE.crt") || name.starts_with("TrustAnchorRoot")) continue;
+    policy.intermediates.push_back(read_der_cert(e.path()));
+  }
+  for (auto& e : fs::directory_iterator(pkits / "crls")) {
+    std::string der = read_file(e.path());
+    const unsigned char* q = reinterpret_cast<const unsigned char*>(der.data());
+    policy.crls.emplace_back(d2i_X509_CRL(nullptr, &q, static_cast<long>(der.size())));
+  }
+  policy.validation_time = parse_rfc3339("2020-06-01T00:00:00Z");
+  signed_file("pkits-base.pdf");
+  std::string mismatches;
+  for (const auto& t : kPkits) {
+    fs::path p12 = pkits / "pkcs12" / (std::string(t.ee) + "EE.p12");
+    ASSERT_TRUE(fs::exists(p12)) << p12;
+    auto r = run("openssl pkcs12 -in " + sh_quote(p12.string()) + " -passin pass:password -nodes -out " +
+                 sh_quote(path("pkits-ee.pem").string()));
+    ASSERT_EQ(r.status, 0) << r.output;
+    std::string pdf = resign_with_openssl("pkits-base.pdf", "adbe.pkcs7.detached",
+                                          "-md sha256 -signer pkits-ee.pem -inkey pkits-ee.pem");
+    auto report = contract::verify_pdf(pdf, policy);
+    ASSERT_EQ(report.signatures.size(), 1u) << t.section << " " << report.problem;
+    const auto& s = report.signatures[0];
+    bool passed = s.indication == contract::Indication::passed;
+    if (passed != t.valid) {
+      std::string why;
+      for (auto& x : s.reasons) why += " | " + x;
+      mismatches += std::string(t.section) + " " + t.ee + ": expected " + (t.valid ? "valid" : "invalid") + ", got " +
+                    contract::indication_name(s.indication) + " " + s.sub_indication + why + "\n";
+    }
+  }
+  EXPECT_EQ(mismatches, "");
+}
+
 TEST_F(PdfTest, SignerRevokedBeforeAndAfterTheSigningTime) {
   UnixTime now = std::time(nullptr);
   signed_file("t-rev-before.pdf", "revoked-early");
