@@ -742,6 +742,13 @@ const PkitsCase kPkits[] = {
     {"4.4.18", "InvalidLongSerialNumberTest18", false},
     // 4.4.19-4.4.21 (CRLs signed by a separate CRL-signing certificate) left out: only CRLs signed
     // by a key on the certificate's own path are used, so 4.4.19 is INDETERMINATE, not valid.
+    // 4.5 Verifying Paths with Self-Issued Certificates
+    {"4.5.1", "ValidBasicSelfIssuedOldWithNewTest1", true},
+    {"4.5.2", "InvalidBasicSelfIssuedOldWithNewTest2", false},
+    {"4.5.3", "ValidBasicSelfIssuedNewWithOldTest3", true},
+    {"4.5.5", "InvalidBasicSelfIssuedNewWithOldTest5", false},
+    // 4.5.4, 4.5.6-4.5.8 left out like 4.4.19-4.4.21: their CRLs are signed by a key whose
+    // certificate is not on the end entity's path.
     // 4.6 Verifying Basic Constraints
     {"4.6.1", "InvalidMissingbasicConstraintsTest1", false},
     {"4.6.2", "InvalidcAFalseTest2", false},
@@ -766,6 +773,9 @@ const PkitsCase kPkits[] = {
     {"4.7.3", "ValidkeyUsageNotCriticalTest3", true},
     {"4.7.4", "InvalidkeyUsageCriticalcRLSignFalseTest4", false},
     {"4.7.5", "InvalidkeyUsageNotCriticalcRLSignFalseTest5", false},
+    // 4.16 Private Certificate Extensions
+    {"4.16.1", "ValidUnknownNotCriticalCertificateExtensionTest1", true},
+    {"4.16.2", "InvalidUnknownCriticalCertificateExtensionTest2", false},
 };
 
 ossl::Cert read_der_cert(const fs::path& p) {
