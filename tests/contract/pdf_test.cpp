@@ -525,6 +525,19 @@ std::string make_other_crl(const fs::path& dir, const std::vector<std::string>& 
   return std::string(data, static_cast<std::size_t>(len));
 }
 
+// A CRL as make_other_crl makes it (valid for a day from a minute ago), claiming the outside CA's
+// name but signed by a key of its own.
+std::string forged_other_crl(const fs::path& dir, const std::vector<std::string>& revoked, UnixTime now,
+                             long crl_number = -1) {
+  auto r = run("cd " + sh_quote(dir.string()) + " && cp other-ca.key other-ca.key.real &&"
+               " openssl ecparam -genkey -name prime256v1 -noout -out other-ca.key");
+  EXPECT_EQ(r.status, 0) << r.output;
+  std::string crl = make_other_crl(dir, revoked, now - 60, now - 60, now + 86400, crl_number);
+  r = run("cd " + sh_quote(dir.string()) + " && mv other-ca.key.real other-ca.key");
+  EXPECT_EQ(r.status, 0) << r.output;
+  return crl;
+}
+
 // A partner CA given with --trust and its CRL with --crl: not listed PASSED, listed before the
 // signing time not, an out-of-date CRL TRY_LATER, a CRL not signed by the CA ignored.
 TEST_F(PdfTest, PartnerCaRevocationFromCrlFiles) {
@@ -545,11 +558,7 @@ TEST_F(PdfTest, PartnerCaRevocationFromCrlFiles) {
   EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
   EXPECT_NE(v.reasons().find("out of date"), std::string::npos) << v.output;
   // A CRL that claims the partner CA's name but is signed by another key is not used.
-  auto other_key = run(in_dir("cp other-ca.key other-ca.key.real && openssl ecparam -genkey -name prime256v1 -noout"
-                             " -out other-ca.key"));
-  ASSERT_EQ(other_key.status, 0) << other_key.output;
-  write_text(path("partner-forged.crl"), make_other_crl(dir->path(), {"0123"}, now - 60, now - 60, now + 86400));
-  ASSERT_EQ(run(in_dir("mv other-ca.key.real other-ca.key")).status, 0);
+  write_text(path("partner-forged.crl"), forged_other_crl(dir->path(), {"0123"}, now));
   v = verify("t-crl.pdf", trust + " --crl " + sh_quote(path("partner-forged.crl")));
   EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
   EXPECT_NE(v.reasons().find("no CRL from CN=Other CA"), std::string::npos) << v.output;
@@ -642,10 +651,7 @@ TEST_F(PdfTest, PartnerCasInTheTrustListAndTheirFetchedCrls) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("refused: CRL number 1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("is older than the CRL number 2"), std::string::npos) << r.output;
-  ASSERT_EQ(run(in_dir("cp other-ca.key other-ca.key.real && openssl ecparam -genkey -name prime256v1 -noout"
-                       " -out other-ca.key")).status, 0);
-  write_text(path("crl-site/other.crl"), make_other_crl(dir->path(), {serial}, now - 60, now - 30, now + 86400, 9));
-  ASSERT_EQ(run(in_dir("mv other-ca.key.real other-ca.key")).status, 0);
+  write_text(path("crl-site/other.crl"), forged_other_crl(dir->path(), {serial}, now, 9));
   r = run(jitsuin + " crl fetch");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("refused: not signed by CN=Other CA"), std::string::npos) << r.output;
