@@ -14,6 +14,8 @@ packages=(
 )
 if [ "$mode" = test ]; then
   packages+=(gnutls-bin opensc poppler-utils python3-aiosmtpd time curl libnss3-tools qpdf)
+  # issue 12 (pdf2): the NIST PKITS data of the path validation tests (tests/contract).
+  packages+=(python3-cryptography-vectors)
 fi
 missing=()
 for p in "${packages[@]}"; do
