@@ -1,8 +1,11 @@
 #include "pdf_file.h"
 
+#include <openssl/asn1.h>
+
 #include <qpdf/QPDFAcroFormDocumentHelper.hh>
 #include <qpdf/QPDFExc.hh>
 
+#include <ctime>
 #include <exception>
 
 namespace jitsuin::contract {
@@ -74,6 +77,12 @@ std::string text_of(QPDFObjectHandle h) {
   if (h.isName()) return h.getName();
   if (h.isString()) return h.getUTF8Value();
   return "";
+}
+
+UnixTime unix_time(const ASN1_TIME* t) {
+  std::tm tm{};
+  if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return timegm(&tm);
 }
 
 }  // namespace jitsuin::contract

@@ -12,6 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include <openssl/asn1.h>
+
+#include "jitsuin/core/util.h"
+
 namespace jitsuin::contract {
 
 /// A PDF opened by qpdf over (a prefix of) the file's bytes, which are not copied: they must
@@ -47,5 +51,8 @@ std::vector<std::pair<std::string, QPDFObjectHandle>> form_fields(QPDF& pdf);
 
 /// The string value of a name or string object, or "".
 std::string text_of(QPDFObjectHandle h);
+
+/// An ASN.1 time as seconds since the epoch (0 when absent or unreadable).
+UnixTime unix_time(const ASN1_TIME* t);
 
 }  // namespace jitsuin::contract

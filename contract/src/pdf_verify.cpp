@@ -68,12 +68,6 @@ std::string serial_of(const X509* cert) {
   return s;
 }
 
-UnixTime unix_time(const ASN1_TIME* t) {
-  std::tm tm{};
-  if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-  return timegm(&tm);
-}
-
 bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 
 struct ByteRange {
@@ -313,8 +307,31 @@ std::optional<UnixTime> signature_timestamp(SignatureReport& r, CMS_ContentInfo*
   return unix_time(TS_TST_INFO_get_time(info.get()));
 }
 
-// The revocation of cert (issued by issuer) at the signing time.
-void check_revocation(SignatureReport& r, X509* cert, X509* issuer, bool is_signer, const ValidationPolicy& policy) {
+// Whether `crl` may be used for certificates `issuer` issued (RFC 5280 6.3.3): its issuer is
+// `issuer`'s subject; it is signed by `issuer`'s key or, for a CA that rolled its key over with
+// self-issued certificates, by the key of a certificate of the same name further up the validated
+// path; that certificate allows cRLSign when it has keyUsage; and it has no critical extension,
+// since this validator does not process any (issuing distribution points, delta CRLs: their scope
+// would be ignored).
+bool usable_crl(X509_CRL* crl, X509* issuer, STACK_OF(X509)* path) {
+  if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) return false;
+  for (int i = 0; i < X509_CRL_get_ext_count(crl); ++i)
+    if (X509_EXTENSION_get_critical(X509_CRL_get_ext(crl, i))) return false;
+  bool verified = false;
+  for (int i = -1; !verified && i < sk_X509_num(path); ++i) {
+    X509* signer = i < 0 ? issuer : sk_X509_value(path, i);
+    if (X509_NAME_cmp(X509_get_subject_name(signer), X509_get_subject_name(issuer)) != 0) continue;
+    if ((X509_get_extension_flags(signer) & EXFLAG_KUSAGE) && !(X509_get_key_usage(signer) & KU_CRL_SIGN)) continue;
+    EVP_PKEY* key = X509_get0_pubkey(signer);
+    verified = key && X509_CRL_verify(crl, key) == 1;
+  }
+  ERR_clear_error();
+  return verified;
+}
+
+// The revocation of cert (issued by issuer, both on the validated path) at the signing time.
+void check_revocation(SignatureReport& r, X509* cert, X509* issuer, STACK_OF(X509)* path, bool is_signer,
+                      const ValidationPolicy& policy) {
   std::string who = is_signer ? "the signer's certificate" : "CA certificate " + subject_of(cert);
   std::optional<UnixTime> revoked;
   std::string reason;
@@ -348,18 +365,14 @@ void check_revocation(SignatureReport& r, X509* cert, X509* issuer, bool is_sign
   } else {
     X509_CRL* best = nullptr;
     for (auto& crl : policy.crls) {
-      if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(issuer)) != 0) continue;
-      EVP_PKEY* key = X509_get0_pubkey(issuer);
-      if (!key || X509_CRL_verify(crl.get(), key) != 1) {
-        ERR_clear_error();
-        continue;
-      }
+      if (!usable_crl(crl.get(), issuer, path)) continue;
       if (!best || unix_time(X509_CRL_get0_lastUpdate(crl.get())) > unix_time(X509_CRL_get0_lastUpdate(best)))
         best = crl.get();
     }
     if (!best) {
       finding(r, Indication::indeterminate, "TRY_LATER",
-              "no CRL from " + subject_of(issuer) + " on file to check " + who + " (give one with --crl)");
+              "no CRL from " + subject_of(issuer) + " on file to check " + who +
+                  " (none it signed with a key allowed cRLSign and without critical extensions; give one with --crl)");
       return;
     }
     UnixTime next = unix_time(X509_CRL_get0_nextUpdate(best));
@@ -449,7 +462,8 @@ void check_path(SignatureReport& r, X509* signer, STACK_OF(X509) * carried, cons
   CertStack chain(X509_STORE_CTX_get1_chain(ctx.get()));
   for (int i = 0; i < sk_X509_num(chain.get()); ++i) r.chain.push_back(subject_of(sk_X509_value(chain.get(), i)));
   for (int i = 0; i + 1 < sk_X509_num(chain.get()); ++i)
-    check_revocation(r, sk_X509_value(chain.get(), i), sk_X509_value(chain.get(), i + 1), i == 0, policy);
+    check_revocation(r, sk_X509_value(chain.get(), i), sk_X509_value(chain.get(), i + 1), chain.get(), i == 0,
+                     policy);
 }
 
 StorePtr anchor_store(const ValidationPolicy& policy) {

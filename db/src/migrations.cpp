@@ -408,7 +408,7 @@ CREATE TABLE ocsp_signers (
   created_at INTEGER NOT NULL
 );
 )sql"},
-    // issue 9 (auth)
+    // issue 9 (jitsuind)
     {11, "company sessions and authentication rate limits",
      R"sql(
 -- A company admin's (企業ID) sessions over the API, like ra_sessions for operators: only the
@@ -427,6 +427,23 @@ CREATE TABLE ra_auth_rate (
   key TEXT PRIMARY KEY,
   window_start INTEGER NOT NULL,
   attempts INTEGER NOT NULL
+);
+)sql"},
+    // issue 12 (PDF validator)
+    {12, "partner CAs",
+     R"sql(
+-- CA-7: the partner CAs whose signers `jitsuin pdf verify` trusts besides our own CA. The
+-- certificate itself is copied into HOME/trust/<fingerprint>.pem, the newest CRL `crl fetch` got
+-- for it beside it (<fingerprint>.crl); crl_urls is a JSON array of http(s) URLs.
+CREATE TABLE partner_cas (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  fingerprint TEXT NOT NULL UNIQUE,
+  subject TEXT NOT NULL,
+  not_after INTEGER NOT NULL,
+  crl_urls TEXT NOT NULL,
+  added_at INTEGER NOT NULL,
+  added_by TEXT NOT NULL
 );
 )sql"},
 };

@@ -258,6 +258,24 @@ class PdfTest : public ::testing::Test {
     std::fill(pdf.begin() + b + 1 + static_cast<long>(hex.size()), pdf.begin() + c - 1, '0');
     return pdf;
   }
+
+  // t-crl.pdf (made once): signed (adbe.pkcs7.detached, by openssl cms) by "Partner Signer", whom
+  // the outside CA certified (partner.pem). Returns the signer's serial (hex).
+  static std::string partner_signed() {
+    if (!fs::exists(path("t-crl.pdf"))) {
+      signed_file("t-crl-base.pdf");
+      auto r = run("bash -c " + sh_quote(in_dir("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+                                                " -keyout partner.key -subj '/CN=Partner Signer' -out partner.csr &&"
+                                                " openssl x509 -req -in partner.csr -CA other-ca.pem -CAkey other-ca.key"
+                                                " -CAcreateserial -days 10 -extfile <(printf"
+                                                " 'keyUsage=critical,digitalSignature') -out partner.pem")));
+      EXPECT_EQ(r.status, 0) << r.output;
+      write_text(path("t-crl.pdf"), resign_with_openssl("t-crl-base.pdf", "adbe.pkcs7.detached",
+                                                        "-md sha256 -signer partner.pem -inkey partner.key"));
+    }
+    auto serial = run("openssl x509 -noout -serial -in " + sh_quote(path("partner.pem").string())).output;
+    return serial.substr(serial.find('=') + 1, serial.find('\n') - serial.find('=') - 1);
+  }
 };
 
 TEST_F(PdfTest, OurSignatureIsAcceptedByPdfsigOpensslAndOurselves) {
@@ -470,7 +488,7 @@ TEST_F(PdfTest, SignerFromAnUntrustedCaIsIndeterminate) {
 // A CRL of the outside CA (made here with the OpenSSL API and other-ca.key), listing `revoked`
 // serials (hex) revoked at `when`; valid from last_update to next_update.
 std::string make_other_crl(const fs::path& dir, const std::vector<std::string>& revoked, UnixTime when,
-                           UnixTime last_update, UnixTime next_update) {
+                           UnixTime last_update, UnixTime next_update, long crl_number = -1) {
   std::string ca_pem = read_file(dir / "other-ca.pem"), key_pem = read_file(dir / "other-ca.key");
   ossl::Cert ca = ossl::cert_from_pem(ca_pem);
   ossl::Bio kb(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
@@ -493,6 +511,11 @@ std::string make_other_crl(const fs::path& dir, const std::vector<std::string>& 
     X509_REVOKED_set_revocationDate(r, t.get());
     X509_CRL_add0_revoked(crl.get(), r);
   }
+  if (crl_number >= 0) {
+    ossl::Integer n(ASN1_INTEGER_new());
+    ASN1_INTEGER_set(n.get(), crl_number);
+    X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, n.get(), 0, 0);
+  }
   X509_CRL_sort(crl.get());
   X509_CRL_sign(crl.get(), key.get(), EVP_sha256());
   ossl::Bio out(BIO_new(BIO_s_mem()));
@@ -502,20 +525,23 @@ std::string make_other_crl(const fs::path& dir, const std::vector<std::string>& 
   return std::string(data, static_cast<std::size_t>(len));
 }
 
+// A CRL as make_other_crl makes it (valid for a day from a minute ago), claiming the outside CA's
+// name but signed by a key of its own.
+std::string forged_other_crl(const fs::path& dir, const std::vector<std::string>& revoked, UnixTime now,
+                             long crl_number = -1) {
+  auto r = run("cd " + sh_quote(dir.string()) + " && cp other-ca.key other-ca.key.real &&"
+               " openssl ecparam -genkey -name prime256v1 -noout -out other-ca.key");
+  EXPECT_EQ(r.status, 0) << r.output;
+  std::string crl = make_other_crl(dir, revoked, now - 60, now - 60, now + 86400, crl_number);
+  r = run("cd " + sh_quote(dir.string()) + " && mv other-ca.key.real other-ca.key");
+  EXPECT_EQ(r.status, 0) << r.output;
+  return crl;
+}
+
 // A partner CA given with --trust and its CRL with --crl: not listed PASSED, listed before the
 // signing time not, an out-of-date CRL TRY_LATER, a CRL not signed by the CA ignored.
 TEST_F(PdfTest, PartnerCaRevocationFromCrlFiles) {
-  signed_file("t-crl-base.pdf");
-  auto r = run("bash -c " + sh_quote(in_dir("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-                                            " -keyout partner.key -subj '/CN=Partner Signer' -out partner.csr &&"
-                                            " openssl x509 -req -in partner.csr -CA other-ca.pem -CAkey other-ca.key"
-                                            " -CAcreateserial -days 10 -extfile <(printf"
-                                            " 'keyUsage=critical,digitalSignature') -out partner.pem")));
-  ASSERT_EQ(r.status, 0) << r.output;
-  write_text(path("t-crl.pdf"), resign_with_openssl("t-crl-base.pdf", "adbe.pkcs7.detached",
-                                                    "-md sha256 -signer partner.pem -inkey partner.key"));
-  auto serial = run("openssl x509 -noout -serial -in " + sh_quote(path("partner.pem").string())).output;
-  serial = serial.substr(serial.find('=') + 1, serial.find('\n') - serial.find('=') - 1);
+  std::string serial = partner_signed();
   UnixTime now = std::time(nullptr);
   std::string trust = "--trust " + sh_quote(path("other-ca.pem"));
   write_text(path("partner-ok.crl"), make_other_crl(dir->path(), {"0123"}, now - 60, now - 60, now + 86400));
@@ -532,14 +558,276 @@ TEST_F(PdfTest, PartnerCaRevocationFromCrlFiles) {
   EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
   EXPECT_NE(v.reasons().find("out of date"), std::string::npos) << v.output;
   // A CRL that claims the partner CA's name but is signed by another key is not used.
-  auto other_key = run(in_dir("cp other-ca.key other-ca.key.real && openssl ecparam -genkey -name prime256v1 -noout"
-                             " -out other-ca.key"));
-  ASSERT_EQ(other_key.status, 0) << other_key.output;
-  write_text(path("partner-forged.crl"), make_other_crl(dir->path(), {"0123"}, now - 60, now - 60, now + 86400));
-  ASSERT_EQ(run(in_dir("mv other-ca.key.real other-ca.key")).status, 0);
+  write_text(path("partner-forged.crl"), forged_other_crl(dir->path(), {"0123"}, now));
   v = verify("t-crl.pdf", trust + " --crl " + sh_quote(path("partner-forged.crl")));
   EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
   EXPECT_NE(v.reasons().find("no CRL from CN=Other CA"), std::string::npos) << v.output;
+}
+
+// A local HTTP server (python3 -m http.server on port 0) over a folder, stopped when destroyed.
+class HttpServer {
+ public:
+  explicit HttpServer(const fs::path& root) {
+    auto r = run("cd " + sh_quote(root.string()) +
+                 " && (python3 -u -m http.server 0 --bind 127.0.0.1 > ../http.log 2>&1 & echo $!)");
+    pid_ = std::stoi(r.output);
+    // Waits for the "Serving HTTP on 127.0.0.1 port N" line (a readiness check, not a timing one).
+    for (int i = 0; i < 600 && port_ == 0; ++i) {
+      std::string log = read_file(root.parent_path() / "http.log");
+      auto at = log.find(" port ");
+      if (at != std::string::npos && log.find(')', at) != std::string::npos) port_ = std::atoi(log.c_str() + at + 6);
+      else run("sleep 0.05");
+    }
+  }
+  ~HttpServer() { run("kill " + std::to_string(pid_)); }
+  std::string url(const std::string& file) const { return "http://127.0.0.1:" + std::to_string(port_) + "/" + file; }
+  int port() const { return port_; }
+
+ private:
+  int pid_ = 0;
+  int port_ = 0;
+};
+
+// CA-7: partner CAs in the home's trust list (administrator session, audited; a non-CA, an expired
+// CA, a duplicate and a bad URL refused), pdf verify without --trust using them, and crl fetch from
+// a real local HTTP server: keeps a valid newer CRL, refuses a forged and an older one, says stale.
+TEST_F(PdfTest, PartnerCasInTheTrustListAndTheirFetchedCrls) {
+  std::string serial = partner_signed();
+  fs::create_directories(path("crl-site"));
+  HttpServer http(path("crl-site"));
+  ASSERT_NE(http.port(), 0) << read_file(path("http.log"));
+  std::string jitsuin = jitsuin_cmd(home);
+  auto v = verify("t-crl.pdf");
+  EXPECT_EQ(v.sub(), "NO_CERTIFICATE_CHAIN_FOUND") << v.output;
+
+  // Refused, and nothing listed: not a CA, expired (PKITS' BadnotAfterDateCACert), a bad URL, no session.
+  const std::string pkits = "/usr/lib/python3/dist-packages/cryptography_vectors/x509/PKITS_data/certs/";
+  auto r = run(jitsuin + " trust add --cert " + sh_quote(path("partner.pem")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("is not a CA certificate"), std::string::npos) << r.output;
+  r = run(jitsuin + " trust add --cert " + pkits + "BadnotAfterDateCACert.crt");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("is not valid now"), std::string::npos) << r.output;
+  r = run(jitsuin + " trust add --cert " + sh_quote(path("other-ca.pem")) + " --crl-url ftp://example.org/x.crl");
+  EXPECT_NE(r.output.find("is not an http:// or https:// URL"), std::string::npos) << r.output;
+  r = run("JITSUIN_SESSION_FILE=" + sh_quote(path("no-session").string()) + " " + jitsuin + " trust add --cert " +
+          sh_quote(path("other-ca.pem")));
+  EXPECT_NE(r.status, 0);
+  r = run(jitsuin + " trust list --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(json::parse(r.output)["partners"].size(), 0u) << r.output;
+
+  // Added: the path is found, but there is no CRL on file yet.
+  r = run(jitsuin + " trust add --cert " + sh_quote(path("other-ca.pem")) + " --name 'Other partner' --crl-url " +
+          http.url("other.crl"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run(jitsuin + " trust add --cert " + sh_quote(path("other-ca.pem")) + " --name again");
+  EXPECT_NE(r.output.find("is already a partner CA"), std::string::npos) << r.output;
+  r = run(jitsuin + " trust list");
+  EXPECT_NE(r.output.find("Other partner: CN=Other CA"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("CRL " + http.url("other.crl")), std::string::npos) << r.output;
+  v = verify("t-crl.pdf");
+  EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
+  EXPECT_NE(v.reasons().find("no CRL from CN=Other CA"), std::string::npos) << v.output;
+
+  // Nothing served yet: a failed download and no CRL on file, exit 1.
+  r = run(jitsuin + " crl fetch");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("download failed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stale: no CRL on file"), std::string::npos) << r.output;
+
+  // CRL number 2, not listing the signer: kept; the signature PASSES.
+  UnixTime now = std::time(nullptr);
+  write_text(path("crl-site/other.crl"), make_other_crl(dir->path(), {"0123"}, now - 60, now - 60, now + 86400, 2));
+  r = run(jitsuin + " crl fetch");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("kept CRL number 2"), std::string::npos) << r.output;
+  v = verify("t-crl.pdf");
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+
+  // Number 1 (older) and number 9 signed by another key: refused, number 2 stays on file.
+  write_text(path("crl-site/other.crl"), make_other_crl(dir->path(), {serial}, now - 60, now - 30, now + 86400, 1));
+  r = run(jitsuin + " crl fetch");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("refused: CRL number 1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("is older than the CRL number 2"), std::string::npos) << r.output;
+  write_text(path("crl-site/other.crl"), forged_other_crl(dir->path(), {serial}, now, 9));
+  r = run(jitsuin + " crl fetch");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("refused: not signed by CN=Other CA"), std::string::npos) << r.output;
+  v = verify("t-crl.pdf");
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+
+  // Number 3 lists the signer: kept, and the signature is no longer PASSED.
+  write_text(path("crl-site/other.crl"), make_other_crl(dir->path(), {serial}, now - 60, now - 30, now + 86400, 3));
+  r = run(jitsuin + " crl fetch --json");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(json::parse(r.output)["partners"][0]["updated"].get<bool>()) << r.output;
+  v = verify("t-crl.pdf");
+  EXPECT_EQ(v.sub(), "REVOKED_NO_POE") << v.output;
+
+  // Two days later the CRL on file is past its nextUpdate: crl fetch says stale, verify says out of date.
+  r = run(at_time(now + 2 * 86400) + jitsuin + " crl fetch");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("STALE"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("out of date since its nextUpdate"), std::string::npos) << r.output;
+  v = verify("t-crl.pdf", "", at_time(now + 2 * 86400));
+  EXPECT_EQ(v.sub(), "TRY_LATER") << v.output;
+  EXPECT_NE(v.reasons().find("out of date"), std::string::npos) << v.output;
+
+  // Removed by fingerprint: untrusted again; each change was one audit entry.
+  std::string fingerprint = to_hex(sha256(ossl::cert_der(ossl::cert_from_pem(read_file(path("other-ca.pem"))).get())));
+  r = run(jitsuin + " trust remove --fingerprint " + fingerprint);
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run(jitsuin + " trust remove --name 'Other partner'");
+  EXPECT_NE(r.output.find("no partner CA with name 'Other partner'"), std::string::npos) << r.output;
+  v = verify("t-crl.pdf");
+  EXPECT_EQ(v.sub(), "NO_CERTIFICATE_CHAIN_FOUND") << v.output;
+  r = run("sqlite3 " + sh_quote((home / "jitsuin.db").string()) +
+          " \"SELECT action || ' ' || actor || ' ' || object FROM audit_log WHERE action LIKE 'trust.%' ORDER BY seq\"");
+  EXPECT_EQ(r.output, "trust.add ra:admin " + fingerprint + "\ntrust.remove ra:admin " + fingerprint + "\n") << r.output;
+  EXPECT_EQ(run(jitsuin + " audit verify").status, 0);
+}
+
+// NIST PKITS (the certificates, CRLs and PKCS#12 keys of Debian's python3-cryptography-vectors):
+// a PDF signed with each test's end-entity key, validated in-process with PKITS' trust anchor as the
+// only anchor, every PKITS CA certificate as a known intermediate and every PKITS CRL on file, at
+// 2020-06-01 (inside the 2010-2030 validity of the suite). Expected: the outcome the PKITS document
+// states for the test (valid: PASSED; invalid: anything but PASSED). Sections left out: README.
+struct PkitsCase {
+  const char* section;
+  const char* ee;   // pkcs12/<ee>EE.p12
+  bool valid;
+};
+const PkitsCase kPkits[] = {
+    // 4.1 Signature Verification (4.1.5, DSA parameter inheritance, left out: OpenSSL does not do it)
+    {"4.1.1", "ValidCertificatePathTest1", true},
+    {"4.1.2", "InvalidCASignatureTest2", false},
+    {"4.1.3", "InvalidEESignatureTest3", false},
+    {"4.1.4", "ValidDSASignaturesTest4", true},
+    {"4.1.6", "InvalidDSASignatureTest6", false},
+    // 4.2 Validity Periods
+    {"4.2.1", "InvalidCAnotBeforeDateTest1", false},
+    {"4.2.2", "InvalidEEnotBeforeDateTest2", false},
+    {"4.2.3", "Validpre2000UTCnotBeforeDateTest3", true},
+    {"4.2.4", "ValidGeneralizedTimenotBeforeDateTest4", true},
+    {"4.2.5", "InvalidCAnotAfterDateTest5", false},
+    {"4.2.6", "InvalidEEnotAfterDateTest6", false},
+    {"4.2.7", "Invalidpre2000UTCEEnotAfterDateTest7", false},
+    {"4.2.8", "ValidGeneralizedTimenotAfterDateTest8", true},
+    // 4.3 Verifying Name Chaining
+    {"4.3.1", "InvalidNameChainingTest1", false},
+    {"4.3.2", "InvalidNameChainingOrderTest2", false},
+    {"4.3.3", "ValidNameChainingWhitespaceTest3", true},
+    {"4.3.4", "ValidNameChainingWhitespaceTest4", true},
+    {"4.3.5", "ValidNameChainingCapitalizationTest5", true},
+    {"4.3.6", "ValidNameUIDsTest6", true},
+    {"4.3.7", "ValidRFC3280MandatoryAttributeTypesTest7", true},
+    {"4.3.8", "ValidRFC3280OptionalAttributeTypesTest8", true},
+    {"4.3.9", "ValidUTF8StringEncodedNamesTest9", true},
+    {"4.3.10", "ValidRolloverfromPrintableStringtoUTF8StringTest10", true},
+    {"4.3.11", "ValidUTF8StringCaseInsensitiveMatchTest11", true},
+    // 4.4 Basic Certificate Revocation Tests
+    {"4.4.1", "InvalidMissingCRLTest1", false},
+    {"4.4.2", "InvalidRevokedCATest2", false},
+    {"4.4.3", "InvalidRevokedEETest3", false},
+    {"4.4.4", "InvalidBadCRLSignatureTest4", false},
+    {"4.4.5", "InvalidBadCRLIssuerNameTest5", false},
+    {"4.4.6", "InvalidWrongCRLTest6", false},
+    {"4.4.7", "ValidTwoCRLsTest7", true},
+    {"4.4.8", "InvalidUnknownCRLEntryExtensionTest8", false},
+    {"4.4.9", "InvalidUnknownCRLExtensionTest9", false},
+    {"4.4.10", "InvalidUnknownCRLExtensionTest10", false},
+    {"4.4.11", "InvalidOldCRLnextUpdateTest11", false},
+    {"4.4.12", "Invalidpre2000CRLnextUpdateTest12", false},
+    {"4.4.13", "ValidGeneralizedTimeCRLnextUpdateTest13", true},
+    {"4.4.14", "ValidNegativeSerialNumberTest14", true},
+    {"4.4.15", "InvalidNegativeSerialNumberTest15", false},
+    {"4.4.16", "ValidLongSerialNumberTest16", true},
+    {"4.4.17", "ValidLongSerialNumberTest17", true},
+    {"4.4.18", "InvalidLongSerialNumberTest18", false},
+    // 4.4.19-4.4.21 (CRLs signed by a separate CRL-signing certificate) left out: only CRLs signed
+    // by a key on the certificate's own path are used, so 4.4.19 is INDETERMINATE, not valid.
+    // 4.5 Verifying Paths with Self-Issued Certificates
+    {"4.5.1", "ValidBasicSelfIssuedOldWithNewTest1", true},
+    {"4.5.2", "InvalidBasicSelfIssuedOldWithNewTest2", false},
+    {"4.5.3", "ValidBasicSelfIssuedNewWithOldTest3", true},
+    {"4.5.5", "InvalidBasicSelfIssuedNewWithOldTest5", false},
+    // 4.5.4, 4.5.6-4.5.8 left out like 4.4.19-4.4.21: their CRLs are signed by a key whose
+    // certificate is not on the end entity's path.
+    // 4.6 Verifying Basic Constraints
+    {"4.6.1", "InvalidMissingbasicConstraintsTest1", false},
+    {"4.6.2", "InvalidcAFalseTest2", false},
+    {"4.6.3", "InvalidcAFalseTest3", false},
+    {"4.6.4", "ValidbasicConstraintsNotCriticalTest4", true},
+    {"4.6.5", "InvalidpathLenConstraintTest5", false},
+    {"4.6.6", "InvalidpathLenConstraintTest6", false},
+    {"4.6.7", "ValidpathLenConstraintTest7", true},
+    {"4.6.8", "ValidpathLenConstraintTest8", true},
+    {"4.6.9", "InvalidpathLenConstraintTest9", false},
+    {"4.6.10", "InvalidpathLenConstraintTest10", false},
+    {"4.6.11", "InvalidpathLenConstraintTest11", false},
+    {"4.6.12", "InvalidpathLenConstraintTest12", false},
+    {"4.6.13", "ValidpathLenConstraintTest13", true},
+    {"4.6.14", "ValidpathLenConstraintTest14", true},
+    {"4.6.15", "ValidSelfIssuedpathLenConstraintTest15", true},
+    {"4.6.16", "InvalidSelfIssuedpathLenConstraintTest16", false},
+    {"4.6.17", "ValidSelfIssuedpathLenConstraintTest17", true},
+    // 4.7 Key Usage
+    {"4.7.1", "InvalidkeyUsageCriticalkeyCertSignFalseTest1", false},
+    {"4.7.2", "InvalidkeyUsageNotCriticalkeyCertSignFalseTest2", false},
+    {"4.7.3", "ValidkeyUsageNotCriticalTest3", true},
+    {"4.7.4", "InvalidkeyUsageCriticalcRLSignFalseTest4", false},
+    {"4.7.5", "InvalidkeyUsageNotCriticalcRLSignFalseTest5", false},
+    // 4.16 Private Certificate Extensions
+    {"4.16.1", "ValidUnknownNotCriticalCertificateExtensionTest1", true},
+    {"4.16.2", "InvalidUnknownCriticalCertificateExtensionTest2", false},
+};
+
+ossl::Cert read_der_cert(const fs::path& p) {
+  std::string der = read_file(p);
+  const unsigned char* q = reinterpret_cast<const unsigned char*>(der.data());
+  return ossl::Cert(d2i_X509(nullptr, &q, static_cast<long>(der.size())));
+}
+
+TEST_F(PdfTest, PkitsPathValidationVerdicts) {
+  const fs::path pkits = "/usr/lib/python3/dist-packages/cryptography_vectors/x509/PKITS_data";
+  ASSERT_TRUE(fs::exists(pkits / "certs/TrustAnchorRootCertificate.crt"));
+  contract::ValidationPolicy policy;
+  policy.anchors.push_back(read_der_cert(pkits / "certs/TrustAnchorRootCertificate.crt"));
+  for (auto& e : fs::directory_iterator(pkits / "certs")) {
+    std::string name = e.path().filename().string();
+    if (name.ends_with("EE.crt") || name.starts_with("TrustAnchorRoot")) continue;
+    policy.intermediates.push_back(read_der_cert(e.path()));
+  }
+  for (auto& e : fs::directory_iterator(pkits / "crls")) {
+    std::string der = read_file(e.path());
+    const unsigned char* q = reinterpret_cast<const unsigned char*>(der.data());
+    policy.crls.emplace_back(d2i_X509_CRL(nullptr, &q, static_cast<long>(der.size())));
+  }
+  policy.validation_time = parse_rfc3339("2020-06-01T00:00:00Z");
+  signed_file("pkits-base.pdf");
+  std::string mismatches;
+  for (const auto& t : kPkits) {
+    fs::path p12 = pkits / "pkcs12" / (std::string(t.ee) + "EE.p12");
+    ASSERT_TRUE(fs::exists(p12)) << p12;
+    auto r = run("openssl pkcs12 -in " + sh_quote(p12.string()) + " -passin pass:password -nodes -out " +
+                 sh_quote(path("pkits-ee.pem").string()));
+    ASSERT_EQ(r.status, 0) << r.output;
+    std::string pdf = resign_with_openssl("pkits-base.pdf", "adbe.pkcs7.detached",
+                                          "-md sha256 -signer pkits-ee.pem -inkey pkits-ee.pem");
+    auto report = contract::verify_pdf(pdf, policy);
+    ASSERT_EQ(report.signatures.size(), 1u) << t.section << " " << report.problem;
+    const auto& s = report.signatures[0];
+    bool passed = s.indication == contract::Indication::passed;
+    if (passed != t.valid) {
+      std::string why;
+      for (auto& x : s.reasons) why += " | " + x;
+      mismatches += std::string(t.section) + " " + t.ee + ": expected " + (t.valid ? "valid" : "invalid") + ", got " +
+                    contract::indication_name(s.indication) + " " + s.sub_indication + why + "\n";
+    }
+  }
+  EXPECT_EQ(mismatches, "");
 }
 
 TEST_F(PdfTest, SignerRevokedBeforeAndAfterTheSigningTime) {

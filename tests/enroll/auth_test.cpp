@@ -213,6 +213,9 @@ std::vector<Route> routes(const ra::testing::Company& a, const std::string& toda
       {"ca.revoke_ca", Need::administer, {{"reason", "superseded"}}, 400},   // not confirmed
       {"ca.show", Need::local, none, 404},
       {"crl.publish", Need::local, none, 404},
+      {"trust.add", Need::administer, {{"certificate", "not a certificate"}}, 400},
+      {"trust.list", Need::local, none, 404},
+      {"trust.remove", Need::administer, {{"name", "nobody"}}, 404},
       {"audit.verify", Need::local, none, 404},
       {"ocsp.respond", Need::local, none, 404},
       {"session.login", Need::credentials, {{"user", "nobody"}, {"password", "not the password at all"}}, 401},

@@ -58,6 +58,7 @@ const std::vector<Handler>& handlers() {
     add_outbox_handlers(out);
     add_ra_handlers(out);
     add_company_handlers(out);
+    add_trust_handlers(out);
     return out;
   }();
   return all;

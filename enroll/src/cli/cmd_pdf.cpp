@@ -1,6 +1,7 @@
-// jitsuin pdf verify|sign: adapters over contract/ (argv → validation policy or signing request,
-// report → text or --json). Neither needs a session: verify reads only the CA's certificates and
-// revocation records; sign uses a key the caller names and unlocks.
+// jitsuin pdf verify|sign, trust add|list|remove: adapters over contract/ (argv → validation policy or
+// signing request, report → text or --json) and the trust.* handlers. Neither pdf command needs a
+// session: verify reads only the CA's certificates and revocation records and the trust list;
+// sign uses a key the caller names and unlocks. Changing the trust list needs an administrator.
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -13,6 +14,7 @@
 #include "cli/output.h"
 #include "jitsuin/contract/pdf_sign.h"
 #include "jitsuin/contract/pdf_verify.h"
+#include "jitsuin/contract/trust.h"
 #include "jitsuin/core/error.h"
 #include "jitsuin/hsm/key_store.h"
 
@@ -124,6 +126,14 @@ int pdf_verify(const GlobalOptions& g, const std::vector<std::string>& argv) {
     policy.intermediates.push_back(copy_cert(authority.issuing_certificate()));
     policy.own_ca = std::move(own);
   }
+  // Without --trust: the home's trust list, every partner CA and the CRL `crl fetch` kept for it.
+  if (a.all("trust").empty() && std::filesystem::exists(ctx.config().database.path, ec)) {
+    contract::TrustList trust(ctx.db(), ctx.config().in_home("trust"));
+    for (auto& p : trust.list()) {
+      policy.anchors.push_back(trust.certificate(p));
+      if (auto crl = trust.crl(p)) policy.crls.push_back(std::move(crl->crl));
+    }
+  }
   std::string data = read_file(file, contract::kMaxPdfBytes, "PDF file");
   contract::PdfReport report = contract::verify_pdf(data, policy);
   if (a.flag("json")) {
@@ -172,12 +182,84 @@ int pdf_sign(const GlobalOptions& g, const std::vector<std::string>& argv) {
   return 0;
 }
 
+void print_partner(const json& p) {
+  std::cout << str(p, "name") << ": " << str(p, "subject") << "\n  fingerprint " << str(p, "fingerprint")
+            << ", until " << str(p, "not_after") << "\n";
+  for (auto& u : p["crl_urls"]) std::cout << "  CRL " << u.get<std::string>() << "\n";
+}
+
+int trust_add(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {"cert", "name"}, {}, {"crl-url"});
+  if (!a.positional().empty()) throw UsageError("trust add takes no positional argument");
+  auto certs = read_certificates(a.required("cert"));
+  if (certs.size() != 1) throw Error(ErrorKind::invalid_input, "--cert must hold exactly one certificate");
+  json req = {{"certificate", ossl::cert_pem(certs.front().get())}, {"crl_urls", a.all("crl-url")}};
+  if (auto n = a.get("name")) req["name"] = *n;
+  Context ctx(g);
+  json r = call_api(ctx, "trust.add", req);
+  std::cout << "partner CA added: ";
+  print_partner(r);
+  return 0;
+}
+
+int trust_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {}, {"json"});
+  if (!a.positional().empty()) throw UsageError("trust list takes no positional argument");
+  Context ctx(g);
+  json r = call_api(ctx, "trust.list", json::object());
+  if (a.flag("json")) {
+    print_json(r);
+    return 0;
+  }
+  if (ctx.services().ca_initialized())
+    std::cout << "our CA: " << ossl::name_to_string(X509_get_subject_name(ctx.ca().root_certificate())) << "\n";
+  for (auto& p : r["partners"]) print_partner(p);
+  if (r["partners"].empty()) std::cout << "no partner CA\n";
+  return 0;
+}
+
+int trust_remove(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {"name", "fingerprint"}, {});
+  if (!a.positional().empty()) throw UsageError("trust remove takes no positional argument");
+  json req = json::object();
+  if (auto n = a.get("name")) req["name"] = *n;
+  if (auto f = a.get("fingerprint")) req["fingerprint"] = *f;
+  if (req.size() != 1) throw UsageError("give --name or --fingerprint");
+  Context ctx(g);
+  json r = call_api(ctx, "trust.remove", req);
+  std::cout << "partner CA removed: " << str(r, "name") << " (" << str(r, "subject") << ")\n";
+  return 0;
+}
+
+int crl_fetch(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {}, {"json"});
+  if (!a.positional().empty()) throw UsageError("crl fetch takes no positional argument");
+  Context ctx(g);
+  contract::TrustList trust(ctx.db(), ctx.config().in_home("trust"));
+  auto outcomes = contract::fetch_partner_crls(trust, ctx.clock()());
+  bool trouble = false;
+  json j = json::array();
+  for (auto& o : outcomes) {
+    trouble = trouble || o.problem || o.stale;
+    j.push_back({{"partner", o.partner}, {"updated", o.updated}, {"problem", o.problem}, {"stale", o.stale},
+                 {"messages", o.messages}});
+    if (a.flag("json")) continue;
+    std::cout << o.partner << ": " << (o.stale ? "STALE" : o.problem ? "PROBLEM" : o.updated ? "updated" : "up to date")
+              << "\n";
+    for (auto& m : o.messages) std::cout << "  " << m << "\n";
+  }
+  if (a.flag("json")) print_json({{"partners", j}, {"ok", !trouble}});
+  else if (outcomes.empty()) std::cout << "no partner CA\n";
+  return trouble ? 1 : 0;
+}
+
 const CommandRegistrar kRegistrar({
     {"pdf", "verify", "pdf verify FILE.pdf [--trust CA.pem ...] [--crl FILE ...] [--at RFC3339] [--json]",
      "Validates every signature of a PDF (ETSI EN 319 102-1 style): PASSED, INDETERMINATE or FAILED with\n"
      "a sub-indication and reasons. Checks the byte range, the CMS (one SignerInfo, messageDigest,\n"
      "no MD5/SHA-1, ESS signing-certificate-v2 for ETSI.CAdES.detached), the signer's key usage, a\n"
-     "path to a trust anchor only (the home's root CA when a home exists, plus each --trust file;\n"
+     "path to a trust anchor only (the home's root CA when a home exists, plus each --trust file,\n"
+     "or without --trust the partner CAs of trust add and their CRLs on file;\n"
      "never a certificate carried in the PDF), revocation at the signing time (our CA's database,\n"
      "--crl files for other CAs) and every change made after each signature. --at sets the\n"
      "validation time. Exit 0 only when every signature PASSED, 1 otherwise (also: no signature,\n"
@@ -191,6 +273,26 @@ const CommandRegistrar kRegistrar({
      "(PEM; further certificates in the file are carried as its chain); default: the certificate\n"
      "stored with the key on the token.",
      pdf_sign},
+    {"trust", "add", "trust add --cert CA.pem [--crl-url URL ...] [--name NAME]",
+     "Adds a partner CA to the home's trust list (CA-7): pdf verify then accepts signers it certified\n"
+     "and checks them against its CRLs (fetched from each --crl-url by crl fetch). The certificate is\n"
+     "copied into the home. Refused: a certificate that is not a CA's, one not valid now, one already\n"
+     "listed, a name already taken. NAME defaults to the subject's CN. Needs an RA administrator's\n"
+     "session; audited.",
+     trust_add},
+    {"trust", "list", "trust list [--json]",
+     "Shows the trust list: our own CA (always trusted) and every partner CA with its CRL URLs.",
+     trust_list},
+    {"trust", "remove", "trust remove --name NAME | --fingerprint SHA256",
+     "Removes a partner CA (and its CRL on file) from the trust list. Needs an RA administrator's\n"
+     "session; audited.",
+     trust_remove},
+    {"crl", "fetch", "crl fetch [--json]",
+     "Downloads every partner CA's CRLs from its URLs (HTTP/HTTPS) and keeps the newest valid one on\n"
+     "file for pdf verify: a CRL must be issued and signed by the partner CA; an older CRL number than\n"
+     "the one on file is refused. Exit 1 when a download failed, a CRL was refused, or a partner's CRL\n"
+     "on file is missing or past its nextUpdate (stale: its signers are INDETERMINATE). For cron.",
+     crl_fetch},
 });
 
 }  // namespace

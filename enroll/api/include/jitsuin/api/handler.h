@@ -98,5 +98,6 @@ void add_session_handlers(std::vector<Handler>& out);
 void add_outbox_handlers(std::vector<Handler>& out);
 void add_ra_handlers(std::vector<Handler>& out);
 void add_company_handlers(std::vector<Handler>& out);
+void add_trust_handlers(std::vector<Handler>& out);
 
 }  // namespace jitsuin::api
