@@ -74,6 +74,7 @@ while read -r m h dom mon dow cmd; do
   case "$cmd" in
     *" crl publish") [ "$m $h" = "0 *" ] || fail "crl publish is not hourly" ;;
     *" outbox deliver") [ "$m $h" = "* *" ] || fail "outbox deliver is not every minute" ;;
+    *" crl fetch") [[ "$m $h" =~ ^[0-9]+\ \*$ ]] || fail "crl fetch (partner CRLs) is not hourly" ;;
     *" ra notify-expiring"|*" ra mail-expire-holds") [[ "$m $h" =~ ^[0-9]+\ [0-9]+$ ]] || fail "$cmd is not daily" ;;
     *) fail "unknown crontab command: $cmd" ;;
   esac
@@ -82,7 +83,7 @@ while read -r m h dom mon dow cmd; do
   eval "$local_cmd" >run.out 2>&1 || fail "crontab: '$local_cmd' failed: $(cat run.out)"
   n=$((n + 1))
 done < <(grep -v '^#' "$crontab" | grep -v '^$')
-[ "$n" = 4 ] || fail "the crontab has $n jobs, not 4"
+[ "$n" = 5 ] || fail "the crontab has $n jobs, not 5"
 check "each of the $n crontab commands runs successfully"
 
 # README's cron block (### Cron) is the crontab's jobs, in the same order.
