@@ -7,6 +7,8 @@
 #include <cmath>
 #include <ctime>
 #include <iostream>
+#include <map>
+#include <shared_mutex>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -67,6 +69,44 @@ bool valid_path(std::string_view path) {
   return path.find("..") == std::string_view::npos && path.find("//") == std::string_view::npos;
 }
 
+// A published file as last read: its content and ETag, kept while the file's identity (device,
+// inode, size, modification time to the nanosecond) is unchanged. `crl publish` replaces a file by
+// rename, so a new CRL is a new inode and is read at the next request.
+struct PublishedFile {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = -1;
+  timespec mtime{};
+  std::shared_ptr<const std::string> body;
+  std::string etag;
+};
+
+std::shared_ptr<const PublishedFile> published(const std::filesystem::path& file, const struct stat& st) {
+  static std::shared_mutex mutex;
+  static std::map<std::string, std::shared_ptr<const PublishedFile>> cache;
+  auto same = [&](const PublishedFile& f) {
+    return f.dev == st.st_dev && f.ino == st.st_ino && f.size == st.st_size && f.mtime.tv_sec == st.st_mtim.tv_sec &&
+           f.mtime.tv_nsec == st.st_mtim.tv_nsec;
+  };
+  {
+    std::shared_lock lock(mutex);
+    if (auto it = cache.find(file.string()); it != cache.end() && same(*it->second)) return it->second;
+  }
+  auto f = std::make_shared<PublishedFile>();
+  auto body = std::make_shared<std::string>(read_file(file, kMaxFileBytes, "published file"));
+  f->etag = "\"" + to_hex(sha256(*body)).substr(0, 32) + "\"";
+  f->body = std::move(body);
+  // The identity read before the content: if the file changed in between, the next request's
+  // stat differs and reads it again.
+  f->dev = st.st_dev;
+  f->ino = st.st_ino;
+  f->size = st.st_size;
+  f->mtime = st.st_mtim;
+  std::unique_lock lock(mutex);
+  cache[file.string()] = f;
+  return f;
+}
+
 // The published files: exactly what `jitsuin crl publish` wrote (CRLs and CA certificates, DER).
 Response serve_file(Shared& shared, const Request& req, const StaticRoute& route) {
   auto file = shared.services.config().ca.crl.publish_dir / route.file;
@@ -74,8 +114,8 @@ Response serve_file(Shared& shared, const Request& req, const StaticRoute& route
   if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
     return error_response(req.version(), http::status::not_found, "not_found",
                           std::string(route.path) + " is not published yet (run: jitsuin crl publish)");
-  std::string body = read_file(file, kMaxFileBytes, "published file");
-  std::string etag = "\"" + to_hex(sha256(body)).substr(0, 32) + "\"";
+  auto published_file = published(file, st);
+  const std::string& etag = published_file->etag;
   std::string last_modified = http_date(st.st_mtime);
   bool not_modified = false;
   if (auto inm = req.find(http::field::if_none_match); inm != req.end()) {
@@ -92,10 +132,10 @@ Response serve_file(Shared& shared, const Request& req, const StaticRoute& route
   if (not_modified) return res;
   res.set(http::field::content_type, route.content_type);
   if (req.method() == http::verb::head) {
-    res.content_length(body.size());
+    res.content_length(published_file->body->size());
     return res;
   }
-  res.body() = std::move(body);
+  res.body() = *published_file->body;
   res.prepare_payload();
   return res;
 }
