@@ -113,7 +113,12 @@ stop
 
 # nginx on a free port, same files.
 nport="$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+# The files are private to this user (umask 077): nginx's workers run as the same user, which for
+# root needs a `user root` line (nginx would otherwise drop to nobody and read nothing).
+nginx_user=""
+[ "$(id -u)" = 0 ] && nginx_user="user root;"
 cat >nginx/nginx.conf <<EOF
+$nginx_user
 worker_processes auto;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log;
