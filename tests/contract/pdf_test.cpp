@@ -307,6 +307,38 @@ TEST_F(PdfTest, OurSignatureIsAcceptedByPdfsigOpensslAndOurselves) {
   EXPECT_NE(o.output.find("Verification successful"), std::string::npos) << o.output;
   auto attrs = run(in_dir("openssl cms -cmsout -print -inform DER -in ours.cms"));
   EXPECT_NE(attrs.output.find("id-smime-aa-signingCertificateV2"), std::string::npos);
+  // PAdES baseline B-B: contentType, messageDigest, signing-certificate-v2 and no signingTime
+  // (ETSI EN 319 142-1; the claimed time is /M), as openssl's own parsers read the CMS.
+  EXPECT_NE(attrs.output.find("contentType"), std::string::npos) << attrs.output;
+  EXPECT_NE(attrs.output.find("messageDigest"), std::string::npos) << attrs.output;
+  EXPECT_EQ(attrs.output.find("signingTime"), std::string::npos) << attrs.output;
+  auto parsed = run(in_dir("openssl asn1parse -inform DER -in ours.cms"));
+  EXPECT_EQ(parsed.status, 0) << parsed.output;
+  EXPECT_NE(parsed.output.find(":messageDigest"), std::string::npos) << parsed.output;
+  EXPECT_EQ(parsed.output.find(":signingTime"), std::string::npos) << parsed.output;
+  EXPECT_EQ(v.reasons().find("PAdES profile"), std::string::npos) << v.output;
+}
+
+// A CAdES-detached CMS with signingTime (openssl cms -sign -cades adds signing-certificate-v2
+// and signingTime) under ETSI.CAdES.detached: PASSED, with a PAdES-profile finding in the reasons.
+// The same under adbe.pkcs7.detached (ISO 32000-1 allows signingTime): no such finding.
+TEST_F(PdfTest, SigningTimeInAPadesSignatureIsAProfileFindingNotAFailure) {
+  signed_file("t-st.pdf");
+  write_text(path("t-st-cades.pdf"),
+             resign_with_openssl("t-st.pdf", "ETSI.CAdES.detached",
+                                 "-md sha256 -cades -signer taro.pem -inkey taro.key -certfile taro-chain.pem"));
+  auto printed = run(in_dir("openssl cms -cmsout -print -inform DER -in resigned.der"));
+  ASSERT_NE(printed.output.find("signingTime"), std::string::npos) << printed.output;
+  auto v = verify("t-st-cades.pdf");
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+  EXPECT_NE(v.reasons().find("PAdES profile: the CMS carries a signingTime attribute"), std::string::npos) << v.output;
+  write_text(path("t-st-legacy.pdf"),
+             resign_with_openssl("t-st.pdf", "adbe.pkcs7.detached",
+                                 "-md sha256 -signer taro.pem -inkey taro.key -certfile taro-chain.pem"));
+  v = verify("t-st-legacy.pdf");
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+  EXPECT_EQ(v.reasons().find("PAdES profile"), std::string::npos) << v.output;
 }
 
 TEST_F(PdfTest, CounterSignaturesOfPdfsigAndOursInARow) {
@@ -911,6 +943,19 @@ TEST_F(PdfTest, SignerWithoutTheNeededKeyUsageIsIndeterminate) {
   EXPECT_EQ(v.indication(), "INDETERMINATE") << v.output;
   EXPECT_EQ(v.sub(), "SIG_CONSTRAINTS_FAILURE") << v.output;
   EXPECT_NE(v.reasons().find("lacks keyUsage digitalSignature and nonRepudiation"), std::string::npos) << v.output;
+  // No keyUsage extension at all (RFC 5280: any use): kept INDETERMINATE, see README.
+  r = run("bash -c " + sh_quote(in_dir("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+                                       " -keyout kuabsent.key -subj '/CN=No Key Usage' -out kuabsent.csr && openssl x509"
+                                       " -req -in kuabsent.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial"
+                                       " -days 10 -extfile <(printf 'subjectKeyIdentifier=hash') -out kuabsent.pem")));
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(run(in_dir("openssl x509 -noout -ext keyUsage -in kuabsent.pem")).output.find("Key Usage"), std::string::npos);
+  write_text(path("t-kuabsent.pdf"), resign_with_openssl("t-ku-base.pdf", "adbe.pkcs7.detached",
+                                                         "-md sha256 -signer kuabsent.pem -inkey kuabsent.key"));
+  v = verify("t-kuabsent.pdf", "--trust " + sh_quote(path("other-ca.pem")));
+  EXPECT_EQ(v.indication(), "INDETERMINATE") << v.output;
+  EXPECT_EQ(v.sub(), "SIG_CONSTRAINTS_FAILURE") << v.output;
+  EXPECT_NE(v.reasons().find("has no keyUsage extension"), std::string::npos) << v.output;
 }
 
 TEST_F(PdfTest, TruncatedFilesAndNonPdfsAreReportedNotCrashedOn) {
@@ -1052,6 +1097,134 @@ TEST_F(PdfTest, SignatureTimestampSetsTheSigningTime) {
   v = verify("ts-late-stamped.pdf", later);
   EXPECT_EQ(v.sub(), "REVOKED_NO_POE") << v.output;
   EXPECT_NE(v.reasons().find("signature timestamp does not verify"), std::string::npos) << v.output;
+}
+
+// A PDF whose cross-reference data is a stream and whose objects sit in object streams (qpdf
+// --object-streams=generate): signed and counter-signed, each update with a cross-reference
+// stream of its own; pdfsig, qpdf --check and our verifier accept both.
+TEST_F(PdfTest, SigningAPdfWithCrossReferenceStreams) {
+  auto r = run(in_dir("qpdf --object-streams=generate base.pdf xs.pdf"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::string base = read_file(path("xs.pdf"));
+  ASSERT_NE(base.find("/ObjStm"), std::string::npos);
+  ASSERT_EQ(base.find("\nxref"), std::string::npos);   // no cross-reference table at all
+  signed_file("xs1.pdf", "taro", "xs.pdf");
+  ASSERT_EQ(sign("xs1.pdf", "xs2.pdf", "taro").status, 0);
+  std::string signed_pdf = read_file(path("xs2.pdf"));
+  std::string update = signed_pdf.substr(base.size());
+  EXPECT_EQ(update.find("\nxref"), std::string::npos) << "a cross-reference table after a stream-only file";
+  std::size_t streams = 0;
+  for (std::size_t at = update.find("/Type /XRef"); at != std::string::npos; at = update.find("/Type /XRef", at + 1))
+    ++streams;
+  EXPECT_EQ(streams, 2u);
+  r = run(in_dir("qpdf --check xs2.pdf"));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("No syntax or stream encoding errors found"), std::string::npos) << r.output;
+  auto v = verify("xs2.pdf");
+  EXPECT_EQ(v.status, 0) << v.output;
+  ASSERT_EQ(v.report["signatures"].size(), 2u) << v.output;
+  EXPECT_EQ(v.indication(0), "PASSED") << v.output;
+  EXPECT_EQ(v.indication(1), "PASSED") << v.output;
+  auto p = run("pdfsig " + sh_quote(path("xs2.pdf").string()));
+  std::size_t valid = 0;
+  for (std::size_t at = p.output.find("Signature is Valid."); at != std::string::npos;
+       at = p.output.find("Signature is Valid.", at + 1))
+    ++valid;
+  EXPECT_EQ(valid, 2u) << p.output;
+}
+
+// A TSA certificate NAME.pem (key NAME.key) from the outside CA with the given extensions, and a
+// `openssl ts -reply` configuration tsa.cnf.
+void make_tsa(const fs::path& dir, const std::string& name, const std::string& extensions) {
+  auto r = run("bash -c " + sh_quote("cd " + sh_quote(dir.string()) +
+                                     " && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " +
+                                     name + ".key -subj '/CN=Test TSA " + name + "' -out " + name +
+                                     ".csr && openssl x509 -req -in " + name +
+                                     ".csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -days 10"
+                                     " -extfile <(printf '" + extensions + "') -out " + name + ".pem"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  write_text(dir / "tsa.cnf",
+             "[ tsa ]\ndefault_tsa = t\n[ t ]\nserial = ./tsa.serial\ndefault_policy = 1.2.3.4.1\ndigests = sha256\n"
+             "signer_digest = sha256\ness_cert_id_alg = sha256\naccuracy = secs:1\n");
+}
+
+// Document timestamps (/SubFilter /ETSI.RFC3161): the second signature of a counter-signed file
+// made into one — /Type /DocTimeStamp, and for /Contents an RFC 3161 token over its byte ranges
+// from `openssl ts -reply` with a TSA key and certificate made here.
+TEST_F(PdfTest, DocumentTimestampsAreValidated) {
+  make_tsa(dir->path(), "tsa-ok", "keyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping");
+  make_tsa(dir->path(), "tsa-noeku", "keyUsage=critical,digitalSignature");
+  signed_file("dts1.pdf");
+  ASSERT_EQ(sign("dts1.pdf", "dts2.pdf", "taro").status, 0);
+  auto stamp = [&](const std::string& tsa, const std::string& out) {
+    std::string pdf = read_file(path("dts2.pdf"));
+    const std::string was = "/Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached";
+    std::string now = "/Type/DocTimeStamp/Filter/Adobe.PPKLite/SubFilter/ETSI.RFC3161";
+    now.resize(was.size(), ' ');
+    std::size_t at = pdf.rfind(was);
+    ASSERT_NE(at, std::string::npos);
+    pdf.replace(at, was.size(), now);
+    std::size_t br = pdf.find("/ByteRange [", at);
+    long long a, b, c, d;
+    ASSERT_EQ(std::sscanf(pdf.c_str() + br + 12, "%lld %lld %lld %lld", &a, &b, &c, &d), 4);
+    write_text(path("dts.ranges"), pdf.substr(0, b) + pdf.substr(c, d));
+    auto t = run(in_dir("echo 01 > tsa.serial && openssl ts -query -data dts.ranges -sha256 -cert -out dts.tsq &&"
+                        " openssl ts -reply -config tsa.cnf -queryfile dts.tsq -inkey tsa-ok.key -signer tsa-ok.pem"
+                        " -token_out -out dts.tok && openssl ts -verify -token_in -in dts.tok -data dts.ranges"
+                        " -CAfile other-ca.pem"));
+    ASSERT_EQ(t.status, 0) << t.output;   // openssl agrees the token is good
+    if (tsa != "tsa-ok") {
+      // openssl ts -reply refuses a TSA certificate without the timestamping purpose: the same
+      // TSTInfo signed by `tsa` with openssl cms (ESS signing-certificate-v2 included) instead.
+      t = run(in_dir("openssl cms -verify -noverify -inform DER -in dts.tok -out dts.tstinfo && openssl cms -sign"
+                     " -binary -nodetach -cades -econtent_type id-smime-ct-TSTInfo -md sha256 -in dts.tstinfo -signer " +
+                     tsa + ".pem -inkey " + tsa + ".key -outform DER -out dts.tok"));
+      ASSERT_EQ(t.status, 0) << t.output;
+    }
+    std::string token = read_file(path("dts.tok"));
+    std::string hex = to_hex(std::span(reinterpret_cast<const std::uint8_t*>(token.data()), token.size()));
+    ASSERT_LT(hex.size(), static_cast<std::size_t>(c - b - 2));
+    pdf.replace(b + 1, hex.size(), hex);
+    std::fill(pdf.begin() + b + 1 + static_cast<long>(hex.size()), pdf.begin() + c - 1, '0');
+    write_text(path(out), pdf);
+  };
+  std::string trust = "--trust " + sh_quote(path("other-ca.pem"));
+  stamp("tsa-ok", "dts-ok.pdf");
+  auto v = verify("dts-ok.pdf", trust);
+  EXPECT_EQ(v.status, 0) << v.output;
+  ASSERT_EQ(v.report["signatures"].size(), 2u) << v.output;
+  EXPECT_EQ(v.indication(0), "PASSED") << v.output;
+  EXPECT_EQ(v.indication(1), "PASSED") << v.output;
+  EXPECT_EQ(v.report["signatures"][1]["sub_filter"], "ETSI.RFC3161");
+  EXPECT_EQ(v.report["signatures"][1]["signer"], "CN=Test TSA tsa-ok");
+  EXPECT_EQ(v.report["signatures"][1]["signing_time_source"], "document timestamp") << v.output;
+  // A byte of the timestamped revision changed (inside the second byte range's part after the
+  // first signature): the imprint no longer matches. Signature1 does not cover it.
+  std::string pdf = read_file(path("dts-ok.pdf"));
+  std::size_t m = pdf.rfind("/M (D:");
+  pdf[m + 8] = pdf[m + 8] == '9' ? '8' : '9';
+  write_text(path("dts-changed.pdf"), pdf);
+  v = verify("dts-changed.pdf", trust);
+  EXPECT_EQ(v.indication(1), "FAILED") << v.output;
+  EXPECT_EQ(v.sub(1), "HASH_FAILURE") << v.output;
+  EXPECT_NE(v.reasons(1).find("messageImprint"), std::string::npos) << v.output;
+  // The TSA's CA not trusted: no path.
+  v = verify("dts-ok.pdf");
+  EXPECT_EQ(v.indication(1), "INDETERMINATE") << v.output;
+  EXPECT_EQ(v.sub(1), "NO_CERTIFICATE_CHAIN_FOUND") << v.output;
+  // A TSA certificate without the timestamping extendedKeyUsage: refused.
+  stamp("tsa-noeku", "dts-noeku.pdf");
+  v = verify("dts-noeku.pdf", trust);
+  EXPECT_EQ(v.indication(1), "INDETERMINATE") << v.output;
+  EXPECT_NE(v.reasons(1).find("unsuitable certificate purpose"), std::string::npos) << v.output;
+  // Not a timestamp token at all (the CMS of a signature under /SubFilter /ETSI.RFC3161).
+  pdf = read_file(path("dts2.pdf"));
+  std::size_t sf = pdf.rfind("/SubFilter /ETSI.CAdES.detached");
+  pdf.replace(sf, 31, "/SubFilter /ETSI.RFC3161       ");
+  write_text(path("dts-cms.pdf"), pdf);
+  v = verify("dts-cms.pdf", trust);
+  EXPECT_EQ(v.indication(1), "FAILED") << v.output;
+  EXPECT_NE(v.reasons(1).find("not an RFC 3161 token"), std::string::npos) << v.output;
 }
 
 // Thousands of damaged variants of a counter-signed file (bytes changed, removed, inserted, the
