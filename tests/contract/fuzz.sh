@@ -68,7 +68,8 @@ sign seeds/plain.pdf seeds/signed1.pdf
 sign seeds/signed1.pdf seeds/signed2.pdf
 sign seeds/objstm.pdf seeds/objstm-signed.pdf
 export JITSUIN_FUZZ_TRUST="$work/chain.pem"   # the issuing CA and the root
-# Leak checks stay on: a leak in the validator is a finding too.
+# Leak checks stay on: a leak in the validator is a finding too. An input that crashes is kept as
+# BUILD_DIR/contract-fuzz/crash-* (the corpus the run grows is temporary).
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-    "$out/pdf_verify_fuzz" -max_len=131072 -print_final_stats=1 "${flags[@]}" corpus seeds
+    "$out/pdf_verify_fuzz" -max_len=131072 -print_final_stats=1 -artifact_prefix="$out/" "${flags[@]}" corpus seeds
 echo "fuzz.sh: no crash, no sanitizer report"
