@@ -15,13 +15,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 source "$here/../contract/pdf_home.sh"
-softhsm2-util --init-token --free --label bench --so-pin 87654321 --pin 12345678 >/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.key -subj /CN=k -out k.csr 2>/dev/null
-openssl pkcs8 -topk8 -nocrypt -in k.key -out k.p8
-softhsm2-util --import k.p8 --token bench --label k --id 01 --pin 12345678 >/dev/null
-echo '{"common_name": "Bench Signer", "organization": "Example"}' > k.json
-jitsuin ca issue --profile individual-signing --csr k.csr --subject k.json --out k.pem >/dev/null
-printf '12345678\n' > k.pin && chmod 600 k.pin
+pdf_signer bench "Bench Signer"
 
 best() {   # best of 3 wall-clock seconds of a command (its exit status ignored)
   local b=""

@@ -53,13 +53,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 source "$src/tests/contract/pdf_home.sh"
-softhsm2-util --init-token --free --label fuzz --so-pin 87654321 --pin 12345678 >/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.key -subj /CN=k -out k.csr 2>/dev/null
-openssl pkcs8 -topk8 -nocrypt -in k.key -out k.p8
-softhsm2-util --import k.p8 --token fuzz --label k --id 01 --pin 12345678 >/dev/null
-echo '{"common_name": "Fuzz Signer", "organization": "Example"}' > k.json
-jitsuin ca issue --profile individual-signing --csr k.csr --subject k.json --out k.pem --chain chain.pem >/dev/null
-printf '12345678\n' > k.pin && chmod 600 k.pin
+pdf_signer fuzz "Fuzz Signer"
 mkdir seeds corpus
 /usr/bin/python3 "$src/tests/contract/make_pdf.py" seeds/plain.pdf
 qpdf --object-streams=generate seeds/plain.pdf seeds/objstm.pdf

@@ -251,12 +251,16 @@ class PdfTest : public ::testing::Test {
     write_text(path("ranges.bin"), pdf.substr(0, b) + pdf.substr(c, d));
     auto r = run(in_dir("openssl cms -sign -binary -in ranges.bin -outform DER -out resigned.der " + openssl_args));
     EXPECT_EQ(r.status, 0) << r.output;
-    std::string der = read_file(path("resigned.der"));
+    put_contents(pdf, b, c, read_file(path("resigned.der")));
+    return pdf;
+  }
+
+  // Writes `der` as the hex string of the gap [b, c) of a byte range, padded with zeros.
+  static void put_contents(std::string& pdf, long long b, long long c, const std::string& der) {
     std::string hex = to_hex(std::span(reinterpret_cast<const std::uint8_t*>(der.data()), der.size()));
-    EXPECT_LT(hex.size(), static_cast<std::size_t>(c - b - 2));
+    ASSERT_LT(hex.size(), static_cast<std::size_t>(c - b - 2));
     pdf.replace(b + 1, hex.size(), hex);
     std::fill(pdf.begin() + b + 1 + static_cast<long>(hex.size()), pdf.begin() + c - 1, '0');
-    return pdf;
   }
 
   // t-crl.pdf (made once): signed (adbe.pkcs7.detached, by openssl cms) by "Partner Signer", whom
@@ -1181,11 +1185,7 @@ TEST_F(PdfTest, DocumentTimestampsAreValidated) {
                      tsa + ".pem -inkey " + tsa + ".key -outform DER -out dts.tok"));
       ASSERT_EQ(t.status, 0) << t.output;
     }
-    std::string token = read_file(path("dts.tok"));
-    std::string hex = to_hex(std::span(reinterpret_cast<const std::uint8_t*>(token.data()), token.size()));
-    ASSERT_LT(hex.size(), static_cast<std::size_t>(c - b - 2));
-    pdf.replace(b + 1, hex.size(), hex);
-    std::fill(pdf.begin() + b + 1 + static_cast<long>(hex.size()), pdf.begin() + c - 1, '0');
+    put_contents(pdf, b, c, read_file(path("dts.tok")));
     write_text(path(out), pdf);
   };
   std::string trust = "--trust " + sh_quote(path("other-ca.pem"));
