@@ -5,8 +5,11 @@
 // signature's /Contents, which revision it covers), the CMS (one SignerInfo, signed attributes,
 // the digest of the byte ranges, algorithms, ESS signing-certificate-v2), the signer (key usage,
 // a path to a configured trust anchor only, revocation at the signing time) and the changes made
-// after signing (every later revision compared with the signed one). Nothing in the file is ever
-// trusted: a certificate carried in the PDF can be an intermediate, never an anchor.
+// after signing (every later revision compared with the signed one). A document timestamp
+// (ETSI.RFC3161) gets the byte range checks, its RFC 3161 token's messageImprint and signature,
+// and its TSA's path with the timestamping purpose instead of the CMS and signer checks; its
+// signer is the TSA. Nothing in the file is ever trusted: a certificate carried in the PDF can be
+// an intermediate, never an anchor.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,7 +37,8 @@ struct SignatureReport {
   std::vector<std::string> chain;    ///< subjects from the signer to the trust anchor
   std::string claimed_time;          ///< /M of the signature dictionary, as written (unproven)
   std::optional<UnixTime> signing_time;   ///< the time revocation and validity were judged at
-  std::string signing_time_source;   ///< "signature timestamp" or "validation time"
+  std::string signing_time_source;   ///< "signature timestamp", "validation time" or, for a document
+                                     ///< timestamp (ETSI.RFC3161), "document timestamp" (its genTime)
   std::string revocation;            ///< what the revocation check found, for a person
   int revision = 0;                  ///< which revision (1-based) the byte range ends with
   int revisions = 0;                 ///< how many revisions the file has
