@@ -91,6 +91,7 @@ login() {   # login PORT: an operator session token for the bench operator
     '{"user": "bench", "password": "passphrase of bench, long enough"}' "https://127.0.0.1:$1/api/v1/session.login" |
     /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])'
 }
+warm_up() { wrk -t2 -c100 -d2s "$1" >/dev/null 2>&1 || true; }   # warm_up URL: 2 s not counted, for each server alike
 measure() {   # measure NAME URL [WRK ARGS...]: "requests/s p99_ms" of wrk -t2 -c100
   local name="$1" url="$2"
   shift 2
@@ -120,6 +121,7 @@ config token 1 >token-serial.json
 start token.json
 hs_token="$(handshakes "$port")"
 cmp -s <(curl -sSk "https://127.0.0.1:$port/crl/issuing.crl") nginx/www/crl/issuing.crl || { echo "bench_api: CRL differs" >&2; exit 1; }
+warm_up "https://127.0.0.1:$port/health"
 read -r j_crl_rps j_crl_p99 <<<"$(measure j-crl "https://127.0.0.1:$port/crl/issuing.crl")"
 read -r j_json_rps j_json_p99 <<<"$(measure j-json "https://127.0.0.1:$port/health")"
 TOKEN="$(login "$port")" && export TOKEN
@@ -162,6 +164,7 @@ nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' 2>nginx/stde
 nginx_pid=$!
 for _ in $(seq 1 300); do curl -sSk -o /dev/null "https://127.0.0.1:$nport/health" 2>/dev/null && break; sleep 0.1; done
 cmp -s <(curl -sSk "https://127.0.0.1:$nport/crl/issuing.crl") nginx/www/crl/issuing.crl || { echo "bench_api: nginx CRL" >&2; exit 1; }
+warm_up "https://127.0.0.1:$nport/health"
 read -r n_crl_rps n_crl_p99 <<<"$(measure n-crl "https://127.0.0.1:$nport/crl/issuing.crl")"
 read -r n_json_rps n_json_p99 <<<"$(measure n-json "https://127.0.0.1:$nport/health")"
 kill -TERM "$nginx_pid"; wait "$nginx_pid" || true; nginx_pid=""
