@@ -23,9 +23,9 @@ namespace {
 using nlohmann::json;
 constexpr int kDay = 86400;
 
-using OcspRequest = std::unique_ptr<OCSP_REQUEST, ossl::Deleter<OCSP_REQUEST, OCSP_REQUEST_free>>;
-using OcspResponse = std::unique_ptr<OCSP_RESPONSE, ossl::Deleter<OCSP_RESPONSE, OCSP_RESPONSE_free>>;
-using OcspBasic = std::unique_ptr<OCSP_BASICRESP, ossl::Deleter<OCSP_BASICRESP, OCSP_BASICRESP_free>>;
+using ossl::OcspBasic;
+using ossl::OcspRequest;
+using ossl::OcspResponse;
 
 Bytes response_der(OCSP_RESPONSE* resp) {
   unsigned char* out = nullptr;

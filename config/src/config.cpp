@@ -347,6 +347,9 @@ void ServerConfig::decode(const json& j) {
   s.integer("auth_rate_window_seconds", auth_rate_window_seconds);
 
   s.str("tls_key", tls_key);
+  // i9
+  s.integer("keepalive_requests", keepalive_requests);
+  s.integer("api_connections", api_connections);
   s.finish();
 }
 
@@ -383,6 +386,11 @@ void ServerConfig::validate() const {
     bad("server.auth_rate_window_seconds", "must be between 1 and 86400");
 
   if (tls_key != "token" && tls_key != "file") bad("server.tls_key", "must be \"token\" or \"file\"");
+  // i9
+  if (keepalive_requests < 1 || keepalive_requests > 1000000)
+    bad("server.keepalive_requests", "must be between 1 and 1000000");
+  if (api_connections < 0 || api_connections > 256)
+    bad("server.api_connections", "must be between 0 (one per I/O thread) and 256");
 }
 
 void Config::decode(const json& j) {

@@ -91,6 +91,16 @@ class Pkcs11KeyStore final : public KeyStore {
     return std::make_shared<Pkcs11Signer>(std::move(key), reference, shared_);
   }
 
+  int remove(const std::string& reference) override {
+    auto uri = Pkcs11Uri::parse(reference);
+    // By id only: labels are shared by a key's generations (jitsuind-tls), ids never are.
+    if (!uri.id || uri.id->empty())
+      throw Error(ErrorKind::invalid_input, "key reference " + reference + " names no key id (id=): nothing removed");
+    std::lock_guard lock(mutex_);
+    auto hold = shared().hold();
+    return token().remove_key_pair(*uri.id);
+  }
+
  private:
   SharedToken& shared() {
     if (!shared_) {

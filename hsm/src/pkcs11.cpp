@@ -657,6 +657,24 @@ int Token::remove_certificates(const Bytes& id) {
   return removed;
 }
 
+// Raw calls, as for certificates: libp11 0.4.12 keeps what it enumerated. Its cache may still
+// list the destroyed key; keys are found by an id (CKA_ID, random per key), never reused.
+int Token::remove_key_pair(const Bytes& id) {
+  JITSUIN_ARG_CHECK(!id.empty(), "no key id to remove");
+  std::lock_guard lock(m_->mu);
+  RawSession raw(*m_, PKCS11_get_slotid_from_slot(m_->slot(slot_index_)));
+  int removed = 0;
+  for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
+    Bytes key_id = id;
+    for (auto obj : find_objects(*m_, raw.handle(), {{CKA_CLASS, &cls, sizeof cls}, {CKA_ID, key_id.data(), key_id.size()}})) {
+      CK_RV rv = m_->fl->C_DestroyObject(raw.handle(), obj);
+      if (rv != CKR_OK) fail("cannot remove a key from the token", rv);
+      ++removed;
+    }
+  }
+  return removed;
+}
+
 std::vector<Bytes> Token::certificates() {
   std::lock_guard lock(m_->mu);
   RawSession raw(*m_, PKCS11_get_slotid_from_slot(m_->slot(slot_index_)));

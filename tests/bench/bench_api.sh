@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # jitsuind against nginx over TLS on this machine, in the same run: requests/s and p99 latency at
 # 100 concurrent keep-alive connections (wrk -t2 -c100) for a static CRL fetch (the same file for
-# both) and a small JSON answer (GET /health on jitsuind, a small JSON file on nginx); and TLS
-# handshakes/s (openssl s_time -new: one full handshake after another) with jitsuind's key on the
-# token against the same server with the key in a file. nginx (Debian nginx-light) gets our
-# CA-issued server certificate and key as files, worker_processes auto, keepalive_requests 1000,
-# an access log written per request (jitsuind writes one JSON line per request).
-# jitsuind runs twice: with its default server.max_pipelined (16 requests per connection, then a
-# new TLS handshake) and with 1000, as nginx. Prints ratios; not a test assertion (it fails only
-# when something does not work).
+# both), a small JSON answer (GET /health on jitsuind, a small JSON file on nginx) and a small API
+# call (POST /api/v1/ra.whoami with an operator's bearer token: the session looked up in SQLite,
+# the answer rendered as JSON; against the same nginx file); and TLS handshakes/s (openssl s_time
+# -new: one full handshake after another) with jitsuind's key on the token against the same
+# server with the key in a file. nginx (Debian nginx-light) gets our CA-issued server certificate
+# and key as files, worker_processes auto, keepalive_requests 1000, an access log written per
+# request (jitsuind writes one JSON line per request). jitsuind runs with its defaults
+# (server.keepalive_requests 1000, as nginx; API calls in parallel), and ra.whoami once more with
+# server.api_connections 1 (one API call at a time, as before the pool). Prints ratios; not a
+# test assertion (it fails only when something does not work).
 #
 # Usage: bench_api.sh [--jitsuin PATH] [--jitsuind PATH] [--seconds N] [--work DIR] [--keep]
 set -euo pipefail
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench_api: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -50,35 +52,51 @@ cd "$work"
 home="$work/home"
 "$jitsuin" --home "$home" ca init >/dev/null
 "$jitsuin" --home "$home" crl publish >/dev/null
+umask 077
+printf '%s\n' "passphrase of bench, long enough" >admin.pw
+"$jitsuin" --home "$home" ra operator-add --name bench --role administrator --password-file admin.pw >/dev/null
 
-config() {   # config TLS_KEY MAX_PIPELINED > FILE
+fail() { echo "bench_api: $*" >&2; exit 1; }
+source "$src/tests/enroll/jitsuind_start.sh"
+config() {   # config TLS_KEY API_CONNECTIONS > FILE
   /usr/bin/python3 - "$src/config" "$1" "$2" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1] + "/jitsuin.json"))
 c["ca"]["profiles_dir"] = sys.argv[1] + "/profiles"
 c["server"]["tls_key"] = sys.argv[2]
-c["server"]["max_pipelined"] = int(sys.argv[3])
+c["server"]["api_connections"] = int(sys.argv[3])
 print(json.dumps(c))
 PY
 }
 start() {   # start CONFIG: sets pid and port
   "$jitsuind" --home "$home" --config "$1" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >server.out 2>server.err &
   pid=$!
-  for _ in $(seq 1 600); do
-    grep -q '^jitsuind: https=' server.out 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || { cat server.err >&2; exit 1; }
-    sleep 0.1
-  done
-  [[ "$(head -n1 server.out)" =~ https=127\.0\.0\.1:([0-9]+) ]] || { echo "bench_api: no port" >&2; exit 1; }
-  port="${BASH_REMATCH[1]}"
+  jitsuind_ports "$(jitsuind_wait "$pid" server.out server.err)"
+  port="$TLS_PORT"
 }
 stop() { kill -TERM "$pid"; wait "$pid" || true; pid=""; }
 handshakes() {   # handshakes PORT: full TLS handshakes per second, one after another
   openssl s_time -connect "127.0.0.1:$1" -new -time "$seconds" 2>/dev/null |
     awk '/connections in [0-9]+ real seconds/ {printf "%.0f\n", $1 / $4; exit}'
 }
-measure() {   # measure NAME URL: "requests/s p99_ms" of wrk -t2 -c100
-  wrk -t2 -c100 -d"${seconds}s" --timeout 10s --latency "$2" >"wrk-$1.txt" 2>&1
+# whoami.lua: POST {} with the bearer token in $TOKEN (wrk's Lua).
+cat >whoami.lua <<'LUA'
+wrk.method = "POST"
+wrk.body = "{}"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+LUA
+login() {   # login PORT: an operator session token for the bench operator
+  curl -sSk -H 'Content-Type: application/json' --data-binary \
+    '{"user": "bench", "password": "passphrase of bench, long enough"}' "https://127.0.0.1:$1/api/v1/session.login" |
+    /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])'
+}
+warm_up() { wrk -t2 -c100 -d2s "$1" >/dev/null 2>&1 || true; }   # warm_up URL: 2 s not counted, for each server alike
+measure() {   # measure NAME URL [WRK ARGS...]: "requests/s p99_ms" of wrk -t2 -c100
+  local name="$1" url="$2"
+  shift 2
+  wrk -t2 -c100 -d"${seconds}s" --timeout 10s --latency "$@" "$url" >"wrk-$name.txt" 2>&1
+  set -- "$name"
   if grep -q -e 'Socket errors' -e 'Non-2xx' "wrk-$1.txt"; then echo "bench_api: $1: errors: $(cat "wrk-$1.txt")" >&2; fi
   local rps p99
   rps="$(awk '/^Requests\/sec:/ {print $2}' "wrk-$1.txt")"
@@ -87,7 +105,7 @@ measure() {   # measure NAME URL: "requests/s p99_ms" of wrk -t2 -c100
 }
 
 # jitsuind with its key in a file: handshakes; its certificate and key are nginx's too.
-config file 16 >file.json
+config file 0 >file.json
 start file.json
 hs_file="$(handshakes "$port")"
 stop
@@ -96,19 +114,24 @@ cp "$home/server/tls.key" "$home/server/tls-chain.pem" nginx/
 cp "$home/crl/issuing.crl" nginx/www/crl/issuing.crl
 printf '{"status":"ok"}\n' >nginx/www/health.json
 
-# jitsuind with its key on the token (the default): handshakes, then the two routes at the
-# default max_pipelined and at 1000.
-config token 16 >token16.json
-config token 1000 >token1000.json
-start token16.json
+# jitsuind with its key on the token (the default): handshakes, then the three routes with the
+# defaults, and ra.whoami again with one API call at a time.
+config token 0 >token.json
+config token 1 >token-serial.json
+start token.json
 hs_token="$(handshakes "$port")"
 cmp -s <(curl -sSk "https://127.0.0.1:$port/crl/issuing.crl") nginx/www/crl/issuing.crl || { echo "bench_api: CRL differs" >&2; exit 1; }
-read -r j16_crl_rps j16_crl_p99 <<<"$(measure j16-crl "https://127.0.0.1:$port/crl/issuing.crl")"
-read -r j16_json_rps j16_json_p99 <<<"$(measure j16-json "https://127.0.0.1:$port/health")"
-stop
-start token1000.json
+warm_up "https://127.0.0.1:$port/health"
 read -r j_crl_rps j_crl_p99 <<<"$(measure j-crl "https://127.0.0.1:$port/crl/issuing.crl")"
 read -r j_json_rps j_json_p99 <<<"$(measure j-json "https://127.0.0.1:$port/health")"
+TOKEN="$(login "$port")" && export TOKEN
+curl -sSk -H "Authorization: Bearer $TOKEN" -d '{}' "https://127.0.0.1:$port/api/v1/ra.whoami" | grep -q '"bench"' ||
+  { echo "bench_api: ra.whoami does not answer" >&2; exit 1; }
+read -r j_api_rps j_api_p99 <<<"$(measure j-api "https://127.0.0.1:$port/api/v1/ra.whoami" -s whoami.lua)"
+stop
+start token-serial.json
+TOKEN="$(login "$port")" && export TOKEN
+read -r j1_api_rps j1_api_p99 <<<"$(measure j1-api "https://127.0.0.1:$port/api/v1/ra.whoami" -s whoami.lua)"
 stop
 
 # nginx on a free port, same files.
@@ -141,6 +164,7 @@ nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' 2>nginx/stde
 nginx_pid=$!
 for _ in $(seq 1 300); do curl -sSk -o /dev/null "https://127.0.0.1:$nport/health" 2>/dev/null && break; sleep 0.1; done
 cmp -s <(curl -sSk "https://127.0.0.1:$nport/crl/issuing.crl") nginx/www/crl/issuing.crl || { echo "bench_api: nginx CRL" >&2; exit 1; }
+warm_up "https://127.0.0.1:$nport/health"
 read -r n_crl_rps n_crl_p99 <<<"$(measure n-crl "https://127.0.0.1:$nport/crl/issuing.crl")"
 read -r n_json_rps n_json_p99 <<<"$(measure n-json "https://127.0.0.1:$nport/health")"
 kill -TERM "$nginx_pid"; wait "$nginx_pid" || true; nginx_pid=""
@@ -150,8 +174,8 @@ echo "TLS handshakes/s (openssl s_time -new, ${seconds}s): key on the token $hs_
      "(token/file $(ratio "$hs_token" "$hs_file"))"
 printf '%-44s %12s %10s %12s\n' "wrk -t2 -c100 -d${seconds}s, HTTPS" "requests/s" "p99 ms" "÷ nginx"
 printf '%-44s %12s %10s %12s\n' "CRL ($(stat -c %s nginx/www/crl/issuing.crl) B): nginx" "$n_crl_rps" "$n_crl_p99" "1.00"
-printf '%-44s %12s %10s %12s\n' "CRL: jitsuind, max_pipelined 1000" "$j_crl_rps" "$j_crl_p99" "$(ratio "$j_crl_rps" "$n_crl_rps")"
-printf '%-44s %12s %10s %12s\n' "CRL: jitsuind, max_pipelined 16 (default)" "$j16_crl_rps" "$j16_crl_p99" "$(ratio "$j16_crl_rps" "$n_crl_rps")"
+printf '%-44s %12s %10s %12s\n' "CRL: jitsuind" "$j_crl_rps" "$j_crl_p99" "$(ratio "$j_crl_rps" "$n_crl_rps")"
 printf '%-44s %12s %10s %12s\n' "small JSON: nginx (static file)" "$n_json_rps" "$n_json_p99" "1.00"
-printf '%-44s %12s %10s %12s\n' "small JSON: jitsuind /health, 1000" "$j_json_rps" "$j_json_p99" "$(ratio "$j_json_rps" "$n_json_rps")"
-printf '%-44s %12s %10s %12s\n' "small JSON: jitsuind /health, 16 (default)" "$j16_json_rps" "$j16_json_p99" "$(ratio "$j16_json_rps" "$n_json_rps")"
+printf '%-44s %12s %10s %12s\n' "small JSON: jitsuind GET /health" "$j_json_rps" "$j_json_p99" "$(ratio "$j_json_rps" "$n_json_rps")"
+printf '%-44s %12s %10s %12s\n' "API: jitsuind POST ra.whoami (parallel)" "$j_api_rps" "$j_api_p99" "$(ratio "$j_api_rps" "$n_json_rps")"
+printf '%-44s %12s %10s %12s\n' "API: jitsuind ra.whoami, api_connections 1" "$j1_api_rps" "$j1_api_p99" "$(ratio "$j1_api_rps" "$n_json_rps")"

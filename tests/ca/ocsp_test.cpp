@@ -20,10 +20,6 @@
 namespace jitsuin::test {
 namespace {
 
-using Req = std::unique_ptr<OCSP_REQUEST, ossl::Deleter<OCSP_REQUEST, OCSP_REQUEST_free>>;
-using Resp = std::unique_ptr<OCSP_RESPONSE, ossl::Deleter<OCSP_RESPONSE, OCSP_RESPONSE_free>>;
-using Basic = std::unique_ptr<OCSP_BASICRESP, ossl::Deleter<OCSP_BASICRESP, OCSP_BASICRESP_free>>;
-
 Bytes req_der(OCSP_REQUEST* r) {
   unsigned char* out = nullptr;
   int len = i2d_OCSP_REQUEST(r, &out);
@@ -34,7 +30,7 @@ Bytes req_der(OCSP_REQUEST* r) {
 
 // A request for certificates of `issuer`, CertIDs hashed with md, optionally with a nonce.
 Bytes request_for(const std::vector<const X509*>& certs, const X509* issuer, const EVP_MD* md, bool nonce) {
-  Req r(OCSP_REQUEST_new());
+  ossl::OcspRequest r(OCSP_REQUEST_new());
   for (const X509* c : certs)
     OCSP_request_add0_id(r.get(), OCSP_cert_id_new(md, X509_get_subject_name(issuer),
                                                     X509_get0_pubkey_bitstr(issuer), X509_get0_serialNumber(c)));
@@ -54,13 +50,13 @@ UnixTime to_unix(const ASN1_GENERALIZEDTIME* t) {
 }
 
 // The response status, and the singles in order.
-int read_response(const Bytes& der, std::vector<Single>* singles = nullptr, Basic* basic = nullptr) {
+int read_response(const Bytes& der, std::vector<Single>* singles = nullptr, ossl::OcspBasic* basic = nullptr) {
   const unsigned char* p = der.data();
-  Resp resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
+  ossl::OcspResponse resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
   if (!resp) return -1;
   int st = OCSP_response_status(resp.get());
   if (st != OCSP_RESPONSE_STATUS_SUCCESSFUL) return st;
-  Basic bs(OCSP_response_get1_basic(resp.get()));
+  ossl::OcspBasic bs(OCSP_response_get1_basic(resp.get()));
   if (singles)
     for (int i = 0; i < OCSP_resp_count(bs.get()); ++i) {
       Single s;
@@ -179,12 +175,12 @@ TEST_F(Ocsp, UnknownSerialAndOtherIssuerAndSeveralCertIds) {
 
 TEST_F(Ocsp, NonceIsEchoedAndSignedForTheRequest) {
   auto leaf = issue("a");
-  Req r(OCSP_REQUEST_new());
+  ossl::OcspRequest r(OCSP_REQUEST_new());
   OCSP_request_add0_id(r.get(), OCSP_cert_to_id(EVP_sha1(), leaf.certificate.get(), ca->issuing_certificate()));
   OCSP_request_add1_nonce(r.get(), nullptr, -1);
   for (int i = 0; i < 2; ++i) {
     auto a = responder->respond(req_der(r.get()));
-    Basic bs;
+    ossl::OcspBasic bs;
     ASSERT_EQ(read_response(a.der, nullptr, &bs), OCSP_RESPONSE_STATUS_SUCCESSFUL);
     EXPECT_EQ(OCSP_check_nonce(r.get(), bs.get()), 1);
     EXPECT_TRUE(a.nonce);
@@ -200,7 +196,7 @@ TEST_F(Ocsp, MalformedRequestsAreAnsweredMalformedRequest) {
   trailing.push_back(0);
   Bytes truncated(good.begin(), good.end() - 3);
   std::vector<const X509*> many(ca::kOcspMaxCertIds + 1, leaf.certificate.get());
-  Req empty(OCSP_REQUEST_new());
+  ossl::OcspRequest empty(OCSP_REQUEST_new());
   for (const Bytes& bad : {Bytes{}, Bytes{'h', 'e', 'l', 'l', 'o'}, trailing, truncated, req_der(empty.get()),
                            request_for(many, ca->issuing_certificate(), EVP_sha1(), false)}) {
     auto a = responder->respond(bad);
@@ -212,7 +208,7 @@ TEST_F(Ocsp, MalformedRequestsAreAnsweredMalformedRequest) {
 
 TEST_F(Ocsp, SignerIsDelegatedCheckedByOpensslAndBotanAndRenewed) {
   auto leaf = issue("a");
-  Basic bs;
+  ossl::OcspBasic bs;
   auto a = responder->respond(request_for({leaf.certificate.get()}, ca->issuing_certificate(), EVP_sha1(), false));
   ASSERT_EQ(read_response(a.der, nullptr, &bs), OCSP_RESPONSE_STATUS_SUCCESSFUL);
   auto signer = responder->signer();
@@ -287,7 +283,7 @@ int signer_keys_on_token(const CaFixture& f) {
 // The response verifies (signer chain to the root, delegation by the issuing CA) and its one
 // status for `cert`.
 int verified_status(const Bytes& der, const X509* cert, const ca::CertificateAuthority& ca) {
-  Basic bs;
+  ossl::OcspBasic bs;
   if (read_response(der, nullptr, &bs) != OCSP_RESPONSE_STATUS_SUCCESSFUL) return -2;
   std::unique_ptr<X509_STORE, ossl::Deleter<X509_STORE, X509_STORE_free>> store(X509_STORE_new());
   X509_STORE_add_cert(store.get(), const_cast<X509*>(ca.root_certificate()));

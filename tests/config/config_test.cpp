@@ -223,6 +223,8 @@ TEST(Config, EverySectionRefusesABadValueNamingIt) {
   expect_refused(R"({"server": {"header_limit_bytes": 1000000}})", {"config server.header_limit_bytes:"});
   expect_refused(R"({"server": {"timeout_seconds": 0}})", {"config server.timeout_seconds:"});
   expect_refused(R"({"server": {"max_pipelined": 0}})", {"config server.max_pipelined:"});
+  expect_refused(R"({"server": {"keepalive_requests": 0}})", {"config server.keepalive_requests:"});
+  expect_refused(R"({"server": {"api_connections": -1}})", {"config server.api_connections:"});
   expect_refused(R"({"server": {"threads": -1}})", {"config server.threads:"});
   expect_refused(R"({"server": {"tls_days": 399}})", {"config server.tls_days:", "between 1 and 398"});
   expect_refused(R"({"server": {"port": 1}})", {"config server:", "unknown key 'port'"});

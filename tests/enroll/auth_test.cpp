@@ -152,6 +152,7 @@ enum class Need {
   approve,      // Permission::approve: approver, administrator
   administer,   // Permission::administer: administrator
   company,      // a company admin's own session (company.*)
+  audit,        // the CA's read-only reports: auditor, administrator (i9)
 };
 
 struct Route {
@@ -179,6 +180,7 @@ int expected(const Route& r, Who w) {
     case Need::enter: may = w != Who::auditor; break;
     case Need::approve: may = w == Who::approver || w == Who::administrator; break;
     case Need::administer: may = w == Who::administrator; break;
+    case Need::audit: may = w == Who::auditor || w == Who::administrator; break;
     default: break;
   }
   return may ? r.allowed : 403;
@@ -211,12 +213,10 @@ std::vector<Route> routes(const ra::testing::Company& a, const std::string& toda
       {"ca.issue", Need::administer, {{"profile", "smime"}, {"csr", "not a CSR"}, {"subject", {{"common_name", "x"}}}}, 400},
       {"ca.revoke", Need::administer, {{"serial", no_serial}, {"reason", "superseded"}}, 404},
       {"ca.revoke_ca", Need::administer, {{"reason", "superseded"}}, 400},   // not confirmed
-      {"ca.show", Need::local, none, 404},
       {"crl.publish", Need::local, none, 404},
       {"trust.add", Need::administer, {{"certificate", "not a certificate"}}, 400},
       {"trust.list", Need::local, none, 404},
       {"trust.remove", Need::administer, {{"name", "nobody"}}, 404},
-      {"audit.verify", Need::local, none, 404},
       {"ocsp.respond", Need::local, none, 404},
       {"session.login", Need::credentials, {{"user", "nobody"}, {"password", "not the password at all"}}, 401},
       {"session.logout", Need::self, none, 200},   // run last
@@ -285,6 +285,10 @@ std::vector<Route> routes(const ra::testing::Company& a, const std::string& toda
       // The company's own certificate, not linked to user2: conflict; another company's: forbidden.
       {"company.link", Need::company, {{"serial", a.serial}, {"unlink", a.user2}}, 409, 403},
       {"company.links", Need::company, {{"history", true}}, 200},
+      // i9: the CA's read-only reports, for auditors and administrators over the API.
+      {"ca.show", Need::audit, none, 200},
+      {"ca.show", Need::audit, {{"serial", no_serial}}, 404},
+      {"audit.verify", Need::audit, none, 200},
   };
 }
 

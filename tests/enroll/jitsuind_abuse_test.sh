@@ -163,7 +163,7 @@ stop
 server_config timeout_seconds=30 >long.json
 start long.json
 baseline="$(state)"
-# 500 concurrent keep-alive connections (each closed after server.max_pipelined requests, and
+# 500 concurrent keep-alive connections (each closed after server.keepalive_requests requests, and
 # opened again): no socket error, no answer other than 2xx.
 wrk_check() {   # wrk_check URL
   wrk -t2 -c500 -d5s --timeout 30s "$1" >wrk.txt 2>&1 || fail "wrk $1: $(cat wrk.txt)"

@@ -39,19 +39,14 @@ print(json.dumps(c))
 PY
 }
 
+source "$SOURCE_DIR/tests/enroll/jitsuind_start.sh"
 start() {   # start CONFIG [ENV=VALUE...]: sets pid, tls_port, http_port, https, http
   local config="$1"; shift
   env "$@" "$JITSUIND" --home "$home" --config "$config" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
     >server.out 2>server.err &
   pid=$!
-  for _ in $(seq 1 600); do
-    grep -q '^jitsuind: https=' server.out 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || fail "jitsuind exited at start-up"
-    sleep 0.1
-  done
-  local line; line="$(head -n1 server.out)"
-  [[ "$line" =~ https=127\.0\.0\.1:([0-9]+)\ http=127\.0\.0\.1:([0-9]+) ]] || fail "no ports on the first line: $line"
-  tls_port="${BASH_REMATCH[1]}"; http_port="${BASH_REMATCH[2]}"
-  https="https://127.0.0.1:$tls_port"; http="http://127.0.0.1:$http_port"
+  local line; line="$(jitsuind_wait "$pid" server.out)"
+  jitsuind_ports "$line"
+  tls_port="$TLS_PORT"; http_port="$HTTP_PORT"; https="$HTTPS_URL"; http="$HTTP_URL"
 }
 stop() { kill -TERM "$pid"; local s=0; wait "$pid" || s=$?; pid=""; [ "$s" = 0 ] || fail "jitsuind exited $s"; }

@@ -8,6 +8,7 @@
 set -euo pipefail
 JITSUIN="$(realpath "$1")"
 JITSUIND="$(realpath "$2")"
+source "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/jitsuind_start.sh"
 unset JITSUIN_CONFIG JITSUIN_SESSION_FILE JITSUIN_CA_PIN
 umask 077
 work="$(mktemp -d "${TMPDIR:-/tmp}/jitsuind-ocsp-test.XXXXXX")"
@@ -33,15 +34,8 @@ printf '%s\n' "passphrase of admin, long enough" >admin.pw
 "$JITSUIN" --home "$home" ra operator-add --name admin --role administrator --password-file admin.pw >/dev/null
 "$JITSUIND" --home "$home" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >server.out 2>server.err &
 pid=$!
-for _ in $(seq 1 600); do
-  grep -q '^jitsuind: https=' server.out 2>/dev/null && break
-  kill -0 "$pid" 2>/dev/null || fail "jitsuind exited at start-up"
-  sleep 0.1
-done
-line="$(head -n1 server.out)"
-[[ "$line" =~ https=127\.0\.0\.1:([0-9]+)\ http=127\.0\.0\.1:([0-9]+) ]] || fail "no ports on the first line: $line"
-tls_port="${BASH_REMATCH[1]}"; http_port="${BASH_REMATCH[2]}"
-https="https://127.0.0.1:$tls_port"
+jitsuind_ports "$(jitsuind_wait "$pid" server.out)"
+tls_port="$TLS_PORT"; http_port="$HTTP_PORT"; https="$HTTPS_URL"
 root="$home/server/root.pem"
 openssl x509 -inform DER -in "$home/crl/issuing.crt" -out issuing.pem
 
@@ -121,7 +115,12 @@ ask yamada.pem -no_nonce
 grep -q "^yamada.pem: good" ask.txt || fail "yamada changed"
 # ... and in the next CRL.
 "$JITSUIN" --home "$home" crl publish >/dev/null
-curl -sS "http://127.0.0.1:$http_port/crl/issuing.crl" | openssl crl -inform DER -noout -text >crl.txt
+for _ in $(seq 1 50); do   # the server looks at the file once a second at most
+  curl -sS -o served.crl "http://127.0.0.1:$http_port/crl/issuing.crl"
+  cmp -s served.crl "$home/crl/issuing.crl" && break
+  sleep 0.1
+done
+openssl crl -inform DER -in served.crl -noout -text >crl.txt
 upper="$(tr 'a-f' 'A-F' <<<"$serial_suzuki")"
 grep -A4 "Serial Number: $upper" crl.txt | grep -q "Key Compromise" || fail "suzuki ($upper) not in the next CRL: $(cat crl.txt)"
 if grep -q "Serial Number: $(tr 'a-f' 'A-F' <<<"$serial_yamada")" crl.txt; then fail "yamada in the CRL"; fi

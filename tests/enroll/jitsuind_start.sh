@@ -1,19 +1,37 @@
-# Sourced by the jitsuind shell tests: start_jitsuind HOME OUT_PREFIX starts the built jitsuind on
-# 127.0.0.1 port 0 and sets JITSUIND_PID, HTTPS_URL, HTTP_URL and ROOT_PEM (the root to trust).
-# stop_jitsuind stops it (SIGTERM; exit 0 expected). Needs $JITSUIND and a fail() function.
-start_jitsuind() {
-  local home="$1" out="$2" line
-  "$JITSUIND" --home "$home" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >"$out.out" 2>"$out.err" &
-  JITSUIND_PID=$!
-  for _ in $(seq 1 600); do
-    grep -q '^jitsuind: https=' "$out.out" 2>/dev/null && break
-    kill -0 "$JITSUIND_PID" 2>/dev/null || fail "jitsuind exited at start-up: $(cat "$out.err")"
+# Sourced by the jitsuind shell tests (and tests/bench): starting the built jitsuind on 127.0.0.1
+# port 0 and reading the bound addresses from its first line of standard output
+# (`jitsuind: https=ADDR:PORT http=ADDR:PORT [metrics=ADDR:PORT]`). Needs a fail() function.
+#
+# jitsuind_wait PID OUT [ERR]: waits until the jitsuind started as PID has printed its first line
+#   into the file OUT and prints that line; fail()s when it ends first (with ERR, its stderr, quoted).
+# jitsuind_ports LINE: sets TLS_PORT, HTTP_PORT, HTTPS_URL and HTTP_URL from that line.
+# start_jitsuind HOME OUT_PREFIX [ARG...]: starts $JITSUIND --home HOME on port 0 (ARG... added,
+#   e.g. --config FILE) with stdout in OUT_PREFIX.out and stderr in OUT_PREFIX.err, waits for it, and
+#   sets JITSUIND_PID, the ports and URLs above and ROOT_PEM (the root to trust).
+# stop_jitsuind stops it (SIGTERM; exit 0 expected); kill_jitsuind for the EXIT trap.
+jitsuind_wait() {
+  local pid="$1" out="$2" err="${3:-}" _
+  for _ in $(seq 1 1200); do
+    grep -q '^jitsuind: https=' "$out" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || fail "jitsuind (pid $pid) exited at start-up${err:+: $(cat "$err" 2>/dev/null)}"
     sleep 0.1
   done
-  line="$(head -n1 "$out.out")"
-  [[ "$line" =~ https=127\.0\.0\.1:([0-9]+)\ http=127\.0\.0\.1:([0-9]+) ]] || fail "no ports on the first line: $line"
-  HTTPS_URL="https://127.0.0.1:${BASH_REMATCH[1]}"
-  HTTP_URL="http://127.0.0.1:${BASH_REMATCH[2]}"
+  grep -m1 '^jitsuind: https=' "$out" || fail "jitsuind printed no addresses"
+}
+jitsuind_ports() {
+  [[ "$1" =~ https=127\.0\.0\.1:([0-9]+)\ http=127\.0\.0\.1:([0-9]+) ]] || fail "no ports on the first line: $1"
+  TLS_PORT="${BASH_REMATCH[1]}"
+  HTTP_PORT="${BASH_REMATCH[2]}"
+  HTTPS_URL="https://127.0.0.1:$TLS_PORT"
+  HTTP_URL="http://127.0.0.1:$HTTP_PORT"
+}
+start_jitsuind() {
+  local home="$1" out="$2" line
+  shift 2
+  "$JITSUIND" --home "$home" "$@" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >"$out.out" 2>"$out.err" &
+  JITSUIND_PID=$!
+  line="$(jitsuind_wait "$JITSUIND_PID" "$out.out" "$out.err")"
+  jitsuind_ports "$line"
   ROOT_PEM="$home/server/root.pem"
 }
 stop_jitsuind() {

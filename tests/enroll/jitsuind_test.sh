@@ -32,18 +32,14 @@ printf '%s\n' "passphrase of admin, long enough" >admin.pw
 "$JITSUIN" --home "$home" ra operator-add --name admin --role administrator --password-file admin.pw >/dev/null
 
 # Port 0: the bound ports are on the first line of standard output.
+source "$SOURCE_DIR/tests/enroll/jitsuind_start.sh"
 "$JITSUIND" --home "$home" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >server.out 2>server.err &
 pid=$!
-for _ in $(seq 1 600); do
-  grep -q '^jitsuind: https=' server.out 2>/dev/null && break
-  kill -0 "$pid" 2>/dev/null || fail "jitsuind exited at start-up"
-  sleep 0.1
-done
-line="$(head -n1 server.out)"
-[[ "$line" =~ https=127\.0\.0\.1:([0-9]+)\ http=127\.0\.0\.1:([0-9]+) ]] || fail "no ports on the first line: $line"
-tls_port="${BASH_REMATCH[1]}"; http_port="${BASH_REMATCH[2]}"
+line="$(jitsuind_wait "$pid" server.out)"
+[ "$line" = "$(head -n1 server.out)" ] || fail "the addresses are not the first line: $(cat server.out)"
+jitsuind_ports "$line"
+tls_port="$TLS_PORT"; http_port="$HTTP_PORT"; https="$HTTPS_URL"; http="$HTTP_URL"
 [ "$tls_port" != 0 ] && [ "$http_port" != 0 ] || fail "port 0 was printed, not the bound port"
-https="https://127.0.0.1:$tls_port"; http="http://127.0.0.1:$http_port"
 root="$home/server/root.pem"
 check "listening on $https and $http"
 
@@ -100,7 +96,12 @@ curl -sS "$http/crl/issuing.crl" | openssl crl -inform DER -noout -issuer | grep
 # A publication while the server runs (cron): the token is free, and the new CRL is what is served.
 old_etag="$(curl -sS -D - -o /dev/null "$http/crl/issuing.crl" | grep -i '^etag:' | tr -d '\r')"
 timeout 60 "$JITSUIN" --home "$home" crl publish >/dev/null || fail "crl publish while jitsuind runs"
-curl -sS -o got.bin "$http/crl/issuing.crl"
+# The file is looked at once a second at most: the new CRL is served within a second.
+for _ in $(seq 1 50); do
+  curl -sS -o got.bin "$http/crl/issuing.crl"
+  cmp -s got.bin "$home/crl/issuing.crl" && break
+  sleep 0.1
+done
 cmp -s got.bin "$home/crl/issuing.crl" || fail "the new CRL is not what is served"
 new_etag="$(curl -sS -D - -o /dev/null "$http/crl/issuing.crl" | grep -i '^etag:' | tr -d '\r')"
 [ "$old_etag" != "$new_etag" ] || fail "the ETag did not change with the CRL"
@@ -150,6 +151,30 @@ sys.exit(0 if n == 16 and data.count(b"Connection: close") == 1 else 1)
 PY
 check "pipelined requests capped at 16 per connection"
 
+# Keep-alive apart from pipelining: a client that waits for each answer is served more than
+# server.max_pipelined requests on one connection (up to server.keepalive_requests, 1000).
+/usr/bin/python3 - "$http_port" <<'PY' || fail "keep-alive requests"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+f = s.makefile("rb")
+for i in range(40):
+    s.sendall(b"GET /ca/root.crt HTTP/1.1\r\nHost: x\r\n\r\n")
+    status = f.readline()
+    headers = {}
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""):
+            break
+        k, _, v = line.decode().partition(":")
+        headers[k.strip().lower()] = v.strip()
+    f.read(int(headers["content-length"]))
+    if not status.startswith(b"HTTP/1.1 200") or headers.get("connection", "").lower() == "close":
+        print("request", i + 1, status, headers)
+        sys.exit(1)
+print("keep-alive requests on one connection: 40")
+PY
+check "40 keep-alive requests on one connection, one after another"
+
 # Malformed JSON -> 400; unknown route -> 404; wrong method -> 405; local handlers are not routed.
 api() {   # api NAME BODY [TOKEN] -> prints the status, body in body.json
   local auth=()
@@ -160,7 +185,8 @@ api() {   # api NAME BODY [TOKEN] -> prints the status, body in body.json
 [ "$(api session.login '{"user": "admin", ')" = 400 ] || fail "malformed JSON: $(cat body.json)"
 grep -q '"error":"invalid_input"' body.json || fail "malformed JSON body: $(cat body.json)"
 [ "$(api no.such.handler '{}')" = 404 ] || fail "unknown route"
-[ "$(api ca.show '{}')" = 404 ] || fail "a local handler (ca.show) is routed"
+[ "$(api ca.init '{}')" = 404 ] || fail "a local handler (ca.init) is routed"
+[ "$(api ca.show '{}')" = 401 ] || fail "ca.show without a session: $(cat body.json)"
 [ "$(api crl.publish '{}')" = 404 ] || fail "a local handler (crl.publish) is routed"
 [ "$(curl -sS --cacert "$root" -o /dev/null -w '%{http_code}' "$https/api/v1/ra.whoami")" = 405 ] || fail "GET on the API"
 [ "$(curl -sS --cacert "$root" -o /dev/null -w '%{http_code}' "$https/nothing")" = 404 ] || fail "unknown path"
@@ -204,10 +230,8 @@ PY
 before="$(sha256sum "$home/server/tls-chain.pem")"
 "$JITSUIND" --home "$home" --config short.json --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >server2.out 2>server.err &
 pid=$!
-for _ in $(seq 1 600); do grep -q '^jitsuind: https=' server2.out 2>/dev/null && break; sleep 0.1; done
-line="$(head -n1 server2.out)"
-[[ "$line" =~ http=127\.0\.0\.1:([0-9]+) ]] || fail "second start: $line"
-/usr/bin/python3 - "${BASH_REMATCH[1]}" <<'PY' || fail "a slow client was not closed by the timeout"
+jitsuind_ports "$(jitsuind_wait "$pid" server2.out)"
+/usr/bin/python3 - "$HTTP_PORT" <<'PY' || fail "a slow client was not closed by the timeout"
 import select, socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
 request = b"GET /ca/root.crt HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
@@ -221,7 +245,7 @@ for i in range(len(request)):
         sys.exit(0 if data == b"" or b" 200 " not in data else 1)
 sys.exit(1)   # the whole request went through one byte at a time: no timeout
 PY
-[ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:${BASH_REMATCH[1]}/ca/root.crt")" = 200 ] ||
+[ "$(curl -sS -o /dev/null -w '%{http_code}' "$HTTP_URL/ca/root.crt")" = 200 ] ||
   fail "not serving after a slow client"
 check "a one-byte-at-a-time client is closed by the timeout, still serving"
 kill -TERM "$pid"; status=0; wait "$pid" || status=$?; pid=""

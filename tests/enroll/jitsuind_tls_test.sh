@@ -120,4 +120,17 @@ openssl x509 -in s_new.txt -noout -pubkey 2>/dev/null | openssl pkey -pubin -out
 cmp -s served-pub.der token-pub.der || fail "the served certificate's key is not the token's key $id"
 openssl pkey -pubin -inform DER -in token-pub.der -noout -text | grep -q 'prime256v1' || fail "not a P-256 key"
 check "the served key is the token's P-256 key $id: sensitive, never extractable"
+
+# The key the renewal replaced is gone from the token, private and public halves: one jitsuind-tls
+# key pair is left, the new one.
+old_id="$(/usr/bin/python3 -c 'import sys, urllib.parse; u = sys.argv[1]; print(urllib.parse.unquote_to_bytes([p for p in u[7:].split(";") if p.startswith("id=")][0][3:]).hex())' "$uri")"
+p11 --login --pin "$(cat "$home/ca.pin")" --list-objects >all-objects.txt 2>&1 || fail "pkcs11-tool: $(cat all-objects.txt)"
+count() {   # count KIND: "KIND Object" blocks labelled jitsuind-tls
+  awk -v kind="$1 Object" 'BEGIN { n = 0 } /Object;/ { in_kind = index($0, kind) == 1 } in_kind && /label: *jitsuind-tls$/ { n++ } END { print n }' all-objects.txt
+}
+[ "$(count "Private Key")" = 1 ] && [ "$(count "Public Key")" = 1 ] ||
+  fail "jitsuind-tls keys on the token: $(count "Private Key") private, $(count "Public Key") public: $(cat all-objects.txt)"
+if grep -q "ID: *$old_id" all-objects.txt; then fail "the replaced key $old_id is still on the token: $(cat all-objects.txt)"; fi
+grep -q "replaced TLS key is removed from the token (2 objects)" server.err || fail "the removal is not said: $(cat server.err)"
+check "the replaced key $old_id is removed from the token (pkcs11-tool: one jitsuind-tls key pair left)"
 echo "jitsuind_tls_test: all passed"

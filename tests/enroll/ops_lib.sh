@@ -36,15 +36,8 @@ jget() { $PY -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys
 
 # wait_served PID OUT: waits until the jitsuind started as PID has printed its first line into OUT
 # (`jitsuind: https=ADDR:PORT http=ADDR:PORT [metrics=ADDR:PORT]`) and returns that line.
-wait_served() {
-  local _
-  for _ in $(seq 1 1200); do
-    grep -q '^jitsuind: https=' "$2" 2>/dev/null && break
-    kill -0 "$1" 2>/dev/null || fail "jitsuind (pid $1) ended before it served"
-    sleep 0.1
-  done
-  grep -m1 '^jitsuind: https=' "$2" || fail "jitsuind printed no addresses"
-}
+source "$SOURCE_DIR/tests/enroll/jitsuind_start.sh"
+wait_served() { jitsuind_wait "$1" "$2"; }
 
 # stop_served PID ERR [SIGNAL]: stops the jitsuind started as PID (SIGTERM unless named) and
 # checks that it drained and exited 0 (ERR: its stderr).

@@ -159,6 +159,17 @@ $PY "$SOURCE_DIR/tests/enroll/prom_check.py" metrics.txt \
   "s(\"jitsuin_certificates_issued_total\") == $issued and $issued >= 1" \
   's("jitsuin_certificates_revoked_total") == 0' || fail "/metrics: $(cat metrics.txt)"
 check "/metrics: strict exposition format; requests by route pattern, latency, token errors, outbox, certificates"
+
+# The database gone from its path (moved away; the server's open connections still read the old
+# file): /ready says the database is not ready (503), naming it; moved back: 200 again.
+mv "$home/jitsuin.db" "$home/jitsuin.db.away"
+[ "$(code "$https/ready")" = 503 ] || fail "/ready with the database moved away: $(cat body.out)"
+[ "$(jget body.out 'j["ready"], j["database"]["ready"], j["token"]["ready"]')" = "(False, False, False)" ] ||
+  fail "/ready body with the database moved away: $(cat body.out)"
+grep -q 'jitsuin.db' body.out || fail "/ready does not name the database: $(cat body.out)"
+mv "$home/jitsuin.db.away" "$home/jitsuin.db"
+[ "$(code "$https/ready")" = 200 ] || fail "/ready with the database back: $(cat body.out)"
+check "database moved away from its path: /ready 503 naming it; moved back: 200"
 stop_server
 check "SIGTERM: stopped, exit 0"
 

@@ -42,13 +42,14 @@ for want in Type=simple User=jitsuin WorkingDirectory=/var/lib/jitsuin NoNewPriv
   [ "$(key $s "${want%%=*}")" = "${want#*=}" ] || fail "$s: $want expected, found '$(key $s "${want%%=*}")'"
 done
 [[ "$(key $s ExecStart)" == "/opt/jitsuin/build/enroll/jitsuind --home /var/lib/jitsuin" ]] || fail "$s: ExecStart"
-for t in crl-publish:hourly outbox-deliver:minutely "notify-expiring:*-*-* 06:30:00" "mail-expire-holds:*-*-* 06:45:00"; do
+for t in crl-publish:hourly outbox-deliver:minutely "crl-fetch:*-*-* *:05:00" "notify-expiring:*-*-* 06:30:00" \
+         "mail-expire-holds:*-*-* 06:45:00"; do
   name="jitsuin-${t%%:*}"
   [ "$(key "$name.timer" OnCalendar)" = "${t#*:}" ] || fail "$name.timer: OnCalendar is not ${t#*:}"
   [ "$(key "$name.service" Type)" = oneshot ] || fail "$name.service is not oneshot"
   [ "$(key "$name.service" ProtectSystem)" = strict ] || fail "$name.service: ProtectSystem"
 done
-check "jitsuind.service hardening and restart; timers hourly, every minute, daily"
+check "jitsuind.service hardening and restart; timers hourly (CRLs published, partner CRLs fetched), every minute, daily"
 
 # Every ExecStart runs: the timers' services to completion, jitsuind until its KillSignal.
 for f in units/jitsuin-*.service; do

@@ -2,7 +2,8 @@
 // operations. Issuing and revoking on the direct path need an RA administrator's session and act
 // as that operator ("ra:<name>"), so nobody with only the home folder goes around the RA; the
 // others act as the caller's actor (the CLI's unix user) and are Access::local: first setup
-// (ca init), cron (crl publish) and reads.
+// (ca init), cron (crl publish). The reads ca.show and audit.verify are the CLI's too, and over the
+// API an auditor's or administrator's (require_auditor).
 #include <algorithm>
 
 #include "jitsuin/api/handler.h"
@@ -99,11 +100,24 @@ json ca_revoke_ca(Services& s, const Caller& c, const json& request) {
 }
 
 // Without "serial": the CA's status. With it: one certificate (as PEM when "pem" is true).
-json ca_show(Services& s, const Caller&, const json& request) {
+// The CA's read-only reports (ca.show, audit.verify): on the CA host (the CLI, Caller::source
+// "local") its own user, as before; over the network an auditor's or an administrator's session
+// (issue 9: auditors read the CA's state and verify the audit log from the browser console).
+void require_auditor(Services& s, const Caller& c, const std::string& what) {
+  if (c.source == kLocalSource) return;
+  ra::Principal who = authenticate(s, c);
+  who.require_operator(what);
+  if (who.role() != ra::Role::auditor && who.role() != ra::Role::administrator)
+    throw Error(ErrorKind::forbidden, "operator " + who.name() + " (role " + ra::role_name(who.role()) + ") may not " + what +
+                                          ": auditors and administrators only");
+}
+
+json ca_show(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   auto serial = f.opt_text("serial");
   bool pem = f.flag("pem");
   f.done();
+  require_auditor(s, c, "read the CA's state");
   auto& ca = s.ca();
   UnixTime now = s.clock()();
   if (serial) {
@@ -168,8 +182,9 @@ json ocsp_respond(Services& s, const Caller&, const json& request) {
 
 // The chain (db/) and, when it is whole, the CA's rows against it (ca/, same snapshot): ok only
 // when both are.
-json audit_verify(Services& s, const Caller&, const json& request) {
+json audit_verify(Services& s, const Caller& caller, const json& request) {
   Fields(request).done();
+  require_auditor(s, caller, "verify the audit log");
   ca::CertificateRowCheck rows;
   auto r = db::verify_audit(s.db(), &rows);
   json j = {{"ok", r.ok}, {"entries", r.entries}};
@@ -200,9 +215,9 @@ void add_ca_handlers(std::vector<Handler>& out) {
   out.push_back({"ca.issue", Access::operator_session, ca_issue});
   out.push_back({"ca.revoke", Access::operator_session, ca_revoke});
   out.push_back({"ca.revoke_ca", Access::operator_session, ca_revoke_ca});
-  out.push_back({"ca.show", Access::local, ca_show});
+  out.push_back({"ca.show", Access::operator_session, ca_show});   // and the CLI: see require_auditor
   out.push_back({"crl.publish", Access::local, crl_publish});
-  out.push_back({"audit.verify", Access::local, audit_verify});
+  out.push_back({"audit.verify", Access::operator_session, audit_verify});   // and the CLI: see require_auditor
   out.push_back({"ocsp.respond", Access::local, ocsp_respond});
 }
 

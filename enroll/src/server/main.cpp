@@ -14,6 +14,7 @@
 #include "jitsuin/api/services.h"
 #include "jitsuin/config/config.h"
 #include "jitsuin/core/error.h"
+#include "server/api_pool.h"
 #include "server/ocsp.h"
 #include "server/ops.h"
 #include "server/routes.h"
@@ -111,6 +112,8 @@ int main(int argc, char** argv) {
 
     server::Shared shared(services);
     shared.ops = std::make_shared<server::Ops>(services.config(), system_clock());
+    shared.api_pool = std::make_shared<server::ServicesPool>(services.config(), services.clock(),   // API calls in parallel
+                                                             services.config().server.api_connections);
     // OCSP (server/ocsp.h): a Services of its own, so OCSP requests never queue behind API calls.
     api::Services ocsp_services(services.config(), system_clock(), api::HomeCreation::refused);
     shared.ocsp = &server::start_ocsp(ocsp_services);

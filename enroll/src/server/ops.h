@@ -96,6 +96,11 @@ class Ops {
   std::condition_variable worker_cv_;
   bool worker_stop_ = false, worker_notified_ = false;
   std::thread worker_;
+
+  // i9: the database file probe_ opened (device, inode): /ready checks the file at
+  // database.path is still that one (not removed, moved away or replaced), else opens afresh.
+  std::pair<dev_t, ino_t> probe_file_{0, 0};
+  void check_probe_file();
 };
 
 /// /health, /ready and /metrics on the channel they belong to: the metrics listener when

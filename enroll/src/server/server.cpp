@@ -1,6 +1,11 @@
 #include "server/server.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
 
 #include <array>
 #include <chrono>
@@ -21,6 +26,7 @@
 #include "jitsuin/api/status.h"
 #include "jitsuin/core/error.h"
 #include "jitsuin/core/util.h"
+#include "server/api_pool.h"
 #include "server/ocsp.h"
 #include "server/openapi.h"
 #include "server/ops.h"
@@ -71,15 +77,23 @@ bool valid_path(std::string_view path) {
 
 // A published file as last read: its content and ETag, kept while the file's identity (device,
 // inode, size, modification time to the nanosecond) is unchanged. `crl publish` replaces a file by
-// rename, so a new CRL is a new inode and is read at the next request.
+// rename, so a new CRL is a new inode and is read once it is seen (current_file: at most a second
+// after the rename).
 struct PublishedFile {
   dev_t dev = 0;
   ino_t ino = 0;
   off_t size = -1;
   timespec mtime{};
-  std::shared_ptr<const std::string> body;
+  std::shared_ptr<const std::string> body;   // shared with the responses being written: never copied
   std::string etag;
+  std::string last_modified;   // http_date(mtime), made once per version
+  // When a stat last found this version (steady clock, ms): current_file stats again after a second.
+  mutable std::atomic<std::int64_t> checked_ms{0};
 };
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 std::shared_ptr<const PublishedFile> published(const std::filesystem::path& file, const struct stat& st) {
   static std::shared_mutex mutex;
@@ -102,28 +116,53 @@ std::shared_ptr<const PublishedFile> published(const std::filesystem::path& file
   f->ino = st.st_ino;
   f->size = st.st_size;
   f->mtime = st.st_mtim;
+  f->last_modified = http_date(st.st_mtime);
   std::unique_lock lock(mutex);
   cache[file.string()] = f;
   return f;
 }
 
-// The published files: exactly what `jitsuin crl publish` wrote (CRLs and CA certificates, DER).
-Response serve_file(Shared& shared, const Request& req, const StaticRoute& route) {
+// The published file a route serves as it is now, or null when it is not published: a stat at most
+// once a second per file (then the cached content), not one per request; a file replaced (by
+// `crl publish`'s rename) is served from the next check on.
+std::shared_ptr<const PublishedFile> current_file(Shared& shared, const StaticRoute& route) {
+  static std::shared_mutex mutex;
+  static std::map<const char*, std::shared_ptr<const PublishedFile>> last;   // by route.file
+  std::int64_t now = steady_ms();
+  {
+    std::shared_lock lock(mutex);
+    if (auto it = last.find(route.file); it != last.end() && now - it->second->checked_ms.load(std::memory_order_relaxed) < 1000)
+      return it->second;
+  }
   auto file = shared.services.config().ca.crl.publish_dir / route.file;
   struct stat st {};
-  if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+  std::shared_ptr<const PublishedFile> f;
+  if (::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    f = published(file, st);
+    f->checked_ms.store(now, std::memory_order_relaxed);
+  }
+  std::unique_lock lock(mutex);
+  if (f) last[route.file] = f;
+  else last.erase(route.file);
+  return f;
+}
+
+// The published files: exactly what `jitsuin crl publish` wrote (CRLs and CA certificates, DER).
+Response serve_file(Shared& shared, const Request& req, const StaticRoute& route) {
+  auto published_file = current_file(shared, route);
+  if (!published_file)
     return error_response(req.version(), http::status::not_found, "not_found",
                           std::string(route.path) + " is not published yet (run: jitsuin crl publish)");
-  auto published_file = published(file, st);
   const std::string& etag = published_file->etag;
-  std::string last_modified = http_date(st.st_mtime);
+  const std::string& last_modified = published_file->last_modified;
+  std::time_t mtime = published_file->mtime.tv_sec;
   bool not_modified = false;
   if (auto inm = req.find(http::field::if_none_match); inm != req.end()) {
     std::string_view v = sv(inm->value());
     not_modified = v == "*" || v.find(etag) != std::string_view::npos;
   } else if (auto ims = req.find(http::field::if_modified_since); ims != req.end()) {
     auto since = parse_http_date(sv(ims->value()));
-    not_modified = since && st.st_mtime <= *since;
+    not_modified = since && mtime <= *since;
   }
   Response res{not_modified ? http::status::not_modified : http::status::ok, req.version()};
   res.set(http::field::etag, etag);
@@ -138,6 +177,53 @@ Response serve_file(Shared& shared, const Request& req, const StaticRoute& route
   res.body() = *published_file->body;
   res.prepare_payload();
   return res;
+}
+
+// A body that is a published file's content, shared (not copied) by every response writing it.
+struct SharedBody {
+  using value_type = std::shared_ptr<const std::string>;
+  static std::uint64_t size(const value_type& v) { return v ? v->size() : 0; }
+  class writer {
+   public:
+    using const_buffers_type = net::const_buffer;
+    template <bool isRequest, class Fields>
+    writer(const http::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
+    void init(beast::error_code& ec) { ec = {}; }
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      if (!body_ || body_->empty()) return boost::none;
+      return {{const_buffers_type(body_->data(), body_->size()), false}};
+    }
+
+   private:
+    const value_type& body_;
+  };
+};
+using FileResponse = http::response<SharedBody>;
+
+// The common case of a published file, answered before handle_request: an unconditional GET of a
+// file that is published, its body shared with the cache. Everything else (HEAD, conditional GET,
+// not published, wrong method) goes to handle_request and serve_file.
+std::optional<FileResponse> serve_published(Shared& shared, Channel channel, const Request& req) {
+  if (channel == Channel::metrics || req.method() != http::verb::get || req.find(http::field::if_none_match) != req.end() ||
+      req.find(http::field::if_modified_since) != req.end())
+    return std::nullopt;
+  std::string_view target = sv(req.target());
+  std::string_view path = target.substr(0, target.find('?'));
+  for (const auto& route : static_routes())
+    if (path == route.path) {
+      auto f = current_file(shared, route);
+      if (!f) return std::nullopt;
+      FileResponse res{http::status::ok, req.version()};
+      res.set(http::field::etag, f->etag);
+      res.set(http::field::last_modified, f->last_modified);
+      res.set(http::field::cache_control, "public, max-age=300");
+      res.set(http::field::content_type, route.content_type);
+      res.body() = f->body;
+      res.content_length(f->body->size());
+      return res;
+    }
+  return std::nullopt;
 }
 
 // POST /api/v1/<handler name>: the body is the handler's JSON request, the bearer token the
@@ -183,10 +269,15 @@ Response serve_api(Shared& shared, const Request& req, std::string_view name, st
     if (h->access == api::Access::request_credentials && request.contains(field) && request[field].is_string())
       principal = request[field].get<std::string>().substr(0, 64);
   api::Response r;
-  {
+  auto call = [&](api::Services& services) {
+    if (caller.session_token) principal = api::session_holder(services, *caller.session_token).value_or("");
+    r = api::respond(services, caller, name, request);
+  };
+  if (shared.api_pool) {
+    call(*shared.api_pool->acquire());
+  } else {
     std::lock_guard lock(shared.services_mutex);
-    if (caller.session_token) principal = api::session_holder(shared.services, *caller.session_token).value_or("");
-    r = api::respond(shared.services, caller, name, request);
+    call(shared.services);
   }
   auto res = json_response(req.version(), static_cast<http::status>(r.status), r.body);
   if (r.status == 401) res.set(http::field::www_authenticate, "Bearer");
@@ -264,26 +355,77 @@ std::string remote_address(const tcp::socket& socket) {
   return ec ? "unknown" : endpoint.address().to_string();
 }
 
+// A JSON string: printable ASCII as is (the common case, no allocation beyond `out`), anything
+// else through nlohmann::json (escapes, invalid UTF-8 replaced).
+void append_json_string(std::string& out, std::string_view v) {
+  bool plain = true;
+  for (unsigned char c : v)
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      plain = false;
+      break;
+    }
+  if (!plain) {
+    out += json(std::string(v)).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += v;
+  out += '"';
+}
+
+// The access log's time, formatted once a second per thread (RFC 3339, UTC).
+const std::string& log_time() {
+  thread_local std::time_t last = -1;
+  thread_local std::string text;
+  std::time_t now = std::time(nullptr);
+  if (now != last) {
+    text = format_rfc3339(now);
+    last = now;
+  }
+  return text;
+}
+
+// One JSON line per request, its keys in the order nlohmann::json writes them (sorted), written
+// with one write(2) of the whole line: lines from the I/O threads never interleave (a write to a
+// pipe of at most PIPE_BUF bytes, or to a file, is atomic) and no lock is shared between them.
 void access_log(Shared& shared, const Request* req, const std::string& method, unsigned status, std::size_t bytes,
                 std::chrono::steady_clock::time_point start, const std::string& principal) {
-  std::string target = req ? std::string(sv(req->target())) : "";
+  std::string_view target = req ? sv(req->target()) : std::string_view();
   target = target.substr(0, target.find('?'));   // never a query string (it could carry a secret)
-  if (target.size() > 256) target = target.substr(0, 256) + "...";
+  bool cut = target.size() > 256;
+  if (cut) target = target.substr(0, 256);
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  json line = {{"time", format_rfc3339(std::time(nullptr))},
-               {"method", method},
-               {"target", target},
-               {"status", status},
-               {"bytes", bytes},
-               {"duration_ms", std::round(ms * 1000) / 1000}};
-  if (!principal.empty()) line["principal"] = principal;
+  char number[64];
+  std::string line;
+  line.reserve(192 + target.size());
+  line += "{\"bytes\":";
+  line += std::to_string(bytes);
+  std::snprintf(number, sizeof number, ",\"duration_ms\":%.3f,\"method\":", std::round(ms * 1000) / 1000);
+  line += number;
+  append_json_string(line, method);
+  if (!principal.empty()) {
+    line += ",\"principal\":";
+    append_json_string(line, principal);
+  }
+  line += ",\"status\":";
+  line += std::to_string(status);
+  line += ",\"target\":";
+  append_json_string(line, cut ? std::string(target) + "..." : target);
+  line += ",\"time\":\"";
+  line += log_time();
+  line += "\"}\n";
   ops_record(shared, req, status, start);
-  std::lock_guard lock(shared.log_mutex);
-  std::cout << line.dump(-1, ' ', false, json::error_handler_t::replace) << "\n" << std::flush;
+  for (std::size_t done = 0; done < line.size();) {
+    ssize_t n = ::write(STDOUT_FILENO, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;   // stdout gone: the requests are still served
+    done += static_cast<std::size_t>(n);
+  }
 }
 
 // One connection: read a request with a fresh parser, answer it, read the next; at most
-// server.max_pipelined requests per connection. Derived supplies stream() and do_eof().
+// server.keepalive_requests requests per connection, and server.max_pipelined requests in a row that
+// the client sent before their answers. Derived supplies stream() and do_eof().
 template <class Derived>
 class HttpSession : public Shared::Idle {
  public:
@@ -319,6 +461,9 @@ class HttpSession : public Shared::Idle {
 
   void do_read() {
     if (shared_.stopping && served_ > 0) return derived().do_eof();
+    // A request already (partly) received when the previous answer is written was sent ahead of
+    // it: pipelined. burst_ counts such requests in a row (the first of them included).
+    burst_ = buffer_.size() > 0 ? burst_ + 1 : 1;
     const auto& limits = shared_.services.config().server;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(limits.header_limit_bytes));
@@ -357,18 +502,27 @@ class HttpSession : public Shared::Idle {
     }
     ++shared_.in_flight;
     request_ = parser_->release();
+    ++served_;
+    // Keep-alive up to server.keepalive_requests requests; requests sent ahead of their answers
+    // (pipelined) up to server.max_pipelined in a row.
+    const auto& limits = shared_.services.config().server;
+    bool keep = request_.keep_alive() && served_ < limits.keepalive_requests && burst_ < limits.max_pipelined &&
+                !shared_.stopping;
+    if (auto file = serve_published(shared_, channel_, request_)) {
+      file->keep_alive(keep);
+      return send(std::move(*file), std::string(sv(request_.method_string())), &request_);
+    }
     std::string principal;
     auto res = handle_request(shared_, channel_, request_, principal, source_);
     ops_after_handling(shared_, request_, res);
-    ++served_;
-    bool keep = request_.keep_alive() && served_ < shared_.services.config().server.max_pipelined && !shared_.stopping;
     res.keep_alive(keep);
     principal_ = std::move(principal);
     send(std::move(res), std::string(sv(request_.method_string())), &request_);
   }
 
-  void send(Response res, std::string method, const Request* req) {
-    auto sp = std::make_shared<Response>(std::move(res));
+  template <class Body>
+  void send(http::response<Body> res, std::string method, const Request* req) {
+    auto sp = std::make_shared<http::response<Body>>(std::move(res));
     log_method_ = std::move(method);
     log_request_ = req;
     beast::get_lowest_layer(derived().stream()).expires_after(timeout());
@@ -415,6 +569,7 @@ class HttpSession : public Shared::Idle {
   std::string log_method_, principal_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   int served_ = 0;
+  int burst_ = 0;   // requests in a row read from what the client sent ahead (see do_read)
   bool linger_ = false;
   bool reading_ = false;
   static constexpr std::size_t kMaxDrainBytes = 4 * 1024 * 1024;

@@ -28,6 +28,7 @@ using Response = http::response<http::string_body>;
 enum class Channel { https, http, metrics };
 
 class Ops;
+class ServicesPool;
 
 /// What every session shares: the handlers' services (used by one request at a time: the
 /// database connection and the CA are not shared between threads), the limits and the counters
@@ -56,6 +57,10 @@ struct Shared {
   /// Stops serving: no further request on any connection; the ones that wait for a further
   /// keep-alive request are closed, a request being read or handled is answered (Connection: close).
   void stop_sessions();
+
+  // i9: API calls run in parallel, each on a Services of this pool (server/api_pool.h), not under
+  // services_mutex; set by main before serving (null: one at a time on `services`, as before).
+  std::shared_ptr<ServicesPool> api_pool;
 };
 
 /// Answers one request (never throws): routing, target checks, the static files, the JSON API.

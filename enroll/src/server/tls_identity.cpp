@@ -180,6 +180,12 @@ bool TlsIdentity::ensure() {
     if (current()) return false;
     if (auto key = load_key(); key && install(key.get())) return false;
   }
+  // The key being replaced (on the token): removed once the new certificate is in place.
+  std::string old_reference;
+  if (keys_) {
+    std::error_code ec;
+    if (std::filesystem::exists(dir_ / "tls-key.uri", ec)) old_reference = read_file(dir_ / "tls-key.uri", 4096, "server key reference");
+  }
   ossl::PKey key = new_key();
   ca::IssueRequest req;
   req.profile = "tls-server";
@@ -194,7 +200,20 @@ bool TlsIdentity::ensure() {
   if (!issued.chain.empty()) chain += ossl::cert_pem(issued.chain.front().get());
   write_file_atomic(chain_file(), chain, 0644);
   if (!install(key.get())) throw Error(ErrorKind::crypto, "the new server certificate does not match its key");
+  remove_old_key(old_reference);
   return true;
+}
+
+// New connections get the new key from now on; connections open keep their session keys (a TLS
+// server key signs only in the handshake). A failure leaves the old key on the token and is said.
+void TlsIdentity::remove_old_key(const std::string& reference) {
+  if (reference.empty() || !keys_ || reference == read_file(dir_ / "tls-key.uri", 4096, "server key reference")) return;
+  try {
+    int n = keys_->remove(reference);
+    if (n > 0) std::cerr << "jitsuind: the replaced TLS key is removed from the token (" << n << " objects)\n";
+  } catch (const std::exception& e) {
+    std::cerr << "jitsuind: the replaced TLS key stays on the token: " << e.what() << "\n";
+  }
 }
 
 int TlsIdentity::on_server_name(SSL* ssl, int*, void* self) {

@@ -44,6 +44,7 @@ class TlsIdentity {
   ossl::PKey load_key();
   ossl::PKey new_key();
   bool install(EVP_PKEY* key);
+  void remove_old_key(const std::string& reference);   // i9: the key a renewal replaced
   std::shared_ptr<SSL_CTX> current() const;
   void schedule(boost::asio::io_context& ioc, std::mutex& services_mutex, int seconds);
   static int on_server_name(SSL* ssl, int* alert, void* self);

@@ -141,7 +141,7 @@ struct ServerConfig {
   int header_limit_bytes = 8192;      ///< request line and headers
   int body_limit_bytes = 1048576;     ///< request body (413 above it)
   int timeout_seconds = 30;           ///< TLS handshake, each read and each write
-  int max_pipelined = 16;             ///< requests served on one connection before it is closed
+  int max_pipelined = 16;             ///< requests a client may send ahead of their answers (pipelined) before the connection is closed
   int threads = 0;                    ///< I/O threads; 0: one per core
   int tls_days = 90;                  ///< validity of the server's certificate (<= 398)
   // ops: health, readiness, metrics and the outbox worker (enroll/src/server/ops.h)
@@ -160,6 +160,14 @@ struct ServerConfig {
   // load: where the server's TLS key lives: "token" (generated on the CA's token, the default) or
   // "file" (HOME/server/tls.key, 0600: for a token too slow for handshakes).
   std::string tls_key = "token";
+
+  // i9: keep-alive requests per connection, apart from the pipelining cap (max_pipelined): a client
+  // that waits for each answer is served this many requests on one connection (nginx's
+  // keepalive_requests, default 1000 there too), then the connection is closed.
+  int keepalive_requests = 1000;
+  // API calls in parallel, each on a database connection of its own: at most this many at once
+  // (0: as many as there are I/O threads; 1: one call at a time).
+  int api_connections = 0;
 
   /// Decodes the "server" object over the defaults.
   void decode(const nlohmann::json& j);

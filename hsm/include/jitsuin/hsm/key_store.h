@@ -60,6 +60,10 @@ class KeyStore {
   virtual std::shared_ptr<Signer> generate(const std::string& name, KeyAlgorithm alg) = 0;
   /// The key a reference (Signer::reference()) names. Throws not_found when it is not there.
   virtual std::shared_ptr<Signer> find(const std::string& reference) = 0;
+  /// Destroys the key pair a reference names (a key replaced by a new one): its private and
+  /// public halves; the reference must name the key by id. Returns how many objects went (0 when
+  /// it was not there). Signers of that key must not sign again.
+  virtual int remove(const std::string& reference) = 0;
 };
 
 /// An EVP_PKEY for a caller that cannot hold the store around each signing call, such as a TLS

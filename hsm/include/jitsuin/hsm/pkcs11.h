@@ -121,6 +121,9 @@ class Token {
   void store_certificate(X509* cert, const std::string& label, const Bytes& id);
   /// Removes every certificate object with this CKA_ID; returns how many.
   int remove_certificates(const Bytes& id);
+  /// Destroys the key pair with this CKA_ID: its private and public key objects (needs a user
+  /// login); returns how many objects. Keys found before with this id must not be used again.
+  int remove_key_pair(const Bytes& id);
   /// DER of every certificate object on the token.
   std::vector<Bytes> certificates();
   /// Everything visible on the token (private objects only after login).
