@@ -384,6 +384,8 @@ int run_enroll(const EnrollOptions& o, const Args& a, AgentToken& token, PinRead
                          {{"application_id", o.application}, {"application_pin", app_pin}, {"csr", key.csr_pem}});
     std::cout << "the download PIN (ダウンロードPIN) was mailed to " << started.value("mailed_to", "the Form-5 address")
               << "; it expires at " << started.value("download_pin_expires_at", "?") << "\n";
+    if (started.contains("mail_not_before"))
+      std::cout << "the mail leaves at " << started["mail_not_before"].get<std::string>() << " (not before)\n";
   } else {
     std::cout << "continuing: the download PIN was mailed when this application was enrolled"
               << (status.contains("download_pin_expires_at")
