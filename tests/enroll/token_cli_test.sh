@@ -7,6 +7,7 @@
 # Usage: tests/enroll/token_cli_test.sh PATH/TO/jitsuin     (KEEP=1 keeps the temp folder)
 set -euo pipefail
 JITSUIN="$(realpath "$1")"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 MODULE=/usr/lib/softhsm/libsofthsm2.so
 unset JITSUIN_CONFIG JITSUIN_SESSION_FILE JITSUIN_CA_PIN JITSUIN_TEST_NOW
 work="$(mktemp -d "${TMPDIR:-/tmp}/token-cli.XXXXXX")"
@@ -116,5 +117,20 @@ listing="$(objects user-pin-5 etoken2)"
 PINS=$'so-pin-3\nuser-pin-6' tok unblock --token etoken2
 [ "$rc" = 0 ] || fail "the new SO PIN does not work after init: $(cat out.txt)"
 check "token init asks confirmation, needs the current SO PIN, wipes every object and sets label and both PINs"
+
+# On a terminal: prompts, no echo, a new PIN typed twice (tests/enroll/tty_pins.py types like a person).
+TTY="/usr/bin/python3 $here/tty_pins.py"
+printf '%s\n' user-pin-6 user-pin-7 user-pin-7 | $TTY "$JITSUIN" token change-pin --token etoken2 >tty.out 2>&1 ||
+  fail "change-pin on a terminal: $(cat tty.out)"
+grep -q "current user PIN: " tty.out && grep -q "again, to confirm: " tty.out || fail "no prompts: $(cat tty.out)"
+! grep -q "user-pin-" tty.out || fail "a PIN was echoed: $(cat tty.out)"
+objects user-pin-7 etoken2 >/dev/null || fail "the PIN typed on the terminal was not set"
+rc=0; printf '%s\n' user-pin-7 pin-one-1 pin-two-2 | $TTY "$JITSUIN" token change-pin --token etoken2 >tty.out 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "the two PINs differ; nothing was changed" tty.out || fail "PIN confirmation: $(cat tty.out)"
+rc=0; printf '%s\n' no | $TTY "$JITSUIN" token init --token etoken2 >tty.out 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "Type 'yes' to go on: " tty.out && grep -q "not confirmed; nothing was changed" tty.out ||
+  fail "init confirmation on a terminal: $(cat tty.out)"
+objects user-pin-7 etoken2 >/dev/null || fail "an unconfirmed init changed the token"
+check "on a terminal: prompts without echo, new PINs typed twice, init asks 'yes'"
 
 echo "token_cli_test: all checks passed"

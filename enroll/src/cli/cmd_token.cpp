@@ -71,18 +71,19 @@ class PinReader {
     }
     int tty = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (tty < 0) throw Error(ErrorKind::invalid_input, "no terminal to ask for the PIN: use --pin-fd N");
-    (void)!::write(tty, prompt.data(), prompt.size());
+    // Echo off before the prompt shows, so that nothing typed after it is ever echoed.
     termios old{};
     bool restore = tcgetattr(tty, &old) == 0;
     if (restore) {
       termios quiet = old;
       quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      tcsetattr(tty, TCSAFLUSH, &quiet);
+      tcsetattr(tty, TCSANOW, &quiet);
     }
+    (void)!::write(tty, prompt.data(), prompt.size());
     std::string line;
     char c;
     while (::read(tty, &c, 1) == 1 && c != '\n') line.push_back(c);
-    if (restore) tcsetattr(tty, TCSAFLUSH, &old);
+    if (restore) tcsetattr(tty, TCSANOW, &old);
     (void)!::write(tty, "\n", 1);
     ::close(tty);
     return line;
