@@ -10,7 +10,7 @@
 # before any PIN is sent, a wrong application PIN says how many tries are left, a wrong download PIN
 # is asked again, enrolling an issued application is refused, and `token renew` on the token
 # holding Yamada's certificate guides through init, then `token renew --init` puts Ito's
-# certificate on the same, initialised token.
+# certificate (RSA-2048 key) on the same, initialised token.
 # Usage: tests/enroll/token_enroll_test.sh PATH/TO/jitsuin PATH/TO/jitsuind SOURCE_DIR  (KEEP=1 keeps the temp folder)
 set -euo pipefail
 JITSUIN="$(realpath "$1")"
@@ -182,9 +182,10 @@ rc=0
 "$JITSUIN" token enroll --server "$HTTPS_URL" --application 2 --ca "$ROOT_PEM" --pin-fd 3 \
   3< <(printf '%s\n' "$(cat app2.pin)" user-pin-5678) >stale.out 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q "token renew\` walks you through it" stale.out || fail "enroll onto a used token: $(cat stale.out)"
-"$JITSUIN" token renew --init --yes --server "$HTTPS_URL" --application 2 --ca "$ROOT_PEM" --pin-fd 3 \
+"$JITSUIN" token renew --init --yes --algorithm rsa2048 --server "$HTTPS_URL" --application 2 --ca "$ROOT_PEM" --pin-fd 3 \
   3< <(printf '%s\n' so-pin-1234 so-pin-4321 user-pin-8765 "$(cat app2.pin)" user-pin-8765;
        download_pin hanako.ito@sakura.example.jp) >renew.out 2>&1 || fail "token renew --init: $(cat renew.out)"
+grep -q "generated RSA-2048 key on the token" renew.out || fail "no RSA-2048 key: $(cat renew.out)"
 objects user-pin-8765 >objects2.txt
 grep -q "Taro Yamada" objects2.txt && fail "the old certificate survived the renewal's init"
 pkcs11-tool --module "$MODULE" --token-label etoken --read-object --type cert \

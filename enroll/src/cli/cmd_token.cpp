@@ -350,13 +350,14 @@ int run_enroll(const EnrollOptions& o, const Args& a, AgentToken& token, PinRead
                                          " already has its certificate (serial " +
                                          status.value("certificate_serial", "?") + "); nothing to enroll");
 
-  // A key from an earlier run whose download PIN was mailed: continue with it.
-  std::optional<Bytes> key_id;
+  // Keys of this application from earlier runs (one of them is the key of an enrollment whose
+  // download PIN was mailed): the certificate, once collected, says which.
+  std::vector<Bytes> candidates;
   std::string user_pin = pins.existing("token user PIN for '" + st.label + "': ");
   auto objects = token.objects(user_pin);
   for (const auto& obj : objects)
-    if (obj.kind == "private key" && obj.label == key_label(o.application)) key_id = obj.id;
-  if (state == "enrolled" && !key_id)
+    if (obj.kind == "private key" && obj.label == key_label(o.application)) candidates.push_back(obj.id);
+  if (state == "enrolled" && candidates.empty())
     throw Error(ErrorKind::conflict, "application " + std::to_string(o.application) +
                                          " was enrolled with a key that is not on this token: use the token you "
                                          "enrolled with, or ask the RA");
@@ -373,14 +374,10 @@ int run_enroll(const EnrollOptions& o, const Args& a, AgentToken& token, PinRead
     std::string alg = a.get("algorithm").value_or(allowed.front());
     if (std::find(allowed.begin(), allowed.end(), alg) == allowed.end())
       throw Error(ErrorKind::invalid_input, "the profile of this application allows only: " + json(allowed).dump());
-    if (key_id) {
-      std::cout << "note: a key for this application from an earlier attempt is on the token; a new one is made\n";
-    }
-    auto key = token.generate_key_and_csr(hsm::parse_key_algorithm(alg), key_label(o.application) +
-                                                                              (key_id ? " (" + std::to_string(std::time(nullptr)) + ")" : ""),
+    auto key = token.generate_key_and_csr(hsm::parse_key_algorithm(alg), key_label(o.application),
                                           key_label(o.application));
     std::cout << "generated " << key.description << " key on the token (id " << to_hex(key.id) << ")\n";
-    key_id = key.id;
+    candidates = {key.id};
     json started = call(client, "enroll.start",
                          {{"application_id", o.application}, {"application_pin", app_pin}, {"csr", key.csr_pem}});
     std::cout << "the download PIN (ダウンロードPIN) was mailed to " << started.value("mailed_to", "the Form-5 address")
@@ -412,7 +409,10 @@ int run_enroll(const EnrollOptions& o, const Args& a, AgentToken& token, PinRead
   auto cert = ossl::cert_from_pem(issued.at("certificate").get<std::string>());
   std::vector<ossl::Cert> chain;
   for (const auto& c : issued.value("chain", json::array())) chain.push_back(ossl::cert_from_pem(c.get<std::string>()));
-  if (!token.key_matches(*key_id, cert.get()))
+  std::optional<Bytes> key_id;
+  for (const auto& id : candidates)
+    if (!key_id && token.key_matches(id, cert.get())) key_id = id;
+  if (!key_id)
     throw Error(ErrorKind::crypto, "the returned certificate is not for the key on the token; nothing was written");
   verify_chain(cert.get(), chain, o.ca);
   std::vector<X509*> raw;
