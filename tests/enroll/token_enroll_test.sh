@@ -75,6 +75,7 @@ for app in 1 2; do
   ra suzuki mail-event --tracking "1234-5678-900$app" --event delivered >/dev/null
 done
 grep -qE '^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$' app1.pin || fail "no application PIN: $(cat app1.pin)"
+"$JITSUIN" --home "$home" crl publish >/dev/null   # the CRLs and CA certificates jitsuind serves over HTTP
 start_jitsuind "$home" server
 check "the RA approved applications 1 (Yamada) and 2 (Ito); notices mailed and delivered; jitsuind on $HTTPS_URL"
 
@@ -152,8 +153,11 @@ pct="$(sed 's/../%&/g' <<<"$key_id")"
 ! GNUTLS_PIN=user-pin-5678 p11tool --provider "$MODULE" --login --export "pkcs11:token=etoken;id=$pct;type=private" \
   >/dev/null 2>&1 || fail "p11tool exported the private key"
 openssl x509 -inform der -in cert.der -out cert.pem
-openssl x509 -inform der -in "$home/crl/issuing.crt" -out issuing.pem
-openssl x509 -inform der -in "$home/crl/root.crt" -out root.pem
+# The CA certificates as relying parties get them: from jitsuind's plain-HTTP publication point.
+for ca in issuing root; do
+  curl -sS --fail "$HTTP_URL/ca/$ca.crt" -o "$ca.der" || fail "GET /ca/$ca.crt"
+  openssl x509 -inform der -in "$ca.der" -out "$ca.pem"
+done
 openssl verify -CAfile root.pem -untrusted issuing.pem cert.pem >verify.out 2>&1 || fail "openssl verify: $(cat verify.out)"
 openssl x509 -in cert.pem -noout -subject | grep -q "Taro Yamada" || fail "not Yamada's certificate"
 # The certificate is for the key on the token: the public key pkcs11-tool reads matches.
