@@ -110,8 +110,11 @@ body() {   # body APP PINFILE [CSRFILE]: a request body with the PIN (and CSR) r
 dbody() { jq -n --argjson id "$1" --rawfile pin "$2" '{application_id: $id, download_pin: ($pin | rtrimstr("\n"))}'; }
 reason() { jq -r .reason out.json; }
 mails() { for f in "$work"/maildir/new/*; do $PY "$SOURCE_DIR/tests/ra/decode_mail.py" "$f"; done; }
-download_pin_mails() { mails | jq -r 'select(.subject | contains("ダウンロードPIN")) | .body' |
-  grep -oE '[0-9A-Z]{4}(-[0-9A-Z]{4}){3}' || true; }
+download_pin_mails() {   # download_pin_mails [APPLICATION]: the PINs of the download PIN mails (of one application)
+  mails | jq -r --arg n "${1:-}" 'select(.subject | contains("ダウンロードPIN")) |
+    select($n == "" or (.subject | contains("申請番号 " + $n + "）"))) | .body' |
+    grep -oE '[0-9A-Z]{4}(-[0-9A-Z]{4}){3}' || true
+}
 wait_download_pins() {   # wait_download_pins N: N download PIN mails in the sink (within 20 s)
   for _ in $(seq 1 200); do [ "$(download_pin_mails | wc -l)" -ge "$1" ] && return 0; sleep 0.1; done
   "$JITSUIN" --home "$home" outbox list >outbox.txt 2>&1 || true
@@ -210,7 +213,8 @@ body "$APP3" app3.pin k4.csr >start3.json
 [ "$(call enroll.start start3.json)" = 200 ] || fail "start 3: $(cat out.json)"
 [ "$(jq -r .mailed_to out.json)" = "s***@sakura.example.jp" ] || fail "mailed_to: $(cat out.json)"
 wait_download_pins $((before + 1))
-download_pin_mails | tail -n1 >first.pin
+download_pin_mails "$APP3" >first.pin
+[ "$(wc -l <first.pin)" = 1 ] || fail "application $APP3 has $(wc -l <first.pin) download PIN mails, not 1"
 printf 'BBBB-BBBB-BBBB-BBBB\n' >wrongd.pin
 dbody "$APP3" wrongd.pin >wrongd.json
 [ "$(call enroll.collect wrongd.json)" = 401 ] && [ "$(reason)" = download_pin_wrong ] && [ "$(jq .remaining out.json)" = 4 ] ||
@@ -231,7 +235,7 @@ curl -sS --fail-with-body --cacert "$CACERT" -H "Authorization: Bearer $TAKAHASH
 # new mail is due at the test clock's "now": delivered as cron would, at that time.
 JITSUIN_TEST_NOW="$later" "$JITSUIN" --home "$home" outbox deliver >/dev/null
 wait_download_pins $((before + 2))
-download_pin_mails | tail -n1 >second.pin
+download_pin_mails "$APP3" | grep -vxF -f first.pin >second.pin || fail "no second download PIN for $APP3"
 cmp -s first.pin second.pin && fail "the re-issued PIN is the old one"
 [ "$(call enroll.collect first.json)" = 401 ] && [ "$(reason)" = download_pin_wrong ] || fail "old PIN after re-issue: $(cat out.json)"
 # Two collects racing with the new PIN: one certificate, the same for both.
