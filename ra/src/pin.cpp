@@ -22,6 +22,19 @@ constexpr std::size_t kPinChars = 16;   // 16 x 5 bits = 80 bits
 
 std::string object(std::int64_t id) { return "application:" + std::to_string(id); }
 
+// Counts one wrong PIN inside the caller's transaction (`failures` is the count so far), locking
+// at ra.pin_max_attempts; audited. Returns whether the PIN is now locked.
+bool count_wrong_pin(RaContext& ctx, std::int64_t id, int& failures, const std::string& actor) {
+  ++failures;
+  bool lock = failures >= ctx.config.ra.pin_max_attempts;
+  db::Statement up(ctx.db, "UPDATE ra_applications SET pin_failures = ?, pin_locked_at = ? WHERE id = ?");
+  up.bind(1, failures);
+  if (lock) up.bind(2, ctx.clock()); else up.bind_null(2);
+  up.bind(3, id).exec();
+  detail::audit(ctx, actor, lock ? "ra.pin.locked" : "ra.pin.wrong", object(id), {{"failures", failures}});
+  return lock;
+}
+
 // The counting half, inside the caller's transaction: re-reads the application (its PIN may have
 // been locked, spent or re-issued since match_pin), counts a wrong attempt, locks at the limit.
 // With `enrolling`, an accepted PIN writes no entry of its own: the enrollment's state change is
@@ -61,13 +74,7 @@ PinCheck check_in_tx(RaContext& ctx, std::int64_t id, const detail::PinMatch& ch
     if (!enrolling) detail::audit(ctx, actor, "ra.pin.accepted", object(id), json::object());
     return {PinStatus::accepted, max - failures, "accepted"};
   }
-  ++failures;
-  bool lock = failures >= max;
-  db::Statement up(ctx.db, "UPDATE ra_applications SET pin_failures = ?, pin_locked_at = ? WHERE id = ?");
-  up.bind(1, failures);
-  if (lock) up.bind(2, now); else up.bind_null(2);
-  up.bind(3, id).exec();
-  detail::audit(ctx, actor, lock ? "ra.pin.locked" : "ra.pin.wrong", object(id), {{"failures", failures}});
+  bool lock = count_wrong_pin(ctx, id, failures, actor);
   if (lock)
     return {PinStatus::locked, 0,
             "wrong application PIN; it is now locked after " + std::to_string(max) +
@@ -95,7 +102,6 @@ PinMatch match_pin(RaContext& ctx, std::int64_t id, std::string_view typed) {
 
 ApplicantPin check_applicant_pin(RaContext& ctx, std::int64_t id, const PinMatch& checked, const std::string& actor) {
   const int max = ctx.config.ra.pin_max_attempts;
-  UnixTime now = ctx.clock();
   ApplicantPin out;
   db::Statement st(ctx.db, "SELECT state, pin_hash, pin_expires_at, pin_failures, pin_locked_at, pin_spent_at "
                            "FROM ra_applications WHERE id = ?");
@@ -134,13 +140,7 @@ ApplicantPin check_applicant_pin(RaContext& ctx, std::int64_t id, const PinMatch
     out.remaining = max - failures;
     return out;
   }
-  ++failures;
-  bool lock = failures >= max;
-  db::Statement up(ctx.db, "UPDATE ra_applications SET pin_failures = ?, pin_locked_at = ? WHERE id = ?");
-  up.bind(1, failures);
-  if (lock) up.bind(2, now); else up.bind_null(2);
-  up.bind(3, id).exec();
-  detail::audit(ctx, actor, lock ? "ra.pin.locked" : "ra.pin.wrong", object(id), {{"failures", failures}});
+  bool lock = count_wrong_pin(ctx, id, failures, actor);
   out.status = lock ? PinStatus::locked : PinStatus::wrong;
   out.remaining = max - failures;
   return out;

@@ -16,18 +16,22 @@ using nlohmann::json;
 
 std::string actor_of(const Caller& c) { return "enroll:" + c.source; }
 
-// The application number and the rate-limit count of the request.
-std::int64_t application(Services& s, const Caller& c, Fields& f) {
-  auto id = f.whole("application_id");
-  limit_login(s, c, "application:" + std::to_string(id));
-  return id;
+// The application number and a PIN (field `pin_field`) of a request without other fields,
+// counted for the rate limits.
+struct Credentials {
+  std::int64_t id = 0;
+  std::string pin;
+};
+Credentials credentials(Services& s, const Caller& c, const json& request, const char* pin_field) {
+  Fields f(request);
+  Credentials out{f.whole("application_id"), f.text(pin_field)};
+  f.done();
+  limit_login(s, c, "application:" + std::to_string(out.id));
+  return out;
 }
 
 json status(Services& s, const Caller& c, const json& request) {
-  Fields f(request);
-  auto pin = f.text("application_pin");
-  auto id = application(s, c, f);
-  f.done();
+  auto [id, pin] = credentials(s, c, request, "application_pin");
   auto st = ra::enrollment_status(s.ra(), id, pin, actor_of(c));
   json out = {{"application_id", st.application_id}, {"state", ra::state_name(st.state)},
               {"state_ja", ra::state_name_ja(st.state)}, {"message", st.message}, {"message_ja", st.message_ja},
@@ -39,10 +43,11 @@ json status(Services& s, const Caller& c, const json& request) {
 
 json start(Services& s, const Caller& c, const json& request) {
   Fields f(request);
+  auto id = f.whole("application_id");
   auto pin = f.text("application_pin");
   auto csr = f.text("csr");
-  auto id = application(s, c, f);
   f.done();
+  limit_login(s, c, "application:" + std::to_string(id));
   auto r = ra::start_enrollment(s.ra(), id, pin, csr, actor_of(c));
   json out = {{"application_id", r.application_id}, {"state", "enrolled"},
               {"download_pin_expires_at", format_rfc3339(r.download_pin_expires_at)}, {"mailed_to", r.mailed_to}};
@@ -51,10 +56,7 @@ json start(Services& s, const Caller& c, const json& request) {
 }
 
 json collect(Services& s, const Caller& c, const json& request) {
-  Fields f(request);
-  auto pin = f.text("download_pin");
-  auto id = application(s, c, f);
-  f.done();
+  auto [id, pin] = credentials(s, c, request, "download_pin");
   auto issued = ra::collect_certificate(s.ra(), s.ca(), id, pin, actor_of(c));
   json chain = json::array();
   for (const auto& cert : issued.chain) chain.push_back(ossl::cert_pem(cert.get()));
