@@ -3,7 +3,8 @@
 # contract → ca → hsm, and ra, ca, contract → db → config → core. Each module may include only the public headers of the modules
 # below it; each third-party library enters through one module (libp11 and PKCS#11 only in hsm/,
 # SQLite only in db/, Beast only in enroll/, qpdf only in contract/), and nothing above hsm/ sees more of it than the
-# key-store seam (jitsuin/hsm/key_store.h). Registered with CTest as `layering`.
+# key-store seam (jitsuin/hsm/key_store.h), and for the token agent of enroll/ (`jitsuin token`) the
+# applicant-token facade jitsuin/hsm/agent.h. Registered with CTest as `layering`.
 #
 # Usage: tests/layering.sh [SOURCE_DIR]      Exit 0 when every include is allowed, else 1.
 set -euo pipefail
@@ -16,7 +17,7 @@ declare -A allowed=(
   [ca]="core config db ca hsm/key_store.h"
   [ra]="core config db ca ra"
   [contract]="core config db ca contract hsm/key_store.h"
-  [enroll]="core config db ca ra contract api hsm/key_store.h"
+  [enroll]="core config db ca ra contract api hsm/key_store.h hsm/agent.h"
 )
 status=0
 for module in core config db hsm ca ra contract enroll; do

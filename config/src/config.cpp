@@ -393,6 +393,20 @@ void ServerConfig::validate() const {
     bad("server.api_connections", "must be between 0 (one per I/O thread) and 256");
 }
 
+void EnrollConfig::decode(const json& j) {
+  Section s(j, "enroll");
+  s.integer("download_pin_minutes", download_pin_minutes);
+  s.integer("smime_pin_delay_minutes", smime_pin_delay_minutes);
+  s.finish();
+}
+
+void EnrollConfig::validate() const {
+  if (download_pin_minutes < 5 || download_pin_minutes > 43200)
+    bad("enroll.download_pin_minutes", "must be between 5 and 43200 (30 days)");
+  if (smime_pin_delay_minutes < 0 || smime_pin_delay_minutes > 1440)
+    bad("enroll.smime_pin_delay_minutes", "must be between 0 and 1440");
+}
+
 void Config::decode(const json& j) {
   Section top(j, "");
   if (auto* s = top.get("database")) database.decode(*s);
@@ -401,6 +415,7 @@ void Config::decode(const json& j) {
   if (auto* s = top.get("mail")) mail.decode(*s);
   if (auto* s = top.get("ra")) ra.decode(*s);
   if (auto* s = top.get("server")) server.decode(*s);
+  if (auto* s = top.get("enroll")) enroll.decode(*s);
   top.finish();
 }
 
@@ -411,6 +426,7 @@ void Config::validate() const {
   mail.validate();
   ra.validate();
   server.validate();
+  enroll.validate();
 }
 
 // ---------------------------------------------------------------- loading

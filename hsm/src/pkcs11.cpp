@@ -88,6 +88,7 @@ const RvName kRvNames[] = {
     {CKR_ATTRIBUTE_SENSITIVE, "CKR_ATTRIBUTE_SENSITIVE", "the attribute is sensitive and cannot be read"},
     {CKR_TEMPLATE_INCOMPLETE, "CKR_TEMPLATE_INCOMPLETE", "incomplete object template"},
     {CKR_KEY_SIZE_RANGE, "CKR_KEY_SIZE_RANGE", "the token does not support this key size"},
+    {CKR_DEVICE_MEMORY, "CKR_DEVICE_MEMORY", "the token is full: no room for more objects"},
 };
 
 // libp11 reports failures through OpenSSL's error queue: the reason of a PKCS#11-level error is
@@ -278,11 +279,11 @@ std::vector<TokenInfo> Module::tokens() const {
   return out;
 }
 
-Token Module::open(const Pkcs11Uri& uri) const {
+Token Module::open(const Pkcs11Uri& uri, bool with_uninitialized) const {
   std::optional<std::size_t> found;
   for (std::size_t i = 0; i < m_->nslots; ++i) {
     auto t = read_info(*m_, i);
-    if (!t.present || !t.initialized) continue;
+    if (!t.present || (!t.initialized && !with_uninitialized)) continue;
     if (uri.token && *uri.token != t.label) continue;
     if (uri.serial && *uri.serial != t.serial) continue;
     if (uri.manufacturer && *uri.manufacturer != t.manufacturer) continue;
@@ -718,6 +719,7 @@ std::vector<ObjectInfo> Token::objects() {
     o.kind = "certificate";
     o.label = c.label;
     o.id = c.id;
+    o.der = c.der;
     try {
       o.detail = ossl::name_to_string(X509_get_subject_name(ossl::cert_from_der(c.der).get()));
     } catch (const Error&) {

@@ -55,6 +55,7 @@ struct ObjectInfo {
   std::string label;
   Bytes id;
   std::string detail;  ///< key type and size, or certificate subject
+  Bytes der;           ///< certificates: the DER value
 };
 
 namespace detail {
@@ -151,8 +152,9 @@ class Module {
   /// Every slot that has a token, with fresh token information.
   std::vector<TokenInfo> tokens() const;
   /// The token a URI names (token label, serial, manufacturer, model, slot-id). Throws not_found
-  /// "token not present" when none matches, invalid_input when several do.
-  Token open(const Pkcs11Uri& uri) const;
+  /// "token not present" when none matches, invalid_input when several do. Uninitialised tokens
+  /// are skipped unless with_uninitialized (for an agent that initialises them).
+  Token open(const Pkcs11Uri& uri, bool with_uninitialized = false) const;
   /// The first slot with an uninitialised token (SoftHSM2 always offers one).
   Token open_uninitialized() const;
   const std::filesystem::path& path() const;
