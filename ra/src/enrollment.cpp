@@ -83,14 +83,14 @@ std::vector<std::string> profile_key_algorithms(RaContext& ctx, const std::strin
 // The download PIN in force (not replaced) of an application, newest first.
 struct PinRow {
   std::int64_t id = 0;
-  std::string hash, mailed_to;
+  std::string hash, mailed_to, issued_by;
   UnixTime issued_at = 0, expires_at = 0;
   int failures = 0;
   std::optional<UnixTime> locked_at, used_at, replaced_at;
 };
 
 constexpr const char* kPinColumns =
-    "SELECT id, pin_hash, mailed_to, issued_at, expires_at, failures, locked_at, used_at, replaced_at "
+    "SELECT id, pin_hash, mailed_to, issued_at, expires_at, failures, locked_at, used_at, replaced_at, issued_by "
     "FROM ra_download_pins ";
 
 PinRow read_pin_row(db::Statement& st) {
@@ -104,6 +104,7 @@ PinRow read_pin_row(db::Statement& st) {
   r.locked_at = st.opt_int64(6);
   r.used_at = st.opt_int64(7);
   r.replaced_at = st.opt_int64(8);
+  r.issued_by = st.text(9);
   return r;
 }
 
@@ -389,20 +390,13 @@ std::vector<DownloadPinRecord> download_pins(RaContext& ctx, const Principal& by
   detail::require_read(by, "read download PINs");
   UnixTime now = ctx.clock();
   const int max = ctx.config.ra.pin_max_attempts;
-  db::Statement st(ctx.db, "SELECT issued_at, expires_at, issued_by, mailed_to, failures, locked_at, used_at, "
-                           "replaced_at FROM ra_download_pins WHERE application_id = ? ORDER BY id");
+  db::Statement st(ctx.db, std::string(kPinColumns) + "WHERE application_id = ? ORDER BY id");
   st.bind(1, id);
   std::vector<DownloadPinRecord> out;
   while (st.step()) {
-    DownloadPinRecord r;
-    r.issued_at = st.int64(0);
-    r.expires_at = st.int64(1);
-    r.issued_by = st.text(2);
-    r.mailed_to = st.text(3);
-    r.failures = static_cast<int>(st.int64(4));
-    r.locked_at = st.opt_int64(5);
-    r.used_at = st.opt_int64(6);
-    r.replaced_at = st.opt_int64(7);
+    PinRow row = read_pin_row(st);
+    DownloadPinRecord r{row.issued_at, row.expires_at, row.issued_by, row.mailed_to, row.failures,
+                        row.locked_at,  row.used_at,    row.replaced_at, ""};
     r.status = r.used_at                            ? "used"
                : r.replaced_at                      ? "replaced"
                : (r.locked_at || r.failures >= max) ? "locked"

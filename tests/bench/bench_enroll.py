@@ -55,7 +55,8 @@ bundle = call("ra.bundle.create", {
                 "address": "東京都港区新橋1-1-1", "representative_name": "試験 一郎", "representative_title": "代表取締役"},
     "contract_kind": "new", "applied_by": "representative", "received_on": today, "seal_form": True,
     "applicant_list": True, "token_quantity": count,
-    "contacts": [{"role": "contact", "name": "連絡 花子", "email": "contact@example.jp"}],
+    "contacts": [{"role": "contact", "name": "連絡 花子", "email": "contact@example.jp"},
+                 {"role": "billing", "name": "請求 次郎", "email": "billing@example.jp"}],
     "applicants": applicants}, suzuki)
 bid, apps = bundle["bundle"], bundle["applications"]
 for kind in ("registration_current", "representative_seal"):
@@ -63,7 +64,9 @@ for kind in ("registration_current", "representative_seal"):
 for a in apps:
     for kind in ("residence_record", "personal_seal"):
         call("ra.document.add", {"bundle": bid, "kind": kind, "issued": today, "application": a}, suzuki)
-call("ra.check", {"bundle": bid}, suzuki)
+checked = call("ra.check", {"bundle": bid}, suzuki)
+if not checked.get("complete"):
+    sys.exit(f"ra.check: {checked}")
 call("ra.approve", {"bundle": bid}, takahashi)
 pins = {}
 for i, a in enumerate(apps):
@@ -77,12 +80,15 @@ for a in apps:
     csrs[a] = req.public_bytes(serialization.Encoding.PEM).decode()
 
 db = sqlite3.connect(os.path.join(home, "jitsuin.db"), timeout=30)
-with open(os.path.join(home, "outbox.key")) as f:
-    outbox_key = bytes.fromhex(f.read().strip())
+outbox_key = None   # HOME/outbox.key exists once the first mail with a secret is queued
 
 
 def download_pin(app):
     """The download PIN of the newest download_pin mail for `app`, opened as the outbox does."""
+    global outbox_key
+    if outbox_key is None:
+        with open(os.path.join(home, "outbox.key")) as f:
+            outbox_key = bytes.fromhex(f.read().strip())
     rows = db.execute("SELECT message_id, recipient, template, language, params, sealed FROM outbox "
                       "WHERE template = 'download_pin' ORDER BY id DESC LIMIT 50").fetchall()
     for token, recipient, template, language, params, sealed in rows:

@@ -272,7 +272,12 @@ for p in first.pin second.pin app3.pin; do
   ! grep -qF "$(tr -d '\n' <"$p")" show.out || fail "a PIN in the RA view"
   ! grep -qF "$(tr -d '\n' <"$p")" server.err || fail "a PIN in the server's log"
 done
-check "ra.application.show: history to issued, download PINs replaced/used, no PIN"
+# The same in the CLI's text view.
+"$JITSUIN" --home "$home" login --user suzuki --password-file suzuki.pw >/dev/null
+"$JITSUIN" --home "$home" ra application-show --id "$APP3" >show.txt
+grep -q '^download PIN replaced: ' show.txt && grep -q '^download PIN used: ' show.txt || fail "CLI view: $(cat show.txt)"
+"$JITSUIN" --home "$home" logout >/dev/null
+check "ra.application.show and ra application-show: history to issued, download PINs replaced/used, no PIN"
 stop_served "$pid" server.err
 
 # ---------------------------------------------------------------- 5. the audit chain

@@ -246,6 +246,10 @@ int application_show(const GlobalOptions& g, const std::vector<std::string>& arg
               << (str(e, "note").empty() ? "" : "  (" + str(e, "note") + ")") << "\n";
   for (const auto& m : j["mailings"])
     std::cout << "mail " << str(m, "tracking_number") << ": " << str(m, "state") << " (sent " << str(m, "sent_on") << ")\n";
+  // enroll: the download PINs mailed (never the PIN itself).
+  for (const auto& p : j.value("download_pins", json::array()))
+    std::cout << "download PIN " << str(p, "status") << ": issued " << str(p, "issued_at") << " to " << str(p, "mailed_to")
+              << ", expires " << str(p, "expires_at") << ", " << p.value("failures", 0) << " wrong\n";
   return 0;
 }
 
