@@ -61,9 +61,8 @@ readme = open(sys.argv[1], encoding="utf-8").read()
 start = readme.find(sys.argv[2] + "\n")
 if start < 0:
     sys.exit("README.md has no section " + sys.argv[2])
-level = sys.argv[2].split(" ")[0]
-ends = [i for i in (readme.find("\n## ", start + 1), readme.find("\n" + level + " ", start + 1) if level != "##" else -1)
-        if i >= 0]
+# Up to the next heading of any level: "## Enrollment"'s own text, not subsections others add.
+ends = [i for i in (readme.find("\n## ", start + 1), readme.find("\n### ", start + 1)) if i >= 0]
 end = min(ends) if ends else len(readme)
 blocks = re.findall(r"^```\n(.*?)^```", readme[start:end], re.S | re.M)
 if not blocks:
