@@ -16,6 +16,7 @@ if [ "$mode" = test ]; then
   packages+=(gnutls-bin opensc poppler-utils python3-aiosmtpd time curl jq libnss3-tools qpdf)
   packages+=(systemd)   # ops: systemd-analyze verify of config/systemd (CTest deploy_units)
   packages+=(wrk golang-cfssl nginx-light python3-cryptography-vectors)   # benches (tests/bench) and PKITS (contract)
+  packages+=(chromium chromium-driver python3-selenium poppler-utils)   # web: the consoles in a real browser (tests/web)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -347,6 +347,9 @@ void ServerConfig::decode(const json& j) {
   s.integer("auth_rate_window_seconds", auth_rate_window_seconds);
 
   s.str("tls_key", tls_key);
+  // web
+  s.str("web_root", web_root);
+  s.integer("web_idle_minutes", web_idle_minutes);
   s.finish();
 }
 
@@ -383,6 +386,8 @@ void ServerConfig::validate() const {
     bad("server.auth_rate_window_seconds", "must be between 1 and 86400");
 
   if (tls_key != "token" && tls_key != "file") bad("server.tls_key", "must be \"token\" or \"file\"");
+  // web
+  if (web_idle_minutes < 1 || web_idle_minutes > 1440) bad("server.web_idle_minutes", "must be between 1 and 1440");
 }
 
 void Config::decode(const json& j) {

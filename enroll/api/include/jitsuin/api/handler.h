@@ -99,5 +99,6 @@ void add_outbox_handlers(std::vector<Handler>& out);
 void add_ra_handlers(std::vector<Handler>& out);
 void add_company_handlers(std::vector<Handler>& out);
 void add_trust_handlers(std::vector<Handler>& out);
+void add_web_handlers(std::vector<Handler>& out);   // web
 
 }  // namespace jitsuin::api
