@@ -199,6 +199,14 @@ def page_checks(d, name):
     d.save_screenshot(str(ART / f"{name}.png"))
     problems = d.execute_script(A11Y)
     check(not problems, f"{name}: title, one h1, every control labelled {problems or ''}")
+    # 200 % zoom: the layout of a 1280-pixel window at 200 % is that of a 640-pixel one. No
+    # horizontal scrolling of the page (wide tables scroll inside their own box).
+    size = d.get_window_size()
+    d.set_window_size(640, size["height"])
+    wide = d.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    d.save_screenshot(str(ART / f"{name}-zoom200.png"))
+    d.set_window_size(size["width"], size["height"])
+    check(wide[0] <= wide[1], f"{name}: readable at 200 % zoom without horizontal scrolling {wide}")
     # Keyboard focus: a click on the heading (not focusable) moves the starting point of keyboard
     # navigation there; Tab then lands on the next control, which must show a visible outline.
     d.find_element(By.TAG_NAME, "h1").click()
