@@ -266,6 +266,31 @@ def first_login():
         d.quit()
 
 
+def administrator():
+    d = browser("admin")
+    try:
+        login(d, "operator", "admin", secret("admin.pw"), "/ra/")
+        go(d, "/ra/operators.html")
+        wait(d, lambda: "takahashi" in text(d, "#operators"), "the operator list")
+        page_checks(d, "ra-operators")
+        d.find_element(By.ID, "op-name").send_keys("ito")
+        d.find_element(By.ID, "op-display").send_keys("伊藤 四郎")
+        d.find_element(By.ID, "op-password").send_keys("first password for ito from admin")
+        d.find_element(By.ID, "op-submit").click()
+        message(d, "ok")
+        wait(d, lambda: "ito" in text(d, "#operators"), "the new operator in the list")
+        row = next(r for r in d.find_elements(By.CSS_SELECTOR, "#operators tbody tr") if r.text.startswith("ito"))
+        check("仮パスワード" in row.text and "オペレータ" in row.text,
+              "an administrator adds an operator in the console: listed with a temporary password")
+        d.find_element(By.ID, "op-disable-admin").click()
+        m = message(d, "error")
+        check("last administrator" in m, f"disabling the last administrator is refused with the server's reason: {m}")
+        d.find_element(By.ID, "logout").click()
+        wait(d, lambda: d.current_url.endswith("/ra/login.html"), "the admin's logout")
+    finally:
+        d.quit()
+
+
 def operator_day():
     app1, app2, bundle1 = cfg["app1"], cfg["app2"], cfg["bundle1"]
     suzuki = browser("suzuki")
@@ -527,6 +552,7 @@ def applicant_pages():
 
 http_checks()
 first_login()
+administrator()
 operator_day()
 company_admin()
 applicant_pages()

@@ -48,7 +48,8 @@ export function say(id, message, kind = "error") {
 export function param(name) { return new URLSearchParams(location.search).get(name); }
 
 const NAV = {
-  operator: [["ra.nav.applications", "/ra/"], ["ra.nav.revocations", "/ra/revocations.html"]],
+  operator: [["ra.nav.applications", "/ra/"], ["ra.nav.revocations", "/ra/revocations.html"],
+             ["ra.nav.operators", "/ra/operators.html"]],
   company: [["company.nav.home", "/company/"]],
   applicant: [["enroll.nav.guide", "/enroll/"], ["enroll.nav.status", "/enroll/status.html"], ["enroll.nav.faq", "/enroll/faq.html"]],
 };

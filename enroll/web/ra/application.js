@@ -28,7 +28,7 @@ async function load() {
     ...fact("ra.app.entered_by", el("span", { id: "entered-by", text: entered })),
     ...fact("ra.app.checked_by", el("span", { id: "checked-by", text: checked || t("ra.app.not_yet") })),
     ...fact("ra.app.approved_by", el("span", { id: "approved-by", text: operator(a.approved_by) || t("ra.app.not_yet") })),
-    ...fact("ra.app.who_may", t("ra.app.who_may_text", { names: [entered, checked].filter(Boolean).join(", ") })));
+    ...fact("ra.app.who_may", t("ra.app.who_may_text", { names: [...new Set([entered, checked].filter(Boolean))].join(", ") })));
   let mine = t("ra.app.you_may");
   if (!["approver", "administrator"].includes(who.role)) mine = t("ra.app.you_role", { role: t(`role.${who.role}`) });
   else if (who.name === entered || who.name === checked) mine = t("ra.app.you_entered");
