@@ -37,6 +37,7 @@ HOST, PORT = URL.removeprefix("https://").split(":")
 PORT = int(PORT)
 TLS = ssl.create_default_context(cafile=cfg["root"])
 passed = []
+issued_pin = {}   # application -> the PIN the console showed, for the applicant's status page
 
 
 def check(cond, what):
@@ -376,6 +377,7 @@ def operator_day():
         d.find_element(By.ID, "issue-pin").click()
         message(d, "ok")
         pin = text(d, "#pin-value")
+        issued_pin[app1] = pin
         check(re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", pin) is not None, "the PIN is shown once in the page")
         page_checks(d, "ra-application-pin")
         d.find_element(By.ID, "letter-link").click()
@@ -546,6 +548,19 @@ def applicant_pages():
             page_checks(d, name + "-en")
             d.find_element(By.ID, "lang-switch").click()
             ready(d)
+        # The status of an application (enroll.status), with the PIN the console issued.
+        app1 = cfg["app1"]
+        go(d, "/enroll/status.html")
+        d.find_element(By.ID, "application").send_keys(str(app1))
+        d.find_element(By.ID, "pin").send_keys("AAAA-AAAA-AAAA-AAAA" + Keys.ENTER)
+        m = message(d, "error")
+        check("残り" in m, f"a wrong application PIN: the message says how many tries are left: {m}")
+        d.find_element(By.ID, "pin").clear()
+        d.find_element(By.ID, "pin").send_keys(issued_pin[app1] + Keys.ENTER)
+        wait(d, lambda: d.find_element(By.ID, "status-result").is_displayed(), "the status")
+        check(text(d, "#status-state") != "" and text(d, "#status-next") != "",
+              f"the application's status after ID and PIN: {text(d, '#status-state')} / {text(d, '#status-next')}")
+        page_checks(d, "enroll-status-result")
     finally:
         d.quit()
 

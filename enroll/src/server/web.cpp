@@ -89,7 +89,9 @@ Response web_json(unsigned version, http::status status, const json& body) {
 }
 
 Response web_error(unsigned version, http::status status, const std::string& code, const std::string& message) {
-  return web_json(version, status, {{"error", code}, {"message", message}});
+  auto res = error_response(version, status, code, message);
+  security_headers(res);
+  return res;
 }
 
 void set_cookie(Response& res, const std::string& token) {
@@ -150,6 +152,17 @@ api::Response call(Shared& shared, const std::string& source, std::optional<std:
   std::lock_guard lock(shared.services_mutex);
   if (holder && caller.session_token) *holder = api::session_holder(shared.services, *caller.session_token).value_or("");
   return api::respond(shared.services, caller, name, request);
+}
+
+// Takes the browser session of `token` out of this process's table (logout, a new login).
+std::optional<BrowserSession> forget(const std::string& token) {
+  auto& st = state();
+  std::lock_guard lock(st.mutex);
+  auto it = st.sessions.find(token_key(token));
+  if (it == st.sessions.end()) return std::nullopt;
+  BrowserSession s = it->second;
+  st.sessions.erase(it);
+  return s;
 }
 
 // The live browser session of the cookie: known to this process and not idle for longer than
@@ -221,18 +234,8 @@ Response login(Shared& shared, const Request& req, std::string& principal, const
     st.sessions[token_key(token)] = {company, Clock::now()};
   }
   // A session the browser held before is ended: one browser, one session.
-  if (auto old = session_cookie(req); old && !old->empty()) {
-    std::optional<BrowserSession> was;
-    {
-      auto& st = state();
-      std::lock_guard lock(st.mutex);
-      if (auto it = st.sessions.find(token_key(*old)); it != st.sessions.end()) {
-        was = it->second;
-        st.sessions.erase(it);
-      }
-    }
-    if (was) call(shared, source, *old, was->company ? "company.logout" : "session.logout", json::object());
-  }
+  if (auto old = session_cookie(req); old && !old->empty())
+    if (auto was = forget(*old)) call(shared, source, *old, was->company ? "company.logout" : "session.logout", json::object());
   auto res = web_json(req.version(), http::status::ok, r.body);
   set_cookie(res, token);
   return res;
@@ -268,15 +271,7 @@ Response logout(Shared& shared, const Request& req, std::string& principal, cons
     auto body = json::parse(req.body(), nullptr, false);
     everywhere = body.is_object() && body.value("everywhere", false);
   }
-  std::optional<BrowserSession> s;
-  {
-    auto& st = state();
-    std::lock_guard lock(st.mutex);
-    if (auto it = st.sessions.find(token_key(*token)); it != st.sessions.end()) {
-      s = it->second;
-      st.sessions.erase(it);
-    }
-  }
+  auto s = forget(*token);
   if (!s) return session_gone(req.version());
   std::string_view handler = s->company ? "company.logout" : everywhere ? "session.logout_all" : "session.logout";
   auto r = call(shared, source, *token, handler, json::object(), &principal);
