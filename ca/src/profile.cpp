@@ -159,7 +159,7 @@ void refuse_unknown_keys(const json& j, const std::string& where, const std::set
 Profile decode_profile(const json& j, const std::string& name) {
   refuse_unknown_keys(j, "", {"description", "subject", "validity", "key_usage", "key_usage_rsa", "key_usage_ec",
                                      "extended_key_usage", "extended_key_usage_critical", "email_in_san",
-                                     "server_names_in_san", "ocsp_no_check"});
+                                     "server_names_in_san", "ocsp_no_check", "key_algorithms"});
   Profile p;
   p.name = name;
   p.description = j.value("description", "");
@@ -182,6 +182,8 @@ Profile decode_profile(const json& j, const std::string& name) {
   p.email_in_san = j.value("email_in_san", false);
   p.server_names_in_san = j.value("server_names_in_san", false);
   p.ocsp_no_check = j.value("ocsp_no_check", false);
+  p.key_algorithms = strings(j.value("key_algorithms", json::array()), "key_algorithms",
+                             {"p256", "p384", "rsa2048", "rsa3072", "rsa4096"});
   if (std::find(p.required_fields.begin(), p.required_fields.end(), "common_name") == p.required_fields.end())
     throw Error(ErrorKind::config, "common_name must be required");
   if (p.key_usage.empty()) throw Error(ErrorKind::config, "key_usage must not be empty");

@@ -390,6 +390,20 @@ void ServerConfig::validate() const {
   if (web_idle_minutes < 1 || web_idle_minutes > 1440) bad("server.web_idle_minutes", "must be between 1 and 1440");
 }
 
+void EnrollConfig::decode(const json& j) {
+  Section s(j, "enroll");
+  s.integer("download_pin_minutes", download_pin_minutes);
+  s.integer("smime_pin_delay_minutes", smime_pin_delay_minutes);
+  s.finish();
+}
+
+void EnrollConfig::validate() const {
+  if (download_pin_minutes < 5 || download_pin_minutes > 43200)
+    bad("enroll.download_pin_minutes", "must be between 5 and 43200 (30 days)");
+  if (smime_pin_delay_minutes < 0 || smime_pin_delay_minutes > 1440)
+    bad("enroll.smime_pin_delay_minutes", "must be between 0 and 1440");
+}
+
 void Config::decode(const json& j) {
   Section top(j, "");
   if (auto* s = top.get("database")) database.decode(*s);
@@ -398,6 +412,7 @@ void Config::decode(const json& j) {
   if (auto* s = top.get("mail")) mail.decode(*s);
   if (auto* s = top.get("ra")) ra.decode(*s);
   if (auto* s = top.get("server")) server.decode(*s);
+  if (auto* s = top.get("enroll")) enroll.decode(*s);
   top.finish();
 }
 
@@ -408,6 +423,7 @@ void Config::validate() const {
   mail.validate();
   ra.validate();
   server.validate();
+  enroll.validate();
 }
 
 // ---------------------------------------------------------------- loading

@@ -446,6 +446,45 @@ CREATE TABLE partner_cas (
   added_by TEXT NOT NULL
 );
 )sql"},
+    // issue 10 (enroll)
+    {13, "download PINs",
+     R"sql(
+-- EN-2..EN-4: the download PIN (ダウンロードPIN) mailed when an applicant enrolls; scrypt hash only.
+-- One row per PIN issued; a re-issue marks the previous row replaced. Failures are counted here,
+-- inside the verifying transaction, so restarts and parallel requests win no extra guesses.
+CREATE TABLE ra_download_pins (
+  id INTEGER PRIMARY KEY,
+  application_id INTEGER NOT NULL REFERENCES ra_applications(id),
+  pin_hash TEXT NOT NULL,
+  mailed_to TEXT NOT NULL,
+  outbox_id INTEGER,
+  issued_by TEXT NOT NULL,
+  issued_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0,
+  locked_at INTEGER,
+  used_at INTEGER,
+  replaced_at INTEGER
+);
+CREATE INDEX ra_download_pins_application ON ra_download_pins(application_id);
+-- The application PIN stays (hashed) after enrollment, spent, so the applicant can still ask for
+-- the status with it.
+ALTER TABLE ra_applications ADD COLUMN pin_spent_at INTEGER;
+-- Wrong application PINs typed for an application number that has no PIN in force (unknown,
+-- or not yet mailed): counted like real ones so that the answers look the same.
+CREATE TABLE ra_enroll_unknown (
+  application_id INTEGER PRIMARY KEY,
+  failures INTEGER NOT NULL
+);
+-- RA-8 (seed 003): where a company admin's additional certificate's PIN mail goes, and whom the
+-- RA calls about the request (申請担当者情報).
+ALTER TABLE ra_certificate_requests ADD COLUMN pin_recipient_name TEXT;
+ALTER TABLE ra_certificate_requests ADD COLUMN pin_recipient_email TEXT;
+ALTER TABLE ra_certificate_requests ADD COLUMN contact_name TEXT;
+ALTER TABLE ra_certificate_requests ADD COLUMN contact_department TEXT;
+ALTER TABLE ra_certificate_requests ADD COLUMN contact_phone TEXT;
+ALTER TABLE ra_certificate_requests ADD COLUMN contact_email TEXT;
+)sql"},
 };
 
 }  // namespace

@@ -161,6 +161,18 @@ config::NameFields applicant_subject(const ApplicantInput& a) {
   return s;
 }
 
+namespace detail {
+
+config::NameFields profile_subject(const ca::Profile& profile, const ApplicantInput& a) {
+  config::NameFields s = applicant_subject(a);
+  // An S/MIME profile (seed 004) names the Form-5 address in the certificate: one per address.
+  auto names = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), "email") != v.end(); };
+  if (names(profile.required_fields) || names(profile.optional_fields)) s["email"] = a.email;
+  return s;
+}
+
+}  // namespace detail
+
 void validate_applicant(RaContext& ctx, const ApplicantInput& in) {
   ApplicantInput a = normalized(in);
   JITSUIN_ARG_CHECK(is_kana(a.name_kana), "name_kana must be written in kana (フリガナ), got '" + a.name_kana + "'");
@@ -176,7 +188,7 @@ void validate_applicant(RaContext& ctx, const ApplicantInput& in) {
                     "validity_years must be 1 or 2, not " + std::to_string(a.validity_years));
   // The romaji length rules of RA-8 and the validity are the certificate profile's: reuse them.
   ca::Profile profile = ca::load_profile(ctx.config.ca.profiles_dir, a.profile);
-  profile.validate_subject(applicant_subject(a));
+  profile.validate_subject(detail::profile_subject(profile, a));
   profile.validity_days(a.validity_years * 365);
 }
 

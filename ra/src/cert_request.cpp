@@ -4,6 +4,7 @@
 #include "jitsuin/ra/accounts.h"
 #include "jitsuin/ra/date.h"
 #include "jitsuin/ra/outbox.h"
+#include "mail_templates.h"
 #include "ra_core.h"
 
 namespace jitsuin::ra {
@@ -14,7 +15,9 @@ namespace {
 
 constexpr const char* kSelect =
     "SELECT r.id, r.application_id, r.bundle_id, r.company_id, adm.login_id, usr.login_id, r.requested_at, a.state, "
-    "a.name_kanji, a.name_romaji, a.certificate_serial, r.link_id IS NOT NULL, r.link_note "
+    "a.name_kanji, a.name_romaji, a.certificate_serial, r.link_id IS NOT NULL, r.link_note, "
+    "r.pin_recipient_name, r.pin_recipient_email, r.contact_name, r.contact_department, r.contact_phone, "
+    "r.contact_email "
     "FROM ra_certificate_requests r JOIN ra_applications a ON a.id = r.application_id "
     "JOIN ra_accounts adm ON adm.id = r.requested_by JOIN ra_accounts usr ON usr.id = r.user_account_id ";
 
@@ -33,6 +36,12 @@ CertificateRequest read(db::Statement& st) {
   r.serial = st.opt_text(10);
   r.linked = st.int64(11) != 0;
   r.link_note = st.text(12);
+  r.pin_recipient_name = st.opt_text(13).value_or("");
+  r.pin_recipient_email = st.opt_text(14).value_or("");
+  r.contact_name = st.opt_text(15).value_or("");
+  r.contact_department = st.opt_text(16).value_or("");
+  r.contact_phone = st.opt_text(17).value_or("");
+  r.contact_email = st.opt_text(18).value_or("");
   return r;
 }
 
@@ -79,6 +88,18 @@ std::int64_t file_request(RaContext& ctx, const Principal& who, const Certificat
     }
   }
   validate_applicant(ctx, form);   // RA-8 romaji rules, validity, e-mail, kana
+  // Seed 003: the PIN recipient and the requester contact (defaults: Form-5 e-mail, the admin).
+  std::string pin_name = detail::text_field(input.pin_recipient_name, "pin_recipient.name", 100, false);
+  std::string pin_email = detail::text_field(input.pin_recipient_email, "pin_recipient.email", 254, false);
+  JITSUIN_ARG_CHECK(pin_email.empty() || mail::is_valid_address(pin_email),
+                    "pin_recipient.email '" + pin_email + "' is not a valid e-mail address");
+  JITSUIN_ARG_CHECK(pin_name.empty() || !pin_email.empty(), "pin_recipient needs an e-mail address with its name");
+  std::string contact_name = detail::text_field(input.contact_name, "contact.name", 100, false);
+  std::string contact_department = detail::text_field(input.contact_department, "contact.department", 100, false);
+  std::string contact_phone = detail::text_field(input.contact_phone, "contact.phone", 30, false);
+  std::string contact_email = detail::text_field(input.contact_email, "contact.email", 254, false);
+  JITSUIN_ARG_CHECK(contact_email.empty() || mail::is_valid_address(contact_email),
+                    "contact.email '" + contact_email + "' is not a valid e-mail address");
   {
     db::Statement pending(ctx.db,
                        "SELECT r.application_id FROM ra_certificate_requests r JOIN ra_applications a "
@@ -105,12 +126,21 @@ std::int64_t file_request(RaContext& ctx, const Principal& who, const Certificat
       {{"request", "additional_certificate"}, {"company", admin.company_id}, {"user_id", user.login_id}});
   db::Statement ins(ctx.db,
                     "INSERT INTO ra_certificate_requests (application_id, bundle_id, company_id, requested_by, "
-                    "user_account_id, user_name, user_email, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                    "user_account_id, user_name, user_email, requested_at, pin_recipient_name, pin_recipient_email, "
+                    "contact_name, contact_department, contact_phone, contact_email) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ins.bind(1, app_id).bind(2, bundle_id).bind(3, admin.company_id).bind(4, admin.id).bind(5, user.id);
-  ins.bind(6, user.name).bind(7, user.email).bind(8, now).exec();
+  ins.bind(6, user.name).bind(7, user.email).bind(8, now);
+  ins.bind(9, pin_email.empty() ? form.name_kanji : (pin_name.empty() ? pin_email : pin_name));
+  ins.bind(10, pin_email.empty() ? form.email : pin_email);
+  ins.bind(11, contact_name.empty() ? admin.name : contact_name).bind(12, contact_department);
+  ins.bind(13, contact_phone).bind(14, contact_email.empty() ? admin.email : contact_email).exec();
+  // Seed 003: "request received" goes to the requester contact (申請ご担当者宛).
   enqueue_mail(ctx.db,
-               {admin.email, "application_received", "ja",
-                {{"name", admin.name}, {"application_number", std::to_string(app_id)}, {"received_at", now}}},
+               {contact_email.empty() ? admin.email : contact_email, "application_received", "ja",
+                {{"name", contact_name.empty() ? admin.name : contact_name},
+                 {"application_number", std::to_string(app_id)},
+                 {"received_at", now}}},
                now);
   return app_id;
 }

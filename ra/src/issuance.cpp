@@ -4,6 +4,7 @@
 #include "jitsuin/core/fault.h"
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/outbox.h"
+#include "jitsuin/ca/profile.h"
 #include "ra_core.h"
 
 namespace jitsuin::ra {
@@ -27,7 +28,8 @@ Error not_enrolled(std::int64_t id, State state) {
 }  // namespace
 
 ca::IssuedCertificate issue_for_application(RaContext& ctx, ca::CertificateAuthority& ca, std::int64_t id,
-                                            const std::string& actor) {
+                                            const std::string& actor,
+                                            const std::function<std::string()>& in_transaction) {
   Application app = detail::get_application(ctx, id);
   if (app.state == State::issued && app.certificate_serial) return existing_certificate(ca, id, *app.certificate_serial);
   if (app.state != State::enrolled) throw not_enrolled(id, app.state);
@@ -42,7 +44,7 @@ ca::IssuedCertificate issue_for_application(RaContext& ctx, ca::CertificateAutho
   ca::IssueRequest req;
   req.profile = app.form.profile;
   req.csr = csr;
-  req.subject = applicant_subject(app.form);
+  req.subject = detail::profile_subject(ca::load_profile(ctx.config.ca.profiles_dir, app.form.profile), app.form);
   req.days = app.form.validity_years * 365;
   // The slow part (CSR checks, the token's signature) before the write lock. Two requests for one
   // application may both sign; only the first to take the lock records its certificate.
@@ -56,25 +58,39 @@ ca::IssuedCertificate issue_for_application(RaContext& ctx, ca::CertificateAutho
   app = detail::get_application(ctx, id);   // again, under the write lock
   if (app.state == State::issued && app.certificate_serial) return existing_certificate(ca, id, *app.certificate_serial);
   if (app.state != State::enrolled) throw not_enrolled(id, app.state);
+  std::string credential = in_transaction ? in_transaction() : std::string();
   nlohmann::json ca_details;
   ca::CertificateRecord record = ca.record_certificate(prepared, ca_details);
   const std::string& serial = record.serial_hex;
   nlohmann::json details = {{"serial", serial}, {"certificate", ca_details}};
   // A company admin's additional request (RA-8) is linked to its user ID here.
   details.update(detail::link_requested_certificate(ctx, id, serial));
-  // A renewal replaces the earlier certificate: it is revoked as superseded with the new one.
+  // A renewal replaces the earlier certificate: it is revoked as superseded with the new one. So
+  // does a new S/MIME certificate for an address (one certificate per address, seed 004).
+  std::vector<std::string> superseded;
   if (app.renewal_of) {
     Application old = detail::get_application(ctx, *app.renewal_of);
-    if (old.certificate_serial) {
-      auto status = ca.store().status(*old.certificate_serial);
-      if (status && !status->revoked() && status->not_after > ctx.clock()) {
-        nlohmann::json revocation = {{"serial", *old.certificate_serial}};
-        ca.store().record_revocation({*old.certificate_serial, ca::RevocationReason::superseded, std::nullopt},
-                                     revocation);
-        details["superseded"] = revocation;
+    if (old.certificate_serial) superseded.push_back(*old.certificate_serial);
+  }
+  if (app.form.profile == "smime") {
+    db::Statement st(ctx.db, "SELECT certificate_serial FROM ra_applications WHERE profile = 'smime' AND id != ? "
+                             "AND lower(email) = lower(?) AND certificate_serial IS NOT NULL ORDER BY id");
+    st.bind(1, id).bind(2, app.form.email);
+    while (st.step()) superseded.push_back(st.text(0));
+  }
+  for (const auto& old_serial : superseded) {
+    auto status = ca.store().status(old_serial);
+    if (status && !status->revoked() && status->not_after > ctx.clock()) {
+      nlohmann::json revocation = {{"serial", old_serial}};
+      ca.store().record_revocation({old_serial, ca::RevocationReason::superseded, std::nullopt}, revocation);
+      if (!details.contains("superseded")) details["superseded"] = revocation;
+      else {
+        if (!details["superseded"].is_array()) details["superseded"] = nlohmann::json::array({details["superseded"]});
+        details["superseded"].push_back(revocation);
       }
     }
   }
+  if (!credential.empty()) details["credential"] = credential;
   detail::transition(ctx, id, State::issued, actor, "serial " + serial, details);
   db::Statement up(ctx.db, "UPDATE ra_applications SET certificate_serial = ?, issued_at = ? WHERE id = ?");
   up.bind(1, serial).bind(2, record.issued_at).bind(3, id).exec();

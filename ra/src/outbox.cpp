@@ -209,7 +209,7 @@ void finish(db::Database& db, const Claimed& c, const std::string& state, UnixTi
 
 }  // namespace
 
-std::int64_t enqueue_mail(db::Database& db, const Mail& mail, UnixTime now) {
+std::int64_t enqueue_mail(db::Database& db, const Mail& mail, UnixTime now, std::optional<UnixTime> not_before) {
   if (!db.in_transaction())
     throw Error(ErrorKind::internal, "mails must be queued inside the transaction of the event they announce");
   JITSUIN_ARG_CHECK(mail::is_valid_address(mail.to), "'" + mail.to + "' is not a valid e-mail address");
@@ -234,7 +234,7 @@ std::int64_t enqueue_mail(db::Database& db, const Mail& mail, UnixTime now) {
                     "attempts, next_attempt_at, sealed) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)");
   ins.bind(1, now).bind(2, mail.to).bind(3, mail.template_name).bind(4, mail.language);
   ins.bind(5, mail::without_secrets(mail.template_name, params).dump());
-  ins.bind(6, token).bind(7, now);
+  ins.bind(6, token).bind(7, std::max(now, not_before.value_or(now)));
   if (sealed) ins.bind_blob(8, *sealed);
   else ins.bind_null(8);
   ins.exec();

@@ -1,5 +1,7 @@
 #include "jitsuin/ra/pin.h"
 
+#include <algorithm>
+
 #include "jitsuin/ca/csr.h"
 #include "jitsuin/core/error.h"
 #include "jitsuin/ra/application.h"
@@ -10,6 +12,7 @@
 namespace jitsuin::ra {
 
 using nlohmann::json;
+using detail::PinMatch;
 
 namespace {
 
@@ -19,31 +22,11 @@ constexpr std::size_t kPinChars = 16;   // 16 x 5 bits = 80 bits
 
 std::string object(std::int64_t id) { return "application:" + std::to_string(id); }
 
-// The slow half of a PIN check, before any write lock: the stored hash and whether the typed PIN
-// matches it (scrypt, ~0.1 s).
-struct PinMatch {
-  std::optional<std::string> hash;
-  bool match = false;
-};
-
-PinMatch match_pin(RaContext& ctx, std::int64_t id, std::string_view typed) {
-  PinMatch m;
-  {
-    db::Statement st(ctx.db, "SELECT pin_hash FROM ra_applications WHERE id = ?");
-    st.bind(1, id);
-    if (!st.step() || st.is_null(0)) return m;
-    m.hash = st.text(0);
-  }
-  std::string pin = normalize_pin(typed);
-  m.match = !pin.empty() && verify_secret(pin, *m.hash);
-  return m;
-}
-
 // The counting half, inside the caller's transaction: re-reads the application (its PIN may have
 // been locked, spent or re-issued since match_pin), counts a wrong attempt, locks at the limit.
 // With `enrolling`, an accepted PIN writes no entry of its own: the enrollment's state change is
 // the request's one entry.
-PinCheck check_in_tx(RaContext& ctx, std::int64_t id, const PinMatch& checked, const std::string& actor,
+PinCheck check_in_tx(RaContext& ctx, std::int64_t id, const detail::PinMatch& checked, const std::string& actor,
                      bool enrolling = false) {
   UnixTime now = ctx.clock();
   const int max = ctx.config.ra.pin_max_attempts;
@@ -94,6 +77,85 @@ PinCheck check_in_tx(RaContext& ctx, std::int64_t id, const PinMatch& checked, c
 }
 
 }  // namespace
+
+namespace detail {
+
+PinMatch match_pin(RaContext& ctx, std::int64_t id, std::string_view typed) {
+  PinMatch m;
+  {
+    db::Statement st(ctx.db, "SELECT pin_hash FROM ra_applications WHERE id = ?");
+    st.bind(1, id);
+    if (!st.step() || st.is_null(0)) return m;
+    m.hash = st.text(0);
+  }
+  std::string pin = normalize_pin(typed);
+  m.match = !pin.empty() && verify_secret(pin, *m.hash);
+  return m;
+}
+
+ApplicantPin check_applicant_pin(RaContext& ctx, std::int64_t id, const PinMatch& checked, const std::string& actor) {
+  const int max = ctx.config.ra.pin_max_attempts;
+  UnixTime now = ctx.clock();
+  ApplicantPin out;
+  db::Statement st(ctx.db, "SELECT state, pin_hash, pin_expires_at, pin_failures, pin_locked_at, pin_spent_at "
+                           "FROM ra_applications WHERE id = ?");
+  st.bind(1, id);
+  std::optional<std::string> hash;
+  int failures = 0;
+  bool locked = false;
+  if (st.step()) {
+    out.state = parse_state(st.text(0));
+    hash = st.opt_text(1);
+    out.expires_at = st.opt_int64(2);
+    failures = static_cast<int>(st.int64(3));
+    locked = !st.is_null(4);
+    out.spent = !st.is_null(5);
+  }
+  if (!hash) {
+    // No PIN in force (an unknown number, or a PIN withdrawn for re-issue): answered and counted
+    // like a wrong PIN, in a table of its own, so the answers do not tell the number is unknown.
+    db::Statement up(ctx.db, "INSERT INTO ra_enroll_unknown (application_id, failures) VALUES (?, 1) "
+                             "ON CONFLICT(application_id) DO UPDATE SET failures = failures + 1 RETURNING failures");
+    up.bind(1, id);
+    up.step();
+    int n = static_cast<int>(up.int64(0));
+    detail::audit(ctx, actor, "ra.pin.refused", object(id), {{"why", "no PIN in force"}});
+    out.status = n >= max ? PinStatus::locked : PinStatus::wrong;
+    out.remaining = std::max(0, max - n);
+    return out;
+  }
+  if (locked || failures >= max) {
+    detail::audit(ctx, actor, "ra.pin.refused", object(id), {{"why", "locked"}});
+    out.status = PinStatus::locked;
+    return out;
+  }
+  if (checked.match && checked.hash == hash) {
+    out.status = PinStatus::accepted;
+    out.remaining = max - failures;
+    return out;
+  }
+  ++failures;
+  bool lock = failures >= max;
+  db::Statement up(ctx.db, "UPDATE ra_applications SET pin_failures = ?, pin_locked_at = ? WHERE id = ?");
+  up.bind(1, failures);
+  if (lock) up.bind(2, now); else up.bind_null(2);
+  up.bind(3, id).exec();
+  detail::audit(ctx, actor, lock ? "ra.pin.locked" : "ra.pin.wrong", object(id), {{"failures", failures}});
+  out.status = lock ? PinStatus::locked : PinStatus::wrong;
+  out.remaining = max - failures;
+  return out;
+}
+
+void record_enrollment(RaContext& ctx, std::int64_t id, const std::string& csr_pem, const std::string& actor,
+                       nlohmann::json details) {
+  // The PIN is spent, not forgotten: its hash stays so the applicant can still ask for the status.
+  db::Statement up(ctx.db, "UPDATE ra_applications SET csr = ?, pin_spent_at = ? WHERE id = ?");
+  up.bind(1, csr_pem).bind(2, ctx.clock()).bind(3, id).exec();
+  details["pin"] = "accepted";
+  detail::transition(ctx, id, State::enrolled, actor, "", std::move(details));
+}
+
+}  // namespace detail
 
 std::string generate_pin() {
   Bytes r = random_bytes(10);
@@ -193,7 +255,7 @@ void request_pin_reissue(RaContext& ctx, const Principal& by, std::int64_t id, c
 }
 
 PinCheck verify_pin(RaContext& ctx, std::int64_t id, std::string_view typed) {
-  PinMatch m = match_pin(ctx, id, typed);   // slow: before taking the write lock
+  PinMatch m = detail::match_pin(ctx, id, typed);   // slow: before taking the write lock
   db::Transaction tx(ctx.db);
   PinCheck r = check_in_tx(ctx, id, m, "enroll");
   tx.commit();
@@ -203,14 +265,10 @@ PinCheck verify_pin(RaContext& ctx, std::int64_t id, std::string_view typed) {
 PinCheck enroll_with_pin(RaContext& ctx, std::int64_t id, std::string_view typed, const std::string& csr_pem,
                          const std::string& actor) {
   ca::check_csr(csr_pem);   // a malformed CSR is refused before any attempt is counted
-  PinMatch m = match_pin(ctx, id, typed);   // slow: before taking the write lock
+  PinMatch m = detail::match_pin(ctx, id, typed);   // slow: before taking the write lock
   db::Transaction tx(ctx.db);
   PinCheck r = check_in_tx(ctx, id, m, actor, true);
-  if (r.status == PinStatus::accepted) {
-    db::Statement up(ctx.db, "UPDATE ra_applications SET csr = ?, pin_hash = NULL WHERE id = ?");
-    up.bind(1, csr_pem).bind(2, id).exec();
-    detail::transition(ctx, id, State::enrolled, actor, "", {{"pin", "accepted"}});
-  }
+  if (r.status == PinStatus::accepted) detail::record_enrollment(ctx, id, csr_pem, actor);
   tx.commit();
   return r;
 }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jitsuin/ca/profile.h"
 #include "jitsuin/core/text.h"
 #include "jitsuin/ra/accounts.h"
 #include "jitsuin/ra/application.h"
@@ -17,6 +18,7 @@
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/lifecycle.h"
 #include "jitsuin/ra/links.h"
+#include "jitsuin/ra/pin.h"
 #include "jitsuin/ra/renewal.h"
 #include "jitsuin/ra/revocation.h"
 
@@ -95,6 +97,40 @@ nlohmann::json link_requested_certificate(RaContext& ctx, std::int64_t applicati
 /// Throws conflict when `bundle_id` holds a company admin's additional certificate request, which
 /// has no paper forms: `what` names the refused operation.
 void require_paper_bundle(RaContext& ctx, std::int64_t bundle_id, const std::string& what);
+
+/// The certificate subject of a Form 5 under `profile`: applicant_subject() plus the e-mail
+/// address when the profile names one (S/MIME, seed 004).
+config::NameFields profile_subject(const ca::Profile& profile, const ApplicantInput& a);
+
+// The application PIN (pin.cpp), for the applicant's enrollment steps (enrollment.cpp).
+
+/// The slow half of a PIN check, before any write lock: the stored hash and whether the typed PIN
+/// matches it (scrypt, ~0.1 s).
+struct PinMatch {
+  std::optional<std::string> hash;
+  bool match = false;
+};
+PinMatch match_pin(RaContext& ctx, std::int64_t application_id, std::string_view typed);
+
+/// An applicant's PIN check (enroll.status, enroll.start), inside the caller's transaction: a
+/// locked PIN is refused untried; a wrong one counts (locking at ra.pin_max_attempts); a number
+/// without a PIN in force answers like a wrong PIN (counted in ra_enroll_unknown). Accepted also
+/// when spent or expired or in any state: the caller decides with `state`, `expires_at`, `spent`.
+/// Writes audit entries for refusals only.
+struct ApplicantPin {
+  PinStatus status = PinStatus::wrong;
+  int remaining = 0;
+  State state = State::received;
+  std::optional<UnixTime> expires_at;
+  bool spent = false;
+};
+ApplicantPin check_applicant_pin(RaContext& ctx, std::int64_t application_id, const PinMatch& checked,
+                                 const std::string& actor);
+
+/// notice_mailed → enrolled inside the caller's transaction: stores the CSR, spends the PIN (its
+/// hash kept for status checks) and writes the transition's one audit entry with `details`.
+void record_enrollment(RaContext& ctx, std::int64_t application_id, const std::string& csr_pem,
+                       const std::string& actor, nlohmann::json details = nlohmann::json::object());
 
 /// ASCII lower case, for case-insensitive substring search.
 std::string ascii_lower(std::string s);

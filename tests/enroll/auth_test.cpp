@@ -285,6 +285,13 @@ std::vector<Route> routes(const ra::testing::Company& a, const std::string& toda
       // The company's own certificate, not linked to user2: conflict; another company's: forbidden.
       {"company.link", Need::company, {{"serial", a.serial}, {"unlink", a.user2}}, 409, 403},
       {"company.links", Need::company, {{"history", true}}, 200},
+      // enroll (issue 10): the applicant's PINs are the credentials. A PIN that cannot be one is a
+      // typo (400, not counted); a well-formed download PIN for a number without one: 401.
+      {"enroll.status", Need::credentials, {{"application_id", no}, {"application_pin", "not a PIN"}}, 400},
+      {"enroll.start", Need::credentials,
+       {{"application_id", no}, {"application_pin", "AAAA-AAAA-AAAA-AAAA"}, {"csr", "not a CSR"}}, 400},
+      {"enroll.collect", Need::credentials, {{"application_id", no}, {"download_pin", "AAAA-AAAA-AAAA-AAAA"}}, 401},
+      {"ra.download_pin.reissue", Need::approve, {{"id", no}}, 404},
       // web: log out everywhere (ends every session of the caller: run before the logouts)
       {"session.logout_all", Need::self, none, 200},
   };

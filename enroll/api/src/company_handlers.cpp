@@ -76,10 +76,12 @@ json cert_request_add(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   std::string user = f.text("user");
   const json* form = f.object("form");
+  const json* pin_recipient = f.object("pin_recipient");   // enroll (seed 003)
+  const json* contact = f.object("contact");
   f.done();
-  auto applicant = decode_applicant(form ? *form : json::object());
+  auto input = decode_cert_request(user, form, pin_recipient, contact);
   auto who = authenticate_company(s, c);
-  return render(ra::request_additional_certificate(s.ra(), who, {user, applicant}));
+  return render(ra::request_additional_certificate(s.ra(), who, input));
 }
 
 json link(Services& s, const Caller& c, const json& request) {

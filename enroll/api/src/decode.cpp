@@ -57,6 +57,26 @@ ra::ApplicantInput decode_applicant(const json& j) {
   return applicant_fields(f).apply(ra::ApplicantInput{});
 }
 
+ra::CertificateRequestInput decode_cert_request(const std::string& user, const json* form, const json* pin_recipient,
+                                                const json* contact) {
+  ra::CertificateRequestInput in{user, decode_applicant(form ? *form : json::object())};
+  if (pin_recipient) {
+    Fields p(*pin_recipient, "pin_recipient");
+    in.pin_recipient_name = p.opt_text("name").value_or("");
+    in.pin_recipient_email = p.text("email");
+    p.done();
+  }
+  if (contact) {
+    Fields c(*contact, "contact");
+    in.contact_name = c.opt_text("name").value_or("");
+    in.contact_department = c.opt_text("department").value_or("");
+    in.contact_phone = c.opt_text("phone").value_or("");
+    in.contact_email = c.opt_text("email").value_or("");
+    c.done();
+  }
+  return in;
+}
+
 ra::ApplicantChanges decode_applicant_changes(const json& j) {
   Fields f(j, "the Form-5 changes");
   return applicant_fields(f);

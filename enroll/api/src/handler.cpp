@@ -59,6 +59,7 @@ const std::vector<Handler>& handlers() {
     add_ra_handlers(out);
     add_company_handlers(out);
     add_trust_handlers(out);
+    add_enroll_handlers(out);
     add_web_handlers(out);   // web
     return out;
   }();

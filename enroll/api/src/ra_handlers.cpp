@@ -221,6 +221,7 @@ json application_show(Services& s, const Caller& c, const json& request) {
                             {"note", e.note}});
   j["mailings"] = json::array();
   for (const auto& m : ra::list_mailings(s.ra(), who, id)) j["mailings"].push_back(render(m));
+  j["download_pins"] = render_download_pins(s, who, id);   // enroll
   return j;
 }
 
@@ -558,11 +559,13 @@ json cert_request_add(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   std::string admin = f.text("admin"), password = f.text("password"), user = f.text("user");
   const json* form = f.object("form");
+  const json* pin_recipient = f.object("pin_recipient");   // enroll (seed 003)
+  const json* contact = f.object("contact");
   f.done();
-  auto applicant = decode_applicant(form ? *form : json::object());
+  auto input = decode_cert_request(user, form, pin_recipient, contact);
   limit_login(s, c, "company:" + admin);
   // The admin's password and the request are one transaction with one audit entry.
-  return render(ra::request_additional_certificate(s.ra(), admin, password, {user, applicant}));
+  return render(ra::request_additional_certificate(s.ra(), admin, password, input));
 }
 
 json cert_request_list(Services& s, const Caller& c, const json& request) {

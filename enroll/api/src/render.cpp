@@ -185,6 +185,12 @@ json render(const ra::CertificateRequest& r) {
             {"linked", r.linked}};
   if (r.serial) j["serial"] = *r.serial;
   if (!r.link_note.empty()) j["link_note"] = r.link_note;
+  // enroll (seed 003): where the download PIN goes and whom the RA calls.
+  if (!r.pin_recipient_email.empty())
+    j["pin_recipient"] = {{"name", r.pin_recipient_name}, {"email", r.pin_recipient_email}};
+  if (!r.contact_email.empty())
+    j["contact"] = {{"name", r.contact_name}, {"department", r.contact_department}, {"phone", r.contact_phone},
+                    {"email", r.contact_email}};
   return j;
 }
 

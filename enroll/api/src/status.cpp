@@ -44,7 +44,17 @@ nlohmann::json error_body(ErrorKind kind, const std::string& message) {
 
 nlohmann::json error_body(const Error& e) {
   auto body = error_body(e.kind(), e.what());
-  if (auto* limited = dynamic_cast<const RateLimitedError*>(&e)) body["retry_after"] = limited->retry_after();
+  if (auto* limited = dynamic_cast<const RateLimitedError*>(&e)) {
+    body["retry_after"] = limited->retry_after();
+    body["reason"] = "rate_limited";   // enroll: the agent's hint
+    body["message_ja"] = "試行回数が多すぎます。" + std::to_string(limited->retry_after()) + "秒後にもう一度お試しください。";
+  }
+  // enroll: the stable reason, the Japanese message and the attempts left of an enrollment error.
+  if (auto* r = dynamic_cast<const ReasonedError*>(&e)) {
+    body["reason"] = r->reason();
+    body["message_ja"] = r->message_ja();
+    if (r->remaining() >= 0) body["remaining"] = r->remaining();
+  }
   return body;
 }
 

@@ -35,6 +35,9 @@ struct Profile {
   /// The request's server_names (DNS names, IP addresses) go into subjectAltName; at least one.
   bool server_names_in_san = false;
   bool ocsp_no_check = false;                  ///< id-pkix-ocsp-nocheck (OCSP responder certificates)
+  /// enroll: the subject key algorithms an applicant may enroll with this profile ("p256", "p384",
+  /// "rsa2048", "rsa3072", "rsa4096"), in the order offered; empty: any the CSR policy accepts.
+  std::vector<std::string> key_algorithms;
 
   /// Checks subject fields against this profile; throws invalid_input naming the field and rule.
   void validate_subject(const config::NameFields& subject) const;

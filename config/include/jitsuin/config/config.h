@@ -173,6 +173,19 @@ struct ServerConfig {
   void validate() const;
 };
 
+// enroll: the applicant's enrollment steps over the API (issue 10, ra/enrollment.h).
+struct EnrollConfig {
+  int download_pin_minutes = 4320;   ///< a download PIN expires this long after it is mailed (3 days)
+  /// S/MIME reseller path (seed 004): the download PIN mail of an application with the smime
+  /// profile leaves this long after the request (0: at once).
+  int smime_pin_delay_minutes = 15;
+
+  /// Decodes the "enroll" object over the defaults.
+  void decode(const nlohmann::json& j);
+  /// Checks the values. Throws Error(config) naming "enroll.<key>".
+  void validate() const;
+};
+
 struct Config {
   std::filesystem::path home;          ///< state directory (default ./var)
   std::filesystem::path config_file;   ///< where this config came from
@@ -182,6 +195,7 @@ struct Config {
   MailConfig mail;
   RaConfig ra;
   ServerConfig server;
+  EnrollConfig enroll;   // enroll (issue 10)
 
   /// Decodes the whole document over the defaults: each section decodes itself; unknown
   /// top-level keys are refused. Paths are not resolved here (parse_config does that).

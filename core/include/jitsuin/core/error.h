@@ -3,6 +3,7 @@
 // (SQLite, PKCS#11, OpenSSL) into a subclass that keeps the native code.
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace jitsuin {
 
@@ -50,6 +51,22 @@ class RateLimitedError : public Error {
 
  private:
   long retry_after_;
+};
+
+/// An error of the applicant's enrollment steps (issue 10, ra/enrollment.h) with what the agent and
+/// the pages need besides the message: a stable reason ("application_pin_wrong", ...), the same
+/// message in Japanese and, for a wrong PIN, the attempts left (-1: not applicable).
+class ReasonedError : public Error {
+ public:
+  ReasonedError(ErrorKind kind, std::string reason, const std::string& what, std::string what_ja, int remaining = -1)
+      : Error(kind, what), reason_(std::move(reason)), message_ja_(std::move(what_ja)), remaining_(remaining) {}
+  const std::string& reason() const noexcept { return reason_; }
+  const std::string& message_ja() const noexcept { return message_ja_; }
+  int remaining() const noexcept { return remaining_; }
+
+ private:
+  std::string reason_, message_ja_;
+  int remaining_;
 };
 
 /// Throws Error(invalid_input, msg) unless expr holds. For checks on caller-supplied values.

@@ -27,6 +27,11 @@ namespace jitsuin::ra {
 struct CertificateRequestInput {
   std::string user_login_id;   ///< the user ID (ユーザID) to link the new certificate to
   ApplicantInput form;         ///< organization_romaji may be left empty: the company's romaji name is used
+  // enroll (seed 003 ⑧, ⑨): the PIN recipient (PINの送付先), where the download PIN is mailed
+  // (empty: the Form-5 e-mail), and the requester contact (申請担当者情報) the RA may call and who
+  // gets the "request received" mail (empty fields: the company admin's own name and e-mail).
+  std::string pin_recipient_name = {}, pin_recipient_email = {};
+  std::string contact_name = {}, contact_department = {}, contact_phone = {}, contact_email = {};
 };
 
 /// A request as stored, with the state of its application.
@@ -43,6 +48,9 @@ struct CertificateRequest {
   std::optional<std::string> serial;   ///< once issued
   bool linked = false;                 ///< the certificate was linked to the user ID at issuance
   std::string link_note;               ///< why it was not, when it was not
+  // enroll: as filed (CertificateRequestInput), with the defaults filled in.
+  std::string pin_recipient_name = {}, pin_recipient_email = {};
+  std::string contact_name = {}, contact_department = {}, contact_phone = {}, contact_email = {};
 };
 
 /// Files the request in one transaction (bundle, application in state received, request row,

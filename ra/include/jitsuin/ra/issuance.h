@@ -2,6 +2,7 @@
 // The last step of RA-3: an enrolled application's certificate is issued by the CA with the
 // subject from the approved Form 5 (never from the CSR), and the application becomes issued.
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "jitsuin/ca/authority.h"
@@ -18,7 +19,13 @@ namespace jitsuin::ra {
 /// Idempotent: for an application that is already issued it returns that certificate and issues
 /// none, also when another process issued it while this one was signing. Any other state:
 /// conflict. `actor` names the channel ("enroll:web", "ra:<operator>").
+/// `in_transaction`, when given, runs inside the issuing transaction before anything is recorded
+/// (e.g. to spend the download PIN, enrollment.h); what it returns names the credential in the
+/// audit entry's details ("credential"); if it throws, nothing is issued. It does not run when the certificate exists already.
+/// An S/MIME certificate (profile smime) is one per e-mail address (seed 004): the earlier valid
+/// certificates of applications for the same address are revoked as superseded with it.
 ca::IssuedCertificate issue_for_application(RaContext& ctx, ca::CertificateAuthority& ca, std::int64_t application_id,
-                                            const std::string& actor);
+                                            const std::string& actor,
+                                            const std::function<std::string()>& in_transaction = {});
 
 }  // namespace jitsuin::ra

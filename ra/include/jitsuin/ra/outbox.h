@@ -63,7 +63,8 @@ struct Mail {
 
 /// Queues a mail inside the caller's open transaction; returns its outbox id.
 /// Throws invalid_input for an unknown template or a malformed address.
-std::int64_t enqueue_mail(db::Database& db, const Mail& mail, UnixTime now);
+/// `not_before` (enroll): the mail leaves no earlier than then (default: at once).
+std::int64_t enqueue_mail(db::Database& db, const Mail& mail, UnixTime now, std::optional<UnixTime> not_before = {});
 
 /// What one delivery run did.
 struct DeliveryReport {

@@ -6,6 +6,7 @@
 
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/bundle.h"
+#include "jitsuin/ra/cert_request.h"
 
 namespace jitsuin::api {
 
@@ -18,5 +19,10 @@ ra::BundleInput decode_bundle(const nlohmann::json& j);
 /// Changes to the bundle-level fields (received_on, seal_form, seal_description, applicant_list,
 /// token_quantity, note, applied_by, contract_kind, contacts).
 ra::BundleChanges decode_bundle_changes(const nlohmann::json& j);
+
+/// enroll: a company admin's additional certificate request (RA-8, seed 003): the user ID, the
+/// Form-5 data, and optionally pin_recipient {name, email} and contact {name, department, phone, email}.
+ra::CertificateRequestInput decode_cert_request(const std::string& user, const nlohmann::json* form,
+                                                const nlohmann::json* pin_recipient, const nlohmann::json* contact);
 
 }  // namespace jitsuin::api

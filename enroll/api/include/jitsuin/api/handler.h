@@ -99,6 +99,10 @@ void add_outbox_handlers(std::vector<Handler>& out);
 void add_ra_handlers(std::vector<Handler>& out);
 void add_company_handlers(std::vector<Handler>& out);
 void add_trust_handlers(std::vector<Handler>& out);
+void add_enroll_handlers(std::vector<Handler>& out);   // enroll (issue 10)
+
+/// enroll: the download PINs of an application for the RA's application view (never the PIN).
+nlohmann::json render_download_pins(Services& services, const ra::Principal& who, std::int64_t application_id);
 void add_web_handlers(std::vector<Handler>& out);   // web
 
 }  // namespace jitsuin::api
