@@ -487,6 +487,91 @@ def mailed_password(to):
     raise AssertionError(f"no user-ID mail to {to} in {maildir}")
 
 
+def wait_for_mail(to, marker, pattern):
+    maildir = pathlib.Path(cfg["home"]) / "maildir" / "new"
+    for _ in range(600):
+        for f in sorted(maildir.glob("*")) if maildir.exists() else []:
+            msg = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+            body = msg.get_content()
+            if to in str(msg["To"]) and marker in str(msg["Subject"]) + body:
+                m = re.search(pattern, body)
+                if m:
+                    return m.group(0)
+        time.sleep(0.1)
+    raise AssertionError(f"no mail '{marker}' to {to} in {maildir}")
+
+
+def enrollment():
+    """The applicant's enrollment (issue 10's API), as `jitsuin token enroll` makes it, with the PIN
+    the console issued and a key made by openssl: the company admin then sees the certificate."""
+    app1 = cfg["app1"]
+    key, csr = WORK / "applicant.key", WORK / "applicant.csr"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(key)],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-new", "-key", str(key), "-subj", "/CN=ignored", "-out", str(csr)],
+                   check=True, capture_output=True)
+    status, _, body, _ = request("POST", "/api/v1/enroll.start", body={
+        "application_id": app1, "application_pin": issued_pin[app1], "csr": csr.read_text()})
+    check(status == 200, f"enroll.start with the console's PIN: {body[:200]}")
+    pin = wait_for_mail("taro.yamada@sakura.example.jp", "ダウンロードPIN", r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}")
+    status, _, body, _ = request("POST", "/api/v1/enroll.collect", body={"application_id": app1, "download_pin": pin})
+    j = json.loads(body)
+    check(status == 200 and j["serial"], f"enroll.collect: certificate {j.get('serial')}")
+    (WORK / "applicant.pem").write_text(j["certificate"])
+    (WORK / "issuing.pem").write_text(j["chain"][0])
+    (WORK / "root.pem").write_text(j["chain"][1])
+    issued_pin["serial"] = j["serial"]
+
+
+def revocation():
+    """Suzuki records a revocation request (key compromise: effective at once), takahashi approves it
+    in his console; OCSP then says revoked (openssl ocsp)."""
+    serial = issued_pin["serial"]
+    suzuki, takahashi = browser("suzuki2"), browser("takahashi2")
+    try:
+        d = suzuki
+        login(d, "operator", "suzuki", secret("suzuki.pw"), "/ra/")
+        go(d, f"/ra/application.html?id={cfg['app1']}")
+        wait(d, lambda: "使用済" in text(d, "#download-pins"), "the download PIN in the RA's view")
+        check(text(d, "#app-state") == "発行済",
+              "the RA console shows the enrollment: issued, the download PIN used (never the PIN itself)")
+        page_checks(d, "ra-application-issued")
+        go(d, "/ra/revocations.html")
+        d.find_element(By.ID, "rev-serial").send_keys(serial)
+        from selenium.webdriver.support.ui import Select
+        Select(d.find_element(By.ID, "rev-reason")).select_by_value("keyCompromise")
+        d.find_element(By.ID, "rev-note").send_keys("eToken lost")
+        d.find_element(By.ID, "rev-submit").click()
+        message(d, "ok")
+        rid = page_api(d, "ra.revocation.list", {})["body"][-1]["id"]
+        d.find_element(By.ID, f"rev-approve-{rid}").click()
+        m = message(d, "error")
+        check("suzuki" in m and "approve" in m, f"suzuki (an operator) may not approve: refused in the page: {m}")
+        page_checks(d, "ra-revocation-requested")
+        t = takahashi
+        login(t, "operator", "takahashi", secret("takahashi.pw"), "/ra/")
+        go(t, "/ra/revocations.html")
+        wait(t, lambda: serial.lower() in text(t, "#revocations").lower(), "the request in takahashi's list")
+        t.find_element(By.ID, f"rev-approve-{rid}").click()
+        message(t, "ok")
+        check(page_api(t, "ra.revocation.list", {})["body"][-1]["state"] == "revoked",
+              "a second operator approves: the certificate is revoked")
+        page_checks(t, "ra-revocation-approved")
+    finally:
+        suzuki.quit()
+        takahashi.quit()
+    out = ""
+    for _ in range(100):
+        r = subprocess.run(["openssl", "ocsp", "-issuer", str(WORK / "issuing.pem"), "-cert", str(WORK / "applicant.pem"),
+                            "-url", cfg["http_url"] + "/ocsp", "-CAfile", str(WORK / "root.pem")],
+                           capture_output=True, text=True)
+        out = r.stdout + r.stderr
+        if "applicant.pem: revoked" in out:
+            break
+        time.sleep(0.2)
+    check("applicant.pem: revoked" in out and "Response verify OK" in out, f"OCSP (openssl ocsp) says revoked: {out.strip()}")
+
+
 def company_admin():
     cid, password = mailed_password("contact@sakura.example.jp")
     d = browser("company")
@@ -521,6 +606,28 @@ def company_admin():
         wait(d, lambda: "伊藤 花子" in text(d, "#requests"), "the request in the list")
         check(True, "the additional certificate request is received and listed")
         page_checks(d, "company-requested")
+        # Link the issued certificate to 山田's user ID, through the validity confirmation step.
+        serial = issued_pin["serial"]
+        wait(d, lambda: serial.lower() in text(d, "#certificates").lower(), "the issued certificate in the list")
+        check("有効" in text(d, "#certificates"), "the company's certificate is listed as valid")
+        from selenium.webdriver.support.ui import Select
+        option = next(o for o in d.find_elements(By.CSS_SELECTOR, "#l-serial option")
+                      if o.get_attribute("value").lower() == serial.lower())
+        Select(d.find_element(By.ID, "l-serial")).select_by_value(option.get_attribute("value"))
+        Select(d.find_element(By.ID, "l-action")).select_by_value("unlink")
+        d.find_element(By.ID, "link-check").click()
+        wait(d, lambda: d.find_element(By.ID, "link-confirm").is_displayed(), "the confirmation step")
+        d.find_element(By.ID, "link-confirm-button").click()
+        m = message(d, "error")
+        check(m != "", f"unlinking a certificate that is not linked: the server's refusal shown: {m}")
+        Select(d.find_element(By.ID, "l-action")).select_by_value("link")
+        d.find_element(By.ID, "link-check").click()
+        wait(d, lambda: "有効" in text(d, "#confirm-status"), "the validity in the confirmation step")
+        page_checks(d, "company-link-confirm")
+        d.find_element(By.ID, "link-confirm-button").click()
+        message(d, "ok")
+        wait(d, lambda: serial.lower() in text(d, "#users").lower(), "the link in the users table")
+        check(True, "a company admin links the certificate to a user ID after the validity confirmation")
         d.find_element(By.ID, "lang-switch").click()
         ready(d)
         check(text(d, "h1") == "Users and certificates", "the company pages in English")
@@ -569,6 +676,8 @@ http_checks()
 first_login()
 administrator()
 operator_day()
+enrollment()
 company_admin()
+revocation()
 applicant_pages()
 print(f"browser_test: {len(passed)} checks passed", flush=True)

@@ -63,7 +63,7 @@ as takahashi logout >/dev/null
 
 start_jitsuind "$home" server
 cat >web_test.json <<EOF
-{"url": "$HTTPS_URL", "root": "$ROOT_PEM", "home": "$home", "work": "$work", "artifacts": "$(realpath "$ARTIFACTS")",
+{"url": "$HTTPS_URL", "http_url": "$HTTP_URL", "root": "$ROOT_PEM", "home": "$home", "work": "$work", "artifacts": "$(realpath "$ARTIFACTS")",
  "bundle1": $bundle1, "app1": $app1, "bundle2": $bundle2, "app2": $app2, "today": "$today",
  "days_ago_10": "$(days_ago '10 days')", "days_ago_4_months": "$(days_ago '4 months')",
  "days_ago_3": "$(days_ago '3 days')"}

@@ -38,6 +38,9 @@ async function load() {
   document.querySelector("#mailings tbody").replaceChildren(...a.mailings.map((m) => el("tr", {},
     el("td", { text: m.tracking_number }), el("td", { text: t(`mail.${m.state}`) }), el("td", { text: m.sent_on }),
     el("td", { text: m.delivered_on || m.returned_on || m.held_on || "" }))));
+  document.querySelector("#download-pins tbody").replaceChildren(...(a.download_pins || []).map((p) => el("tr", {},
+    el("td", { text: t(`dlpin.${p.status}`) }), el("td", { text: p.mailed_to }), el("td", { text: jpTime(p.issued_at) }),
+    el("td", { text: jpTime(p.expires_at) }), el("td", { text: String(p.failures) }))));
   document.querySelector("#history tbody").replaceChildren(...a.history.map((h) => el("tr", {},
     el("td", { text: jpTime(h.at) }), el("td", { text: h.from ? stateName(h.from) : "" }), el("td", { text: stateName(h.to) }),
     el("td", { text: operator(h.actor) }), el("td", { text: h.note }))));
