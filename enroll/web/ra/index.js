@@ -36,7 +36,7 @@ async function search() {
       el("td", {}, personName(b.company.name, b.company.name_kana)),
       el("td", { text: b.received_on }),
       el("td", { text: String(b.applications.length) }),
-      el("td", { text: b.created_by })));
+      el("td", { text: b.created_by.replace(/^ra:/, "") })));
     document.querySelector("#bundles tbody").replaceChildren(...brows);
   } catch (e) {
     say("message", e);
