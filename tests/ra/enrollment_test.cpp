@@ -281,7 +281,11 @@ TEST(Enrollment, SmimePinDelayAndOneCertificatePerAddress) {
     ASSERT_TRUE(q.step());
     EXPECT_EQ(q.int64(0), f.now + delay) << "the PIN mail waits";
     auto issued = collect_certificate(ctx, *f.caf->ca, req.application_id, f.mailed_pin().second, "enroll:test");
-    EXPECT_NE(issued.record.subject.find("secure.mail@sakura.example.jp"), std::string::npos) << issued.record.subject;
+    // The address is the certificate's subjectAltName rfc822Name, as openssl reads it.
+    auto pem = f.caf->home.path() / "smime.pem";
+    test::write_text(pem, ossl::cert_pem(issued.certificate.get()));
+    auto san = test::run("openssl x509 -in " + pem.string() + " -noout -ext subjectAltName");
+    EXPECT_NE(san.output.find("email:secure.mail@sakura.example.jp"), std::string::npos) << san.output;
     serials[round] = issued.record.serial_hex;
   }
   ca::CertificateStore store(*f.caf->db, ctx.clock);

@@ -40,6 +40,7 @@ check "after 65 s unused (web_idle_minutes 1) the browser session is refused and
 login
 [ "$(whoami)" = 200 ] || fail "a second browser session"
 stop
+rm -f server.out   # start() waits for the new server's first line in it, not the old one's
 start idle.json
 code="$(curl -sS --cacert "$root" -b jar.txt -o session.out -w '%{http_code}' "$https/web/session")"
 [ "$code" = 401 ] || fail "GET /web/session with a cookie from before the restart: $code $(cat session.out)"
