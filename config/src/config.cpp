@@ -350,6 +350,10 @@ void ServerConfig::decode(const json& j) {
   // i9
   s.integer("keepalive_requests", keepalive_requests);
   s.integer("api_connections", api_connections);
+
+  // web
+  s.str("web_root", web_root);
+  s.integer("web_idle_minutes", web_idle_minutes);
   s.finish();
 }
 
@@ -391,6 +395,9 @@ void ServerConfig::validate() const {
     bad("server.keepalive_requests", "must be between 1 and 1000000");
   if (api_connections < 0 || api_connections > 256)
     bad("server.api_connections", "must be between 0 (one per I/O thread) and 256");
+
+  // web
+  if (web_idle_minutes < 1 || web_idle_minutes > 1440) bad("server.web_idle_minutes", "must be between 1 and 1440");
 }
 
 void EnrollConfig::decode(const json& j) {

@@ -540,6 +540,17 @@ void end_session(RaContext& ctx, const std::string& token) {
   tx.commit();
 }
 
+int end_all_sessions(RaContext& ctx, const Principal& who) {
+  who.require_operator("end its sessions");
+  db::Transaction tx(ctx.db);
+  db::Statement up(ctx.db, "UPDATE ra_sessions SET ended_at = ? WHERE operator_id = ? AND ended_at IS NULL");
+  up.bind(1, ctx.clock()).bind(2, who.id()).exec();
+  int ended = ctx.db.changes();
+  detail::audit(ctx, who.actor(), "ra.session.end_all", "operator:" + who.name(), {{"sessions", ended}});
+  tx.commit();
+  return ended;
+}
+
 namespace detail {
 
 void require_read(const Principal& by, const std::string& what) { by.require(Permission::read, what); }

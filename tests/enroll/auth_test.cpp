@@ -297,6 +297,8 @@ std::vector<Route> routes(const ra::testing::Company& a, const std::string& toda
        {{"application_id", no}, {"application_pin", "AAAA-AAAA-AAAA-AAAA"}, {"csr", "not a CSR"}}, 400},
       {"enroll.collect", Need::credentials, {{"application_id", no}, {"download_pin", "AAAA-AAAA-AAAA-AAAA"}}, 401},
       {"ra.download_pin.reissue", Need::approve, {{"id", no}}, 404},
+      // web: log out everywhere (ends every session of the caller: run before the logouts)
+      {"session.logout_all", Need::self, none, 200},
   };
 }
 
@@ -371,7 +373,7 @@ TEST(ApiAuthorisation, EveryRouteTimesEveryPrincipal) {
     }
   };
   for (const auto& r : table)
-    if (r.name != "session.logout" && r.name != "company.logout") check(r);
+    if (r.name != "session.logout" && r.name != "company.logout" && r.name != "session.logout_all") check(r);
 
   // No route leaks another company's rows: both companies have IDs, a certificate, a request, a link.
   for (auto [who, mine, theirs] : {std::tuple{Who::company_admin, &h.a, &h.b}, std::tuple{Who::other_company_admin, &h.b, &h.a}}) {
@@ -413,6 +415,8 @@ TEST(ApiAuthorisation, EveryRouteTimesEveryPrincipal) {
     }
 
   // The logouts end the callers' own sessions, so they come last.
+  for (const auto& r : table)
+    if (r.name == "session.logout_all") check(r);   // web
   for (const auto& r : table)
     if (r.name == "session.logout" || r.name == "company.logout") check(r);
   EXPECT_EQ(d.call("ra.whoami", json::object(), token[Who::operator_]).status, 401);

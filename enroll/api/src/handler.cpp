@@ -60,6 +60,7 @@ const std::vector<Handler>& handlers() {
     add_company_handlers(out);
     add_trust_handlers(out);
     add_enroll_handlers(out);
+    add_web_handlers(out);   // web
     return out;
   }();
   return all;

@@ -31,6 +31,7 @@
 #include "server/openapi.h"
 #include "server/ops.h"
 #include "server/routes.h"
+#include "server/web.h"
 
 namespace jitsuin::server {
 
@@ -325,6 +326,7 @@ Response handle_request(Shared& shared, Channel channel, const Request& req, std
         return serve_file(shared, req, route);
       }
     if (channel == Channel::https) {
+      if (auto res = serve_web(shared, channel, req, principal, source)) return std::move(*res);   // web: pages, cookie sessions
       if (auto res = serve_openapi(shared, channel, req, principal)) return std::move(*res);
       constexpr std::string_view kApi = "/api/v1/";
       if (path.starts_with(kApi) && path.size() > kApi.size()) return serve_api(shared, req, path.substr(kApi.size()), principal, source);

@@ -169,6 +169,12 @@ struct ServerConfig {
   // (0: as many as there are I/O threads; 1: one call at a time).
   int api_connections = 0;
 
+  // web: the browser consoles (enroll/src/server/web.h). Where the pages are (empty: "web" beside
+  // the jitsuind executable, where the build and the install put them), and how long a browser
+  // session may sit unused before it is ended (the session's absolute expiry, ra.session_hours, holds too).
+  std::string web_root;
+  int web_idle_minutes = 30;
+
   /// Decodes the "server" object over the defaults.
   void decode(const nlohmann::json& j);
   /// Checks the values. Throws Error(config) naming "server.<key>".

@@ -221,4 +221,8 @@ Principal resume_session(RaContext& ctx, const std::string& token, SessionUse us
 /// Ends a session (logout). Unknown tokens are ignored.
 void end_session(RaContext& ctx, const std::string& token);
 
+/// "Log out everywhere": ends every live session of the operator `who` (logins on every browser and
+/// CLI, and operator keys), audited as ra.session.end_all with the count. Returns how many ended.
+int end_all_sessions(RaContext& ctx, const Principal& who);
+
 }  // namespace jitsuin::ra

@@ -1,0 +1,85 @@
+// One application (Form 5): its data, the two-person rule shown (who entered, who checked, who may
+// approve — the server decides, this page only explains and shows its refusal), the PIN and its
+// letter, and the restricted-delivery mail (本人限定受取郵便).
+import { el, initPage, jpTime, language, param, personName, say, stateName, t } from "/common/page.js";
+import { api } from "/common/api.js";
+
+const who = await initPage({ kind: "operator", titleKey: "ra.app.title" });
+const id = Number(param("id"));
+const operator = (actor) => (actor || "").replace(/^ra:/, "");
+let letterUrl = null;
+
+async function load() {
+  const a = await api("ra.application.show", { id });
+  document.querySelector("h1").textContent = t("ra.app.heading", { id });
+  const fact = (k, v) => [el("dt", { text: t(k) }), el("dd", {}, v)];
+  document.getElementById("app-facts").replaceChildren(
+    ...fact("ra.col.applicant", personName(a.name_kanji, a.name_kana)),
+    ...fact("ra.app.romaji", a.name_romaji),
+    ...fact("ra.col.company", el("a", { href: `/ra/bundle.html?id=${a.bundle}`, lang: "ja", text: a.company })),
+    ...fact("ra.app.subject", [a.organization_romaji, a.department_romaji, a.title_romaji].filter(Boolean).join(" / ")),
+    ...fact("ra.app.email", a.email),
+    ...fact("ra.app.address", `〒${a.postcode} ${a.home_address}`),
+    ...fact("ra.app.validity", t("ra.app.years", { n: a.validity_years })),
+    ...fact("ra.col.state", el("span", { class: "state", id: "app-state", text: stateName(a.state) })),
+    ...(a.certificate_serial ? fact("ra.app.serial", a.certificate_serial) : []));
+  const entered = operator(a.created_by), checked = operator(a.checked_by);
+  document.getElementById("two-person").replaceChildren(
+    ...fact("ra.app.entered_by", el("span", { id: "entered-by", text: entered })),
+    ...fact("ra.app.checked_by", el("span", { id: "checked-by", text: checked || t("ra.app.not_yet") })),
+    ...fact("ra.app.approved_by", el("span", { id: "approved-by", text: operator(a.approved_by) || t("ra.app.not_yet") })),
+    ...fact("ra.app.who_may", t("ra.app.who_may_text", { names: [...new Set([entered, checked].filter(Boolean))].join(", ") })));
+  let mine = t("ra.app.you_may");
+  if (!["approver", "administrator"].includes(who.role)) mine = t("ra.app.you_role", { role: t(`role.${who.role}`) });
+  else if (who.name === entered || who.name === checked) mine = t("ra.app.you_entered");
+  document.getElementById("may-approve").textContent = `${t("ra.app.you", { name: who.name })}: ${mine}`;
+  document.getElementById("decide").classList.toggle("hidden", a.state !== "checked");
+  document.getElementById("pin-section").classList.toggle("hidden", a.state !== "approved" && !letterUrl);
+  document.querySelector("#mailings tbody").replaceChildren(...a.mailings.map((m) => el("tr", {},
+    el("td", { text: m.tracking_number }), el("td", { text: t(`mail.${m.state}`) }), el("td", { text: m.sent_on }),
+    el("td", { text: m.delivered_on || m.returned_on || m.held_on || "" }))));
+  document.querySelector("#download-pins tbody").replaceChildren(...(a.download_pins || []).map((p) => el("tr", {},
+    el("td", { text: t(`dlpin.${p.status}`) }), el("td", { text: p.mailed_to }), el("td", { text: jpTime(p.issued_at) }),
+    el("td", { text: jpTime(p.expires_at) }), el("td", { text: String(p.failures) }))));
+  document.querySelector("#history tbody").replaceChildren(...a.history.map((h) => el("tr", {},
+    el("td", { text: jpTime(h.at) }), el("td", { text: h.from ? stateName(h.from) : "" }), el("td", { text: stateName(h.to) }),
+    el("td", { text: operator(h.actor) }), el("td", { text: h.note }))));
+}
+
+async function act(fn, okKey) {
+  try { await fn(); await load(); say("message", t(okKey), "ok"); }
+  catch (e) { say("message", t("ra.app.refused", { reason: e.message })); }
+}
+
+document.getElementById("approve").addEventListener("click", () => act(() => api("ra.approve", { application: id }), "ra.app.approved"));
+document.getElementById("reject").addEventListener("click", () => {
+  const reason = document.getElementById("reject-reason").value.trim();
+  if (!reason) return say("message", t("ra.app.reason_needed"));
+  act(() => api("ra.reject", { application: id, reason }), "ra.app.rejected");
+});
+document.getElementById("issue-pin").addEventListener("click", () => act(async () => {
+  const r = await api("ra.pin.issue", { application: id, letter: true, language: language() === "en" ? "en" : "ja" });
+  const bytes = Uint8Array.from(atob(r.letter_pdf), (c) => c.charCodeAt(0));
+  letterUrl = URL.createObjectURL(new Blob([bytes], { type: "application/pdf" }));
+  const link = document.getElementById("letter-link");
+  link.href = letterUrl;
+  link.download = `approval-notice-${id}.pdf`;
+  document.getElementById("pin-value").textContent = r.pin;
+  document.getElementById("pin-result").classList.remove("hidden");
+  document.getElementById("issue-pin").disabled = true;
+}, "ra.app.pin_issued"));
+document.getElementById("mail-sent-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const f = ev.target.elements;
+  const request = { application: id, tracking: f.tracking.value.trim() };
+  if (f.date.value) request.date = f.date.value;
+  act(() => api("ra.mail.sent", request), "ra.app.recorded");
+});
+document.getElementById("mail-event-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const f = ev.target.elements;
+  const request = { tracking: f.tracking.value.trim(), event: f.event.value };
+  if (f.date.value) request.date = f.date.value;
+  act(() => api("ra.mail.event", request), "ra.app.recorded");
+});
+load().catch((e) => say("message", e));

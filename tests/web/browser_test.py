@@ -1,0 +1,683 @@
+#!/usr/bin/python3
+"""The browser consoles, driven in headless Chromium (Debian's chromium + chromium-driver, Selenium).
+
+Started by tests/web/web_test.sh with a JSON file naming the running jitsuind, its CA root, the
+home and the fixture's bundles. The CA root is trusted in a profile of its own (an NSS database
+under a private HOME), so the browser checks the server's certificate as any browser would.
+Every page visited is screenshotted into the artifacts folder and smoke-checked for
+accessibility: a title, exactly one h1, a label for every form control, a visible focus.
+"""
+import base64
+import email
+import email.policy
+import http.client
+import http.server
+import json
+import os
+import pathlib
+import re
+import ssl
+import subprocess
+import sys
+import threading
+import time
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+cfg = json.loads(pathlib.Path(sys.argv[1]).read_text())
+URL = cfg["url"]
+WORK = pathlib.Path(cfg["work"])
+ART = pathlib.Path(cfg["artifacts"])
+HOST, PORT = URL.removeprefix("https://").split(":")
+PORT = int(PORT)
+TLS = ssl.create_default_context(cafile=cfg["root"])
+passed = []
+issued_pin = {}   # application -> the PIN the console showed, for the applicant's status page
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    passed.append(what)
+    print(f"ok: {what}", flush=True)
+
+
+def secret(name):
+    return (WORK / name).read_text().strip()
+
+
+# ------------------------------------------------------------------ plain HTTPS (no browser)
+
+def request(method, path, body=None, headers=None):
+    conn = http.client.HTTPSConnection(HOST, PORT, context=TLS, timeout=30)
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        h.setdefault("Content-Type", "application/json")
+    conn.request(method, path, body=data, headers=h)
+    res = conn.getresponse()
+    payload = res.read()
+    conn.close()
+    return res.status, {k.lower(): v for k, v in res.getheaders()}, payload, res.msg.get_all("Set-Cookie") or []
+
+
+def http_checks():
+    status, h, body, _ = request("GET", "/ra/login.html")
+    check(status == 200 and h["content-type"].startswith("text/html"), "GET /ra/login.html: 200 text/html")
+    csp = h.get("content-security-policy", "")
+    check("default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+          and "script-src 'self'" in csp, f"Content-Security-Policy without unsafe-inline: {csp}")
+    check(h.get("x-content-type-options") == "nosniff" and h.get("referrer-policy") == "no-referrer",
+          "X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer")
+    etag = h["etag"]
+    status, _, _, _ = request("GET", "/ra/login.html", headers={"If-None-Match": etag})
+    check(status == 304, "If-None-Match with the ETag: 304")
+    for path, ctype in [("/common/page.js", "text/javascript"), ("/common/style.css", "text/css"),
+                        ("/common/i18n/ja.json", "application/json")]:
+        status, h, _, _ = request("GET", path)
+        check(status == 200 and h["content-type"].startswith(ctype), f"GET {path}: {ctype}")
+    status, h, _, _ = request("GET", "/ra")
+    check(status == 301 and h["location"] == "/ra/", "GET /ra: 301 to /ra/")
+    status, _, body, _ = request("GET", "/ra/")
+    check(status == 200 and b'id="applications"' in body, "GET /ra/ is the console's index.html")
+    for path in ["/common/i18n/", "/common/", "/ra/../../etc/passwd", "/ra/%2e%2e/%2e%2e/etc/passwd",
+                 "/ra/..%2fweb_test.json", "/enroll/nothing.html", "/common/i18n"]:
+        status, _, body, _ = request("GET", path)
+        check(status in (301, 404) and b"root:" not in body, f"GET {path}: {status}, no listing, no traversal")
+    status, _, _, _ = request("POST", "/ra/login.html", body={})
+    check(status == 405, "POST to a page: 405")
+
+    # The login route: JSON only, from this origin only; the token only in the cookie.
+    creds = {"kind": "operator", "user": "suzuki", "password": secret("suzuki.pw")}
+    status, _, _, _ = request("POST", "/web/login", body="kind=operator&user=suzuki",
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    check(status == 403, "a form-encoded (cross-site form) login: 403")
+    status, _, _, _ = request("POST", "/web/login", body=creds, headers={"Origin": "https://evil.example"})
+    check(status == 403, "a login from another origin: 403")
+    status, _, body, cookies = request("POST", "/web/login", body=creds)
+    j = json.loads(body)
+    check(status == 200 and "token" not in j and len(j["csrf_token"]) == 64, "login: 200, no token in the body, a CSRF token")
+    cookie = next(c for c in cookies if c.startswith("__Host-jitsuin="))
+    for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"]:
+        check(attr in [p.strip() for p in cookie.split(";")], f"session cookie has {attr}")
+    jar = cookie.split(";")[0]
+    status, _, body, _ = request("POST", "/api/v1/ra.whoami", body={}, headers={"Cookie": jar})
+    check(status == 403 and b"CSRF" in body, "cookie API call without X-CSRF-Token: 403")
+    status, _, body, _ = request("POST", "/api/v1/ra.whoami", body={}, headers={"Cookie": jar, "X-CSRF-Token": "0" * 64})
+    check(status == 403, "cookie API call with a wrong X-CSRF-Token: 403")
+    status, h, body, _ = request("POST", "/api/v1/ra.whoami", body={},
+                                 headers={"Cookie": jar, "X-CSRF-Token": j["csrf_token"]})
+    check(status == 200 and json.loads(body)["name"] == "suzuki" and "content-security-policy" in h,
+          "cookie API call with the session's X-CSRF-Token: 200 as suzuki")
+    status, _, body, _ = request("POST", "/api/v1/ra.whoami", body={},
+                                 headers={"Cookie": jar, "X-CSRF-Token": j["csrf_token"], "Origin": "https://evil.example"})
+    check(status == 403, "cookie API call with the right token from another Origin: 403")
+    status, _, body, _ = request("POST", "/api/v1/ra.whoami", body={})
+    check(status == 401 and b"no session token" in body, "no cookie, no bearer: 401 as before")
+    status, _, body, cookies = request("POST", "/web/logout", body={}, headers={"Cookie": jar, "X-CSRF-Token": j["csrf_token"]})
+    check(status == 200 and any("Max-Age=0" in c for c in cookies), "logout: 200, cookie cleared")
+    status, _, _, _ = request("POST", "/api/v1/ra.whoami", body={}, headers={"Cookie": jar, "X-CSRF-Token": j["csrf_token"]})
+    check(status == 401, "the logged-out cookie: 401")
+
+
+# ------------------------------------------------------------------ the browser
+
+def trust_root(home):
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True)
+    subprocess.run(["certutil", "-A", "-d", f"sql:{nssdb}", "-n", "jitsuin test root", "-t", "C,,", "-i", cfg["root"]],
+                   check=True)
+
+
+def browser(name):
+    home = WORK / f"browser-{name}"
+    trust_root(home)
+    downloads = home / "downloads"
+    downloads.mkdir()
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
+              f"--user-data-dir={home / 'profile'}", "--lang=ja"]:
+        opts.add_argument(a)
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                           "download.prompt_for_download": False})
+    env = dict(os.environ, HOME=str(home))
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver", env=env), options=opts)
+    d.downloads = downloads
+    return d
+
+
+def wait(d, cond, what, timeout=20):
+    try:
+        return WebDriverWait(d, timeout).until(lambda _: cond())
+    except TimeoutException:
+        raise AssertionError(f"timed out waiting for {what} on {d.current_url}: {d.find_element(By.TAG_NAME, 'body').text[:800]}")
+
+
+def ready(d):
+    # initPage sets the title from the dictionary once the page's strings are in.
+    wait(d, lambda: d.title.endswith("— jitsuin"), "the page to set itself up")
+
+
+def go(d, path):
+    d.get(URL + path)
+    ready(d)
+
+
+def text(d, css):
+    return d.find_element(By.CSS_SELECTOR, css).text
+
+
+def message(d, kind=None):
+    def current():
+        m = d.find_element(By.ID, "message")
+        return m.text if m.text and (kind is None or kind in m.get_attribute("class")) else None
+    return wait(d, current, f"a {kind or ''} message")
+
+
+A11Y = """
+const problems = [];
+if (!document.title.trim()) problems.push('no title');
+const h1 = document.querySelectorAll('h1');
+if (h1.length !== 1) problems.push(h1.length + ' h1 elements');
+for (const c of document.querySelectorAll('input, select, textarea')) {
+  if (c.type === 'hidden') continue;
+  const named = (c.labels && c.labels.length) || c.getAttribute('aria-label') || c.getAttribute('aria-labelledby');
+  if (!named) problems.push('no label for ' + (c.id || c.name || c.outerHTML.slice(0, 60)));
+}
+return problems;
+"""
+
+
+def page_checks(d, name):
+    d.save_screenshot(str(ART / f"{name}.png"))
+    problems = d.execute_script(A11Y)
+    check(not problems, f"{name}: title, one h1, every control labelled {problems or ''}")
+    # 200 % zoom: the layout of a 1280-pixel window at 200 % is that of a 640-pixel one. No
+    # horizontal scrolling of the page (wide tables scroll inside their own box).
+    size = d.get_window_size()
+    d.set_window_size(640, size["height"])
+    wide = d.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    d.save_screenshot(str(ART / f"{name}-zoom200.png"))
+    d.set_window_size(size["width"], size["height"])
+    check(wide[0] <= wide[1], f"{name}: readable at 200 % zoom without horizontal scrolling {wide}")
+    # Keyboard focus: a click on the heading (not focusable) moves the starting point of keyboard
+    # navigation there; Tab then lands on the next control, which must show a visible outline.
+    d.find_element(By.TAG_NAME, "h1").click()
+    webdriver.ActionChains(d).send_keys(Keys.TAB).perform()
+    style = d.execute_script("const s = getComputedStyle(document.activeElement);"
+                             "return [document.activeElement.tagName, s.outlineStyle, s.outlineWidth];")
+    check(style[0] != "BODY" and style[1] != "none" and style[2] != "0px", f"{name}: keyboard focus visible {style}")
+
+
+def login(d, kind, user, password, expect_path):
+    go(d, "/company/login.html" if kind == "company" else "/ra/login.html")
+    d.find_element(By.ID, "id").send_keys(user)
+    d.find_element(By.ID, "password").send_keys(password + Keys.ENTER)
+    wait(d, lambda: d.current_url.split("?")[0].endswith(expect_path), f"{user} to land on {expect_path}")
+    ready(d)
+
+
+def page_api(d, name, body, csrf="session"):
+    """A call made by script in the page: with the session's CSRF token, none, or a wrong one."""
+    return d.execute_async_script("""
+const [name, body, mode, done] = arguments;
+(async () => {
+  const s = await (await fetch('/web/session')).json();
+  const headers = {'Content-Type': 'application/json'};
+  if (mode === 'session') headers['X-CSRF-Token'] = s.csrf_token;
+  if (mode === 'wrong') headers['X-CSRF-Token'] = 'f'.repeat(64);
+  const r = await fetch('/api/v1/' + name, {method: 'POST', headers, body: JSON.stringify(body)});
+  done({status: r.status, body: await r.json()});
+})().catch(e => done({status: 0, body: String(e)}));
+""", name, body, csrf)
+
+
+def set_value(d, el_id, value):
+    d.execute_script("arguments[0].value = arguments[1]", d.find_element(By.ID, el_id), value)
+
+
+def app_state(d, app):
+    return page_api(d, "ra.application.show", {"id": app})["body"]["state"]
+
+
+def first_login():
+    d = browser("sato")
+    try:
+        login(d, "operator", "sato", secret("sato.first"), "/ra/password.html")
+        check(True, "a temporary password lands on the password change page")
+        page_checks(d, "ra-password")
+        go(d, "/ra/")
+        wait(d, lambda: d.current_url.endswith("/ra/password.html"), "the console to send sato back to the password change")
+        ready(d)
+        d.find_element(By.ID, "current").send_keys(secret("sato.first"))
+        d.find_element(By.ID, "new").send_keys(secret("sato.pw"))
+        d.find_element(By.ID, "again").send_keys(secret("sato.pw") + Keys.ENTER)
+        wait(d, lambda: d.current_url.endswith("/ra/"), "the console after the password change")
+        ready(d)
+        check("sato" in text(d, "#who"), "after the change sato works in the console")
+    finally:
+        d.quit()
+
+
+def administrator():
+    d = browser("admin")
+    try:
+        login(d, "operator", "admin", secret("admin.pw"), "/ra/")
+        go(d, "/ra/operators.html")
+        wait(d, lambda: "takahashi" in text(d, "#operators"), "the operator list")
+        page_checks(d, "ra-operators")
+        d.find_element(By.ID, "op-name").send_keys("ito")
+        d.find_element(By.ID, "op-display").send_keys("伊藤 四郎")
+        d.find_element(By.ID, "op-password").send_keys("first password for ito from admin")
+        d.find_element(By.ID, "op-submit").click()
+        message(d, "ok")
+        wait(d, lambda: "ito" in text(d, "#operators"), "the new operator in the list")
+        row = next(r for r in d.find_elements(By.CSS_SELECTOR, "#operators tbody tr") if r.text.startswith("ito"))
+        check("仮パスワード" in row.text and "オペレータ" in row.text,
+              "an administrator adds an operator in the console: listed with a temporary password")
+        d.find_element(By.ID, "op-disable-admin").click()
+        m = message(d, "error")
+        check("last administrator" in m, f"disabling the last administrator is refused with the server's reason: {m}")
+        d.find_element(By.ID, "logout").click()
+        wait(d, lambda: d.current_url.endswith("/ra/login.html"), "the admin's logout")
+    finally:
+        d.quit()
+
+
+def operator_day():
+    app1, app2, bundle1 = cfg["app1"], cfg["app2"], cfg["bundle1"]
+    suzuki = browser("suzuki")
+    takahashi = browser("takahashi")
+    try:
+        # Suzuki (operator) records the public documents of bundle 1 and runs the check.
+        d = suzuki
+        login(d, "operator", "suzuki", secret("suzuki.pw"), "/ra/")
+        wait(d, lambda: str(app1) in text(d, "#applications"), "the application list")
+        check(text(d, "h1") == "申請の検索", "the console is Japanese by default")
+        check("山田 太郎" in text(d, "#applications") and "ヤマダ タロウ" in text(d, "#applications"),
+              "names in kanji with kana in the list")
+        page_checks(d, "ra-applications")
+        d.find_element(By.ID, "f-applicant").send_keys("梅田")
+        d.find_element(By.ID, "search-submit").click()
+        wait(d, lambda: "梅田 一夫" in text(d, "#applications") and "山田" not in text(d, "#applications"),
+             "the search by applicant")
+        check(True, "search by applicant finds only 梅田")
+        go(d, f"/ra/bundle.html?id={bundle1}")
+        wait(d, lambda: "山田 太郎" in text(d, "#bundle-apps"), "the bundle")
+        d.find_element(By.ID, "run-check").click()
+        message(d, "error")
+        check("不足書類" in text(d, "#reasons"), "the check lists the missing documents in Japanese")
+        page_checks(d, "ra-bundle-incomplete")
+
+        def add_document(kind, issued, applicant=False):
+            from selenium.webdriver.support.ui import Select
+            Select(d.find_element(By.ID, "doc-kind")).select_by_value(kind)
+            Select(d.find_element(By.ID, "doc-app")).select_by_index(1 if applicant else 0)
+            set_value(d, "doc-issued", issued)
+            d.find_element(By.ID, "doc-submit").click()
+            message(d, "ok")
+            d.execute_script("document.getElementById('message').className = 'message'; "
+                             "document.getElementById('message').textContent = ''")
+
+        add_document("registration_current", cfg["days_ago_10"])
+        add_document("representative_seal", cfg["days_ago_10"])
+        add_document("residence_record", cfg["days_ago_4_months"], applicant=True)
+        add_document("personal_seal", cfg["days_ago_10"], applicant=True)
+        d.find_element(By.ID, "run-check").click()
+        message(d, "error")
+        check("住民票" in text(d, "#reasons") and app_state(d, app1) == "incomplete",
+              "a residence record 4 months old is stale: the reason shown, the application incomplete")
+        d.find_element(By.ID, "resubmit").click()
+        message(d, "ok")
+        add_document("residence_record", cfg["days_ago_3"], applicant=True)
+        d.find_element(By.ID, "run-check").click()
+        message(d, "ok")
+        check(app_state(d, app1) == "checked", "after the fresh residence record the application is checked")
+        page_checks(d, "ra-bundle-checked")
+
+        # Takahashi (approver) sees the two-person rule, approves suzuki's entry, is refused his own.
+        t = takahashi
+        login(t, "operator", "takahashi", secret("takahashi.pw"), "/ra/")
+        go(t, f"/ra/application.html?id={app1}")
+        wait(t, lambda: text(t, "#entered-by") == "suzuki", "who entered application 1")
+        check(text(t, "#checked-by") == "suzuki" and "承認できます" in text(t, "#may-approve"),
+              "the two-person panel: entered and checked by suzuki, takahashi may approve")
+        page_checks(t, "ra-application-checked")
+        t.find_element(By.ID, "approve").click()
+        message(t, "ok")
+        check(app_state(t, app1) == "approved" and text(t, "#approved-by") == "takahashi", "takahashi approved application 1")
+        go(t, f"/ra/application.html?id={app2}")
+        wait(t, lambda: text(t, "#entered-by") == "takahashi", "who entered application 2")
+        check("二者承認" in text(t, "#may-approve"), "the page says takahashi may not approve his own entry")
+        t.find_element(By.ID, "approve").click()
+        m = message(t, "error")
+        check("two-person rule" in m and app_state(t, app2) == "checked",
+              f"approving his own entry is refused in the page with the server's reason: {m}")
+        page_checks(t, "ra-application-refused")
+
+        # CSRF: the page's own script without the token, with a wrong one, and a form from another site.
+        r = page_api(t, "ra.reject", {"application": app2, "reason": "forged"}, csrf="none")
+        check(r["status"] == 403, "a state-changing call without X-CSRF-Token: 403")
+        r = page_api(t, "ra.reject", {"application": app2, "reason": "forged"}, csrf="wrong")
+        check(r["status"] == 403, "with a wrong X-CSRF-Token: 403")
+        forged = cross_site_post(t, "/api/v1/ra.reject", {"application": app2, "reason": "forged"})
+        check(app_state(t, app2) == "checked", f"a form posted from another site changes nothing ({forged})")
+
+        # Suzuki issues the PIN and downloads the approval notice; records the restricted-delivery mail.
+        go(d, f"/ra/application.html?id={app1}")
+        wait(d, lambda: d.find_element(By.ID, "issue-pin").is_displayed(), "the PIN button")
+        d.find_element(By.ID, "issue-pin").click()
+        message(d, "ok")
+        pin = text(d, "#pin-value")
+        issued_pin[app1] = pin
+        check(re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", pin) is not None, "the PIN is shown once in the page")
+        page_checks(d, "ra-application-pin")
+        d.find_element(By.ID, "letter-link").click()
+        pdf = d.downloads / f"approval-notice-{app1}.pdf"
+        wait(d, lambda: pdf.exists() and pdf.stat().st_size > 0, "the letter download")
+        letter = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        check("山田" in letter and pin.replace("-", "") in letter.replace(" ", "").replace("-", "").replace("\n", ""),
+              "the downloaded letter (pdftotext) names 山田 and holds the PIN")
+        d.find_element(By.ID, "tracking").send_keys("1234-5678-9012")
+        d.find_element(By.ID, "mail-sent-submit").click()
+        message(d, "ok")
+        check(app_state(d, app1) == "notice_mailed" and "1234" in text(d, "#mailings"),
+              "the tracking number recorded: notice mailed")
+        d.find_element(By.ID, "event-tracking").send_keys("1234-5678-9012")
+        d.find_element(By.ID, "mail-event-submit").click()
+        message(d, "ok")
+        check("配達済" in text(d, "#mailings"), "the delivery recorded")
+        page_checks(d, "ra-application-mailed")
+
+        # English.
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
+        wait(d, lambda: "Certificate application" in text(d, "h1"), "the English page")
+        check("delivered" in text(d, "#mailings") and d.execute_script("return document.documentElement.lang") == "en",
+              "the English switch: strings and lang=en")
+        page_checks(d, "ra-application-en")
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
+
+        # The company's IDs, issued from the bundle (RA-9), for the company-admin part.
+        r = page_api(d, "ra.accounts.issue", {"bundle": bundle1})
+        check(r["status"] == 200, f"company and user IDs issued: {r}")
+
+        # Revocation page renders (requests need an issued certificate).
+        go(d, "/ra/revocations.html")
+        page_checks(d, "ra-revocations")
+
+        # Log out everywhere: a CLI-style bearer session of suzuki ends too.
+        status, _, body, _ = request("POST", "/api/v1/session.login", body={"user": "suzuki", "password": secret("suzuki.pw")})
+        bearer = json.loads(body)["token"]
+        d.find_element(By.ID, "logout-all").click()
+        wait(d, lambda: d.current_url.endswith("/ra/login.html"), "the login page after logging out everywhere")
+        status, _, _, _ = request("POST", "/api/v1/ra.whoami", body={}, headers={"Authorization": f"Bearer {bearer}"})
+        check(status == 401, "log out everywhere ends suzuki's other sessions (a bearer token: 401)")
+        go(d, "/ra/")
+        wait(d, lambda: d.current_url.endswith("/ra/login.html"), "the console to ask for a login again")
+        page_checks(d, "ra-login")
+
+        t.find_element(By.ID, "logout").click()
+        wait(t, lambda: t.current_url.endswith("/ra/login.html"), "takahashi's logout")
+    finally:
+        suzuki.quit()
+        takahashi.quit()
+
+
+def cross_site_post(d, path, body):
+    """A page on another origin (http://localhost:PORT, a different site) that posts a form to the
+    API (text/plain, so that the body is JSON). SameSite=Strict keeps the cookie home; there is no
+    CSRF header either. Returns what the browser shows after the post."""
+    # text/plain sends name=value: the JSON's last string swallows the "=".
+    name = json.dumps(body, ensure_ascii=True)[:-2]
+    page = f"""<!doctype html><title>evil</title>
+<form id=f method=POST enctype=text/plain action="{URL}{path}"><input name='{name}' value='"}}'></form>
+<script>document.getElementById('f').submit()</script>"""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        d.get(f"http://localhost:{server.server_port}/")
+        wait(d, lambda: d.current_url.startswith(URL), "the forged post to arrive")
+        shown = d.find_element(By.TAG_NAME, "body").text
+        d.save_screenshot(str(ART / "csrf-forged-post.png"))
+    finally:
+        server.shutdown()
+    check('"error"' in shown, f"the forged cross-site form post is refused: {shown.strip()}")
+    d.back()
+    return shown.strip()
+
+
+def mailed_password(to):
+    maildir = pathlib.Path(cfg["home"]) / "maildir" / "new"
+    def find():
+        for f in sorted(maildir.glob("*")) if maildir.exists() else []:
+            msg = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+            body = msg.get_content()
+            if to in str(msg["To"]) and "初期パスワード" in body:
+                # The company admin's own mail: its login ID is the "ユーザID" line.
+                cid = re.search(r"ユーザID: (C\S+)", body)
+                if cid:
+                    return cid.group(1), re.search(r"初期パスワード: (.+)", body).group(1).strip()
+        return None
+    for _ in range(600):
+        r = find()
+        if r:
+            return r
+        time.sleep(0.1)
+    raise AssertionError(f"no user-ID mail to {to} in {maildir}")
+
+
+def wait_for_mail(to, marker, pattern):
+    maildir = pathlib.Path(cfg["home"]) / "maildir" / "new"
+    for _ in range(600):
+        for f in sorted(maildir.glob("*")) if maildir.exists() else []:
+            msg = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+            body = msg.get_content()
+            if to in str(msg["To"]) and marker in str(msg["Subject"]) + body:
+                m = re.search(pattern, body)
+                if m:
+                    return m.group(0)
+        time.sleep(0.1)
+    raise AssertionError(f"no mail '{marker}' to {to} in {maildir}")
+
+
+def enrollment():
+    """The applicant's enrollment (issue 10's API), as `jitsuin token enroll` makes it, with the PIN
+    the console issued and a key made by openssl: the company admin then sees the certificate."""
+    app1 = cfg["app1"]
+    key, csr = WORK / "applicant.key", WORK / "applicant.csr"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(key)],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-new", "-key", str(key), "-subj", "/CN=ignored", "-out", str(csr)],
+                   check=True, capture_output=True)
+    status, _, body, _ = request("POST", "/api/v1/enroll.start", body={
+        "application_id": app1, "application_pin": issued_pin[app1], "csr": csr.read_text()})
+    check(status == 200, f"enroll.start with the console's PIN: {body[:200]}")
+    pin = wait_for_mail("taro.yamada@sakura.example.jp", "ダウンロードPIN", r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}")
+    status, _, body, _ = request("POST", "/api/v1/enroll.collect", body={"application_id": app1, "download_pin": pin})
+    j = json.loads(body)
+    check(status == 200 and j["serial"], f"enroll.collect: certificate {j.get('serial')}")
+    (WORK / "applicant.pem").write_text(j["certificate"])
+    (WORK / "issuing.pem").write_text(j["chain"][0])
+    (WORK / "root.pem").write_text(j["chain"][1])
+    issued_pin["serial"] = j["serial"]
+
+
+def revocation():
+    """Suzuki records a revocation request (key compromise: effective at once), takahashi approves it
+    in his console; OCSP then says revoked (openssl ocsp)."""
+    serial = issued_pin["serial"]
+    suzuki, takahashi = browser("suzuki2"), browser("takahashi2")
+    try:
+        d = suzuki
+        login(d, "operator", "suzuki", secret("suzuki.pw"), "/ra/")
+        go(d, f"/ra/application.html?id={cfg['app1']}")
+        wait(d, lambda: "使用済" in text(d, "#download-pins"), "the download PIN in the RA's view")
+        check(text(d, "#app-state") == "発行済",
+              "the RA console shows the enrollment: issued, the download PIN used (never the PIN itself)")
+        page_checks(d, "ra-application-issued")
+        go(d, "/ra/revocations.html")
+        d.find_element(By.ID, "rev-serial").send_keys(serial)
+        from selenium.webdriver.support.ui import Select
+        Select(d.find_element(By.ID, "rev-reason")).select_by_value("keyCompromise")
+        d.find_element(By.ID, "rev-note").send_keys("eToken lost")
+        d.find_element(By.ID, "rev-submit").click()
+        message(d, "ok")
+        rid = page_api(d, "ra.revocation.list", {})["body"][-1]["id"]
+        d.find_element(By.ID, f"rev-approve-{rid}").click()
+        m = message(d, "error")
+        check("suzuki" in m and "approve" in m, f"suzuki (an operator) may not approve: refused in the page: {m}")
+        page_checks(d, "ra-revocation-requested")
+        t = takahashi
+        login(t, "operator", "takahashi", secret("takahashi.pw"), "/ra/")
+        go(t, "/ra/revocations.html")
+        wait(t, lambda: serial.lower() in text(t, "#revocations").lower(), "the request in takahashi's list")
+        t.find_element(By.ID, f"rev-approve-{rid}").click()
+        message(t, "ok")
+        check(page_api(t, "ra.revocation.list", {})["body"][-1]["state"] == "revoked",
+              "a second operator approves: the certificate is revoked")
+        page_checks(t, "ra-revocation-approved")
+    finally:
+        suzuki.quit()
+        takahashi.quit()
+    out = ""
+    for _ in range(100):
+        r = subprocess.run(["openssl", "ocsp", "-issuer", str(WORK / "issuing.pem"), "-cert", str(WORK / "applicant.pem"),
+                            "-url", cfg["http_url"] + "/ocsp", "-CAfile", str(WORK / "root.pem")],
+                           capture_output=True, text=True)
+        out = r.stdout + r.stderr
+        if "applicant.pem: revoked" in out:
+            break
+        time.sleep(0.2)
+    check("applicant.pem: revoked" in out and "Response verify OK" in out, f"OCSP (openssl ocsp) says revoked: {out.strip()}")
+
+
+def company_admin():
+    cid, password = mailed_password("contact@sakura.example.jp")
+    d = browser("company")
+    try:
+        login(d, "company", cid, password, "/company/")
+        wait(d, lambda: "山田 太郎" in text(d, "#users"), "the company's users")
+        check("梅田" not in d.find_element(By.TAG_NAME, "body").text, "nothing of the other company is visible")
+        r = page_api(d, "ra.application.list", {})
+        check(r["status"] == 403, "a company admin's cookie cannot call the operators' API (403)")
+        page_checks(d, "company-home")
+        dept = d.find_element(By.ID, "r-dept")
+        dept.send_keys("本社")
+        wait(d, lambda: "ローマ字" in text(d, "#e-department_romaji"), "the romaji error as typed")
+        check(dept.get_attribute("aria-invalid") == "true", "the romaji rule is checked as typed (本社 refused)")
+        d.save_screenshot(str(ART / "company-romaji-error.png"))
+        dept.clear()
+        dept.send_keys("honsha")
+        wait(d, lambda: text(d, "#e-department_romaji") == "", "the error to go")
+        org = d.find_element(By.ID, "r-org")
+        org.send_keys("Sakura Kensetsu Co. Ltd.")
+        wait(d, lambda: "企業形態" in text(d, "#e-organization_romaji"), "the company-form rule")
+        check(True, "the company form (Co. Ltd.) is refused as typed")
+        org.clear()
+        org.send_keys("Sakura Kensetsu")
+        fields = {"r-name-kanji": "伊藤 花子", "r-name-kana": "イトウ ハナコ", "r-name-romaji": "Hanako Ito",
+                  "r-title": "shacho", "r-email": "pin@sakura.example.jp", "r-postcode": "150-0002",
+                  "r-address": "東京都渋谷区渋谷3-1-1"}
+        for k, v in fields.items():
+            d.find_element(By.ID, k).send_keys(v)
+        d.find_element(By.ID, "request-submit").click()
+        message(d, "ok")
+        wait(d, lambda: "伊藤 花子" in text(d, "#requests"), "the request in the list")
+        check(True, "the additional certificate request is received and listed")
+        page_checks(d, "company-requested")
+        # Link the issued certificate to 山田's user ID, through the validity confirmation step.
+        serial = issued_pin["serial"]
+        wait(d, lambda: serial.lower() in text(d, "#certificates").lower(), "the issued certificate in the list")
+        check("有効" in text(d, "#certificates"), "the company's certificate is listed as valid")
+        from selenium.webdriver.support.ui import Select
+        option = next(o for o in d.find_elements(By.CSS_SELECTOR, "#l-serial option")
+                      if o.get_attribute("value").lower() == serial.lower())
+        Select(d.find_element(By.ID, "l-serial")).select_by_value(option.get_attribute("value"))
+        Select(d.find_element(By.ID, "l-action")).select_by_value("unlink")
+        d.find_element(By.ID, "link-check").click()
+        wait(d, lambda: d.find_element(By.ID, "link-confirm").is_displayed(), "the confirmation step")
+        d.find_element(By.ID, "link-confirm-button").click()
+        m = message(d, "error")
+        check(m != "", f"unlinking a certificate that is not linked: the server's refusal shown: {m}")
+        Select(d.find_element(By.ID, "l-action")).select_by_value("link")
+        d.find_element(By.ID, "link-check").click()
+        wait(d, lambda: "有効" in text(d, "#confirm-status"), "the validity in the confirmation step")
+        page_checks(d, "company-link-confirm")
+        d.find_element(By.ID, "link-confirm-button").click()
+        message(d, "ok")
+        wait(d, lambda: serial.lower() in text(d, "#users").lower(), "the link in the users table")
+        check(True, "a company admin links the certificate to a user ID after the validity confirmation")
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
+        check(text(d, "h1") == "Users and certificates", "the company pages in English")
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
+        d.find_element(By.ID, "logout").click()
+        wait(d, lambda: d.current_url.endswith("/company/login.html"), "the company login page after logout")
+        page_checks(d, "company-login")
+    finally:
+        d.quit()
+
+
+def applicant_pages():
+    d = browser("applicant")
+    try:
+        for path, name, ja, en in [("/enroll/", "enroll-guide", "電子証明書の取得手順", "How to get your certificate"),
+                                   ("/enroll/faq.html", "enroll-faq", "よくある質問", "Frequently asked questions"),
+                                   ("/enroll/status.html", "enroll-status", "申請状況の確認", "Application status")]:
+            go(d, path)
+            check(text(d, "h1") == ja, f"{path} in Japanese")
+            page_checks(d, name)
+            d.find_element(By.ID, "lang-switch").click()
+            ready(d)
+            check(text(d, "h1") == en, f"{path} in English")
+            page_checks(d, name + "-en")
+            d.find_element(By.ID, "lang-switch").click()
+            ready(d)
+        # The status of an application (enroll.status), with the PIN the console issued.
+        app1 = cfg["app1"]
+        go(d, "/enroll/status.html")
+        d.find_element(By.ID, "application").send_keys(str(app1))
+        d.find_element(By.ID, "pin").send_keys("AAAA-AAAA-AAAA-AAAA" + Keys.ENTER)
+        m = message(d, "error")
+        check("残り" in m, f"a wrong application PIN: the message says how many tries are left: {m}")
+        d.find_element(By.ID, "pin").clear()
+        d.find_element(By.ID, "pin").send_keys(issued_pin[app1] + Keys.ENTER)
+        wait(d, lambda: d.find_element(By.ID, "status-result").is_displayed(), "the status")
+        check(text(d, "#status-state") != "" and text(d, "#status-next") != "",
+              f"the application's status after ID and PIN: {text(d, '#status-state')} / {text(d, '#status-next')}")
+        page_checks(d, "enroll-status-result")
+    finally:
+        d.quit()
+
+
+http_checks()
+first_login()
+administrator()
+operator_day()
+enrollment()
+company_admin()
+revocation()
+applicant_pages()
+print(f"browser_test: {len(passed)} checks passed", flush=True)
