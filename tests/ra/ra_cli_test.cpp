@@ -205,6 +205,21 @@ TEST(RaCli, BundleToPinLetter) {
 }
 
 
+// A relative $JITSUIN_SESSION_FILE names a file in the current folder (it once failed: "cannot
+// create directories" for its empty parent folder).
+TEST(RaCli, ARelativeSessionFileIsInTheCurrentFolder) {
+  Cli c;
+  const std::string pwf = " --password-file " + test::sh_quote(c.pw.string());
+  c.ok("admin", "ra operator-add --name admin --role administrator" + pwf);
+  const std::string in_home = "cd " + test::sh_quote(c.home.path().string()) + " && JITSUIN_SESSION_FILE=relative.session ";
+  auto r = test::run(in_home + test::jitsuin_cmd(c.home.path()) + " login --user admin" + pwf);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(c.home / "relative.session"));
+  auto who = test::run(in_home + test::jitsuin_cmd(c.home.path()) + " ra whoami");
+  EXPECT_EQ(who.status, 0) << who.output;
+  EXPECT_NE(who.output.find("admin"), std::string::npos) << who.output;
+}
+
 // Revocation through the CLI: request by one operator, approval by another, then the CRL.
 // Every command runs at a fixed time T (JITSUIN_TEST_NOW); the CRLs are published at T, before
 // the revocation takes effect, and at T + 2 h, after it: no waiting on the wall clock.

@@ -15,7 +15,8 @@
 namespace jitsuin::cli {
 
 std::filesystem::path session_file(const Context& ctx) {
-  if (const char* env = std::getenv("JITSUIN_SESSION_FILE"); env && *env) return env;
+  // A relative name is taken from the current folder (so that its parent folder is never empty).
+  if (const char* env = std::getenv("JITSUIN_SESSION_FILE"); env && *env) return std::filesystem::absolute(env);
   const passwd* pw = getpwuid(geteuid());
   std::string user = pw ? pw->pw_name : std::to_string(geteuid());
   return ctx.config().home / "sessions" / (user + ".session");
