@@ -74,9 +74,9 @@ void check_address_limit(RaContext& ctx, const std::string& address) {
   // Every bearer call comes here: read first, and take the write lock only to refuse.
   Counter c = address_counter(ctx, address);
   {
-    db::Statement st(ctx.db, "SELECT window_start + ? > ? AND attempts >= ? FROM ra_auth_rate WHERE key = ?");
-    st.bind(1, ctx.config.server.auth_rate_window_seconds).bind(2, ctx.clock()).bind(3, c.limit).bind(4, c.key);
-    if (!st.step() || st.int64(0) == 0) return;
+    auto st = ctx.db.cached("SELECT window_start + ? > ? AND attempts >= ? FROM ra_auth_rate WHERE key = ?");
+    st->bind(1, ctx.config.server.auth_rate_window_seconds).bind(2, ctx.clock()).bind(3, c.limit).bind(4, c.key);
+    if (!st->step() || st->int64(0) == 0) return;
   }
   db::Transaction tx(ctx.db);
   refuse_if_over(ctx, tx, {c});

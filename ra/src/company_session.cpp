@@ -54,10 +54,10 @@ Principal resume_company_session(RaContext& ctx, const std::string& token) {
 }
 
 bool is_company_session(RaContext& ctx, const std::string& token) {
-  db::Statement st(ctx.db, "SELECT EXISTS (SELECT 1 FROM ra_account_sessions WHERE token_sha256 = ?)");
-  st.bind_blob(1, sha256(token));
-  st.step();
-  return st.int64(0) != 0;
+  auto st = ctx.db.cached("SELECT EXISTS (SELECT 1 FROM ra_account_sessions WHERE token_sha256 = ?)");
+  st->bind_blob(1, sha256(token));
+  st->step();
+  return st->int64(0) != 0;
 }
 
 Principal resume_any_session(RaContext& ctx, const std::string& token, SessionUse use) {

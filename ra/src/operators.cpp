@@ -510,19 +510,19 @@ Session issue_operator_key(RaContext& ctx, const Principal& who, int days) {
 }
 
 Principal resume_session(RaContext& ctx, const std::string& token, SessionUse use) {
-  db::Statement st(ctx.db,
+  auto st = ctx.db.cached(
                    "SELECT o.id, o.name, o.role, s.expires_at, s.ended_at IS NOT NULL, o.locked_at IS NOT NULL, "
                    "o.disabled_at IS NOT NULL OR o.approved_at IS NULL, o.password_temporary "
                    "FROM ra_sessions s JOIN ra_operators o ON o.id = s.operator_id WHERE s.token_sha256 = ?");
-  st.bind_blob(1, sha256(token));
-  if (!st.step()) throw Error(ErrorKind::unauthenticated, "not logged in (unknown session): run jitsuin login");
-  if (st.int64(4)) throw Error(ErrorKind::unauthenticated, "the session has ended: run jitsuin login");
-  if (st.int64(3) <= ctx.clock()) throw Error(ErrorKind::unauthenticated, "the session has expired: run jitsuin login");
-  if (st.int64(5) || st.int64(6))
-    throw Error(ErrorKind::unauthenticated, "operator " + st.text(1) + " is locked or disabled");
-  const bool temporary = st.int64(7) != 0;
-  if (temporary && use == SessionUse::any) throw Error(ErrorKind::forbidden, "operator " + st.text(1) + " " + kTemporaryPassword);
-  return PrincipalFactory::make_operator(st.int64(0), st.text(1), parse_role(st.text(2)), temporary);
+  st->bind_blob(1, sha256(token));
+  if (!st->step()) throw Error(ErrorKind::unauthenticated, "not logged in (unknown session): run jitsuin login");
+  if (st->int64(4)) throw Error(ErrorKind::unauthenticated, "the session has ended: run jitsuin login");
+  if (st->int64(3) <= ctx.clock()) throw Error(ErrorKind::unauthenticated, "the session has expired: run jitsuin login");
+  if (st->int64(5) || st->int64(6))
+    throw Error(ErrorKind::unauthenticated, "operator " + st->text(1) + " is locked or disabled");
+  const bool temporary = st->int64(7) != 0;
+  if (temporary && use == SessionUse::any) throw Error(ErrorKind::forbidden, "operator " + st->text(1) + " " + kTemporaryPassword);
+  return PrincipalFactory::make_operator(st->int64(0), st->text(1), parse_role(st->text(2)), temporary);
 }
 
 void end_session(RaContext& ctx, const std::string& token) {
