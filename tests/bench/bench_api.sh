@@ -58,20 +58,10 @@ printf '%s\n' "passphrase of bench, long enough" >admin.pw
 
 fail() { echo "bench_api: $*" >&2; exit 1; }
 source "$src/tests/enroll/jitsuind_start.sh"
-config() {   # config TLS_KEY API_CONNECTIONS > FILE
-  /usr/bin/python3 - "$src/config" "$1" "$2" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1] + "/jitsuin.json"))
-c["ca"]["profiles_dir"] = sys.argv[1] + "/profiles"
-c["server"]["tls_key"] = sys.argv[2]
-c["server"]["api_connections"] = int(sys.argv[3])
-print(json.dumps(c))
-PY
-}
+JITSUIND="$jitsuind"
 start() {   # start CONFIG: sets pid and port
-  "$jitsuind" --home "$home" --config "$1" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >server.out 2>server.err &
-  pid=$!
-  jitsuind_ports "$(jitsuind_wait "$pid" server.out server.err)"
+  start_jitsuind "$home" server --config "$1"
+  pid="$JITSUIND_PID"
   port="$TLS_PORT"
 }
 stop() { kill -TERM "$pid"; wait "$pid" || true; pid=""; }
@@ -105,7 +95,7 @@ measure() {   # measure NAME URL [WRK ARGS...]: "requests/s p99_ms" of wrk -t2 -
 }
 
 # jitsuind with its key in a file: handshakes; its certificate and key are nginx's too.
-config file 0 >file.json
+test_config file.json server.tls_key=file server.api_connections=0
 start file.json
 hs_file="$(handshakes "$port")"
 stop
@@ -116,8 +106,8 @@ printf '{"status":"ok"}\n' >nginx/www/health.json
 
 # jitsuind with its key on the token (the default): handshakes, then the three routes with the
 # defaults, and ra.whoami again with one API call at a time.
-config token 0 >token.json
-config token 1 >token-serial.json
+test_config token.json server.tls_key=token server.api_connections=0
+test_config token-serial.json server.tls_key=token server.api_connections=1
 start token.json
 hs_token="$(handshakes "$port")"
 cmp -s <(curl -sSk "https://127.0.0.1:$port/crl/issuing.crl") nginx/www/crl/issuing.crl || { echo "bench_api: CRL differs" >&2; exit 1; }

@@ -33,24 +33,17 @@ pid=""
 trap '[ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
 home="$work/home"
-/usr/bin/python3 - "$root/config/jitsuin.json" "$work/jitsuin.json" "$count" <<'EOF'
-import json, os, sys
-src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-c = json.load(open(src))
-c["ca"]["profiles_dir"] = os.path.join(os.path.dirname(src), c["ca"]["profiles_dir"])
-c["server"].update(listen="127.0.0.1:0", http_listen="127.0.0.1:0", tls_key="file", outbox_interval_seconds=0,
-                   auth_rate_per_address=100 * n + 1000, auth_rate_per_account=100 * n + 1000)
-json.dump(c, open(dst, "w"), indent=1)
-EOF
+source "$root/tests/enroll/jitsuind_start.sh"
+fail() { echo "bench_enroll: $*" >&2; exit 1; }
+test_config "$work/jitsuin.json" server.tls_key=file server.outbox_interval_seconds=0 \
+  server.auth_rate_per_address=$((100 * count + 1000)) server.auth_rate_per_account=$((100 * count + 1000))
 export JITSUIN_CONFIG="$work/jitsuin.json"
 source "$root/tests/enroll/ra_fixture.sh"
 ra_fixture_files
 ra_staff "$home"
-"$JITSUIND" --home "$home" >server.out 2>server.err &
-pid=$!
-for _ in $(seq 1 600); do grep -q '^jitsuind: https=' server.out 2>/dev/null && break; sleep 0.1; done
-[[ "$(head -n1 server.out)" =~ https=127\.0\.0\.1:([0-9]+) ]] || { cat server.err >&2; exit 1; }
-port="${BASH_REMATCH[1]}"
+start_jitsuind "$home" server
+pid="$JITSUIND_PID"
+port="$TLS_PORT"
 
 echo "jitsuin enrollment benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 raw_line() { "$bench_issue" --count 20 --raw-seconds 2 --algs p256 --threads 1 --sync full --csr-keys p256 |

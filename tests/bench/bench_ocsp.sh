@@ -98,11 +98,11 @@ for keepalive in keep close; do
 done
 
 # --- the three responders.
-"$jitsuind" --home "$home" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >jitsuind.out 2>jitsuind.err &
-pids+=($!)
-for _ in $(seq 1 600); do grep -q '^jitsuind: https=' jitsuind.out 2>/dev/null && break; sleep 0.1; done
-[[ "$(head -n1 jitsuind.out)" =~ http=127\.0\.0\.1:([0-9]+) ]] || fail "jitsuind did not start: $(cat jitsuind.err)"
-jitsuind_url="http://127.0.0.1:${BASH_REMATCH[1]}/ocsp"
+source "$here/../enroll/jitsuind_start.sh"
+JITSUIND="$jitsuind"
+start_jitsuind "$home" jitsuind
+pids+=("$JITSUIND_PID")
+jitsuind_url="$HTTP_URL/ocsp"
 
 : >cfssl.responses
 for i in 1 2 3 4; do

@@ -9,6 +9,10 @@
 #   e.g. --config FILE) with stdout in OUT_PREFIX.out and stderr in OUT_PREFIX.err, waits for it, and
 #   sets JITSUIND_PID, the ports and URLs above and ROOT_PEM (the root to trust).
 # stop_jitsuind stops it (SIGTERM; exit 0 expected); kill_jitsuind for the EXIT trap.
+# test_config OUT [SECTION.KEY=VALUE...]: writes OUT, the documented config/jitsuin.json with its
+#   profiles_dir made absolute and each SECTION.KEY set to VALUE (JSON if it parses, else a string).
+# start_smtp_sink MAILDIR: starts the real SMTP sink (tests/ra/smtp_sink.py, aiosmtpd) writing into
+#   MAILDIR, with sink.out and sink.err in the current folder; sets SMTP_SINK_PID and SMTP_URL.
 jitsuind_wait() {
   local pid="$1" out="$2" err="${3:-}" _
   for _ in $(seq 1 1200); do
@@ -44,4 +48,31 @@ stop_jitsuind() {
 }
 kill_jitsuind() {   # for the EXIT trap
   if [ -n "${JITSUIND_PID:-}" ] && kill -0 "$JITSUIND_PID" 2>/dev/null; then kill -KILL "$JITSUIND_PID" 2>/dev/null || true; fi
+}
+jitsuin_source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+test_config() {
+  /usr/bin/python3 - "$jitsuin_source_dir/config/jitsuin.json" "$@" <<'PY'
+import json, os, sys
+src, out = sys.argv[1], sys.argv[2]
+c = json.load(open(src))
+c["ca"]["profiles_dir"] = os.path.join(os.path.dirname(src), c["ca"]["profiles_dir"])
+for setting in sys.argv[3:]:
+    key, _, value = setting.partition("=")
+    section, _, name = key.partition(".")
+    if section not in c or not name:
+        sys.exit("test_config: no setting " + key)
+    try:
+        c[section][name] = json.loads(value)
+    except ValueError:
+        c[section][name] = value
+with open(out, "w") as f:
+    json.dump(c, f, indent=1)
+PY
+}
+start_smtp_sink() {
+  /usr/bin/python3 "$jitsuin_source_dir/tests/ra/smtp_sink.py" "$1" >sink.out 2>sink.err &
+  SMTP_SINK_PID=$!
+  for _ in $(seq 1 100); do [ -s sink.out ] && break; sleep 0.1; done
+  [ -s sink.out ] || fail "the SMTP sink did not start: $(cat sink.err)"
+  SMTP_URL="smtp://127.0.0.1:$(head -n1 sink.out)"
 }

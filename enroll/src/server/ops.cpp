@@ -254,7 +254,10 @@ void Ops::stop_outbox_worker() {
 void Ops::outbox_loop() {
   // The same delivery as `jitsuin outbox deliver` (the handler outbox.deliver), on a Services and
   // database connection of its own: SMTP never runs under the API's mutex, and the delivery's
-  // claims make it safe beside a cron run of `outbox deliver`.
+  // claims make it safe beside a cron run of `outbox deliver`. Its clock is the one the API calls
+  // queue mails with (api::clock_from_environment(): JITSUIN_TEST_NOW in tests), so a mail queued
+  // at "now" is due now for the worker too, not only for a cron run.
+  const Clock clock = api::clock_from_environment();
   std::unique_ptr<api::Services> services;
   api::Caller caller;
   caller.actor = "jitsuind";
@@ -265,7 +268,7 @@ void Ops::outbox_loop() {
     worker_notified_ = false;   // a call from now on wakes the next run
     lock.unlock();
     try {
-      if (!services) services = std::make_unique<api::Services>(config_, clock_, api::HomeCreation::refused);
+      if (!services) services = std::make_unique<api::Services>(config_, clock, api::HomeCreation::refused);
       json r = api::call(*services, caller, "outbox.deliver", json::object());
       int sent = r.value("sent", 0), deferred = r.value("deferred", 0), failed = r.value("failed", 0);
       metrics.count_delivery(sent, deferred, failed);
