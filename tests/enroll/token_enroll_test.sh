@@ -8,58 +8,51 @@
 # export the key, and `openssl verify` accepts the certificate read back from the token with
 # pkcs11-tool against the CA's published certificates. Also: a server not proven by --ca is refused
 # before any PIN is sent, a wrong application PIN says how many tries are left, a wrong download PIN
-# is asked again, enrolling an issued application is refused, and `token renew` on the token
-# holding Yamada's certificate guides through init, then `token renew --init` puts Ito's
-# certificate (RSA-2048 key) on the same, initialised token.
-# Usage: tests/enroll/token_enroll_test.sh PATH/TO/jitsuin PATH/TO/jitsuind SOURCE_DIR  (KEEP=1 keeps the temp folder)
+# is asked again, enrolling an issued application is refused; Ito's enrollment killed while it
+# waits for the mailed download PIN resumes with the key already on her token (no second key, no
+# second certificate, no second download PIN).
+# Then the renewal through the RA's renewal path (README "### Renewal on the same token", run
+# verbatim): the CA, the RA's day and the first enrollments run on the test clock (JITSUIN_TEST_NOW)
+# 315 days ago, so that Yamada's one-year certificate is 50 days from its end today; on the real
+# clock `ra notify-expiring` mails the 60-day notice (caught by the sink), `ra renewal-create` and the
+# RA's check, approval and application PIN, `token renew` on the eToken that still holds the old
+# certificate explains and changes nothing, `token renew --init` initialises it and enrolls the
+# renewal: the new certificate beside its new key (pkcs11-tool, openssl verify), the old one gone
+# from the token and revoked as superseded (openssl crl on a CRL published now).
+# Usage: tests/enroll/token_enroll_test.sh PATH/TO/jitsuin PATH/TO/jitsuind SOURCE_DIR
 set -euo pipefail
-JITSUIN="$(realpath "$1")"
-JITSUIND="$(realpath "$2")"
-SOURCE_DIR="$(realpath "$3")"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/ops_lib.sh" token_enroll_test "$@"
+unset JITSUIN_TEST_NOW SOFTHSM2_CONF
+show_on_failure=(server.err sink.err)
 MODULE=/usr/lib/softhsm/libsofthsm2.so
-PY=/usr/bin/python3
-unset JITSUIN_CONFIG JITSUIN_SESSION_FILE JITSUIN_CA_PIN JITSUIN_TEST_NOW SOFTHSM2_CONF
-umask 077
-work="$(mktemp -d "${TMPDIR:-/tmp}/token-enroll.XXXXXX")"
-source "$here/jitsuind_start.sh"
-sink_pid=""
-trap 'kill_jitsuind; [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-cd "$work"
-fail() {
-  echo "token_enroll_test: FAILED: $*" >&2
-  cat "$work/server.err" >&2 2>/dev/null || true
-  exit 1
-}
-check() { echo "ok: $*"; }
 
-# The SMTP sink and a configuration that mails through it, with the outbox worker every second.
-$PY "$SOURCE_DIR/tests/ra/smtp_sink.py" "$work/received" >sink.out 2>sink.err &
-sink_pid=$!
-for _ in $(seq 1 100); do [ -s sink.out ] && break; sleep 0.1; done
-smtp_port="$(head -n1 sink.out)"
-[ -n "$smtp_port" ] || fail "the SMTP sink did not start: $(cat sink.err)"
-$PY - "$SOURCE_DIR/config/jitsuin.json" "$work/jitsuin.json" "$smtp_port" <<'EOF'
-import json, os, sys
-src, dst, port = sys.argv[1:]
-c = json.load(open(src))
-c["ca"]["profiles_dir"] = os.path.join(os.path.dirname(src), c["ca"]["profiles_dir"])
-c["mail"]["smtp_url"] = "smtp://127.0.0.1:" + port
-c["server"]["outbox_interval_seconds"] = 1
-json.dump(c, open(dst, "w"), indent=1)
-EOF
+# The first part runs 315 days ago (the test clock, for jitsuin and jitsuind alike); the CA's
+# folder is var/ in the current folder, as in README's walkthrough.
+T0="$(($(date +%s) - 315 * 86400))"
+export JITSUIN_TEST_NOW="$T0"
+home="$work/var"
+# The SMTP sink delivers into the home's maildir folder (where README's applicant reads mail) and a
+# configuration that mails through it, with the outbox worker every second, a TLS certificate that
+# is still valid today and rate limits above the PIN limits (the test clock does not move).
+mkdir -p "$home"
+start_smtp_sink "$home/maildir"
+pids[sink]=$SMTP_SINK_PID
+test_config "$work/jitsuin.json" mail.smtp_url="$SMTP_URL" server.outbox_interval_seconds=1 server.tls_days=398 \
+  server.auth_rate_per_account=1000 server.auth_rate_per_address=1000
 export JITSUIN_CONFIG="$work/jitsuin.json"
 
 # The RA: staff, Yamada's bundle plus Ito, documents, check, approval, PINs, notices mailed and delivered.
-home="$work/home"
 source "$here/ra_fixture.sh"
+today="$(TZ=Asia/Tokyo date -d "@$T0" +%F)"   # the RA's "today" on the test clock
 ra_fixture_files
+jq '.applicants[0].validity_years = 1' bundle.json >bundle1.json
 ra_staff "$home"
-ra() { JITSUIN_SESSION_FILE="$home.$1" "$JITSUIN" --home "$home" ra "${@:2}"; }
+ra() { JITSUIN_SESSION_FILE="$work/$1.session" "$JITSUIN" --home "$home" ra "${@:2}"; }
 for who in suzuki takahashi; do
-  JITSUIN_SESSION_FILE="$home.$who" "$JITSUIN" --home "$home" login --user "$who" --password-file "$who.pw" >/dev/null
+  JITSUIN_SESSION_FILE="$work/$who.session" "$JITSUIN" --home "$home" login --user "$who" --password-file "$who.pw" >/dev/null
 done
-ra suzuki bundle-create --file bundle.json >/dev/null
+ra suzuki bundle-create --file bundle1.json >/dev/null
 ra suzuki application-add --bundle 1 --file form5.json >/dev/null
 ra suzuki document-add --bundle 1 --kind registration_current --issued "$(days_ago '10 days')" >/dev/null
 ra suzuki document-add --bundle 1 --kind representative_seal --issued "$(days_ago '10 days')" >/dev/null
@@ -77,21 +70,22 @@ done
 grep -qE '^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$' app1.pin || fail "no application PIN: $(cat app1.pin)"
 "$JITSUIN" --home "$home" crl publish >/dev/null   # the CRLs and CA certificates jitsuind serves over HTTP
 start_jitsuind "$home" server
+pids[server]=$JITSUIND_PID
 check "the RA approved applications 1 (Yamada) and 2 (Ito); notices mailed and delivered; jitsuind on $HTTPS_URL"
 
 # The applicant's eToken: a SoftHSM2 token of its own, initialised with the agent.
 mkdir -p etoken/tokens
 printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/etoken/tokens" >etoken/softhsm2.conf
 export SOFTHSM2_CONF="$work/etoken/softhsm2.conf"
-"$JITSUIN" token init --label etoken --pin-fd 3 3< <(printf '%s\n' so-pin-1234 user-pin-5678) >init.out 2>&1 ||
+"$JITSUIN" token init --label etoken --pin-fd 3 3< <(printf '%s\n' etoken-admin-1234 etoken-user-5678) >init.out 2>&1 ||
   fail "token init: $(cat init.out)"
-objects() { pkcs11-tool --module "$MODULE" --token-label etoken --login --pin "${1:-user-pin-5678}" --list-objects 2>/dev/null; }
+objects() { pkcs11-tool --module "$MODULE" --token-label etoken --login --pin "${1:-etoken-user-5678}" --list-objects 2>/dev/null; }
 
 # The download PIN of an application, from the mail the sink caught (decoded by Python's email package).
 download_pin() {   # download_pin ADDRESS
   local f
   for _ in $(seq 1 300); do
-    f="$(grep -l "^X-Jitsuin-Template: download_pin" $(grep -rl "^X-RcptTo: .*$1" received/new 2>/dev/null) /dev/null 2>/dev/null |
+    f="$(grep -l "^X-Jitsuin-Template: download_pin" $(grep -rl "^X-RcptTo: .*$1" "$home/maildir/new" 2>/dev/null) /dev/null 2>/dev/null |
          head -n1 || true)"
     [ -n "$f" ] && break
     sleep 0.1
@@ -106,7 +100,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout oth
   -days 2 -out other-root.pem 2>/dev/null
 rc=0
 "$JITSUIN" token enroll --server "$HTTPS_URL" --application 1 --ca other-root.pem --pin-fd 3 \
-  3< <(printf '%s\n' "$(cat app1.pin)" user-pin-5678) >untrusted.out 2>&1 || rc=$?
+  3< <(printf '%s\n' "$(cat app1.pin)" etoken-user-5678) >untrusted.out 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q "is not proven by the root other-root.pem" untrusted.out || fail "untrusted server: $(cat untrusted.out)"
 ! access_log_has enroll.status || fail "the application PIN went to a server not proven by --ca"
 rc=0
@@ -118,7 +112,7 @@ check "a server not proven by --ca, and plain HTTP, are refused before any PIN i
 # 2. A wrong application PIN: the hint with the tries left; nothing on the token.
 rc=0
 "$JITSUIN" token enroll --server "$HTTPS_URL" --application 1 --ca "$ROOT_PEM" --pin-fd 3 \
-  3< <(printf '%s\n' "AAAA-BBBB-CCCC-DDDD" user-pin-5678) >wrong.out 2>&1 || rc=$?
+  3< <(printf '%s\n' "AAAA-BBBB-CCCC-DDDD" etoken-user-5678) >wrong.out 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q "the application PIN (申請PIN) is wrong: [0-9]* tries left" wrong.out ||
   fail "wrong application PIN: $(cat wrong.out)"
 objects | grep -q "Object;" && fail "a wrong application PIN left something on the token"
@@ -132,7 +126,7 @@ wrong_then_right() {   # wrong_then_right ADDRESS: a mistyped download PIN, then
   printf '%s\n%s\n' "${pin%?}$alt" "$pin"
 }
 "$JITSUIN" token enroll --server "$HTTPS_URL" --application 1 --ca "$ROOT_PEM" --pin-fd 3 \
-  3< <(printf '%s\n' "$(cat app1.pin)" user-pin-5678; wrong_then_right taro.yamada@sakura.example.jp) >enroll.out 2>&1 ||
+  3< <(printf '%s\n' "$(cat app1.pin)" etoken-user-5678; wrong_then_right taro.yamada@sakura.example.jp) >enroll.out 2>&1 ||
   fail "token enroll: $(cat enroll.out)"
 cat enroll.out
 grep -q "the download PIN (ダウンロードPIN) was mailed to t" enroll.out || fail "the agent did not say where the PIN went"
@@ -150,7 +144,7 @@ grep -A8 '^Private Key Object' objects.txt | grep -qw "sensitive" || fail "the k
 pkcs11-tool --module "$MODULE" --token-label etoken --read-object --type cert --id "$key_id" -o cert.der >/dev/null 2>&1 ||
   fail "no certificate with the key's ID $key_id: $(cat objects.txt)"
 pct="$(sed 's/../%&/g' <<<"$key_id")"
-! GNUTLS_PIN=user-pin-5678 p11tool --provider "$MODULE" --login --export "pkcs11:token=etoken;id=$pct;type=private" \
+! GNUTLS_PIN=etoken-user-5678 p11tool --provider "$MODULE" --login --export "pkcs11:token=etoken;id=$pct;type=private" \
   >/dev/null 2>&1 || fail "p11tool exported the private key"
 openssl x509 -inform der -in cert.der -out cert.pem
 # The CA certificates as relying parties get them: from jitsuind's plain-HTTP publication point.
@@ -171,39 +165,125 @@ check "pkcs11-tool: key and certificate share ID $key_id, key sensitive and neve
 # 4. Enrolling it again: refused, the application has its certificate.
 rc=0
 "$JITSUIN" token enroll --server "$HTTPS_URL" --application 1 --ca "$ROOT_PEM" --pin-fd 3 \
-  3< <(printf '%s\n' "$(cat app1.pin)" user-pin-5678) >again.out 2>&1 || rc=$?
+  3< <(printf '%s\n' "$(cat app1.pin)" etoken-user-5678) >again.out 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -qE "already has its certificate|already_enrolled|already enrolled" again.out ||
   fail "a second enrollment of application 1: $(cat again.out)"
 check "an issued application is not enrolled twice"
 
-# 5. The same token for the next certificate: renew guides while the old one is there; --init does it.
-rc=0
-"$JITSUIN" token renew --server "$HTTPS_URL" --application 2 --ca "$ROOT_PEM" --pin-fd 3 3</dev/null >guide.out 2>&1 || rc=$?
-[ "$rc" = 1 ] && grep -q "still holds the old key and certificate" guide.out &&
-  grep -q "Initialise the token now, right before the renewal enrollment" guide.out || fail "renew guidance: $(cat guide.out)"
-objects | grep -q "Taro Yamada" || fail "renew without --init changed the token"
-rc=0
-"$JITSUIN" token enroll --server "$HTTPS_URL" --application 2 --ca "$ROOT_PEM" --pin-fd 3 \
-  3< <(printf '%s\n' "$(cat app2.pin)" user-pin-5678) >stale.out 2>&1 || rc=$?
-[ "$rc" = 1 ] && grep -q "token renew\` walks you through it" stale.out || fail "enroll onto a used token: $(cat stale.out)"
-"$JITSUIN" token renew --init --yes --algorithm rsa2048 --server "$HTTPS_URL" --application 2 --ca "$ROOT_PEM" --pin-fd 3 \
-  3< <(printf '%s\n' so-pin-1234 so-pin-4321 user-pin-8765 "$(cat app2.pin)" user-pin-8765;
-       download_pin hanako.ito@sakura.example.jp) >renew.out 2>&1 || fail "token renew --init: $(cat renew.out)"
-grep -q "generated RSA-2048 key on the token" renew.out || fail "no RSA-2048 key: $(cat renew.out)"
-objects user-pin-8765 >objects2.txt
-grep -q "Taro Yamada" objects2.txt && fail "the old certificate survived the renewal's init"
-pkcs11-tool --module "$MODULE" --token-label etoken --read-object --type cert \
-  --id "$(awk '/^Private Key Object/{k=1} k && /ID:/{print $2; exit}' objects2.txt)" -o cert2.der >/dev/null 2>&1 ||
-  fail "the renewal's certificate is not beside its key: $(cat objects2.txt)"
-openssl x509 -inform der -in cert2.der -out cert2.pem
-openssl verify -CAfile root.pem -untrusted issuing.pem cert2.pem >/dev/null || fail "the renewal's certificate does not verify"
-openssl x509 -in cert2.pem -noout -subject | grep -q "Hanako Ito" || fail "not Ito's certificate"
-check "token renew: guides while the old certificate is there, then --init initialises and enrolls on the same token"
+# 5. Ito's enrollment, interrupted after enroll.start: the agent is killed while it waits for the
+# download PIN (PINs on a FIFO); run again, it resumes with the key on her token and the PIN mailed.
+mkdir -p etoken2/tokens
+printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/etoken2/tokens" >etoken2/softhsm2.conf
+ito() { SOFTHSM2_CONF="$work/etoken2/softhsm2.conf" "$@"; }
+ito "$JITSUIN" token init --label ito --pin-fd 3 3< <(printf '%s\n' ito-admin-1234 ito-user-5678) >init2.out 2>&1 ||
+  fail "token init (Ito): $(cat init2.out)"
+ito_objects() { ito pkcs11-tool --module "$MODULE" --token-label ito --login --pin ito-user-5678 --list-objects 2>/dev/null; }
+certs_in_db() { sqlite3 "$home/jitsuin.db" 'SELECT count(*) FROM certificates'; }
+certs_before="$(certs_in_db)"
+mkfifo pins.fifo
+ito "$JITSUIN" token enroll --server "$HTTPS_URL" --application 2 --ca "$ROOT_PEM" --pin-fd 3 3<pins.fifo >killed.out 2>&1 &
+agent=$!
+pids[agent]=$agent
+exec 4>pins.fifo
+printf '%s\n' "$(cat app2.pin)" ito-user-5678 >&4
+download_pin hanako.ito@sakura.example.jp >/dev/null || fail "no download PIN mail for Ito: $(cat killed.out)"
+for _ in $(seq 1 300); do grep -q "was mailed to" killed.out && break; sleep 0.1; done
+grep -q "was mailed to h\*\*\*@sakura.example.jp" killed.out || fail "the agent is not at the download PIN: $(cat killed.out)"
+kill -KILL "$agent"
+wait "$agent" 2>/dev/null || true
+exec 4>&-
+[ "$(ra suzuki application-show --id 2 --json | jq -r .state)" = enrolled ] || fail "application 2 is not enrolled"
+ito_objects >ito1.txt
+[ "$(grep -c '^Private Key Object' ito1.txt)" = 1 ] && ! grep -q '^Certificate Object' ito1.txt ||
+  fail "after the interruption: $(cat ito1.txt)"
+ito "$JITSUIN" token enroll --server "$HTTPS_URL" --application 2 --ca "$ROOT_PEM" --pin-fd 3 \
+  3< <(printf '%s\n' "$(cat app2.pin)" ito-user-5678; download_pin hanako.ito@sakura.example.jp) >resume.out 2>&1 ||
+  fail "the resumed enrollment: $(cat resume.out)"
+cat resume.out
+grep -q "continuing: the download PIN was mailed when this application was enrolled" resume.out ||
+  fail "the agent did not say it continues: $(cat resume.out)"
+! grep -q "generated .* key on the token" resume.out || fail "a second key was generated: $(cat resume.out)"
+ito_objects >ito2.txt
+ito_key="$(awk '/^Private Key Object/{k=1} k && /ID:/{print $2; exit}' ito2.txt)"
+[ "$(grep -c '^Private Key Object' ito2.txt)" = 1 ] && [ "$ito_key" = "$(awk '/^Private Key Object/{k=1} k && /ID:/{print $2; exit}' ito1.txt)" ] ||
+  fail "not the key made before the interruption: $(cat ito1.txt) / $(cat ito2.txt)"
+ito pkcs11-tool --module "$MODULE" --token-label ito --read-object --type cert --id "$ito_key" -o ito.der >/dev/null 2>&1 ||
+  fail "no certificate beside Ito's key: $(cat ito2.txt)"
+openssl x509 -inform der -in ito.der -out ito.pem
+openssl verify -CAfile root.pem -untrusted issuing.pem ito.pem >/dev/null || fail "Ito's certificate does not verify"
+[ "$(certs_in_db)" = $((certs_before + 1)) ] || fail "$(($(certs_in_db) - certs_before)) certificates issued, not 1"
+[ "$(grep -l '^X-Jitsuin-Template: download_pin' $(grep -rl '^X-RcptTo: .*hanako.ito' "$home/maildir/new") | wc -l)" = 1 ] ||
+  fail "more than one download PIN mail for Ito"
+check "an enrollment killed after enroll.start resumes: the same key, the mailed download PIN, one certificate"
 
-# The RA's view and the audit chain.
+# The first part's RA view and audit chain; no PIN in the server's logs.
 states="$(ra suzuki application-list --bundle 1 --json | jq -c '[.[] | .state]')"
 [ "$states" = '["issued","issued"]' ] || fail "application states: $states"
 "$JITSUIN" --home "$home" audit verify >audit.out 2>&1 || fail "audit verify: $(cat audit.out)"
-if grep -q -e "$(cat app1.pin)" -e "user-pin-5678" server.out server.err; then fail "a PIN in the server's logs"; fi
-stop_jitsuind
-echo "token_enroll_test: the applicant's path from the application PIN to a certificate on the eToken works"
+if grep -q -e "$(cat app1.pin)" -e "etoken-user-5678" -e "ito-user-5678" server.out server.err; then
+  fail "a PIN in the server's logs"
+fi
+stop_served "$JITSUIND_PID" server.err
+JITSUIND_PID=""
+
+# 6. 315 days later, today (the real clock): Yamada's certificate is 50 days from its end. README
+# "### Renewal on the same token" runs verbatim in this folder, laid out as the walkthrough leaves
+# it (var/, the eToken's etoken/softhsm2.conf and PINs, the operators' password files).
+unset JITSUIN_TEST_NOW
+start_jitsuind "$home" server
+pids[server]=$JITSUIND_PID
+yamada_serial="$(openssl x509 -in cert.pem -noout -serial | cut -d= -f2)"
+$PY - "$SOURCE_DIR/README.md" >renewal.sh <<'PY'
+import re, sys
+readme = open(sys.argv[1], encoding="utf-8").read()
+title = "### Renewal on the same token"
+start = readme.find(title + "\n")
+if start < 0:
+    sys.exit("README.md has no section '" + title + "'")
+end = min(i for i in (readme.find("\n## ", start), readme.find("\n### ", start + 1), len(readme)) if i >= 0)
+blocks = re.findall(r"^```\n(.*?)^```", readme[start:end], re.S | re.M)
+if len(blocks) < 3:
+    sys.exit(f"expected three code blocks in '{title}', found {len(blocks)}")
+print("set -euo pipefail")
+for b in blocks:
+    print(b)
+PY
+PATH="$BINDIR:$PATH" SERVER="$HTTPS_URL" timeout 600 bash -v renewal.sh >renewal.out 2>renewal.err || {
+  cat renewal.err renewal.out >&2
+  fail "a README command of the renewal failed (see above)"
+}
+cat renewal.out
+renewal="$(grep -oP 'renewal application \K[0-9]+' renewal.out)"
+[ "$renewal" = 3 ] || fail "the renewal application is $renewal, not 3"
+# The 60-day expiry notice went to Yamada through the SMTP sink (jitsuind's worker delivered it).
+grep -l '^X-Jitsuin-Template: expiry_notice' $(grep -rl '^X-RcptTo: .*taro.yamada' "$home/maildir") >/dev/null 2>&1 ||
+  fail "no expiry notice mail to Yamada"
+grep -q "still holds the old key and certificate" renewal.err &&
+  grep -q "Initialise the token now, right before the renewal enrollment" renewal.err || fail "no renewal guidance"
+grep -q "generated RSA-2048 key on the token" renewal.out || fail "no RSA-2048 key for the renewal"
+# Independently: the token holds the new key and certificate only; the certificate verifies.
+objects etoken-user-8765 >objects3.txt
+[ "$(grep -c '^Private Key Object' objects3.txt)" = 1 ] && [ "$(grep -c '^Certificate Object' objects3.txt)" = 3 ] ||
+  fail "not one key and its certificate with the 2 CA certificates: $(cat objects3.txt)"
+pkcs11-tool --module "$MODULE" --token-label etoken --read-object --type cert \
+  --id "$(awk '/^Private Key Object/{k=1} k && /ID:/{print $2; exit}' objects3.txt)" -o cert3.der >/dev/null 2>&1 ||
+  fail "the renewal's certificate is not beside its key: $(cat objects3.txt)"
+openssl x509 -inform der -in cert3.der -out cert3.pem
+openssl verify -CAfile root.pem -untrusted issuing.pem cert3.pem >/dev/null || fail "the renewal's certificate does not verify"
+openssl x509 -in cert3.pem -noout -subject | grep -q "Taro Yamada" || fail "not Yamada's certificate"
+new_serial="$(openssl x509 -in cert3.pem -noout -serial | cut -d= -f2)"
+[ "$new_serial" != "$yamada_serial" ] || fail "the renewal returned the old certificate"
+[ "$(ra suzuki application-show --id 3 --json | jq -r '.state, .renewal_of' | paste -sd' ')" = "issued 1" ] ||
+  fail "application 3: $(ra suzuki application-show --id 3 --json)"
+# The old certificate: revoked as superseded when the renewal's was issued (RA-7), on a CRL published now.
+"$JITSUIN" --home "$home" crl publish >/dev/null
+openssl crl -inform der -in "$home/crl/issuing.crl" -noout -text >crl.txt
+grep -A6 "Serial Number: $yamada_serial" crl.txt | grep -q "Superseded" ||
+  fail "Yamada's old certificate $yamada_serial is not on the CRL as superseded: $(cat crl.txt)"
+! grep -q "Serial Number: $new_serial" crl.txt || fail "the renewal's certificate is on the CRL"
+check "renewal through the RA: expiry notice, renewal-create, approval, token renew guides, --init enrolls on the same token; old certificate gone from the token and superseded"
+
+"$JITSUIN" --home "$home" audit verify >audit.out 2>&1 || fail "audit verify: $(cat audit.out)"
+if grep -q -e "etoken-user-8765" -e "etoken-admin-4321" server.out server.err; then fail "a PIN in the server's logs"; fi
+stop_served "$JITSUIND_PID" server.err
+echo "token_enroll_test: the applicant's path from the application PIN to a certificate on the eToken, and its renewal, work"

@@ -58,6 +58,7 @@ class PinReader {
 
  private:
   std::string read(const std::string& prompt) {
+    std::cout.flush();   // what was said so far is out before the agent waits (a script reading its output sees it)
     if (fd_ >= 0) {
       std::string line;
       char c;
