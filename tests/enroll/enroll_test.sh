@@ -43,21 +43,7 @@ export API CACERT
 
 # ---------------------------------------------------------------- 1. the README, verbatim
 section() {   # section TITLE: the code blocks of README's section TITLE
-  $PY - "$SOURCE_DIR/README.md" "$1" <<'PY'
-import re, sys
-readme = open(sys.argv[1], encoding="utf-8").read()
-start = readme.find(sys.argv[2] + "\n")
-if start < 0:
-    sys.exit("README.md has no section " + sys.argv[2])
-# Up to the next heading of any level: "## Enrollment"'s own text, not subsections others add.
-ends = [i for i in (readme.find("\n## ", start + 1), readme.find("\n### ", start + 1)) if i >= 0]
-end = min(ends) if ends else len(readme)
-blocks = re.findall(r"^```\n(.*?)^```", readme[start:end], re.S | re.M)
-if not blocks:
-    sys.exit("no code blocks in " + sys.argv[2])
-for b in blocks:
-    print(b)
-PY
+  $PY "$here/readme_blocks.py" "$SOURCE_DIR/README.md" "$1"
 }
 {
   echo "set -euo pipefail"

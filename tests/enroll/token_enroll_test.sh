@@ -233,21 +233,8 @@ unset JITSUIN_TEST_NOW
 start_jitsuind "$home" server
 pids[server]=$JITSUIND_PID
 yamada_serial="$(openssl x509 -in cert.pem -noout -serial | cut -d= -f2)"
-$PY - "$SOURCE_DIR/README.md" >renewal.sh <<'PY'
-import re, sys
-readme = open(sys.argv[1], encoding="utf-8").read()
-title = "### Renewal on the same token"
-start = readme.find(title + "\n")
-if start < 0:
-    sys.exit("README.md has no section '" + title + "'")
-end = min(i for i in (readme.find("\n## ", start), readme.find("\n### ", start + 1), len(readme)) if i >= 0)
-blocks = re.findall(r"^```\n(.*?)^```", readme[start:end], re.S | re.M)
-if len(blocks) < 3:
-    sys.exit(f"expected three code blocks in '{title}', found {len(blocks)}")
-print("set -euo pipefail")
-for b in blocks:
-    print(b)
-PY
+{ echo "set -euo pipefail"; $PY "$here/readme_blocks.py" "$SOURCE_DIR/README.md" "### Renewal on the same token" 3; } >renewal.sh ||
+  fail "README: $(cat renewal.sh)"
 PATH="$BINDIR:$PATH" SERVER="$HTTPS_URL" timeout 600 bash -v renewal.sh >renewal.out 2>renewal.err || {
   cat renewal.err renewal.out >&2
   fail "a README command of the renewal failed (see above)"

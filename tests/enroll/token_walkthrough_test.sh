@@ -19,21 +19,9 @@ server="https://127.0.0.1:${BASH_REMATCH[1]}"
 grep -A1 'first administrator: admin, temporary password' run.out | tail -n1 | tr -d ' ' >admin.first
 [ -s admin.first ] || fail "run.sh printed no temporary password"
 
-/usr/bin/python3 - "$SOURCE_DIR/README.md" >walk.sh <<'PY'
-import re, sys
-readme = open(sys.argv[1], encoding="utf-8").read()
-title = "### From ./run.sh to a certificate on a SoftHSM token"
-start = readme.find(title)
-if start < 0:
-    sys.exit("README.md has no section '" + title + "'")
-end = min(i for i in (readme.find("\n## ", start), readme.find("\n### ", start + 1), len(readme)) if i >= 0)
-blocks = re.findall(r"^```\n(.*?)^```", readme[start:end], re.S | re.M)
-if len(blocks) < 5 or not blocks[0].startswith("./run.sh"):
-    sys.exit(f"expected ./run.sh and four more code blocks, found {len(blocks)}")
-print("set -euo pipefail")
-for b in blocks[1:]:   # the first, ./run.sh, is running above
-    print(b)
-PY
+# Its blocks but the first (./run.sh, running above).
+{ echo "set -euo pipefail"; $PY "$SOURCE_DIR/tests/enroll/readme_blocks.py" "$SOURCE_DIR/README.md" \
+    "### From ./run.sh to a certificate on a SoftHSM token" 5 1; } >walk.sh || fail "README: $(cat walk.sh)"
 PATH="$BINDIR:$PATH" SERVER="$server" timeout 600 bash -v walk.sh >walk.out 2>walk.err ||
   fail "a README command failed (see walk.err, walk.out)"
 cat walk.out
