@@ -126,7 +126,7 @@ check "smime.apply: the application PIN mail held ~15 minutes, then to hanako@ex
   block 3
   echo 'echo "== re-issued"'
 } >readme2.sh
-MAILDIR="$work/maildir" SRC="$SOURCE_DIR" bash -v readme2.sh >day2.out 2>day2.err || { cat day2.err day2.out >&2; fail "README blocks 2-3"; }
+MAILDIR="$work/maildir" SRC="$SOURCE_DIR" bash -v readme2.sh >day2.out 2>day2.err || { cat day2.err day2.out >&2; mails >&2; fail "README blocks 2-3"; }
 cat day2.out
 grep -qx 'hanako.pem: OK' day2.out || fail "openssl verify: $(cat day2.out)"
 san="$(openssl x509 -in hanako.pem -noout -ext subjectAltName | tail -n +2 | tr -d ' ')"
