@@ -18,26 +18,9 @@ show_on_failure=(server.err sink.err)
 home="$work/home"
 source "$here/ra_fixture.sh"
 
-# The SMTP sink.
-$PY "$SOURCE_DIR/tests/ra/smtp_sink.py" "$work/maildir" >sink.out 2>sink.err &
-pids[sink]=$!
-for _ in $(seq 1 100); do [ -s sink.out ] && break; sleep 0.1; done
-smtp_port="$(head -n1 sink.out)"
-[ -n "$smtp_port" ] || fail "the SMTP sink did not start"
-
-# The documented config with the sink, free ports, the TLS key in a file, an outbox interval of an
-# hour (so prompt delivery is the worker woken by the request), rate limits above the PIN limits.
-$PY - "$SOURCE_DIR/config/jitsuin.json" "$work/jitsuin.json" "$smtp_port" <<'EOF'
-import json, os, sys
-src, dst, port = sys.argv[1:]
-c = json.load(open(src))
-c["ca"]["profiles_dir"] = os.path.join(os.path.dirname(src), c["ca"]["profiles_dir"])
-c["mail"]["smtp_url"] = "smtp://127.0.0.1:" + port
-c["server"].update(listen="127.0.0.1:0", http_listen="127.0.0.1:0", tls_key="file", outbox_interval_seconds=3600,
-                   auth_rate_per_account=1000, auth_rate_per_address=1000)
-json.dump(c, open(dst, "w"), indent=1)
-EOF
-export JITSUIN_CONFIG="$work/jitsuin.json"
+# The SMTP sink and the config (sink_config.sh).
+source "$here/sink_config.sh"
+sink_and_config
 ra_fixture_files
 ra_staff "$home"
 

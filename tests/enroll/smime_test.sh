@@ -20,22 +20,9 @@ show_on_failure=(server.err sink.err)
 home="$work/home"
 source "$here/ra_fixture.sh"
 
-$PY "$SOURCE_DIR/tests/ra/smtp_sink.py" "$work/maildir" >sink.out 2>sink.err &
-pids[sink]=$!
-for _ in $(seq 1 100); do [ -s sink.out ] && break; sleep 0.1; done
-smtp_port="$(head -n1 sink.out)"
-[ -n "$smtp_port" ] || fail "the SMTP sink did not start"
-$PY - "$SOURCE_DIR/config/jitsuin.json" "$work/jitsuin.json" "$smtp_port" <<'EOF'
-import json, os, sys
-src, dst, port = sys.argv[1:]
-c = json.load(open(src))
-c["ca"]["profiles_dir"] = os.path.join(os.path.dirname(src), c["ca"]["profiles_dir"])
-c["mail"]["smtp_url"] = "smtp://127.0.0.1:" + port
-c["server"].update(listen="127.0.0.1:0", http_listen="127.0.0.1:0", tls_key="file", outbox_interval_seconds=3600,
-                   auth_rate_per_account=1000, auth_rate_per_address=1000)
-json.dump(c, open(dst, "w"), indent=1)
-EOF
-export JITSUIN_CONFIG="$work/jitsuin.json"
+# The SMTP sink and the config (sink_config.sh).
+source "$here/sink_config.sh"
+sink_and_config
 ra_fixture_files
 ra_staff "$home"
 "$JITSUIND" --home "$home" >server.out 2>server.err &
@@ -74,6 +61,11 @@ wait_mail() {   # wait_mail SUBJECT-TEXT N: N mails whose subject contains the t
   done
   fail "fewer than $2 mails with '$1' in the subject"
 }
+run_readme() {   # run_readme N: runs readmeN.sh (README blocks and the functions they use) in bash -v
+  MAILDIR="$work/maildir" SRC="$SOURCE_DIR" bash -v "readme$1.sh" >"day$1.out" 2>"day$1.err" ||
+    { cat "day$1.err" "day$1.out" >&2; mails >&2; fail "README blocks of readme$1.sh"; }
+  cat "day$1.out"
+}
 deliver_later() {   # the held mails, delivered as cron would 16 minutes from now (test clock)
   JITSUIN_TEST_NOW="$(date -u -d '+16 minutes' +%Y-%m-%dT%H:%M:%SZ)" "$JITSUIN" --home "$home" outbox deliver >/dev/null
 }
@@ -83,8 +75,7 @@ deliver_later() {   # the held mails, delivered as cron would 16 minutes from no
   block 0
   echo 'echo "== block 0 done"'
 } >readme0.sh
-MAILDIR="$work/maildir" SRC="$SOURCE_DIR" bash -v readme0.sh >day0.out 2>day0.err || { cat day0.err day0.out >&2; fail "README block 0"; }
-cat day0.out
+run_readme 0
 wait_mail "クーポン" 1
 order="$(jq .order.id order.json)"
 [ "$(jq -r '.codes | length' order.json)" = 2 ] || fail "order: $(cat order.json)"
@@ -101,8 +92,7 @@ check "README: the order with the CLI, its 2 coupons mailed to the buyer (hashes
   echo "set -euo pipefail"
   block 1
 } >readme1.sh
-MAILDIR="$work/maildir" SRC="$SOURCE_DIR" bash -v readme1.sh >day1.out 2>day1.err || { cat day1.err day1.out >&2; fail "README block 1"; }
-cat day1.out
+run_readme 1
 APP="$(jq .application_id applied.json)"
 [ "$(jq -r .mailed_to applied.json)" = "h***@example.jp" ] || fail "apply: $(cat applied.json)"
 nb="$(date -d "$(jq -r .mail_not_before applied.json)" +%s)"
@@ -126,8 +116,7 @@ check "smime.apply: the application PIN mail held ~15 minutes, then to hanako@ex
   block 3
   echo 'echo "== re-issued"'
 } >readme2.sh
-MAILDIR="$work/maildir" SRC="$SOURCE_DIR" bash -v readme2.sh >day2.out 2>day2.err || { cat day2.err day2.out >&2; mails >&2; fail "README blocks 2-3"; }
-cat day2.out
+run_readme 2
 grep -qx 'hanako.pem: OK' day2.out || fail "openssl verify: $(cat day2.out)"
 san="$(openssl x509 -in hanako.pem -noout -ext subjectAltName | tail -n +2 | tr -d ' ')"
 [ "$san" = "email:hanako@example.jp" ] || fail "SAN: '$san'"
@@ -146,8 +135,7 @@ wait_mail "申請PIN" 2
   block 2 | sed -n '/^smime_collect()/,/^}/p'
   block 4
 } >readme3.sh
-MAILDIR="$work/maildir" SRC="$SOURCE_DIR" bash -v readme3.sh >day3.out 2>day3.err || { cat day3.err day3.out >&2; fail "README block 4"; }
-cat day3.out
+run_readme 3
 san2="$(openssl x509 -in hanako2.pem -noout -ext subjectAltName | tail -n +2 | tr -d ' ')"
 [ "$san2" = "email:hanako.suzuki@example.jp" ] || fail "SAN after re-issue: '$san2'"
 openssl verify -CAfile root.pem -untrusted issuing.pem hanako2.pem >/dev/null || fail "openssl verify hanako2.pem"

@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include "company_fixture.h"
+#include "refusal.h"
 #include "jitsuin/ca/store.h"
 #include "jitsuin/ra/enrollment.h"
 #include "jitsuin/ra/smime_coupon.h"
@@ -39,12 +40,7 @@ struct CouponFixture : CompanyFixture {
     return {st.text(1), st.int64(2), test::outbox_mail_params(*caf->db, st.int64(0))};
   }
 
-  std::int64_t audit_entries(const std::string& action) {
-    db::Statement st(*caf->db, "SELECT count(*) FROM audit_log WHERE action = ?");
-    st.bind(1, action);
-    st.step();
-    return st.int64(0);
-  }
+  std::int64_t audit_entries(const std::string& action) { return testing::audit_entries(*caf->db, action); }
 
   // Apply (or re-issue), enroll with the mailed application PIN, collect with the mailed download PIN.
   ca::IssuedCertificate through(std::int64_t app) {
@@ -61,21 +57,7 @@ struct CouponFixture : CompanyFixture {
   }
 };
 
-template <typename F>
-ReasonedError refused(F&& f, const std::string& reason) {
-  try {
-    f();
-  } catch (const ReasonedError& e) {
-    EXPECT_EQ(e.reason(), reason) << e.what();
-    EXPECT_FALSE(e.message_ja().empty());
-    return e;
-  } catch (const Error& e) {
-    ADD_FAILURE() << "expected a refusal " << reason << ", got " << e.what();
-    throw;
-  }
-  ADD_FAILURE() << "expected a refusal " << reason;
-  return ReasonedError(ErrorKind::internal, "none", "none", "none");
-}
+using testing::refused;
 
 // The rfc822Name entries of the certificate's subjectAltName.
 std::vector<std::string> san_emails(X509* cert) {
