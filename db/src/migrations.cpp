@@ -485,6 +485,48 @@ ALTER TABLE ra_certificate_requests ADD COLUMN contact_department TEXT;
 ALTER TABLE ra_certificate_requests ADD COLUMN contact_phone TEXT;
 ALTER TABLE ra_certificate_requests ADD COLUMN contact_email TEXT;
 )sql"},
+    // issue 10 (smime)
+    {14, "S/MIME coupons",
+     R"sql(
+-- Seed 004: the S/MIME reseller path. An operator records an order (who bought, where the coupons
+-- are delivered, the product); each coupon (クーポン) is a single-use right to one S/MIME
+-- certificate, stored only as an scrypt hash of its 80-bit secret (the code is "<id>-XXXX-XXXX-
+-- XXXX-XXXX": the id finds the row). Its holder applies online with it; the application lives in
+-- the order's own bundle (bundle_id) and follows the RA-3 life cycle from notice_mailed on.
+CREATE TABLE smime_orders (
+  id INTEGER PRIMARY KEY,
+  ordered_by TEXT NOT NULL,
+  delivery_email TEXT NOT NULL,
+  product TEXT NOT NULL,
+  profile TEXT NOT NULL,
+  validity_years INTEGER NOT NULL,
+  quantity INTEGER NOT NULL CHECK (quantity > 0),
+  coupons_expire_at INTEGER NOT NULL,
+  bundle_id INTEGER NOT NULL REFERENCES ra_bundles(id),
+  note TEXT NOT NULL DEFAULT '',
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE smime_coupons (
+  id INTEGER PRIMARY KEY,
+  order_id INTEGER NOT NULL REFERENCES smime_orders(id),
+  code_hash TEXT NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0,
+  locked_at INTEGER,
+  used_at INTEGER,
+  application_id INTEGER REFERENCES ra_applications(id)
+);
+CREATE INDEX smime_coupons_order ON smime_coupons(order_id);
+-- Every application made with a coupon: the first one and its re-issues (reissue_of: the
+-- application it replaces; its certificate is revoked, superseded, when the new one is issued).
+CREATE TABLE smime_applications (
+  application_id INTEGER PRIMARY KEY REFERENCES ra_applications(id),
+  coupon_id INTEGER NOT NULL REFERENCES smime_coupons(id),
+  reissue_of INTEGER REFERENCES ra_applications(id),
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX smime_applications_coupon ON smime_applications(coupon_id);
+)sql"},
 };
 
 }  // namespace

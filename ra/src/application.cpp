@@ -155,7 +155,9 @@ ApplicantInput ApplicantChanges::apply(ApplicantInput form, std::vector<std::str
 }
 
 config::NameFields applicant_subject(const ApplicantInput& a) {
-  config::NameFields s{{"organization", a.organization_romaji}, {"common_name", a.name_romaji}};
+  config::NameFields s{{"common_name", a.name_romaji}};
+  // An S/MIME coupon holder may be an individual (seed 004): no organisation then.
+  if (!a.organization_romaji.empty()) s["organization"] = a.organization_romaji;
   if (!a.department_romaji.empty()) s["department"] = a.department_romaji;
   if (!a.title_romaji.empty()) s["title"] = a.title_romaji;
   return s;

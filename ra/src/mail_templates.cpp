@@ -325,6 +325,83 @@ const std::vector<Template>& templates() {
         "Effective: {effective_at}\n"
         "\n"
         "If you need a certificate again, please submit a new application.\n"}},
+      // issue 10 (smime), seed 004: the coupons of an order go to its delivery address (the buyer
+      // need not be the holder); the holder's application PIN goes to the address applied for.
+      {"smime_coupons",
+       {{"name", Kind::text, true, false},
+        {"order_number", Kind::text, true, false},
+        {"product", Kind::text, true, false},
+        {"quantity", Kind::text, true, false},
+        {"coupons", Kind::text, true, true},
+        {"expires_at", Kind::time, false, false},
+        {"application_url", Kind::text, false, false}},
+       {"【jitsuin】S/MIME証明書クーポンのお届け（注文番号 {order_number}）",
+        "{name} 様\n"
+        "\n"
+        "ご注文いただいたS/MIME証明書（セキュアメール）のクーポンをお届けします。\n"
+        "\n"
+        "注文番号: {order_number}\n"
+        "製品: {product}\n"
+        "数量: {quantity}\n"
+        "クーポン: {coupons}\n"
+        "有効期限: {expires_at}\n"
+        "申請ページ: {application_url}\n"
+        "\n"
+        "クーポン1枚でメールアドレス1つの証明書を1枚申請できます。証明書を取得する方に\n"
+        "クーポンをお渡しください。申請後15分程度で、申請したメールアドレスに申請PINが届きます。\n"
+        "クーポンは他人に知らせないでください。\n"},
+       {"[jitsuin] Your S/MIME certificate coupons (order {order_number})",
+        "Dear {name},\n"
+        "\n"
+        "Here are the coupons for the S/MIME (secure mail) certificates you ordered.\n"
+        "\n"
+        "Order number: {order_number}\n"
+        "Product: {product}\n"
+        "Quantity: {quantity}\n"
+        "Coupons: {coupons}\n"
+        "Valid until: {expires_at}\n"
+        "Application page: {application_url}\n"
+        "\n"
+        "One coupon buys one certificate for one e-mail address. Give each coupon to the person who\n"
+        "will hold the certificate; about 15 minutes after applying, they receive an application PIN\n"
+        "at the address applied for. Do not tell anyone else the coupons.\n"}},
+      {"smime_application_pin",
+       {{"name", Kind::text, true, false},
+        {"application_number", Kind::text, true, false},
+        {"application_pin", Kind::text, true, true},
+        {"email", Kind::text, true, false},
+        {"expires_at", Kind::time, false, false},
+        {"enrollment_url", Kind::text, false, false}},
+       {"【jitsuin】S/MIME証明書の申請PINのお知らせ（申請番号 {application_number}）",
+        "{name} 様\n"
+        "\n"
+        "クーポンによるS/MIME証明書の申請を受け付けました。このメールアドレスに届いたことで、\n"
+        "アドレスの確認を兼ねています。\n"
+        "\n"
+        "申請番号: {application_number}\n"
+        "申請PIN: {application_pin}\n"
+        "証明書に記載するメールアドレス: {email}\n"
+        "有効期限: {expires_at}\n"
+        "取得ページ: {enrollment_url}\n"
+        "\n"
+        "申請番号と申請PINで証明書を取得してください。メールアドレスを誤った場合や取得に失敗した\n"
+        "場合は、同じクーポンで再発行を申請してください（以前の証明書は無効になります）。\n"
+        "申請PINは他人に知らせないでください。\n"},
+       {"[jitsuin] Your S/MIME application PIN (application {application_number})",
+        "Dear {name},\n"
+        "\n"
+        "We have received your S/MIME certificate application made with a coupon. That this mail\n"
+        "reached you confirms the address.\n"
+        "\n"
+        "Application number: {application_number}\n"
+        "Application PIN: {application_pin}\n"
+        "Address in the certificate: {email}\n"
+        "Valid until: {expires_at}\n"
+        "Enrollment page: {enrollment_url}\n"
+        "\n"
+        "Obtain the certificate with the application number and PIN. If the address was wrong or the\n"
+        "retrieval failed, apply for a re-issue with the same coupon (the earlier certificate is then\n"
+        "invalidated). Do not tell anyone the application PIN.\n"}},
   };
   return all;
 }

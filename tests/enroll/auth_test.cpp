@@ -297,6 +297,16 @@ std::vector<Route> routes(const ra::testing::Company& a, const std::string& toda
        {{"application_id", no}, {"application_pin", "AAAA-AAAA-AAAA-AAAA"}, {"csr", "not a CSR"}}, 400},
       {"enroll.collect", Need::credentials, {{"application_id", no}, {"download_pin", "AAAA-AAAA-AAAA-AAAA"}}, 401},
       {"ra.download_pin.reissue", Need::approve, {{"id", no}}, 404},
+      // smime (issue 10, seed 004): coupon orders are the back office's; the coupon is the holder's
+      // credential (a well-formed code with an unknown number: 401, like a wrong one).
+      {"ra.smime_order.create", Need::enter,
+       {{"ordered_by", "Buyer"}, {"delivery_email", "buyer@example.jp"}, {"quantity", 1}}, 200},
+      {"ra.smime_order.show", Need::read, {{"id", no}}, 404},
+      {"ra.smime_order.list", Need::read, none, 200},
+      {"smime.apply", Need::credentials,
+       {{"coupon", "999999-AAAA-AAAA-AAAA-AAAA"}, {"name_romaji", "Taro Yamada"}, {"email", "t@example.jp"}}, 401},
+      {"smime.reissue", Need::credentials,
+       {{"coupon", "999999-AAAA-AAAA-AAAA-AAAA"}, {"name_romaji", "Taro Yamada"}, {"email", "t@example.jp"}}, 401},
       // web: log out everywhere (ends every session of the caller: run before the logouts)
       {"session.logout_all", Need::self, none, 200},
   };

@@ -18,14 +18,9 @@ show_on_failure=(server.err sink.err)
 home="$work/home"
 source "$here/ra_fixture.sh"
 
-# The SMTP sink; the documented config with it, free ports, the TLS key in a file, an outbox
-# interval of an hour (so prompt delivery is the worker woken by the request), rate limits above
-# the PIN limits.
-start_smtp_sink "$work/maildir"
-pids[sink]=$SMTP_SINK_PID
-test_config "$work/jitsuin.json" mail.smtp_url="$SMTP_URL" server.listen=127.0.0.1:0 server.http_listen=127.0.0.1:0 \
-  server.tls_key=file server.outbox_interval_seconds=3600 server.auth_rate_per_account=1000 server.auth_rate_per_address=1000
-export JITSUIN_CONFIG="$work/jitsuin.json"
+# The SMTP sink and the config (sink_config.sh).
+source "$here/sink_config.sh"
+sink_and_config
 ra_fixture_files
 ra_staff "$home"
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "company_fixture.h"
+#include "refusal.h"
 #include "jitsuin/ca/store.h"
 #include "jitsuin/ra/enrollment.h"
 
@@ -50,27 +51,10 @@ struct EnrollFixture : CompanyFixture {
     return {st.text(1), p.value("download_pin", "")};
   }
 
-  std::int64_t audit_entries(const std::string& action) {
-    db::Statement st(*caf->db, "SELECT count(*) FROM audit_log WHERE action = ?");
-    st.bind(1, action);
-    st.step();
-    return st.int64(0);
-  }
+  std::int64_t audit_entries(const std::string& action) { return testing::audit_entries(*caf->db, action); }
 };
 
-// The refusal's reason (and remaining), or a test failure.
-template <typename F>
-ReasonedError refused(F&& f, const std::string& reason) {
-  try {
-    f();
-  } catch (const ReasonedError& e) {
-    EXPECT_EQ(e.reason(), reason) << e.what();
-    EXPECT_FALSE(e.message_ja().empty());
-    return e;
-  }
-  ADD_FAILURE() << "expected a refusal " << reason;
-  return ReasonedError(ErrorKind::internal, "none", "none", "none");
-}
+using testing::refused;
 
 TEST(Enrollment, StartCollectIdempotentAndTheLightPath) {
   EnrollFixture f;

@@ -672,6 +672,57 @@ def applicant_pages():
         d.quit()
 
 
+# ---- smime
+def smime_coupon_page():
+    """Seed 004: a coupon holder applies at /enroll/smime.html (ja default, en switch): the address
+    typed twice, a used coupon refused with its message, then a re-issue with it."""
+    d = browser("smime-operator")
+    try:
+        login(d, "operator", "suzuki", secret("suzuki.pw"), "/ra/")
+        r = page_api(d, "ra.smime_order.create", {"ordered_by": "Browser Buyer", "delivery_email": "buyer@example.jp",
+                                                  "quantity": 1})
+        check(r["status"] == 200 and len(r["body"]["codes"]) == 1, f"an S/MIME coupon order: {r['status']}")
+        code = r["body"]["codes"][0]
+    finally:
+        d.quit()
+    d = browser("smime")
+    try:
+        go(d, "/enroll/smime.html")
+        check(text(d, "h1") == "S/MIME証明書の申請(クーポン)", "/enroll/smime.html in Japanese")
+        check("S/MIME証明書の申請" in text(d, "header.top nav"), "the applicant's menu names the S/MIME page")
+        page_checks(d, "enroll-smime")
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
+        check(text(d, "h1") == "S/MIME certificate application (coupon)", "/enroll/smime.html in English")
+        page_checks(d, "enroll-smime-en")
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
+
+        def fill(email2):
+            for el_id, value in [("coupon", code), ("name_romaji", "Saburo Kato"), ("name", "加藤 三郎"),
+                                 ("email", "saburo@example.jp"), ("email2", email2)]:
+                d.find_element(By.ID, el_id).clear()
+                d.find_element(By.ID, el_id).send_keys(value)
+            d.find_element(By.ID, "smime-submit").click()
+        fill("saburo@exmaple.jp")
+        check("一致しません" in message(d, "error"), "two different addresses are caught on the page")
+        fill("saburo@example.jp")
+        wait(d, lambda: d.find_element(By.ID, "smime-result").is_displayed(), "the application's receipt")
+        app = int(text(d, "#smime-application"))
+        check("15分" in message(d, "ok") and "s***@example.jp" in text(d, "#smime-facts"),
+              f"smime.apply from the page: application {app}, PIN mail about 15 minutes later to s***@example.jp")
+        page_checks(d, "enroll-smime-result")
+        fill("saburo@example.jp")
+        check("使用済み" in message(d, "error"), "the used coupon is refused with the seed's advice (re-issue)")
+        d.find_element(By.ID, "kind-reissue").click()
+        check(d.find_element(By.ID, "reissue-note").is_displayed(), "the re-issue explains what happens to the old certificate")
+        fill("saburo@example.jp")
+        check("再発行" in message(d, "ok"), "the re-issue's receipt")
+        check(int(text(d, "#smime-application")) > app, "smime.reissue from the page: a new application")
+    finally:
+        d.quit()
+
+
 http_checks()
 first_login()
 administrator()
@@ -680,4 +731,5 @@ enrollment()
 company_admin()
 revocation()
 applicant_pages()
+smime_coupon_page()
 print(f"browser_test: {len(passed)} checks passed", flush=True)

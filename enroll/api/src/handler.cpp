@@ -61,6 +61,7 @@ const std::vector<Handler>& handlers() {
     add_trust_handlers(out);
     add_enroll_handlers(out);
     add_web_handlers(out);   // web
+    add_smime_handlers(out);   // smime
     return out;
   }();
   return all;

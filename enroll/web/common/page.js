@@ -53,6 +53,7 @@ const NAV = {
   company: [["company.nav.home", "/company/"]],
   applicant: [["enroll.nav.guide", "/enroll/"], ["enroll.nav.status", "/enroll/status.html"], ["enroll.nav.faq", "/enroll/faq.html"]],
 };
+NAV.applicant.push(["enroll.smime.nav", "/enroll/smime.html"]);   // smime (seed 004)
 
 /// Sets the page up. kind: "operator", "company" (a session of that kind is needed) or "applicant".
 /// Returns the session (null for applicants).
