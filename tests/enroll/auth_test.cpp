@@ -297,6 +297,8 @@ std::vector<Route> routes(const ra::testing::Company& a, const std::string& toda
        {{"application_id", no}, {"application_pin", "AAAA-AAAA-AAAA-AAAA"}, {"csr", "not a CSR"}}, 400},
       {"enroll.collect", Need::credentials, {{"application_id", no}, {"download_pin", "AAAA-AAAA-AAAA-AAAA"}}, 401},
       {"ra.download_pin.reissue", Need::approve, {{"id", no}}, 404},
+      // webra (issue 11): the console's list of certificates coming up for renewal.
+      {"ra.expiry.list", Need::read, {{"within_days", 60}}, 200},
       // web: log out everywhere (ends every session of the caller: run before the logouts)
       {"session.logout_all", Need::self, none, 200},
   };

@@ -104,5 +104,6 @@ void add_enroll_handlers(std::vector<Handler>& out);   // enroll (issue 10)
 /// enroll: the download PINs of an application for the RA's application view (never the PIN).
 nlohmann::json render_download_pins(Services& services, const ra::Principal& who, std::int64_t application_id);
 void add_web_handlers(std::vector<Handler>& out);   // web
+void add_webra_handlers(std::vector<Handler>& out);   // webra (issue 11): ra.expiry.list
 
 }  // namespace jitsuin::api
