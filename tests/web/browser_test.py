@@ -162,8 +162,10 @@ def wait(d, cond, what, timeout=20):
 
 
 def ready(d):
-    # initPage sets the title from the dictionary once the page's strings are in.
-    wait(d, lambda: d.title.endswith("— jitsuin"), "the page to set itself up")
+    # initPage sets the title from the dictionary once the page's strings are in, and builds the
+    # header (who is logged in) once the session is known: both, or a check may read the header early.
+    wait(d, lambda: d.title.endswith("— jitsuin") and d.execute_script("return !!document.querySelector('header.top .brand')"),
+         "the page to set itself up")
 
 
 def go(d, path):
@@ -769,6 +771,8 @@ def webra_bundle_entry():
         stale = text(d, "#reasons .reason-stale_document")
         check("住民票" in stale and "3ヶ月" in stale and cfg["days_ago_4_months"] in stale,
               f"the stale residence record flagged with the server's reason: {stale}")
+        check("請求担当者" in text(d, "#reasons .reason-missing_form"),
+              f"the missing Form-4 billing person named too: {text(d, '#reasons')}")
         created = page_api(d, "ra.bundle.show", {"id": bundle})["body"]
         app = created["applications"][0]["id"]
         webra["app"] = app
@@ -779,10 +783,16 @@ def webra_bundle_entry():
         page_checks(d, "ra-bundle-entered")
 
         # Corrections before approval: the bundle (Forms 1-4) and the Form 5.
-        webra_type(d, {"edit-f-note": "住民票の再提出を依頼"})
+        webra_type(d, {"edit-f-note": "住民票の再提出を依頼", "edit-billing-name": "請求 梅子", "edit-billing-email": "billing.fuji.example.jp"})
+        d.find_element(By.ID, "edit-submit").click()
+        wait(d, lambda: "形式" in text(d, "#edit-billing-email-error"), "the e-mail rule in the correction")
+        webra_type(d, {"edit-billing-email": "billing@fuji.example.jp"})
         d.find_element(By.ID, "edit-submit").click()
         message(d, "ok")
-        check(page_api(d, "ra.bundle.show", {"id": bundle})["body"]["note"] == "住民票の再提出を依頼", "the bundle corrected in the page")
+        stored = page_api(d, "ra.bundle.show", {"id": bundle})["body"]
+        check(stored["note"] == "住民票の再提出を依頼" and {c["role"]: c["email"] for c in stored["contacts"]} ==
+              {"contact": "contact@fuji.example.jp", "billing": "billing@fuji.example.jp"},
+              "the bundle corrected in the page: the Form-4 billing person added, the contact kept")
         webra_clear_message(d)
         go(d, f"/ra/application.html?id={app}")
         wait(d, lambda: d.find_element(By.ID, "edit-section").is_displayed(), "the Form-5 correction")
@@ -811,9 +821,9 @@ def webra_bundle_entry():
         message(d, "ok")
         webra_clear_message(d)
         d.find_element(By.ID, "run-check").click()
-        message(d, "ok")
+        m = message(d)
         check(app_state(d, app) == "checked" and not d.find_element(By.ID, "edit-section").is_displayed(),
-              "fixed: the application is checked and the bundle no longer editable")
+              f"fixed: the application is checked and the bundle no longer editable ({m} {text(d, '#reasons')})")
 
         # A second operator approves; the first issues the PIN.
         login(t, "operator", "takahashi", secret("takahashi.pw"), "/ra/")
@@ -891,13 +901,17 @@ def webra_pin_reissue():
         t.find_element(By.ID, "lang-switch").click()
         ready(t)
 
+        go(t, f"/ra/application.html?id={app}")
+        t.find_element(By.ID, "tracking").send_keys("2234-5678-9012")
+        t.find_element(By.ID, "mail-sent-submit").click()
+        message(t, "ok")
+        check(app_state(t, app) == "notice_mailed", "the new approval notice posted by restricted delivery")
+
         # The applicant enrolls with the new PIN (issue 10's API, an openssl key); the download PIN
         # is re-issued from the page; the first one is then refused, the new one collects.
-        key, csr = WORK / "webra.key", WORK / "webra.csr"
-        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(key)],
-                       check=True, capture_output=True)
-        subprocess.run(["openssl", "req", "-new", "-key", str(key), "-subj", "/CN=ignored", "-out", str(csr)],
-                       check=True, capture_output=True)
+        csr = WORK / "webra.csr"
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", str(WORK / "webra.key"), "-subj", "/CN=ignored", "-out", str(csr)], check=True, capture_output=True)
         status, _, body, _ = request("POST", "/api/v1/enroll.start", body={"application_id": app, "application_pin": pin,
                                                                           "csr": csr.read_text()})
         check(status == 200, f"enroll.start with the re-issued PIN: {body[:200]}")
@@ -924,7 +938,9 @@ def webra_renewal():
     app = webra["app"]
     out = subprocess.run([cfg["jitsuin"], "--home", cfg["home"], "--config", cfg["config"], "ra", "notify-expiring", "--json"],
                          capture_output=True, text=True)
-    check(out.returncode == 0 and str(app) in out.stdout, f"the cron job sends the expiry notice: {out.stdout.strip()} {out.stderr.strip()}")
+    sent = json.loads(out.stdout) if out.returncode == 0 else []
+    check([n["days_before"] for n in sent if n["application"] == app] == [366],
+          f"the cron job (ra notify-expiring, first notice 366 days before) sends the notice: {sent} {out.stderr.strip()}")
     d = browser("webra-renewal")
     try:
         login(d, "operator", "suzuki", secret("suzuki.pw"), "/ra/")
@@ -933,7 +949,7 @@ def webra_renewal():
         wait(d, lambda: d.find_elements(By.ID, f"exp-{app}"), "the certificate in the expiry list")
         row = text(d, f"#exp-{app}")
         check("藤 花子" in row and webra["serial"].lower() in row.lower() and "366日前のお知らせ" in row and "更新できます" in row,
-              f"the expiring certificate listed with its notice, renewable: {row}")
+              f"the expiring certificate listed with its notice, renewable: {row.replace(chr(10), ' ')}")
         page_checks(d, "ra-renewals")
         d.find_element(By.ID, f"renew-{app}").click()
         check(d.find_element(By.ID, "rn-from").get_attribute("value") == str(app)

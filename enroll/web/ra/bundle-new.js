@@ -5,7 +5,7 @@
 // already registered (a change, more applicants, a renewal's papers) without Form 1's company part.
 import { el, initPage, param, say, t } from "/common/page.js";
 import { api } from "/common/api.js";
-import { CONTACT, FORM5, Fields, USER, form5Request, japanToday } from "/ra/forms.js";
+import { CONTACT, FORM5, Fields, USER, form5Request, japanToday, peopleOk } from "/ra/forms.js";
 
 await initPage({ kind: "operator", titleKey: "ra.new.title" });
 const companyId = param("company") ? Number(param("company")) : null;
@@ -105,9 +105,8 @@ const contactOf = (role, f) => {
 document.getElementById("bundle-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const groups = [receipt, form1, form2, form3, companyDocs, ...applicants.flatMap((a) => [a.form, a.docs]), ...users.map((u) => u.form)];
-  for (const f of [contact, billing]) f.strict = !!contactOf("x", f);   // a Form-4 person given must be whole
-  const bad = [...groups.map((g) => g.ok()), contact.show() === 0, billing.show() === 0].filter((ok) => !ok).length;
-  if (bad) return say("message", t("romaji.fix_first"));
+  const good = [...groups.map((g) => g.ok()), peopleOk(contact, billing)];
+  if (good.includes(false)) return say("message", t("romaji.fix_first"));
   const r = receipt.values(), f1 = form1.values(), f2 = form2.values(), f3 = form3.values();
   const request = { contract_kind: f1.contract_kind, applied_by: f1.applied_by, received_on: r.received_on,
     seal_form: f2.seal_form, applicant_list: f3.applicant_list, token_quantity: f3.token_quantity ?? 0,

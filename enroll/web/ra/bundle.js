@@ -2,7 +2,7 @@
 // reasons (what is missing or stale, in the page's language, as the server words them).
 import { el, initPage, language, param, personName, say, stateName, t } from "/common/page.js";
 import { api } from "/common/api.js";
-import { CONTACT, EDITABLE, FORM5, Fields, act, form5Request } from "/ra/forms.js";
+import { CONTACT, EDITABLE, FORM5, Fields, act, form5Request, peopleOk } from "/ra/forms.js";
 
 const KINDS = ["registration_current", "registration_history", "registration_representative", "representative_seal",
                "residence_record", "personal_seal"];
@@ -95,8 +95,7 @@ document.getElementById("document-form").addEventListener("submit", async (ev) =
 });
 document.getElementById("edit-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
-  const groups = [edit, contacts.contact, contacts.billing];
-  if (groups.map((g) => g.ok()).includes(false)) return say("message", t("romaji.fix_first"));
+  if ([edit.ok(), peopleOk(contacts.contact, contacts.billing)].includes(false)) return say("message", t("romaji.fix_first"));
   const changes = edit.changes();
   if (Object.keys({ ...contacts.contact.changes(), ...contacts.billing.changes() }).length) {
     changes.contacts = Object.entries(contacts).map(([role, f]) => ({ role, ...f.values() })).filter((c) => c.name || c.email)

@@ -160,6 +160,15 @@ export class Fields {
   }
 }
 
+/// Form-4 persons may be left out, but one given must be whole: checks them so; true when fine.
+export function peopleOk(...people) {
+  return people.map((f) => {
+    const v = f.values();
+    f.strict = Boolean(v.name || v.email);
+    return f.show() === 0;
+  }).every(Boolean);
+}
+
 /// Form-5 values as ra.application.add / ra.bundle.create take them (empty optional fields left out).
 export function form5Request(v) {
   const out = { ...v };

@@ -64,6 +64,7 @@ document.getElementById("renewal-form").addEventListener("submit", async (ev) =>
     return api("ra.renewal.create", { from, bundle: Number(bundle), changes: c });
   }, "ra.renew.created", load);
   if (created) {
+    changes.set(Object.fromEntries(CHANGEABLE.map((k) => [k, ""])));
     say("message", t("ra.renew.created_id", { id: created.application, from }), "ok");
     document.getElementById("message").append(" ", el("a", { id: "renewal-link", href: `/ra/application.html?id=${created.application}`,
       text: t("ra.app.heading", { id: created.application }) }));
