@@ -916,18 +916,26 @@ ca::IssuedCertificate walk_to_issued(RaContext& ctx, ca::CertificateAuthority& a
   return issue_for_application(ctx, authority, app, "enroll:web");
 }
 
-TEST(RaRenewal, NoticesEligibilityAndSupersede) {
-  auto caf = test::make_ca();
-  const UnixTime start = system_clock()();
-  UnixTime now = start;
-  RaContext ctx{*caf->db, caf->config, [&] { return now; }};
+// An administrator, an operator (alice) and an approver (bob), settled and logged in.
+struct Staff {
+  Principal admin, alice, bob;
+};
+Staff three_operators(RaContext& ctx) {
   add_operator(ctx, nullptr, "admin", "", Role::administrator, kPassword);
   auto admin = *login(ctx, "admin", kPassword).principal;
   add_operator(ctx, &admin, "alice", "", Role::operator_, kPassword);
   add_operator(ctx, &admin, "bob", "", Role::approver, kPassword);
   testing::settle_operators(ctx.db);
-  auto alice = *login(ctx, "alice", kPassword).principal;
-  auto bob = *login(ctx, "bob", kPassword).principal;
+  return {admin, *login(ctx, "alice", kPassword).principal, *login(ctx, "bob", kPassword).principal};
+}
+
+TEST(RaRenewal, NoticesEligibilityAndSupersede) {
+  auto caf = test::make_ca();
+  const UnixTime start = system_clock()();
+  UnixTime now = start;
+  RaContext ctx{*caf->db, caf->config, [&] { return now; }};
+  const Staff staff = three_operators(ctx);
+  const Principal &admin = staff.admin, &alice = staff.alice, &bob = staff.bob;
 
   BundleInput b = three_applicant_bundle();
   b.applicants.resize(1);
@@ -1028,13 +1036,8 @@ TEST(RaRenewal, ExpiringListForTheConsole) {
   const UnixTime start = system_clock()();
   UnixTime now = start;
   RaContext ctx{*caf->db, caf->config, [&] { return now; }};
-  add_operator(ctx, nullptr, "admin", "", Role::administrator, kPassword);
-  auto admin = *login(ctx, "admin", kPassword).principal;
-  add_operator(ctx, &admin, "alice", "", Role::operator_, kPassword);
-  add_operator(ctx, &admin, "bob", "", Role::approver, kPassword);
-  testing::settle_operators(ctx.db);
-  auto alice = *login(ctx, "alice", kPassword).principal;
-  auto bob = *login(ctx, "bob", kPassword).principal;
+  const Staff staff = three_operators(ctx);
+  const Principal &admin = staff.admin, &alice = staff.alice, &bob = staff.bob;
   BundleInput b = three_applicant_bundle();
   b.applicants.resize(1);
   b.token_quantity = 1;
@@ -1105,13 +1108,8 @@ TEST(RaAccounts, IdsLinksAndChangeOfUser) {
   auto caf = test::make_ca();
   UnixTime now = system_clock()();
   RaContext ctx{*caf->db, caf->config, [&] { return now; }};
-  add_operator(ctx, nullptr, "admin", "", Role::administrator, kPassword);
-  auto admin = *login(ctx, "admin", kPassword).principal;
-  add_operator(ctx, &admin, "alice", "", Role::operator_, kPassword);
-  add_operator(ctx, &admin, "bob", "", Role::approver, kPassword);
-  testing::settle_operators(ctx.db);
-  auto alice = *login(ctx, "alice", kPassword).principal;
-  auto bob = *login(ctx, "bob", kPassword).principal;
+  const Staff staff = three_operators(ctx);
+  const Principal &admin = staff.admin, &alice = staff.alice, &bob = staff.bob;
 
   BundleInput b = three_applicant_bundle();
   b.applicants.resize(1);
