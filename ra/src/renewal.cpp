@@ -160,4 +160,50 @@ RenewalEligibility renewal_eligibility(RaContext& ctx, const Principal& by, std:
   return detail::renewal_eligibility(ctx, application_id);
 }
 
+// webra (issue 11)
+std::vector<ExpiringCertificate> list_expiring(RaContext& ctx, const Principal& by, int within_days) {
+  detail::require_read(by, "list expiring certificates");
+  JITSUIN_ARG_CHECK(within_days >= 1 && within_days <= 3660, "within_days must be between 1 and 3660");
+  UnixTime now = ctx.clock();
+  std::vector<ExpiringCertificate> out;
+  db::Statement st(ctx.db,
+                   "SELECT a.id, a.bundle_id, b.company_id, c.name, a.name_kanji, a.name_kana, a.name_romaji, a.email, "
+                   "a.certificate_serial FROM ra_applications a JOIN ra_bundles b ON b.id = a.bundle_id "
+                   "JOIN ra_companies c ON c.id = b.company_id "
+                   "WHERE a.state = 'issued' AND a.certificate_serial IS NOT NULL ORDER BY a.id");
+  while (st.step()) {
+    ExpiringCertificate e;
+    e.application_id = st.int64(0);
+    e.bundle_id = st.int64(1);
+    e.company_id = st.int64(2);
+    e.company_name = st.text(3);
+    e.name_kanji = st.text(4);
+    e.name_kana = st.text(5);
+    e.name_romaji = st.text(6);
+    e.email = st.text(7);
+    e.serial = st.text(8);
+    auto cert = certificate_state(ctx, e.serial);
+    if (!cert || cert->revoked) continue;
+    if (cert->not_after - now > static_cast<UnixTime>(within_days) * kDay) continue;
+    if (now - cert->not_after >= kRenewAfterExpiry) continue;
+    e.not_after = cert->not_after;
+    out.push_back(std::move(e));
+  }
+  db::Statement notices(ctx.db, "SELECT days_before, sent_at FROM ra_expiry_notices WHERE serial = ? ORDER BY sent_at, id");
+  db::Statement renewal(ctx.db,
+                        "SELECT id FROM ra_applications WHERE renewal_of = ? AND state NOT IN ('rejected', 'withdrawn') "
+                        "ORDER BY id DESC LIMIT 1");
+  for (auto& e : out) {
+    notices.reset();
+    notices.bind(1, e.serial);
+    while (notices.step()) e.notices.push_back({static_cast<int>(notices.int64(0)), notices.int64(1)});
+    renewal.reset();
+    renewal.bind(1, e.application_id);
+    if (renewal.step()) e.renewal_id = renewal.int64(0);
+    e.eligibility = detail::renewal_eligibility(ctx, e.application_id);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.not_after < y.not_after; });
+  return out;
+}
+
 }  // namespace jitsuin::ra

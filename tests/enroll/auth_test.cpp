@@ -307,6 +307,9 @@ std::vector<Route> routes(const ra::testing::Company& a, const std::string& toda
        {{"coupon", "999999-AAAA-AAAA-AAAA-AAAA"}, {"name_romaji", "Taro Yamada"}, {"email", "t@example.jp"}}, 401},
       {"smime.reissue", Need::credentials,
        {{"coupon", "999999-AAAA-AAAA-AAAA-AAAA"}, {"name_romaji", "Taro Yamada"}, {"email", "t@example.jp"}}, 401},
+
+      // webra (issue 11): the console's list of certificates coming up for renewal.
+      {"ra.expiry.list", Need::read, {{"within_days", 60}}, 200},
       // web: log out everywhere (ends every session of the caller: run before the logouts)
       {"session.logout_all", Need::self, none, 200},
   };

@@ -916,18 +916,26 @@ ca::IssuedCertificate walk_to_issued(RaContext& ctx, ca::CertificateAuthority& a
   return issue_for_application(ctx, authority, app, "enroll:web");
 }
 
-TEST(RaRenewal, NoticesEligibilityAndSupersede) {
-  auto caf = test::make_ca();
-  const UnixTime start = system_clock()();
-  UnixTime now = start;
-  RaContext ctx{*caf->db, caf->config, [&] { return now; }};
+// An administrator, an operator (alice) and an approver (bob), settled and logged in.
+struct Staff {
+  Principal admin, alice, bob;
+};
+Staff three_operators(RaContext& ctx) {
   add_operator(ctx, nullptr, "admin", "", Role::administrator, kPassword);
   auto admin = *login(ctx, "admin", kPassword).principal;
   add_operator(ctx, &admin, "alice", "", Role::operator_, kPassword);
   add_operator(ctx, &admin, "bob", "", Role::approver, kPassword);
   testing::settle_operators(ctx.db);
-  auto alice = *login(ctx, "alice", kPassword).principal;
-  auto bob = *login(ctx, "bob", kPassword).principal;
+  return {admin, *login(ctx, "alice", kPassword).principal, *login(ctx, "bob", kPassword).principal};
+}
+
+TEST(RaRenewal, NoticesEligibilityAndSupersede) {
+  auto caf = test::make_ca();
+  const UnixTime start = system_clock()();
+  UnixTime now = start;
+  RaContext ctx{*caf->db, caf->config, [&] { return now; }};
+  const Staff staff = three_operators(ctx);
+  const Principal &admin = staff.admin, &alice = staff.alice, &bob = staff.bob;
 
   BundleInput b = three_applicant_bundle();
   b.applicants.resize(1);
@@ -1020,6 +1028,69 @@ TEST(RaRenewal, NoticesEligibilityAndSupersede) {
 }
 
 
+// webra (issue 11): the console's expiry list (ra::list_expiring): issued certificates ending within
+// the window or ended less than a year ago, with the notices sent, the renewal eligibility and a
+// renewal under way; revoked ones and those outside the window are not listed.
+TEST(RaRenewal, ExpiringListForTheConsole) {
+  auto caf = test::make_ca();
+  const UnixTime start = system_clock()();
+  UnixTime now = start;
+  RaContext ctx{*caf->db, caf->config, [&] { return now; }};
+  const Staff staff = three_operators(ctx);
+  const Principal &admin = staff.admin, &alice = staff.alice, &bob = staff.bob;
+  BundleInput b = three_applicant_bundle();
+  b.applicants.resize(1);
+  b.token_quantity = 1;
+  b.applicants[0].validity_years = 1;
+  b.received_on = date_in_japan(now);
+  auto c = create_bundle(ctx, alice, b);
+  auto app = c.application_ids[0];
+  auto cert = walk_to_issued(ctx, *caf->ca, alice, bob, c.bundle_id, app, caf->home.path(), "k1");
+  const UnixTime not_after = cert.record.not_after;
+
+  EXPECT_TRUE(list_expiring(ctx, alice, 60).empty()) << "a year away: not within 60 days";
+  auto far = list_expiring(ctx, alice, 400);
+  ASSERT_EQ(far.size(), 1u);
+  EXPECT_EQ(far[0].application_id, app);
+  EXPECT_EQ(far[0].serial, cert.record.serial_hex);
+  EXPECT_EQ(far[0].name_kanji, b.applicants[0].name_kanji);
+  EXPECT_EQ(far[0].company_id, c.company_id);
+  EXPECT_TRUE(far[0].notices.empty());
+  EXPECT_FALSE(far[0].eligibility.eligible);
+  EXPECT_NE(far[0].eligibility.reason.find("expiry notice has not been sent"), std::string::npos) << far[0].eligibility.reason;
+  expect_error([&] { list_expiring(ctx, alice, 0); }, ErrorKind::invalid_input);
+
+  now = not_after - 59 * 86400;
+  ASSERT_EQ(send_expiry_notices(ctx, "cron").size(), 1u);
+  auto soon = list_expiring(ctx, alice, 60);
+  ASSERT_EQ(soon.size(), 1u);
+  ASSERT_EQ(soon[0].notices.size(), 1u);
+  EXPECT_EQ(soon[0].notices[0].days_before, 60);
+  EXPECT_EQ(soon[0].notices[0].sent_at, now);
+  EXPECT_TRUE(soon[0].eligibility.eligible);
+  EXPECT_FALSE(soon[0].renewal_id);
+
+  BundleInput rb;
+  rb.company_id = c.company_id;
+  rb.received_on = date_in_japan(start);
+  auto renewal = create_renewal(ctx, alice, app, create_bundle(ctx, alice, rb).bundle_id);
+  auto under_way = list_expiring(ctx, alice, 60);
+  ASSERT_EQ(under_way.size(), 1u);
+  EXPECT_EQ(under_way[0].renewal_id, renewal);
+
+  // Ended less than a year ago: still listed; more than a year ago: not.
+  now = not_after + 300 * 86400;
+  EXPECT_EQ(list_expiring(ctx, alice, 1).size(), 1u);
+  now = not_after + 366 * 86400;
+  EXPECT_TRUE(list_expiring(ctx, alice, 3660).empty());
+
+  // Revoked (a key compromise: at once): not listed.
+  now = start;
+  auto rq = request_revocation(ctx, alice, cert.record.serial_hex, ca::RevocationReason::key_compromise, std::nullopt, "lost");
+  approve_revocation(ctx, bob, rq.id);
+  EXPECT_TRUE(list_expiring(ctx, alice, 400).empty());
+}
+
 // ---------------------------------------------------------------------------------------------
 // RA-9 company and user IDs, RA-8 certificate links
 
@@ -1037,13 +1108,8 @@ TEST(RaAccounts, IdsLinksAndChangeOfUser) {
   auto caf = test::make_ca();
   UnixTime now = system_clock()();
   RaContext ctx{*caf->db, caf->config, [&] { return now; }};
-  add_operator(ctx, nullptr, "admin", "", Role::administrator, kPassword);
-  auto admin = *login(ctx, "admin", kPassword).principal;
-  add_operator(ctx, &admin, "alice", "", Role::operator_, kPassword);
-  add_operator(ctx, &admin, "bob", "", Role::approver, kPassword);
-  testing::settle_operators(ctx.db);
-  auto alice = *login(ctx, "alice", kPassword).principal;
-  auto bob = *login(ctx, "bob", kPassword).principal;
+  const Staff staff = three_operators(ctx);
+  const Principal &admin = staff.admin, &alice = staff.alice, &bob = staff.bob;
 
   BundleInput b = three_applicant_bundle();
   b.applicants.resize(1);

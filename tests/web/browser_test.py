@@ -162,8 +162,10 @@ def wait(d, cond, what, timeout=20):
 
 
 def ready(d):
-    # initPage sets the title from the dictionary once the page's strings are in.
-    wait(d, lambda: d.title.endswith("— jitsuin"), "the page to set itself up")
+    # initPage sets the title from the dictionary once the page's strings are in, and builds the
+    # header (who is logged in) once the session is known: both, or a check may read the header early.
+    wait(d, lambda: d.title.endswith("— jitsuin") and d.execute_script("return !!document.querySelector('header.top .brand')"),
+         "the page to set itself up")
 
 
 def go(d, path):
@@ -719,6 +721,309 @@ def smime_coupon_page():
         fill("saburo@example.jp")
         check("再発行" in message(d, "ok"), "the re-issue's receipt")
         check(int(text(d, "#smime-application")) > app, "smime.reissue from the page: a new application")
+
+# ---- webra (issue 11): a paper bundle entered in the browser only (Forms 1-6 and the public
+# documents), a stale paper flagged with its reason and fixed, a second operator's approval and the
+# PIN; a PIN re-issue by two people and a download-PIN re-issue; an expiry notice and a renewal
+# created from the console's expiry list.
+webra = {}
+
+
+def webra_type(d, values):
+    """Types into the fields named by id, key by key (the page checks as it is typed); dates are
+    set by script (headless Chromium shows date inputs in its own locale)."""
+    for field, value in values.items():
+        e = d.find_element(By.ID, field)
+        if e.get_attribute("type") == "date":
+            set_value(d, field, value)
+        else:
+            e.clear()
+            e.send_keys(value)
+
+
+def webra_select(d, field, value):
+    from selenium.webdriver.support.ui import Select
+    Select(d.find_element(By.ID, field)).select_by_value(value)
+
+
+def webra_clear_message(d):
+    d.execute_script("const m = document.getElementById('message'); m.className = 'message'; m.textContent = '';")
+
+
+def webra_bundle_entry():
+    d, t = browser("webra-suzuki"), browser("webra-takahashi")
+    try:
+        login(d, "operator", "suzuki", secret("suzuki.pw"), "/ra/")
+        d.find_element(By.CSS_SELECTOR, "nav a[href='/ra/bundle-new.html']").click()
+        ready(d)
+        wait(d, lambda: d.find_elements(By.ID, "a1-name-kanji"), "the first applicant's Form 5")
+        check(text(d, "h1") == "申請書類一式の受付" and "様式1 法人利用契約書・変更申請書" in text(d, "#bundle-form")
+              and "様式6 ユーザID申請書" in text(d, "#bundle-form"), "the new-bundle page lays out Forms 1-6 as on paper")
+        page_checks(d, "ra-bundle-new")
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
+        wait(d, lambda: d.find_elements(By.ID, "a1-name-kanji"), "the English form")
+        check(text(d, "h1") == "Enter a paper bundle" and "Form 5: applicant 1" in text(d, "#applicants"),
+              "the new-bundle page in English")
+        page_checks(d, "ra-bundle-new-en")
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
+        wait(d, lambda: d.find_elements(By.ID, "a1-name-kanji"), "the Japanese form again")
+
+        # The server's rules as typed: kana, romaji, the company's legal form in the certificate.
+        kana = d.find_element(By.ID, "a1-name-kana")
+        kana.send_keys("fuji")
+        wait(d, lambda: "カナ" in text(d, "#a1-name-kana-error"), "the kana rule as typed")
+        check(kana.get_attribute("aria-invalid") == "true", f"kana checked as typed: {text(d, '#a1-name-kana-error')}")
+        romaji = d.find_element(By.ID, "a1-name-romaji")
+        romaji.send_keys("藤 花子")
+        wait(d, lambda: "ローマ字" in text(d, "#a1-name-romaji-error"), "the romaji rule as typed")
+        check(True, f"romaji checked as typed: {text(d, '#a1-name-romaji-error')}")
+        org = d.find_element(By.ID, "a1-organization-romaji")
+        org.send_keys("Fuji Kensetsu K.K.")
+        wait(d, lambda: "企業形態" in text(d, "#a1-organization-romaji-error"), "the legal-form rule as typed")
+        check(True, "the company form (K.K.) in the certificate's organisation refused as typed")
+        org.clear()
+        webra_type(d, {"form1-f-name": "藤建設株式会社", "form1-f-name-kana": "フジケンセツ", "form1-f-name-romaji": "Fuji Kensetsu",
+                       "form1-f-address": "東京都港区芝1-2-3", "form1-f-representative-title": "代表取締役",
+                       "form1-f-representative-name": "藤 一郎", "form2-f-seal-description": "丸印",
+                       "form3-f-token-quantity": "1",
+                       "contact-f-name": "連絡 桃子", "contact-f-department": "総務部", "contact-f-email": "contact@fuji.example.jp",
+                       "contact-f-phone": "03-1234-5678",
+                       "a1-name-kanji": "藤 花子", "a1-name-kana": "フジ ハナコ", "a1-name-romaji": "Hanako Fuji",
+                       "a1-department-romaji": "Koji-bu", "a1-email": "hanako.fuji@fuji.example.jp", "a1-postcode": "105-0014",
+                       "u2-name": "藤 花子", "u2-department": "工事部", "u2-email": "hanako.fuji@fuji.example.jp",
+                       "cdocs-f-registration-issued": cfg["days_ago_10"], "cdocs-f-representative-seal-issued": cfg["days_ago_10"],
+                       "a1-docs-residence-record-issued": cfg["days_ago_4_months"],
+                       "a1-docs-personal-seal-issued": cfg["days_ago_10"]})
+        check(d.find_element(By.ID, "a1-organization-romaji").get_attribute("value") == "Fuji Kensetsu",
+              "Form 5's organisation follows Form 1's romaji name")
+        d.find_element(By.ID, "form2-f-seal-form").click()
+        d.find_element(By.ID, "form3-f-applicant-list").click()
+        webra_select(d, "a1-validity-years", "1")
+        before = len(page_api(d, "ra.bundle.list", {})["body"])
+        # The home address is missing: refused in the page, nothing sent.
+        d.find_element(By.ID, "bundle-submit").click()
+        message(d, "error")
+        check("入力してください" in text(d, "#a1-home-address-error") and len(page_api(d, "ra.bundle.list", {})["body"]) == before,
+              f"a required field left empty: named in the page, nothing stored ({text(d, '#a1-home-address-error')})")
+        webra_type(d, {"a1-home-address": "東京都港区芝5-6-7"})
+        d.find_element(By.ID, "bundle-submit").click()
+        wait(d, lambda: "/ra/bundle.html?id=" in d.current_url, "the new bundle's page")
+        ready(d)
+        bundle = int(d.current_url.split("id=")[1])
+        webra["bundle"] = bundle
+        m = message(d, "error")
+        check(f"申請書類一式 {bundle} を登録しました" in m and "不備" in m, f"the bundle entered in the browser, checked at once: {m}")
+        wait(d, lambda: d.find_elements(By.CSS_SELECTOR, "#reasons .reason-stale_document"), "the stale document's reason")
+        stale = text(d, "#reasons .reason-stale_document")
+        check("住民票" in stale and "3ヶ月" in stale and cfg["days_ago_4_months"] in stale,
+              f"the stale residence record flagged with the server's reason: {stale}")
+        check("請求担当者" in text(d, "#reasons .reason-missing_form"),
+              f"the missing Form-4 billing person named too: {text(d, '#reasons')}")
+        created = page_api(d, "ra.bundle.show", {"id": bundle})["body"]
+        app = created["applications"][0]["id"]
+        webra["app"] = app
+        check(created["company"]["name_romaji"] == "Fuji Kensetsu" and created["seal_form"] and created["token_quantity"] == 1
+              and created["contacts"][0]["email"] == "contact@fuji.example.jp" and created["users"][0]["name"] == "藤 花子"
+              and len(created["documents"]) == 4 and created["applications"][0]["state"] == "incomplete",
+              "Forms 1-6 and the four documents stored as typed; the application incomplete")
+        page_checks(d, "ra-bundle-entered")
+
+        # Corrections before approval: the bundle (Forms 1-4) and the Form 5.
+        webra_type(d, {"edit-f-note": "住民票の再提出を依頼", "edit-billing-name": "請求 梅子", "edit-billing-email": "billing.fuji.example.jp"})
+        d.find_element(By.ID, "edit-submit").click()
+        wait(d, lambda: "形式" in text(d, "#edit-billing-email-error"), "the e-mail rule in the correction")
+        webra_type(d, {"edit-billing-email": "billing@fuji.example.jp"})
+        d.find_element(By.ID, "edit-submit").click()
+        message(d, "ok")
+        stored = page_api(d, "ra.bundle.show", {"id": bundle})["body"]
+        check(stored["note"] == "住民票の再提出を依頼" and {c["role"]: c["email"] for c in stored["contacts"]} ==
+              {"contact": "contact@fuji.example.jp", "billing": "billing@fuji.example.jp"},
+              "the bundle corrected in the page: the Form-4 billing person added, the contact kept")
+        webra_clear_message(d)
+        go(d, f"/ra/application.html?id={app}")
+        wait(d, lambda: d.find_element(By.ID, "edit-section").is_displayed(), "the Form-5 correction")
+        title = d.find_element(By.ID, "edit-f-title-romaji")
+        title.send_keys("課長")
+        wait(d, lambda: "ローマ字" in text(d, "#edit-f-title-romaji-error"), "the romaji rule in the correction")
+        title.clear()
+        title.send_keys("Kacho")
+        d.find_element(By.ID, "edit-submit").click()
+        message(d, "ok")
+        shown = page_api(d, "ra.application.show", {"id": app})["body"]
+        check(shown["title_romaji"] == "Kacho" and shown["department_romaji"] == "Koji-bu",
+              "the Form 5 corrected while incomplete (only the title changed)")
+        page_checks(d, "ra-application-edit")
+
+        # The fresh residence record arrives: resubmission, the paper, the check.
+        go(d, f"/ra/bundle.html?id={bundle}")
+        wait(d, lambda: "藤 花子" in text(d, "#bundle-apps"), "the bundle")
+        d.find_element(By.ID, "resubmit").click()
+        message(d, "ok")
+        webra_clear_message(d)
+        webra_select(d, "doc-kind", "residence_record")
+        webra_select(d, "doc-app", str(app))
+        set_value(d, "doc-issued", cfg["days_ago_3"])
+        d.find_element(By.ID, "doc-submit").click()
+        message(d, "ok")
+        webra_clear_message(d)
+        d.find_element(By.ID, "run-check").click()
+        m = message(d)
+        check(app_state(d, app) == "checked" and not d.find_element(By.ID, "edit-section").is_displayed(),
+              f"fixed: the application is checked and the bundle no longer editable ({m} {text(d, '#reasons')})")
+
+        # A second operator approves; the first issues the PIN.
+        login(t, "operator", "takahashi", secret("takahashi.pw"), "/ra/")
+        go(t, f"/ra/application.html?id={app}")
+        wait(t, lambda: text(t, "#entered-by") == "suzuki", "who entered the bundle")
+        t.find_element(By.ID, "approve").click()
+        message(t, "ok")
+        check(app_state(t, app) == "approved" and text(t, "#approved-by") == "takahashi", "takahashi approved the browser-entered application")
+        go(d, f"/ra/application.html?id={app}")
+        wait(d, lambda: d.find_element(By.ID, "issue-pin").is_displayed(), "the PIN button")
+        d.find_element(By.ID, "issue-pin").click()
+        message(d, "ok")
+        webra["first_pin"] = text(d, "#pin-value")
+        check(app_state(d, app) == "pin_issued", "the PIN issued for the bundle entered in the browser")
+    finally:
+        d.quit()
+        t.quit()
+
+
+def webra_download_pins(to):
+    maildir = pathlib.Path(cfg["home"]) / "maildir" / "new"
+    found = []
+    for f in sorted(maildir.glob("*")) if maildir.exists() else []:
+        msg = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+        body = msg.get_content()
+        if to in str(msg["To"]) and "ダウンロードPIN" in str(msg["Subject"]) + body:
+            found += [m.group(0) for m in re.finditer(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", body)]
+    return found
+
+
+def webra_new_download_pin(to, known):
+    for _ in range(600):
+        fresh = [p for p in webra_download_pins(to) if p not in known]
+        if fresh:
+            return fresh[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no new download PIN mail to {to}")
+
+
+def webra_pin_reissue():
+    app, to = webra["app"], "hanako.fuji@fuji.example.jp"
+    d, t = browser("webra-suzuki2"), browser("webra-takahashi2")
+    try:
+        login(d, "operator", "suzuki", secret("suzuki.pw"), "/ra/")
+        d.find_element(By.CSS_SELECTOR, "nav a[href='/ra/pins.html']").click()
+        ready(d)
+        wait(d, lambda: d.find_elements(By.ID, f"pin-request-{app}"), "the application in the PIN list")
+        page_checks(d, "ra-pins")
+        d.find_element(By.ID, f"pin-request-{app}").click()
+        d.find_element(By.ID, "rq-reason").send_keys("承認通知書の紛失")
+        d.find_element(By.ID, "rq-submit").click()
+        message(d, "ok")
+        wait(d, lambda: d.find_elements(By.ID, f"pin-issue-{app}"), "the request in the list")
+        check("再発行待ち" in text(d, "#app-pins"), "the re-issue request recorded: the old PIN void")
+        status, _, body, _ = request("POST", "/api/v1/enroll.status", body={"application_id": app, "application_pin": webra["first_pin"]})
+        check(status != 200, f"the first PIN no longer works after the request ({status})")
+        webra_clear_message(d)
+        d.find_element(By.ID, f"pin-issue-{app}").click()
+        m = message(d, "error")
+        check("suzuki" in m, f"the requester may not issue the new PIN: refused in the page: {m}")
+
+        login(t, "operator", "takahashi", secret("takahashi.pw"), "/ra/")
+        go(t, "/ra/pins.html")
+        wait(t, lambda: t.find_elements(By.ID, f"pin-issue-{app}"), "the request in takahashi's list")
+        t.find_element(By.ID, f"pin-issue-{app}").click()
+        message(t, "ok")
+        pin = text(t, "#pin-value")
+        check(re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", pin) is not None and pin != webra["first_pin"]
+              and t.find_element(By.ID, "letter-link").is_displayed(), "a second person issues the new PIN: shown once, with its letter")
+        page_checks(t, "ra-pins-issued")
+        t.find_element(By.ID, "lang-switch").click()
+        ready(t)
+        check(text(t, "h1") == "PIN re-issues", "the PIN page in English")
+        page_checks(t, "ra-pins-en")
+        t.find_element(By.ID, "lang-switch").click()
+        ready(t)
+
+        go(t, f"/ra/application.html?id={app}")
+        t.find_element(By.ID, "tracking").send_keys("2234-5678-9012")
+        t.find_element(By.ID, "mail-sent-submit").click()
+        message(t, "ok")
+        check(app_state(t, app) == "notice_mailed", "the new approval notice posted by restricted delivery")
+
+        # The applicant enrolls with the new PIN (issue 10's API, an openssl key); the download PIN
+        # is re-issued from the page; the first one is then refused, the new one collects.
+        csr = WORK / "webra.csr"
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", str(WORK / "webra.key"), "-subj", "/CN=ignored", "-out", str(csr)], check=True, capture_output=True)
+        status, _, body, _ = request("POST", "/api/v1/enroll.start", body={"application_id": app, "application_pin": pin,
+                                                                          "csr": csr.read_text()})
+        check(status == 200, f"enroll.start with the re-issued PIN: {body[:200]}")
+        first = webra_new_download_pin(to, [])
+        go(t, "/ra/pins.html")
+        wait(t, lambda: t.find_elements(By.ID, f"dl-reissue-{app}"), "the enrolled application's download PIN")
+        t.find_element(By.ID, f"dl-reissue-{app}").click()
+        message(t, "ok")
+        second = webra_new_download_pin(to, [first])
+        wait(t, lambda: "有効" in text(t, "#dl-pins"), "the new download PIN in force")
+        page_checks(t, "ra-pins-download")
+        status, _, _, _ = request("POST", "/api/v1/enroll.collect", body={"application_id": app, "download_pin": first})
+        check(status != 200, f"the replaced download PIN is refused ({status})")
+        status, _, body, _ = request("POST", "/api/v1/enroll.collect", body={"application_id": app, "download_pin": second})
+        j = json.loads(body)
+        check(status == 200 and j["serial"], f"the re-issued download PIN collects the certificate {j.get('serial')}")
+        webra["serial"] = j["serial"]
+    finally:
+        d.quit()
+        t.quit()
+
+
+def webra_renewal():
+    app = webra["app"]
+    out = subprocess.run([cfg["jitsuin"], "--home", cfg["home"], "--config", cfg["config"], "ra", "notify-expiring", "--json"],
+                         capture_output=True, text=True)
+    sent = json.loads(out.stdout) if out.returncode == 0 else []
+    check([n["days_before"] for n in sent if n["application"] == app] == [366],
+          f"the cron job (ra notify-expiring, first notice 366 days before) sends the notice: {sent} {out.stderr.strip()}")
+    d = browser("webra-renewal")
+    try:
+        login(d, "operator", "suzuki", secret("suzuki.pw"), "/ra/")
+        d.find_element(By.CSS_SELECTOR, "nav a[href='/ra/renewals.html']").click()
+        ready(d)
+        wait(d, lambda: d.find_elements(By.ID, f"exp-{app}"), "the certificate in the expiry list")
+        row = text(d, f"#exp-{app}")
+        check("藤 花子" in row and webra["serial"].lower() in row.lower() and "366日前のお知らせ" in row and "更新できます" in row,
+              f"the expiring certificate listed with its notice, renewable: {row.replace(chr(10), ' ')}")
+        page_checks(d, "ra-renewals")
+        d.find_element(By.ID, f"renew-{app}").click()
+        check(d.find_element(By.ID, "rn-from").get_attribute("value") == str(app)
+              and d.find_element(By.ID, "rn-bundle").get_attribute("value") == "new", "the renewal form takes the chosen certificate")
+        field = d.find_element(By.ID, "rn-title-romaji")
+        field.send_keys("部長")
+        wait(d, lambda: "ローマ字" in text(d, "#rn-title-romaji-error"), "the romaji rule in the renewal")
+        field.clear()
+        field.send_keys("Bucho")
+        d.find_element(By.ID, "rn-submit").click()
+        message(d, "ok")
+        renewal = int(d.find_element(By.ID, "renewal-link").get_attribute("href").split("id=")[1])
+        r = page_api(d, "ra.application.show", {"id": renewal})["body"]
+        check(r.get("renewal_of") == app and r["state"] == "received" and r["title_romaji"] == "Bucho"
+              and r["name_kanji"] == "藤 花子" and r["bundle"] != webra["bundle"],
+              f"a renewal created from the expiry list: application {renewal}, the earlier Form 5 with the new title, a new bundle")
+        wait(d, lambda: f"更新申請 {renewal}" in text(d, f"#exp-{app}"), "the renewal under way in the list")
+        check(not d.find_elements(By.ID, f"renew-{app}"), "the list shows the renewal under way, no second one offered")
+        page_checks(d, "ra-renewals-created")
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
+        wait(d, lambda: d.find_elements(By.ID, f"exp-{app}"), "the English list")
+        check(text(d, "h1") == "Expiry and renewals" and "366-day notice" in text(d, f"#exp-{app}"), "the renewal page in English")
+        page_checks(d, "ra-renewals-en")
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
     finally:
         d.quit()
 
@@ -732,4 +1037,7 @@ company_admin()
 revocation()
 applicant_pages()
 smime_coupon_page()
+webra_bundle_entry()
+webra_pin_reissue()
+webra_renewal()
 print(f"browser_test: {len(passed)} checks passed", flush=True)

@@ -61,12 +61,23 @@ check2="$(as takahashi ra check --bundle "$bundle2" --json)"
 [ "$(json 'j["complete"]' <<<"$check2")" = True ] || fail "bundle 2 should be complete: $check2"
 as takahashi logout >/dev/null
 
-start_jitsuind "$home" server
+# webra: the server's configuration is the repository's with a first expiry notice 366 days before
+# the end (ra.expiry_notice_days), so that a one-year certificate issued in the test is due its
+# notice at once and can be renewed from the console's expiry list.
+/usr/bin/python3 - "$here/../../config" >web.json <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1] + "/jitsuin.json"))
+c["ca"]["profiles_dir"] = sys.argv[1] + "/profiles"
+c["ra"]["expiry_notice_days"] = [366, 30]
+print(json.dumps(c))
+PY
+start_jitsuind "$home" server --config "$work/web.json"
 cat >web_test.json <<EOF
 {"url": "$HTTPS_URL", "http_url": "$HTTP_URL", "root": "$ROOT_PEM", "home": "$home", "work": "$work", "artifacts": "$(realpath "$ARTIFACTS")",
  "bundle1": $bundle1, "app1": $app1, "bundle2": $bundle2, "app2": $app2, "today": "$today",
  "days_ago_10": "$(days_ago '10 days')", "days_ago_4_months": "$(days_ago '4 months')",
- "days_ago_3": "$(days_ago '3 days')"}
+ "days_ago_3": "$(days_ago '3 days')",
+ "jitsuin": "$JITSUIN", "config": "$work/web.json"}
 EOF
 /usr/bin/python3 "$here/browser_test.py" web_test.json || fail "the browser scenarios failed"
 stop_jitsuind

@@ -49,7 +49,9 @@ export function param(name) { return new URLSearchParams(location.search).get(na
 
 const NAV = {
   operator: [["ra.nav.applications", "/ra/"], ["ra.nav.revocations", "/ra/revocations.html"],
-             ["ra.nav.operators", "/ra/operators.html"]],
+             ["ra.nav.operators", "/ra/operators.html"],
+             // webra (issue 11): entering paper bundles, PIN re-issues, expiry and renewals
+             ["ra.nav.new_bundle", "/ra/bundle-new.html"], ["ra.nav.pins", "/ra/pins.html"], ["ra.nav.renewals", "/ra/renewals.html"]],
   company: [["company.nav.home", "/company/"]],
   applicant: [["enroll.nav.guide", "/enroll/"], ["enroll.nav.status", "/enroll/status.html"], ["enroll.nav.faq", "/enroll/faq.html"]],
 };

@@ -1,13 +1,17 @@
 // One application (Form 5): its data, the two-person rule shown (who entered, who checked, who may
 // approve — the server decides, this page only explains and shows its refusal), the PIN and its
 // letter, and the restricted-delivery mail (本人限定受取郵便).
-import { el, initPage, jpTime, language, param, personName, say, stateName, t } from "/common/page.js";
+import { el, initPage, jpTime, param, personName, say, stateName, t } from "/common/page.js";
 import { api } from "/common/api.js";
+import { EDITABLE, FORM5, Fields, act as actThen, issuePin } from "/ra/forms.js";
 
 const who = await initPage({ kind: "operator", titleKey: "ra.app.title" });
 const id = Number(param("id"));
 const operator = (actor) => (actor || "").replace(/^ra:/, "");
 let letterUrl = null;
+// webra: the Form 5 may change until the check (ra.application.edit sends only what changed).
+const edit = new Fields("edit-f", t("ra.app.edit"), FORM5);
+document.getElementById("edit-fields").append(edit.node);
 
 async function load() {
   const a = await api("ra.application.show", { id });
@@ -34,7 +38,13 @@ async function load() {
   else if (who.name === entered || who.name === checked) mine = t("ra.app.you_entered");
   document.getElementById("may-approve").textContent = `${t("ra.app.you", { name: who.name })}: ${mine}`;
   document.getElementById("decide").classList.toggle("hidden", a.state !== "checked");
-  document.getElementById("pin-section").classList.toggle("hidden", a.state !== "approved" && !letterUrl);
+  const reissue = a.pin_reissue_requested_by && ["pin_issued", "notice_mailed"].includes(a.state);
+  document.getElementById("pin-section").classList.toggle("hidden", a.state !== "approved" && !reissue && !letterUrl);
+  const note = document.getElementById("reissue-note");
+  note.textContent = reissue ? t("ra.pins.requested_by", { name: operator(a.pin_reissue_requested_by) }) : "";
+  note.classList.toggle("hidden", !reissue);
+  document.getElementById("edit-section").classList.toggle("hidden", !EDITABLE.includes(a.state));
+  edit.set({ ...a, validity_years: String(a.validity_years) });
   document.querySelector("#mailings tbody").replaceChildren(...a.mailings.map((m) => el("tr", {},
     el("td", { text: m.tracking_number }), el("td", { text: t(`mail.${m.state}`) }), el("td", { text: m.sent_on }),
     el("td", { text: m.delivered_on || m.returned_on || m.held_on || "" }))));
@@ -58,16 +68,16 @@ document.getElementById("reject").addEventListener("click", () => {
   act(() => api("ra.reject", { application: id, reason }), "ra.app.rejected");
 });
 document.getElementById("issue-pin").addEventListener("click", () => act(async () => {
-  const r = await api("ra.pin.issue", { application: id, letter: true, language: language() === "en" ? "en" : "ja" });
-  const bytes = Uint8Array.from(atob(r.letter_pdf), (c) => c.charCodeAt(0));
-  letterUrl = URL.createObjectURL(new Blob([bytes], { type: "application/pdf" }));
-  const link = document.getElementById("letter-link");
-  link.href = letterUrl;
-  link.download = `approval-notice-${id}.pdf`;
-  document.getElementById("pin-value").textContent = r.pin;
-  document.getElementById("pin-result").classList.remove("hidden");
+  letterUrl = await issuePin(id);
   document.getElementById("issue-pin").disabled = true;
 }, "ra.app.pin_issued"));
+document.getElementById("edit-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  if (!edit.ok()) return say("message", t("romaji.fix_first"));
+  const changes = edit.changes();
+  if (!Object.keys(changes).length) return say("message", t("ra.bundle.no_changes"));
+  actThen(() => api("ra.application.edit", { id, changes }), "ra.app.edited", load);
+});
 document.getElementById("mail-sent-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const f = ev.target.elements;

@@ -2,12 +2,31 @@
 // reasons (what is missing or stale, in the page's language, as the server words them).
 import { el, initPage, language, param, personName, say, stateName, t } from "/common/page.js";
 import { api } from "/common/api.js";
+import { CONTACT, EDITABLE, FORM5, Fields, act, form5Request, peopleOk } from "/ra/forms.js";
 
 const KINDS = ["registration_current", "registration_history", "registration_representative", "representative_seal",
                "residence_record", "personal_seal"];
 await initPage({ kind: "operator", titleKey: "ra.bundle.title" });
 const id = Number(param("id"));
 const reason = (r) => (language() === "ja" ? r.message_ja : r.message);
+const flash = sessionStorage.getItem("jitsuin.flash");   // from the new-bundle page
+sessionStorage.removeItem("jitsuin.flash");
+
+// webra: the bundle's Forms 1–4 fields and a further Form 5, while nothing of it is past the check.
+const edit = new Fields("edit-f", t("ra.bundle.edit"), [
+  { name: "received_on", label: "ra.col.received", type: "date", rule: "past", required: true },
+  { name: "contract_kind", label: "ra.new.contract_kind", options: [["new", "ra.new.kind_new"], ["change", "ra.new.kind_change"]] },
+  { name: "applied_by", label: "ra.new.applied_by", options: [["representative", "ra.new.by_representative"], ["manager", "ra.new.by_manager"]] },
+  { name: "seal_form", label: "ra.new.seal_form", type: "checkbox" },
+  { name: "seal_description", label: "ra.new.seal_description", lang: "ja" },
+  { name: "applicant_list", label: "ra.new.applicant_list", type: "checkbox" },
+  { name: "token_quantity", label: "ra.bundle.tokens", type: "number", min: 0, max: 1000 },
+  { name: "note", label: "ra.col.note" }]);
+const contacts = { contact: new Fields("edit-contact", t("ra.new.contact"), CONTACT),
+                   billing: new Fields("edit-billing", t("ra.new.billing"), CONTACT) };
+document.getElementById("edit-fields").append(edit.node, contacts.contact.node, contacts.billing.node);
+const addForm = new Fields("add-app", t("ra.bundle.add_applicant"), FORM5);
+document.getElementById("add-app-fields").append(addForm.node);
 
 function showReasons(reasons) {
   const ul = document.getElementById("reasons");
@@ -38,6 +57,14 @@ async function load() {
     el("td", { text: d.issued_on }), el("td", { text: d.accepted_until }),
     el("td", { text: d.original ? t("common.yes") : t("common.no") }))));
   showReasons(b.last_check_reasons);
+  // webra: editable while every application is still before the check (or dropped).
+  const open = b.applications.every((a) => [...EDITABLE, "rejected", "withdrawn"].includes(a.state));
+  document.getElementById("edit-section").classList.toggle("hidden", !open);
+  document.getElementById("new-for-company").href = `/ra/bundle-new.html?company=${b.company_id}`;
+  edit.set({ ...b, token_quantity: String(b.token_quantity) });
+  for (const role of ["contact", "billing"]) contacts[role].set({ name: "", department: "", email: "", phone: "", address: "",
+    ...b.contacts.find((c) => c.role === role) });
+  if (!addForm.values().organization_romaji) addForm.set({ organization_romaji: b.company.name_romaji, validity_years: "1" });
   const appSel = document.getElementById("doc-app");
   appSel.replaceChildren(el("option", { value: "", text: t("ra.bundle.company_document") }),
     ...b.applications.map((a) => el("option", { value: a.id, text: a.name_kanji })));
@@ -66,4 +93,25 @@ document.getElementById("document-form").addEventListener("submit", async (ev) =
   try { await api("ra.document.add", request); await load(); say("message", t("ra.bundle.document_added"), "ok"); }
   catch (e) { say("message", e); }
 });
-load().catch((e) => say("message", e));
+document.getElementById("edit-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  if ([edit.ok(), peopleOk(contacts.contact, contacts.billing)].includes(false)) return say("message", t("romaji.fix_first"));
+  const changes = edit.changes();
+  if (Object.keys({ ...contacts.contact.changes(), ...contacts.billing.changes() }).length) {
+    changes.contacts = Object.entries(contacts).map(([role, f]) => ({ role, ...f.values() })).filter((c) => c.name || c.email)
+      .map((c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== "")));
+  }
+  if (!Object.keys(changes).length) return say("message", t("ra.bundle.no_changes"));
+  act(() => api("ra.bundle.edit", { id, changes }), "ra.bundle.saved", load);
+});
+document.getElementById("add-app-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  if (!addForm.ok()) return say("message", t("romaji.fix_first"));
+  const r = await act(() => api("ra.application.add", { bundle: id, form: form5Request(addForm.values()) }), "ra.bundle.applicant_added");
+  if (!r) return;
+  addForm.strict = false;
+  addForm.set(Object.fromEntries(FORM5.map((f) => [f.name, f.name === "validity_years" ? "1" : ""])));
+  await load();
+});
+load().then(() => { if (flash) say("message", flash, flash.includes(t("ra.bundle.complete")) ? "ok" : "error"); })
+  .catch((e) => say("message", e));

@@ -46,4 +46,28 @@ RenewalEligibility renewal_eligibility(RaContext& ctx, const Principal& by, std:
 std::int64_t create_renewal(RaContext& ctx, const Principal& by, std::int64_t from_application_id,
                             std::int64_t bundle_id, const ApplicantChanges& changes = {});
 
+// webra (issue 11): the RA console's list of certificates coming up for renewal.
+
+/// One issued, unrevoked certificate whose end of validity is near (or passed less than a year ago).
+struct ExpiringCertificate {
+  std::int64_t application_id = 0;
+  std::int64_t bundle_id = 0;
+  std::int64_t company_id = 0;
+  std::string company_name;
+  std::string name_kanji, name_kana, name_romaji, email;
+  std::string serial;
+  UnixTime not_after = 0;
+  struct Notice {
+    int days_before = 0;
+    UnixTime sent_at = 0;
+  };
+  std::vector<Notice> notices;               ///< expiry notices sent, oldest first
+  RenewalEligibility eligibility;            ///< whether ra.renewal.create would take it now, and why
+  std::optional<std::int64_t> renewal_id;    ///< a renewal application already under way
+};
+
+/// The certificates of issued applications that end within `within_days` days from now or ended
+/// less than a year ago, not revoked, soonest end first. Needs read permission.
+std::vector<ExpiringCertificate> list_expiring(RaContext& ctx, const Principal& by, int within_days);
+
 }  // namespace jitsuin::ra

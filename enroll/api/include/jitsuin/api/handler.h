@@ -106,4 +106,6 @@ nlohmann::json render_download_pins(Services& services, const ra::Principal& who
 void add_web_handlers(std::vector<Handler>& out);   // web
 void add_smime_handlers(std::vector<Handler>& out);   // smime (issue 10, seed 004)
 
+void add_webra_handlers(std::vector<Handler>& out);   // webra (issue 11): ra.expiry.list
+
 }  // namespace jitsuin::api
