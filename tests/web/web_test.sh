@@ -61,12 +61,40 @@ check2="$(as takahashi ra check --bundle "$bundle2" --json)"
 [ "$(json 'j["complete"]' <<<"$check2")" = True ] || fail "bundle 2 should be complete: $check2"
 as takahashi logout >/dev/null
 
-start_jitsuind "$home" server
+# webadmin: an auditor (audrey) with her own password, for the audit log page.
+printf '%s\n' "first password for audrey from admin" >audrey.first
+printf '%s\n' "passphrase of audrey, long enough" >audrey.pw
+as admin login --user admin --password-file admin.pw >/dev/null
+as admin ra operator-add --name audrey --role auditor --display-name "監査 礼子" --password-file audrey.first >/dev/null
+as admin logout >/dev/null
+as audrey login --user audrey --password-file audrey.first >/dev/null
+as audrey ra passwd --current-file audrey.first --new-file audrey.pw >/dev/null
+as audrey logout >/dev/null
+
+# webadmin: mail goes by SMTP to a real sink (tests/ra/smtp_sink.py) that writes the home's maildir,
+# where the scenarios read it; one attempt per mail, so that with the sink stopped a mail fails at
+# once and the outbox page shows it (the scenario then starts the sink again and retries).
+/usr/bin/python3 "$here/../ra/smtp_sink.py" "$home/maildir" >sink.out 2>sink.err &
+sink_pid=$!
+trap 'kill_jitsuind; kill "$sink_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do [ -s sink.out ] && break; sleep 0.1; done
+smtp_port="$(head -n1 sink.out)"
+[ -n "$smtp_port" ] || fail "the SMTP sink did not start: $(cat sink.err)"
+/usr/bin/python3 - "$here/../../config/jitsuin.json" "$work/webadmin.json" "$smtp_port" <<'PY'
+import json, os, sys
+src, dst, port = sys.argv[1:]
+c = json.load(open(src))
+c["ca"]["profiles_dir"] = os.path.join(os.path.dirname(os.path.realpath(src)), c["ca"]["profiles_dir"])
+c["mail"]["smtp_url"] = "smtp://127.0.0.1:" + port
+c["mail"]["max_attempts"] = 1
+json.dump(c, open(dst, "w"), indent=1)
+PY
+start_jitsuind "$home" server --config "$work/webadmin.json"
 cat >web_test.json <<EOF
 {"url": "$HTTPS_URL", "http_url": "$HTTP_URL", "root": "$ROOT_PEM", "home": "$home", "work": "$work", "artifacts": "$(realpath "$ARTIFACTS")",
  "bundle1": $bundle1, "app1": $app1, "bundle2": $bundle2, "app2": $app2, "today": "$today",
  "days_ago_10": "$(days_ago '10 days')", "days_ago_4_months": "$(days_ago '4 months')",
- "days_ago_3": "$(days_ago '3 days')"}
+ "days_ago_3": "$(days_ago '3 days')", "sink_pid": $sink_pid, "smtp_port": $smtp_port}
 EOF
 /usr/bin/python3 "$here/browser_test.py" web_test.json || fail "the browser scenarios failed"
 stop_jitsuind

@@ -61,6 +61,7 @@ const std::vector<Handler>& handlers() {
     add_trust_handlers(out);
     add_enroll_handlers(out);
     add_web_handlers(out);   // web
+    add_webadmin_handlers(out);   // webadmin
     return out;
   }();
   return all;

@@ -13,6 +13,7 @@
 
 #include "jitsuin/api/services.h"
 #include "jitsuin/ra/operators.h"
+#include "jitsuin/ra/outbox.h"
 
 namespace jitsuin::api {
 
@@ -104,5 +105,9 @@ void add_enroll_handlers(std::vector<Handler>& out);   // enroll (issue 10)
 /// enroll: the download PINs of an application for the RA's application view (never the PIN).
 nlohmann::json render_download_pins(Services& services, const ra::Principal& who, std::int64_t application_id);
 void add_web_handlers(std::vector<Handler>& out);   // web
+/// webadmin: the consoles' outbox, audit and company pages (issue 11); an outbox row as the API
+/// shows it (never a mail's parameters: they may hold a secret).
+void add_webadmin_handlers(std::vector<Handler>& out);
+nlohmann::json render_outbox_entry(const ra::OutboxEntry& entry);
 
 }  // namespace jitsuin::api
