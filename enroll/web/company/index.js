@@ -4,10 +4,11 @@
 import { el, initPage, jpTime, say, t } from "/common/page.js";
 import { api } from "/common/api.js";
 import { certStatus } from "/common/certs.js";
-import { holderRequest } from "/common/holder.js";
+import { holderForm, holderRequest } from "/common/holder.js";
 import { romajiErrors } from "/company/romaji.js";
 
 await initPage({ kind: "company", titleKey: "company.home.title" });
+holderForm();
 let certs = [], accounts = [];
 
 async function load() {

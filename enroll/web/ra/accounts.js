@@ -3,10 +3,11 @@
 // initial passwords go out by mail only: the page never sees one.
 import { el, initPage, say, t } from "/common/page.js";
 import { api } from "/common/api.js";
-import { holderRequest } from "/common/holder.js";
+import { holderForm, holderRequest } from "/common/holder.js";
 import { companyChoice } from "/ra/companies.js";
 
 await initPage({ kind: "operator", titleKey: "admin.accounts.title" });
+holderForm();
 let company = null;
 
 async function act(fn, okKey) {
