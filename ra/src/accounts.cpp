@@ -220,13 +220,18 @@ Account add_user_account(RaContext& ctx, const Principal& by, std::int64_t compa
 
 Account change_account_holder(RaContext& ctx, const Principal& by, const std::string& login_id, const std::string& name,
                               const std::string& department, const std::string& email) {
-  by.require(Permission::enter, "change user ID holders");
+  // An RA operator (Permission::enter), or the company admin of the user ID's company (seed 003,
+  // issue 11), checked once the ID is read.
+  if (by.kind() != PrincipalKind::company_admin) by.require(Permission::enter, "change user ID holders");
   Holder h = validated({name, department, email});
   InitialPassword initial = new_initial_password();
   const std::string& password = initial.password;
   const std::string& hash = initial.hash;
   db::Transaction tx(ctx.db);
   Account a = detail::get_account(ctx, login_id);
+  if (!by.is_operator() && !by.is_company_admin_of(a.company_id))
+    throw Error(ErrorKind::forbidden, "company ID " + by.name() + " may not change the holder of " + login_id +
+                                          ": a user ID of another company");
   JITSUIN_ARG_CHECK(a.kind == "user", login_id + " is a company ID; only user IDs change hands");
   if (a.disabled) throw Error(ErrorKind::conflict, "user ID " + login_id + " is disabled");
   UnixTime now = ctx.clock();

@@ -312,6 +312,15 @@ std::vector<Route> routes(const ra::testing::Company& a, const std::string& toda
       {"ra.expiry.list", Need::read, {{"within_days", 60}}, 200},
       // web: log out everywhere (ends every session of the caller: run before the logouts)
       {"session.logout_all", Need::self, none, 200},
+      // webadmin (issue 11): the outbox, the audit list and the company admin's pages. The company
+      // admin hands its own user2 over; another company's admin may not name it.
+      {"ra.outbox.list", Need::read, none, 200},
+      {"ra.outbox.retry", Need::enter, {{"id", no}}, 404},
+      {"audit.list", Need::audit, {{"limit", 5}}, 200},
+      {"company.account.change_holder", Need::company,
+       {{"login_id", a.user2}, {"name", "新任 三郎"}, {"email", "user2-next@alpha.example.jp"}}, 200, 403},
+      {"company.mails", Need::company, none, 200},
+      {"company.logout_all", Need::company, none, 200},   // run before the logouts
   };
 }
 
@@ -386,7 +395,9 @@ TEST(ApiAuthorisation, EveryRouteTimesEveryPrincipal) {
     }
   };
   for (const auto& r : table)
-    if (r.name != "session.logout" && r.name != "company.logout" && r.name != "session.logout_all") check(r);
+    if (r.name != "session.logout" && r.name != "company.logout" && r.name != "session.logout_all" &&
+        r.name != "company.logout_all")   // webadmin
+      check(r);
 
   // No route leaks another company's rows: both companies have IDs, a certificate, a request, a link.
   for (auto [who, mine, theirs] : {std::tuple{Who::company_admin, &h.a, &h.b}, std::tuple{Who::other_company_admin, &h.b, &h.a}}) {
@@ -407,6 +418,14 @@ TEST(ApiAuthorisation, EveryRouteTimesEveryPrincipal) {
     for (const auto& x : links) {
       EXPECT_NE(x["login_id"], theirs->user1);
       EXPECT_NE(x["login_id"], theirs->user2);
+    }
+    // webadmin: its notification mails, only to its own addresses (the fixture's are @<domain>).
+    auto mails = d.call("company.mails", json::object(), token[who]).body;
+    ASSERT_TRUE(mails.is_array() && !mails.empty()) << mails;
+    const std::string domain = mine == &h.a ? "@alpha.example.jp" : "@beta.example.jp";
+    for (const auto& m : mails) {
+      EXPECT_TRUE(m["to"].get<std::string>().ends_with(domain)) << m;
+      EXPECT_EQ(m.dump().find(theirs->admin), std::string::npos) << m;
     }
     auto me = d.call("company.whoami", json::object(), token[who]).body;
     EXPECT_EQ(me["login_id"], mine->admin);
@@ -429,7 +448,7 @@ TEST(ApiAuthorisation, EveryRouteTimesEveryPrincipal) {
 
   // The logouts end the callers' own sessions, so they come last.
   for (const auto& r : table)
-    if (r.name == "session.logout_all") check(r);   // web
+    if (r.name == "session.logout_all" || r.name == "company.logout_all") check(r);   // web, webadmin
   for (const auto& r : table)
     if (r.name == "session.logout" || r.name == "company.logout") check(r);
   EXPECT_EQ(d.call("ra.whoami", json::object(), token[Who::operator_]).status, 401);

@@ -125,7 +125,12 @@ def main():
                 bodies[route] = example(schema)
 
     with open(routes_path, encoding="utf-8") as f:
-        served = {line.strip() for line in f if line.strip()}
+        lines = [line.strip() for line in f if line.strip()]
+    # webadmin: the browser's routes (web.h) end in " web": not API routes, not in the document.
+    web = [line for line in lines if line.endswith(" web")]
+    served = {line for line in lines if not line.endswith(" web")}
+    if not any(line.startswith("POST /web/login ") for line in web):
+        problems.append("jitsuind --routes lists no browser route (POST /web/login ... web)")
     for r in sorted(served - documented):
         problems.append(f"the server serves {r}, which enroll/openapi.json does not describe")
     for r in sorted(documented - served):

@@ -1024,6 +1024,268 @@ def webra_renewal():
         page_checks(d, "ra-renewals-en")
         d.find_element(By.ID, "lang-switch").click()
         ready(d)
+
+# ---- webadmin
+# Issue 11 (webadmin): company and user IDs, certificate links, the outbox with a failed mail and its
+# retry, the audit log's verdict, Japanese date fields; the company admin's change of holder, its
+# mails and log out everywhere, with nothing of the other company visible.
+webadmin_sink = []   # the SMTP sink started again by the outbox scenario (stopped at exit)
+
+
+def webadmin_select_text(d, select_id, part):
+    from selenium.webdriver.support.ui import Select
+    wait(d, lambda: any(part in o.text for o in d.find_elements(By.CSS_SELECTOR, f"#{select_id} option")),
+         f"an option with {part} in #{select_id}")
+    Select(d.find_element(By.ID, select_id)).select_by_visible_text(
+        next(o.text for o in d.find_elements(By.CSS_SELECTOR, f"#{select_id} option") if part in o.text))
+
+
+def webadmin_mails(d, state):
+    return page_api(d, "ra.outbox.list", {"state": state})["body"]
+
+
+def webadmin_delivered(message_id):
+    """The To of the delivered mail with this Message-ID (the outbox keeps it across retries)."""
+    maildir = pathlib.Path(cfg["home"]) / "maildir" / "new"
+    for _ in range(600):
+        for f in sorted(maildir.glob("*")):
+            msg = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+            if str(msg["Message-ID"]).strip() == message_id:
+                return str(msg["To"]).strip()
+        time.sleep(0.1)
+    raise AssertionError(f"no mail {message_id} in {maildir}")
+
+
+def webadmin_sink_start():
+    import atexit
+    import signal
+    p = subprocess.Popen(["/usr/bin/python3", str(pathlib.Path(__file__).parent.parent / "ra" / "smtp_sink.py"),
+                          str(pathlib.Path(cfg["home"]) / "maildir"), str(cfg["smtp_port"])],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    check(p.stdout.readline().strip() == str(cfg["smtp_port"]), "the SMTP sink listens again on its port")
+    webadmin_sink.append(p)
+    atexit.register(lambda: p.send_signal(signal.SIGTERM))
+
+
+def webadmin_dates():
+    """Date fields take Japanese dates whatever the browser's locale (headless Chromium: en-US)."""
+    d = browser("webadmin-dates")
+    try:
+        login(d, "operator", "suzuki", secret("suzuki.pw"), "/ra/")
+        f = d.find_element(By.ID, "f-from")
+        check(f.get_attribute("type") == "text" and f.get_attribute("placeholder") == "2026/11/30"
+              and "年/月/日" in text(d, "#f-from-date-hint"), "the date field asks for 年/月/日 (2026/11/30), not mm/dd/yyyy")
+        y, m, day = cfg["days_ago_10"].split("-")
+        wide = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in f"{y}/{m}/{day}")
+        f.send_keys(wide.replace("/", "／") + Keys.TAB)
+        check(f.get_attribute("value") == cfg["days_ago_10"], f"a full-width date typed with the IME on ({wide}) becomes {cfg['days_ago_10']}")
+        t = d.find_element(By.ID, "f-to")
+        t.send_keys("2026年2月30日" + Keys.TAB)
+        check(t.get_attribute("aria-invalid") == "true", "an impossible date (2026年2月30日) is refused by the field")
+        t.clear()
+        t.send_keys(f"{cfg['today'].replace('-', '/')}" + Keys.TAB)
+        check(t.get_attribute("value") == cfg["today"], "2026/11/30 style is accepted")
+        d.find_element(By.ID, "search-submit").click()
+        wait(d, lambda: "山田 太郎" in text(d, "#applications"), "the applications received in the dates")
+        check(True, "the search by dates typed the Japanese way finds today's applications")
+        page_checks(d, "ra-applications-dates")
+    finally:
+        d.quit()
+
+
+def webadmin_operator():
+    """Suzuki issues the other company's IDs, adds a user ID, reviews a company's certificates and
+    links; with the SMTP sink stopped the link change's mail fails, the outbox page shows it, a retry
+    of a mail that carried a password is refused, the sink comes back and the retry delivers."""
+    import signal
+    serial = issued_pin["serial"]
+    d = browser("webadmin-suzuki")
+    try:
+        login(d, "operator", "suzuki", secret("suzuki.pw"), "/ra/")
+        go(d, "/ra/accounts.html")
+        webadmin_select_text(d, "company", "桜建設")
+        wait(d, lambda: "山田 太郎" in text(d, "#accounts") and "企業ID" in text(d, "#accounts"), "Sakura's IDs")
+        check("梅田" not in text(d, "#accounts"), "the company's IDs only (nothing of 梅工業)")
+        page_checks(d, "ra-accounts")
+        d.find_element(By.ID, "issue-bundle").send_keys(str(cfg["bundle2"]))
+        d.find_element(By.ID, "issue-submit").click()
+        message(d, "ok")
+        webadmin_select_text(d, "company", "梅工業")
+        wait(d, lambda: "梅田 一夫" in text(d, "#accounts"), "梅工業's IDs issued from bundle 2")
+        check("山田" not in text(d, "#accounts"), "an operator issues company and user IDs from a bundle in the console")
+        d.find_element(By.ID, "issue-submit").click()
+        m = message(d, "error")
+        check("issued already" in m, f"issuing them twice is refused with the server's reason: {m}")
+        webadmin_select_text(d, "company", "桜建設")
+        wait(d, lambda: "山田 太郎" in text(d, "#accounts"), "Sakura's IDs again")
+        # The other company's admin password arrives while the sink is up.
+        webadmin_ume_id = mailed_password("contact@ume.example.jp")
+        (WORK / "webadmin-ume.json").write_text(json.dumps(webadmin_ume_id))
+
+        go(d, "/ra/certificates.html")
+        webadmin_select_text(d, "company", "桜建設")
+        wait(d, lambda: serial.lower() in text(d, "#certificates").lower(), "the company's certificate")
+        check("失効" in text(d, "#certificates"), "the certificate is listed revoked (after the revocation scenario)")
+        wait(d, lambda: "伊藤 花子" in text(d, "#requests"), "the company admin's request")
+        req = next(r for r in page_api(d, "ra.cert_request.list", {})["body"] if r["name_kanji"] == "伊藤 花子")
+        d.find_element(By.ID, f"check-{req['application']}").click()
+        message(d, "ok")
+        wait(d, lambda: "審査済" in text(d, "#requests"), "the request checked")
+        check(True, "an operator checks a company admin's additional certificate request")
+        page_checks(d, "ra-certificates")
+
+        # The sink stops: the next mails fail at once (one attempt each).
+        os.kill(cfg["sink_pid"], signal.SIGTERM)
+        time.sleep(0.5)
+        from selenium.webdriver.support.ui import Select
+        webadmin_select_text(d, "l-user", "山田")
+        Select(d.find_element(By.ID, "l-serial")).select_by_index(
+            next(i for i, o in enumerate(d.find_elements(By.CSS_SELECTOR, "#l-serial option"))
+                 if o.get_attribute("value").lower() == serial.lower()))
+        Select(d.find_element(By.ID, "l-action")).select_by_value("unlink")
+        d.find_element(By.ID, "link-submit").click()
+        message(d, "ok")
+        wait(d, lambda: "U" not in d.find_element(By.CSS_SELECTOR, "#certificates tbody tr td:last-child").text,
+             "the link gone")
+        check(True, "an operator unlinks a certificate from a user ID")
+        Select(d.find_element(By.ID, "l-action")).select_by_value("link")
+        d.find_element(By.ID, "link-submit").click()
+        m = message(d, "error")
+        check("revoked" in m, f"linking a revoked certificate is refused in the page: {m}")
+        go(d, "/ra/accounts.html")
+        webadmin_select_text(d, "company", "桜建設")
+        wait(d, lambda: "山田 太郎" in text(d, "#accounts"), "Sakura's IDs")
+        d.find_element(By.ID, "add-name").send_keys("追加 四郎")
+        d.find_element(By.ID, "add-department").send_keys("工事部")
+        d.find_element(By.ID, "add-email").send_keys("shiro@sakura.example.jp")
+        d.find_element(By.ID, "add-submit").click()
+        message(d, "ok")
+        wait(d, lambda: "追加 四郎" in text(d, "#accounts"), "the additional user ID")
+        check(True, "an operator issues an additional user ID")
+
+        # The outbox page: the failures, never a mail's text.
+        def failed():
+            f = webadmin_mails(d, "failed")
+            kinds = {m["template"] for m in f}
+            return f if {"link_changed", "user_id"} <= kinds else None
+        fails = wait(d, failed, "the mails to fail with the sink stopped")
+        go(d, "/ra/outbox.html?state=failed")
+        link_mail = next(m for m in fails if m["template"] == "link_changed")
+        pw_mail = next(m for m in fails if m["template"] == "user_id")
+        wait(d, lambda: "送信失敗" in text(d, f"#mail-{link_mail['id']}"), "the failed mail in the outbox page")
+        row = text(d, f"#mail-{link_mail['id']}")
+        check("紐付" in row and link_mail["last_error"] and "contact@sakura.example.jp" in row,
+              f"the outbox page shows the failed mail, its kind and its error: {row}")
+        body = d.find_element(By.TAG_NAME, "body").text
+        check("初期パスワード:" not in body and serial.lower() not in body.lower(), "the outbox page shows no mail's text")
+        page_checks(d, "ra-outbox-failed")
+        d.find_element(By.ID, f"retry-{pw_mail['id']}").click()
+        m = message(d, "error")
+        check("secret" in m, f"a failed mail that carried a password is not sent again (issue it again): {m}")
+        webadmin_sink_start()
+        d.find_element(By.ID, f"retry-{link_mail['id']}").click()
+        message(d, "ok")
+        sent = lambda: next((m for m in webadmin_mails(d, "sent") if m["id"] == link_mail["id"]), None)
+        wait(d, sent, "the retried mail to be sent")
+        check(webadmin_delivered(link_mail["message_id"]) == "contact@sakura.example.jp",
+              "the retried mail is delivered by SMTP once the sink is back (its Message-ID in the maildir)")
+        go(d, "/ra/outbox.html")
+        wait(d, lambda: "送信済" in text(d, f"#mail-{link_mail['id']}"), "the retried mail sent in the page")
+        page_checks(d, "ra-outbox")
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
+        check(text(d, "h1") == "Outbox" and "sent" in text(d, f"#mail-{link_mail['id']}"), "the outbox page in English")
+        page_checks(d, "ra-outbox-en")
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
+        # An operator is not an auditor: the audit page shows the server's refusal.
+        go(d, "/ra/audit.html")
+        m = message(d, "error")
+        check("auditors and administrators" in m, f"an operator is refused the audit log in the page: {m}")
+    finally:
+        d.quit()
+
+
+def webadmin_auditor():
+    d = browser("webadmin-audrey")
+    try:
+        login(d, "operator", "audrey", secret("audrey.pw"), "/ra/")
+        go(d, "/ra/audit.html")
+        wait(d, lambda: "監査ログは完全です" in text(d, "#verdict-text"), "the verdict")
+        wait(d, lambda: "ra.mail.retry" in text(d, "#entries"), "the entries")
+        check(re.search(r"\d+ 件を検証", text(d, "#verdict-text")) is not None and text(d, "#verdict-facts") != "",
+              f"an auditor sees audit verify's verdict: {text(d, '#verdict-text')}")
+        check("ra.mail.retry" in text(d, "#entries"), "the outbox retry is in the audit log the auditor reads")
+        page_checks(d, "ra-audit")
+        d.find_element(By.ID, "f-action").send_keys("ra.account")
+        d.find_element(By.ID, "filter-submit").click()
+        wait(d, lambda: "ra.mail.retry" not in text(d, "#entries") and "ra.account" in text(d, "#entries"),
+             "the entries of one kind")
+        actions = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#entries tbody tr td:nth-child(4)")]
+        check(actions and all(a.startswith("ra.account") for a in actions), f"the audit entries filtered by action ({len(actions)})")
+    finally:
+        d.quit()
+
+
+def webadmin_company():
+    """Sakura's admin changes a user ID's holder, reads its mails and logs out everywhere; 梅工業's
+    admin sees none of it, and cannot change Sakura's IDs."""
+    cid, password = mailed_password("contact@sakura.example.jp")
+    status, _, body, _ = request("POST", "/api/v1/company.login", body={"login_id": cid, "password": password})
+    bearer = json.loads(body)["token"]
+    d = browser("webadmin-sakura")
+    try:
+        login(d, "company", cid, password, "/company/")
+        wait(d, lambda: "山田 太郎" in text(d, "#users"), "the company's users")
+        yamada = next(a for a in page_api(d, "company.accounts", {})["body"] if a["name"] == "山田 太郎")["login_id"]
+        webadmin_select_text(d, "holder-id", yamada)
+        d.find_element(By.ID, "holder-name").send_keys("佐々木 健")
+        d.find_element(By.ID, "holder-department").send_keys("工事部")
+        d.find_element(By.ID, "holder-email").send_keys("ken.sasaki@sakura.example.jp")
+        d.find_element(By.ID, "holder-submit").click()
+        message(d, "ok")
+        wait(d, lambda: "佐々木 健" in text(d, "#users") and "山田 太郎" not in text(d, "#users"), "the new holder")
+        wait_for_mail("ken.sasaki@sakura.example.jp", "初期パスワード", yamada)
+        check(True, "a company admin changes a user ID's holder; the new holder gets the initial password by mail")
+        page_checks(d, "company-holder-changed")
+        go(d, "/company/mails.html")
+        wait(d, lambda: "紐付け" in text(d, "#mails"), "the company's mails")
+        mails = text(d, "#mails")
+        check("ume" not in mails and "梅" not in mails, "the mails page shows nothing of the other company")
+        d.find_element(By.CSS_SELECTOR, "#mails details summary").click()
+        check(d.find_element(By.CSS_SELECTOR, "#mails details pre").is_displayed() or
+              d.find_element(By.CSS_SELECTOR, "#mails details p.hint").is_displayed(), "a mail opens to its text")
+        body = d.find_element(By.TAG_NAME, "body").text
+        check(password not in body and "初期パスワード:" not in body, "a mail that carried a password shows no text")
+        page_checks(d, "company-mails")
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
+        check(text(d, "h1") == "Notification mails", "the mails page in English")
+        d.find_element(By.ID, "lang-switch").click()
+        ready(d)
+
+        ume_id, ume_password = json.loads((WORK / "webadmin-ume.json").read_text())
+        u = browser("webadmin-ume")
+        try:
+            login(u, "company", ume_id, ume_password, "/company/")
+            wait(u, lambda: "梅田 一夫" in text(u, "#users"), "梅工業's users")
+            all_text = u.find_element(By.TAG_NAME, "body").text
+            check("佐々木" not in all_text and "山田" not in all_text and "桜" not in all_text,
+                  "the other company's admin sees nothing of Sakura")
+            r = page_api(u, "company.account.change_holder", {"login_id": yamada, "name": "x", "email": "x@ume.example.jp"})
+            check(r["status"] == 403, f"nor may change the holder of Sakura's user ID: {r['status']}")
+            go(u, "/company/mails.html")
+            wait(u, lambda: text(u, "#mails") != "", "梅工業's mails")
+            check("sakura" not in text(u, "#mails"), "梅工業's mails page shows none of Sakura's mails")
+            page_checks(u, "company-mails-other")
+        finally:
+            u.quit()
+
+        go(d, "/company/")
+        d.find_element(By.ID, "logout-all").click()
+        wait(d, lambda: d.current_url.endswith("/company/login.html"), "the login page after logging out everywhere")
+        status, _, _, _ = request("POST", "/api/v1/company.whoami", body={}, headers={"Authorization": f"Bearer {bearer}"})
+        check(status == 401, "a company admin logs out everywhere: its other session (a bearer token) ends too")
     finally:
         d.quit()
 
@@ -1040,4 +1302,8 @@ smime_coupon_page()
 webra_bundle_entry()
 webra_pin_reissue()
 webra_renewal()
+webadmin_dates()
+webadmin_operator()
+webadmin_auditor()
+webadmin_company()
 print(f"browser_test: {len(passed)} checks passed", flush=True)

@@ -61,22 +61,34 @@ check2="$(as takahashi ra check --bundle "$bundle2" --json)"
 [ "$(json 'j["complete"]' <<<"$check2")" = True ] || fail "bundle 2 should be complete: $check2"
 as takahashi logout >/dev/null
 
-# webra: the server's configuration is the repository's with a first expiry notice 366 days before
-# the end (ra.expiry_notice_days), so that a one-year certificate issued in the test is due its
-# notice at once and can be renewed from the console's expiry list.
-/usr/bin/python3 - "$here/../../config" >web.json <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1] + "/jitsuin.json"))
-c["ca"]["profiles_dir"] = sys.argv[1] + "/profiles"
-c["ra"]["expiry_notice_days"] = [366, 30]
-print(json.dumps(c))
-PY
+# webadmin: an auditor (audrey) with her own password, for the audit log page.
+printf '%s\n' "first password for audrey from admin" >audrey.first
+printf '%s\n' "passphrase of audrey, long enough" >audrey.pw
+as admin login --user admin --password-file admin.pw >/dev/null
+as admin ra operator-add --name audrey --role auditor --display-name "監査 礼子" --password-file audrey.first >/dev/null
+as admin logout >/dev/null
+as audrey login --user audrey --password-file audrey.first >/dev/null
+as audrey ra passwd --current-file audrey.first --new-file audrey.pw >/dev/null
+as audrey logout >/dev/null
+
+# The server's configuration: the repository's, with
+# - mail by SMTP to a real sink (tests/ra/smtp_sink.py) writing the home's maildir, where the
+#   scenarios read it; one attempt per mail, so that with the sink stopped a mail fails at once and
+#   the outbox page shows it (webadmin: the scenario then starts the sink again and retries);
+# - a first expiry notice 366 days before the end (ra.expiry_notice_days), so that a one-year
+#   certificate issued in the test is due its notice at once and can be renewed from the console's
+#   expiry list (webra).
+start_smtp_sink "$home/maildir"
+sink_pid=$SMTP_SINK_PID
+smtp_port="$(head -n1 sink.out)"
+trap 'kill_jitsuind; kill "$sink_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+test_config "$work/web.json" mail.smtp_url="$SMTP_URL" mail.max_attempts=1 ra.expiry_notice_days='[366, 30]'
 start_jitsuind "$home" server --config "$work/web.json"
 cat >web_test.json <<EOF
 {"url": "$HTTPS_URL", "http_url": "$HTTP_URL", "root": "$ROOT_PEM", "home": "$home", "work": "$work", "artifacts": "$(realpath "$ARTIFACTS")",
  "bundle1": $bundle1, "app1": $app1, "bundle2": $bundle2, "app2": $app2, "today": "$today",
  "days_ago_10": "$(days_ago '10 days')", "days_ago_4_months": "$(days_ago '4 months')",
- "days_ago_3": "$(days_ago '3 days')",
+ "days_ago_3": "$(days_ago '3 days')", "sink_pid": $sink_pid, "smtp_port": $smtp_port,
  "jitsuin": "$JITSUIN", "config": "$work/web.json"}
 EOF
 /usr/bin/python3 "$here/browser_test.py" web_test.json || fail "the browser scenarios failed"

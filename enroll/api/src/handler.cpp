@@ -64,6 +64,8 @@ const std::vector<Handler>& handlers() {
     add_smime_handlers(out);   // smime
 
     add_webra_handlers(out);   // webra
+
+    add_webadmin_handlers(out);   // webadmin
     return out;
   }();
   return all;

@@ -36,7 +36,7 @@ constexpr const char* kUsage =
     "  --listen ADDR:PORT       HTTPS: JSON API under /api/v1/, OCSP, /health, /ready, /metrics (default\n"
     "                           server.listen, 127.0.0.1:8443; with server.metrics_listen set, the last three are served there)\n"
     "  --http-listen ADDR:PORT  plain HTTP: CRLs, CA certificates and OCSP only (default server.http_listen, 127.0.0.1:8080)\n"
-    "  --routes                 print every route served, one 'METHOD PATH' a line, and exit\n"
+    "  --routes                 print every route served, one 'METHOD PATH' a line (the browser's end in 'web'), and exit\n"
     "Port 0 takes a free port. The bound addresses are printed on the first line of standard output\n"
     "(and metrics=ADDR:PORT when server.metrics_listen is set).\n";
 
@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
       } else if (a == "--routes") {
         for (const auto& r : server::routes())
           for (const auto& m : r.methods) std::cout << m << " " << r.path << "\n";
+        for (const auto& r : server::web_routes())   // webadmin: the browser's, marked
+          for (const auto& m : r.methods) std::cout << m << " " << r.path << " web\n";
         return 0;
       } else if (a == "--home" || a.starts_with("--home=")) home = value("--home");
       else if (a == "--config" || a.starts_with("--config=")) config_file = value("--config");

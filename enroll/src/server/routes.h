@@ -20,8 +20,9 @@ const std::vector<StaticRoute>& static_routes();
 /// Where a route is served: plain HTTP serves only what relying parties fetch.
 enum class RouteChannel { https, both };
 
-/// Who may call a route: anyone, an operator's bearer session token, or credentials in the body.
-enum class RouteAuth { none, bearer, request };
+/// Who may call a route: anyone, an operator's bearer session token, or credentials in the body;
+/// cookie: a browser session (web.h), not an API route.
+enum class RouteAuth { none, bearer, request, cookie };
 
 struct RouteInfo {
   std::vector<std::string> methods;   // "GET", "HEAD" or "POST"
@@ -33,6 +34,11 @@ struct RouteInfo {
 /// Every route the server answers: the static files, the fixed routes and `POST /api/v1/<name>`
 /// for every handler whose Access is not local. A new fixed route is one line in routes.cpp.
 std::vector<RouteInfo> routes();
+
+/// webadmin: the browser routes (web.h: /web/login, /web/session, /web/logout and the page folders).
+/// They are not API routes: `jitsuind --routes` prints them after the API's, each line ending in
+/// " web", and enroll/openapi.json does not describe them.
+std::vector<RouteInfo> web_routes();
 
 /// The API document (enroll/openapi.json, embedded at build time), served at kOpenApiPath.
 inline constexpr const char* kOpenApiPath = "/api/v1/openapi.json";

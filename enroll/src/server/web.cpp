@@ -26,6 +26,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kCookie = "__Host-jitsuin";
 constexpr std::string_view kApi = "/api/v1/";
+// The page folders under server.web_root, each served at /<name>/.
+constexpr const char* kPageFolders[] = {"/ra", "/company", "/enroll", "/common"};
 
 std::string_view sv(beast::string_view v) { return {v.data(), v.size()}; }
 
@@ -198,6 +200,15 @@ Response refused_csrf(unsigned version) {
                    "refused: a page's request must carry the session's X-CSRF-Token header and come from this server");
 }
 
+// A state-changing request with the cookie of `token`: the X-CSRF-Token header must be the
+// session's and the Origin, when sent, this server. The refusal to send, or nullopt when it passes.
+std::optional<Response> csrf_refusal(const Request& req, const std::string& token) {
+  auto csrf = req.find("X-CSRF-Token");
+  if (csrf == req.end() || !same_secret(std::string(sv(csrf->value())), csrf_token(token)) || !same_origin(req))
+    return refused_csrf(req.version());
+  return std::nullopt;
+}
+
 // ---------------------------------------------------------------- /web/*
 
 Response login(Shared& shared, const Request& req, std::string& principal, const std::string& source) {
@@ -263,9 +274,7 @@ Response logout(Shared& shared, const Request& req, std::string& principal, cons
   if (req.method() != http::verb::post) return web_error(req.version(), http::status::method_not_allowed, "method_not_allowed", "POST only");
   auto token = session_cookie(req);
   if (!token || token->empty()) return session_gone(req.version());
-  auto csrf = req.find("X-CSRF-Token");
-  if (csrf == req.end() || !same_secret(std::string(sv(csrf->value())), csrf_token(*token)) || !same_origin(req))
-    return refused_csrf(req.version());
+  if (auto refused = csrf_refusal(req, *token)) return *refused;
   bool everywhere = false;
   if (!req.body().empty()) {
     auto body = json::parse(req.body(), nullptr, false);
@@ -273,7 +282,8 @@ Response logout(Shared& shared, const Request& req, std::string& principal, cons
   }
   auto s = forget(*token);
   if (!s) return session_gone(req.version());
-  std::string_view handler = s->company ? "company.logout" : everywhere ? "session.logout_all" : "session.logout";
+  std::string_view handler = s->company ? (everywhere ? "company.logout_all" : "company.logout")
+                                         : (everywhere ? "session.logout_all" : "session.logout");
   auto r = call(shared, source, *token, handler, json::object(), &principal);
   auto res = web_json(req.version(), static_cast<http::status>(r.status), r.body);
   if (r.status == 200) clear_cookie(res);
@@ -285,9 +295,7 @@ Response logout(Shared& shared, const Request& req, std::string& principal, cons
 Response cookie_api(Shared& shared, Channel channel, const Request& req, const std::string& token, std::string& principal,
                     const std::string& source) {
   if (token.empty()) return session_gone(req.version());
-  auto csrf = req.find("X-CSRF-Token");
-  if (csrf == req.end() || !same_secret(std::string(sv(csrf->value())), csrf_token(token)) || !same_origin(req))
-    return refused_csrf(req.version());
+  if (auto refused = csrf_refusal(req, token)) return *refused;
   if (!live_session(shared, token, source)) return session_gone(req.version());
   Request bearer = req;
   bearer.erase(http::field::cookie);
@@ -357,6 +365,17 @@ Response serve_asset(Shared& shared, const Request& req, std::string_view path) 
 
 }  // namespace
 
+std::vector<RouteInfo> web_routes() {
+  const std::vector<std::string> get = {"GET", "HEAD"};
+  std::vector<RouteInfo> out = {
+      {{"POST"}, "/web/login", RouteChannel::https, RouteAuth::request},
+      {{"GET"}, "/web/session", RouteChannel::https, RouteAuth::cookie},
+      {{"POST"}, "/web/logout", RouteChannel::https, RouteAuth::cookie},
+  };
+  for (const char* top : kPageFolders) out.push_back({get, std::string(top) + "/{page}", RouteChannel::https, RouteAuth::none});
+  return out;
+}
+
 std::optional<Response> serve_web(Shared& shared, Channel channel, const Request& req, std::string& principal,
                                   const std::string& source) {
   if (channel != Channel::https) return std::nullopt;
@@ -372,7 +391,7 @@ std::optional<Response> serve_web(Shared& shared, Channel channel, const Request
   if (path == "/web/login") return login(shared, req, principal, source);
   if (path == "/web/session") return session_info(shared, req, principal, source);
   if (path == "/web/logout") return logout(shared, req, principal, source);
-  for (std::string_view top : {"/ra", "/company", "/enroll", "/common"}) {
+  for (std::string_view top : kPageFolders) {
     if (path == top) {
       Response res{http::status::moved_permanently, req.version()};
       res.set(http::field::location, std::string(top) + "/");

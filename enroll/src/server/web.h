@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 
+#include "server/routes.h"
 #include "server/server.h"
 
 namespace jitsuin::server {

@@ -3,6 +3,7 @@
 // temporary), small DOM helpers and Japan-time dates.
 import { applyI18n, language, languageSwitch, loadLanguage, t } from "./i18n.js";
 import { logout, session } from "./api.js";
+import { japaneseDates } from "./dates.js";   // webadmin
 
 export { t, language };
 
@@ -57,11 +58,17 @@ const NAV = {
 };
 NAV.applicant.push(["enroll.smime.nav", "/enroll/smime.html"]);   // smime (seed 004)
 
+// webadmin: company and user IDs, certificate links, the outbox, the audit log; the company's mails.
+NAV.operator.push(["admin.nav.accounts", "/ra/accounts.html"], ["admin.nav.certificates", "/ra/certificates.html"],
+                  ["admin.nav.outbox", "/ra/outbox.html"], ["admin.nav.audit", "/ra/audit.html"]);
+NAV.company.push(["admin.nav.mails", "/company/mails.html"]);
+
 /// Sets the page up. kind: "operator", "company" (a session of that kind is needed) or "applicant".
 /// Returns the session (null for applicants).
 export async function initPage({ kind, titleKey, passwordPage = false, loginPage = false }) {
   await loadLanguage();
   applyI18n();
+  japaneseDates();   // webadmin: YYYY/MM/DD whatever the browser's locale
   document.title = `${t(titleKey)} — jitsuin`;
   let who = null;
   if (kind !== "applicant" && !loginPage) {
@@ -89,8 +96,9 @@ function buildHeader(kind, who, loginPage) {
     header.append(el("span", { id: "who", text: t("common.logged_in_as", { name: who.name || who.login_id }) }));
     header.append(el("button", { type: "button", class: "secondary", id: "logout", text: t("common.logout"),
       onclick: async () => { await logout(false).catch(() => {}); location.replace(kind === "company" ? "/company/login.html" : "/ra/login.html"); } }));
-    if (kind === "operator") header.append(el("button", { type: "button", class: "secondary", id: "logout-all", text: t("common.logout_all"),
-      onclick: async () => { await logout(true).catch(() => {}); location.replace("/ra/login.html"); } }));
+    // webadmin: company admins log out everywhere too (company.logout_all).
+    header.append(el("button", { type: "button", class: "secondary", id: "logout-all", text: t("common.logout_all"),
+      onclick: async () => { await logout(true).catch(() => {}); location.replace(kind === "company" ? "/company/login.html" : "/ra/login.html"); } }));
   }
   header.append(languageSwitch());
 }

@@ -3,15 +3,13 @@
 // confirmation step. The server gives only this company's data (the session names the company).
 import { el, initPage, jpTime, say, t } from "/common/page.js";
 import { api } from "/common/api.js";
+import { certStatus } from "/common/certs.js";
+import { holderForm, holderRequest } from "/common/holder.js";
 import { romajiErrors } from "/company/romaji.js";
 
 await initPage({ kind: "company", titleKey: "company.home.title" });
+holderForm();
 let certs = [], accounts = [];
-
-function certStatus(c) {
-  if (c.status !== "valid") return c.status === "revocation pending" ? "revocation_pending" : c.status;
-  return new Date(c.not_after) - Date.now() < 60 * 86400 * 1000 ? "expiring" : "valid";
-}
 
 async function load() {
   [accounts, certs] = await Promise.all([api("company.accounts"), api("company.certificates")]);
@@ -32,6 +30,7 @@ async function load() {
   const userOptions = () => users.map((u) => el("option", { value: u.login_id, text: `${u.login_id} ${u.name}` }));
   document.getElementById("r-user").replaceChildren(...userOptions());
   document.getElementById("l-user").replaceChildren(...userOptions());
+  document.getElementById("holder-id").replaceChildren(...userOptions());
   document.getElementById("l-serial").replaceChildren(...certs.map((c) => el("option", { value: c.serial, text: `${c.serial} ${c.holder}` })));
 }
 
@@ -99,6 +98,17 @@ document.getElementById("link-confirm-button").addEventListener("click", async (
     pending = null;
     document.getElementById("link-confirm").classList.add("hidden");
     say("message", t("company.link.done"), "ok");
+    await load();
+  } catch (e) { say("message", e); }
+});
+// Change of holder (利用者変更, seed 003): the user ID passes to another person of the company, who
+// gets a new initial password by mail; its certificate links are removed.
+document.getElementById("holder-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  try {
+    await api("company.account.change_holder", holderRequest(ev.target));
+    ev.target.reset();
+    say("message", t("admin.holder.done"), "ok");
     await load();
   } catch (e) { say("message", e); }
 });

@@ -53,7 +53,8 @@ Account add_user_account(RaContext& ctx, const Principal& by, std::int64_t compa
                          const std::string& department, const std::string& email);
 
 /// 利用者変更: the user ID passes to another person; new initial password mailed to them; every
-/// certificate link of the ID removed.
+/// certificate link of the ID removed. `by`: an RA operator with Permission::enter, or the company
+/// admin of the ID's company (issue 11); a user ID of another company: forbidden.
 Account change_account_holder(RaContext& ctx, const Principal& by, const std::string& login_id,
                               const std::string& name, const std::string& department, const std::string& email);
 

@@ -34,6 +34,11 @@ bool is_company_session(RaContext& ctx, const std::string& token);
 /// Ends a company session (logout), audited as ra.account.logout. Unknown or ended tokens are ignored.
 void end_company_session(RaContext& ctx, const std::string& token);
 
+/// Log out everywhere (issue 11): ends every live session of the company admin `who` (kind
+/// company_admin; anyone else: forbidden). One transaction, audited as ra.account.logout_all.
+/// Returns how many sessions ended.
+int end_all_company_sessions(RaContext& ctx, const Principal& who);
+
 /// Who a session token belongs to, for an access log: the operator's name or the company ID, also
 /// for an ended or expired session; nullopt for a token that names no session. Reads only.
 std::optional<std::string> session_holder(RaContext& ctx, const std::string& token);

@@ -13,6 +13,7 @@
 
 #include "jitsuin/api/services.h"
 #include "jitsuin/ra/operators.h"
+#include "jitsuin/ra/outbox.h"
 
 namespace jitsuin::api {
 
@@ -107,5 +108,10 @@ void add_web_handlers(std::vector<Handler>& out);   // web
 void add_smime_handlers(std::vector<Handler>& out);   // smime (issue 10, seed 004)
 
 void add_webra_handlers(std::vector<Handler>& out);   // webra (issue 11): ra.expiry.list
+
+/// webadmin: the consoles' outbox, audit and company pages (issue 11); an outbox row as the API
+/// shows it (never a mail's parameters: they may hold a secret).
+void add_webadmin_handlers(std::vector<Handler>& out);
+nlohmann::json render_outbox_entry(const ra::OutboxEntry& entry);
 
 }  // namespace jitsuin::api

@@ -1,0 +1,151 @@
+// The consoles' admin functions in ra/ (issue 11, webadmin), on a real SQLite file and SoftHSM2
+// token: the outbox for operators and its retry (a failed mail goes back to pending, audited; a
+// mail that carried a secret, or is not failed, is refused), a company admin's own mails (never
+// another company's, not even through an address both share), a company admin's change of holder
+// (its own user IDs only) and log out everywhere for company sessions.
+#include <gtest/gtest.h>
+
+#include "jitsuin/core/error.h"
+#include "jitsuin/ra/accounts.h"
+#include "jitsuin/ra/company_session.h"
+#include "jitsuin/ra/mail_admin.h"
+#include "ra/company_fixture.h"
+
+namespace {
+
+using namespace jitsuin;
+using namespace jitsuin::ra;   // ra::testing below: not ::testing (GoogleTest)
+using ra::testing::CompanyFixture;
+using ra::testing::light_form;
+
+ErrorKind kind_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.kind();
+  }
+  return ErrorKind::internal;
+}
+
+// Delivers every due mail to a closed port with one attempt each: every one fails at once.
+void fail_delivery(CompanyFixture& fx) {
+  config::Config broken = fx.caf->config;
+  broken.mail.smtp_url = "smtp://127.0.0.1:1";
+  broken.mail.max_attempts = 1;
+  auto report = deliver_outbox(*fx.caf->db, broken, fx.ctx.clock);
+  ASSERT_GT(report.failed, 0);
+  ASSERT_EQ(report.sent, 0);
+}
+
+std::int64_t audit_count(CompanyFixture& fx, const std::string& action) {
+  db::Statement st(*fx.caf->db, "SELECT count(*) FROM audit_log WHERE action = ?");
+  st.bind(1, action);
+  st.step();
+  return st.int64(0);
+}
+
+const OutboxEntry& find(const std::vector<OutboxEntry>& list, const std::string& template_name) {
+  for (const auto& m : list)
+    if (m.template_name == template_name) return m;
+  throw std::runtime_error("no " + template_name + " mail");
+}
+
+TEST(MailAdmin, AFailedMailIsSentAgainAndOneThatCarriedASecretIsNot) {
+  CompanyFixture fx;
+  auto a = fx.company("アルファ株式会社", "Alpha Kensetsu", "alpha.example.jp");
+  auto alpha = fx.account(a.admin);   // before the failure discards the mailed password
+  request_additional_certificate(fx.ctx, alpha, {a.user1, light_form()});   // "received": no secret
+  fail_delivery(fx);
+  auto failed = list_mails(fx.ctx, *fx.alice, std::string("failed"));
+  const auto& password_mail = find(failed, "user_id");
+  const auto received = find(failed, "application_received");
+  EXPECT_TRUE(received.last_error && !received.last_error->empty());
+
+  EXPECT_EQ(kind_of([&] { retry_mail(fx.ctx, *fx.alice, password_mail.id); }), ErrorKind::conflict);
+  EXPECT_EQ(kind_of([&] { retry_mail(fx.ctx, *fx.audrey, received.id); }), ErrorKind::forbidden);   // auditor
+  EXPECT_EQ(kind_of([&] { retry_mail(fx.ctx, *fx.alice, 999999); }), ErrorKind::not_found);
+  EXPECT_EQ(kind_of([&] { retry_mail(fx.ctx, alpha, received.id); }), ErrorKind::forbidden);
+  EXPECT_EQ(kind_of([&] { list_mails(fx.ctx, alpha, std::nullopt); }), ErrorKind::forbidden);
+  EXPECT_EQ(list_mails(fx.ctx, *fx.alice, std::string("failed")).size(), failed.size());
+  EXPECT_EQ(audit_count(fx, "ra.mail.retry"), 0);
+
+  auto again = retry_mail(fx.ctx, *fx.alice, received.id);
+  EXPECT_EQ(again.state, "pending");
+  EXPECT_EQ(again.attempts, 0);
+  EXPECT_EQ(again.next_attempt_at, fx.now);
+  EXPECT_EQ(again.message_id, received.message_id);   // the same mail, recognisable as such
+  EXPECT_EQ(audit_count(fx, "ra.mail.retry"), 1);
+  EXPECT_EQ(kind_of([&] { retry_mail(fx.ctx, *fx.alice, received.id); }), ErrorKind::conflict);   // pending now
+
+  // Delivered to the maildir this time (no SMTP URL in the fixture's config).
+  auto report = deliver_outbox(*fx.caf->db, fx.caf->config, fx.ctx.clock);
+  EXPECT_EQ(report.sent, 1);
+  EXPECT_EQ(find(list_mails(fx.ctx, *fx.alice, std::string("sent")), "application_received").id, received.id);
+}
+
+TEST(MailAdmin, ACompanyAdminReadsOnlyItsOwnCompanysMails) {
+  CompanyFixture fx;
+  auto a = fx.company("アルファ株式会社", "Alpha Kensetsu", "alpha.example.jp");
+  auto b = fx.company("ベータ株式会社", "Beta Shoji", "beta.example.jp");
+  request_additional_certificate(fx.ctx, fx.account(a.admin), {a.user1, light_form()});
+  auto alpha = fx.account(a.admin), beta = fx.account(b.admin);
+
+  auto mails = company_mails(fx.ctx, alpha);
+  ASSERT_FALSE(mails.empty());
+  bool received = false;
+  for (const auto& m : mails) {
+    EXPECT_TRUE(m.entry.to.ends_with("@alpha.example.jp")) << m.entry.to;
+    if (m.entry.template_name == "application_received") {
+      received = true;
+      EXPECT_TRUE(m.subject && !m.subject->empty());
+      EXPECT_TRUE(m.body && m.body->find("申請") != std::string::npos) << m.body.value_or("");
+    }
+    if (m.entry.template_name == "user_id") {
+      EXPECT_FALSE(m.subject);   // it carried a password: no text at all
+      EXPECT_FALSE(m.body);
+    }
+  }
+  EXPECT_TRUE(received);
+  for (const auto& m : company_mails(fx.ctx, beta)) EXPECT_TRUE(m.entry.to.ends_with("@beta.example.jp")) << m.entry.to;
+
+  // An address of both companies (beta's new user ID has alpha's user1 address): neither lists
+  // the mails to it, so nothing of one company reaches the other.
+  add_user_account(fx.ctx, *fx.alice, b.id, "共有 太郎", "", "user1@alpha.example.jp");
+  for (const auto* who : {&alpha, &beta})
+    for (const auto& m : company_mails(fx.ctx, *who)) EXPECT_NE(m.entry.to, "user1@alpha.example.jp");
+
+  EXPECT_EQ(kind_of([&] { company_mails(fx.ctx, *fx.alice); }), ErrorKind::forbidden);
+  EXPECT_EQ(kind_of([&] { company_mails(fx.ctx, fx.account(a.user1)); }), ErrorKind::forbidden);   // a user ID
+}
+
+TEST(MailAdmin, ACompanyAdminChangesTheHolderOfItsOwnUserIdsOnly) {
+  CompanyFixture fx;
+  auto a = fx.company("アルファ株式会社", "Alpha Kensetsu", "alpha.example.jp");
+  auto b = fx.company("ベータ株式会社", "Beta Shoji", "beta.example.jp");
+  auto beta = fx.account(b.admin);
+  EXPECT_EQ(kind_of([&] { change_account_holder(fx.ctx, beta, a.user2, "他社 花子", "", "x@beta.example.jp"); }),
+            ErrorKind::forbidden);
+  EXPECT_EQ(get_account(fx.ctx, *fx.alice, a.user2).name, "利用 二郎");   // unchanged
+  EXPECT_EQ(kind_of([&] { change_account_holder(fx.ctx, fx.account(a.admin), a.admin, "x", "", "x@alpha.example.jp"); }),
+            ErrorKind::invalid_input);   // the company ID itself does not change hands
+  auto changed = change_account_holder(fx.ctx, fx.account(a.admin), a.user2, "新任 三郎", "工事部", "next@alpha.example.jp");
+  EXPECT_EQ(changed.name, "新任 三郎");
+  EXPECT_EQ(changed.email, "next@alpha.example.jp");
+  EXPECT_TRUE(changed.must_change_password);
+  EXPECT_EQ(fx.mailed_password(a.user2).empty(), false);   // the new holder's initial password, by mail
+}
+
+TEST(MailAdmin, ACompanyAdminLogsOutEverywhere) {
+  CompanyFixture fx;
+  auto a = fx.company("アルファ株式会社", "Alpha Kensetsu", "alpha.example.jp");
+  auto password = fx.mailed_password(a.admin);
+  auto one = login_company_session(fx.ctx, a.admin, password), two = login_company_session(fx.ctx, a.admin, password);
+  ASSERT_TRUE(one.session && two.session);
+  auto who = resume_company_session(fx.ctx, one.session->token);
+  EXPECT_EQ(end_all_company_sessions(fx.ctx, who), 2);
+  for (const auto* s : {&one, &two})
+    EXPECT_EQ(kind_of([&] { resume_company_session(fx.ctx, s->session->token); }), ErrorKind::unauthenticated);
+  EXPECT_EQ(kind_of([&] { end_all_company_sessions(fx.ctx, *fx.alice); }), ErrorKind::forbidden);
+}
+
+}  // namespace
