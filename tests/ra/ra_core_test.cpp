@@ -1037,7 +1037,7 @@ TEST(RaRenewal, ExpiringListForTheConsole) {
   UnixTime now = start;
   RaContext ctx{*caf->db, caf->config, [&] { return now; }};
   const Staff staff = three_operators(ctx);
-  const Principal &admin = staff.admin, &alice = staff.alice, &bob = staff.bob;
+  const Principal &alice = staff.alice, &bob = staff.bob;
   BundleInput b = three_applicant_bundle();
   b.applicants.resize(1);
   b.token_quantity = 1;
