@@ -721,6 +721,9 @@ def smime_coupon_page():
         fill("saburo@example.jp")
         check("再発行" in message(d, "ok"), "the re-issue's receipt")
         check(int(text(d, "#smime-application")) > app, "smime.reissue from the page: a new application")
+    finally:
+        d.quit()
+
 
 # ---- webra (issue 11): a paper bundle entered in the browser only (Forms 1-6 and the public
 # documents), a stale paper flagged with its reason and fixed, a second operator's approval and the
@@ -1024,6 +1027,9 @@ def webra_renewal():
         page_checks(d, "ra-renewals-en")
         d.find_element(By.ID, "lang-switch").click()
         ready(d)
+    finally:
+        d.quit()
+
 
 # ---- webadmin
 # Issue 11 (webadmin): company and user IDs, certificate links, the outbox with a failed mail and its
