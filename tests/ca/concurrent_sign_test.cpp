@@ -6,7 +6,6 @@
 // OpenSSL's OCSP_basic_verify against the root; serials are unique and the audit chain verifies.
 // For an EC and an RSA issuing key (libp11's ECDSA and RSA methods are separate code paths).
 #include <gtest/gtest.h>
-#include <openssl/err.h>
 #include <openssl/ocsp.h>
 
 #include <atomic>
@@ -38,24 +37,7 @@ Bytes nonce_request(const X509* cert, const X509* issuer) {
 
 // The response verifies (signer chain to the root) and says "good" for `cert`.
 bool good_and_verified(const Bytes& der, const X509* cert, const ca::CertificateAuthority& ca) {
-  const unsigned char* p = der.data();
-  ossl::OcspResponse resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
-  if (!resp || OCSP_response_status(resp.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) return false;
-  ossl::OcspBasic bs(OCSP_response_get1_basic(resp.get()));
-  std::unique_ptr<X509_STORE, ossl::Deleter<X509_STORE, X509_STORE_free>> store(X509_STORE_new());
-  X509_STORE_add_cert(store.get(), const_cast<X509*>(ca.root_certificate()));
-  STACK_OF(X509)* untrusted = sk_X509_new_null();
-  sk_X509_push(untrusted, const_cast<X509*>(ca.issuing_certificate()));
-  int ok = OCSP_basic_verify(bs.get(), untrusted, store.get(), 0);
-  sk_X509_free(untrusted);
-  ERR_clear_error();
-  if (ok != 1) return false;
-  std::unique_ptr<OCSP_CERTID, ossl::Deleter<OCSP_CERTID, OCSP_CERTID_free>> id(
-      OCSP_cert_to_id(EVP_sha1(), cert, ca.issuing_certificate()));
-  int status = -1, reason = -1;
-  ASN1_GENERALIZEDTIME *rev = nullptr, *thisu = nullptr, *nextu = nullptr;
-  return OCSP_resp_find_status(bs.get(), id.get(), &status, &reason, &rev, &thisu, &nextu) == 1 &&
-         status == V_OCSP_CERTSTATUS_GOOD;
+  return ocsp_verified_status(der, cert, ca.issuing_certificate(), ca.root_certificate()) == V_OCSP_CERTSTATUS_GOOD;
 }
 
 class ConcurrentSigning : public ::testing::TestWithParam<hsm::KeyAlgorithm> {};
