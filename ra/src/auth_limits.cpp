@@ -4,6 +4,7 @@
 
 #include "jitsuin/core/error.h"
 #include "ra_core.h"
+#include "session_cache.h"
 
 namespace jitsuin::ra {
 
@@ -71,13 +72,22 @@ void count_login_attempt(RaContext& ctx, const std::string& address, const std::
 }
 
 void check_address_limit(RaContext& ctx, const std::string& address) {
-  // Every bearer call comes here: read first, and take the write lock only to refuse.
+  // Every bearer call comes here: read first (the row as last read while the database is
+  // unchanged: session_cache.h), and take the write lock only to refuse.
   Counter c = address_counter(ctx, address);
-  {
-    auto st = ctx.db.cached("SELECT window_start + ? > ? AND attempts >= ? FROM ra_auth_rate WHERE key = ?");
-    st->bind(1, ctx.config.server.auth_rate_window_seconds).bind(2, ctx.clock()).bind(3, c.limit).bind(4, c.key);
-    if (!st->step() || st->int64(0) == 0) return;
+  auto& cache = detail::read_cache(ctx);
+  const bool usable = cache.refresh(ctx.db);
+  std::optional<detail::RateRow> row;
+  if (auto it = cache.rates.find(c.key); usable && it != cache.rates.end()) {
+    row = it->second;
+  } else {
+    auto st = ctx.db.cached("SELECT window_start, attempts FROM ra_auth_rate WHERE key = ?");
+    st->bind(1, c.key);
+    if (st->step()) row = detail::RateRow{st->int64(0), st->int64(1)};
+    if (usable) cache.rates.emplace(c.key, row);
   }
+  if (!row || row->window_start + ctx.config.server.auth_rate_window_seconds <= ctx.clock() || row->attempts < c.limit)
+    return;
   db::Transaction tx(ctx.db);
   refuse_if_over(ctx, tx, {c});
   tx.commit();

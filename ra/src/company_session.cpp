@@ -3,6 +3,7 @@
 #include "jitsuin/core/error.h"
 #include "jitsuin/ra/accounts.h"
 #include "ra_core.h"
+#include "session_cache.h"
 
 namespace jitsuin::ra {
 
@@ -40,17 +41,23 @@ LoginResult login_company_session(RaContext& ctx, const std::string& login_id, c
 }
 
 Principal resume_company_session(RaContext& ctx, const std::string& token) {
-  db::Statement st(ctx.db,
-                   "SELECT a.id, a.login_id, a.kind, a.company_id, s.expires_at, s.ended_at IS NOT NULL, "
-                   "a.locked_at IS NOT NULL OR a.disabled_at IS NOT NULL "
-                   "FROM ra_account_sessions s JOIN ra_accounts a ON a.id = s.account_id WHERE s.token_sha256 = ?");
-  st.bind_blob(1, sha256(token));
-  if (!st.step()) throw Error(ErrorKind::unauthenticated, "not logged in (unknown session): log in with company.login");
-  if (st.int64(5)) throw Error(ErrorKind::unauthenticated, "the session has ended: log in with company.login");
-  if (st.int64(4) <= ctx.clock()) throw Error(ErrorKind::unauthenticated, "the session has expired: log in with company.login");
-  if (st.int64(6)) throw Error(ErrorKind::unauthenticated, "company ID " + st.text(1) + " is locked or disabled");
-  if (st.text(2) != "company") throw Error(ErrorKind::unauthenticated, "not a company ID session");
-  return PrincipalFactory::make_account(PrincipalKind::company_admin, st.int64(0), st.text(1), st.int64(3));
+  UnixTime expires_at = 0;
+  return detail::resume_company_admin_session(ctx, token, expires_at);
+}
+
+Principal detail::resume_company_admin_session(RaContext& ctx, const std::string& token, UnixTime& expires_at) {
+  auto st = ctx.db.cached(
+      "SELECT a.id, a.login_id, a.kind, a.company_id, s.expires_at, s.ended_at IS NOT NULL, "
+      "a.locked_at IS NOT NULL OR a.disabled_at IS NOT NULL "
+      "FROM ra_account_sessions s JOIN ra_accounts a ON a.id = s.account_id WHERE s.token_sha256 = ?");
+  st->bind_blob(1, sha256(token));
+  if (!st->step()) throw Error(ErrorKind::unauthenticated, "not logged in (unknown session): log in with company.login");
+  if (st->int64(5)) throw Error(ErrorKind::unauthenticated, "the session has ended: log in with company.login");
+  if (st->int64(4) <= ctx.clock()) throw Error(ErrorKind::unauthenticated, "the session has expired: log in with company.login");
+  if (st->int64(6)) throw Error(ErrorKind::unauthenticated, "company ID " + st->text(1) + " is locked or disabled");
+  if (st->text(2) != "company") throw Error(ErrorKind::unauthenticated, "not a company ID session");
+  expires_at = st->int64(4);
+  return PrincipalFactory::make_account(PrincipalKind::company_admin, st->int64(0), st->text(1), st->int64(3));
 }
 
 bool is_company_session(RaContext& ctx, const std::string& token) {
@@ -61,7 +68,23 @@ bool is_company_session(RaContext& ctx, const std::string& token) {
 }
 
 Principal resume_any_session(RaContext& ctx, const std::string& token, SessionUse use) {
-  return is_company_session(ctx, token) ? resume_company_session(ctx, token) : resume_session(ctx, token, use);
+  // Every bearer call comes here: a live session read since the last change of the database is
+  // answered from the connection's cache (session_cache.h); its expiry is checked now. Anything
+  // else — unknown, ended, expired, locked, a temporary password outside the password change —
+  // is read again and refused with the database's own words.
+  auto& cache = detail::read_cache(ctx);
+  const bool usable = cache.refresh(ctx.db);
+  std::string key = detail::token_key(token);
+  if (usable) {
+    if (auto it = cache.sessions.find(key); it != cache.sessions.end() && it->second.expires_at > ctx.clock() &&
+                                            !(it->second.principal.password_change_only() && use == SessionUse::any))
+      return it->second.principal;
+  }
+  UnixTime expires_at = 0;
+  Principal p = is_company_session(ctx, token) ? detail::resume_company_admin_session(ctx, token, expires_at)
+                                               : detail::resume_operator_session(ctx, token, use, expires_at);
+  if (usable) cache.sessions.insert_or_assign(std::move(key), detail::CachedSession{p, expires_at});
+  return p;
 }
 
 void end_company_session(RaContext& ctx, const std::string& token) {
@@ -80,13 +103,17 @@ void end_company_session(RaContext& ctx, const std::string& token) {
 }
 
 std::optional<std::string> session_holder(RaContext& ctx, const std::string& token) {
-  db::Statement st(ctx.db,
-                   "SELECT o.name FROM ra_sessions s JOIN ra_operators o ON o.id = s.operator_id WHERE s.token_sha256 = ?1 "
-                   "UNION ALL SELECT a.login_id FROM ra_account_sessions s JOIN ra_accounts a ON a.id = s.account_id "
-                   "WHERE s.token_sha256 = ?1");
-  st.bind_blob(1, sha256(token));
-  if (!st.step()) return std::nullopt;
-  return st.text(0);
+  // A token's holder never changes: the session that resume_any_session just read for this call
+  // names it without a second lookup.
+  auto& sessions = detail::read_cache(ctx).sessions;
+  if (auto it = sessions.find(detail::token_key(token)); it != sessions.end()) return it->second.principal.name();
+  auto st = ctx.db.cached(
+      "SELECT o.name FROM ra_sessions s JOIN ra_operators o ON o.id = s.operator_id WHERE s.token_sha256 = ?1 "
+      "UNION ALL SELECT a.login_id FROM ra_account_sessions s JOIN ra_accounts a ON a.id = s.account_id "
+      "WHERE s.token_sha256 = ?1");
+  st->bind_blob(1, sha256(token));
+  if (!st->step()) return std::nullopt;
+  return st->text(0);
 }
 
 }  // namespace jitsuin::ra

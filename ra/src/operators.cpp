@@ -5,6 +5,7 @@
 #include "jitsuin/core/error.h"
 #include "jitsuin/ra/secret.h"
 #include "ra_core.h"
+#include "session_cache.h"
 
 namespace jitsuin::ra {
 
@@ -510,6 +511,11 @@ Session issue_operator_key(RaContext& ctx, const Principal& who, int days) {
 }
 
 Principal resume_session(RaContext& ctx, const std::string& token, SessionUse use) {
+  UnixTime expires_at = 0;
+  return detail::resume_operator_session(ctx, token, use, expires_at);
+}
+
+Principal detail::resume_operator_session(RaContext& ctx, const std::string& token, SessionUse use, UnixTime& expires_at) {
   auto st = ctx.db.cached(
                    "SELECT o.id, o.name, o.role, s.expires_at, s.ended_at IS NOT NULL, o.locked_at IS NOT NULL, "
                    "o.disabled_at IS NOT NULL OR o.approved_at IS NULL, o.password_temporary "
@@ -522,6 +528,7 @@ Principal resume_session(RaContext& ctx, const std::string& token, SessionUse us
     throw Error(ErrorKind::unauthenticated, "operator " + st->text(1) + " is locked or disabled");
   const bool temporary = st->int64(7) != 0;
   if (temporary && use == SessionUse::any) throw Error(ErrorKind::forbidden, "operator " + st->text(1) + " " + kTemporaryPassword);
+  expires_at = st->int64(3);
   return PrincipalFactory::make_operator(st->int64(0), st->text(1), parse_role(st->text(2)), temporary);
 }
 

@@ -2,8 +2,10 @@
 # jitsuind against nginx over TLS on this machine, in the same run: requests/s and p99 latency at
 # 100 concurrent keep-alive connections (wrk -t2 -c100) for a static CRL fetch (the same file for
 # both), a small JSON answer (GET /health on jitsuind, a small JSON file on nginx) and a small API
-# call (POST /api/v1/ra.whoami with an operator's bearer token: the session looked up in SQLite,
-# the answer rendered as JSON; against the same nginx file); and TLS handshakes/s (openssl s_time
+# call (POST /api/v1/ra.whoami with an operator's bearer token: the address's rate limit and the
+# session checked — from the connection's cache of them after one PRAGMA data_version read, since
+# nothing changes the database during the run — the answer rendered as JSON; against the same
+# nginx file); and TLS handshakes/s (openssl s_time
 # -new: one full handshake after another) with jitsuind's key on the token against the same
 # server with the key in a file. nginx (Debian nginx-light) gets our CA-issued server certificate
 # and key as files, worker_processes auto, keepalive_requests 1000, an access log written per

@@ -283,22 +283,7 @@ int signer_keys_on_token(const CaFixture& f) {
 // The response verifies (signer chain to the root, delegation by the issuing CA) and its one
 // status for `cert`.
 int verified_status(const Bytes& der, const X509* cert, const ca::CertificateAuthority& ca) {
-  ossl::OcspBasic bs;
-  if (read_response(der, nullptr, &bs) != OCSP_RESPONSE_STATUS_SUCCESSFUL) return -2;
-  std::unique_ptr<X509_STORE, ossl::Deleter<X509_STORE, X509_STORE_free>> store(X509_STORE_new());
-  X509_STORE_add_cert(store.get(), const_cast<X509*>(ca.root_certificate()));
-  STACK_OF(X509)* untrusted = sk_X509_new_null();
-  sk_X509_push(untrusted, const_cast<X509*>(ca.issuing_certificate()));
-  int ok = OCSP_basic_verify(bs.get(), untrusted, store.get(), 0);
-  sk_X509_free(untrusted);
-  ERR_clear_error();
-  if (ok != 1) return -3;
-  auto id = ossl::check<std::unique_ptr<OCSP_CERTID, ossl::Deleter<OCSP_CERTID, OCSP_CERTID_free>>>(
-      OCSP_cert_to_id(EVP_sha1(), cert, ca.issuing_certificate()), "id");
-  int status = -1, reason = -1;
-  ASN1_GENERALIZEDTIME *rev = nullptr, *thisu = nullptr, *nextu = nullptr;
-  if (OCSP_resp_find_status(bs.get(), id.get(), &status, &reason, &rev, &thisu, &nextu) != 1) return -4;
-  return status;
+  return ocsp_verified_status(der, cert, ca.issuing_certificate(), ca.root_certificate());
 }
 
 // Many threads on one responder from its first request on: they race for the signer (made once:

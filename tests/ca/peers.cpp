@@ -5,6 +5,9 @@
 #include <botan/x509cert.h>
 #include <botan/x509path.h>
 
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+
 #include "jitsuin/core/openssl.h"
 
 namespace jitsuin::test {
@@ -43,6 +46,28 @@ std::string botan_validate(const Bytes& leaf_der, const Bytes& issuing_der, cons
   Botan::Path_Validation_Restrictions restrictions(!crl_ders.empty(), 110);
   auto result = Botan::x509_path_validate({leaf, issuing}, restrictions, store);
   return result.result_string();
+}
+
+int ocsp_verified_status(const Bytes& der, const X509* cert, const X509* issuing, const X509* root) {
+  const unsigned char* p = der.data();
+  ossl::OcspResponse resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
+  if (!resp || OCSP_response_status(resp.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) return -2;
+  ossl::OcspBasic bs(OCSP_response_get1_basic(resp.get()));
+  if (!bs) return -2;
+  std::unique_ptr<X509_STORE, ossl::Deleter<X509_STORE, X509_STORE_free>> store(X509_STORE_new());
+  X509_STORE_add_cert(store.get(), const_cast<X509*>(root));
+  STACK_OF(X509)* untrusted = sk_X509_new_null();
+  sk_X509_push(untrusted, const_cast<X509*>(issuing));
+  int ok = OCSP_basic_verify(bs.get(), untrusted, store.get(), 0);
+  sk_X509_free(untrusted);
+  ERR_clear_error();
+  if (ok != 1) return -3;
+  auto id = ossl::check<std::unique_ptr<OCSP_CERTID, ossl::Deleter<OCSP_CERTID, OCSP_CERTID_free>>>(
+      OCSP_cert_to_id(EVP_sha1(), cert, issuing), "id");
+  int status = -1, reason = -1;
+  ASN1_GENERALIZEDTIME *rev = nullptr, *thisu = nullptr, *nextu = nullptr;
+  if (OCSP_resp_find_status(bs.get(), id.get(), &status, &reason, &rev, &thisu, &nextu) != 1) return -4;
+  return status;
 }
 
 }  // namespace jitsuin::test

@@ -34,4 +34,10 @@ bool certtool_verifies(const ChainFiles& f, std::string* output = nullptr);
 std::string botan_validate(const Bytes& leaf_der, const Bytes& issuing_der, const Bytes& root_der,
                            const std::vector<Bytes>& crl_ders = {});
 
+/// OpenSSL's check of an OCSP response: the status for `cert` (V_OCSP_CERTSTATUS_*) when the
+/// response is successful and verifies (its signer chained to `root` through `issuing`, as a
+/// delegated responder or the CA itself); -2 unsuccessful or unreadable, -3 does not verify, -4 no
+/// answer for `cert`.
+int ocsp_verified_status(const Bytes& der, const X509* cert, const X509* issuing, const X509* root);
+
 }  // namespace jitsuin::test

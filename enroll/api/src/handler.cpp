@@ -1,9 +1,12 @@
 #include "jitsuin/api/handler.h"
 
+#include <unordered_map>
+
 #include "jitsuin/api/status.h"
 #include "jitsuin/core/error.h"
 #include "jitsuin/ra/auth_limits.h"
 #include "jitsuin/ra/company_session.h"
+#include "jitsuin/ra/read_moment.h"
 
 namespace jitsuin::api {
 
@@ -15,6 +18,7 @@ bool limited(const Caller& caller) { return caller.source != kLocalSource; }
 ra::Principal resume(Services& services, const Caller& caller, ra::SessionUse use, const char* login_hint) {
   if (!caller.session_token || caller.session_token->empty())
     throw Error(ErrorKind::unauthenticated, std::string("not logged in (no session token): ") + login_hint);
+  ra::ReadMoment moment(services.ra());   // the rate-limit row and the session as of one moment
   if (limited(caller)) ra::check_address_limit(services.ra(), caller.source);
   try {
     return ra::resume_any_session(services.ra(), *caller.session_token, use);
@@ -72,9 +76,14 @@ const std::vector<Handler>& handlers() {
 }
 
 const Handler* find_handler(std::string_view name) {
-  for (const auto& h : handlers())
-    if (h.name == name) return &h;
-  return nullptr;
+  // Every API request looks its handler up (routing, the call, the metrics' route label).
+  static const std::unordered_map<std::string_view, const Handler*> by_name = [] {
+    std::unordered_map<std::string_view, const Handler*> m;
+    for (const auto& h : handlers()) m.emplace(h.name, &h);   // the first of a name, as the scan found
+    return m;
+  }();
+  auto it = by_name.find(name);
+  return it == by_name.end() ? nullptr : it->second;
 }
 
 nlohmann::json call(Services& services, const Caller& caller, std::string_view name, const nlohmann::json& request) {

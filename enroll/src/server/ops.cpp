@@ -235,8 +235,12 @@ void Ops::start_outbox_worker() {
 }
 
 void Ops::notify_outbox() {
+  // Only the first call after a run wakes the worker: on a busy server every API call comes here,
+  // and waking it each time (it sleeps out its 100 ms between runs) would cost a context switch
+  // per call.
   {
     std::lock_guard lock(worker_mutex_);
+    if (worker_notified_) return;
     worker_notified_ = true;
   }
   worker_cv_.notify_one();

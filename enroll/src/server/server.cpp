@@ -271,8 +271,9 @@ Response serve_api(Shared& shared, const Request& req, std::string_view name, st
       principal = request[field].get<std::string>().substr(0, 64);
   api::Response r;
   auto call = [&](api::Services& services) {
-    if (caller.session_token) principal = api::session_holder(services, *caller.session_token).value_or("");
     r = api::respond(services, caller, name, request);
+    // After the call: the session its authentication just read names the holder (no second lookup).
+    if (caller.session_token) principal = api::session_holder(services, *caller.session_token).value_or("");
   };
   if (shared.api_pool) {
     call(*shared.api_pool->acquire());
@@ -656,6 +657,12 @@ class AcceptingListener : public Listener, public std::enable_shared_from_this<A
   }
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      // As nginx's tcp_nodelay: an answer written in more than one segment (a TLS record after the
+      // handshake's, a large body) is not held back waiting for the client's ACK.
+      beast::error_code nodelay_ec;
+      socket.set_option(tcp::no_delay(true), nodelay_ec);
+    }
     if (ec) {
       fail(ec, "accept");
     } else if (channel_ == Channel::https && ctx_) {
