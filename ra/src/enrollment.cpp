@@ -125,13 +125,6 @@ std::string pin_recipient(RaContext& ctx, std::int64_t id, const std::string& fo
   return form_email;
 }
 
-// Whether the application was made with an S/MIME coupon (smime_coupon.h).
-bool coupon_application(RaContext& ctx, std::int64_t id) {
-  db::Statement st(ctx.db, "SELECT 1 FROM smime_applications WHERE application_id = ?");
-  st.bind(1, id);
-  return st.step();
-}
-
 // A new download PIN for an enrolled (or enrolling) application, inside the caller's
 // transaction: replaces the one in force, records the new one and queues its mail. `hash` was
 // made before the transaction (scrypt). Returns what the audit entry and the answer need.
@@ -150,7 +143,7 @@ NewPin record_download_pin(RaContext& ctx, const Application& app, const std::st
   UnixTime sent = now;
   // Seed 004: the S/MIME reseller's PIN mail leaves some minutes after the request; an application
   // made with a coupon had its delay with the application PIN (smime_coupon.h), so this one is prompt.
-  if (app.form.profile == "smime" && ctx.config.enroll.smime_pin_delay_minutes > 0 && !coupon_application(ctx, app.id)) {
+  if (app.form.profile == "smime" && ctx.config.enroll.smime_pin_delay_minutes > 0 && !detail::coupon_application(ctx, app.id)) {
     sent = now + static_cast<UnixTime>(ctx.config.enroll.smime_pin_delay_minutes) * 60;
     out.not_before = sent;
   }

@@ -199,6 +199,19 @@ std::string pin_status_name(PinStatus s) {
   return "?";
 }
 
+namespace {
+
+// An S/MIME coupon application (seed 004) has no postal address: a PIN letter would go nowhere.
+// Its holder re-issues it with the coupon instead.
+void refuse_coupon_application(RaContext& ctx, std::int64_t id) {
+  if (detail::coupon_application(ctx, id))
+    throw Error(ErrorKind::conflict, "application " + std::to_string(id) +
+                                         " was made with an S/MIME coupon and has no postal address for a PIN letter; "
+                                         "its holder re-issues it with the coupon (smime.reissue)");
+}
+
+}  // namespace
+
 IssuedPin issue_pin(RaContext& ctx, const Principal& by, std::int64_t id,
                     const std::function<void(const IssuedPin&, const Application&)>& before_commit) {
   by.require(Permission::enter, "issue application PINs");
@@ -214,6 +227,7 @@ IssuedPin issue_pin(RaContext& ctx, const Principal& by, std::int64_t id,
                                            state_name(app.state) +
                                            "); a new one needs a re-issue request first (jitsuin ra pin-reissue-request)");
     by.require(Permission::approve, "re-issue application PINs");
+    refuse_coupon_application(ctx, id);
     if (*app.pin_reissue_requested_by == by.actor())
       throw Error(ErrorKind::forbidden, "operator " + by.name() + " requested this PIN re-issue and so cannot carry it "
                                         "out (two-person rule)");
@@ -242,6 +256,7 @@ void request_pin_reissue(RaContext& ctx, const Principal& by, std::int64_t id, c
   if (app.state != State::pin_issued && app.state != State::notice_mailed)
     throw Error(ErrorKind::conflict, "application " + std::to_string(id) + " is " + state_name(app.state) +
                                          "; a PIN can be re-issued only when pin_issued or notice_mailed");
+  refuse_coupon_application(ctx, id);
   if (app.pin_reissue_requested_by)
     throw Error(ErrorKind::conflict, "a PIN re-issue for application " + std::to_string(id) +
                                          " was already requested by " + *app.pin_reissue_requested_by);

@@ -158,6 +158,8 @@ std::vector<Mailing> list_mailings(RaContext& ctx, std::optional<std::int64_t> a
 std::optional<Mailing> find_mailing(RaContext& ctx, const std::string& tracking);
 std::vector<Document> list_documents(RaContext& ctx, std::int64_t bundle_id);
 std::vector<Deficiency> last_check_reasons(RaContext& ctx, std::int64_t bundle_id);
+// Whether the application was made with an S/MIME coupon (smime_coupon.h): no postal address.
+bool coupon_application(RaContext& ctx, std::int64_t id);
 std::vector<StateEvent> application_history(RaContext& ctx, std::int64_t application_id);
 std::vector<CertificateLink> list_links(RaContext& ctx, std::int64_t company_id, bool with_history = false);
 std::vector<CompanyCertificate> company_certificates(RaContext& ctx, std::int64_t company_id);

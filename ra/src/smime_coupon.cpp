@@ -460,4 +460,10 @@ CouponApplied reissue_with_coupon(RaContext& ctx, const CouponApplicationInput& 
   return file_with_coupon(ctx, input, actor, true);
 }
 
+bool detail::coupon_application(RaContext& ctx, std::int64_t id) {
+  db::Statement st(ctx.db, "SELECT 1 FROM smime_applications WHERE application_id = ?");
+  st.bind(1, id);
+  return st.step();
+}
+
 }  // namespace jitsuin::ra

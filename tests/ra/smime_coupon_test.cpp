@@ -11,6 +11,7 @@
 #include "refusal.h"
 #include "jitsuin/ca/store.h"
 #include "jitsuin/ra/enrollment.h"
+#include "jitsuin/ra/pin.h"
 #include "jitsuin/ra/smime_coupon.h"
 
 namespace jitsuin::ra {
@@ -245,6 +246,38 @@ TEST(SmimeCoupon, ReissueRevokesTheReplacedCertificate) {
   f.now += 366 * 86400;
   refused([&] { reissue_with_coupon(ctx, {other.codes[0], "Jiro Sato", "", "", "jiro2@example.jp"}, "enroll:test"); },
           "reissue_closed");
+}
+
+// The paper PIN re-issue (request, then a second operator's new PIN and letter) would post a
+// letter to the empty home address of a coupon application: refused, naming smime.reissue, and
+// nothing changes. The same for a row whose request was recorded before this refusal existed.
+TEST(SmimeCoupon, PaperPinReissueIsRefused) {
+  CouponFixture f;
+  auto& ctx = f.ctx;
+  auto created = f.order(1);
+  auto applied = apply_with_coupon(ctx, {created.codes[0], "Hanako Suzuki", "", "", "hanako@example.jp"}, "enroll:test");
+  const auto id = applied.application_id;
+  auto before = f.state();
+  const auto audited = test::count_rows(*f.caf->db, "audit_log");
+  auto msg = test::expect_error([&] { request_pin_reissue(ctx, *f.alice, id, "the letter was lost"); },
+                                ErrorKind::conflict);
+  EXPECT_NE(msg.find("smime.reissue"), std::string::npos) << msg;
+  EXPECT_EQ(f.state(), before);
+  EXPECT_EQ(test::count_rows(*f.caf->db, "audit_log"), audited);
+  auto app = get_application(ctx, *f.audrey, id);
+  EXPECT_FALSE(app.pin_reissue_requested_by);
+  EXPECT_EQ(app.state, State::notice_mailed);
+  // The mailed application PIN still works: the refused request did not clear it.
+  auto pin = f.mail("smime_application_pin").params.value("application_pin", "");
+
+  db::Statement old(*f.caf->db, "UPDATE ra_applications SET pin_reissue_requested_by = 'operator:alice' WHERE id = ?");
+  old.bind(1, id).exec();
+  msg = test::expect_error([&] { issue_pin(ctx, *f.bob, id); }, ErrorKind::conflict);
+  EXPECT_NE(msg.find("smime.reissue"), std::string::npos) << msg;
+  EXPECT_EQ(f.state(), before);
+  EXPECT_EQ(get_application(ctx, *f.audrey, id).state, State::notice_mailed);
+  EXPECT_EQ(test::count_rows(*f.caf->db, "audit_log"), audited);
+  start_enrollment(ctx, id, pin, f.csr(), "enroll:test");
 }
 
 }  // namespace

@@ -558,6 +558,25 @@ S = {
  "admin.outbox.state_sent": ("送信済", "sent"),
  "admin.outbox.title": ("送信メール", "Outbox"),
  "admin.outbox.to": ("宛先", "To"),
+ # webfin (issue 11): removing a recorded document and withdrawing an application, each confirmed.
+ "ra.confirm.cancel": ("やめる", "Cancel"),
+ "ra.bundle.remove_col": ("削除", "Remove"),
+ "ra.bundle.remove": ("削除…", "Remove…"),
+ "ra.bundle.remove_one": ("{what} を削除", "Remove {what}"),
+ "ra.bundle.remove_title": ("登録した公的証明書の削除", "Remove a recorded document"),
+ "ra.bundle.remove_what": ("削除する書類: {what}。削除は監査ログに理由とともに記録されます。", "The document to remove: {what}. The removal and its reason go into the audit log."),
+ "ra.bundle.remove_reason": ("削除の理由", "Reason for the removal"),
+ "ra.bundle.remove_reason_needed": ("削除の理由を入力してください。", "Give the reason for the removal."),
+ "ra.bundle.remove_confirm": ("この書類を削除する", "Remove this document"),
+ "ra.bundle.removed": ("公的証明書を削除しました。審査をやり直してください。", "Document removed. Run the check again."),
+ "ra.app.withdraw_title": ("申請の取下げ", "Withdraw the application"),
+ "ra.app.withdraw_hint": ("申請者または法人が申請を取り下げたときに記録します。取下げた申請は元に戻せず、PINは直ちに使えなくなります。", "Record it when the applicant or the company withdraws the application. A withdrawn application cannot be reopened and its PIN stops working at once."),
+ "ra.app.withdraw_reason": ("取下げの理由", "Reason for the withdrawal"),
+ "ra.app.withdraw_reason_needed": ("取下げの理由を入力してください。", "Give the reason for the withdrawal."),
+ "ra.app.withdraw": ("取下げ…", "Withdraw…"),
+ "ra.app.withdraw_what": ("申請 {id}（{name}）を取り下げます。よろしいですか。", "Withdraw application {id} ({name})?"),
+ "ra.app.withdraw_confirm": ("取り下げる", "Withdraw it"),
+ "ra.app.withdrawn": ("申請を取り下げました。", "Application withdrawn."),
 }
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ async function load() {
   note.textContent = reissue ? t("ra.pins.requested_by", { name: operator(a.pin_reissue_requested_by) }) : "";
   note.classList.toggle("hidden", !reissue);
   document.getElementById("edit-section").classList.toggle("hidden", !EDITABLE.includes(a.state));
+  document.getElementById("withdraw-section").classList.toggle("hidden", FINAL.includes(a.state));
+  applicant = a.name_kanji;
   edit.set({ ...a, validity_years: String(a.validity_years) });
   document.querySelector("#mailings tbody").replaceChildren(...a.mailings.map((m) => el("tr", {},
     el("td", { text: m.tracking_number }), el("td", { text: t(`mail.${m.state}`) }), el("td", { text: m.sent_on }),
@@ -91,5 +93,22 @@ document.getElementById("mail-event-form").addEventListener("submit", (ev) => {
   const request = { tracking: f.tracking.value.trim(), event: f.event.value };
   if (f.date.value) request.date = f.date.value;
   act(() => api("ra.mail.event", request), "ra.app.recorded");
+});
+// webfin: withdrawing the application (the applicant or company no longer wants it) behind a
+// confirmation naming the applicant; the PIN stops working. The server's refusal shown as it words it.
+const FINAL = ["enrolled", "issued", "rejected", "withdrawn"];
+let applicant = "";
+const withdrawBox = document.getElementById("withdraw-confirm");
+document.getElementById("withdraw").addEventListener("click", () => {
+  if (!document.getElementById("withdraw-reason").value.trim()) return say("message", t("ra.app.withdraw_reason_needed"));
+  document.getElementById("withdraw-what").textContent = t("ra.app.withdraw_what", { id, name: applicant });
+  withdrawBox.classList.remove("hidden");
+  document.getElementById("withdraw-what").focus();
+});
+document.getElementById("withdraw-cancel").addEventListener("click", () => withdrawBox.classList.add("hidden"));
+document.getElementById("withdraw-confirm-button").addEventListener("click", async () => {
+  const reason = document.getElementById("withdraw-reason").value.trim();
+  withdrawBox.classList.add("hidden");
+  await act(() => api("ra.withdraw", { application: id, reason }), "ra.app.withdrawn");
 });
 load().catch((e) => say("message", e));

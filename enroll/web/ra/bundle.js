@@ -51,11 +51,15 @@ async function load() {
     el("td", { lang: "ja", text: `${a.name_kanji} (${a.name_romaji})` }),
     el("td", { class: "state", text: stateName(a.state) }))));
   const appName = (aid) => b.applications.find((a) => a.id === aid)?.name_kanji || "";
+  const docName = (d) => [kindName(d), d.application ? appName(d.application) : "", d.issued_on].filter(Boolean).join(" / ");
   document.querySelector("#documents tbody").replaceChildren(...b.documents.map((d) => el("tr", {},
-    el("td", { text: language() === "ja" ? d.kind_ja : t(`doc.${d.kind}`) }),
+    el("td", { text: kindName(d) }),
     el("td", { lang: "ja", text: d.application ? appName(d.application) : "—" }),
     el("td", { text: d.issued_on }), el("td", { text: d.accepted_until }),
-    el("td", { text: d.original ? t("common.yes") : t("common.no") }))));
+    el("td", { text: d.original ? t("common.yes") : t("common.no") }),
+    el("td", {}, el("button", { type: "button", class: "secondary doc-remove", "data-doc": d.id,
+      "aria-label": t("ra.bundle.remove_one", { what: docName(d) }), text: t("ra.bundle.remove"),
+      onclick: () => askRemove(d, docName(d)) })))));
   showReasons(b.last_check_reasons);
   // webra: editable while every application is still before the check (or dropped).
   const open = b.applications.every((a) => [...EDITABLE, "rejected", "withdrawn"].includes(a.state));
@@ -69,6 +73,29 @@ async function load() {
   appSel.replaceChildren(el("option", { value: "", text: t("ra.bundle.company_document") }),
     ...b.applications.map((a) => el("option", { value: a.id, text: a.name_kanji })));
 }
+
+// webfin: removing a recorded document (a wrong one) behind a confirmation that names it and asks
+// why (the audit entry keeps the reason); the server's refusal shown as it words it.
+const kindName = (d) => (language() === "ja" ? d.kind_ja : t(`doc.${d.kind}`));
+let removing = null;
+function askRemove(d, what) {
+  removing = d.id;
+  document.getElementById("doc-remove-what").textContent = t("ra.bundle.remove_what", { what });
+  document.getElementById("doc-remove-reason").value = "";
+  document.getElementById("doc-remove").classList.remove("hidden");
+  document.getElementById("doc-remove-h").focus();
+}
+function closeRemove() {
+  removing = null;
+  document.getElementById("doc-remove").classList.add("hidden");
+}
+document.getElementById("doc-remove-cancel").addEventListener("click", closeRemove);
+document.getElementById("doc-remove-confirm").addEventListener("click", async () => {
+  const reason = document.getElementById("doc-remove-reason").value.trim();
+  if (!reason) return say("message", t("ra.bundle.remove_reason_needed"));
+  const r = await act(() => api("ra.document.remove", { id: removing, reason }), "ra.bundle.removed", load);
+  if (r) closeRemove();
+});
 
 const kindSel = document.getElementById("doc-kind");
 kindSel.append(...KINDS.map((k) => el("option", { value: k, text: t(`doc.${k}`) })));
