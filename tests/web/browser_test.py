@@ -1296,6 +1296,133 @@ def webadmin_company():
         d.quit()
 
 
+# ---- webfin (issue 11): removing a wrongly recorded document on the bundle page and withdrawing an
+# application on its page, each behind a confirmation; the server's refusal shown as it words it
+# (a bundle past the check; a second window still showing an application already withdrawn).
+def webfin_remove_and_withdraw():
+    from selenium.webdriver.support.ui import Select
+    d, e = browser("webfin-suzuki"), browser("webfin-suzuki-2")
+    try:
+        login(d, "operator", "suzuki", secret("suzuki.pw"), "/ra/")
+        paper = json.loads((WORK / "bundle.json").read_text())
+        paper["company"].update({"name": "松工業株式会社", "name_kana": "マツコウギョウ", "name_romaji": "Matsu Kogyo"})
+        paper["applicants"][0].update({"name_kanji": "松田 三郎", "name_kana": "マツダ サブロウ", "name_romaji": "Saburo Matsuda",
+                                       "organization_romaji": "Matsu Kogyo", "email": "saburo@matsu.example.jp"})
+        paper["users"][0].update({"name": "松田 三郎", "email": "saburo@matsu.example.jp"})
+        paper["token_quantity"] = 1
+        made = page_api(d, "ra.bundle.create", paper)
+        check(made["status"] == 200, f"a third bundle entered (Matsu Kogyo): {made['body']}")
+        bundle, app = made["body"]["bundle"], made["body"]["applications"][0]
+        for kind in ("registration_current", "representative_seal"):
+            page_api(d, "ra.document.add", {"bundle": bundle, "kind": kind, "issued": cfg["days_ago_10"]})
+        page_api(d, "ra.document.add", {"bundle": bundle, "application": app, "kind": "personal_seal", "issued": cfg["days_ago_10"]})
+        go(d, f"/ra/bundle.html?id={bundle}")
+        wait(d, lambda: "松田 三郎" in text(d, "#bundle-apps"), "the Matsu bundle")
+
+        def record(kind, issued):
+            Select(d.find_element(By.ID, "doc-kind")).select_by_value(kind)
+            Select(d.find_element(By.ID, "doc-app")).select_by_value(str(app))
+            set_value(d, "doc-issued", issued)
+            d.find_element(By.ID, "doc-submit").click()
+            message(d, "ok")
+            webra_clear_message(d)
+
+        # A residence record from four months ago recorded by mistake: the check flags it as stale.
+        record("residence_record", cfg["days_ago_4_months"])
+        d.find_element(By.ID, "run-check").click()
+        wait(d, lambda: d.find_elements(By.CSS_SELECTOR, "#reasons .reason-stale_document"), "the stale document's reason")
+        check("住民票" in text(d, "#reasons") and app_state(d, app) == "incomplete",
+              f"the wrong residence record flagged: {text(d, '#reasons')}")
+        webra_clear_message(d)
+        docs = page_api(d, "ra.bundle.show", {"id": bundle})["body"]["documents"]
+        wrong = [x["id"] for x in docs if x["kind"] == "residence_record"][0]
+        button = d.find_element(By.CSS_SELECTOR, f"button.doc-remove[data-doc='{wrong}']")
+        check("住民票" in button.get_attribute("aria-label") and cfg["days_ago_4_months"] in button.get_attribute("aria-label"),
+              f"each remove button names its document: {button.get_attribute('aria-label')}")
+        # Asked first; going back changes nothing.
+        button.click()
+        wait(d, lambda: d.find_element(By.ID, "doc-remove").is_displayed(), "the removal's confirmation")
+        check("住民票" in text(d, "#doc-remove-what") and d.switch_to.active_element.get_attribute("id") == "doc-remove-h",
+              f"the confirmation names the document and takes the focus: {text(d, '#doc-remove-what')}")
+        page_checks(d, "ra-bundle-remove-confirm")
+        d.find_element(By.ID, "doc-remove-cancel").click()
+        check(not d.find_element(By.ID, "doc-remove").is_displayed()
+              and len(page_api(d, "ra.bundle.show", {"id": bundle})["body"]["documents"]) == 4, "cancelled: the document stays")
+        d.find_element(By.CSS_SELECTOR, f"button.doc-remove[data-doc='{wrong}']").click()
+        d.find_element(By.ID, "doc-remove-confirm").click()
+        m = message(d, "error")
+        check("理由" in m and len(page_api(d, "ra.bundle.show", {"id": bundle})["body"]["documents"]) == 4,
+              f"no reason, nothing removed: {m}")
+        webra_clear_message(d)
+        d.find_element(By.ID, "doc-remove-reason").send_keys("発行日の誤り（古い住民票）")
+        d.find_element(By.ID, "doc-remove-confirm").click()
+        message(d, "ok")
+        kinds = [x["kind"] for x in page_api(d, "ra.bundle.show", {"id": bundle})["body"]["documents"]]
+        check("residence_record" not in kinds and len(kinds) == 3 and "住民票" not in text(d, "#documents tbody"),
+              f"the wrong document removed, the table updated: {kinds}")
+        webra_clear_message(d)
+        d.find_element(By.ID, "run-check").click()
+        wait(d, lambda: d.find_elements(By.CSS_SELECTOR, "#reasons .reason-missing_document")
+             and not d.find_elements(By.CSS_SELECTOR, "#reasons .reason-stale_document"), "the reasons after the removal")
+        check("住民票" in text(d, "#reasons .reason-missing_document"),
+              f"the check's reasons updated: the residence record now missing, no longer stale ({text(d, '#reasons')})")
+        page_checks(d, "ra-bundle-removed")
+        webra_clear_message(d)
+        d.find_element(By.ID, "resubmit").click()
+        message(d, "ok")
+        webra_clear_message(d)
+        record("residence_record", cfg["days_ago_3"])
+        d.find_element(By.ID, "run-check").click()
+        message(d, "ok")
+        check(app_state(d, app) == "checked" and not d.find_elements(By.CSS_SELECTOR, "#reasons .reason"),
+              f"with the right residence record the application is checked ({text(d, '#reasons')})")
+        # Past the check the server refuses a removal; the page shows its words.
+        webra_clear_message(d)
+        d.find_elements(By.CSS_SELECTOR, "button.doc-remove")[0].click()
+        d.find_element(By.ID, "doc-remove-reason").send_keys("試し")
+        d.find_element(By.ID, "doc-remove-confirm").click()
+        m = message(d, "error")
+        check("実行できませんでした" in m and "is no longer being checked" in m
+              and len(page_api(d, "ra.bundle.show", {"id": bundle})["body"]["documents"]) == 4,
+              f"a removal after the check refused with the server's reason, nothing removed: {m}")
+
+        # The company no longer wants the certificate: withdrawn from the application page.
+        go(d, f"/ra/application.html?id={app}")
+        wait(d, lambda: d.find_element(By.ID, "withdraw-section").is_displayed(), "the withdrawal section")
+        login(e, "operator", "suzuki", secret("suzuki.pw"), "/ra/")
+        go(e, f"/ra/application.html?id={app}")
+        wait(e, lambda: e.find_element(By.ID, "withdraw-section").is_displayed(), "the withdrawal section (second window)")
+        d.find_element(By.ID, "withdraw").click()
+        m = message(d, "error")
+        check("理由" in m and not d.find_element(By.ID, "withdraw-confirm").is_displayed(), f"no reason, not asked: {m}")
+        webra_clear_message(d)
+        d.find_element(By.ID, "withdraw-reason").send_keys("法人から取下げの連絡（電話、担当 連絡 花子）")
+        d.find_element(By.ID, "withdraw").click()
+        wait(d, lambda: d.find_element(By.ID, "withdraw-confirm").is_displayed(), "the withdrawal's confirmation")
+        check(f"申請 {app}" in text(d, "#withdraw-what") and "松田 三郎" in text(d, "#withdraw-what"),
+              f"the confirmation names the application and applicant: {text(d, '#withdraw-what')}")
+        page_checks(d, "ra-application-withdraw-confirm")
+        d.find_element(By.ID, "withdraw-cancel").click()
+        check(app_state(d, app) == "checked", "cancelled: the application is still checked")
+        d.find_element(By.ID, "withdraw").click()
+        d.find_element(By.ID, "withdraw-confirm-button").click()
+        message(d, "ok")
+        wait(d, lambda: text(d, "#app-state") == "取下げ" or app_state(d, app) == "withdrawn", "the withdrawn state")
+        shown = page_api(d, "ra.application.show", {"id": app})["body"]
+        check(shown["state"] == "withdrawn" and shown["history"][-1]["note"].startswith("法人から取下げ")
+              and not d.find_element(By.ID, "withdraw-section").is_displayed(),
+              f"withdrawn with its reason in the history; the section gone ({text(d, '#app-state')})")
+        page_checks(d, "ra-application-withdrawn")
+        # The second window still offers it: the server refuses, the page shows its words.
+        e.find_element(By.ID, "withdraw-reason").send_keys("重複")
+        e.find_element(By.ID, "withdraw").click()
+        e.find_element(By.ID, "withdraw-confirm-button").click()
+        m = message(e, "error")
+        check("実行できませんでした" in m and "withdrawn" in m, f"withdrawing again refused with the server's reason: {m}")
+    finally:
+        d.quit()
+        e.quit()
+
 http_checks()
 first_login()
 administrator()
@@ -1312,4 +1439,5 @@ webadmin_dates()
 webadmin_operator()
 webadmin_auditor()
 webadmin_company()
+webfin_remove_and_withdraw()
 print(f"browser_test: {len(passed)} checks passed", flush=True)
