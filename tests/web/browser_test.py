@@ -1361,6 +1361,9 @@ def webfin_remove_and_withdraw():
         check("residence_record" not in kinds and len(kinds) == 3 and "住民票" not in text(d, "#documents tbody"),
               f"the wrong document removed, the table updated: {kinds}")
         webra_clear_message(d)
+        d.find_element(By.ID, "resubmit").click()
+        message(d, "ok")
+        webra_clear_message(d)
         d.find_element(By.ID, "run-check").click()
         wait(d, lambda: d.find_elements(By.CSS_SELECTOR, "#reasons .reason-missing_document")
              and not d.find_elements(By.CSS_SELECTOR, "#reasons .reason-stale_document"), "the reasons after the removal")
