@@ -41,23 +41,10 @@ start_jitsuind "$home" server
 pids[server]=$JITSUIND_PID
 check "application 1 (Yamada) approved, notice delivered; jitsuind on $HTTPS_URL"
 
-mkdir -p etoken/tokens
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/etoken/tokens" >etoken/softhsm2.conf
-export SOFTHSM2_CONF="$work/etoken/softhsm2.conf"
-"$JITSUIN" token init --label etoken --pin-fd 3 3< <(printf '%s\n' etoken-admin-1234 etoken-user-5678) >init.out 2>&1 ||
-  fail "token init: $(cat init.out)"
+source "$here/etoken_lib.sh"
+etoken_maildir="$work/maildir"
+etoken_init
 objects() { pkcs11-tool --module "$MODULE" --token-label etoken --login --pin etoken-user-5678 --list-objects 2>/dev/null; }
-download_pin() {   # the download PIN from the mail the sink caught
-  local f=""
-  for _ in $(seq 1 300); do
-    f="$(grep -l "^X-Jitsuin-Template: download_pin" $(grep -rl "^X-RcptTo: .*$1" "$work/maildir/new" 2>/dev/null) /dev/null 2>/dev/null |
-         head -n1 || true)"
-    [ -n "$f" ] && break
-    sleep 0.1
-  done
-  [ -n "$f" ] || { echo "no download PIN mail for $1" >&2; return 1; }
-  $PY "$SOURCE_DIR/tests/ra/decode_mail.py" "$f" | jq -r .body | grep -m1 -oP '(Download PIN|ダウンロードPIN): \K\S+'
-}
 certs_in_db() { sqlite3 "$home/jitsuin.db" 'SELECT count(*) FROM certificates'; }
 certs_before="$(certs_in_db)"
 
