@@ -52,8 +52,7 @@ auto guarded(F&& f) -> decltype(f()) {
         hint = " -- check the PIN (and Caps Lock): after too many wrong PINs the token locks it";
         break;
       case CKR_DEVICE_MEMORY:
-        hint = " -- the token is full: initialise it (`jitsuin token init`, which erases every key and "
-               "certificate on it) before enrolling again";
+        hint = " -- " + token_full_message("");
         break;
       case CKR_USER_PIN_NOT_INITIALIZED:
         hint = " -- initialise the token first: `jitsuin token init`";
@@ -114,13 +113,28 @@ std::string common_name(X509* cert) {
 
 }  // namespace
 
+std::string token_full_message(const std::string& token_label) {
+  const std::string token = token_label.empty() ? "the token" : "token '" + token_label + "'";
+  return "the token is full: " + token +
+         " has no room left, and what was written on it did not stay. Free space on it: `jitsuin token show` "
+         "lists what it holds; remove what you no longer need (with the token maker's tool), or initialise it "
+         "with `jitsuin token init` if nothing on it is needed any more (this also erases a key just made for "
+         "your application: then ask the RA to issue the application again). Then run the same `jitsuin token "
+         "enroll` again: a certificate already collected is fetched again with the same download PIN.\n"
+         "  トークンの空き容量が不足しています（書き込んだ内容が保存されていません）。`jitsuin token show` で"
+         "中身を確認し、不要なものを削除するか、何も必要なければ `jitsuin token init` で初期化してください"
+         "（申請用に作った鍵も消えるため、その場合は登録局に申請の再発行を依頼してください）。その後、同じ "
+         "`jitsuin token enroll` をもう一度実行してください。受け取り済みの証明書は同じダウンロードPINで再取得されます。";
+}
+
 std::vector<TokenState> list_tokens(const std::filesystem::path& module) {
   std::vector<TokenState> out;
   for (const auto& t : Module::load(module)->tokens()) out.push_back(to_state(t));
   return out;
 }
 
-AgentToken::AgentToken(std::unique_ptr<Token> t) : t_(std::move(t)) {}
+AgentToken::AgentToken(std::unique_ptr<Token> t, std::filesystem::path module)
+    : t_(std::move(t)), module_(std::move(module)) {}
 AgentToken::~AgentToken() = default;
 AgentToken::AgentToken(AgentToken&&) noexcept = default;
 AgentToken& AgentToken::operator=(AgentToken&&) noexcept = default;
@@ -128,7 +142,8 @@ AgentToken& AgentToken::operator=(AgentToken&&) noexcept = default;
 AgentToken AgentToken::open(const std::filesystem::path& module_path, const std::string& selector,
                             bool with_uninitialized) {
   Pkcs11Uri uri = parse_selector(selector);
-  auto module = Module::load(uri.module_path ? std::filesystem::path(*uri.module_path) : module_path);
+  const std::filesystem::path path = uri.module_path ? std::filesystem::path(*uri.module_path) : module_path;
+  auto module = Module::load(path);
   auto tokens = module->tokens();
   std::vector<TokenInfo> initialised, uninitialised;
   for (const auto& t : tokens) {
@@ -142,12 +157,12 @@ AgentToken AgentToken::open(const std::filesystem::path& module_path, const std:
   Pkcs11Uri exact;
   if (initialised.size() == 1) {
     exact.slot_id = initialised[0].slot_id;
-    return AgentToken(std::make_unique<Token>(module->open(exact)));
+    return AgentToken(std::make_unique<Token>(module->open(exact)), path);
   }
   if (!uninitialised.empty()) {
     if (with_uninitialized) {
       exact.slot_id = uninitialised[0].slot_id;
-      return AgentToken(std::make_unique<Token>(module->open(exact, true)));
+      return AgentToken(std::make_unique<Token>(module->open(exact, true)), path);
     }
     if (!selector.empty())
       throw HsmError("token " + named + " is not initialised -- run `jitsuin token init` first",
@@ -263,6 +278,37 @@ void AgentToken::store_certificates(const Bytes& key_id, const std::string& labe
 
 std::vector<Bytes> AgentToken::certificates() {
   return guarded([&] { return t_->certificates(); });
+}
+
+void AgentToken::verify_stored(const std::string& user_pin, const Bytes& key_id, X509* cert,
+                               const std::vector<X509*>& chain) {
+  const TokenInfo before = t_->info();
+  // The last reference to the module goes: C_Finalize, unload; the next load reads the token anew.
+  t_.reset();
+  Pkcs11Uri same;
+  same.slot_id = before.slot_id;
+  same.serial = before.serial;
+  t_ = std::make_unique<Token>(Module::load(module_)->open(same));
+  std::string missing = guarded([&] {
+    t_->login(user_pin);
+    std::string missing;
+    try {
+      t_->find_key(std::nullopt, key_id);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::not_found) throw;
+      missing = "the private key " + to_hex(key_id);
+    }
+    auto present = t_->certificates();
+    auto absent = [&](X509* c) { return std::find(present.begin(), present.end(), ossl::cert_der(c)) == present.end(); };
+    if (missing.empty() && absent(cert)) missing = "the certificate";
+    for (X509* ca : chain)
+      if (missing.empty() && absent(ca)) missing = "the CA certificate '" + common_name(ca) + "'";
+    return missing;
+  });
+  if (!missing.empty())
+    throw HsmError("read back through a fresh session, " + missing + " is not on token '" + before.label + "' -- " +
+                       token_full_message(before.label),
+                   CKR_DEVICE_MEMORY, ErrorKind::hsm);
 }
 
 }  // namespace jitsuin::hsm::agent

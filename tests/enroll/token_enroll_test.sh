@@ -74,25 +74,11 @@ pids[server]=$JITSUIND_PID
 check "the RA approved applications 1 (Yamada) and 2 (Ito); notices mailed and delivered; jitsuind on $HTTPS_URL"
 
 # The applicant's eToken: a SoftHSM2 token of its own, initialised with the agent.
-mkdir -p etoken/tokens
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/etoken/tokens" >etoken/softhsm2.conf
-export SOFTHSM2_CONF="$work/etoken/softhsm2.conf"
-"$JITSUIN" token init --label etoken --pin-fd 3 3< <(printf '%s\n' etoken-admin-1234 etoken-user-5678) >init.out 2>&1 ||
-  fail "token init: $(cat init.out)"
+source "$here/etoken_lib.sh"
+etoken_maildir="$home/maildir"
+etoken_init
 objects() { pkcs11-tool --module "$MODULE" --token-label etoken --login --pin "${1:-etoken-user-5678}" --list-objects 2>/dev/null; }
 
-# The download PIN of an application, from the mail the sink caught (decoded by Python's email package).
-download_pin() {   # download_pin ADDRESS
-  local f
-  for _ in $(seq 1 300); do
-    f="$(grep -l "^X-Jitsuin-Template: download_pin" $(grep -rl "^X-RcptTo: .*$1" "$home/maildir/new" 2>/dev/null) /dev/null 2>/dev/null |
-         head -n1 || true)"
-    [ -n "$f" ] && break
-    sleep 0.1
-  done
-  [ -n "$f" ] || { echo "no download PIN mail for $1" >&2; return 1; }
-  $PY "$SOURCE_DIR/tests/ra/decode_mail.py" "$f" | jq -r .body | grep -m1 -oP '(Download PIN|ダウンロードPIN): \K\S+'
-}
 access_log_has() { tail -n +2 server.out | jq -r .target | grep -qx "/api/v1/$1"; }
 
 # 1. A server not proven by --ca is refused before anything is sent.
@@ -172,8 +158,7 @@ check "an issued application is not enrolled twice"
 
 # 5. Ito's enrollment, interrupted after enroll.start: the agent is killed while it waits for the
 # download PIN (PINs on a FIFO); run again, it resumes with the key on her token and the PIN mailed.
-mkdir -p etoken2/tokens
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/etoken2/tokens" >etoken2/softhsm2.conf
+etoken_softhsm etoken2
 ito() { SOFTHSM2_CONF="$work/etoken2/softhsm2.conf" "$@"; }
 ito "$JITSUIN" token init --label ito --pin-fd 3 3< <(printf '%s\n' ito-admin-1234 ito-user-5678) >init2.out 2>&1 ||
   fail "token init (Ito): $(cat init2.out)"

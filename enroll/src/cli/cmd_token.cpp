@@ -346,7 +346,19 @@ int run_enroll(const EnrollOptions& o, const Args& a, AgentToken& token, PinRead
   std::cout << "application " << o.application << ": " << status.value("state", "?") << " -- "
             << status.value("message", "") << "\n";
   std::string state = status.value("state", "");
-  if (status.contains("certificate_serial") || state == "issued")
+  // Issued, but not on this token: its key is here without a certificate (the token could not keep
+  // it, "token full"): the same download PIN fetches the same certificate again.
+  bool refetch = false;
+  if (status.contains("certificate_serial") || state == "issued") {
+    auto on_token = token.objects(std::nullopt);
+    auto certified = [&](const Bytes& id) {
+      return std::any_of(on_token.begin(), on_token.end(), [&](auto& c) { return c.kind == "certificate" && c.id == id; });
+    };
+    refetch = std::any_of(on_token.begin(), on_token.end(), [&](auto& k) {
+      return k.kind == "public key" && k.label == key_label(o.application) && !certified(k.id);
+    });
+  }
+  if ((status.contains("certificate_serial") || state == "issued") && !refetch)
     throw Error(ErrorKind::conflict, "application " + std::to_string(o.application) +
                                          " already has its certificate (serial " +
                                          status.value("certificate_serial", "?") + "); nothing to enroll");
@@ -358,11 +370,14 @@ int run_enroll(const EnrollOptions& o, const Args& a, AgentToken& token, PinRead
   auto objects = token.objects(user_pin);
   for (const auto& obj : objects)
     if (obj.kind == "private key" && obj.label == key_label(o.application)) candidates.push_back(obj.id);
-  if (state == "enrolled" && candidates.empty())
+  if ((state == "enrolled" || refetch) && candidates.empty())
     throw Error(ErrorKind::conflict, "application " + std::to_string(o.application) +
                                          " was enrolled with a key that is not on this token: use the token you "
                                          "enrolled with, or ask the RA");
-  if (state != "enrolled") {
+  if (refetch) {
+    std::cout << "continuing: the certificate was issued but is not on this token; the download PIN you were mailed "
+                 "fetches it again\n";
+  } else if (state != "enrolled") {
     for (const auto& obj : objects)
       if (obj.kind == "certificate")
         throw Error(ErrorKind::conflict,
@@ -419,6 +434,7 @@ int run_enroll(const EnrollOptions& o, const Args& a, AgentToken& token, PinRead
   std::vector<X509*> raw;
   for (auto& c : chain) raw.push_back(c.get());
   token.store_certificates(*key_id, key_label(o.application), cert.get(), raw);
+  token.verify_stored(user_pin, *key_id, cert.get(), raw);   // a token may accept a write it cannot keep
   std::cout << "certificate " << issued.value("serial", "") << " (" << ossl::name_to_string(X509_get_subject_name(cert.get()))
             << ", valid until " << issued.value("not_after", "?") << ") is on token '" << st.label
             << "' with the key's id " << to_hex(*key_id) << ", with its chain of " << chain.size() << "\n";

@@ -51,6 +51,10 @@ struct TokenObject {
   Bytes der;              ///< certificates: the DER value
 };
 
+/// What an applicant does when the token is full (CKR_DEVICE_MEMORY, or a write that did not stay):
+/// free space, then run the same enrollment again (English, then Japanese).
+std::string token_full_message(const std::string& token_label);
+
 /// Every token the module offers (initialised or not).
 std::vector<TokenState> list_tokens(const std::filesystem::path& module);
 
@@ -101,10 +105,19 @@ class AgentToken {
   void store_certificates(const Bytes& key_id, const std::string& label, X509* cert, const std::vector<X509*>& chain);
   /// DER of every certificate on the token.
   std::vector<Bytes> certificates();
+  /// Reads back what store_certificates wrote through a fresh module: this token's module is
+  /// finalised and loaded again (the AgentToken must be its only user in the process), the same
+  /// token opened, the user logged in, and the private key with key_id and the DER of the
+  /// certificate and of each chain certificate looked for. A module may acknowledge a write it
+  /// could not keep (SoftHSM2 answers CKR_OK when its token folder cannot grow, and the object is
+  /// gone once the module is re-opened): anything missing throws HsmError(CKR_DEVICE_MEMORY) with
+  /// token_full_message().
+  void verify_stored(const std::string& user_pin, const Bytes& key_id, X509* cert, const std::vector<X509*>& chain);
 
  private:
-  explicit AgentToken(std::unique_ptr<Token> t);
+  AgentToken(std::unique_ptr<Token> t, std::filesystem::path module);
   std::unique_ptr<Token> t_;
+  std::filesystem::path module_;
 };
 
 }  // namespace agent
