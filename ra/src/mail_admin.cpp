@@ -76,11 +76,11 @@ std::vector<CompanyMail> company_mails(RaContext& ctx, const Principal& by) {
     if (!own.contains(e.to)) continue;
     CompanyMail m{std::move(e), std::nullopt, std::nullopt};
     if (!mail::carries_secret(m.entry.template_name)) {
-      db::Statement p(ctx.db, "SELECT params FROM outbox WHERE id = ?");
-      p.bind(1, m.entry.id);
-      p.step();
+      auto p = ctx.db.cached("SELECT params FROM outbox WHERE id = ?");   // once per listed mail
+      p->bind(1, m.entry.id);
+      p->step();
       try {
-        auto text = mail::render(m.entry.template_name, m.entry.language, json::parse(p.text(0)));
+        auto text = mail::render(m.entry.template_name, m.entry.language, json::parse(p->text(0)));
         m.subject = text.subject;
         m.body = text.body;
       } catch (const std::exception&) {

@@ -66,9 +66,7 @@ const std::vector<Handler>& handlers() {
     add_enroll_handlers(out);
     add_web_handlers(out);   // web
     add_smime_handlers(out);   // smime
-
     add_webra_handlers(out);   // webra
-
     add_webadmin_handlers(out);   // webadmin
     return out;
   }();
