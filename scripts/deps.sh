@@ -14,6 +14,7 @@ packages=(
 )
 if [ "$mode" = test ]; then
   packages+=(gnutls-bin opensc poppler-utils python3-aiosmtpd time curl jq libnss3-tools qpdf)
+  packages+=(opencryptoki)   # a second real PKCS#11 module for the token agent (tests/enroll/token_ock_test.sh)
   packages+=(systemd)   # ops: systemd-analyze verify of config/systemd (CTest deploy_units)
   packages+=(wrk golang-cfssl nginx-light python3-cryptography-vectors)   # benches (tests/bench) and PKITS (contract)
   packages+=(clang-14 libclang-rt-14-dev)   # the libFuzzer target of the PDF validator (tests/contract/fuzz.sh)

@@ -31,6 +31,9 @@ TokenState to_state(const TokenInfo& i) {
   s.so_pin_count_low = i.so_pin_count_low;
   s.so_pin_final_try = i.so_pin_final_try;
   s.so_pin_locked = i.so_pin_locked;
+  s.so_pin_to_be_changed = i.so_pin_to_be_changed;
+  s.min_pin_len = i.min_pin_len;
+  s.max_pin_len = i.max_pin_len;
   s.uri = i.uri();
   return s;
 }
@@ -43,10 +46,11 @@ auto guarded(F&& f) -> decltype(f()) {
   } catch (const HsmError& e) {
     std::string hint;
     switch (e.rv()) {
-      case CKR_PIN_LOCKED:
-        hint = std::string(e.what()).find("admin (SO)") != std::string::npos
-                   ? ""
-                   : " -- use `jitsuin token unblock` with the admin (SO) PIN to set a new user PIN";
+      case CKR_PIN_LOCKED:   // the user PIN, unless hsm/ said the admin PIN is the locked one
+        if (std::string(e.what()).find("admin (SO) PIN is locked") == std::string::npos)
+          hint = " -- use `jitsuin token unblock` with the admin (SO) PIN to set a new user PIN\n"
+                 "  トークンのユーザーPINがロックされています。管理者(SO)PINを使って `jitsuin token unblock` で"
+                 "新しいユーザーPINを設定してください。";
         break;
       case CKR_PIN_INCORRECT:
         hint = " -- check the PIN (and Caps Lock): after too many wrong PINs the token locks it";
@@ -62,6 +66,17 @@ auto guarded(F&& f) -> decltype(f()) {
     if (hint.empty()) throw;
     throw HsmError(e.what() + hint, e.rv(), e.kind());
   }
+}
+
+// The token's own PIN length range (opencryptoki's soft token takes 4-8 characters, many smart
+// cards up to 16), checked before anything is sent to it: a clear message, nothing changed.
+void check_pin_fits(const TokenInfo& t, const std::string& pin, const std::string& which) {
+  bool too_short = t.min_pin_len && pin.size() < t.min_pin_len, too_long = t.max_pin_len && pin.size() > t.max_pin_len;
+  if (!too_short && !too_long) return;
+  std::string range = t.max_pin_len ? std::to_string(t.min_pin_len) + " to " + std::to_string(t.max_pin_len)
+                                    : "at least " + std::to_string(t.min_pin_len);
+  throw Error(ErrorKind::invalid_input, "the " + which + " must be " + range + " characters on this token (" +
+                                            t.manufacturer + " " + t.model + "); nothing was changed");
 }
 
 std::string describe_tokens(const std::vector<TokenInfo>& tokens) {
@@ -200,29 +215,49 @@ void AgentToken::initialize(const std::optional<std::string>& current_so_pin, co
                             const std::string& label, const std::string& user_pin) {
   check_pin_policy(new_so_pin, "admin (SO) PIN");
   check_pin_policy(user_pin, "user PIN");
-  guarded([&] {
-    bool was_initialised = t_->info().initialized;
-    JITSUIN_ARG_CHECK(!was_initialised || current_so_pin, "the token is initialised: its current admin (SO) PIN is needed");
-    t_->initialize(was_initialised ? *current_so_pin : new_so_pin, label, user_pin);
-    if (was_initialised && *current_so_pin != new_so_pin) t_->change_so_pin(*current_so_pin, new_so_pin);
-  });
+  auto info = t_->info();
+  JITSUIN_ARG_CHECK(!info.initialized || current_so_pin, "the token is initialised: its current admin (SO) PIN is needed");
+  check_pin_fits(info, new_so_pin, "admin (SO) PIN");
+  check_pin_fits(info, user_pin, "user PIN");
+  try {
+    guarded([&] {
+      t_->initialize(current_so_pin.value_or(new_so_pin), label, user_pin);
+      if (current_so_pin && *current_so_pin != new_so_pin) t_->change_so_pin(*current_so_pin, new_so_pin);
+    });
+  } catch (const HsmError& e) {
+    // A new token that does not take the applicant's admin PIN in C_InitToken has one from its maker.
+    if (info.initialized || current_so_pin || e.rv() != CKR_PIN_INCORRECT) throw;
+    throw HsmError("the new token in slot " + std::to_string(info.slot_id) + " (" + info.manufacturer + " " + info.model +
+                       ") did not take a new admin (SO) PIN: its maker has set one (opencryptoki's soft token: "
+                       "87654321; see the token's documentation). Run `jitsuin token init --factory-admin-pin`: it "
+                       "asks for that PIN first, then sets yours. Nothing was changed.",
+                   e.rv(), ErrorKind::unauthenticated);
+  }
 }
 
 void AgentToken::change_user_pin(const std::string& old_pin, const std::string& new_pin) {
+  check_pin_policy(new_pin, "new user PIN");
+  check_pin_fits(t_->info(), new_pin, "new user PIN");
   guarded([&] { t_->change_user_pin(old_pin, new_pin); });
 }
 
 void AgentToken::change_so_pin(const std::string& old_so_pin, const std::string& new_so_pin) {
+  check_pin_policy(new_so_pin, "new admin (SO) PIN");
+  check_pin_fits(t_->info(), new_so_pin, "new admin (SO) PIN");
   guarded([&] { t_->change_so_pin(old_so_pin, new_so_pin); });
 }
 
 void AgentToken::unblock(const std::string& so_pin, const std::string& new_user_pin) {
+  check_pin_policy(new_user_pin, "new user PIN");
+  check_pin_fits(t_->info(), new_user_pin, "new user PIN");
   guarded([&] { t_->unblock_user_pin(so_pin, new_user_pin); });
 }
 
 void AgentToken::login(const std::string& user_pin) {
   guarded([&] { t_->login(user_pin); });
 }
+
+bool AgentToken::can_generate(KeyAlgorithm alg) const { return t_->can_generate(alg); }
 
 NewKey AgentToken::generate_key_and_csr(KeyAlgorithm alg, const std::string& label, const std::string& cn) {
   JITSUIN_ARG_CHECK(alg == KeyAlgorithm::p256 || alg == KeyAlgorithm::rsa2048,
@@ -278,37 +313,6 @@ void AgentToken::store_certificates(const Bytes& key_id, const std::string& labe
 
 std::vector<Bytes> AgentToken::certificates() {
   return guarded([&] { return t_->certificates(); });
-}
-
-void AgentToken::verify_stored(const std::string& user_pin, const Bytes& key_id, X509* cert,
-                               const std::vector<X509*>& chain) {
-  const TokenInfo before = t_->info();
-  // The last reference to the module goes: C_Finalize, unload; the next load reads the token anew.
-  t_.reset();
-  Pkcs11Uri same;
-  same.slot_id = before.slot_id;
-  same.serial = before.serial;
-  t_ = std::make_unique<Token>(Module::load(module_)->open(same));
-  std::string missing = guarded([&] {
-    t_->login(user_pin);
-    std::string missing;
-    try {
-      t_->find_key(std::nullopt, key_id);
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::not_found) throw;
-      missing = "the private key " + to_hex(key_id);
-    }
-    auto present = t_->certificates();
-    auto absent = [&](X509* c) { return std::find(present.begin(), present.end(), ossl::cert_der(c)) == present.end(); };
-    if (missing.empty() && absent(cert)) missing = "the certificate";
-    for (X509* ca : chain)
-      if (missing.empty() && absent(ca)) missing = "the CA certificate '" + common_name(ca) + "'";
-    return missing;
-  });
-  if (!missing.empty())
-    throw HsmError("read back through a fresh session, " + missing + " is not on token '" + before.label + "' -- " +
-                       token_full_message(before.label),
-                   CKR_DEVICE_MEMORY, ErrorKind::hsm);
 }
 
 }  // namespace jitsuin::hsm::agent

@@ -149,6 +149,9 @@ TokenInfo read_info(ModuleState& m, std::size_t i) {
   t.so_pin_count_low = ti.flags & CKF_SO_PIN_COUNT_LOW;
   t.so_pin_final_try = ti.flags & CKF_SO_PIN_FINAL_TRY;
   t.so_pin_locked = ti.flags & CKF_SO_PIN_LOCKED;
+  t.so_pin_to_be_changed = ti.flags & CKF_SO_PIN_TO_BE_CHANGED;
+  if (ti.ulMinPinLen != CK_UNAVAILABLE_INFORMATION) t.min_pin_len = ti.ulMinPinLen;
+  if (ti.ulMaxPinLen != CK_UNAVAILABLE_INFORMATION && ti.ulMaxPinLen >= ti.ulMinPinLen) t.max_pin_len = ti.ulMaxPinLen;
   return t;
 }
 
@@ -368,7 +371,7 @@ void Token::login_role(const std::string& pin, bool so) {
   if (rv == CKR_PIN_INCORRECT)
     fail(who + t.label + "' (" + pin_state(t, so) + ")", rv, ErrorKind::unauthenticated);
   if (rv == CKR_PIN_LOCKED)
-    fail(who + t.label + "'" + (so ? ": the SO PIN is locked; the token must be replaced" : ""), rv,
+    fail(who + t.label + "'" + (so ? ": the admin (SO) PIN is locked; the token must be replaced" : ""), rv,
          ErrorKind::forbidden);
   if (rv == CKR_PIN_LEN_RANGE || rv == CKR_PIN_INVALID)
     fail(who + t.label + "'", rv, ErrorKind::unauthenticated);
@@ -411,8 +414,10 @@ void Token::initialize(const std::string& so_pin, const std::string& label, cons
     if (rv == CKR_PIN_INCORRECT)
       fail("cannot initialise token '" + t.label + "': the admin (SO) PIN is wrong (" + pin_state(t, true) + ")", rv,
            ErrorKind::unauthenticated);
-    fail("cannot initialise token '" + t.label + "'", rv,
-         rv == CKR_PIN_LOCKED ? ErrorKind::forbidden : ErrorKind::hsm);
+    if (rv == CKR_PIN_LOCKED)
+      fail("cannot initialise token '" + t.label + "': the admin (SO) PIN is locked; the token must be replaced", rv,
+           ErrorKind::forbidden);
+    fail("cannot initialise token '" + t.label + "'", rv);
   }
   RawSession raw(*m_, slot_id);
   rv = m_->fl->C_Login(raw.handle(), CKU_SO, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(so_pin.data())),
@@ -466,6 +471,17 @@ void Token::unblock_user_pin(const std::string& so_pin, const std::string& new_u
     throw;
   }
   reset_login_locked();
+}
+
+bool Token::can_generate(KeyAlgorithm alg) const {
+  CK_ULONG bits = alg == KeyAlgorithm::rsa2048 ? 2048 : alg == KeyAlgorithm::rsa3072 ? 3072
+                  : alg == KeyAlgorithm::rsa4096 ? 4096 : 0;
+  std::lock_guard lock(m_->mu);
+  CK_MECHANISM_INFO mi{};
+  CK_RV rv = m_->fl->C_GetMechanismInfo(PKCS11_get_slotid_from_slot(m_->slot(slot_index_)),
+                                        bits ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, &mi);
+  if (rv != CKR_OK || !(mi.flags & CKF_GENERATE_KEY_PAIR)) return false;
+  return !bits || mi.ulMaxKeySize == 0 || (mi.ulMinKeySize <= bits && bits <= mi.ulMaxKeySize);
 }
 
 PrivateKey Token::generate_key(KeyAlgorithm alg, const std::string& label, const Bytes& id) {

@@ -4,6 +4,10 @@
 # configuration exported as SOFTHSM2_CONF, initialised with the agent (admin PIN etoken-admin-1234,
 # user PIN etoken-user-5678). download_pin ADDRESS: the download PIN mailed to
 # ADDRESS, from the maildir $etoken_maildir the SMTP sink writes (decoded by Python's email package).
+# etoken_served_application: the SMTP sink and config (sink_config.sh), the CA and staff in
+# $work/home ($home), application 1 (Taro Yamada, one token) approved with its application PIN in
+# app1.pin and the notice delivered, a CRL, and jitsuind serving ($HTTPS_URL, $ROOT_PEM); `ra WHO ...`
+# runs the RA CLI as suzuki or takahashi.
 etoken_softhsm() {
   mkdir -p "$1/tokens"
   printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/$1/tokens" >"$1/softhsm2.conf"
@@ -24,4 +28,32 @@ download_pin() {
   done
   [ -n "$f" ] || { echo "no download PIN mail for $1" >&2; return 1; }
   $PY "$SOURCE_DIR/tests/ra/decode_mail.py" "$f" | jq -r .body | grep -m1 -oP '(Download PIN|ダウンロードPIN): \K\S+'
+}
+etoken_served_application() {
+  home="$work/home"
+  etoken_maildir="$work/maildir"
+  source "$SOURCE_DIR/tests/enroll/ra_fixture.sh"
+  source "$SOURCE_DIR/tests/enroll/sink_config.sh"
+  sink_and_config
+  ra_fixture_files
+  ra_staff "$home"
+  ra() { JITSUIN_SESSION_FILE="$work/$1.session" "$JITSUIN" --home "$home" ra "${@:2}"; }
+  local who
+  for who in suzuki takahashi; do
+    JITSUIN_SESSION_FILE="$work/$who.session" "$JITSUIN" --home "$home" login --user "$who" --password-file "$who.pw" >/dev/null
+  done
+  jq ".token_quantity = 1" bundle.json >bundle1.json
+  ra suzuki bundle-create --file bundle1.json >/dev/null
+  ra suzuki document-add --bundle 1 --kind registration_current --issued "$(days_ago '10 days')" >/dev/null
+  ra suzuki document-add --bundle 1 --kind representative_seal --issued "$(days_ago '10 days')" >/dev/null
+  ra suzuki document-add --bundle 1 --application 1 --kind residence_record --issued "$(days_ago '20 days')" >/dev/null
+  ra suzuki document-add --bundle 1 --application 1 --kind personal_seal --issued "$(days_ago '20 days')" >/dev/null
+  ra suzuki check --bundle 1 >check.out 2>&1 || fail "check: $(cat check.out)"
+  ra takahashi approve --bundle 1 >/dev/null || fail "approve after: $(cat check.out)"
+  ra suzuki issue-pin --application 1 --no-letter --json | jq -r .pin >app1.pin
+  ra suzuki mail-sent --application 1 --tracking 1234-5678-9001 >/dev/null
+  ra suzuki mail-event --tracking 1234-5678-9001 --event delivered >/dev/null
+  "$JITSUIN" --home "$home" crl publish >/dev/null
+  start_jitsuind "$home" server
+  pids[server]=$JITSUIND_PID
 }

@@ -4,7 +4,7 @@
 # is gone once the module is opened again. Here the applicant's eToken (a SoftHSM2 token of its own)
 # runs `jitsuin token enroll` with RLIMIT_FSIZE of 1 KiB (`ulimit -f 1`, SIGXFSZ ignored, in a
 # subshell): the P-256 key's object files fit, the certificate's do not. The agent reads the
-# certificate and chain back through a fresh module and must say the token is full (en and ja),
+# certificate and chain back in a new process (jitsuin token show --login --json) and must say the token is full (en and ja),
 # exit non-zero and not claim the certificate is on the token. Then, without the limit, the same
 # enroll with the same download PIN completes (collect is idempotent: the same certificate, no second
 # one), and `openssl verify` accepts the certificate read back with pkcs11-tool.
@@ -15,34 +15,10 @@ source "$here/ops_lib.sh" token_full_test "$@"
 unset JITSUIN_TEST_NOW SOFTHSM2_CONF
 show_on_failure=(server.err sink.err)
 MODULE=/usr/lib/softhsm/libsofthsm2.so
-home="$work/home"
-source "$here/ra_fixture.sh"
-source "$here/sink_config.sh"
-sink_and_config
-ra_fixture_files
-ra_staff "$home"
-ra() { JITSUIN_SESSION_FILE="$work/$1.session" "$JITSUIN" --home "$home" ra "${@:2}"; }
-for who in suzuki takahashi; do
-  JITSUIN_SESSION_FILE="$work/$who.session" "$JITSUIN" --home "$home" login --user "$who" --password-file "$who.pw" >/dev/null
-done
-jq ".token_quantity = 1" bundle.json >bundle1.json
-ra suzuki bundle-create --file bundle1.json >/dev/null
-ra suzuki document-add --bundle 1 --kind registration_current --issued "$(days_ago '10 days')" >/dev/null
-ra suzuki document-add --bundle 1 --kind representative_seal --issued "$(days_ago '10 days')" >/dev/null
-ra suzuki document-add --bundle 1 --application 1 --kind residence_record --issued "$(days_ago '20 days')" >/dev/null
-ra suzuki document-add --bundle 1 --application 1 --kind personal_seal --issued "$(days_ago '20 days')" >/dev/null
-ra suzuki check --bundle 1 >check.out 2>&1 || fail "check: $(cat check.out)"
-ra takahashi approve --bundle 1 >/dev/null || fail "approve after: $(cat check.out)"
-ra suzuki issue-pin --application 1 --no-letter --json | jq -r .pin >app1.pin
-ra suzuki mail-sent --application 1 --tracking 1234-5678-9001 >/dev/null
-ra suzuki mail-event --tracking 1234-5678-9001 --event delivered >/dev/null
-"$JITSUIN" --home "$home" crl publish >/dev/null
-start_jitsuind "$home" server
-pids[server]=$JITSUIND_PID
+source "$here/etoken_lib.sh"
+etoken_served_application
 check "application 1 (Yamada) approved, notice delivered; jitsuind on $HTTPS_URL"
 
-source "$here/etoken_lib.sh"
-etoken_maildir="$work/maildir"
 etoken_init
 objects() { pkcs11-tool --module "$MODULE" --token-label etoken --login --pin etoken-user-5678 --list-objects 2>/dev/null; }
 certs_in_db() { sqlite3 "$home/jitsuin.db" 'SELECT count(*) FROM certificates'; }

@@ -12,11 +12,15 @@
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 #include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <set>
 #include <iostream>
@@ -106,6 +110,14 @@ void confirm(const Args& a, const std::string& question) {
   if (line != "yes") throw Error(ErrorKind::invalid_input, "not confirmed; nothing was changed");
 }
 
+// "(4 to 8 half-width characters)": the project's rule narrowed by what the token reports.
+std::string pin_rule(const hsm::agent::TokenState& t) {
+  unsigned long min = std::max<unsigned long>(4, t.min_pin_len);
+  if (t.max_pin_len && t.max_pin_len >= min)
+    return " (" + std::to_string(min) + " to " + std::to_string(t.max_pin_len) + " half-width characters): ";
+  return " (at least " + std::to_string(min) + " half-width characters): ";
+}
+
 void warn_same(const std::string& user_pin, const std::string& so_pin) {
   if (user_pin == so_pin)
     std::cerr << "warning: the user PIN and the admin (SO) PIN are the same; different PINs are recommended "
@@ -157,7 +169,17 @@ json state_json(const hsm::agent::TokenState& t) {
           {"so_pin_count_low", t.so_pin_count_low},
           {"so_pin_final_try", t.so_pin_final_try},
           {"so_pin_locked", t.so_pin_locked},
+          {"so_pin_to_be_changed", t.so_pin_to_be_changed},
+          {"min_pin_length", t.min_pin_len},
+          {"max_pin_length", t.max_pin_len ? json(t.max_pin_len) : json(nullptr)},
           {"uri", t.uri}};
+}
+
+// One object of `token show --json`; certificates with the SHA-256 fingerprint of their DER.
+json object_json(const hsm::agent::TokenObject& o) {
+  json j = {{"kind", o.kind}, {"label", o.label}, {"id", to_hex(o.id)}, {"detail", o.detail}, {"not_after", o.not_after}};
+  if (!o.der.empty()) j["sha256"] = to_hex(sha256(o.der));
+  return j;
 }
 
 void print_objects(const std::vector<hsm::agent::TokenObject>& objects) {
@@ -334,6 +356,74 @@ std::vector<hsm::agent::TokenObject> leftovers(AgentToken& t, std::int64_t appli
   return out;
 }
 
+// `jitsuin token show --login --json` of this token, run as a new process with the user PIN on a
+// pipe (fd 3): the view of the next program that opens the token.
+json listing_by_new_process(const Args& a, const hsm::agent::TokenState& st, const std::string& user_pin) {
+  int pin[2], out[2];
+  if (pipe2(pin, O_CLOEXEC) != 0) throw Error(ErrorKind::io, "cannot make a pipe");
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    ::close(pin[0]);
+    ::close(pin[1]);
+    throw Error(ErrorKind::io, "cannot make a pipe");
+  }
+  std::vector<std::string> args = {"jitsuin", "token", "show", "--module", module_of(a), "--token", st.uri,
+                                   "--login", "--json", "--pin-fd", "3"};
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pin[0], 3);
+  posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(pin[0]);
+  ::close(out[1]);
+  std::string text;
+  if (rc == 0) {
+    std::string line = user_pin + "\n";
+    (void)!::write(pin[1], line.data(), line.size());
+  }
+  ::close(pin[1]);
+  char buf[4096];
+  ssize_t n;
+  while (rc == 0 && (n = ::read(out[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  if (rc != 0) throw Error(ErrorKind::io, std::string("cannot start a process to read the token back: ") + std::strerror(rc));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  json listing = json::parse(text, nullptr, false);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || listing.is_discarded())
+    throw Error(ErrorKind::hsm, "reading token '" + st.label + "' back in a new process failed; run `jitsuin token show --login` to see what it holds");
+  return listing;
+}
+
+// A module may acknowledge a write it could not keep (SoftHSM2 answers CKR_OK when its token folder
+// cannot grow; the object is gone once the module is opened again), so what was written is read
+// back by a new process. (Not by finalising and loading the module again in this one: opencryptoki
+// 3.8 crashes in a second C_Initialize.) Anything missing is "token full".
+void require_stored(const Args& a, const hsm::agent::TokenState& st, const std::string& user_pin, const Bytes& key_id,
+                    X509* cert, const std::vector<X509*>& chain) {
+  json listing = listing_by_new_process(a, st, user_pin);
+  auto has = [&](const std::string& kind, const std::string& field, const std::string& value) {
+    for (const auto& o : listing.value("objects", json::array()))
+      if (o.value("kind", "") == kind && o.value(field, "") == value) return true;
+    return false;
+  };
+  auto fingerprint = [](X509* c) { return to_hex(sha256(ossl::cert_der(c))); };
+  std::string missing;
+  if (!has("private key", "id", to_hex(key_id))) missing = "the private key " + to_hex(key_id);
+  if (missing.empty() && !has("certificate", "sha256", fingerprint(cert))) missing = "the certificate";
+  for (X509* ca : chain)
+    if (missing.empty() && !has("certificate", "sha256", fingerprint(ca)))
+      missing = "the CA certificate '" + ossl::name_to_string(X509_get_subject_name(ca)) + "'";
+  if (!missing.empty())
+    throw Error(ErrorKind::hsm, "read back by a new process, " + missing + " is not on token '" + st.label + "' -- " +
+                                    hsm::agent::token_full_message(st.label));
+}
+
 // The enrollment of EN-2 on an opened token. PIN order on --pin-fd: application PIN, token user
 // PIN, download PIN (more download PINs after a wrong one).
 int run_enroll(const EnrollOptions& o, const Args& a, AgentToken& token, PinReader& pins) {
@@ -387,9 +477,19 @@ int run_enroll(const EnrollOptions& o, const Args& a, AgentToken& token, PinRead
     std::vector<std::string> allowed;
     for (const auto& k : status.value("key_algorithms", json::array())) allowed.push_back(k.get<std::string>());
     if (allowed.empty()) allowed = {"p256"};
-    std::string alg = a.get("algorithm").value_or(allowed.front());
+    // The profile's first algorithm the token can make, unless --algorithm names one.
+    auto can = [&](const std::string& alg) { return token.can_generate(hsm::parse_key_algorithm(alg)); };
+    auto usable = std::find_if(allowed.begin(), allowed.end(), can);
+    std::string alg = a.get("algorithm").value_or(usable != allowed.end() ? *usable : allowed.front());
     if (std::find(allowed.begin(), allowed.end(), alg) == allowed.end())
       throw Error(ErrorKind::invalid_input, "the profile of this application allows only: " + json(allowed).dump());
+    if (!can(alg))
+      throw Error(ErrorKind::invalid_input,
+                  "token '" + st.label + "' (" + st.manufacturer + " " + st.model + ") cannot generate " + alg +
+                      " keys" + (usable != allowed.end() ? "; it can make " + *usable + " (--algorithm " + *usable + ")"
+                                                         : "; the profile allows only " + json(allowed).dump() +
+                                                               ": use a token that supports one of them") +
+                      ". Nothing was sent to the server.");
     auto key = token.generate_key_and_csr(hsm::parse_key_algorithm(alg), key_label(o.application),
                                           key_label(o.application));
     std::cout << "generated " << key.description << " key on the token (id " << to_hex(key.id) << ")\n";
@@ -434,7 +534,7 @@ int run_enroll(const EnrollOptions& o, const Args& a, AgentToken& token, PinRead
   std::vector<X509*> raw;
   for (auto& c : chain) raw.push_back(c.get());
   token.store_certificates(*key_id, key_label(o.application), cert.get(), raw);
-  token.verify_stored(user_pin, *key_id, cert.get(), raw);   // a token may accept a write it cannot keep
+  require_stored(a, st, user_pin, *key_id, cert.get(), raw);   // a token may accept a write it cannot keep
   std::cout << "certificate " << issued.value("serial", "") << " (" << ossl::name_to_string(X509_get_subject_name(cert.get()))
             << ", valid until " << issued.value("not_after", "?") << ") is on token '" << st.label
             << "' with the key's id " << to_hex(*key_id) << ", with its chain of " << chain.size() << "\n";
@@ -476,8 +576,7 @@ int show_cmd(const GlobalOptions&, const std::vector<std::string>& argv) {
     json out = state_json(st);
     out["objects"] = json::array();
     for (const auto& o : objects)
-      out["objects"].push_back(
-          {{"kind", o.kind}, {"label", o.label}, {"id", to_hex(o.id)}, {"detail", o.detail}, {"not_after", o.not_after}});
+      out["objects"].push_back(object_json(o));
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -502,10 +601,13 @@ void initialise(const Args& a, AgentToken& token, PinReader& pins, const std::st
     confirm(a, "Initialise token '" + st.label + "'?");
   }
   std::optional<std::string> current;
-  if (st.initialized) current = pins.existing("current admin (SO) PIN of '" + st.label + "': ");
-  std::string so = pins.chosen("new admin (SO) PIN (at least 4 half-width characters): ");
+  if (st.initialized)
+    current = pins.existing("current admin (SO) PIN of '" + st.label + "': ");
+  else if (a.flag("factory-admin-pin"))   // the maker's SO PIN opens C_InitToken; then it is replaced
+    current = pins.existing("the admin (SO) PIN the token's maker set (its documentation names it): ");
+  std::string so = pins.chosen("new admin (SO) PIN" + pin_rule(st));
   hsm::check_pin_policy(so, "admin (SO) PIN");
-  std::string user = pins.chosen("new user PIN (at least 4 half-width characters): ");
+  std::string user = pins.chosen("new user PIN" + pin_rule(st));
   hsm::check_pin_policy(user, "user PIN");
   warn_same(user, so);
   token.initialize(current, so, label, user);
@@ -513,7 +615,7 @@ void initialise(const Args& a, AgentToken& token, PinReader& pins, const std::st
 }
 
 int init_cmd(const GlobalOptions&, const std::vector<std::string>& argv) {
-  Args a(argv, with(kTokenOptions, {"label"}), {"yes"});
+  Args a(argv, with(kTokenOptions, {"label"}), {"yes", "factory-admin-pin"});
   auto token = open_token(a, true);
   PinReader pins(a);
   std::string label = a.get("label").value_or(token.state().initialized ? token.state().label : "");
@@ -527,7 +629,7 @@ int set_pin_cmd(const GlobalOptions&, const std::vector<std::string>& argv) {
   auto token = open_token(a);
   PinReader pins(a);
   std::string so = pins.existing("admin (SO) PIN: ");
-  std::string user = pins.chosen("new user PIN (at least 4 half-width characters): ");
+  std::string user = pins.chosen("new user PIN" + pin_rule(token.state()));
   hsm::check_pin_policy(user, "new user PIN");
   warn_same(user, so);
   token.unblock(so, user);
@@ -542,7 +644,7 @@ int change_pin_cmd(const GlobalOptions&, const std::vector<std::string>& argv) {
   bool so = a.flag("so");
   const std::string which = so ? "admin (SO) PIN" : "user PIN";
   std::string old_pin = pins.existing("current " + which + ": ");
-  std::string new_pin = pins.chosen("new " + which + " (at least 4 half-width characters): ");
+  std::string new_pin = pins.chosen("new " + which + pin_rule(token.state()));
   hsm::check_pin_policy(new_pin, ("new " + which).c_str());
   if (new_pin == old_pin) throw Error(ErrorKind::invalid_input, "the new " + which + " is the current one; nothing was changed");
   if (so)
@@ -560,7 +662,7 @@ int unblock_cmd(const GlobalOptions&, const std::vector<std::string>& argv) {
   PinReader pins(a);
   bool locked = token.state().user_pin_locked;
   std::string so = pins.existing("admin (SO) PIN: ");
-  std::string user = pins.chosen("new user PIN (at least 4 half-width characters): ");
+  std::string user = pins.chosen("new user PIN" + pin_rule(token.state()));
   hsm::check_pin_policy(user, "new user PIN");
   warn_same(user, so);
   token.unblock(so, user);
@@ -668,12 +770,15 @@ const CommandRegistrar reg({
      "Shows a token and its objects: keys and certificates with their CKA_ID, label, subject and expiry.\n"
      "--login asks the user PIN to list the private keys too.\n\n" TOKEN_HELP,
      show_cmd},
-    {"token", "init", "token init [--module PATH] [--token SEL] [--label LABEL] [--yes] [--pin-fd N]",
+    {"token", "init", "token init [--module PATH] [--token SEL] [--label LABEL] [--factory-admin-pin] [--yes] [--pin-fd N]",
      "Initialises a token: erases every key and certificate on it (stored certificates are LOST), sets\n"
      "the label, the admin (SO) PIN and the user PIN (at least 4 half-width characters each; different\n"
-     "PINs recommended). Asks for confirmation unless --yes. Without --token: the only initialised\n"
-     "token, else the first uninitialised one (then --label is needed).\n"
-     "--pin-fd order: current admin PIN (only for an initialised token), new admin PIN, new user PIN.\n" TOKEN_HELP,
+     "PINs recommended; the token may allow fewer, e.g. 4 to 8). Asks for confirmation unless --yes.\n"
+     "Without --token: the only initialised token, else the first uninitialised one (then --label is\n"
+     "needed). --factory-admin-pin: a new token whose maker set an admin PIN (opencryptoki's soft token,\n"
+     "many smart cards) needs that PIN to be initialised; it is asked first, then replaced by yours.\n"
+     "--pin-fd order: current admin PIN (for an initialised token, or the maker's with\n"
+     "--factory-admin-pin), new admin PIN, new user PIN.\n" TOKEN_HELP,
      init_cmd},
     {"token", "set-pin", "token set-pin [--module PATH] [--token SEL] [--pin-fd N]",
      "Sets a new user PIN with the admin (SO) PIN, for a forgotten user PIN. Warns when both are the same.\n"
@@ -692,7 +797,8 @@ const CommandRegistrar reg({
      "[--token SEL] [--pin-fd N]",
      "Enrolls an approved application onto the token: asks the application PIN (申請PIN, from the approval\n"
      "notice) and checks it with the server (enroll.status), asks the token's user PIN, generates the key\n"
-     "on the token (sensitive, never extractable; the algorithm the profile allows, first by default),\n"
+     "on the token (sensitive, never extractable; by default the profile's first algorithm the token\n"
+     "can make, e.g. rsa2048 on a token without EC mechanisms),\n"
      "sends its PKCS#10 request (enroll.start), says where the download PIN (ダウンロードPIN) was mailed,\n"
      "asks it, fetches certificate and chain (enroll.collect), checks that the certificate is for the key\n"
      "and chains to the root, and writes both onto the token, the certificate with the key's CKA_ID.\n"

@@ -38,6 +38,10 @@ struct TokenState {
   bool initialized = false, user_pin_initialized = false;
   bool user_pin_count_low = false, user_pin_final_try = false, user_pin_locked = false;
   bool so_pin_count_low = false, so_pin_final_try = false, so_pin_locked = false;
+  /// CKF_SO_PIN_TO_BE_CHANGED as the token reports it: opencryptoki because its admin PIN is the
+  /// maker's default, SoftHSM2 on every new token (which has no admin PIN yet). Not a rule to act on.
+  bool so_pin_to_be_changed = false;
+  unsigned long min_pin_len = 0, max_pin_len = 0;   ///< PIN lengths the token accepts (0: not reported)
   std::string uri;   ///< RFC 7512: pkcs11:model=...;manufacturer=...;serial=...;token=...
 };
 
@@ -84,7 +88,10 @@ class AgentToken {
   std::vector<TokenObject> objects(const std::optional<std::string>& user_pin);
 
   /// Initialises the token: every object is destroyed, the label set, the user PIN set. An
-  /// initialised token needs its current SO PIN (PKCS#11 C_InitToken); new_so_pin then replaces it.
+  /// initialised token, or a new one whose maker set an SO PIN (opencryptoki, many smart cards),
+  /// needs its current SO PIN (PKCS#11 C_InitToken); new_so_pin then replaces it. A new token that
+  /// refuses new_so_pin gets a message naming `token init --factory-admin-pin`. PINs outside the
+  /// token's reported length range are refused before the token is touched.
   void initialize(const std::optional<std::string>& current_so_pin, const std::string& new_so_pin,
                   const std::string& label, const std::string& user_pin);
   void change_user_pin(const std::string& old_pin, const std::string& new_pin);
@@ -97,6 +104,9 @@ class AgentToken {
   /// Generates a key pair on the token (sensitive, never extractable, token objects, a fresh
   /// random CKA_ID, the label) and a PKCS#10 request with subject CN=common_name signed by it.
   NewKey generate_key_and_csr(KeyAlgorithm alg, const std::string& label, const std::string& common_name);
+  /// Whether the token can generate a key pair of this algorithm (opencryptoki's soft token of
+  /// Debian 12 has no EC mechanisms, for one).
+  bool can_generate(KeyAlgorithm alg) const;
   /// Whether the certificate's public key is that of the private key with this CKA_ID.
   bool key_matches(const Bytes& id, X509* cert);
   /// Writes the end-entity certificate with the key's CKA_ID and `label`, and each chain
@@ -105,14 +115,6 @@ class AgentToken {
   void store_certificates(const Bytes& key_id, const std::string& label, X509* cert, const std::vector<X509*>& chain);
   /// DER of every certificate on the token.
   std::vector<Bytes> certificates();
-  /// Reads back what store_certificates wrote through a fresh module: this token's module is
-  /// finalised and loaded again (the AgentToken must be its only user in the process), the same
-  /// token opened, the user logged in, and the private key with key_id and the DER of the
-  /// certificate and of each chain certificate looked for. A module may acknowledge a write it
-  /// could not keep (SoftHSM2 answers CKR_OK when its token folder cannot grow, and the object is
-  /// gone once the module is re-opened): anything missing throws HsmError(CKR_DEVICE_MEMORY) with
-  /// token_full_message().
-  void verify_stored(const std::string& user_pin, const Bytes& key_id, X509* cert, const std::vector<X509*>& chain);
 
  private:
   AgentToken(std::unique_ptr<Token> t, std::filesystem::path module);

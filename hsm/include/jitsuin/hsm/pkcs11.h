@@ -46,6 +46,8 @@ struct TokenInfo {
   bool so_pin_count_low = false;
   bool so_pin_final_try = false;
   bool so_pin_locked = false;
+  bool so_pin_to_be_changed = false;   ///< the SO PIN is the maker's default (CKF_SO_PIN_TO_BE_CHANGED)
+  unsigned long min_pin_len = 0, max_pin_len = 0;   ///< as the token reports them (0: not reported)
   std::string uri() const;   ///< pkcs11:model=...;manufacturer=...;serial=...;token=...
 };
 
@@ -113,6 +115,9 @@ class Token {
   /// Generates a key pair on the token (needs a user login). The private key is sensitive and
   /// never extractable. Refuses an id already in use.
   PrivateKey generate_key(KeyAlgorithm alg, const std::string& label, const Bytes& id);
+  /// Whether the token offers the key-pair generation mechanism for alg (C_GetMechanismInfo:
+  /// CKF_GENERATE_KEY_PAIR, and for RSA the modulus size within the reported range).
+  bool can_generate(KeyAlgorithm alg) const;
   /// Finds a private key by label and/or id (needs a user login). Throws not_found.
   PrivateKey find_key(const std::optional<std::string>& label, const std::optional<Bytes>& id);
   /// Finds a private key named by a URI's object/id attributes.
