@@ -144,6 +144,30 @@ TEST(SmimeCoupon, OrderApplyEnrollCollect) {
   EXPECT_EQ(shown.coupons.at(1).status, "unused");
 }
 
+// CA-2 makes S/MIME a 1-year certificate (the shipped smime profile: max_days 365, so
+// secure-mail-2y is refused above). An operator whose policy allows 2 years raises the profile's
+// max_days; then the 2-year product is ordered and its certificate runs 730 days.
+TEST(SmimeCoupon, TwoYearProductWhenTheProfileAllowsIt) {
+  CouponFixture f;
+  auto dir = f.caf->home.path() / "profiles-2y";
+  std::filesystem::copy(f.caf->config.ca.profiles_dir, dir);
+  auto profile = nlohmann::json::parse(read_file(dir / "smime.json"));
+  profile["validity"]["max_days"] = 730;
+  test::write_text(dir / "smime.json", profile.dump(2));
+  f.caf->config.ca.profiles_dir = dir;
+  f.caf->ca = std::make_unique<ca::CertificateAuthority>(f.caf->config, *f.caf->db, *f.caf->keys, [&f] { return f.now; });
+
+  auto created = create_coupon_order(f.ctx, *f.alice, {"Sakura Kensetsu 総務部", "buyer@sakura.example.jp", "secure-mail-2y", 1, 180, ""});
+  EXPECT_EQ(created.order.validity_years, 2);
+  auto applied = apply_with_coupon(f.ctx, {created.codes[0], "Hanako Suzuki", "", "", "hanako@example.jp"}, "enroll:test");
+  auto issued = f.through(applied.application_id);
+  int days = 0, seconds = 0;
+  ASSERT_EQ(ASN1_TIME_diff(&days, &seconds, X509_get0_notBefore(issued.certificate.get()),
+                           X509_get0_notAfter(issued.certificate.get())), 1);
+  EXPECT_EQ(days, 730);
+  EXPECT_EQ(san_emails(issued.certificate.get()), std::vector<std::string>{"hanako@example.jp"});
+}
+
 TEST(SmimeCoupon, BadInputChangesNothing) {
   CouponFixture f;
   auto& ctx = f.ctx;
