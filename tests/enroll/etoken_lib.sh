@@ -7,7 +7,9 @@
 # etoken_served_application: the SMTP sink and config (sink_config.sh), the CA and staff in
 # $work/home ($home), application 1 (Taro Yamada, one token) approved with its application PIN in
 # app1.pin and the notice delivered, a CRL, and jitsuind serving ($HTTPS_URL, $ROOT_PEM); `ra WHO ...`
-# runs the RA CLI as suzuki or takahashi.
+# runs the RA CLI as suzuki or takahashi. etoken_cert_verifies MODULE TOKEN KEY-ID: the certificate
+# with the key's ID, read off the token with pkcs11-tool into cert.pem, passes `openssl verify` with
+# the CA certificates from jitsuind's plain-HTTP publication point and is Taro Yamada's.
 etoken_softhsm() {
   mkdir -p "$1/tokens"
   printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/$1/tokens" >"$1/softhsm2.conf"
@@ -56,4 +58,16 @@ etoken_served_application() {
   "$JITSUIN" --home "$home" crl publish >/dev/null
   start_jitsuind "$home" server
   pids[server]=$JITSUIND_PID
+}
+etoken_cert_verifies() {
+  pkcs11-tool --module "$1" --token-label "$2" --read-object --type cert --id "$3" -o cert.der >/dev/null 2>&1 ||
+    fail "no certificate with the key's ID $3 on token '$2'"
+  openssl x509 -inform der -in cert.der -out cert.pem
+  local ca
+  for ca in issuing root; do
+    curl -sS --fail "$HTTP_URL/ca/$ca.crt" -o "$ca.der" || fail "GET /ca/$ca.crt"
+    openssl x509 -inform der -in "$ca.der" -out "$ca.pem"
+  done
+  openssl verify -CAfile root.pem -untrusted issuing.pem cert.pem >verify.out 2>&1 || fail "openssl verify: $(cat verify.out)"
+  openssl x509 -in cert.pem -noout -subject | grep -q "Taro Yamada" || fail "not Yamada's certificate"
 }

@@ -127,19 +127,11 @@ key_id="$(awk '/^Private Key Object/{k=1} k && /ID:/{print $2; exit}' objects.tx
 grep -A8 '^Private Key Object' objects.txt | grep -q "never extractable" || fail "the key is extractable: $(cat objects.txt)"
 grep -A8 '^Private Key Object' objects.txt | grep -qw "sensitive" || fail "the key is not sensitive: $(cat objects.txt)"
 [ "$(grep -c '^Certificate Object' objects.txt)" = 3 ] || fail "expected the certificate and 2 CA certificates: $(cat objects.txt)"
-pkcs11-tool --module "$MODULE" --token-label etoken --read-object --type cert --id "$key_id" -o cert.der >/dev/null 2>&1 ||
-  fail "no certificate with the key's ID $key_id: $(cat objects.txt)"
 pct="$(sed 's/../%&/g' <<<"$key_id")"
 ! GNUTLS_PIN=etoken-user-5678 p11tool --provider "$MODULE" --login --export "pkcs11:token=etoken;id=$pct;type=private" \
   >/dev/null 2>&1 || fail "p11tool exported the private key"
-openssl x509 -inform der -in cert.der -out cert.pem
 # The CA certificates as relying parties get them: from jitsuind's plain-HTTP publication point.
-for ca in issuing root; do
-  curl -sS --fail "$HTTP_URL/ca/$ca.crt" -o "$ca.der" || fail "GET /ca/$ca.crt"
-  openssl x509 -inform der -in "$ca.der" -out "$ca.pem"
-done
-openssl verify -CAfile root.pem -untrusted issuing.pem cert.pem >verify.out 2>&1 || fail "openssl verify: $(cat verify.out)"
-openssl x509 -in cert.pem -noout -subject | grep -q "Taro Yamada" || fail "not Yamada's certificate"
+etoken_cert_verifies "$MODULE" etoken "$key_id"
 # The certificate is for the key on the token: the public key pkcs11-tool reads matches.
 pkcs11-tool --module "$MODULE" --token-label etoken --read-object --type pubkey --id "$key_id" -o pub.der >/dev/null 2>&1
 cmp <(openssl pkey -pubin -inform der -in pub.der -outform der 2>/dev/null) <(openssl x509 -in cert.pem -noout -pubkey |

@@ -52,13 +52,5 @@ grep -q "is on token 'etoken' with the key's id" again.out || fail "no certifica
 objects >objects.txt
 key_id="$(awk '/^Private Key Object/{k=1} k && /ID:/{print $2; exit}' objects.txt)"
 [ "$(grep -c '^Private Key Object' objects.txt)" = 1 ] || fail "not one key: $(cat objects.txt)"
-pkcs11-tool --module "$MODULE" --token-label etoken --read-object --type cert --id "$key_id" -o cert.der >/dev/null 2>&1 ||
-  fail "no certificate with the key's ID $key_id: $(cat objects.txt)"
-openssl x509 -inform der -in cert.der -out cert.pem
-for ca in issuing root; do
-  curl -sS --fail "$HTTP_URL/ca/$ca.crt" -o "$ca.der" || fail "GET /ca/$ca.crt"
-  openssl x509 -inform der -in "$ca.der" -out "$ca.pem"
-done
-openssl verify -CAfile root.pem -untrusted issuing.pem cert.pem >verify.out 2>&1 || fail "openssl verify: $(cat verify.out)"
-openssl x509 -in cert.pem -noout -subject | grep -q "Taro Yamada" || fail "not Yamada's certificate"
+etoken_cert_verifies "$MODULE" etoken "$key_id"
 check "without the limit the same enroll (same download PIN) completes: the one certificate, openssl verify OK"

@@ -139,15 +139,7 @@ key_id="$(awk '/^Private Key Object/{k=1} k && /ID:/{print $2; exit}' objects.tx
 [ "$(grep -c '^Private Key Object' objects.txt)" = 1 ] && [ -n "$key_id" ] || fail "not one key: $(cat objects.txt)"
 awk '/^Private Key Object/{k=1} k && /Access:/{print; exit}' objects.txt | grep -q "sensitive, always sensitive, never extractable" ||
   fail "the private key is extractable or not sensitive: $(cat objects.txt)"
-p11 --token-label applicant --read-object --type cert --id "$key_id" -o cert.der >/dev/null 2>&1 ||
-  fail "no certificate with the key's ID $key_id: $(cat objects.txt)"
-openssl x509 -inform der -in cert.der -out cert.pem
-for ca in issuing root; do
-  curl -sS --fail "$HTTP_URL/ca/$ca.crt" -o "$ca.der" || fail "GET /ca/$ca.crt"
-  openssl x509 -inform der -in "$ca.der" -out "$ca.pem"
-done
-openssl verify -CAfile root.pem -untrusted issuing.pem cert.pem >verify.out 2>&1 || fail "openssl verify: $(cat verify.out)"
-openssl x509 -in cert.pem -noout -subject | grep -q "Taro Yamada" || fail "not Yamada's certificate"
+etoken_cert_verifies "$MODULE" applicant "$key_id"
 openssl x509 -in cert.pem -noout -text | grep -q "Public-Key: (2048 bit)" || fail "not an RSA-2048 key"
 [ "$(ra suzuki application-show --id 1 --json | jq -r .state)" = issued ] || fail "application 1 is not issued"
 check "token enroll on opencryptoki: RSA-2048 key and certificate with one ID, key never extractable, openssl verify OK"
