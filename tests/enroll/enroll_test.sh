@@ -25,6 +25,7 @@ ra_fixture_files
 ra_staff "$home"
 
 start_server() {   # start_server [ENV=VALUE...]
+  : >server.out   # emptied before the start: a restart must not read the last run's ports
   env "$@" "$JITSUIND" --home "$home" >server.out 2>server.err &
   pid=$!
   pids[server]=$pid

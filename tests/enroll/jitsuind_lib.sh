@@ -42,6 +42,7 @@ PY
 source "$SOURCE_DIR/tests/enroll/jitsuind_start.sh"
 start() {   # start CONFIG [ENV=VALUE...]: sets pid, tls_port, http_port, https, http
   local config="$1"; shift
+  : >server.out   # emptied before the start: a restart must not read the last run's ports
   env "$@" "$JITSUIND" --home "$home" --config "$config" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
     >server.out 2>server.err &
   pid=$!

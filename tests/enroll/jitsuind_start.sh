@@ -32,6 +32,7 @@ jitsuind_ports() {
 start_jitsuind() {
   local home="$1" out="$2" line
   shift 2
+  : >"$out.out"   # emptied before the start: a restart must not read the last run's ports
   "$JITSUIND" --home "$home" "$@" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >"$out.out" 2>"$out.err" &
   JITSUIND_PID=$!
   line="$(jitsuind_wait "$JITSUIND_PID" "$out.out" "$out.err")"

@@ -12,6 +12,7 @@ show_on_failure=(run.out run.err)
 home="$work/home"
 
 start() {   # runs ./run.sh as a user would, with the home, the built binaries and free ports
+  : >run.out   # emptied before the start: a restart must not read the last run's ports
   JITSUIN_HOME="$home" JITSUIN_SKIP_BUILD=1 JITSUIN_BUILD_DIR="$BINDIR" \
     bash "$SOURCE_DIR/run.sh" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >run.out 2>run.err &
   pid=$!

@@ -30,7 +30,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/ops_lib.sh" token_ock_test "$@"
 unset JITSUIN_TEST_NOW SOFTHSM2_CONF
 show_on_failure=(server.err sink.err slotd.err)
-MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/libopencryptoki.so
+MODULE="/usr/lib/$(gcc -print-multiarch)/pkcs11/libopencryptoki.so"
 [ -e "$MODULE" ] && command -v pkcsslotd >/dev/null ||
   fail "opencryptoki is not installed (scripts/deps.sh installs it)"
 

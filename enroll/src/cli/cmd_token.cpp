@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -358,7 +359,7 @@ std::vector<hsm::agent::TokenObject> leftovers(AgentToken& t, std::int64_t appli
 
 // `jitsuin token show --login --json` of this token, run as a new process with the user PIN on a
 // pipe (fd 3): the view of the next program that opens the token.
-json listing_by_new_process(const Args& a, const hsm::agent::TokenState& st, const std::string& user_pin) {
+json listing_by_new_process(const AgentToken& token, const hsm::agent::TokenState& st, const std::string& user_pin) {
   int pin[2], out[2];
   if (pipe2(pin, O_CLOEXEC) != 0) throw Error(ErrorKind::io, "cannot make a pipe");
   if (pipe2(out, O_CLOEXEC) != 0) {
@@ -366,7 +367,7 @@ json listing_by_new_process(const Args& a, const hsm::agent::TokenState& st, con
     ::close(pin[1]);
     throw Error(ErrorKind::io, "cannot make a pipe");
   }
-  std::vector<std::string> args = {"jitsuin", "token", "show", "--module", module_of(a), "--token", st.uri,
+  std::vector<std::string> args = {"jitsuin", "token", "show", "--module", token.module().string(), "--token", st.uri,
                                    "--login", "--json", "--pin-fd", "3"};
   std::vector<char*> argv;
   for (auto& s : args) argv.push_back(s.data());
@@ -381,9 +382,11 @@ json listing_by_new_process(const Args& a, const hsm::agent::TokenState& st, con
   ::close(pin[0]);
   ::close(out[1]);
   std::string text;
-  if (rc == 0) {
+  if (rc == 0) {   // a child that ended early must not kill this process with SIGPIPE: it says why itself
     std::string line = user_pin + "\n";
+    auto old_handler = std::signal(SIGPIPE, SIG_IGN);
     (void)!::write(pin[1], line.data(), line.size());
+    std::signal(SIGPIPE, old_handler);
   }
   ::close(pin[1]);
   char buf[4096];
@@ -404,9 +407,9 @@ json listing_by_new_process(const Args& a, const hsm::agent::TokenState& st, con
 // cannot grow; the object is gone once the module is opened again), so what was written is read
 // back by a new process. (Not by finalising and loading the module again in this one: opencryptoki
 // 3.8 crashes in a second C_Initialize.) Anything missing is "token full".
-void require_stored(const Args& a, const hsm::agent::TokenState& st, const std::string& user_pin, const Bytes& key_id,
-                    X509* cert, const std::vector<X509*>& chain) {
-  json listing = listing_by_new_process(a, st, user_pin);
+void require_stored(const AgentToken& token, const hsm::agent::TokenState& st, const std::string& user_pin,
+                    const Bytes& key_id, X509* cert, const std::vector<X509*>& chain) {
+  json listing = listing_by_new_process(token, st, user_pin);
   auto has = [&](const std::string& kind, const std::string& field, const std::string& value) {
     for (const auto& o : listing.value("objects", json::array()))
       if (o.value("kind", "") == kind && o.value(field, "") == value) return true;
@@ -534,7 +537,7 @@ int run_enroll(const EnrollOptions& o, const Args& a, AgentToken& token, PinRead
   std::vector<X509*> raw;
   for (auto& c : chain) raw.push_back(c.get());
   token.store_certificates(*key_id, key_label(o.application), cert.get(), raw);
-  require_stored(a, st, user_pin, *key_id, cert.get(), raw);   // a token may accept a write it cannot keep
+  require_stored(token, st, user_pin, *key_id, cert.get(), raw);   // a token may accept a write it cannot keep
   std::cout << "certificate " << issued.value("serial", "") << " (" << ossl::name_to_string(X509_get_subject_name(cert.get()))
             << ", valid until " << issued.value("not_after", "?") << ") is on token '" << st.label
             << "' with the key's id " << to_hex(*key_id) << ", with its chain of " << chain.size() << "\n";

@@ -84,6 +84,8 @@ class AgentToken {
   AgentToken& operator=(AgentToken&&) noexcept;
 
   TokenState state() const;
+  /// The module the token was opened through (--module, or the selector URI's module-path).
+  const std::filesystem::path& module() const { return module_; }
   /// Public objects; with a user PIN also the private ones (logs in).
   std::vector<TokenObject> objects(const std::optional<std::string>& user_pin);
 

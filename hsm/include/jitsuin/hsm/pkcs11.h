@@ -46,7 +46,7 @@ struct TokenInfo {
   bool so_pin_count_low = false;
   bool so_pin_final_try = false;
   bool so_pin_locked = false;
-  bool so_pin_to_be_changed = false;   ///< the SO PIN is the maker's default (CKF_SO_PIN_TO_BE_CHANGED)
+  bool so_pin_to_be_changed = false;   ///< CKF_SO_PIN_TO_BE_CHANGED, as reported
   unsigned long min_pin_len = 0, max_pin_len = 0;   ///< as the token reports them (0: not reported)
   std::string uri() const;   ///< pkcs11:model=...;manufacturer=...;serial=...;token=...
 };
