@@ -113,6 +113,14 @@ void Profile::validate_subject(const config::NameFields& subject) const {
   }
 }
 
+std::vector<std::string> Profile::key_usage_for(const std::string& key_algorithm) const {
+  std::vector<std::string> out = key_usage;
+  const auto& more = key_algorithm.starts_with("rsa") ? key_usage_rsa : key_usage_ec;
+  for (const auto& u : more)
+    if (std::find(out.begin(), out.end(), u) == out.end()) out.push_back(u);
+  return out;
+}
+
 int Profile::validity_days(std::optional<std::int64_t> requested) const {
   std::int64_t days = requested.value_or(default_days);
   JITSUIN_ARG_CHECK(days >= 1, "validity must be at least 1 day");

@@ -259,7 +259,8 @@ void AgentToken::login(const std::string& user_pin) {
 
 bool AgentToken::can_generate(KeyAlgorithm alg) const { return t_->can_generate(alg); }
 
-NewKey AgentToken::generate_key_and_csr(KeyAlgorithm alg, const std::string& label, const std::string& cn) {
+NewKey AgentToken::generate_key_and_csr(KeyAlgorithm alg, const std::string& label, const std::string& cn,
+                                        KeyUses uses) {
   JITSUIN_ARG_CHECK(alg == KeyAlgorithm::p256 || alg == KeyAlgorithm::rsa2048,
                     "the agent generates P-256 or RSA-2048 keys only");
   return guarded([&] {
@@ -267,7 +268,7 @@ NewKey AgentToken::generate_key_and_csr(KeyAlgorithm alg, const std::string& lab
     k.id.resize(16);
     if (RAND_bytes(k.id.data(), static_cast<int>(k.id.size())) != 1) ossl::throw_openssl("no random bytes");
     k.label = label;
-    auto key = t_->generate_key(alg, label, k.id);
+    auto key = t_->generate_key(alg, label, k.id, uses);
     k.description = key.description();
     ossl::Req req(X509_REQ_new());
     if (!req) ossl::throw_openssl("cannot make a request");

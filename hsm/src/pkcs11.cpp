@@ -199,6 +199,11 @@ std::string rv_name(unsigned long rv) {
   return buf;
 }
 
+KeyUses KeyUses::for_key_usage(const std::vector<std::string>& key_usage) {
+  auto has = [&](const char* u) { return std::find(key_usage.begin(), key_usage.end(), u) != key_usage.end(); };
+  return {has("keyEncipherment") || has("dataEncipherment"), has("keyAgreement")};
+}
+
 KeyAlgorithm parse_key_algorithm(const std::string& name) {
   if (name == "rsa2048") return KeyAlgorithm::rsa2048;
   if (name == "rsa3072") return KeyAlgorithm::rsa3072;
@@ -484,7 +489,7 @@ bool Token::can_generate(KeyAlgorithm alg) const {
   return !bits || mi.ulMaxKeySize == 0 || (mi.ulMinKeySize <= bits && bits <= mi.ulMaxKeySize);
 }
 
-PrivateKey Token::generate_key(KeyAlgorithm alg, const std::string& label, const Bytes& id) {
+PrivateKey Token::generate_key(KeyAlgorithm alg, const std::string& label, const Bytes& id, KeyUses uses) {
   JITSUIN_ARG_CHECK(!id.empty() && id.size() <= 64, "key id must be 1-64 bytes");
   JITSUIN_ARG_CHECK(!label.empty(), "key label must not be empty");
   std::lock_guard lock(m_->mu);
@@ -521,14 +526,21 @@ PrivateKey Token::generate_key(KeyAlgorithm alg, const std::string& label, const
     case KeyAlgorithm::p256:
     case KeyAlgorithm::p384: break;
   }
+  CK_BBOOL* decrypt = uses.decrypt ? &yes : &no;
+  CK_BBOOL* derive = uses.derive ? &yes : &no;
   if (bits) {
     mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
     pub.push_back({CKA_MODULUS_BITS, &bits, sizeof bits});
     pub.push_back({CKA_PUBLIC_EXPONENT, exponent, sizeof exponent});
+    pub.push_back({CKA_ENCRYPT, decrypt, sizeof yes});
+    pub.push_back({CKA_WRAP, decrypt, sizeof yes});
+    priv.push_back({CKA_DECRYPT, decrypt, sizeof yes});
+    priv.push_back({CKA_UNWRAP, decrypt, sizeof yes});
   } else {
     mech.mechanism = CKM_EC_KEY_PAIR_GEN;
     params = curve_der(alg);
     pub.push_back({CKA_EC_PARAMS, params.data(), params.size()});
+    priv.push_back({CKA_DERIVE, derive, sizeof yes});
   }
   CK_OBJECT_HANDLE hpub = 0, hpriv = 0;
   CK_RV rv = m_->fl->C_GenerateKeyPair(session.handle(), &mech, pub.data(), pub.size(), priv.data(), priv.size(),

@@ -229,7 +229,9 @@ EnrollmentStatus enrollment_status(RaContext& ctx, std::int64_t id, const std::s
   out.application_id = id;
   out.state = app.state;
   std::tie(out.message, out.message_ja) = next_step(app.state, pin_expired(r, ctx.clock()));
-  out.key_algorithms = profile_key_algorithms(ctx, app.form.profile);
+  auto profile = ca::load_profile(ctx.config.ca.profiles_dir, app.form.profile);
+  out.key_algorithms = profile.key_algorithms;
+  for (const auto& alg : out.key_algorithms) out.key_usage[alg] = profile.key_usage_for(alg);
   if (app.state == State::enrolled)
     if (auto p = pin_in_force(ctx, id)) out.download_pin_expires_at = p->expires_at;
   out.certificate_serial = app.certificate_serial;

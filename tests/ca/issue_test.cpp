@@ -90,6 +90,24 @@ TEST(Issue, SmimeProfileHasOneEmailInSubjectAltName) {
   EXPECT_THROW(issue(*f, openssl_csr(dir.path(), "ec", "k2"), "smime",
                      {{"common_name", "Taro Yamada"}, {"email", "taro@example.jp"}}, 730),
                Error);
+  // Both key types can receive encrypted mail: RSA by key transport, EC by key agreement.
+  auto ec = issue(*f, openssl_csr(dir.path(), "ec", "k3"), "smime", {{"common_name", "Taro Yamada"}, {"email", "taro@example.jp"}});
+  EXPECT_NE(text_of(ec.certificate.get()).find("Digital Signature, Key Agreement"), std::string::npos);
+  std::filesystem::create_directories(dir.path() / "ec");
+  auto ec_files = write_chain(dir.path() / "ec", ec.certificate.get(), f->ca->issuing_certificate(), f->ca->root_certificate());
+  // (openssl's smimeencrypt purpose wants keyEncipherment of every key type: RSA only.)
+  auto enc = run("openssl verify -purpose smimeencrypt -CAfile " + sh_quote(files.root.string()) + " -untrusted " +
+                 sh_quote(files.issuing.string()) + " " + sh_quote(files.leaf.string()));
+  EXPECT_EQ(enc.status, 0) << enc.output;
+  // A mail encrypted to each certificate (openssl cms) is read with its key.
+  for (auto [leaf, key] : {std::pair{files.leaf, dir.path() / "k.key"}, std::pair{ec_files.leaf, dir.path() / "k3.key"}}) {
+    auto r = run("printf 'for your eyes only' | openssl cms -encrypt -aes256 -recip " + sh_quote(leaf.string()) +
+                 " -out " + sh_quote((dir.path() / "m.p7").string()) + " && openssl cms -decrypt -in " +
+                 sh_quote((dir.path() / "m.p7").string()) + " -recip " + sh_quote(leaf.string()) + " -inkey " +
+                 sh_quote(key.string()));
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("for your eyes only"), std::string::npos) << r.output;
+  }
 }
 
 TEST(Issue, TsaProfileHasCriticalTimeStampingUsage) {

@@ -145,6 +145,45 @@ openssl ocsp -issuer issuing.pem -cert hanako2.pem -url "$OCSP_URL" -CAfile root
   fail "the new certificate is not good"
 check "smime.reissue: new certificate for the new address; the old one revoked (superseded) by openssl ocsp"
 
+# ---------------------------------------------------------------- 1b. a holder with a token (the agent)
+# A coupon holder enrolls onto a SoftHSM2 "eToken" with `jitsuin token enroll`: the smime profile's
+# first algorithm, RSA-2048, and a key that may decrypt (the certificate has keyEncipherment), so
+# mail encrypted to the certificate can be read: openssl encrypts a content key to the certificate's
+# public key as S/MIME key transport does, pkcs11-tool decrypts it on the token.
+jitsuin ra smime-order --ordered-by "Sato Shoji" --delivery-email buyer2@example.jp --quantity 1 --json >order2.json
+jq -n --arg c "$(jq -r '.codes[0]' order2.json)" '{coupon: $c, name_romaji: "Jiro Sato", email: "jiro@example.jp"}' |
+  curl -sS --fail-with-body --cacert "$CACERT" --json @- "$API/smime.apply" >applied2.json || fail "apply: $(cat applied2.json)"
+APP2="$(jq .application_id applied2.json)"
+deliver_later
+for _ in $(seq 1 100); do
+  mails | jq -r --arg s "申請番号 $APP2）" 'select(.subject | contains($s)) | .body' | grep '^申請PIN: ' |
+    grep -oE '[0-9A-Z]{4}(-[0-9A-Z]{4}){3}' | tail -n1 >jiro.pin || true
+  [ -s jiro.pin ] && break
+  sleep 0.2
+done
+[ -s jiro.pin ] || fail "no application PIN mail for application $APP2"
+source "$here/etoken_lib.sh"
+etoken_softhsm etoken
+etoken_maildir="$work/maildir"
+agent() { SOFTHSM2_CONF="$work/etoken/softhsm2.conf" "$JITSUIN" token "$@"; }
+p11() { SOFTHSM2_CONF="$work/etoken/softhsm2.conf" pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label etoken \
+  --login --pin etoken-user-5678 "$@"; }
+agent init --label etoken --pin-fd 3 3< <(printf '%s\n' etoken-admin-1234 etoken-user-5678) >init.out 2>&1 || fail "token init: $(cat init.out)"
+agent enroll --server "$HTTPS_URL" --application "$APP2" --ca "$CACERT" --pin-fd 3 \
+  3< <(printf '%s\n' "$(cat jiro.pin)" etoken-user-5678; download_pin jiro@example.jp) >agent.out 2>&1 || fail "token enroll: $(cat agent.out)"
+cat agent.out
+grep -q "generated RSA-2048 key on the token (id [0-9a-f]*), for signing and decrypting" agent.out || fail "the key: $(cat agent.out)"
+key_id="$(grep -oP "with the key's id \K[0-9a-f]+" agent.out)"
+p11 --read-object --type cert --id "$key_id" -o jiro.der >/dev/null 2>&1 || fail "no certificate with the key's ID"
+openssl x509 -inform der -in jiro.der -out jiro.pem
+openssl verify -purpose smimeencrypt -CAfile root.pem -untrusted issuing.pem jiro.pem >/dev/null || fail "openssl verify smimeencrypt"
+[ "$(openssl x509 -in jiro.pem -noout -ext subjectAltName | tail -n +2 | tr -d ' ')" = "email:jiro@example.jp" ] || fail "SAN of jiro.pem"
+openssl x509 -in jiro.pem -noout -pubkey >jiro.pub
+printf 'the content key' | openssl pkeyutl -encrypt -pubin -inkey jiro.pub -pkeyopt rsa_padding_mode:pkcs1 -out key.enc
+p11 --decrypt -m RSA-PKCS --id "$key_id" --input-file key.enc --output-file key.dec >/dev/null 2>&1 || fail "pkcs11-tool --decrypt"
+[ "$(cat key.dec)" = "the content key" ] || fail "decrypted on the token: '$(cat key.dec)'"
+check "token enroll of a coupon application: RSA-2048 key that decrypts, smimeencrypt certificate, a content key decrypted on the token"
+
 # ---------------------------------------------------------------- 2. bad input over HTTP
 call() {   # call NAME JSON: the answer in out.json, the HTTP status printed
   curl -sS --cacert "$CACERT" -o out.json -w '%{http_code}' --json "$2" "$API/$1"

@@ -153,6 +153,59 @@ TEST(AgentToken, Rsa2048KeyCsrAndCertificateWithTheKeysId) {
   enroll_like_the_agent(KeyAlgorithm::rsa2048, "etoken-rsa");
 }
 
+// The token key does what the certificate's keyUsage allows and no more (S/MIME: an RSA key that
+// decrypts, an EC key that derives; a signing certificate's key does neither), as pkcs11-tool sees
+// it; and a message encrypted by openssl to the public key is decrypted on the token.
+TEST(AgentToken, KeysDecryptOrDeriveOnlyWhenTheCertificateAllowsIt) {
+  const std::string label = "etoken-uses";
+  new_token(label, "so-pin-1234", "user-1234");
+  auto t = AgentToken::open(kModule, label);
+  t.login("user-1234");
+  using hsm::KeyUses;
+  auto rsa_enc = t.generate_key_and_csr(KeyAlgorithm::rsa2048, "enc", "enc",
+                                        KeyUses::for_key_usage({"digitalSignature", "keyEncipherment"}));
+  auto rsa_sig = t.generate_key_and_csr(KeyAlgorithm::rsa2048, "sig", "sig",
+                                        KeyUses::for_key_usage({"digitalSignature", "nonRepudiation"}));
+  auto ec_ka = t.generate_key_and_csr(KeyAlgorithm::p256, "ka", "ka", KeyUses::for_key_usage({"digitalSignature", "keyAgreement"}));
+  auto ec_sig = t.generate_key_and_csr(KeyAlgorithm::p256, "ecsig", "ecsig", KeyUses::for_key_usage({"digitalSignature"}));
+  auto usage = [&](const Bytes& id) {
+    for (const auto& block : pkcs11_tool_objects(label, "user-1234", "Private Key Object"))
+      if (contains(block, "ID:         " + to_hex(id))) {
+        auto at = block.find("Usage:");
+        return at == std::string::npos ? std::string() : block.substr(at, block.find('\n', at) - at);
+      }
+    ADD_FAILURE() << "no private key " << to_hex(id);
+    return std::string();
+  };
+  EXPECT_TRUE(contains(usage(rsa_enc.id), "decrypt") && contains(usage(rsa_enc.id), "unwrap")) << usage(rsa_enc.id);
+  EXPECT_FALSE(contains(usage(rsa_sig.id), "decrypt") || contains(usage(rsa_sig.id), "unwrap")) << usage(rsa_sig.id);
+  EXPECT_TRUE(contains(usage(ec_ka.id), "derive")) << usage(ec_ka.id);
+  EXPECT_FALSE(contains(usage(ec_sig.id), "derive")) << usage(ec_sig.id);
+  EXPECT_TRUE(contains(usage(rsa_sig.id), "sign") && contains(usage(ec_sig.id), "sign"));
+
+  // openssl encrypts to the public key of each RSA request (PKCS#1 v1.5, as S/MIME key transport);
+  // pkcs11-tool decrypts with the token key that may, and fails with the one that may not.
+  TempDir dir;
+  for (const auto* k : {&rsa_enc, &rsa_sig}) {
+    auto n = to_hex(k->id);
+    write_text(dir.path() / (n + ".csr"), k->csr_pem);
+    auto enc = run("openssl req -in " + sh_quote((dir.path() / (n + ".csr")).string()) + " -pubkey -noout > " +
+                   sh_quote((dir.path() / (n + ".pub")).string()) + " && printf 'content key' | openssl pkeyutl -encrypt -pubin -inkey " +
+                   sh_quote((dir.path() / (n + ".pub")).string()) + " -pkeyopt rsa_padding_mode:pkcs1 -out " +
+                   sh_quote((dir.path() / (n + ".enc")).string()));
+    ASSERT_EQ(enc.status, 0) << enc.output;
+    auto dec = pkcs11_tool(label, "user-1234", "--decrypt -m RSA-PKCS --id " + n + " --input-file " +
+                                                   sh_quote((dir.path() / (n + ".enc")).string()) + " --output-file " +
+                                                   sh_quote((dir.path() / (n + ".dec")).string()));
+    if (k == &rsa_enc) {
+      EXPECT_EQ(dec.status, 0) << dec.output;
+      EXPECT_EQ(read_file(dir.path() / (n + ".dec")), "content key");
+    } else {
+      EXPECT_NE(dec.status, 0) << dec.output;
+    }
+  }
+}
+
 TEST(AgentToken, OnlyP256AndRsa2048) {
   new_token("etoken-384", "so-pin-1234", "user-1234");
   auto t = AgentToken::open(kModule, "etoken-384");

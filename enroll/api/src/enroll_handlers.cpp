@@ -35,7 +35,7 @@ json status(Services& s, const Caller& c, const json& request) {
   auto st = ra::enrollment_status(s.ra(), id, pin, actor_of(c));
   json out = {{"application_id", st.application_id}, {"state", ra::state_name(st.state)},
               {"state_ja", ra::state_name_ja(st.state)}, {"message", st.message}, {"message_ja", st.message_ja},
-              {"key_algorithms", st.key_algorithms}};
+              {"key_algorithms", st.key_algorithms}, {"key_usage", st.key_usage}};
   if (st.download_pin_expires_at) out["download_pin_expires_at"] = format_rfc3339(*st.download_pin_expires_at);
   if (st.certificate_serial) out["certificate_serial"] = *st.certificate_serial;
   return out;

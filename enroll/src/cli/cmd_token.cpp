@@ -493,9 +493,15 @@ int run_enroll(const EnrollOptions& o, const Args& a, AgentToken& token, PinRead
                                                          : "; the profile allows only " + json(allowed).dump() +
                                                                ": use a token that supports one of them") +
                       ". Nothing was sent to the server.");
+    // The key may do what the certificate will allow (keyEncipherment: decrypt, for S/MIME), no more.
+    std::vector<std::string> usage;
+    for (const auto& u : status.value("key_usage", json::object()).value(alg, json::array())) usage.push_back(u.get<std::string>());
+    auto uses = hsm::KeyUses::for_key_usage(usage);
     auto key = token.generate_key_and_csr(hsm::parse_key_algorithm(alg), key_label(o.application),
-                                          key_label(o.application));
-    std::cout << "generated " << key.description << " key on the token (id " << to_hex(key.id) << ")\n";
+                                          key_label(o.application), uses);
+    std::cout << "generated " << key.description << " key on the token (id " << to_hex(key.id) << ")"
+              << (uses.decrypt ? ", for signing and decrypting" : uses.derive ? ", for signing and key agreement" : ", for signing only")
+              << "\n";
     candidates = {key.id};
     json started = call(client, "enroll.start",
                          {{"application_id", o.application}, {"application_pin", app_pin}, {"csr", key.csr_pem}});

@@ -44,6 +44,9 @@ struct Profile {
   /// The validity in days for a request (default when none); throws invalid_input if not allowed.
   /// Any whole number is judged as given (never narrowed first), at most kMaxValidityDays.
   int validity_days(std::optional<std::int64_t> requested) const;
+  /// The keyUsage a certificate of this profile gets for a subject key algorithm ("p256",
+  /// "rsa2048", ...): key_usage plus key_usage_rsa or key_usage_ec.
+  std::vector<std::string> key_usage_for(const std::string& key_algorithm) const;
 };
 
 /// Loads config/profiles/NAME.json; throws not_found for an unknown profile, config for a bad file.

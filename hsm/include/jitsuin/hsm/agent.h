@@ -104,8 +104,10 @@ class AgentToken {
   /// Logs the user in (needed by the calls below).
   void login(const std::string& user_pin);
   /// Generates a key pair on the token (sensitive, never extractable, token objects, a fresh
-  /// random CKA_ID, the label) and a PKCS#10 request with subject CN=common_name signed by it.
-  NewKey generate_key_and_csr(KeyAlgorithm alg, const std::string& label, const std::string& common_name);
+  /// random CKA_ID, the label; decrypting or deriving only as `uses` says) and a PKCS#10 request
+  /// with subject CN=common_name signed by it.
+  NewKey generate_key_and_csr(KeyAlgorithm alg, const std::string& label, const std::string& common_name,
+                              KeyUses uses = {});
   /// Whether the token can generate a key pair of this algorithm (opencryptoki's soft token of
   /// Debian 12 has no EC mechanisms, for one).
   bool can_generate(KeyAlgorithm alg) const;

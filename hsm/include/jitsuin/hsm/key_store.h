@@ -23,6 +23,17 @@ enum class KeyAlgorithm { rsa2048, rsa3072, rsa4096, p256, p384 };
 KeyAlgorithm parse_key_algorithm(const std::string& name);   ///< throws invalid_input
 std::string key_algorithm_name(KeyAlgorithm alg);             ///< "rsa2048", "p256", ...
 
+/// What a key generated on a token may do besides signing: decrypt (RSA: CKA_DECRYPT and
+/// CKA_UNWRAP, for a certificate with keyEncipherment, as S/MIME key transport needs) and derive
+/// (EC: CKA_DERIVE, for keyAgreement). Each is set explicitly, true or false.
+struct KeyUses {
+  bool decrypt = false;
+  bool derive = false;
+  /// The uses a certificate's keyUsage names (RFC 5280 names: keyEncipherment, dataEncipherment,
+  /// keyAgreement); signing is always allowed.
+  static KeyUses for_key_usage(const std::vector<std::string>& key_usage);
+};
+
 /// Keeps a key store usable by the thread that holds it (Signer::hold()); released when destroyed.
 class KeyHold {
  public:

@@ -113,8 +113,8 @@ class Token {
   void unblock_user_pin(const std::string& so_pin, const std::string& new_user_pin);
 
   /// Generates a key pair on the token (needs a user login). The private key is sensitive and
-  /// never extractable. Refuses an id already in use.
-  PrivateKey generate_key(KeyAlgorithm alg, const std::string& label, const Bytes& id);
+  /// never extractable, signs, and decrypts or derives only as `uses` says. Refuses an id already in use.
+  PrivateKey generate_key(KeyAlgorithm alg, const std::string& label, const Bytes& id, KeyUses uses = {});
   /// Whether the token offers the key-pair generation mechanism for alg (C_GetMechanismInfo:
   /// CKF_GENERATE_KEY_PAIR, and for RSA the modulus size within the reported range).
   bool can_generate(KeyAlgorithm alg) const;

@@ -18,6 +18,7 @@
 // PIN in force, answers exactly like a wrong PIN: nothing tells the applicant which part was wrong
 // beyond what they need (PIN locked, PIN expired, already enrolled).
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ struct EnrollmentStatus {
   State state = State::received;
   std::string message, message_ja;               ///< what to do next
   std::vector<std::string> key_algorithms;       ///< what the profile accepts, e.g. {"p256", "rsa2048"}
+  /// The certificate's keyUsage per accepted algorithm: the agent gives the token key the uses
+  /// that need (decrypt and unwrap for keyEncipherment, derive for keyAgreement), and no others.
+  std::map<std::string, std::vector<std::string>> key_usage;
   std::optional<UnixTime> download_pin_expires_at;
   std::optional<std::string> certificate_serial;
 };
