@@ -2,6 +2,7 @@
 
 #include "jitsuin/core/error.h"
 #include "mail_templates.h"
+#include "page_query.h"
 #include "ra_core.h"
 
 namespace jitsuin::ra {
@@ -34,20 +35,6 @@ const std::string kCompanyPage =
     "EXCEPT SELECT contact_email FROM ra_certificate_requests WHERE company_id <> ?1) "
     "ORDER BY id DESC LIMIT ?3";
 
-// Runs a page query whose ?1 the caller bound; `make` turns each row into T (with T::entry or T an
-// OutboxEntry, whose id is the cursor).
-template <class T, class Make>
-Page<T> read_page(db::Statement& st, const PageRequest& page, Make make) {
-  st.bind(2, before_bound(page)).bind(3, page.limit + 1);
-  Page<T> out;
-  while (st.step()) out.rows.push_back(make(st));
-  finish_page(out, page, [](const T& row) {
-    if constexpr (std::is_same_v<T, OutboxEntry>) return row.id;
-    else return row.entry.id;
-  });
-  return out;
-}
-
 }  // namespace
 
 std::vector<std::string> mail_page_queries() { return {kAllPage, kStatePage, kCompanyPage}; }
@@ -59,7 +46,9 @@ Page<OutboxEntry> list_mails(RaContext& ctx, const Principal& by, const std::opt
   if (state) check_outbox_state(*state);
   db::Statement st(ctx.db, state ? kStatePage : kAllPage);
   if (state) st.bind(1, *state);
-  return read_page<OutboxEntry>(st, page, [&](const db::Statement& row) { return read_outbox_entry(row, ctx.config); });
+  return detail::read_page<OutboxEntry>(
+      st, 2, 3, page, [&](const db::Statement& row) { return read_outbox_entry(row, ctx.config); },
+      [](const OutboxEntry& e) { return e.id; });
 }
 
 OutboxEntry retry_mail(RaContext& ctx, const Principal& by, std::int64_t id) {
@@ -92,7 +81,7 @@ Page<CompanyMail> company_mails(RaContext& ctx, const Principal& by, const PageR
   check_page(page, "before_id");
   db::Statement st(ctx.db, kCompanyPage);
   st.bind(1, by.company_id());
-  return read_page<CompanyMail>(st, page, [&](const db::Statement& row) {
+  return detail::read_page<CompanyMail>(st, 2, 3, page, [&](const db::Statement& row) {
     CompanyMail m{read_outbox_entry(row, ctx.config), std::nullopt, std::nullopt};
     if (!mail::carries_secret(m.entry.template_name)) {
       try {
@@ -104,7 +93,7 @@ Page<CompanyMail> company_mails(RaContext& ctx, const Principal& by, const PageR
       }
     }
     return m;
-  });
+  }, [](const CompanyMail& m) { return m.entry.id; });
 }
 
 }  // namespace jitsuin::ra

@@ -423,6 +423,9 @@ TEST(ApiPaging, TheOutboxIsListedAPageAtATime) {
   EXPECT_EQ(f.call("ra.outbox.list", json::object(), admin)["entries"].size(), 5u);
   EXPECT_EQ(f.call("ra.outbox.list", {{"state", "pending"}, {"before_id", queued[1]}}, admin)["entries"][0]["id"], queued[0]);
   expect_bad_pages(f, admin, "ra.outbox.list", "before_id");
+  // The revocation requests: the same shape and the same refusals.
+  EXPECT_EQ(f.call("ra.revocation.list", {{"state", "pending"}}, admin), json({{"entries", json::array()}, {"next", nullptr}}));
+  expect_bad_pages(f, admin, "ra.revocation.list", "before_id");
 }
 
 TEST(ApiPaging, AnAuditorPagesBackThroughVerifiedEntries) {

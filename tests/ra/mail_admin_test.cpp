@@ -2,13 +2,15 @@
 // token: the outbox for operators and its retry (a failed mail goes back to pending, audited; a
 // mail that carried a secret, or is not failed, is refused), a company admin's own mails (never
 // another company's, not even through an address both share), a company admin's change of holder
-// (its own user IDs only) and log out everywhere for company sessions.
+// (its own user IDs only) and log out everywhere for company sessions. Paging: the outbox, a
+// company's mails and the revocation requests a page at a time, newest first, by an id cursor.
 #include <gtest/gtest.h>
 
 #include "jitsuin/core/error.h"
 #include "jitsuin/ra/accounts.h"
 #include "jitsuin/ra/company_session.h"
 #include "jitsuin/ra/mail_admin.h"
+#include "jitsuin/ra/revocation.h"
 #include "ra/company_fixture.h"
 
 namespace {
@@ -263,6 +265,49 @@ TEST(MailAdminPaging, EveryPageQueryIsServedByAnIndex) {
     if (i == 1) EXPECT_NE(text.find("outbox_state"), std::string::npos);
     if (i == 2) EXPECT_NE(text.find("outbox_recipient"), std::string::npos);
   }
+}
+
+// The revocation requests (the console's revocation page): newest first, by state too (by the
+// index ra_revocation_state), a page at a time.
+TEST(ConsolePaging, RevocationRequestsArePagedNewestFirst) {
+  CompanyFixture fx;
+  auto a = fx.company("アルファ株式会社", "Alpha Kensetsu", "alpha.example.jp");
+  fx.requested_certificate(a, "ka");
+  std::vector<std::int64_t> ids;   // four requests rejected, the fifth pending
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(request_revocation(fx.ctx, *fx.alice, a.serial, ca::RevocationReason::affiliation_changed,
+                                     std::nullopt, "試験 " + std::to_string(i)).id);
+    if (i < 4) reject_revocation(fx.ctx, *fx.bob, ids.back(), "誤り");
+  }
+  auto id_list = [](const Page<RevocationRequest>& p) {
+    std::vector<std::int64_t> out;
+    for (const auto& r : p.rows) out.push_back(r.id);
+    return out;
+  };
+  using V = std::vector<std::int64_t>;
+  auto first = list_revocations(fx.ctx, *fx.audrey, "", {2, std::nullopt});
+  EXPECT_EQ(id_list(first), (V{ids[4], ids[3]}));
+  ASSERT_EQ(first.next, ids[3]);
+  auto second = list_revocations(fx.ctx, *fx.audrey, "", {2, first.next});
+  EXPECT_EQ(id_list(second), (V{ids[2], ids[1]}));
+  auto last = list_revocations(fx.ctx, *fx.audrey, "", {2, second.next});
+  EXPECT_EQ(id_list(last), (V{ids[0]}));
+  EXPECT_FALSE(last.next);
+
+  auto rejected = list_revocations(fx.ctx, *fx.alice, "rejected", {3, std::nullopt});
+  EXPECT_EQ(id_list(rejected), (V{ids[3], ids[2], ids[1]}));
+  EXPECT_EQ(id_list(list_revocations(fx.ctx, *fx.alice, "rejected", {3, rejected.next})), (V{ids[0]}));
+  EXPECT_EQ(id_list(list_revocations(fx.ctx, *fx.alice, "pending")), (V{ids[4]}));
+  EXPECT_EQ(kind_of([&] { list_revocations(fx.ctx, *fx.alice, "", {0, std::nullopt}); }), ErrorKind::invalid_input);
+  EXPECT_EQ(kind_of([&] { list_revocations(fx.ctx, *fx.alice, "", {10, -4}); }), ErrorKind::invalid_input);
+  EXPECT_EQ(kind_of([&] { list_revocations(fx.ctx, *fx.alice, "done", {}); }), ErrorKind::invalid_input);
+
+  db::Statement plan(*fx.caf->db, "EXPLAIN QUERY PLAN SELECT id FROM ra_revocation_requests WHERE state = ?1 AND id < ?2 "
+                                  "ORDER BY id DESC LIMIT ?3");
+  std::string text;
+  while (plan.step()) text += plan.text(3) + "\n";
+  EXPECT_NE(text.find("ra_revocation_state"), std::string::npos) << text;
+  EXPECT_EQ(text.find("TEMP B-TREE"), std::string::npos) << text;
 }
 
 }  // namespace

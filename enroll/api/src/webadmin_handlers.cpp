@@ -24,19 +24,6 @@ namespace {
 
 using nlohmann::json;
 
-// A page of a long list (ra/paging.h): "limit" (default 100, 1 to 1000) and a cursor field, the
-// "next" of the page before; the answer: {"entries": [...], "next": cursor or null}.
-ra::PageRequest page_of(Fields& f, const std::string& cursor) {
-  ra::PageRequest page;
-  page.limit = f.opt_whole("limit").value_or(ra::kDefaultPageLimit);
-  page.before = f.opt_whole(cursor);
-  return page;
-}
-
-json paged(json entries, const std::optional<std::int64_t>& next) {
-  return {{"entries", std::move(entries)}, {"next", next ? json(*next) : json(nullptr)}};
-}
-
 json outbox_list(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   auto state = f.opt_text("state");
