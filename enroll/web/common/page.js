@@ -69,11 +69,16 @@ NAV.company.push(["admin.nav.mails", "/company/mails.html"]);
 export function pager(more, end, fetchPage, show) {
   let next = null;
   async function page(cursor) {
-    const r = await fetchPage(cursor);
-    show(r.entries, cursor === null);
-    next = r.next;
-    more.hidden = next === null;
-    end.hidden = next !== null || (cursor === null && !r.entries.length);
+    more.disabled = true;   // one fetch at a time: a second click would append the same page twice
+    try {
+      const r = await fetchPage(cursor);
+      show(r.entries, cursor === null);
+      next = r.next;
+      more.hidden = next === null;
+      end.hidden = next !== null || (cursor === null && !r.entries.length);
+    } finally {
+      more.disabled = false;
+    }
   }
   more.addEventListener("click", () => page(next).catch((e) => say("message", e)));
   return () => page(null);
