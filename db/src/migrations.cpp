@@ -527,6 +527,16 @@ CREATE TABLE smime_applications (
 );
 CREATE INDEX smime_applications_coupon ON smime_applications(coupon_id);
 )sql"},
+    // paging
+    {15, "long lists paged by state and by recipient",
+     R"sql(
+-- The consoles page the long lists newest first (ra/paging.h): by id alone the rowid serves; one
+-- state (the failed mails, the pending revocations) and a company's mails (by its addresses) need
+-- an index in id order too.
+CREATE INDEX outbox_state ON outbox(state, id);
+CREATE INDEX outbox_recipient ON outbox(recipient, id);
+CREATE INDEX ra_revocation_state ON ra_revocation_requests(state, id);
+)sql"},
 };
 
 }  // namespace

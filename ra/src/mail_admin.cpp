@@ -1,10 +1,8 @@
 #include "jitsuin/ra/mail_admin.h"
 
-#include <algorithm>
-#include <set>
-
 #include "jitsuin/core/error.h"
 #include "mail_templates.h"
+#include "page_query.h"
 #include "ra_core.h"
 
 namespace jitsuin::ra {
@@ -14,32 +12,43 @@ using nlohmann::json;
 namespace {
 
 OutboxEntry entry_of(RaContext& ctx, std::int64_t id) {
-  for (auto& e : list_outbox(ctx.db, ctx.config))
-    if (e.id == id) return e;
-  throw Error(ErrorKind::not_found, "no mail " + std::to_string(id) + " in the outbox");
+  db::Statement st(ctx.db, std::string("SELECT ") + kOutboxEntryColumns + " FROM outbox WHERE id = ?");
+  st.bind(1, id);
+  if (!st.step()) throw Error(ErrorKind::not_found, "no mail " + std::to_string(id) + " in the outbox");
+  return read_outbox_entry(st, ctx.config);
 }
 
-// Addresses that name the company: its IDs' and its request contacts'.
-std::set<std::string> addresses(RaContext& ctx, const std::string& sql, std::int64_t company_id) {
-  db::Statement st(ctx.db, sql);
-  st.bind(1, company_id);
-  std::set<std::string> out;
-  while (st.step()) out.insert(st.text(0));
-  return out;
-}
-
-constexpr const char* kOwnAddresses =
+// Pages newest first: "id < ?2" (the cursor) in descending id order, one row more than the page
+// (?3) to know whether there is a next one. By rowid, by outbox_state (state, id), or, for a
+// company, by outbox_recipient (recipient, id) for each of its addresses.
+const std::string kAllPage =
+    std::string("SELECT ") + kOutboxEntryColumns + " FROM outbox WHERE id < ?2 ORDER BY id DESC LIMIT ?3";
+const std::string kStatePage = std::string("SELECT ") + kOutboxEntryColumns +
+                               " FROM outbox WHERE state = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
+// The company's addresses (its IDs' and its request contacts') that no other company has.
+const std::string kCompanyPage =
+    std::string("SELECT ") + kOutboxEntryColumns +
+    ", params FROM outbox WHERE id < ?2 AND recipient IN ("
     "SELECT email FROM ra_accounts WHERE company_id = ?1 "
-    "UNION SELECT contact_email FROM ra_certificate_requests WHERE company_id = ?1";
-constexpr const char* kOtherAddresses =
-    "SELECT email FROM ra_accounts WHERE company_id <> ?1 "
-    "UNION SELECT contact_email FROM ra_certificate_requests WHERE company_id <> ?1";
+    "UNION SELECT contact_email FROM ra_certificate_requests WHERE company_id = ?1 "
+    "EXCEPT SELECT email FROM ra_accounts WHERE company_id <> ?1 "
+    "EXCEPT SELECT contact_email FROM ra_certificate_requests WHERE company_id <> ?1) "
+    "ORDER BY id DESC LIMIT ?3";
 
 }  // namespace
 
-std::vector<OutboxEntry> list_mails(RaContext& ctx, const Principal& by, const std::optional<std::string>& state) {
+std::vector<std::string> mail_page_queries() { return {kAllPage, kStatePage, kCompanyPage}; }
+
+Page<OutboxEntry> list_mails(RaContext& ctx, const Principal& by, const std::optional<std::string>& state,
+                             const PageRequest& page) {
   detail::require_read(by, "read the outbox");
-  return list_outbox(ctx.db, ctx.config, state);
+  check_page(page, "before_id");
+  if (state) check_outbox_state(*state);
+  db::Statement st(ctx.db, state ? kStatePage : kAllPage);
+  if (state) st.bind(1, *state);
+  return detail::read_page<OutboxEntry>(
+      st, 2, 3, page, [&](const db::Statement& row) { return read_outbox_entry(row, ctx.config); },
+      [](const OutboxEntry& e) { return e.id; });
 }
 
 OutboxEntry retry_mail(RaContext& ctx, const Principal& by, std::int64_t id) {
@@ -65,32 +74,26 @@ OutboxEntry retry_mail(RaContext& ctx, const Principal& by, std::int64_t id) {
   return entry_of(ctx, id);
 }
 
-std::vector<CompanyMail> company_mails(RaContext& ctx, const Principal& by) {
+Page<CompanyMail> company_mails(RaContext& ctx, const Principal& by, const PageRequest& page) {
   if (by.kind() != PrincipalKind::company_admin)
     throw Error(ErrorKind::forbidden, principal_kind_name(by.kind()) + " " + by.name() +
                                           " may not read a company's mails: its company admin only");
-  auto own = addresses(ctx, kOwnAddresses, by.company_id());
-  for (const auto& a : addresses(ctx, kOtherAddresses, by.company_id())) own.erase(a);
-  std::vector<CompanyMail> out;
-  for (auto& e : list_outbox(ctx.db, ctx.config)) {
-    if (!own.contains(e.to)) continue;
-    CompanyMail m{std::move(e), std::nullopt, std::nullopt};
+  check_page(page, "before_id");
+  db::Statement st(ctx.db, kCompanyPage);
+  st.bind(1, by.company_id());
+  return detail::read_page<CompanyMail>(st, 2, 3, page, [&](const db::Statement& row) {
+    CompanyMail m{read_outbox_entry(row, ctx.config), std::nullopt, std::nullopt};
     if (!mail::carries_secret(m.entry.template_name)) {
-      auto p = ctx.db.cached("SELECT params FROM outbox WHERE id = ?");   // once per listed mail
-      p->bind(1, m.entry.id);
-      p->step();
       try {
-        auto text = mail::render(m.entry.template_name, m.entry.language, json::parse(p->text(0)));
+        auto text = mail::render(m.entry.template_name, m.entry.language, json::parse(row.text(12)));
         m.subject = text.subject;
         m.body = text.body;
       } catch (const std::exception&) {
         // A row that no longer renders (a template changed since) is listed without its text.
       }
     }
-    out.push_back(std::move(m));
-  }
-  std::reverse(out.begin(), out.end());
-  return out;
+    return m;
+  }, [](const CompanyMail& m) { return m.entry.id; });
 }
 
 }  // namespace jitsuin::ra

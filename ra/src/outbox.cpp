@@ -325,33 +325,36 @@ DeliveryReport deliver_outbox(db::Database& db, const config::Config& config, co
   return report;
 }
 
+void check_outbox_state(const std::string& state) {
+  JITSUIN_ARG_CHECK(state == "pending" || state == "sending" || state == "sent" || state == "failed",
+                    "unknown outbox state '" + state + "' (pending, sending, sent, failed)");
+}
+
+OutboxEntry read_outbox_entry(const db::Statement& row, const config::Config& config) {
+  OutboxEntry e;
+  e.id = row.int64(0);
+  e.created_at = row.int64(1);
+  e.to = row.text(2);
+  e.template_name = row.text(3);
+  e.language = row.text(4);
+  e.state = row.text(5);
+  e.attempts = static_cast<int>(row.int64(6));
+  e.next_attempt_at = row.int64(7);
+  e.claimed_at = row.opt_int64(8);
+  e.sent_at = row.opt_int64(9);
+  e.last_error = row.opt_text(10);
+  e.message_id = message_id_header(row.text(11), config);
+  return e;
+}
+
 std::vector<OutboxEntry> list_outbox(db::Database& db, const config::Config& config,
                                      const std::optional<std::string>& state) {
-  if (state)
-    JITSUIN_ARG_CHECK(*state == "pending" || *state == "sending" || *state == "sent" || *state == "failed",
-                      "unknown outbox state '" + *state + "' (pending, sending, sent, failed)");
-  db::Statement sel(db,
-                    "SELECT id, created_at, recipient, template, language, state, attempts, next_attempt_at, "
-                    "claimed_at, sent_at, last_error, message_id FROM outbox "
-                    "WHERE ?1 IS NULL OR state = ?1 ORDER BY id");
+  if (state) check_outbox_state(*state);
+  db::Statement sel(db, std::string("SELECT ") + kOutboxEntryColumns +
+                            " FROM outbox WHERE ?1 IS NULL OR state = ?1 ORDER BY id");
   sel.bind(1, state);
   std::vector<OutboxEntry> out;
-  while (sel.step()) {
-    OutboxEntry e;
-    e.id = sel.int64(0);
-    e.created_at = sel.int64(1);
-    e.to = sel.text(2);
-    e.template_name = sel.text(3);
-    e.language = sel.text(4);
-    e.state = sel.text(5);
-    e.attempts = static_cast<int>(sel.int64(6));
-    e.next_attempt_at = sel.int64(7);
-    e.claimed_at = sel.opt_int64(8);
-    e.sent_at = sel.opt_int64(9);
-    e.last_error = sel.opt_text(10);
-    e.message_id = message_id_header(sel.text(11), config);
-    out.push_back(std::move(e));
-  }
+  while (sel.step()) out.push_back(read_outbox_entry(sel, config));
   return out;
 }
 

@@ -165,6 +165,5 @@ std::vector<CertificateLink> list_links(RaContext& ctx, std::int64_t company_id,
 std::vector<CompanyCertificate> company_certificates(RaContext& ctx, std::int64_t company_id);
 RenewalEligibility renewal_eligibility(RaContext& ctx, std::int64_t application_id);
 RevocationRequest get_revocation(RaContext& ctx, std::int64_t id);
-std::vector<RevocationRequest> list_revocations(RaContext& ctx, const std::string& state);
 
 }  // namespace jitsuin::ra::detail

@@ -5,6 +5,7 @@
 #include "jitsuin/core/error.h"
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/outbox.h"
+#include "page_query.h"
 #include "ra_core.h"
 
 namespace jitsuin::ra {
@@ -43,17 +44,6 @@ RevocationRequest detail::get_revocation(RaContext& ctx, std::int64_t id) {
   st.bind(1, id);
   if (!st.step()) throw Error(ErrorKind::not_found, "no revocation request " + std::to_string(id));
   return read(st);
-}
-
-std::vector<RevocationRequest> detail::list_revocations(RaContext& ctx, const std::string& state) {
-  JITSUIN_ARG_CHECK(state.empty() || state == "pending" || state == "approved" || state == "revoked" ||
-                        state == "rejected",
-                    "unknown revocation state '" + state + "' (known: pending, approved, revoked, rejected)");
-  db::Statement st(ctx.db, std::string(kSelect) + "WHERE ?1 = '' OR state = ?1 ORDER BY id");
-  st.bind(1, state);
-  std::vector<RevocationRequest> out;
-  while (st.step()) out.push_back(read(st));
-  return out;
 }
 
 RevocationRequest request_revocation(RaContext& ctx, const Principal& by, const std::string& serial_hex,
@@ -210,9 +200,18 @@ RevocationRequest get_revocation(RaContext& ctx, const Principal& by, std::int64
   return detail::get_revocation(ctx, request_id);
 }
 
-std::vector<RevocationRequest> list_revocations(RaContext& ctx, const Principal& by, const std::string& state) {
+Page<RevocationRequest> list_revocations(RaContext& ctx, const Principal& by, const std::string& state,
+                                         const PageRequest& page) {
   detail::require_read(by, "list revocation requests");
-  return detail::list_revocations(ctx, state);
+  check_page(page, "before_id");
+  JITSUIN_ARG_CHECK(state.empty() || state == "pending" || state == "approved" || state == "revoked" ||
+                        state == "rejected",
+                    "unknown revocation state '" + state + "' (known: pending, approved, revoked, rejected)");
+  // By rowid, or by ra_revocation_state (state, id) for one state.
+  db::Statement st(ctx.db, std::string(kSelect) + (state.empty() ? "WHERE id < ?1" : "WHERE state = ?3 AND id < ?1") +
+                               " ORDER BY id DESC LIMIT ?2");
+  if (!state.empty()) st.bind(3, state);
+  return detail::read_page<RevocationRequest>(st, 1, 2, page, read, [](const RevocationRequest& r) { return r.id; });
 }
 
 }  // namespace jitsuin::ra

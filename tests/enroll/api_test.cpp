@@ -9,8 +9,10 @@
 #include "jitsuin/api/render.h"
 #include "jitsuin/api/request.h"
 #include "jitsuin/api/status.h"
+#include "jitsuin/db/audit.h"
 #include "jitsuin/ra/date.h"
 #include "jitsuin/ra/operators.h"
+#include "jitsuin/ra/outbox.h"
 #include "support/support.h"
 
 namespace jitsuin {
@@ -365,6 +367,113 @@ TEST(ApiHandlers, OutboxListIsEmptyOnAFreshHome) {
   ApiFixture f;
   EXPECT_EQ(f.call("outbox.list", json::object(), f.cli), json::array());
   EXPECT_EQ(api::respond(f.services, f.cli, "outbox.list", {{"state", "lost"}}).status, 400);
+}
+
+// ---- paging (ra.outbox.list, audit.list): newest first, a cursor, "next" until the last page ----
+
+// Every page of `name` from the newest, `limit` a page, following "next" through `cursor`.
+std::vector<json> all_pages(ApiFixture& f, const api::Caller& who, const std::string& name, json request,
+                            const std::string& cursor) {
+  std::vector<json> pages;
+  for (int guard = 0; guard < 1000; ++guard) {
+    pages.push_back(f.call(name, request, who));
+    const json& next = pages.back()["next"];
+    if (next.is_null()) return pages;
+    request[cursor] = next;
+  }
+  ADD_FAILURE() << "no last page";
+  return pages;
+}
+
+void expect_bad_pages(ApiFixture& f, const api::Caller& who, const std::string& name, const std::string& cursor) {
+  for (const json& bad : {json{{"limit", 0}}, json{{"limit", 1001}}, json{{"limit", -3}}, json{{cursor, 0}},
+                          json{{cursor, -1}}, json{{cursor, "12"}}, json{{cursor, 1.5}}, json{{"limit", "10"}}}) {
+    auto audit = test::count_rows(f.services.db(), "audit_log");
+    auto r = api::respond(f.services, who, name, bad);
+    EXPECT_EQ(r.status, 400) << name << " " << bad << " " << r.body;
+    EXPECT_EQ(r.body["error"], "invalid_input") << r.body;
+    const std::string field = bad.begin().key();
+    EXPECT_NE(r.body["message"].get<std::string>().find(field), std::string::npos) << r.body;
+    EXPECT_EQ(test::count_rows(f.services.db(), "audit_log"), audit);
+  }
+}
+
+TEST(ApiPaging, TheOutboxIsListedAPageAtATime) {
+  ApiFixture f;
+  api::Caller admin{"cli:test", f.admin_session()};
+  std::vector<std::int64_t> queued;
+  {
+    db::Transaction tx(f.services.db());
+    for (int i = 0; i < 5; ++i)
+      queued.push_back(ra::enqueue_mail(f.services.db(), {"p" + std::to_string(i) + "@example.jp", "application_received", "ja",
+                                                          {{"name", "頁 太郎"}, {"application_number", "1"}}}, f.now));
+    tx.commit();
+  }
+  auto first = f.call("ra.outbox.list", {{"limit", 2}}, admin);
+  ASSERT_EQ(first["entries"].size(), 2u) << first;
+  EXPECT_EQ(first["entries"][0]["id"], queued[4]);
+  EXPECT_EQ(first["entries"][1]["id"], queued[3]);
+  EXPECT_EQ(first["next"], queued[3]);
+  auto pages = all_pages(f, admin, "ra.outbox.list", {{"limit", 2}}, "before_id");
+  ASSERT_EQ(pages.size(), 3u);
+  EXPECT_EQ(pages[2]["entries"].size(), 1u);
+  EXPECT_EQ(pages[2]["entries"][0]["id"], queued[0]);
+  EXPECT_TRUE(pages[2]["next"].is_null());
+  // The old request shapes: none, or a state; the default page holds them all here.
+  EXPECT_EQ(f.call("ra.outbox.list", json::object(), admin)["entries"].size(), 5u);
+  EXPECT_EQ(f.call("ra.outbox.list", {{"state", "pending"}, {"before_id", queued[1]}}, admin)["entries"][0]["id"], queued[0]);
+  expect_bad_pages(f, admin, "ra.outbox.list", "before_id");
+  // The revocation requests: the same shape and the same refusals.
+  EXPECT_EQ(f.call("ra.revocation.list", {{"state", "pending"}}, admin), json({{"entries", json::array()}, {"next", nullptr}}));
+  expect_bad_pages(f, admin, "ra.revocation.list", "before_id");
+}
+
+TEST(ApiPaging, AnAuditorPagesBackThroughVerifiedEntries) {
+  ApiFixture f;
+  api::Caller admin{"cli:test", f.admin_session()};
+  {
+    db::Transaction tx(f.services.db());
+    for (int i = 0; i < 9; ++i)
+      db::append_audit(f.services.db(), {"test", i % 2 ? "test.odd" : "test.even", std::to_string(i), "{}"}, f.now);
+    tx.commit();
+  }
+  auto whole = f.call("audit.list", {{"limit", 1000}}, admin);
+  ASSERT_TRUE(whole["ok"].get<bool>());
+  ASSERT_TRUE(whole["next"].is_null());
+  const auto total = whole["entries"].size();
+  ASSERT_GE(total, 9u);
+  EXPECT_EQ(whole["checked"], total);
+
+  // Page by page, every entry once, newest first, each page saying what the whole chain said.
+  auto pages = all_pages(f, admin, "audit.list", {{"limit", 4}}, "before_seq");
+  EXPECT_EQ(pages.size(), (total + 3) / 4);
+  json walked = json::array();
+  for (const auto& p : pages) {
+    EXPECT_TRUE(p["ok"].get<bool>());
+    EXPECT_EQ(p["checked"], total);
+    for (const auto& e : p["entries"]) walked.push_back(e);
+  }
+  EXPECT_EQ(walked, whole["entries"]);
+
+  // An entry appended between two pages does not shift the next one.
+  auto first = f.call("audit.list", {{"limit", 3}}, admin);
+  {
+    db::Transaction tx(f.services.db());
+    db::append_audit(f.services.db(), {"test", "test.late", "x", "{}"}, f.now);
+    tx.commit();
+  }
+  auto second = f.call("audit.list", {{"limit", 3}, {"before_seq", first["next"]}}, admin);
+  EXPECT_EQ(second["entries"][0]["seq"], first["entries"][2]["seq"].get<std::int64_t>() - 1);
+
+  // Filtered by action: the cursor runs over the matching entries only.
+  auto odd = all_pages(f, admin, "audit.list", {{"limit", 2}, {"action", "test.odd"}}, "before_seq");
+  ASSERT_EQ(odd.size(), 2u);
+  EXPECT_EQ(odd[0]["entries"].size(), 2u);
+  EXPECT_EQ(odd[1]["entries"].size(), 2u);
+  EXPECT_TRUE(odd[1]["next"].is_null());
+  for (const auto& p : odd)
+    for (const auto& e : p["entries"]) EXPECT_EQ(e["action"], "test.odd") << e;
+  expect_bad_pages(f, admin, "audit.list", "before_seq");
 }
 
 }  // namespace

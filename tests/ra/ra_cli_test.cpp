@@ -268,6 +268,12 @@ TEST(RaCli, RevocationRequestApprovalAndCrl) {
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0]["state"], "revoked");
   EXPECT_EQ(list[0]["decided_by"], "ra:admin");
+  // paging: a page of one, nothing before the first request, a bad page refused by its name.
+  EXPECT_EQ(c.as_json("alice", "ra revocation-list --limit 1").size(), 1u);
+  EXPECT_EQ(c.as_json("alice", "ra revocation-list --before " + list[0]["id"].dump()).size(), 0u);
+  auto bad_page = c.as("alice", "ra revocation-list --limit 1001");
+  EXPECT_EQ(bad_page.status, 1);
+  EXPECT_NE(bad_page.output.find("'limit'"), std::string::npos) << bad_page.output;
 
   std::string upper = hex;
   auto crl = [&](UnixTime at) {

@@ -787,7 +787,7 @@ TEST(RaRevocation, RequestApproveRevokeAndCrl) {
   EXPECT_NE(text.find("Affiliation Changed"), std::string::npos) << text;
 
   auto pending = list_revocations(ctx, admin, "revoked");
-  EXPECT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending.rows.size(), 1u);
   EXPECT_EQ(verify_all(*caf->db), "");
 
   // The approved revocation undone behind the log's back: named with the approval's entry.

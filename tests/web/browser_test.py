@@ -545,7 +545,7 @@ def revocation():
         d.find_element(By.ID, "rev-note").send_keys("eToken lost")
         d.find_element(By.ID, "rev-submit").click()
         message(d, "ok")
-        rid = page_api(d, "ra.revocation.list", {})["body"][-1]["id"]
+        rid = page_api(d, "ra.revocation.list", {})["body"]["entries"][0]["id"]
         d.find_element(By.ID, f"rev-approve-{rid}").click()
         m = message(d, "error")
         check("suzuki" in m and "approve" in m, f"suzuki (an operator) may not approve: refused in the page: {m}")
@@ -556,7 +556,7 @@ def revocation():
         wait(t, lambda: serial.lower() in text(t, "#revocations").lower(), "the request in takahashi's list")
         t.find_element(By.ID, f"rev-approve-{rid}").click()
         message(t, "ok")
-        check(page_api(t, "ra.revocation.list", {})["body"][-1]["state"] == "revoked",
+        check(page_api(t, "ra.revocation.list", {})["body"]["entries"][0]["state"] == "revoked",
               "a second operator approves: the certificate is revoked")
         page_checks(t, "ra-revocation-approved")
     finally:
@@ -1047,7 +1047,7 @@ def webadmin_select_text(d, select_id, part):
 
 
 def webadmin_mails(d, state):
-    return page_api(d, "ra.outbox.list", {"state": state})["body"]
+    return page_api(d, "ra.outbox.list", {"state": state, "limit": 1000})["body"]["entries"]
 
 
 def webadmin_delivered(message_id):
@@ -1426,6 +1426,80 @@ def webfin_remove_and_withdraw():
         d.quit()
         e.quit()
 
+# ---- paging: the long lists a page at a time, newest first; "older" appends the next page until
+# the page says there is nothing older. Run last: by then the outbox and the audit log hold many
+# pages' worth.
+def paging_rows(d, css, attr="id"):
+    return [e.get_attribute(attr) for e in d.find_elements(By.CSS_SELECTOR, css)]
+
+
+def paging_walk(d, css, expected, page):
+    """Clicks "older" until the page says there is nothing older; each click appends one page."""
+    shown = min(page, len(expected))
+    wait(d, lambda: len(paging_rows(d, css)) == shown, f"the first page ({shown} rows)")
+    more = len(expected) > page
+    check(paging_rows(d, css) == expected[:shown] and d.find_element(By.ID, "older").is_displayed() == more
+          and d.find_element(By.ID, "no-older").is_displayed() != more,
+          f"the first page: the {shown} newest{', and a button for older ones' if more else ', nothing older'}")
+    while shown < len(expected):
+        d.find_element(By.ID, "older").click()
+        shown = min(shown + page, len(expected))
+        wait(d, lambda: len(paging_rows(d, css)) == shown, f"{shown} rows after 'older'")
+    check(paging_rows(d, css) == expected, f"every row once, newest first, after {-(-len(expected) // page)} pages")
+    wait(d, lambda: d.find_element(By.ID, "no-older").is_displayed() and not d.find_element(By.ID, "older").is_displayed(),
+         "the page to say there is nothing older")
+    check(True, f"the page says there is nothing older ({text(d, '#no-older')})")
+
+
+def paging_outbox_and_audit():
+    d = browser("paging-suzuki")
+    try:
+        login(d, "operator", "suzuki", secret("suzuki.pw"), "/ra/")
+        every = page_api(d, "ra.outbox.list", {"limit": 1000})["body"]
+        check(every["next"] is None and len(every["entries"]) > 8, f"more than two pages of 4 mails ({len(every['entries'])})")
+        go(d, "/ra/outbox.html?limit=4")
+        paging_walk(d, "#outbox tbody tr", [f"mail-{m['id']}" for m in every["entries"]], 4)
+        page_checks(d, "ra-outbox-paged")
+        failed = [f"mail-{m['id']}" for m in page_api(d, "ra.outbox.list", {"state": "failed", "limit": 1000})["body"]["entries"]]
+        go(d, "/ra/outbox.html?state=failed&limit=1")
+        paging_walk(d, "#outbox tbody tr", failed, 1)   # one state: by the index outbox_state
+        revs = [f"rev-{r['id']}" for r in page_api(d, "ra.revocation.list", {"limit": 1000})["body"]["entries"]]
+        go(d, "/ra/revocations.html?limit=1")
+        paging_walk(d, "#revocations tbody tr", revs, 1)
+    finally:
+        d.quit()
+    d = browser("paging-audrey")
+    try:
+        login(d, "operator", "audrey", secret("audrey.pw"), "/ra/")
+        every = page_api(d, "audit.list", {"limit": 1000})["body"]
+        check(every["ok"] and every["next"] is None and len(every["entries"]) > 50,
+              f"more than one page of 50 audit entries ({len(every['entries'])})")
+        go(d, "/ra/audit.html")
+        wait(d, lambda: len(paging_rows(d, "#entries tbody tr")) == 100 or len(paging_rows(d, "#entries tbody tr")) == len(every["entries"]),
+             "the first page of the default size")
+        from selenium.webdriver.support.ui import Select
+        Select(d.find_element(By.ID, "f-limit")).select_by_value("50")
+        d.find_element(By.ID, "filter-submit").click()
+        paging_walk(d, "#entries tbody tr", [f"seq-{e['seq']}" for e in every["entries"]], 50)
+        page_checks(d, "ra-audit-paged")
+    finally:
+        d.quit()
+
+
+def paging_company_mails():
+    cid, password = mailed_password("contact@sakura.example.jp")
+    d = browser("paging-sakura")
+    try:
+        login(d, "company", cid, password, "/company/")
+        every = page_api(d, "company.mails", {"limit": 1000})["body"]
+        check(every["next"] is None and len(every["entries"]) > 2, f"more than one page of 2 mails ({len(every['entries'])})")
+        go(d, "/company/mails.html?limit=2")
+        paging_walk(d, "#mails details", [f"mail-{m['id']}" for m in every["entries"]], 2)
+        page_checks(d, "company-mails-paged")
+    finally:
+        d.quit()
+
+
 http_checks()
 first_login()
 administrator()
@@ -1443,4 +1517,6 @@ webadmin_operator()
 webadmin_auditor()
 webadmin_company()
 webfin_remove_and_withdraw()
+paging_outbox_and_audit()
+paging_company_mails()
 print(f"browser_test: {len(passed)} checks passed", flush=True)

@@ -503,7 +503,6 @@ S = {
  "admin.audit.first_bad": ("最初の異常の通番", "First bad entry"),
  "admin.audit.head": ("末尾のハッシュ", "Head hash"),
  "admin.audit.intro": ("監査ログはハッシュチェーンでつながっています。検証はすべての記録をたどり、編集・削除・並べ替えを検出します（監査担当者と管理者のみ）。", "The audit log is a hash chain. Verification walks every entry and detects any edit, deletion or reordering (auditors and administrators only)."),
- "admin.audit.limit": ("表示件数", "Entries shown"),
  "admin.audit.object": ("対象", "Object"),
  "admin.audit.ok": ("監査ログは完全です（{entries} 件を検証）", "The audit log is intact ({entries} entries verified)"),
  "admin.audit.problem": ("異常の内容", "Problem"),
@@ -577,6 +576,10 @@ S = {
  "ra.app.withdraw_what": ("申請 {id}（{name}）を取り下げます。よろしいですか。", "Withdraw application {id} ({name})?"),
  "ra.app.withdraw_confirm": ("取り下げる", "Withdraw it"),
  "ra.app.withdrawn": ("申請を取り下げました。", "Application withdrawn."),
+ # paging: the long lists (outbox, audit log, a company's mails) a page at a time, newest first.
+ "admin.page.older": ("さらに古いものを表示", "Show older"),
+ "admin.page.end": ("これより古いものはありません。", "Nothing older."),
+ "admin.audit.limit_page": ("1ページの件数", "Entries per page"),
 }
 
 if __name__ == "__main__":

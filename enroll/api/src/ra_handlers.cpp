@@ -454,11 +454,13 @@ json revocation_reject(Services& s, const Caller& c, const json& request) {
 json revocation_list(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   std::string state = f.opt_text("state").value_or("");
+  auto page = page_of(f, "before_id");
   f.done();
   auto who = authenticate(s, c);
+  auto list = ra::list_revocations(s.ra(), who, state, page);
   json out = json::array();
-  for (const auto& q : ra::list_revocations(s.ra(), who, state)) out.push_back(render(q));
-  return out;
+  for (const auto& q : list.rows) out.push_back(render(q));
+  return paged(std::move(out), list.next);
 }
 
 // ---- renewal ------------------------------------------------------------------------------------

@@ -88,4 +88,15 @@ void Fields::done() const {
     if (!read_.count(it.key())) throw Error(ErrorKind::invalid_input, "unknown field '" + it.key() + "' in " + where_);
 }
 
+ra::PageRequest page_of(Fields& f, const std::string& cursor) {
+  ra::PageRequest page;
+  page.limit = f.opt_whole("limit").value_or(ra::kDefaultPageLimit);
+  page.before = f.opt_whole(cursor);
+  return page;
+}
+
+json paged(json entries, const std::optional<std::int64_t>& next) {
+  return {{"entries", std::move(entries)}, {"next", next ? json(*next) : json(nullptr)}};
+}
+
 }  // namespace jitsuin::api

@@ -515,10 +515,16 @@ int revocation_reject(const GlobalOptions& g, const std::vector<std::string>& ar
 }
 
 int revocation_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"state"}, {"json"});
+  Args a(argv, {"state", "limit", "before"}, {"json"});
   json req = json::object();
   if (auto s = a.get("state")) req["state"] = *s;
-  json out = call(g, "ra.revocation.list", req);
+  if (auto n = a.opt_whole_number("limit")) req["limit"] = *n;
+  if (auto b = a.opt_whole_number("before")) req["before_id"] = *b;
+  json page = call(g, "ra.revocation.list", req);
+  const json& out = page["entries"];
+  // One page, newest first; where older requests remain, how to read them (on stderr: the JSON on
+  // stdout stays the list).
+  if (!page["next"].is_null()) std::cerr << "older requests: jitsuin ra revocation-list --before " << page["next"] << "\n";
   if (a.flag("json")) return print_json(out), 0;
   for (const auto& q : out)
     std::cout << std::left << std::setw(6) << q["id"].dump() << std::setw(10) << str(q, "state") << std::setw(36)
@@ -784,8 +790,8 @@ const CommandRegistrar kRegistrar({
      link},
     {"ra", "company-certificates", "ra company-certificates --company N [--json]",
      "The company's certificates with status and linked user IDs (自社電子証明書照会).", company_certificates},
-    {"ra", "revocation-list", "ra revocation-list [--state pending|approved|revoked|rejected] [--json]",
-     "Lists revocation requests.", revocation_list},
+    {"ra", "revocation-list", "ra revocation-list [--state pending|approved|revoked|rejected] [--limit N] [--before ID] [--json]",
+     "Lists revocation requests, newest first, a page at a time (default 100).", revocation_list},
 });
 
 }  // namespace

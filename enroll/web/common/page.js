@@ -63,6 +63,27 @@ NAV.operator.push(["admin.nav.accounts", "/ra/accounts.html"], ["admin.nav.certi
                   ["admin.nav.outbox", "/ra/outbox.html"], ["admin.nav.audit", "/ra/audit.html"]);
 NAV.company.push(["admin.nav.mails", "/company/mails.html"]);
 
+// paging: a long list read a page at a time (the API answers {"entries", "next"}): `more` (a
+// button) fetches the page older than the last one shown and appends it; at the last page it hides
+// and `end` says there is nothing older. Returns load(): (re)reads from the newest.
+export function pager(more, end, fetchPage, show) {
+  let next = null;
+  async function page(cursor) {
+    more.disabled = true;   // one fetch at a time: a second click would append the same page twice
+    try {
+      const r = await fetchPage(cursor);
+      show(r.entries, cursor === null);
+      next = r.next;
+      more.hidden = next === null;
+      end.hidden = next !== null || (cursor === null && !r.entries.length);
+    } finally {
+      more.disabled = false;
+    }
+  }
+  more.addEventListener("click", () => page(next).catch((e) => say("message", e)));
+  return () => page(null);
+}
+
 /// Sets the page up. kind: "operator", "company" (a session of that kind is needed) or "applicant".
 /// Returns the session (null for applicants).
 export async function initPage({ kind, titleKey, passwordPage = false, loginPage = false }) {

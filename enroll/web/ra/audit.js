@@ -1,6 +1,7 @@
 // The audit log (CA-6) for auditors and administrators: audit.verify's verdict on the whole hash
-// chain (and the CA's rows replayed against it), then the newest entries, filtered by action.
-import { el, initPage, jpTime, say, t } from "/common/page.js";
+// chain (and the CA's rows replayed against it), then the entries newest first, filtered by action,
+// a page at a time.
+import { el, initPage, jpTime, pager, say, t } from "/common/page.js";
 import { api } from "/common/api.js";
 
 await initPage({ kind: "operator", titleKey: "admin.audit.title" });
@@ -16,16 +17,19 @@ async function verify() {
     ...fact("admin.audit.first_bad", v.first_bad), ...fact("admin.audit.problem", v.problem));
 }
 
-async function entries() {
+// The newest entries first, a page of the chosen size at a time (paging): "older" appends the
+// page before the oldest shown (before_seq).
+const body = document.querySelector("#entries tbody");
+const entries = pager(document.getElementById("older"), document.getElementById("no-older"), (before) => {
   const f = document.getElementById("filter").elements;
   const request = { limit: Number(f.limit.value) };
   if (f.action.value.trim()) request.action = f.action.value.trim();
-  const r = await api("audit.list", request);
-  document.querySelector("#entries tbody").replaceChildren(...r.entries.map((e) => el("tr", {},
-    el("td", { text: String(e.seq) }), el("td", { text: jpTime(e.at) }), el("td", { text: e.actor }),
-    el("td", {}, el("code", { text: e.action })), el("td", { text: e.object }),
-    el("td", {}, el("code", { text: typeof e.details === "string" ? e.details : JSON.stringify(e.details) })))));
-}
+  if (before !== null) request.before_seq = before;
+  return api("audit.list", request);
+}, (list, first) => (first ? body.replaceChildren : body.append).apply(body, list.map((e) => el("tr", { id: `seq-${e.seq}` },
+  el("td", { text: String(e.seq) }), el("td", { text: jpTime(e.at) }), el("td", { text: e.actor }),
+  el("td", {}, el("code", { text: e.action })), el("td", { text: e.object }),
+  el("td", {}, el("code", { text: typeof e.details === "string" ? e.details : JSON.stringify(e.details) }))))));
 
 const show = (p) => p.catch((e) => say("message", t("ra.app.refused", { reason: e.message })));
 document.getElementById("verify").addEventListener("click", () => show(verify()));

@@ -11,11 +11,15 @@
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/operators.h"
 #include "jitsuin/ra/outbox.h"
+#include "jitsuin/ra/paging.h"
 
 namespace jitsuin::ra {
 
-/// Every outbox row (optionally one state), oldest first. `by`: an RA operator with Permission::read.
-std::vector<OutboxEntry> list_mails(RaContext& ctx, const Principal& by, const std::optional<std::string>& state);
+/// One page of outbox rows (optionally one state), newest first (paging.h; the cursor is a mail id,
+/// field name "before_id"). `by`: an RA operator with Permission::read. Throws invalid_input for a
+/// bad page or an unknown state.
+Page<OutboxEntry> list_mails(RaContext& ctx, const Principal& by, const std::optional<std::string>& state,
+                             const PageRequest& page = {});
 
 /// Sends a failed mail again: the row goes back to 'pending', due now, attempts from zero (the
 /// worker or `jitsuin outbox deliver` sends it); one transaction, audited as ra.mail.retry.
@@ -32,9 +36,13 @@ struct CompanyMail {
 };
 
 /// The mails sent to the company of `by` (its company admin, kind company_admin; anyone else:
-/// forbidden), newest first: those addressed to an address of the company's own IDs (company ID
-/// and user IDs) or of a contact in its additional-certificate requests, and to no address of
-/// another company's, so that nothing of another company is ever listed.
-std::vector<CompanyMail> company_mails(RaContext& ctx, const Principal& by);
+/// forbidden), one page, newest first (paging.h; cursor "before_id"): those addressed to an address
+/// of the company's own IDs (company ID and user IDs) or of a contact in its additional-certificate
+/// requests, and to no address of another company's, so that nothing of another company is ever listed.
+Page<CompanyMail> company_mails(RaContext& ctx, const Principal& by, const PageRequest& page = {});
+
+/// The SQL of the pages above (list_mails without and with a state, company_mails), for the tests'
+/// EXPLAIN QUERY PLAN: each must walk an index in id order, never sort the whole outbox.
+std::vector<std::string> mail_page_queries();
 
 }  // namespace jitsuin::ra

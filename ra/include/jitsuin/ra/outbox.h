@@ -100,6 +100,15 @@ struct OutboxEntry {
 std::vector<OutboxEntry> list_outbox(db::Database& db, const config::Config& config,
                                      const std::optional<std::string>& state = std::nullopt);
 
+/// Throws invalid_input for a state name other than pending, sending, sent, failed.
+void check_outbox_state(const std::string& state);
+
+/// The columns read_outbox_entry() reads, in its order: "SELECT " + kOutboxEntryColumns + " FROM outbox ...".
+inline constexpr const char* kOutboxEntryColumns =
+    "id, created_at, recipient, template, language, state, attempts, next_attempt_at, claimed_at, sent_at, "
+    "last_error, message_id";
+OutboxEntry read_outbox_entry(const db::Statement& row, const config::Config& config);
+
 /// How many outbox rows are in each state (jitsuind's /metrics: the backlog).
 struct OutboxCounts {
   std::int64_t pending = 0, sending = 0, sent = 0, failed = 0;

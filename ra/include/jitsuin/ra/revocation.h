@@ -17,6 +17,7 @@
 #include "jitsuin/ca/store.h"
 #include "jitsuin/ra/context.h"
 #include "jitsuin/ra/operators.h"
+#include "jitsuin/ra/paging.h"
 
 namespace jitsuin::ra {
 
@@ -57,6 +58,9 @@ RevocationRequest reject_revocation(RaContext& ctx, const Principal& by, std::in
                                     const std::string& reason);
 
 RevocationRequest get_revocation(RaContext& ctx, const Principal& by, std::int64_t request_id);
-std::vector<RevocationRequest> list_revocations(RaContext& ctx, const Principal& by, const std::string& state = "");
+/// One page of revocation requests (optionally one state), newest first (paging.h; the cursor is a
+/// request id, field name "before_id"). Throws invalid_input for a bad page or an unknown state.
+Page<RevocationRequest> list_revocations(RaContext& ctx, const Principal& by, const std::string& state = "",
+                                         const PageRequest& page = {});
 
 }  // namespace jitsuin::ra

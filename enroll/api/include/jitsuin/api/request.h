@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jitsuin/ra/paging.h"
+
 namespace jitsuin::api {
 
 class Fields {
@@ -46,5 +48,12 @@ class Fields {
   std::string where_;
   std::set<std::string> read_;
 };
+
+/// A page of a long list (ra/paging.h): "limit" (default 100) and the cursor field `cursor` (the
+/// "next" of the page before); checked by ra::check_page where the list is read.
+ra::PageRequest page_of(Fields& f, const std::string& cursor);
+
+/// A page's answer: {"entries": entries, "next": the cursor of the next page, or null}.
+nlohmann::json paged(nlohmann::json entries, const std::optional<std::int64_t>& next);
 
 }  // namespace jitsuin::api
