@@ -208,13 +208,16 @@ std::vector<Application> detail::find_applications(RaContext& ctx, const Applica
                     "  OR instr(lower(c.name_romaji), lower(?3))) "
                     "AND (?4 = '' OR instr(lower(a.name_kanji), lower(?4)) OR instr(lower(a.name_kana), lower(?4)) "
                     "  OR instr(lower(a.name_romaji), lower(?4))) "
-                    "AND (?5 IS NULL OR a.state = ?5) ORDER BY a.id LIMIT ?6";
+                    "AND (?5 IS NULL OR a.state = ?5) ORDER BY a.id DESC LIMIT ?6";
   db::Statement st(ctx.db, sql);
   st.bind(1, f.bundle_id).bind(2, f.company_id).bind(3, f.company).bind(4, f.applicant);
   if (f.state) st.bind(5, state_name(*f.state)); else st.bind_null(5);
   st.bind(6, std::clamp(f.limit, 1, 100000));
   std::vector<Application> out;
   while (st.step()) out.push_back(read(st));
+  // The newest `limit` matches (a search over years of applications must show this week's), in
+  // the order they came in.
+  std::reverse(out.begin(), out.end());
   return out;
 }
 

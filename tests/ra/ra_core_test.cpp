@@ -431,6 +431,12 @@ TEST(RaLifecycle, PaperToApprovedWithThreeApplicants) {
   ApplicationFilter by_state;
   by_state.state = State::approved;
   EXPECT_EQ(find_applications(ctx, *f.audrey, by_state).size(), 3u);
+  // A limit keeps the newest matches, in the order they came in.
+  by_state.limit = 2;
+  auto newest = find_applications(ctx, *f.audrey, by_state);
+  ASSERT_EQ(newest.size(), 2u);
+  EXPECT_EQ(newest[0].id, a2);
+  EXPECT_EQ(newest[1].id, a3);
   EXPECT_EQ(find_bundles(ctx, *f.audrey, "桜建設").size(), 1u);
 }
 
