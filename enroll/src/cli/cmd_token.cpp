@@ -781,8 +781,8 @@ const CommandRegistrar reg({
      show_cmd},
     {"token", "init", "token init [--module PATH] [--token SEL] [--label LABEL] [--factory-admin-pin] [--yes] [--pin-fd N]",
      "Initialises a token: erases every key and certificate on it (stored certificates are LOST), sets\n"
-     "the label, the admin (SO) PIN and the user PIN (at least 4 half-width characters each; different\n"
-     "PINs recommended; the token may allow fewer, e.g. 4 to 8). Asks for confirmation unless --yes.\n"
+     "the label, the admin (SO) PIN and the user PIN (at least 4 half-width characters each, at most\n"
+     "what the token takes, e.g. 8; different PINs recommended). Asks for confirmation unless --yes.\n"
      "Without --token: the only initialised token, else the first uninitialised one (then --label is\n"
      "needed). --factory-admin-pin: a new token whose maker set an admin PIN (opencryptoki's soft token,\n"
      "many smart cards) needs that PIN to be initialised; it is asked first, then replaced by yours.\n"
