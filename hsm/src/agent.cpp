@@ -38,16 +38,20 @@ TokenState to_state(const TokenInfo& i) {
   return s;
 }
 
+// Which PIN a call logs in with: a locked user PIN is unblocked with the admin PIN, a locked admin
+// PIN cannot be (hsm/ says so).
+enum class WithPin { user, admin };
+
 // What an applicant should do about a token's refusal, appended to hsm/'s own message.
 template <typename F>
-auto guarded(F&& f) -> decltype(f()) {
+auto guarded(F&& f, WithPin pin = WithPin::user) -> decltype(f()) {
   try {
     return f();
   } catch (const HsmError& e) {
     std::string hint;
     switch (e.rv()) {
-      case CKR_PIN_LOCKED:   // the user PIN, unless hsm/ said the admin PIN is the locked one
-        if (std::string(e.what()).find("admin (SO) PIN is locked") == std::string::npos)
+      case CKR_PIN_LOCKED:
+        if (pin == WithPin::user)
           hint = " -- use `jitsuin token unblock` with the admin (SO) PIN to set a new user PIN\n"
                  "  トークンのユーザーPINがロックされています。管理者(SO)PINを使って `jitsuin token unblock` で"
                  "新しいユーザーPINを設定してください。";
@@ -68,9 +72,11 @@ auto guarded(F&& f) -> decltype(f()) {
   }
 }
 
-// The token's own PIN length range (opencryptoki's soft token takes 4-8 characters, many smart
-// cards up to 16), checked before anything is sent to it: a clear message, nothing changed.
-void check_pin_fits(const TokenInfo& t, const std::string& pin, const std::string& which) {
+// A new PIN: the project's policy, then the token's own length range (opencryptoki's soft token
+// takes 4-8 characters, many smart cards up to 16), checked before anything is sent to the token:
+// a clear message, nothing changed.
+void check_new_pin(const TokenInfo& t, const std::string& pin, const std::string& which) {
+  check_pin_policy(pin, which.c_str());
   bool too_short = t.min_pin_len && pin.size() < t.min_pin_len, too_long = t.max_pin_len && pin.size() > t.max_pin_len;
   if (!too_short && !too_long) return;
   std::string range = t.max_pin_len ? std::to_string(t.min_pin_len) + " to " + std::to_string(t.max_pin_len)
@@ -213,17 +219,17 @@ std::vector<TokenObject> AgentToken::objects(const std::optional<std::string>& u
 
 void AgentToken::initialize(const std::optional<std::string>& current_so_pin, const std::string& new_so_pin,
                             const std::string& label, const std::string& user_pin) {
-  check_pin_policy(new_so_pin, "admin (SO) PIN");
-  check_pin_policy(user_pin, "user PIN");
   auto info = t_->info();
+  check_new_pin(info, new_so_pin, "admin (SO) PIN");
+  check_new_pin(info, user_pin, "user PIN");
   JITSUIN_ARG_CHECK(!info.initialized || current_so_pin, "the token is initialised: its current admin (SO) PIN is needed");
-  check_pin_fits(info, new_so_pin, "admin (SO) PIN");
-  check_pin_fits(info, user_pin, "user PIN");
   try {
-    guarded([&] {
-      t_->initialize(current_so_pin.value_or(new_so_pin), label, user_pin);
-      if (current_so_pin && *current_so_pin != new_so_pin) t_->change_so_pin(*current_so_pin, new_so_pin);
-    });
+    guarded(
+        [&] {
+          t_->initialize(current_so_pin.value_or(new_so_pin), label, user_pin);
+          if (current_so_pin && *current_so_pin != new_so_pin) t_->change_so_pin(*current_so_pin, new_so_pin);
+        },
+        WithPin::admin);
   } catch (const HsmError& e) {
     // A new token that does not take the applicant's admin PIN in C_InitToken has one from its maker.
     if (info.initialized || current_so_pin || e.rv() != CKR_PIN_INCORRECT) throw;
@@ -236,21 +242,18 @@ void AgentToken::initialize(const std::optional<std::string>& current_so_pin, co
 }
 
 void AgentToken::change_user_pin(const std::string& old_pin, const std::string& new_pin) {
-  check_pin_policy(new_pin, "new user PIN");
-  check_pin_fits(t_->info(), new_pin, "new user PIN");
+  check_new_pin(t_->info(), new_pin, "new user PIN");
   guarded([&] { t_->change_user_pin(old_pin, new_pin); });
 }
 
 void AgentToken::change_so_pin(const std::string& old_so_pin, const std::string& new_so_pin) {
-  check_pin_policy(new_so_pin, "new admin (SO) PIN");
-  check_pin_fits(t_->info(), new_so_pin, "new admin (SO) PIN");
-  guarded([&] { t_->change_so_pin(old_so_pin, new_so_pin); });
+  check_new_pin(t_->info(), new_so_pin, "new admin (SO) PIN");
+  guarded([&] { t_->change_so_pin(old_so_pin, new_so_pin); }, WithPin::admin);
 }
 
 void AgentToken::unblock(const std::string& so_pin, const std::string& new_user_pin) {
-  check_pin_policy(new_user_pin, "new user PIN");
-  check_pin_fits(t_->info(), new_user_pin, "new user PIN");
-  guarded([&] { t_->unblock_user_pin(so_pin, new_user_pin); });
+  check_new_pin(t_->info(), new_user_pin, "new user PIN");
+  guarded([&] { t_->unblock_user_pin(so_pin, new_user_pin); }, WithPin::admin);
 }
 
 void AgentToken::login(const std::string& user_pin) {
