@@ -15,14 +15,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/ops_lib.sh" jitsuind_enroll "$@"
 unset JITSUIN_TEST_NOW
 show_on_failure=(server.err sink.err)
-home="$work/home"
-source "$here/ra_fixture.sh"
-
-# The SMTP sink and the config (sink_config.sh).
+# The SMTP sink, the config, the CA and the RA's staff in $work/home (sink_config.sh).
 source "$here/sink_config.sh"
-sink_and_config
-ra_fixture_files
-ra_staff "$home"
+sink_ra_home
 
 start_server() {   # start_server [ENV=VALUE...]
   : >server.out   # emptied before the start: a restart must not read the last run's ports

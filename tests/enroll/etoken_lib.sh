@@ -32,13 +32,9 @@ download_pin() {
   $PY "$SOURCE_DIR/tests/ra/decode_mail.py" "$f" | jq -r .body | grep -m1 -oP '(Download PIN|ダウンロードPIN): \K\S+'
 }
 etoken_served_application() {
-  home="$work/home"
   etoken_maildir="$work/maildir"
-  source "$SOURCE_DIR/tests/enroll/ra_fixture.sh"
   source "$SOURCE_DIR/tests/enroll/sink_config.sh"
-  sink_and_config
-  ra_fixture_files
-  ra_staff "$home"
+  sink_ra_home
   ra() { JITSUIN_SESSION_FILE="$work/$1.session" "$JITSUIN" --home "$home" ra "${@:2}"; }
   local who
   for who in suzuki takahashi; do

@@ -17,14 +17,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/ops_lib.sh" jitsuind_smime "$@"
 unset JITSUIN_TEST_NOW
 show_on_failure=(server.err sink.err)
-home="$work/home"
-source "$here/ra_fixture.sh"
-
-# The SMTP sink and the config (sink_config.sh).
+# The SMTP sink, the config, the CA and the RA's staff in $work/home (sink_config.sh).
 source "$here/sink_config.sh"
-sink_and_config
-ra_fixture_files
-ra_staff "$home"
+sink_ra_home
 "$JITSUIND" --home "$home" >server.out 2>server.err &
 pid=$!
 pids[server]=$pid
