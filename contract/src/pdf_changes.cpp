@@ -20,16 +20,43 @@ std::string ref_name(QPDFObjectHandle h) {
                         : "";
 }
 
+// Where the pages and the annotations on them are in one revision: the page's position, the
+// page an annotation is listed on.
+struct PageIndex {
+  std::map<QPDFObjGen, std::size_t> pages;
+  std::map<QPDFObjGen, std::size_t> annotations;
+
+  explicit PageIndex(QPDF& pdf) {
+    auto& all = pdf.getAllPages();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (all[i].isIndirect()) pages.emplace(all[i].getObjGen(), i + 1);
+      QPDFObjectHandle page = all[i];
+      QPDFObjectHandle annots = page.getKey("/Annots");
+      if (annots.isArray())
+        for (auto& x : annots.getArrayAsVector())
+          if (x.isIndirect()) annotations.emplace(x.getObjGen(), i + 1);
+    }
+  }
+};
+
 // A canonical digest of an object and everything it refers to (streams by their raw data), so
 // that two revisions can be compared by what they mean rather than by object numbers. Back
-// references (/Parent, an annotation's /P) are left out: they lead into the page and field trees, compared on
-// their own. A reference loop is written as a marker naming the object.
+// references (/Parent, an annotation's /P) are left out: they lead into the page and field trees,
+// compared on their own. A reference to a page or to an annotation listed on a page, reached from
+// anywhere else (the structure tree's /Pg and /OBJR, an outline's or a link's destination, a
+// field's /Kids), is written as which page or which annotation it is, not as its content: the
+// pages and their annotations are compared on their own (compare_pages), and an allowed change
+// there (a signature widget added to /Annots, an empty signature field signed) must not read as a
+// change of everything that points at the page (ISO 32000-2 12.8.2.2; pyHanko's difference
+// analysis treats references into the page tree the same way). A reference loop is written as a
+// marker naming the object.
 class Fingerprints {
  public:
   /// `untouched`: objects written at the same offset of the file in both revisions (the signed
   /// revision is a prefix of the file, so their bytes are the same): their stream data is not
-  /// read and hashed again, which for large images is most of the work.
-  explicit Fingerprints(const std::set<QPDFObjGen>& untouched) : untouched_(untouched) {}
+  /// read and hashed again, which for large images is most of the work. `index`: the pages and
+  /// annotations of the revision fingerprinted.
+  Fingerprints(const std::set<QPDFObjGen>& untouched, const PageIndex& index) : untouched_(untouched), index_(index) {}
 
   std::string of(QPDFObjectHandle h, const Keys& skip = {}) {
     if (h.isIndirect() && skip.empty()) {
@@ -88,11 +115,18 @@ class Fingerprints {
     return s + ">>";
   }
   std::string child(QPDFObjectHandle h) {
+    if (h.isIndirect()) {
+      if (auto p = index_.pages.find(h.getObjGen()); p != index_.pages.end())
+        return "<page " + std::to_string(p->second) + ">";
+      if (auto a = index_.annotations.find(h.getObjGen()); a != index_.annotations.end())
+        return "<annotation " + h.getObjGen().unparse(' ') + " of page " + std::to_string(a->second) + ">";
+    }
     if (h.isIndirect() || h.isDictionary() || h.isArray() || h.isStream()) return "{" + of(h) + "}";
     return h.unparse();
   }
 
   const std::set<QPDFObjGen>& untouched_;
+  const PageIndex& index_;
   std::map<QPDFObjGen, std::string> memo_;
   std::set<QPDFObjGen> on_stack_;
 };
@@ -408,7 +442,9 @@ struct Comparison {
 
 std::vector<Change> compare_revisions(QPDF& before, QPDF& after, const ChangePolicy& policy) {
   const std::set<QPDFObjGen> untouched = untouched_objects(before, after);
-  Comparison c{before, after, policy, untouched, Fingerprints(untouched), Fingerprints(untouched), {}, {}};
+  const PageIndex pages_before(before), pages_after(after);
+  Comparison c{before, after, policy, untouched, Fingerprints(untouched, pages_before),
+               Fingerprints(untouched, pages_after), {}, {}};
   c.compare_pages();
   c.compare_catalog();
   c.compare_form();

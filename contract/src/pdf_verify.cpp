@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "jitsuin/core/error.h"
 #include "pdf_changes.h"
@@ -675,6 +676,36 @@ void check_signature(SignatureReport& r, const std::string& data, PdfDocument& f
 }
 
 }  // namespace
+
+SignerCheck check_signer_certificate(X509* signer, const std::vector<ossl::Cert>& carried, const ValidationPolicy& policy,
+                                     UnixTime at) {
+  SignatureReport r;
+  r.signing_time = at;
+  r.signing_time_source = "validation time";
+  SignerCheck out;
+  UnixTime not_before = unix_time(X509_get0_notBefore(signer)), not_after = unix_time(X509_get0_notAfter(signer));
+  if (at < not_before)
+    out.refusals.push_back("the signer's certificate is not valid before " + format_rfc3339(not_before));
+  if (at > not_after) out.refusals.push_back("the signer's certificate expired on " + format_rfc3339(not_after));
+  CertStack stack(sk_X509_new_null());
+  for (auto& c : carried) {
+    X509_up_ref(c.get());
+    sk_X509_push(stack.get(), c.get());
+  }
+  StorePtr store = anchor_store(policy);
+  check_path(r, signer, stack.get(), policy, store.get());
+  out.revocation = r.revocation;
+  out.indication = r.indication;
+  out.sub_indication = r.sub_indication;
+  out.reasons = r.reasons;
+  // A certificate of the path out of its validity period (the signer's is said above) or revoked
+  // by now; an unknown CA or missing revocation data is not a refusal (the verifier says it).
+  static const std::set<std::string> refused = {"OUT_OF_BOUNDS_NO_POE", "NOT_YET_VALID", "REVOKED", "REVOKED_NO_POE",
+                                                "REVOKED_CA_NO_POE"};
+  if (out.refusals.empty() && refused.count(r.sub_indication))
+    for (auto& why : r.reasons) out.refusals.push_back(why);
+  return out;
+}
 
 PdfReport verify_pdf(const std::string& data, const ValidationPolicy& policy) {
   PdfReport report;

@@ -92,6 +92,34 @@ void print_report(const std::string& file, const contract::SignatureReport& s) {
   (void)file;
 }
 
+// What the home trusts, added to `policy`: its own CA, when there is one (its root an anchor, its
+// issuing CA a known intermediate, its database the revocation source for what it issued, kept in
+// `store`), and with `trust_list`, every partner CA of the trust list and the CRL `crl fetch`
+// kept for it. pdf verify and pdf sign's check of its signer use the same.
+void add_home_trust(Context& ctx, contract::ValidationPolicy& policy, std::optional<ca::CertificateStore>& store,
+                    bool trust_list) {
+  std::error_code ec;
+  if (!std::filesystem::exists(ctx.config().database.path, ec)) return;
+  if (ctx.services().ca_initialized()) {
+    auto& authority = ctx.ca();
+    store.emplace(ctx.db(), ctx.clock());
+    contract::OwnCa own;
+    own.certificates.push_back(copy_cert(authority.root_certificate()));
+    own.certificates.push_back(copy_cert(authority.issuing_certificate()));
+    own.store = &*store;
+    policy.anchors.push_back(copy_cert(authority.root_certificate()));
+    policy.intermediates.push_back(copy_cert(authority.issuing_certificate()));
+    policy.own_ca = std::move(own);
+  }
+  if (trust_list) {
+    contract::TrustList trust(ctx.db(), ctx.config().in_home("trust"));
+    for (auto& p : trust.list()) {
+      policy.anchors.push_back(trust.certificate(p));
+      if (auto crl = trust.crl(p)) policy.crls.push_back(std::move(crl->crl));
+    }
+  }
+}
+
 int pdf_verify(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {"at"}, {"json"}, {"trust", "crl"});
   if (a.positional().size() != 1) throw UsageError("give exactly one PDF file");
@@ -111,29 +139,9 @@ int pdf_verify(const GlobalOptions& g, const std::vector<std::string>& argv) {
   } else {
     policy.validation_time = ctx.clock()();
   }
-  // The home's own CA, when there is one: its root is an anchor, its issuing CA a known
-  // intermediate, its database the revocation source for what it issued.
+  // Without --trust: the home's trust list too.
   std::optional<ca::CertificateStore> store;
-  std::error_code ec;
-  if (std::filesystem::exists(ctx.config().database.path, ec) && ctx.services().ca_initialized()) {
-    auto& authority = ctx.ca();
-    store.emplace(ctx.db(), ctx.clock());
-    contract::OwnCa own;
-    own.certificates.push_back(copy_cert(authority.root_certificate()));
-    own.certificates.push_back(copy_cert(authority.issuing_certificate()));
-    own.store = &*store;
-    policy.anchors.push_back(copy_cert(authority.root_certificate()));
-    policy.intermediates.push_back(copy_cert(authority.issuing_certificate()));
-    policy.own_ca = std::move(own);
-  }
-  // Without --trust: the home's trust list, every partner CA and the CRL `crl fetch` kept for it.
-  if (a.all("trust").empty() && std::filesystem::exists(ctx.config().database.path, ec)) {
-    contract::TrustList trust(ctx.db(), ctx.config().in_home("trust"));
-    for (auto& p : trust.list()) {
-      policy.anchors.push_back(trust.certificate(p));
-      if (auto crl = trust.crl(p)) policy.crls.push_back(std::move(crl->crl));
-    }
-  }
+  add_home_trust(ctx, policy, store, a.all("trust").empty());
   std::string data = read_file(file, contract::kMaxPdfBytes, "PDF file");
   contract::PdfReport report = contract::verify_pdf(data, policy);
   if (a.flag("json")) {
@@ -155,7 +163,7 @@ int pdf_verify(const GlobalOptions& g, const std::vector<std::string>& argv) {
 }
 
 int pdf_sign(const GlobalOptions& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"out", "key", "cert", "reason", "pin-file"}, {});
+  Args a(argv, {"out", "key", "cert", "reason", "pin-file"}, {"force"});
   if (a.positional().size() != 1) throw UsageError("give exactly one PDF file");
   std::string key_uri = a.required("key"), out_path = a.required("out");
   std::string pdf = read_file(a.positional()[0], contract::kMaxPdfBytes, "PDF file");
@@ -175,6 +183,23 @@ int pdf_sign(const GlobalOptions& g, const std::vector<std::string>& argv) {
   options.reason = a.get("reason").value_or("");
   options.time = ctx.clock()();
   for (std::size_t i = 1; i < certs.size(); ++i) options.chain.push_back(std::move(certs[i]));
+  // The signer's certificate now, by the rules pdf verify applies: expired, not yet valid or
+  // revoked is refused unless --force (a signature every validator will reject).
+  {
+    contract::ValidationPolicy policy;
+    policy.validation_time = options.time;
+    std::optional<ca::CertificateStore> store;
+    add_home_trust(ctx, policy, store, true);
+    auto check = contract::check_signer_certificate(certs.front().get(), options.chain, policy, options.time);
+    if (!check.refusals.empty()) {
+      std::string why;
+      for (auto& r : check.refusals) why += (why.empty() ? "" : "; ") + r;
+      if (!a.flag("force"))
+        throw Error(ErrorKind::invalid_input,
+                    "refused to sign: " + why + " (a signature made now would not validate; --force signs anyway)");
+      std::cerr << "warning: signing with --force although " << why << "\n";
+    }
+  }
   std::string signed_pdf = contract::sign_pdf(pdf, *key.signer, certs.front().get(), options);
   out.write(signed_pdf, 0644);
   std::cout << "signed " << a.positional()[0] << " as " << ossl::name_to_string(X509_get_subject_name(certs.front().get()))
@@ -265,13 +290,15 @@ const CommandRegistrar kRegistrar({
      "validation time. Exit 0 only when every signature PASSED, 1 otherwise (also: no signature,\n"
      "not a PDF), 2 on a usage error.",
      pdf_verify},
-    {"pdf", "sign", "pdf sign FILE.pdf --out SIGNED.pdf --key PKCS11-URI [--cert CERT.pem] [--reason TEXT] [--pin-file FILE]",
+    {"pdf", "sign", "pdf sign FILE.pdf --out SIGNED.pdf --key PKCS11-URI [--cert CERT.pem] [--reason TEXT] [--pin-file FILE] [--force]",
      "Signs a PDF (PAdES B-B: ETSI.CAdES.detached with signing-certificate-v2) in an incremental update\n"
      "that adds the next signature field (Signature1, Signature2 ...), so earlier signatures stay\n"
      "valid. The key stays on its token: with --pin-file, the token the URI names is logged in with\n"
      "that PIN; without, the key is looked up on the home's token. --cert: the signer's certificate\n"
      "(PEM; further certificates in the file are carried as its chain); default: the certificate\n"
-     "stored with the key on the token.",
+     "stored with the key on the token. Refused unless --force: a certificate that has expired or is\n"
+     "not yet valid, or that is revoked (our CA's database, partner CRLs on file), as pdf verify would\n"
+     "judge it now.",
      pdf_sign},
     {"trust", "add", "trust add --cert CA.pem [--crl-url URL ...] [--name NAME]",
      "Adds a partner CA to the home's trust list (CA-7): pdf verify then accepts signers it certified\n"

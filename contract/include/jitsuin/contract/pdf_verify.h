@@ -71,6 +71,23 @@ struct ValidationPolicy {
 /// Largest PDF read (bytes).
 inline constexpr std::size_t kMaxPdfBytes = 512u * 1024 * 1024;
 
+/// What pdf sign learns of its signer's certificate before it signs.
+struct SignerCheck {
+  std::vector<std::string> refusals;  ///< why signing now is refused (expired, not yet valid, revoked); empty: fine
+  Indication indication = Indication::passed;   ///< the path check as verify_pdf would judge it at that time
+  std::string sub_indication;
+  std::vector<std::string> reasons;
+  std::string revocation;             ///< what the revocation check found, for a person
+};
+
+/// The signer's certificate at `at` (the signing time), judged by the rules verify_pdf applies to
+/// a signer: its validity period, the path to a trust anchor of `policy` (with `carried` as
+/// intermediates) and revocation from the same sources (our CA's database, CRLs on file). A
+/// certificate outside its validity period or revoked by `at` is a refusal; a signer whose CA is
+/// not trusted or whose revocation data is missing is not (the indication says so).
+SignerCheck check_signer_certificate(X509* signer, const std::vector<ossl::Cert>& carried, const ValidationPolicy& policy,
+                                     UnixTime at);
+
 /// Validates every signature of the PDF in `data`. Never throws for anything the file holds: a
 /// file that is not a PDF or is damaged gets `problem` set; a signature that does not parse gets
 /// FAILED FORMAT_FAILURE. Throws only for failures of the machine (out of memory).
