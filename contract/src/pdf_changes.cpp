@@ -3,6 +3,7 @@
 #include <qpdf/Buffer.hh>
 #include <qpdf/QPDFObjectHandle.hh>
 
+#include <cstdio>
 #include <map>
 #include <optional>
 
@@ -101,7 +102,16 @@ class Fingerprints {
       for (auto& item : h.getArrayAsVector()) s += child(item) + " ";
       return s + "]";
     }
-    return h.unparse();
+    return scalar(h);
+  }
+  // A real as a conforming reader may hold it, a 32-bit float (ISO 32000-1 Annex C): writers that
+  // rewrite an object print reals with fewer digits (poppler: 595.303937007874 becomes
+  // 595.3039370079), which no reader can tell apart.
+  static std::string scalar(QPDFObjectHandle h) {
+    if (!h.isReal()) return h.unparse();
+    char text[32];
+    std::snprintf(text, sizeof text, "real %.9g", static_cast<double>(static_cast<float>(h.getNumericValue())));
+    return text;
   }
   std::string dict(QPDFObjectHandle d, const Keys& skip) {
     std::string s = "<<";
@@ -122,7 +132,7 @@ class Fingerprints {
         return "<annotation " + h.getObjGen().unparse(' ') + " of page " + std::to_string(a->second) + ">";
     }
     if (h.isIndirect() || h.isDictionary() || h.isArray() || h.isStream()) return "{" + of(h) + "}";
-    return h.unparse();
+    return scalar(h);
   }
 
   const std::set<QPDFObjGen>& untouched_;

@@ -206,10 +206,11 @@ class PdfTest : public ::testing::Test {
   }
 
   static CommandResult sign(const std::string& in, const std::string& out, const std::string& key_name,
-                            const std::string& prefix = "") {
+                            const std::string& prefix = "", const std::string& extra = "") {
     return run(prefix + jitsuin_cmd(home) + " pdf sign " + sh_quote(path(in)) + " --out " + sh_quote(path(out)) +
                " --key " + sh_quote("pkcs11:token=pdf-signer;object=" + key_name) + " --cert " +
-               sh_quote(path(key_name + "-full.pem")) + " --pin-file " + sh_quote(path("pin")) + " --reason 'I agree'");
+               sh_quote(path(key_name + "-full.pem")) + " --pin-file " + sh_quote(path("pin")) + " --reason 'I agree'" +
+               extra);
   }
 
   static Verdict verify(const std::string& file, const std::string& args = "", const std::string& prefix = "") {
@@ -1270,6 +1271,219 @@ TEST_F(PdfTest, DamagedVariantsNeverCrashTheValidator) {
     reports += static_cast<int>(r.signatures.size());
   }
   EXPECT_GT(reports, 0);
+}
+
+}  // namespace
+}  // namespace jitsuin::test
+
+namespace jitsuin::test {
+namespace {
+
+// Issue 20 item 4: tagged PDFs as office tools make them (Chromium's print to PDF with its
+// document outline, LibreOffice Writer's tagged export), each also rewritten by qpdf with object
+// streams and a cross-reference stream, and linearized: NAME.pdf, NAME-objstm.pdf, NAME-lin.pdf.
+const char* kTaggedHtml =
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Contract</title></head><body>"
+    "<h1>Contract</h1><p>Amount: 100 EUR</p><img alt=\"Company logo\" width=\"40\" height=\"40\" src=\"data:image/png;"
+    "base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==\">"
+    "<h2>Terms</h2><ul><li>one</li><li>two</li></ul><p><a href=\"https://example.com/\">example</a></p></body></html>";
+
+// The tagged inputs and the counter-signers of issue 20 item 4 (helpers over PdfTest's folder, home
+// and token; not a test suite of its own: one home and token per process).
+struct Tagged : PdfTest {
+  // Makes the tagged inputs once (in the test's folder), and the keys of the counter-signers: ours
+  // ("counter") and pdfsig's (an NSS database holding "nss-signer", RSA: see
+  // CounterSignaturesOfPdfsigAndOursInARow).
+  static void make_inputs() {
+    if (fs::exists(path("libreoffice-lin.pdf"))) return;
+    write_text(path("tagged.html"), kTaggedHtml);
+    auto r = run(in_dir("chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer"
+                        " --generate-pdf-document-outline --print-to-pdf=chromium.pdf tagged.html"));
+    ASSERT_TRUE(fs::exists(path("chromium.pdf"))) << r.output;
+    r = run(in_dir("HOME=$PWD soffice --headless --convert-to"
+                   " 'pdf:writer_pdf_Export:{\"UseTaggedPDF\":{\"type\":\"boolean\",\"value\":\"true\"}}'"
+                   " --outdir lo tagged.html && mv lo/tagged.pdf libreoffice.pdf"));
+    ASSERT_TRUE(fs::exists(path("libreoffice.pdf"))) << r.output;
+    if (!fs::exists(path("taro.pem"))) {
+      issue("taro", "Signer taro");
+      to_token("taro");
+    }
+    issue("counter", "Counter Signer");
+    to_token("counter");
+    issue("nss-signer", "Nss Signer", "rsa:2048");
+    r = run(in_dir("mkdir -p nss-tagged && certutil -N -d sql:nss-tagged --empty-password && openssl pkcs12 -export"
+                   " -inkey nss-signer.key -in nss-signer.pem -certfile nss-signer-chain.pem -name nss-signer"
+                   " -passout pass:pw -out nss-signer.p12 && pk12util -i nss-signer.p12 -d sql:nss-tagged -W pw"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    for (std::string name : {"chromium", "libreoffice"}) {
+      r = run(in_dir("qpdf --object-streams=generate " + name + ".pdf " + name + "-objstm.pdf && qpdf --linearize " +
+                     name + ".pdf " + name + "-lin.pdf"));
+      ASSERT_EQ(r.status, 0) << r.output;
+    }
+  }
+
+  static CommandResult pdfsig_sign(const std::string& in, const std::string& out) {
+    return run(in_dir("pdfsig -add-signature -nssdir sql:nss-tagged -nick nss-signer -new-signature-field-name Approval " +
+                      in + " " + out));
+  }
+
+  // Both signatures of `file` PASSED by pdf verify, and valid for pdfsig.
+  static void expect_two_valid(const std::string& file) {
+    auto v = verify(file);
+    EXPECT_EQ(v.status, 0) << file << ": " << v.output;
+    ASSERT_EQ(v.report["signatures"].size(), 2u) << file << ": " << v.output;
+    for (std::size_t i = 0; i < 2; ++i) EXPECT_EQ(v.indication(i), "PASSED") << file << ": " << v.output;
+    auto p = run("pdfsig " + sh_quote(path(file).string()));
+    std::size_t valid = 0;
+    for (std::size_t at = p.output.find("Signature is Valid."); at != std::string::npos;
+         at = p.output.find("Signature is Valid.", at + 1))
+      ++valid;
+    EXPECT_EQ(valid, 2u) << file << ": " << p.output;
+  }
+};
+
+TEST_F(PdfTest, CounterSigningTaggedPdfsKeepsEverySignatureValid) {
+  Tagged::make_inputs();
+  ASSERT_FALSE(HasFatalFailure());
+  for (std::string source : {"chromium", "libreoffice"}) {
+    std::string tagged = read_file(path(source + ".pdf"));
+    ASSERT_NE(tagged.find("/StructTreeRoot"), std::string::npos) << source << " made an untagged PDF";
+    ASSERT_NE(read_file(path(source + "-objstm.pdf")).find("/ObjStm"), std::string::npos);
+    ASSERT_NE(read_file(path(source + "-lin.pdf")).find("/Linearized"), std::string::npos);
+    for (std::string variant : {"", "-objstm", "-lin"}) {
+      std::string base = source + variant;
+      // Ours, counter-signed by ours.
+      ASSERT_EQ(sign(base + ".pdf", base + "-1.pdf", "taro").status, 0);
+      ASSERT_EQ(sign(base + "-1.pdf", base + "-11.pdf", "counter").status, 0);
+      Tagged::expect_two_valid(base + "-11.pdf");
+      // Ours, counter-signed by pdfsig (NSS).
+      auto r = Tagged::pdfsig_sign(base + "-1.pdf", base + "-1n.pdf");
+      ASSERT_TRUE(fs::exists(path(base + "-1n.pdf"))) << r.output;
+      Tagged::expect_two_valid(base + "-1n.pdf");
+      // pdfsig's, counter-signed by ours.
+      r = Tagged::pdfsig_sign(base + ".pdf", base + "-n.pdf");
+      ASSERT_TRUE(fs::exists(path(base + "-n.pdf"))) << r.output;
+      ASSERT_EQ(sign(base + "-n.pdf", base + "-n1.pdf", "counter").status, 0);
+      Tagged::expect_two_valid(base + "-n1.pdf");
+    }
+  }
+  // What the first signature's report says about the counter-signature: the widget and the field.
+  auto v = verify("chromium-11.pdf");
+  std::string changes = v.report["signatures"][0]["changes_after_signing"].dump();
+  EXPECT_NE(changes.find("allowed: page 1: widget of signature field Signature2 added"), std::string::npos) << changes;
+  EXPECT_EQ(changes.find("NOT ALLOWED"), std::string::npos) << changes;
+}
+
+// The structure tree and the page are still compared after a counter-signature: a changed /Alt
+// text, a struct element moved to another page, a changed content stream each FAIL every
+// signature they follow.
+TEST_F(PdfTest, ChangesToATaggedPdfAfterSigningStillFail) {
+  Tagged::make_inputs();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_EQ(sign("chromium.pdf", "ct-1.pdf", "taro").status, 0);
+  ASSERT_EQ(sign("ct-1.pdf", "ct-2.pdf", "counter").status, 0);
+  std::string pdf = read_file(path("ct-2.pdf"));
+  QPDF q;
+  q.setSuppressWarnings(true);
+  q.processMemoryFile("in.pdf", pdf.data(), pdf.size());
+  QPDFObjectHandle page = q.getAllPages().at(0), figure;
+  QPDFObjectHandle content = page.getKey("/Contents");
+  for (auto& o : q.getAllObjects())
+    if (o.isDictionary() && o.hasKey("/Alt")) figure = o;
+  ASSERT_TRUE(figure.isDictionary()) << "no struct element with /Alt";
+  ASSERT_TRUE(content.isIndirect() && content.isStream());
+
+  std::string alt = figure.unparseResolved();
+  std::size_t at = alt.find("(Company logo)");
+  ASSERT_NE(at, std::string::npos) << alt;
+  write_text(path("ct-alt.pdf"), append_update(pdf, {{figure.getObjectID(), alt.replace(at, 14, "(Payee: Mallory)")}}));
+  auto v = verify("ct-alt.pdf");
+  EXPECT_EQ(v.status, 1);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(v.indication(i), "FAILED") << v.output;
+    EXPECT_NE(v.reasons(i).find("document catalog /StructTreeRoot changed"), std::string::npos) << v.output;
+  }
+
+  // /Pg of the struct element retargeted (to the same page under another object: a copy).
+  std::string moved = figure.unparseResolved();
+  std::size_t pg = moved.find("/Pg ");
+  ASSERT_NE(pg, std::string::npos) << moved;
+  int next = trailer_of(pdf).size;
+  std::size_t end = moved.find(" R", pg);
+  moved.replace(pg, end + 2 - pg, "/Pg " + std::to_string(next) + " 0 R");
+  write_text(path("ct-pg.pdf"), append_update(pdf, {{figure.getObjectID(), moved},
+                                                    {next, page.unparseResolved()}}));
+  v = verify("ct-pg.pdf");
+  EXPECT_EQ(v.status, 1);
+  EXPECT_EQ(v.indication(0), "FAILED") << v.output;
+  EXPECT_NE(v.reasons(0).find("document catalog /StructTreeRoot changed"), std::string::npos) << v.output;
+
+  write_text(path("ct-content.pdf"),
+             append_update(pdf, {{content.getObjectID(), stream("BT /F1 24 Tf 72 700 Td (Amount: 900 EUR) Tj ET")}}));
+  v = verify("ct-content.pdf");
+  EXPECT_EQ(v.status, 1);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(v.indication(i), "FAILED") << v.output;
+    EXPECT_NE(v.reasons(i).find("page 1 content changed"), std::string::npos) << v.output;
+  }
+}
+
+// Issue 20 item 17: pdf sign judges its signer's certificate now as pdf verify would, and refuses
+// one that has expired, is not yet valid or is revoked, unless --force; nothing is written.
+TEST_F(PdfTest, SigningWithAnExpiredOrRevokedCertificateIsRefusedUnlessForced) {
+  issue("dated", "Dated Signer");
+  to_token("dated");
+  auto dates = run("openssl x509 -noout -enddate -dateopt iso_8601 -in " + sh_quote(path("dated.pem").string())).output;
+  std::string end = dates.substr(dates.find('=') + 1, 19);   // 2027-11-29 12:00:00
+  end[10] = 'T';
+  UnixTime not_after = parse_rfc3339(end + "Z");
+  std::string after = "JITSUIN_TEST_NOW=" + format_rfc3339(not_after + 86400) + " ";
+  auto r = sign("base.pdf", "t-expired.pdf", "dated", after);
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("refused to sign: the signer's certificate expired on " + format_rfc3339(not_after)),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("--force signs anyway"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(path("t-expired.pdf")));
+  r = sign("base.pdf", "t-expired.pdf", "dated", after, " --force");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: signing with --force although the signer's certificate expired"), std::string::npos)
+      << r.output;
+  ASSERT_TRUE(fs::exists(path("t-expired.pdf")));
+  auto v = verify("t-expired.pdf", "", after);
+  EXPECT_EQ(v.status, 1) << v.output;
+  EXPECT_EQ(v.sub(), "OUT_OF_BOUNDS_NO_POE") << v.output;
+  // Not yet valid: a clock a year before the certificate.
+  r = sign("base.pdf", "t-early.pdf", "dated", "JITSUIN_TEST_NOW=" + format_rfc3339(std::time(nullptr) - 366 * 86400) + " ");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("refused to sign: the signer's certificate is not valid before"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(path("t-early.pdf")));
+
+  // Revoked in our CA's database (what pdf verify consults for our CA).
+  issue("revoked-now", "Revoked Signer");
+  to_token("revoked-now");
+  std::string serial = run("openssl x509 -noout -serial -in " + sh_quote(path("revoked-now.pem").string())).output;
+  serial = serial.substr(serial.find('=') + 1, serial.find('\n') - serial.find('=') - 1);
+  ASSERT_EQ(sign("base.pdf", "t-before-revocation.pdf", "revoked-now").status, 0);
+  r = run(jitsuin_cmd(home) + " ca revoke --serial " + serial + " --reason keyCompromise");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = sign("base.pdf", "t-revoked.pdf", "revoked-now");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("refused to sign: the signer's certificate was revoked (keyCompromise) effective"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(path("t-revoked.pdf")));
+  r = sign("base.pdf", "t-revoked.pdf", "revoked-now", "", " --force");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: signing with --force although the signer's certificate was revoked"),
+            std::string::npos)
+      << r.output;
+  v = verify("t-revoked.pdf");
+  EXPECT_EQ(v.sub(), "REVOKED_NO_POE") << v.output;
+  // A valid certificate signs without a word of warning.
+  r = sign("base.pdf", "t-valid.pdf", "dated");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("warning"), std::string::npos) << r.output;
 }
 
 }  // namespace
