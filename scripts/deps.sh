@@ -18,6 +18,7 @@ if [ "$mode" = test ]; then
   packages+=(systemd)   # ops: systemd-analyze verify of config/systemd (CTest deploy_units)
   packages+=(wrk golang-cfssl nginx-light python3-cryptography-vectors)   # benches (tests/bench) and PKITS (contract)
   packages+=(clang-14 libclang-rt-14-dev)   # the libFuzzer target of the PDF validator (tests/contract/fuzz.sh)
+  packages+=(libreoffice-writer-nogui)   # tagged PDFs from LibreOffice for counter-signing (tests/contract/pdf_test.cpp)
 
   packages+=(chromium chromium-driver python3-selenium poppler-utils)   # web: the consoles in a real browser (tests/web)
 fi
