@@ -1486,5 +1486,44 @@ TEST_F(PdfTest, SigningWithAnExpiredOrRevokedCertificateIsRefusedUnlessForced) {
   EXPECT_EQ(r.output.find("warning"), std::string::npos) << r.output;
 }
 
+// Item 17 for a partner's signer: revoked on the partner's CRL that crl fetch kept, as pdf verify
+// would find it; refused, then signed with --force.
+TEST_F(PdfTest, SigningWithACertificateOnAPartnersCrlIsRefusedUnlessForced) {
+  std::string serial = partner_signed();
+  to_token("partner");
+  write_text(path("partner-full.pem"), read_file(path("partner.pem")));
+  fs::create_directories(path("crl-site-sign"));
+  HttpServer http(path("crl-site-sign"));
+  ASSERT_NE(http.port(), 0);
+  std::string jitsuin = jitsuin_cmd(home);
+  auto r = run(jitsuin + " trust add --cert " + sh_quote(path("other-ca.pem")) + " --name signing-partner --crl-url " +
+               http.url("other.crl"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  // Not listed on the CRL on file: signs.
+  UnixTime now = std::time(nullptr);
+  write_text(path("crl-site-sign/other.crl"), make_other_crl(dir->path(), {"0123"}, now - 60, now - 60, now + 86400, 2));
+  r = run(jitsuin + " crl fetch");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = sign("base.pdf", "t-partner-ok.pdf", "partner");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("warning"), std::string::npos) << r.output;
+  // Listed: refused, nothing written; --force signs, and pdf verify says REVOKED_NO_POE.
+  write_text(path("crl-site-sign/other.crl"), make_other_crl(dir->path(), {serial}, now - 60, now - 30, now + 86400, 3));
+  r = run(jitsuin + " crl fetch");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = sign("base.pdf", "t-partner-revoked.pdf", "partner");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("refused to sign: the signer's certificate was revoked (unspecified) effective"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(path("t-partner-revoked.pdf")));
+  r = sign("base.pdf", "t-partner-revoked.pdf", "partner", "", " --force");
+  EXPECT_EQ(r.status, 0) << r.output;
+  auto v = verify("t-partner-revoked.pdf");
+  EXPECT_EQ(v.sub(), "REVOKED_NO_POE") << v.output;
+  r = run(jitsuin + " trust remove --name signing-partner");
+  EXPECT_EQ(r.status, 0) << r.output;
+}
+
 }  // namespace
 }  // namespace jitsuin::test
