@@ -57,7 +57,8 @@ class Fingerprints {
   /// revision is a prefix of the file, so their bytes are the same): their stream data is not
   /// read and hashed again, which for large images is most of the work. `index`: the pages and
   /// annotations of the revision fingerprinted.
-  Fingerprints(const std::set<QPDFObjGen>& untouched, const PageIndex& index) : untouched_(untouched), index_(index) {}
+  Fingerprints(const std::set<QPDFObjGen>& untouched, const PageIndex& index, std::set<QPDFObjGen> omit = {})
+      : untouched_(untouched), index_(index), omit_(std::move(omit)) {}
 
   std::string of(QPDFObjectHandle h, const Keys& skip = {}) {
     if (h.isIndirect() && skip.empty()) {
@@ -115,14 +116,34 @@ class Fingerprints {
   }
   std::string dict(QPDFObjectHandle d, const Keys& skip) {
     std::string s = "<<";
-    // An annotation's /P is its page: a back reference like /Parent. Elsewhere /P means more
-    // (DocMDP's permission level) and is compared.
+    // An annotation's /P is its page, a structure element's /P its parent element: back
+    // references like /Parent (the structure tree is what the parents' /K say, as pyHanko reads
+    // it). Elsewhere /P means more (DocMDP's permission level) and is compared.
     bool annotation = d.hasKey("/Rect") && d.hasKey("/Subtype");
+    std::string type = text_of(d.getKey("/Type"));
+    bool struct_element = type == "/StructElem" || (type.empty() && d.hasKey("/S") && d.hasKey("/P"));
     for (auto& k : d.getKeys()) {
-      if (k == "/Parent" || (k == "/P" && annotation) || skip.count(k)) continue;
-      s += k + " " + child(d.getKey(k)) + " ";
+      if (k == "/Parent" || (k == "/P" && (annotation || struct_element)) || skip.count(k)) continue;
+      QPDFObjectHandle v = d.getKey(k);
+      if (!omit_.empty() && (k == "/K" || k == "/Nums") && v.isArray()) s += k + " {" + to_hex(sha256(without_omitted(v, k == "/Nums"))) + "} ";
+      else s += k + " " + child(v) + " ";
     }
     return s + ">>";
+  }
+  // A structure element's kids, or a number tree's (key, value) pairs, without the omitted
+  // elements (and their keys): serialized as an array is, so that nothing omitted is the same.
+  std::string without_omitted(QPDFObjectHandle array, bool pairs) {
+    auto items = array.getArrayAsVector();
+    std::string s = "[";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (pairs && i + 1 < items.size() && items[i + 1].isIndirect() && omit_.count(items[i + 1].getObjGen())) {
+        ++i;
+        continue;
+      }
+      if (!pairs && items[i].isIndirect() && omit_.count(items[i].getObjGen())) continue;
+      s += child(items[i]) + " ";
+    }
+    return s + "]";
   }
   std::string child(QPDFObjectHandle h) {
     if (h.isIndirect()) {
@@ -137,6 +158,7 @@ class Fingerprints {
 
   const std::set<QPDFObjGen>& untouched_;
   const PageIndex& index_;
+  std::set<QPDFObjGen> omit_;
   std::map<QPDFObjGen, std::string> memo_;
   std::set<QPDFObjGen> on_stack_;
 };
@@ -194,6 +216,8 @@ struct Comparison {
   QPDF& after;
   const ChangePolicy& policy;
   const std::set<QPDFObjGen>& untouched;
+  const PageIndex& pages_before;
+  const PageIndex& pages_after;
   Fingerprints fb, fa;
   std::vector<Change> changes;
   std::set<QPDFObjGen> accounted;   // objects of `after` whose redefinition a checked change explains
@@ -326,6 +350,8 @@ struct Comparison {
       if (k == "/DSS") {
         add(true, "document security store (DSS/VRI validation data) " + std::string(b.hasKey(k) ? "updated" : "added"));
         account_tree(a.getKey(k));
+      } else if (k == "/StructTreeRoot" && b.hasKey(k) && signature_struct_elements(b.getKey(k), a.getKey(k))) {
+        continue;
       } else if (k == "/Metadata" || k == "/Extensions" || k == "/Version") {
         add(true, "catalog " + k + " updated");
         account(a.getKey(k));
@@ -333,6 +359,71 @@ struct Comparison {
         add(false, "document catalog " + k + (b.hasKey(k) ? " changed" : " added"));
       }
     }
+  }
+
+  // A tagged PDF's structure tree after a signature widget was added (ISO 32000-2 12.8.2.2: adding
+  // a signature field to a tagged document adds its struct element): the same tree once new
+  // structure elements whose only kids are object references to new signature widgets are left
+  // out of the /K arrays and the /ParentTree, with /ParentTreeNextKey not going back. Then every
+  // object of the tree is the same but for that bookkeeping, and is accounted for.
+  bool signature_struct_elements(QPDFObjectHandle b, QPDFObjectHandle a) {
+    if (!a.isDictionary() || !b.isDictionary()) return false;
+    auto xb = before.getXRefTable();
+    std::set<QPDFObjGen> new_sig_widgets;
+    for (auto& [og, page] : pages_after.annotations) {
+      (void)page;
+      QPDFObjectHandle w = after.getObject(og);
+      if (!pages_before.annotations.count(og) && !xb.count(og) && text_of(w.getKey("/Subtype")) == "/Widget" &&
+          field_type(w) == "/Sig")
+        new_sig_widgets.insert(og);
+    }
+    if (new_sig_widgets.empty()) return false;
+    std::set<QPDFObjGen> omit;
+    std::vector<std::string> names;
+    for (auto& [og, entry] : after.getXRefTable()) {
+      (void)entry;
+      if (xb.count(og)) continue;
+      QPDFObjectHandle e = after.getObject(og);
+      if (!e.isDictionary() || !e.hasKey("/S")) continue;
+      QPDFObjectHandle k = e.getKey("/K");
+      std::vector<QPDFObjectHandle> kids = k.isArray() ? k.getArrayAsVector() : std::vector<QPDFObjectHandle>{k};
+      bool only_signatures = !kids.empty();
+      for (auto& kid : kids) {
+        QPDFObjectHandle obj = kid.isDictionary() ? kid.getKey("/Obj") : QPDFObjectHandle::newNull();
+        only_signatures = only_signatures && text_of(kid.getKey("/Type")) == "/OBJR" && obj.isIndirect() &&
+                          new_sig_widgets.count(obj.getObjGen());
+        if (only_signatures) names.push_back(field_name(obj));
+      }
+      if (only_signatures) omit.insert(og);
+    }
+    if (omit.empty()) return false;
+    QPDFObjectHandle nb = b.getKey("/ParentTreeNextKey"), na = a.getKey("/ParentTreeNextKey");
+    if (nb.isInteger() != na.isInteger() || (nb.isInteger() && na.getIntValue() < nb.getIntValue())) return false;
+    // Fresh fingerprints on both sides, so that both walk the trees from their roots alike.
+    Fingerprints signed_tree(untouched, pages_before), without(untouched, pages_after, omit);
+    if (signed_tree.of(b, {"/ParentTreeNextKey"}) != without.of(a, {"/ParentTreeNextKey"})) return false;
+    for (auto& name : names) add(true, "structure tree: struct element of signature field " + name + " added");
+    // Every object of the tree compared above (not the new elements left out; the pages and
+    // annotations it points at are compared with the pages).
+    std::vector<QPDFObjectHandle> stack{a};
+    std::set<QPDFObjGen> seen;
+    while (!stack.empty()) {
+      QPDFObjectHandle h = stack.back();
+      stack.pop_back();
+      if (h.isIndirect()) {
+        QPDFObjGen og = h.getObjGen();
+        if (seen.count(og) || omit.count(og) || pages_after.pages.count(og) || pages_after.annotations.count(og)) continue;
+        seen.insert(og);
+        account(h);
+      }
+      if (h.isDictionary() || h.isStream()) {
+        QPDFObjectHandle d = h.isStream() ? h.getDict() : h;
+        for (auto& key : d.getKeys()) stack.push_back(d.getKey(key));
+      } else if (h.isArray()) {
+        for (auto& x : h.getArrayAsVector()) stack.push_back(x);
+      }
+    }
+    return true;
   }
 
   // DSS data: every object under it is new validation data.
@@ -453,8 +544,16 @@ struct Comparison {
 std::vector<Change> compare_revisions(QPDF& before, QPDF& after, const ChangePolicy& policy) {
   const std::set<QPDFObjGen> untouched = untouched_objects(before, after);
   const PageIndex pages_before(before), pages_after(after);
-  Comparison c{before, after, policy, untouched, Fingerprints(untouched, pages_before),
-               Fingerprints(untouched, pages_after), {}, {}};
+  Comparison c{before,
+               after,
+               policy,
+               untouched,
+               pages_before,
+               pages_after,
+               Fingerprints(untouched, pages_before),
+               Fingerprints(untouched, pages_after),
+               {},
+               {}};
   c.compare_pages();
   c.compare_catalog();
   c.compare_form();

@@ -1486,6 +1486,73 @@ TEST_F(PdfTest, SigningWithAnExpiredOrRevokedCertificateIsRefusedUnlessForced) {
   EXPECT_EQ(r.output.find("warning"), std::string::npos) << r.output;
 }
 
+// A signer that tags the signature field it adds (as ISO 32000-2 12.8.2.2 allows): a /Form
+// struct element whose only kid is an object reference to the new signature widget, appended to
+// the document element's kids and to the /ParentTree under the widget's /StructParent. Allowed;
+// the same update that also changes an /Alt text, or whose new element also holds marked content,
+// is not.
+TEST_F(PdfTest, StructElementOfANewSignatureFieldIsAllowedNothingMore) {
+  Tagged::make_inputs();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_EQ(sign("chromium.pdf", "sf-1.pdf", "taro").status, 0);
+  std::string pdf = read_file(path("sf-1.pdf"));
+  auto update = [&](bool change_alt, bool marked_content) {
+    QPDF q;
+    q.setSuppressWarnings(true);
+    q.processMemoryFile("in.pdf", pdf.data(), pdf.size());
+    QPDFObjectHandle root = q.getRoot(), page = q.getAllPages().at(0);
+    QPDFObjectHandle tree = root.getKey("/StructTreeRoot"), parents = tree.getKey("/ParentTree");
+    QPDFObjectHandle document = tree.getKey("/K").isArray() ? tree.getKey("/K").getArrayItem(0) : tree.getKey("/K");
+    long long key = tree.getKey("/ParentTreeNextKey").getIntValue();
+    QPDFObjectHandle widget = q.makeIndirectObject(QPDFObjectHandle::parse(
+        "<< /Type /Annot /Subtype /Widget /FT /Sig /T (Signature9) /F 132 /Rect [0 0 0 0] >>"));
+    widget.replaceKey("/P", page);
+    widget.replaceKey("/StructParent", QPDFObjectHandle::newInteger(key));
+    QPDFObjectHandle objr = QPDFObjectHandle::parse("<< /Type /OBJR >>");
+    objr.replaceKey("/Obj", widget);
+    objr.replaceKey("/Pg", page);
+    QPDFObjectHandle element = q.makeIndirectObject(QPDFObjectHandle::parse("<< /Type /StructElem /S /Form >>"));
+    element.replaceKey("/P", document);
+    element.replaceKey("/K", marked_content ? QPDFObjectHandle::newArray({objr, QPDFObjectHandle::newInteger(0)}) : objr);
+    document.getKey("/K").appendItem(element);
+    parents.getKey("/Nums").appendItem(QPDFObjectHandle::newInteger(key));
+    parents.getKey("/Nums").appendItem(element);
+    tree.replaceKey("/ParentTreeNextKey", QPDFObjectHandle::newInteger(key + 1));
+    page.getKey("/Annots").appendItem(widget);
+    root.getKey("/AcroForm").getKey("/Fields").appendItem(widget);
+    std::map<int, std::string> objects;
+    for (auto h : {widget, element, document, parents, tree, page, root}) objects[h.getObjectID()] = h.unparseResolved();
+    if (change_alt)
+      for (auto& o : q.getAllObjects())
+        if (o.isDictionary() && o.hasKey("/Alt")) {
+          o.replaceKey("/Alt", QPDFObjectHandle::newString("Payee: Mallory"));
+          objects[o.getObjectID()] = o.unparseResolved();
+        }
+    return append_update(pdf, objects);
+  };
+  write_text(path("sf-tagged.pdf"), update(false, false));
+  auto v = verify("sf-tagged.pdf");
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(v.indication(), "PASSED") << v.output;
+  std::string changes = v.report["signatures"][0]["changes_after_signing"].dump();
+  EXPECT_NE(changes.find("allowed: structure tree: struct element of signature field Signature9 added"),
+            std::string::npos)
+      << changes;
+  EXPECT_NE(changes.find("allowed: signature field Signature9 added"), std::string::npos) << changes;
+  auto r = run("qpdf --check " + sh_quote(path("sf-tagged.pdf").string()));
+  EXPECT_EQ(r.status, 0) << r.output;
+
+  write_text(path("sf-alt.pdf"), update(true, false));
+  v = verify("sf-alt.pdf");
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_NE(v.reasons().find("document catalog /StructTreeRoot changed"), std::string::npos) << v.output;
+
+  write_text(path("sf-mcid.pdf"), update(false, true));
+  v = verify("sf-mcid.pdf");
+  EXPECT_EQ(v.indication(), "FAILED") << v.output;
+  EXPECT_NE(v.reasons().find("document catalog /StructTreeRoot changed"), std::string::npos) << v.output;
+}
+
 // Item 17 for a partner's signer: revoked on the partner's CRL that crl fetch kept, as pdf verify
 // would find it; refused, then signed with --force.
 TEST_F(PdfTest, SigningWithACertificateOnAPartnersCrlIsRefusedUnlessForced) {
