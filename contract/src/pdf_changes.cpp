@@ -388,13 +388,19 @@ struct Comparison {
       QPDFObjectHandle k = e.getKey("/K");
       std::vector<QPDFObjectHandle> kids = k.isArray() ? k.getArrayAsVector() : std::vector<QPDFObjectHandle>{k};
       bool only_signatures = !kids.empty();
+      std::vector<std::string> fields;
       for (auto& kid : kids) {
-        QPDFObjectHandle obj = kid.isDictionary() ? kid.getKey("/Obj") : QPDFObjectHandle::newNull();
-        only_signatures = only_signatures && text_of(kid.getKey("/Type")) == "/OBJR" && obj.isIndirect() &&
-                          new_sig_widgets.count(obj.getObjGen());
-        if (only_signatures) names.push_back(field_name(obj));
+        if (!only_signatures || !kid.isDictionary() || text_of(kid.getKey("/Type")) != "/OBJR") {
+          only_signatures = false;
+          break;
+        }
+        QPDFObjectHandle obj = kid.getKey("/Obj");
+        only_signatures = obj.isIndirect() && new_sig_widgets.count(obj.getObjGen());
+        if (only_signatures) fields.push_back(field_name(obj));
       }
-      if (only_signatures) omit.insert(og);
+      if (!only_signatures) continue;
+      omit.insert(og);
+      names.insert(names.end(), fields.begin(), fields.end());
     }
     if (omit.empty()) return false;
     QPDFObjectHandle nb = b.getKey("/ParentTreeNextKey"), na = a.getKey("/ParentTreeNextKey");

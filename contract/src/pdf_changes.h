@@ -1,6 +1,7 @@
 #pragma once
 // What a later revision changed compared with the signed one, and whether each change is one
-// that may follow a signature (ISO 32000 12.8.2, PAdES): new signatures and signature fields,
+// that may follow a signature (ISO 32000 12.8.2, PAdES): new signatures and signature fields
+// (with, in a tagged PDF, their struct elements),
 // document security store (DSS/VRI) data, form filling and harmless comments where DocMDP and
 // FieldMDP permit. Everything else — page content, resources, the page tree, annotations that can
 // cover what is shown, the catalog's actions and names, and any earlier object redefined without
