@@ -46,6 +46,28 @@ TEST(ApiStatus, ErrorBodyNamesTheKindAndTheMessage) {
   EXPECT_EQ(b, json({{"error", "forbidden"}, {"message", "approver role needed"}}));
 }
 
+// Issue 20 item 13: a 500's body never carries the exception's text (SQL, paths): the text goes to
+// stderr, one line, under an id the body gives.
+TEST(ApiStatus, A500SaysOnlyItsIdAndTheLogLineHasTheText) {
+  for (auto k : {ErrorKind::config, ErrorKind::database, ErrorKind::crypto, ErrorKind::io, ErrorKind::internal}) {
+    testing::internal::CaptureStderr();
+    json b = api::error_body(Error(k, "cannot prepare SQL: no such table: operators\nin /var/lib/jitsuin/jitsuin.db"));
+    std::string log = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(b.contains("id") && b["id"].is_string()) << b;
+    std::string id = b["id"];
+    EXPECT_EQ(b, json({{"error", "internal"}, {"message", "internal error"}, {"id", id}})) << error_kind_name(k);
+    EXPECT_EQ(id.size(), 16u);
+    EXPECT_EQ(log, "jitsuind: internal error " + id + ": " + error_kind_name(k) +
+                       ": cannot prepare SQL: no such table: operators in /var/lib/jitsuin/jitsuin.db\n");
+  }
+  testing::internal::CaptureStderr();
+  json a = api::error_body(ErrorKind::internal, "x"), b = api::error_body(ErrorKind::internal, "x");
+  testing::internal::GetCapturedStderr();
+  EXPECT_NE(a["id"], b["id"]);
+  // Below 500 the message is the client's to read.
+  EXPECT_EQ(api::error_body(Error(ErrorKind::hsm, "token busy")), json({{"error", "hsm"}, {"message", "token busy"}}));
+}
+
 TEST(ApiDecode, RefusesUnknownFields) {
   json j = {{"serial", "01"}, {"seriel", "02"}};
   api::Fields f(j);
