@@ -88,6 +88,12 @@ TEST(ApiDecode, WrongTypesNameTheField) {
   EXPECT_NE(expect_error([&] { f.text("missing"); }, ErrorKind::invalid_input).find("'missing' is required"),
             std::string::npos);
   expect_error([] { api::Fields f(json::array()); }, ErrorKind::invalid_input);
+  // Beyond int64 (kept unsigned by the parser): out of range, not wrapped to a negative number.
+  json big = json::parse(R"({"n": 9223372036854775808, "m": 18446744073709551615, "k": 9223372036854775807})");
+  api::Fields g(big);
+  EXPECT_NE(expect_error([&] { g.opt_integer("n"); }, ErrorKind::invalid_input).find("'n' is out of range"), std::string::npos);
+  EXPECT_NE(expect_error([&] { g.whole("m"); }, ErrorKind::invalid_input).find("'m' is out of range"), std::string::npos);
+  EXPECT_EQ(g.whole("k"), INT64_MAX);
 }
 
 // The RA records rendered by render.h, exactly as the CLI's --json has shown them: every key, with
