@@ -42,6 +42,38 @@ Bytes status_only(int status) {
   return response_der(resp.get());
 }
 
+// Why a decoded request is not one we answer, or nullopt. OpenSSL's decoder takes BER (indefinite
+// lengths, lengths in more octets than needed, constructed strings, an explicit DEFAULT): RFC 6960
+// 4.1.1 says DER, so the request must be exactly what OpenSSL encodes again from what it decoded.
+// The nonce (RFC 8954 2.1): at most one, its extnValue the DER of an OCTET STRING of 1 to 32 octets.
+std::optional<std::string> request_problem(OCSP_REQUEST* req, std::span<const std::uint8_t> in, bool& nonce) {
+  unsigned char* again = nullptr;
+  int len = i2d_OCSP_REQUEST(req, &again);
+  if (len <= 0) ossl::throw_openssl("cannot encode the OCSP request again");
+  bool der = static_cast<std::size_t>(len) == in.size() && std::equal(in.begin(), in.end(), again);
+  OPENSSL_free(again);
+  if (!der) return "not DER (BER lengths or encodings: RFC 6960 asks for DER)";
+  int at = OCSP_REQUEST_get_ext_by_NID(req, NID_id_pkix_OCSP_Nonce, -1);
+  nonce = at >= 0;
+  if (!nonce) return std::nullopt;
+  if (OCSP_REQUEST_get_ext_by_NID(req, NID_id_pkix_OCSP_Nonce, at) >= 0) return "more than one nonce extension";
+  const ASN1_OCTET_STRING* value = X509_EXTENSION_get_data(OCSP_REQUEST_get_ext(req, at));
+  const unsigned char* p = value->data;
+  ASN1_OCTET_STRING* inner = d2i_ASN1_OCTET_STRING(nullptr, &p, value->length);
+  ERR_clear_error();
+  if (!inner) return "the nonce is not an OCTET STRING";
+  int octets = ASN1_STRING_length(inner);
+  unsigned char* inner_der = nullptr;
+  int inner_len = i2d_ASN1_OCTET_STRING(inner, &inner_der);
+  bool inner_ok = p == value->data + value->length && inner_len == value->length &&
+                  std::equal(value->data, value->data + value->length, inner_der);
+  OPENSSL_free(inner_der);
+  ASN1_OCTET_STRING_free(inner);
+  if (!inner_ok) return "the nonce is not one DER OCTET STRING";
+  if (octets < 1 || octets > 32) return "a nonce of " + std::to_string(octets) + " octets (RFC 8954: 1 to 32)";
+  return std::nullopt;
+}
+
 Bytes digest(const EVP_MD* md, const unsigned char* data, std::size_t len) {
   Bytes out(static_cast<std::size_t>(EVP_MD_get_size(md)));
   unsigned int n = 0;
@@ -285,12 +317,12 @@ struct OcspResponder::Impl {
     ERR_clear_error();
     if (!req) return malformed("not a DER OCSPRequest");
     if (p != in.data() + in.size()) return malformed("trailing data after the OCSPRequest");
+    OcspAnswer out;
+    if (auto problem = request_problem(req.get(), in, out.nonce)) return malformed(*problem);
     int n = OCSP_request_onereq_count(req.get());
     if (n < 1) return malformed("no CertID in the request");
     if (n > kOcspMaxCertIds)
       return malformed(std::to_string(n) + " CertIDs in one request (at most " + std::to_string(kOcspMaxCertIds) + ")");
-    OcspAnswer out;
-    out.nonce = OCSP_REQUEST_get_ext_by_NID(req.get(), NID_id_pkix_OCSP_Nonce, -1) >= 0;
 
     UnixTime now = clock();
     auto signer = current_signer(now);

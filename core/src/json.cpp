@@ -28,6 +28,15 @@ std::string pointer_token(const std::string& s) {
   return out;
 }
 
+// nlohmann's message without its "[json.exception.parse_error.101] " prefix and at most 200 bytes
+// (it quotes the token it stopped at, which may be the client's whole number or string).
+std::string detail(const json::exception& e) {
+  std::string what = e.what();
+  if (auto at = what.find("] "); what.starts_with("[json.exception.") && at != std::string::npos) what.erase(0, at + 2);
+  if (what.size() > 200) what = what.substr(0, 200) + "...";
+  return what;
+}
+
 }  // namespace
 
 json parse_json(std::string_view text, std::string_view what, ErrorKind kind) {
@@ -70,7 +79,10 @@ json parse_json(std::string_view text, std::string_view what, ErrorKind kind) {
   try {
     return json::parse(text.begin(), text.end(), check);
   } catch (const json::parse_error& e) {
-    throw Error(kind, std::string(what) + " is not valid JSON: " + e.what());
+    throw Error(kind, std::string(what) + " is not valid JSON: " + detail(e));
+  } catch (const json::out_of_range& e) {
+    // A number too large for a double (1e400): valid JSON text, but no value to give.
+    throw Error(kind, std::string(what) + " holds a number out of range: " + detail(e));
   }
 }
 

@@ -206,6 +206,97 @@ TEST_F(Ocsp, MalformedRequestsAreAnsweredMalformedRequest) {
   EXPECT_EQ(responder->signatures(), 0u);
 }
 
+// A request for `cert` with one nonce extension per entry of `nonces`, each the extnValue as given
+// (the DER of the Nonce OCTET STRING, or anything else).
+Bytes request_with_nonces(const X509* cert, const X509* issuer, const std::vector<Bytes>& nonces) {
+  ossl::OcspRequest r(OCSP_REQUEST_new());
+  OCSP_request_add0_id(r.get(), OCSP_cert_to_id(EVP_sha1(), cert, issuer));
+  for (const Bytes& value : nonces) {
+    ASN1_OCTET_STRING* os = ASN1_OCTET_STRING_new();
+    ASN1_OCTET_STRING_set(os, value.data(), static_cast<int>(value.size()));
+    X509_EXTENSION* ext = X509_EXTENSION_create_by_NID(nullptr, NID_id_pkix_OCSP_Nonce, 0, os);
+    OCSP_REQUEST_add_ext(r.get(), ext, -1);
+    X509_EXTENSION_free(ext);
+    ASN1_OCTET_STRING_free(os);
+  }
+  return req_der(r.get());
+}
+
+// The DER of an OCTET STRING of n octets (n < 128).
+Bytes octet_string(std::size_t n) {
+  Bytes b{0x04, static_cast<std::uint8_t>(n)};
+  for (std::size_t i = 0; i < n; ++i) b.push_back(static_cast<std::uint8_t>(0xa0 + i));
+  return b;
+}
+
+// The outer SEQUENCE of a DER request written again with BER lengths: indefinite, or in more
+// octets than needed (0x82 and two octets).
+Bytes outer_ber(const Bytes& der, bool indefinite) {
+  std::size_t header = der[1] < 0x80 ? 2 : 2 + (der[1] & 0x7f);
+  Bytes content(der.begin() + static_cast<std::ptrdiff_t>(header), der.end());
+  Bytes out{0x30};
+  if (indefinite) {
+    out.push_back(0x80);
+    out.insert(out.end(), content.begin(), content.end());
+    out.insert(out.end(), {0x00, 0x00});
+  } else {
+    out.insert(out.end(), {0x82, static_cast<std::uint8_t>(content.size() >> 8), static_cast<std::uint8_t>(content.size())});
+    out.insert(out.end(), content.begin(), content.end());
+  }
+  return out;
+}
+
+// Issue 20 item 14: RFC 8954 2.1 (a nonce of 1 to 32 octets, one nonce), RFC 6960 4.1.1 (DER).
+TEST_F(Ocsp, NonceOfOneTo32OctetsOnceAndDerOnly) {
+  auto leaf = issue("a");
+  const X509* issuer = ca->issuing_certificate();
+  auto status = [&](const Bytes& der) {
+    auto a = responder->respond(der);
+    EXPECT_EQ(read_response(a.der), a.response_status == "successful" ? OCSP_RESPONSE_STATUS_SUCCESSFUL
+                                                                       : OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+    return a.response_status + (a.problem.empty() ? "" : ": " + a.problem);
+  };
+  // 1 and 32 octets are answered, the nonce echoed (openssl checks it).
+  for (std::size_t n : {1u, 16u, 32u}) {
+    Bytes der = request_with_nonces(leaf.certificate.get(), issuer, {octet_string(n)});
+    auto a = responder->respond(der);
+    ASSERT_EQ(a.response_status, "successful") << n << ": " << a.problem;
+    EXPECT_TRUE(a.nonce);
+    const unsigned char* p = der.data();
+    ossl::OcspRequest req(d2i_OCSP_REQUEST(nullptr, &p, static_cast<long>(der.size())));
+    ossl::OcspBasic bs;
+    ASSERT_EQ(read_response(a.der, nullptr, &bs), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+    EXPECT_EQ(OCSP_check_nonce(req.get(), bs.get()), 1) << n;
+  }
+  EXPECT_EQ(status(request_with_nonces(leaf.certificate.get(), issuer, {octet_string(0)})),
+            "malformedRequest: a nonce of 0 octets (RFC 8954: 1 to 32)");
+  EXPECT_EQ(status(request_with_nonces(leaf.certificate.get(), issuer, {octet_string(33)})),
+            "malformedRequest: a nonce of 33 octets (RFC 8954: 1 to 32)");
+  EXPECT_EQ(status(request_with_nonces(leaf.certificate.get(), issuer, {octet_string(8), octet_string(8)})),
+            "malformedRequest: more than one nonce extension");
+  // The nonce's bytes without their OCTET STRING, and an OCTET STRING with a BER length.
+  EXPECT_EQ(status(request_with_nonces(leaf.certificate.get(), issuer, {Bytes(16, 0x11)})),
+            "malformedRequest: the nonce is not an OCTET STRING");
+  Bytes long_form{0x04, 0x81, 0x10};
+  long_form.insert(long_form.end(), 16, 0x22);
+  EXPECT_EQ(status(request_with_nonces(leaf.certificate.get(), issuer, {long_form})),
+            "malformedRequest: the nonce is not one DER OCTET STRING");
+
+  // BER lengths OpenSSL decodes (so the refusal is the responder's rule, not the decoder's).
+  Bytes good = request_for({leaf.certificate.get()}, issuer, EVP_sha1(), true);
+  ASSERT_EQ(status(good), "successful");
+  for (bool indefinite : {true, false}) {
+    Bytes ber = outer_ber(good, indefinite);
+    const unsigned char* p = ber.data();
+    ossl::OcspRequest decoded(d2i_OCSP_REQUEST(nullptr, &p, static_cast<long>(ber.size())));
+    ERR_clear_error();
+    ASSERT_TRUE(decoded) << "OpenSSL no longer decodes this BER: the test shows nothing";
+    EXPECT_EQ(p, ber.data() + ber.size());
+    EXPECT_EQ(status(ber), "malformedRequest: not DER (BER lengths or encodings: RFC 6960 asks for DER)") << indefinite;
+  }
+  EXPECT_EQ(responder->counters().malformed_request.load(), 7u);
+}
+
 TEST_F(Ocsp, SignerIsDelegatedCheckedByOpensslAndBotanAndRenewed) {
   auto leaf = issue("a");
   ossl::OcspBasic bs;

@@ -78,6 +78,19 @@ TEST(StrictJson, TheSameKeyInDifferentObjectsIsFineAndTheValueIsWhatParseGives) 
   EXPECT_NE(msg.find("bundle b.json is not valid JSON"), std::string::npos) << msg;
 }
 
+// Issue 20 item 13: a number too large for a double is nlohmann's out_of_range, not a parse_error:
+// refused as the given kind (the server once answered it 500 with the library's text).
+TEST(StrictJson, ANumberOutOfRangeIsRefusedAsTheGivenKind) {
+  auto msg = expect_error([] { parse_json(R"({"x": 1e400})", "the request body"); }, ErrorKind::invalid_input);
+  EXPECT_EQ(msg, "the request body holds a number out of range: number overflow parsing '1e400'");
+  expect_error([] { parse_json("[-1e400]", "x", ErrorKind::config); }, ErrorKind::config);
+  // nlohmann's prefix ("[json.exception.parse_error.101] ") is left out; a long token is cut.
+  msg = expect_error([] { parse_json("{\"a\": 1" + std::string(5000, '0') + "e999}", "x"); }, ErrorKind::invalid_input);
+  EXPECT_EQ(msg.find("[json.exception"), std::string::npos) << msg;
+  EXPECT_LT(msg.size(), 300u) << msg;
+  EXPECT_EQ(parse_json(R"({"x": 1e300})", "x")["x"], 1e300);
+}
+
 TEST(StrictJson, TheConfigAndTheProfilesRefuseDuplicateKeys) {
   TempDir dir;
   std::string config = read_file(config::default_config_path());

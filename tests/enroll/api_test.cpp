@@ -46,6 +46,28 @@ TEST(ApiStatus, ErrorBodyNamesTheKindAndTheMessage) {
   EXPECT_EQ(b, json({{"error", "forbidden"}, {"message", "approver role needed"}}));
 }
 
+// Issue 20 item 13: a 500's body never carries the exception's text (SQL, paths): the text goes to
+// stderr, one line, under an id the body gives.
+TEST(ApiStatus, A500SaysOnlyItsIdAndTheLogLineHasTheText) {
+  for (auto k : {ErrorKind::config, ErrorKind::database, ErrorKind::crypto, ErrorKind::io, ErrorKind::internal}) {
+    testing::internal::CaptureStderr();
+    json b = api::error_body(Error(k, "cannot prepare SQL: no such table: operators\nin /var/lib/jitsuin/jitsuin.db"));
+    std::string log = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(b.contains("id") && b["id"].is_string()) << b;
+    std::string id = b["id"];
+    EXPECT_EQ(b, json({{"error", "internal"}, {"message", "internal error"}, {"id", id}})) << error_kind_name(k);
+    EXPECT_EQ(id.size(), 16u);
+    EXPECT_EQ(log, "jitsuind: internal error " + id + ": " + error_kind_name(k) +
+                       ": cannot prepare SQL: no such table: operators in /var/lib/jitsuin/jitsuin.db\n");
+  }
+  testing::internal::CaptureStderr();
+  json a = api::error_body(ErrorKind::internal, "x"), b = api::error_body(ErrorKind::internal, "x");
+  testing::internal::GetCapturedStderr();
+  EXPECT_NE(a["id"], b["id"]);
+  // Below 500 the message is the client's to read.
+  EXPECT_EQ(api::error_body(Error(ErrorKind::hsm, "token busy")), json({{"error", "hsm"}, {"message", "token busy"}}));
+}
+
 TEST(ApiDecode, RefusesUnknownFields) {
   json j = {{"serial", "01"}, {"seriel", "02"}};
   api::Fields f(j);
@@ -66,6 +88,12 @@ TEST(ApiDecode, WrongTypesNameTheField) {
   EXPECT_NE(expect_error([&] { f.text("missing"); }, ErrorKind::invalid_input).find("'missing' is required"),
             std::string::npos);
   expect_error([] { api::Fields f(json::array()); }, ErrorKind::invalid_input);
+  // Beyond int64 (kept unsigned by the parser): out of range, not wrapped to a negative number.
+  json big = json::parse(R"({"n": 9223372036854775808, "m": 18446744073709551615, "k": 9223372036854775807})");
+  api::Fields g(big);
+  EXPECT_NE(expect_error([&] { g.opt_integer("n"); }, ErrorKind::invalid_input).find("'n' is out of range"), std::string::npos);
+  EXPECT_NE(expect_error([&] { g.whole("m"); }, ErrorKind::invalid_input).find("'m' is out of range"), std::string::npos);
+  EXPECT_EQ(g.whole("k"), INT64_MAX);
 }
 
 // The RA records rendered by render.h, exactly as the CLI's --json has shown them: every key, with

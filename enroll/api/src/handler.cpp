@@ -96,7 +96,9 @@ Response respond(Services& services, const Caller& caller, std::string_view name
   } catch (const Error& e) {
     return {http_status(e.kind()), error_body(e)};
   } catch (const std::exception& e) {
-    return {500, error_body(ErrorKind::internal, e.what())};
+    return {500, error_body(ErrorKind::internal, e.what())};   // the text logged, not sent
+  } catch (...) {
+    return {500, internal_error_body("unknown exception")};
   }
 }
 

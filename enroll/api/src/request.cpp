@@ -47,6 +47,9 @@ std::optional<std::int64_t> Fields::opt_integer(const std::string& name) {
   const json* v = find(name);
   if (!v) return std::nullopt;
   if (!v->is_number_integer()) throw Error(ErrorKind::invalid_input, field(name) + " must be a whole number");
+  // Above 2^63 - 1 nlohmann keeps it unsigned: as int64 it would wrap to a negative number.
+  if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+    throw Error(ErrorKind::invalid_input, field(name) + " is out of range");
   return v->get<std::int64_t>();
 }
 

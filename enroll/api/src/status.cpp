@@ -1,5 +1,11 @@
 #include "jitsuin/api/status.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "jitsuin/core/util.h"
+
 namespace jitsuin::api {
 
 int http_status(ErrorKind kind) {
@@ -39,10 +45,26 @@ int exit_status(ErrorKind kind) {
 }
 
 nlohmann::json error_body(ErrorKind kind, const std::string& message) {
+  if (http_status(kind) == 500) return internal_error_body(std::string(error_kind_name(kind)) + ": " + message);
   return {{"error", error_kind_name(kind)}, {"message", message}};
 }
 
+nlohmann::json internal_error_body(std::string_view detail) {
+  std::string id = to_hex(random_bytes(8));
+  std::string line = "jitsuind: internal error " + id + ": ";
+  for (unsigned char c : detail.substr(0, 2000)) line += c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c);
+  line += '\n';
+  for (std::size_t done = 0; done < line.size();) {
+    ssize_t n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;   // stderr gone: the client still gets its answer
+    done += static_cast<std::size_t>(n);
+  }
+  return {{"error", "internal"}, {"message", "internal error"}, {"id", id}};
+}
+
 nlohmann::json error_body(const Error& e) {
+  if (http_status(e.kind()) == 500) return error_body(e.kind(), e.what());
   auto body = error_body(e.kind(), e.what());
   if (auto* limited = dynamic_cast<const RateLimitedError*>(&e)) {
     body["retry_after"] = limited->retry_after();

@@ -25,6 +25,7 @@
 #include "jitsuin/api/handler.h"
 #include "jitsuin/api/status.h"
 #include "jitsuin/core/error.h"
+#include "jitsuin/core/json.h"
 #include "jitsuin/core/util.h"
 #include "server/api_pool.h"
 #include "server/ocsp.h"
@@ -74,6 +75,25 @@ bool valid_path(std::string_view path) {
   for (unsigned char c : path)
     if (!(std::isalnum(c) || c == '/' || c == '.' || c == '-' || c == '_')) return false;
   return path.find("..") == std::string_view::npos && path.find("//") == std::string_view::npos;
+}
+
+// RFC 9112 section 3.2: an HTTP/1.1 request without Host, any request with more than one Host, or
+// a Host that is not host[:port] (RFC 3986 reg-name or IP literal characters) is answered 400.
+// HTTP/1.0 requests may leave Host out.
+bool valid_host(const Request& req) {
+  auto [first, last] = req.equal_range(http::field::host);
+  if (first == last) return req.version() < 11;
+  if (std::next(first) != last) return false;
+  for (unsigned char c : sv(first->value()))
+    if (!(std::isalnum(c) || std::string_view("-._~!$&'()*+,;=:[]%").find(static_cast<char>(c)) != std::string_view::npos))
+      return false;
+  return true;
+}
+
+std::optional<Response> host_refusal(const Request& req) {
+  if (valid_host(req)) return std::nullopt;
+  return error_response(req.version(), http::status::bad_request, "invalid_input",
+                        "an HTTP/1.1 request needs exactly one Host header, host[:port] (RFC 9112 section 3.2)");
 }
 
 // A published file as last read: its content and ETag, kept while the file's identity (device,
@@ -207,7 +227,7 @@ using FileResponse = http::response<SharedBody>;
 // not published, wrong method) goes to handle_request and serve_file.
 std::optional<FileResponse> serve_published(Shared& shared, Channel channel, const Request& req) {
   if (channel == Channel::metrics || req.method() != http::verb::get || req.find(http::field::if_none_match) != req.end() ||
-      req.find(http::field::if_modified_since) != req.end())
+      req.find(http::field::if_modified_since) != req.end() || !valid_host(req))   // handle_request refuses it
     return std::nullopt;
   std::string_view target = sv(req.target());
   std::string_view path = target.substr(0, target.find('?'));
@@ -242,14 +262,12 @@ Response serve_api(Shared& shared, const Request& req, std::string_view name, st
   }
   json request = json::object();
   if (!req.body().empty()) {
+    // The CLI's parser: a key given twice, a number out of range (1e400) or text that is not JSON
+    // is invalid_input (400) naming the problem.
     try {
-      request = json::parse(req.body());
-    } catch (const json::parse_error& e) {
-      // "[json.exception.parse_error.101] parse error at line 1, column 20: syntax error ..."
-      std::string what = e.what();
-      auto at = what.find("] ");
-      return error_response(req.version(), http::status::bad_request, "invalid_input",
-                            "the request body is not valid JSON: " + (at == std::string::npos ? what : what.substr(at + 2)));
+      request = parse_json(req.body(), "the request body");
+    } catch (const Error& e) {
+      return error_response(req.version(), http::status::bad_request, "invalid_input", e.what());
     }
     if (!request.is_object())
       return error_response(req.version(), http::status::bad_request, "invalid_input",
@@ -310,6 +328,7 @@ Response error_response(unsigned version, http::status status, const std::string
 Response handle_request(Shared& shared, Channel channel, const Request& req, std::string& principal,
                         const std::string& source) {
   try {
+    if (auto refused = host_refusal(req)) return std::move(*refused);
     std::string_view target = sv(req.target());
     std::string_view path = target.substr(0, target.find('?'));
     if (auto ocsp = serve_ocsp(shared, channel, req, principal)) return std::move(*ocsp);   // base64 paths: before valid_path
@@ -334,9 +353,12 @@ Response handle_request(Shared& shared, Channel channel, const Request& req, std
     }
     return error_response(req.version(), http::status::not_found, "not_found", "no such resource");
   } catch (const Error& e) {
+    // A 500's text (SQL, paths) only in the log, under the id its body gives (api::error_body).
     return json_response(req.version(), static_cast<http::status>(api::http_status(e.kind())), api::error_body(e));
   } catch (const std::exception& e) {
     return json_response(req.version(), http::status::internal_server_error, api::error_body(ErrorKind::internal, e.what()));
+  } catch (...) {
+    return json_response(req.version(), http::status::internal_server_error, api::internal_error_body("unknown exception"));
   }
 }
 

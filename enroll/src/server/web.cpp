@@ -14,6 +14,7 @@
 
 #include "jitsuin/api/handler.h"
 #include "jitsuin/core/error.h"
+#include "jitsuin/core/json.h"
 #include "jitsuin/core/util.h"
 
 namespace jitsuin::server {
@@ -218,9 +219,9 @@ Response login(Shared& shared, const Request& req, std::string& principal, const
   if (!json_request(req) || !same_origin(req)) return refused_csrf(req.version());
   json body;
   try {
-    body = json::parse(req.body());
-  } catch (const json::parse_error&) {
-    return web_error(req.version(), http::status::bad_request, "invalid_input", "the request body is not valid JSON");
+    body = parse_json(req.body(), "the request body");   // the API's parser: a key given twice is refused
+  } catch (const Error& e) {
+    return web_error(req.version(), http::status::bad_request, "invalid_input", e.what());
   }
   if (!body.is_object() || !body.contains("kind") || !body["kind"].is_string())
     return web_error(req.version(), http::status::bad_request, "invalid_input", "give kind: \"operator\" or \"company\"");
@@ -277,8 +278,16 @@ Response logout(Shared& shared, const Request& req, std::string& principal, cons
   if (auto refused = csrf_refusal(req, *token)) return *refused;
   bool everywhere = false;
   if (!req.body().empty()) {
-    auto body = json::parse(req.body(), nullptr, false);
-    everywhere = body.is_object() && body.value("everywhere", false);
+    json body;
+    try {
+      body = parse_json(req.body(), "the request body");
+    } catch (const Error& e) {
+      return web_error(req.version(), http::status::bad_request, "invalid_input", e.what());
+    }
+    if (!body.is_object() || (body.contains("everywhere") && !body["everywhere"].is_boolean()))
+      return web_error(req.version(), http::status::bad_request, "invalid_input",
+                       "the request body is a JSON object, {\"everywhere\": true or false}");
+    everywhere = body.value("everywhere", false);
   }
   auto s = forget(*token);
   if (!s) return session_gone(req.version());

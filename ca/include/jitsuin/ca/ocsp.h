@@ -86,8 +86,10 @@ class OcspResponder {
                 CertificateAuthority& ca, Actor actor = {"ocsp-responder"});
   ~OcspResponder();
 
-  /// Answers one OCSP request (DER). Never throws: a request that does not decode, has trailing
-  /// data, no CertID or more than kOcspMaxCertIds is answered malformedRequest; a failure of the
+  /// Answers one OCSP request (DER). Never throws: a request that does not decode, is not DER (BER
+  /// lengths or encodings), has trailing data, no CertID, more than kOcspMaxCertIds, more than one
+  /// nonce or a nonce that is not an OCTET STRING of 1 to 32 octets (RFC 8954) is answered
+  /// malformedRequest; a failure of the
   /// token or database (a revoked issuing CA, which issues no new signer) internalError. Safe to
   /// call from any number of threads at once (see the file comment).
   OcspAnswer respond(std::span<const std::uint8_t> request_der);

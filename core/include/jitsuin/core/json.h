@@ -10,7 +10,8 @@
 namespace jitsuin {
 
 /// Parses JSON text. Refused, as Error(kind) whose message starts with `what`: text that is not
-/// JSON, and an object holding the same key twice (nlohmann keeps the last one, so
+/// JSON, a number too large for a double (1e400: nlohmann throws out_of_range, not parse_error), and
+/// an object holding the same key twice (nlohmann keeps the last one, so
 /// {"common_name": "Taro", "common_name": "Evil"} would silently mean "Evil"); the message names
 /// the key and where the object is (as a JSON pointer).
 nlohmann::json parse_json(std::string_view text, std::string_view what, ErrorKind kind = ErrorKind::invalid_input);

@@ -19,8 +19,15 @@ int http_status(ErrorKind kind);
 int exit_status(ErrorKind kind);
 
 /// The error body every adapter sends: {"error": error_kind_name(kind), "message": text}; for a
-/// RateLimitedError also "retry_after": seconds.
+/// RateLimitedError also "retry_after": seconds. A kind whose status is 500 gets
+/// internal_error_body(kind: text) instead: the client never sees its text.
 nlohmann::json error_body(ErrorKind kind, const std::string& message);
 nlohmann::json error_body(const Error& e);
+
+/// The body of every 500: {"error": "internal", "message": "internal error", "id": ID}, ID 16
+/// random hex digits, never the exception's text (it can hold SQL, file paths, library details).
+/// `detail` goes to stderr as one line "jitsuind: internal error ID: detail" (control characters
+/// replaced, at most 2000 bytes), written with one write(2), so the operator finds it by the id.
+nlohmann::json internal_error_body(std::string_view detail);
 
 }  // namespace jitsuin::api
