@@ -2,12 +2,14 @@
 // into a maildir, retries with exponential backoff. The delivery guarantee is described in outbox.h.
 #include "jitsuin/ra/outbox.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -45,6 +47,42 @@ struct CurlEasyDeleter {
 struct CurlSlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
+struct CurlUrlDeleter {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+
+/// The host part of an smtp:// or smtps:// URL as libcurl reads it (IPv6 in brackets).
+std::string smtp_host(const std::string& url) {
+  std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_url());
+  char* host = nullptr;
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(u.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK)
+    throw DeliveryFailure{true, "SMTP: cannot read the host of mail.smtp_url"};
+  std::string out = host;
+  curl_free(host);
+  return out;
+}
+
+/// Only a literal loopback host (localhost, 127.0.0.0/8, ::1) counts: a name that merely
+/// resolves to one could resolve elsewhere tomorrow. libcurl resolves "localhost" itself, always
+/// to loopback.
+bool is_loopback_host(std::string host) {
+  for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  return host == "[::1]";
+}
+
+/// The one rule for TLS to the mail server: PINs and passwords travel in these mails, so smtp://
+/// must upgrade with STARTTLS (libcurl never does unless told) and the server's certificate is
+/// verified; only a loopback relay or mail.allow_plain_smtp (a local relay without TLS) may
+/// take them in clear. smtps:// is TLS from the first byte.
+long smtp_use_ssl(const config::MailConfig& mc) {
+  if (mc.smtp_url.starts_with("smtps://")) return CURLUSESSL_ALL;
+  if (mc.allow_plain_smtp || is_loopback_host(smtp_host(mc.smtp_url))) return CURLUSESSL_NONE;
+  return CURLUSESSL_ALL;
+}
 
 struct Upload {
   std::string_view data;
@@ -69,7 +107,16 @@ void send_smtp(const config::MailConfig& mc, const std::string& to, const std::s
   char errbuf[CURL_ERROR_SIZE] = {0};
   std::string from = "<" + mail::address_of(mc.from) + ">";
   CURL* c = curl.get();
+  long use_ssl = smtp_use_ssl(mc);
   curl_easy_setopt(c, CURLOPT_URL, mc.smtp_url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  curl_easy_setopt(c, CURLOPT_USE_SSL, use_ssl);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!mc.ca_file.empty()) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, mc.ca_file.c_str());
+    curl_easy_setopt(c, CURLOPT_CAPATH, nullptr);
+  }
   curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
   curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt.get());
   curl_easy_setopt(c, CURLOPT_READFUNCTION, read_upload);
@@ -83,6 +130,9 @@ void send_smtp(const config::MailConfig& mc, const std::string& to, const std::s
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
   CURLcode rc = curl_easy_perform(c);
   if (rc == CURLE_OK) return;
+  if (rc == CURLE_USE_SSL_FAILED)
+    throw DeliveryFailure{false, "SMTP: the server does not offer STARTTLS; nothing was sent in clear "
+                                 "(mail.allow_plain_smtp allows it for a local relay without TLS)"};
   long reply = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply);
   std::string reason = std::string("SMTP: ") + (errbuf[0] ? errbuf : curl_easy_strerror(rc));
