@@ -1,21 +1,19 @@
-// RA-10 durable outbox: queueing inside the caller's transaction, delivery by SMTP (libcurl) or
+// RA-10 durable outbox: queueing inside the caller's transaction, delivery by SMTP (net/) or
 // into a maildir, retries with exponential backoff. The delivery guarantee is described in outbox.h.
 #include "jitsuin/ra/outbox.h"
 
-#include <arpa/inet.h>
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <mutex>
 
 #include "jitsuin/core/error.h"
+#include "jitsuin/net/transfer.h"
 #include "mail_templates.h"
 #include "outbox_seal.h"
 
@@ -41,103 +39,19 @@ std::string message_id_header(const std::string& token, const config::Config& co
 
 // ---- SMTP ----------------------------------------------------------------------------------
 
-struct CurlEasyDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct CurlSlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-struct CurlUrlDeleter {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
-};
-
-/// The host part of an smtp:// or smtps:// URL as libcurl reads it (IPv6 in brackets).
-std::string smtp_host(const std::string& url) {
-  std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_url());
-  char* host = nullptr;
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK ||
-      curl_url_get(u.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK)
-    throw DeliveryFailure{true, "SMTP: cannot read the host of mail.smtp_url"};
-  std::string out = host;
-  curl_free(host);
-  return out;
-}
-
-/// Only a literal loopback host (localhost, 127.0.0.0/8, ::1) counts: a name that merely
-/// resolves to one could resolve elsewhere tomorrow. libcurl resolves "localhost" itself, always
-/// to loopback.
-bool is_loopback_host(std::string host) {
-  for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (host == "localhost") return true;
-  in_addr v4{};
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  return host == "[::1]";
-}
-
-/// The one rule for TLS to the mail server: PINs and passwords travel in these mails, so smtp://
-/// must upgrade with STARTTLS (libcurl never does unless told) and the server's certificate is
-/// verified; only a loopback relay or mail.allow_plain_smtp (a local relay without TLS) may
-/// take them in clear. smtps:// is TLS from the first byte.
-long smtp_use_ssl(const config::MailConfig& mc) {
-  if (mc.smtp_url.starts_with("smtps://")) return CURLUSESSL_ALL;
-  if (mc.allow_plain_smtp || is_loopback_host(smtp_host(mc.smtp_url))) return CURLUSESSL_NONE;
-  return CURLUSESSL_ALL;
-}
-
-struct Upload {
-  std::string_view data;
-  std::size_t pos = 0;
-};
-
-std::size_t read_upload(char* buffer, std::size_t size, std::size_t count, void* user) {
-  auto* up = static_cast<Upload*>(user);
-  std::size_t n = std::min(size * count, up->data.size() - up->pos);
-  std::memcpy(buffer, up->data.data() + up->pos, n);
-  up->pos += n;
-  return n;
-}
-
+/// By net/ (libcurl), whose TLS rule for mail is the one in net::SmtpServer: smtp:// upgrades with
+/// STARTTLS and verifies the server, unless the relay is loopback or mail.allow_plain_smtp.
 void send_smtp(const config::MailConfig& mc, const std::string& to, const std::string& message) {
-  static std::once_flag init;
-  std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  std::unique_ptr<CURL, CurlEasyDeleter> curl(curl_easy_init());
-  if (!curl) throw DeliveryFailure{false, "cannot initialise libcurl"};
-  std::unique_ptr<curl_slist, CurlSlistDeleter> rcpt(curl_slist_append(nullptr, ("<" + to + ">").c_str()));
-  Upload up{message, 0};
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  std::string from = "<" + mail::address_of(mc.from) + ">";
-  CURL* c = curl.get();
-  long use_ssl = smtp_use_ssl(mc);
-  curl_easy_setopt(c, CURLOPT_URL, mc.smtp_url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  curl_easy_setopt(c, CURLOPT_USE_SSL, use_ssl);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!mc.ca_file.empty()) {
-    curl_easy_setopt(c, CURLOPT_CAINFO, mc.ca_file.c_str());
-    curl_easy_setopt(c, CURLOPT_CAPATH, nullptr);
-  }
-  curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
-  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt.get());
-  curl_easy_setopt(c, CURLOPT_READFUNCTION, read_upload);
-  curl_easy_setopt(c, CURLOPT_READDATA, &up);
-  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(c, CURLOPT_INFILESIZE, static_cast<long>(message.size()));
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-  // Well inside the claim lease, so a slow server never lets a second run deliver meanwhile.
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-  CURLcode rc = curl_easy_perform(c);
-  if (rc == CURLE_OK) return;
-  if (rc == CURLE_USE_SSL_FAILED)
+  // 120 s: well inside the claim lease, so a slow server never lets a second run deliver meanwhile.
+  net::Transfer t = net::send_mail({mc.smtp_url, mc.allow_plain_smtp, mc.ca_file}, mail::address_of(mc.from), to,
+                                   message, 120);
+  if (t.ok) return;
+  if (t.failure == net::Transfer::Failure::no_starttls)
     throw DeliveryFailure{false, "SMTP: the server does not offer STARTTLS; nothing was sent in clear "
                                  "(mail.allow_plain_smtp allows it for a local relay without TLS)"};
-  long reply = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply);
-  std::string reason = std::string("SMTP: ") + (errbuf[0] ? errbuf : curl_easy_strerror(rc));
-  if (reply) reason += " (reply " + std::to_string(reply) + ")";
-  throw DeliveryFailure{reply >= 500 && reply < 600, reason};
+  std::string reason = "SMTP: " + t.error;
+  if (t.reply) reason += " (reply " + std::to_string(t.reply) + ")";
+  throw DeliveryFailure{t.reply >= 500 && t.reply < 600, reason};
 }
 
 // ---- Maildir -------------------------------------------------------------------------------
