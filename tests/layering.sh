@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The module arrows go one way (README "What is here"): enroll → ra → ca → hsm,
-# contract → ca → hsm, and ra, ca, contract → db → config → core. Each module may include only the public headers of the modules
+# contract → ca → hsm, and ra, ca, contract → db → config → core; net (libcurl) → core, used by ra,
+# contract and enroll. Each module may include only the public headers of the modules
 # below it; each third-party library enters through one module (libp11 and PKCS#11 only in hsm/,
 # SQLite only in db/, Beast only in enroll/, qpdf only in contract/), and nothing above hsm/ sees more of it than the
 # key-store seam (jitsuin/hsm/key_store.h), and for the token agent of enroll/ (`jitsuin token`) the
@@ -11,16 +12,17 @@ set -euo pipefail
 src="$(cd "${1:-$(dirname "${BASH_SOURCE[0]}")/..}" && pwd)"
 declare -A allowed=(
   [core]="core"
+  [net]="core net"
   [config]="core config"
   [db]="core config db"
   [hsm]="core config hsm"
   [ca]="core config db ca hsm/key_store.h"
-  [ra]="core config db ca ra"
-  [contract]="core config db ca contract hsm/key_store.h"
-  [enroll]="core config db ca ra contract api hsm/key_store.h hsm/agent.h"
+  [ra]="core config db ca ra net"
+  [contract]="core config db ca contract hsm/key_store.h net"
+  [enroll]="core config db ca ra contract api hsm/key_store.h hsm/agent.h net"
 )
 status=0
-for module in core config db hsm ca ra contract enroll; do
+for module in core net config db hsm ca ra contract enroll; do
   while IFS= read -r hit; do
     file="${hit%%:*}"
     header="$(sed -E 's/.*#include ["<]jitsuin\/([^">]+)[">].*/\1/' <<<"${hit#*:*:}")"
@@ -37,7 +39,7 @@ done
 # Third-party libraries, each through its one module.
 check_only() {   # check_only PATTERN MODULE WHAT
   local hits
-  hits="$(grep -rnE "$1" "$src"/{core,config,db,hsm,ca,ra,contract,enroll} --include='*.h' --include='*.cpp' | sed "s#^$src/##" |
+  hits="$(grep -rnE "$1" "$src"/{core,net,config,db,hsm,ca,ra,contract,enroll} --include='*.h' --include='*.cpp' | sed "s#^$src/##" |
           grep -v "^$2/" || true)"
   if [ -n "$hits" ]; then
     echo "layering: $3 outside $2/:"; echo "$hits"; status=1
@@ -49,5 +51,6 @@ check_only '^[^/]*(\bCK_[A-Z_]+\b|PKCS11_)' hsm "PKCS#11 types (in code)"
 check_only '#include [<"]sqlite3\.h' db "SQLite"
 check_only '#include [<"]boost/' enroll "Boost"
 check_only '#include [<"]qpdf/' contract "qpdf"
+check_only '#include [<"]curl/' net "libcurl"
 [ "$status" = 0 ] && echo "layering: OK"
 exit "$status"

@@ -266,6 +266,8 @@ void MailConfig::decode(const json& j) {
   Section s(j, "mail");
   s.str("from", from);
   s.str("smtp_url", smtp_url);
+  s.boolean("allow_plain_smtp", allow_plain_smtp);
+  s.path_("ca_file", ca_file);
   s.path_("maildir", maildir);
   s.integer("max_attempts", max_attempts);
   s.integer("retry_base_seconds", retry_base_seconds);
@@ -276,6 +278,8 @@ void MailConfig::validate() const {
   if (from.find('@') == std::string::npos) bad("mail.from", "must hold an e-mail address");
   if (!smtp_url.empty() && !smtp_url.starts_with("smtp://") && !smtp_url.starts_with("smtps://"))
     bad("mail.smtp_url", "'" + smtp_url + "' is not an smtp:// or smtps:// URL");
+  if (allow_plain_smtp && !smtp_url.starts_with("smtp://"))
+    bad("mail.allow_plain_smtp", "applies to an smtp:// relay only (mail.smtp_url is '" + smtp_url + "')");
   if (maildir.empty()) bad("mail.maildir", "must not be empty");
   if (max_attempts < 1 || max_attempts > 100) bad("mail.max_attempts", "must be between 1 and 100");
   if (retry_base_seconds < 1 || retry_base_seconds > 86400) bad("mail.retry_base_seconds", "must be between 1 and 86400");
@@ -450,6 +454,7 @@ Config parse_config(const std::string& json_text, const std::filesystem::path& h
   c.hsm.pin_file = c.in_home(c.hsm.pin_file);
   c.ca.crl.publish_dir = c.in_home(c.ca.crl.publish_dir);
   c.mail.maildir = c.in_home(c.mail.maildir);
+  if (!c.mail.ca_file.empty()) c.mail.ca_file = c.in_home(c.mail.ca_file);
   return c;
 }
 

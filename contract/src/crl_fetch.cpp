@@ -1,5 +1,4 @@
-// jitsuin crl fetch: the partner CAs' CRLs over HTTP(S) with libcurl (libcurl enters jitsuin only here).
-#include <curl/curl.h>
+// jitsuin crl fetch: the partner CAs' CRLs over HTTP(S) (net/, where libcurl enters jitsuin).
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -8,6 +7,7 @@
 
 #include "jitsuin/contract/trust.h"
 #include "jitsuin/core/error.h"
+#include "jitsuin/net/transfer.h"
 
 namespace jitsuin::contract {
 
@@ -15,40 +15,14 @@ namespace {
 
 constexpr std::size_t kMaxCrlBytes = 64u * 1024 * 1024;
 
-std::size_t collect(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* out = static_cast<std::string*>(user);
-  if (out->size() + size * n > kMaxCrlBytes) return 0;   // makes curl fail: too large
-  out->append(data, size * n);
-  return size * n;
-}
-
 // The body of a 2xx answer, or an error message in `error`.
 std::optional<std::string> download(const std::string& url, std::string& error) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) throw Error(ErrorKind::internal, "libcurl could not start");
-  std::string body;
-  char message[CURL_ERROR_SIZE] = {0};
-  CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, message);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  CURLcode rc = curl_easy_perform(c);
-  if (rc != CURLE_OK) {
-    error = message[0] ? message : curl_easy_strerror(rc);
+  net::Transfer t = net::http_get(url, kMaxCrlBytes);
+  if (!t.ok) {
+    error = t.error;
     return std::nullopt;
   }
-  return body;
+  return std::move(t.body);
 }
 
 ossl::Crl parse_crl(const std::string& data) {

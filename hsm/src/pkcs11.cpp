@@ -505,7 +505,6 @@ PrivateKey Token::generate_key(KeyAlgorithm alg, const std::string& label, const
   Bytes key_id = id;
   std::vector<CK_ATTRIBUTE> pub = {
       {CKA_TOKEN, &yes, sizeof yes},
-      {CKA_VERIFY, &yes, sizeof yes},
       {CKA_LABEL, lbl.data(), lbl.size()},
       {CKA_ID, key_id.data(), key_id.size()},
   };
@@ -514,7 +513,6 @@ PrivateKey Token::generate_key(KeyAlgorithm alg, const std::string& label, const
       {CKA_PRIVATE, &yes, sizeof yes},
       {CKA_SENSITIVE, &yes, sizeof yes},
       {CKA_EXTRACTABLE, &no, sizeof no},
-      {CKA_SIGN, &yes, sizeof yes},
       {CKA_LABEL, lbl.data(), lbl.size()},
       {CKA_ID, key_id.data(), key_id.size()},
   };
@@ -526,21 +524,31 @@ PrivateKey Token::generate_key(KeyAlgorithm alg, const std::string& label, const
     case KeyAlgorithm::p256:
     case KeyAlgorithm::p384: break;
   }
-  CK_BBOOL* decrypt = uses.decrypt ? &yes : &no;
-  CK_BBOOL* derive = uses.derive ? &yes : &no;
+  // Every usage attribute is set, true or false: where a template is silent the token's defaults
+  // apply, and SoftHSM's make an EC signing key "decrypt, sign, unwrap". A key signs (and its
+  // public half verifies); it decrypts and unwraps only as an RSA key whose certificate names
+  // keyEncipherment, and derives only as an EC key whose certificate names keyAgreement.
+  // Signatures with message recovery are never used.
+  CK_BBOOL* decrypt = bits && uses.decrypt ? &yes : &no;
+  CK_BBOOL* derive = !bits && uses.derive ? &yes : &no;
+  pub.insert(pub.end(), {{CKA_VERIFY, &yes, sizeof yes},
+                         {CKA_VERIFY_RECOVER, &no, sizeof no},
+                         {CKA_ENCRYPT, decrypt, sizeof yes},
+                         {CKA_WRAP, decrypt, sizeof yes},
+                         {CKA_DERIVE, &no, sizeof no}});
+  priv.insert(priv.end(), {{CKA_SIGN, &yes, sizeof yes},
+                           {CKA_SIGN_RECOVER, &no, sizeof no},
+                           {CKA_DECRYPT, decrypt, sizeof yes},
+                           {CKA_UNWRAP, decrypt, sizeof yes},
+                           {CKA_DERIVE, derive, sizeof yes}});
   if (bits) {
     mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
     pub.push_back({CKA_MODULUS_BITS, &bits, sizeof bits});
     pub.push_back({CKA_PUBLIC_EXPONENT, exponent, sizeof exponent});
-    pub.push_back({CKA_ENCRYPT, decrypt, sizeof yes});
-    pub.push_back({CKA_WRAP, decrypt, sizeof yes});
-    priv.push_back({CKA_DECRYPT, decrypt, sizeof yes});
-    priv.push_back({CKA_UNWRAP, decrypt, sizeof yes});
   } else {
     mech.mechanism = CKM_EC_KEY_PAIR_GEN;
     params = curve_der(alg);
     pub.push_back({CKA_EC_PARAMS, params.data(), params.size()});
-    priv.push_back({CKA_DERIVE, derive, sizeof yes});
   }
   CK_OBJECT_HANDLE hpub = 0, hpriv = 0;
   CK_RV rv = m_->fl->C_GenerateKeyPair(session.handle(), &mech, pub.data(), pub.size(), priv.data(), priv.size(),

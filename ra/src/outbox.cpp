@@ -1,8 +1,7 @@
-// RA-10 durable outbox: queueing inside the caller's transaction, delivery by SMTP (libcurl) or
+// RA-10 durable outbox: queueing inside the caller's transaction, delivery by SMTP (net/) or
 // into a maildir, retries with exponential backoff. The delivery guarantee is described in outbox.h.
 #include "jitsuin/ra/outbox.h"
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <mutex>
 
 #include "jitsuin/core/error.h"
+#include "jitsuin/net/transfer.h"
 #include "mail_templates.h"
 #include "outbox_seal.h"
 
@@ -39,55 +39,19 @@ std::string message_id_header(const std::string& token, const config::Config& co
 
 // ---- SMTP ----------------------------------------------------------------------------------
 
-struct CurlEasyDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct CurlSlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
-struct Upload {
-  std::string_view data;
-  std::size_t pos = 0;
-};
-
-std::size_t read_upload(char* buffer, std::size_t size, std::size_t count, void* user) {
-  auto* up = static_cast<Upload*>(user);
-  std::size_t n = std::min(size * count, up->data.size() - up->pos);
-  std::memcpy(buffer, up->data.data() + up->pos, n);
-  up->pos += n;
-  return n;
-}
-
+/// By net/ (libcurl), whose TLS rule for mail is the one in net::SmtpServer: smtp:// upgrades with
+/// STARTTLS and verifies the server, unless the relay is loopback or mail.allow_plain_smtp.
 void send_smtp(const config::MailConfig& mc, const std::string& to, const std::string& message) {
-  static std::once_flag init;
-  std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  std::unique_ptr<CURL, CurlEasyDeleter> curl(curl_easy_init());
-  if (!curl) throw DeliveryFailure{false, "cannot initialise libcurl"};
-  std::unique_ptr<curl_slist, CurlSlistDeleter> rcpt(curl_slist_append(nullptr, ("<" + to + ">").c_str()));
-  Upload up{message, 0};
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  std::string from = "<" + mail::address_of(mc.from) + ">";
-  CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, mc.smtp_url.c_str());
-  curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
-  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt.get());
-  curl_easy_setopt(c, CURLOPT_READFUNCTION, read_upload);
-  curl_easy_setopt(c, CURLOPT_READDATA, &up);
-  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(c, CURLOPT_INFILESIZE, static_cast<long>(message.size()));
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-  // Well inside the claim lease, so a slow server never lets a second run deliver meanwhile.
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-  CURLcode rc = curl_easy_perform(c);
-  if (rc == CURLE_OK) return;
-  long reply = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply);
-  std::string reason = std::string("SMTP: ") + (errbuf[0] ? errbuf : curl_easy_strerror(rc));
-  if (reply) reason += " (reply " + std::to_string(reply) + ")";
-  throw DeliveryFailure{reply >= 500 && reply < 600, reason};
+  // 120 s: well inside the claim lease, so a slow server never lets a second run deliver meanwhile.
+  net::Transfer t = net::send_mail({mc.smtp_url, mc.allow_plain_smtp, mc.ca_file}, mail::address_of(mc.from), to,
+                                   message, 120);
+  if (t.ok) return;
+  if (t.failure == net::Transfer::Failure::no_starttls)
+    throw DeliveryFailure{false, "SMTP: the server does not offer STARTTLS; nothing was sent in clear "
+                                 "(mail.allow_plain_smtp allows it for a local relay without TLS)"};
+  std::string reason = "SMTP: " + t.error;
+  if (t.reply) reason += " (reply " + std::to_string(t.reply) + ")";
+  throw DeliveryFailure{t.reply >= 500 && t.reply < 600, reason};
 }
 
 // ---- Maildir -------------------------------------------------------------------------------

@@ -168,13 +168,13 @@ TEST(AgentToken, KeysDecryptOrDeriveOnlyWhenTheCertificateAllowsIt) {
                                         KeyUses::for_key_usage({"digitalSignature", "nonRepudiation"}));
   auto ec_ka = t.generate_key_and_csr(KeyAlgorithm::p256, "ka", "ka", KeyUses::for_key_usage({"digitalSignature", "keyAgreement"}));
   auto ec_sig = t.generate_key_and_csr(KeyAlgorithm::p256, "ecsig", "ecsig", KeyUses::for_key_usage({"digitalSignature"}));
-  auto usage = [&](const Bytes& id) {
-    for (const auto& block : pkcs11_tool_objects(label, "user-1234", "Private Key Object"))
+  auto usage = [&](const Bytes& id, const char* kind = "Private Key Object") {
+    for (const auto& block : pkcs11_tool_objects(label, "user-1234", kind))
       if (contains(block, "ID:         " + to_hex(id))) {
         auto at = block.find("Usage:");
         return at == std::string::npos ? std::string() : block.substr(at, block.find('\n', at) - at);
       }
-    ADD_FAILURE() << "no private key " << to_hex(id);
+    ADD_FAILURE() << "no " << kind << " " << to_hex(id);
     return std::string();
   };
   EXPECT_TRUE(contains(usage(rsa_enc.id), "decrypt") && contains(usage(rsa_enc.id), "unwrap")) << usage(rsa_enc.id);
@@ -182,6 +182,17 @@ TEST(AgentToken, KeysDecryptOrDeriveOnlyWhenTheCertificateAllowsIt) {
   EXPECT_TRUE(contains(usage(ec_ka.id), "derive")) << usage(ec_ka.id);
   EXPECT_FALSE(contains(usage(ec_sig.id), "derive")) << usage(ec_sig.id);
   EXPECT_TRUE(contains(usage(rsa_sig.id), "sign") && contains(usage(ec_sig.id), "sign"));
+  // Issue 20 item 10: every usage attribute is set, so SoftHSM's defaults (an EC key that would
+  // "decrypt, sign, unwrap") never apply: a signing key signs and its public key verifies, no more.
+  const char* pub = "Public Key Object";
+  EXPECT_EQ(usage(rsa_sig.id), "Usage:      sign");
+  EXPECT_EQ(usage(ec_sig.id), "Usage:      sign");
+  EXPECT_EQ(usage(rsa_sig.id, pub), "Usage:      verify");
+  EXPECT_EQ(usage(ec_sig.id, pub), "Usage:      verify");
+  EXPECT_EQ(usage(rsa_enc.id), "Usage:      decrypt, sign, unwrap");
+  EXPECT_EQ(usage(rsa_enc.id, pub), "Usage:      encrypt, verify, wrap");
+  EXPECT_EQ(usage(ec_ka.id), "Usage:      sign, derive");
+  EXPECT_EQ(usage(ec_ka.id, pub), "Usage:      verify");
 
   // openssl encrypts to the public key of each RSA request (PKCS#1 v1.5, as S/MIME key transport);
   // pkcs11-tool decrypts with the token key that may, and fails with the one that may not.

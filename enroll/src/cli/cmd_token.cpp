@@ -7,7 +7,6 @@
 // PINs are never taken from argv or the environment: they are typed on the terminal without echo
 // (new PINs twice), or read from one file descriptor (`--pin-fd N`), one PIN per line, in the
 // order each command's help states (new PINs once).
-#include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
@@ -29,6 +28,7 @@
 
 #include "cli/commands.h"
 #include "jitsuin/core/error.h"
+#include "jitsuin/net/transfer.h"
 #include "jitsuin/core/json.h"
 #include "jitsuin/core/openssl.h"
 #include "jitsuin/hsm/agent.h"
@@ -204,46 +204,19 @@ class EnrollClient {
       throw UsageError("--server must be an https:// URL (the agent never sends PINs over plain HTTP)");
     if (!std::filesystem::is_regular_file(ca_))
       throw Error(ErrorKind::invalid_input, "the root to trust, " + ca_.string() + ", is not there: give it with --ca root.pem");
-    curl_global_init(CURL_GLOBAL_DEFAULT);
   }
 
   // POSTs the body to /api/v1/<name>; returns the HTTP status and the JSON answer.
   std::pair<long, json> post(const std::string& name, const json& body) {
-    CURL* c = curl_easy_init();
-    if (!c) throw Error(ErrorKind::internal, "cannot start libcurl");
-    std::string url = server_ + "/api/v1/" + name, request = body.dump(), response;
-    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-    char error[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(c, CURLOPT_CAINFO, ca_.c_str());
-    curl_easy_setopt(c, CURLOPT_CAPATH, nullptr);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.size()));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* out) {
-      auto* r = static_cast<std::string*>(out);
-      if (r->size() + s * n > kMaxJsonInputBytes) return size_t{0};
-      r->append(p, s * n);
-      return s * n;
-    });
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK) {
-      std::string why = *error ? error : curl_easy_strerror(rc);
-      if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CONNECT_ERROR)
+    net::Transfer t = net::https_post_json(server_ + "/api/v1/" + name, ca_, body.dump(), kMaxJsonInputBytes);
+    if (!t.ok) {
+      if (t.failure == net::Transfer::Failure::peer_unverified)
         throw Error(ErrorKind::forbidden, "refusing " + server_ + ": it is not proven by the root " + ca_.string() +
-                                              " (" + why + "); nothing was sent");
-      throw Error(ErrorKind::io, "cannot reach " + server_ + ": " + why);
+                                              " (" + t.error + "); nothing was sent");
+      throw Error(ErrorKind::io, "cannot reach " + server_ + ": " + t.error);
     }
+    long status = t.reply;
+    const std::string& response = t.body;
     json answer;
     try {
       answer = parse_json(response, "the server's answer");

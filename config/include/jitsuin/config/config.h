@@ -105,6 +105,10 @@ struct CaConfig {
 struct MailConfig {
   std::string from = "Jitsuin CA <noreply@localhost>";  ///< From header: "addr" or "Name <addr>"
   std::string smtp_url;                    ///< smtp://host:port or smtps://...; empty: write to maildir
+  /// smtp:// to a host other than loopback must upgrade with STARTTLS unless this is true (a
+  /// local relay on a trusted network that speaks no TLS); smtps:// is always TLS.
+  bool allow_plain_smtp = false;
+  std::filesystem::path ca_file;           ///< CA certificates (PEM) for the SMTP server; empty: the system store
   std::filesystem::path maildir = "maildir";   ///< relative to home; used when smtp_url is empty
   int max_attempts = 8;                    ///< delivery attempts before a mail is marked failed
   int retry_base_seconds = 60;             ///< backoff: base * 2^(attempts-1), capped at one day
