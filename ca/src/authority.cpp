@@ -720,8 +720,9 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
       }
       for (auto& one : cas_signed) {
         const bool issuing = one.ca == &m.issuing;
-        // The partitions to publish: every one a certificate names, and the next one, so that a
-        // certificate issued into a new partition before the next publication finds its CRL.
+        // The partitions to publish: every one a certificate names, the one the next certificate
+        // goes into and the one after it, so that certificates issued into a new partition before
+        // the next publication find their CRL.
         std::int64_t last_partition = -1;
         if (issuing) {
           // ">= x'00000000'" (not "IS NOT NULL"): a range on the index, so no scan over the

@@ -75,10 +75,10 @@ TEST(CrlPartition, EachCertificateNamesItsPartitionWhoseCrlHoldsItsRevocationUnd
   ASSERT_EQ(pubs.size(), 2u);
   EXPECT_EQ(pubs[0].entries, 2);
   EXPECT_EQ(pubs[0].full_entries, 0);
-  // Partitions 0 .. 4: every partition named so far (3) and the next two (the one the next
-  // certificate goes into, and one more), each with the same CRL number.
-  ASSERT_EQ(pubs[0].partitions.size(), 5u);
-  for (std::uint32_t p = 0; p < 5; ++p) {
+  // Partitions 0 .. 5: every partition named so far (up to 3), the one the next certificate goes
+  // into (8 / 2 = 4) and the one after it, each with the same CRL number.
+  ASSERT_EQ(pubs[0].partitions.size(), 6u);
+  for (std::uint32_t p = 0; p < 6; ++p) {
     EXPECT_EQ(pubs[0].partitions[p].partition, p);
     EXPECT_EQ(pubs[0].partitions[p].entries, p == 2 || p == 3 ? 1 : 0) << p;
     std::string t = c.text("issuing-" + std::to_string(p) + ".crl");
@@ -127,7 +127,7 @@ TEST(CrlPartition, EachCertificateNamesItsPartitionWhoseCrlHoldsItsRevocationUnd
   db::Statement st(*c.f->db, "SELECT details FROM audit_log WHERE action = 'crl.publish'");
   ASSERT_TRUE(st.step());
   auto details = nlohmann::json::parse(st.text(0));
-  EXPECT_EQ(details["crls"][0]["partitions"].size(), 5u);
+  EXPECT_EQ(details["crls"][0]["partitions"].size(), 6u);
   ca::CertificateRowCheck rows;
   EXPECT_TRUE(db::verify_audit(*c.f->db, &rows).ok);
   EXPECT_TRUE(rows.report().ok) << rows.report().problem;
