@@ -33,16 +33,6 @@ Bytes serial_bytes(const X509* cert) {
   return Bytes(s->data, s->data + s->length);
 }
 
-// DER INTEGER content of a positive serial (a leading 0x00 when the top bit is set).
-Bytes der_serial_content(const Bytes& magnitude) {
-  if (!magnitude.empty() && (magnitude[0] & 0x80)) {
-    Bytes out{0};
-    out.insert(out.end(), magnitude.begin(), magnitude.end());
-    return out;
-  }
-  return magnitude;
-}
-
 std::int64_t insert_certificate(db::Database& db, std::int64_t issuer_id, const std::string& profile, X509* cert,
                                 const Bytes& spki_hash, UnixTime now, const Bytes& der, const std::string& subject) {
   auto ins = db.cached(
@@ -165,18 +155,38 @@ void remove_stale_staged_files(const std::filesystem::path& dir) {
   const auto cutoff = std::filesystem::file_time_type::clock::now() - kStaleStaged;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename().string();
-    bool staged = false;
-    for (const char* published : kPublished) {
-      std::string prefix = std::string(".") + published + ".";
-      if (name.size() == prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0 &&
-          std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
-                      [](unsigned char c) { return std::isalnum(c) != 0; }))
-        staged = true;
+    // ".<published name>.XXXXXX"
+    bool staged = name.size() > 8 && name[0] == '.' && name[name.size() - 7] == '.' &&
+                  std::all_of(name.end() - 6, name.end(), [](unsigned char c) { return std::isalnum(c) != 0; });
+    if (staged) {
+      std::string published = name.substr(1, name.size() - 8);
+      std::string_view crl = published;
+      if (crl.ends_with(".pem")) crl.remove_suffix(4);
+      staged = parse_crl_partition_file(crl).has_value() ||
+               std::any_of(std::begin(kPublished), std::end(kPublished), [&](const char* p) { return published == p; });
     }
     if (!staged || !entry.is_regular_file(ec)) continue;
     auto modified = entry.last_write_time(ec);
     if (!ec && modified < cutoff) std::filesystem::remove(entry.path(), ec);
   }
+}
+
+// The CA certificates (DER) as crl publish writes them, root.crt and issuing.crt, staged in the
+// publication folder (made readable by all when it is new: its files are public).
+std::vector<StagedFile> stage_ca_certificates(const std::filesystem::path& dir, X509* root, X509* issuing) {
+  if (std::error_code ec; !std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                          std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                          std::filesystem::perms::others_exec,
+                                 std::filesystem::perm_options::replace);
+  }
+  std::vector<StagedFile> out;
+  for (auto [name, cert] : {std::pair<const char*, X509*>{"root.crt", root}, {"issuing.crt", issuing}}) {
+    Bytes der = ossl::cert_der(cert);
+    out.emplace_back(dir / name, std::string_view(reinterpret_cast<const char*>(der.data()), der.size()), 0644);
+  }
+  return out;
 }
 
 }  // namespace
@@ -216,8 +226,10 @@ struct CertificateAuthority::Impl {
     Bytes key_id;   // subjectKeyIdentifier
   };
   Ca root, issuing;
-  // Extensions every end-entity certificate carries, built once.
+  // Extensions every end-entity certificate carries, built once; with CRL partitions the
+  // certificate's own cRLDistributionPoints goes in at cdp_position.
   std::vector<ossl::Ext> common_exts;
+  std::size_t cdp_position = 0;
   ProfileSet profiles;   // loaded with the CA: a broken profile fails start-up, not the first issuance
   std::map<std::string, std::vector<ossl::Ext>> profile_exts;
   // keyUsage of each profile for RSA and for EC subject keys, built once.
@@ -228,6 +240,18 @@ struct CertificateAuthority::Impl {
   CertificateStore& store() {
     if (!records) records.emplace(db, clock);
     return *records;
+  }
+
+  // New certificates go into CRL partitions: a partition size and a distribution point to name.
+  bool partitioned() const { return config.ca.crl.partition_size > 0 && !config.ca.crl.distribution_point.empty(); }
+
+  // The partition the next certificate goes into: the certificates so far over the partition size.
+  // Read without a lock: concurrent issuers may both take a partition that then fills up, so a
+  // partition holds partition_size certificates plus at most one per issuer signing at that moment.
+  std::uint32_t next_partition() {
+    auto st = db.cached("SELECT coalesce(max(id), 0) FROM certificates");
+    st->step();
+    return static_cast<std::uint32_t>((st->int64(0) + 1) / config.ca.crl.partition_size);
   }
 
   Impl(const config::Config& c, db::Database& d, hsm::KeyStore& k, Clock clk, ProfileSet p)
@@ -354,7 +378,11 @@ void CertificateAuthority::init(const config::Config& config, db::Database& db, 
                   {"issuing_serial", to_hex(serial_bytes(issuing.get()))},
                   {"rows", rows}};
   db::append_audit(db, {actor.name, "ca.init", ossl::name_to_string(root_name.get()), details.dump()}, now);
+  // Staged before the commit, in place after it: the CA certificates every certificate's AIA
+  // names are served from the moment the CA exists, not from the first crl publish.
+  std::vector<StagedFile> staged = stage_ca_certificates(config.ca.crl.publish_dir, root.get(), issuing.get());
   tx.commit();
+  for (auto& f : staged) f.commit();
 }
 
 CertificateAuthority::CertificateAuthority(const config::Config& config, db::Database& db, hsm::KeyStore& keys,
@@ -368,7 +396,8 @@ CertificateAuthority::CertificateAuthority(const config::Config& config, db::Dat
   impl_->issuing = impl_->load("issuing");
   auto& ext = impl_->common_exts;
   ext.push_back(detail::make_key_id_ext(NID_authority_key_identifier, impl_->issuing.key_id));
-  if (!config.ca.crl.distribution_point.empty())
+  impl_->cdp_position = ext.size();
+  if (!config.ca.crl.distribution_point.empty() && !impl_->partitioned())
     ext.push_back(detail::make_crl_distribution_point_ext(config.ca.crl.distribution_point));
   if (!config.ca.aia_ca_issuers.empty() || !config.ca.ocsp_url.empty())
     ext.push_back(detail::make_aia_ext(config.ca.aia_ca_issuers, config.ca.ocsp_url));
@@ -380,12 +409,73 @@ CertificateAuthority::~CertificateAuthority() = default;
 const X509* CertificateAuthority::root_certificate() const { return impl_->root.cert.get(); }
 const X509* CertificateAuthority::issuing_certificate() const { return impl_->issuing.cert.get(); }
 
-IssuedCertificate CertificateAuthority::issue(const IssueRequest& request, const Actor& actor) {
+namespace {
+
+// What makes two issuance requests the same: every field, canonically (sorted keys).
+Bytes issue_request_digest(const IssueRequest& r) {
+  json j = {{"profile", r.profile}, {"csr", r.csr}, {"subject", r.subject}, {"server_names", r.server_names},
+            {"days", r.days ? json(*r.days) : json()}};
+  return sha256(j.dump());
+}
+
+void check_idempotency_key(const std::string& key) {
+  if (key.empty() || key.size() > 255 ||
+      !std::all_of(key.begin(), key.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; }))
+    throw Error(ErrorKind::invalid_input, "the idempotency key must be 1 to 255 printable ASCII characters without spaces");
+}
+
+// The certificate an earlier request with this actor's key issued (within the retention), or
+// nullopt; a key used for another request is refused.
+std::optional<std::int64_t> idempotent_certificate(db::Database& db, const std::string& actor, const std::string& key,
+                                                   const Bytes& digest, UnixTime now) {
+  auto st = db.cached(
+      "SELECT request_sha256, certificate_id FROM ca_idempotency_keys WHERE actor = ? AND idempotency_key = ? "
+      "AND created_at > ?");
+  st->bind(1, actor).bind(2, key).bind(3, now - kIdempotencyRetention);
+  if (!st->step()) return std::nullopt;
+  auto stored = st->blob_view(0);
+  if (!std::equal(stored.begin(), stored.end(), digest.begin(), digest.end()))
+    throw Error(ErrorKind::conflict, "the idempotency key '" + key +
+                                         "' was used for a different request (profile, CSR, subject, days or server "
+                                         "names differ); send a new key with a new request");
+  return st->int64(1);
+}
+
+}  // namespace
+
+IssuedCertificate CertificateAuthority::issue(const IssueRequest& request, const Actor& actor,
+                                              const std::optional<std::string>& idempotency_key) {
   auto& m = *impl_;
+  Bytes digest;
+  auto replay = [&](std::int64_t certificate_id) {
+    db::Statement st(m.db, std::string(detail::kRecordSelect) + "WHERE c.id = ?");
+    st.bind(1, certificate_id);
+    if (!st.step()) throw Error(ErrorKind::internal, "the certificate of an idempotency key is gone");
+    return with_chain(detail::read_record(st));
+  };
+  if (idempotency_key) {
+    check_idempotency_key(*idempotency_key);
+    digest = issue_request_digest(request);
+    if (auto id = idempotent_certificate(m.db, actor.name, *idempotency_key, digest, m.clock()))
+      return replay(*id);
+  }
   PreparedCertificate prepared = sign_certificate(request);
   db::Transaction tx(m.db);
+  if (idempotency_key)   // again under the lock: a concurrent retry may have issued meanwhile
+    if (auto id = idempotent_certificate(m.db, actor.name, *idempotency_key, digest, prepared.not_before))
+      return replay(*id);   // this certificate is never recorded nor handed out
   json details;
   CertificateRecord record = record_certificate(prepared, details);
+  if (idempotency_key) {
+    db::Statement old(m.db, "DELETE FROM ca_idempotency_keys WHERE created_at <= ?");
+    old.bind(1, record.issued_at - kIdempotencyRetention).exec();
+    db::Statement key(m.db,
+                      "INSERT OR REPLACE INTO ca_idempotency_keys (actor, idempotency_key, request_sha256, certificate_id, "
+                      "created_at) VALUES (?, ?, ?, ?, ?)");
+    key.bind(1, actor.name).bind(2, *idempotency_key).bind_blob(3, digest).bind(4, record.id);
+    key.bind(5, record.issued_at).exec();
+    details["idempotency_key"] = *idempotency_key;
+  }
   db::append_audit(m.db, {actor.name, "cert.issue", record.serial_hex, details.dump()}, record.issued_at);
   tx.commit();
   return with_chain(std::move(record), std::move(prepared.certificate));
@@ -413,7 +503,9 @@ PreparedCertificate CertificateAuthority::sign_certificate(const IssueRequest& r
   refuse_if_key_compromised(m.store(), csr.fingerprint);
   refuse_if_key_taken(m.db, csr.fingerprint, subject_text);
 
-  Bytes serial = detail::random_serial();
+  std::optional<std::uint32_t> partition;
+  if (m.partitioned()) partition = m.next_partition();
+  Bytes serial = partition ? detail::partitioned_serial(*partition) : detail::random_serial();
   auto cert = new_certificate(serial, subject.get(), X509_get_subject_name(m.issuing.cert.get()), now, not_after,
                               csr.key_algorithm.get(), csr.key_bits);
   const auto& key_usage = m.key_usage_exts[profile.name];
@@ -425,7 +517,12 @@ PreparedCertificate CertificateAuthority::sign_certificate(const IssueRequest& r
     detail::add_ext(cert.get(), detail::make_email_san_ext(request.subject.at("email")).get());
   if (profile.server_names_in_san)
     detail::add_ext(cert.get(), detail::make_server_san_ext(request.server_names).get());
-  for (const auto& e : m.common_exts) detail::add_ext(cert.get(), e.get());
+  for (std::size_t i = 0; i <= m.common_exts.size(); ++i) {
+    if (i == m.cdp_position && partition)
+      detail::add_ext(cert.get(),
+                      detail::make_crl_distribution_point_ext(crl_partition_url(m.config.ca.crl, *partition)).get());
+    if (i < m.common_exts.size()) detail::add_ext(cert.get(), m.common_exts[i].get());
+  }
   // The token signs outside the database lock, so issuers in other threads and processes sign in parallel.
   {
     auto hold = m.issuing.key.hold();   // the token, for this one signature
@@ -543,34 +640,65 @@ CertificateAuthority::Counts CertificateAuthority::counts() {
   return {st.int64(0), st.int64(1), st.int64(2)};
 }
 
+std::string crl_partition_file(std::uint32_t partition) { return "issuing-" + std::to_string(partition) + ".crl"; }
+
+std::optional<std::uint32_t> parse_crl_partition_file(std::string_view name) {
+  constexpr std::string_view prefix = "issuing-", suffix = ".crl";
+  if (!name.starts_with(prefix) || !name.ends_with(suffix)) return std::nullopt;
+  std::string_view digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  if (digits.empty() || digits.size() > 10 || (digits.size() > 1 && digits[0] == '0')) return std::nullopt;
+  std::uint64_t n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (n > 0xffffffffu) return std::nullopt;
+  return static_cast<std::uint32_t>(n);
+}
+
+std::string crl_partition_url(const config::CrlConfig& crl, std::uint32_t partition) {
+  const std::string& dp = crl.distribution_point;
+  if (dp.size() < 4 || !dp.ends_with(".crl")) return "";
+  return dp.substr(0, dp.size() - 4) + "-" + std::to_string(partition) + ".crl";
+}
+
 std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::optional<std::filesystem::path>& out_dir,
                                                                const Actor& actor) {
   auto& m = *impl_;
   auto dir = out_dir.value_or(m.config.ca.crl.publish_dir);
   std::filesystem::create_directories(dir);
   remove_stale_staged_files(dir);
-  // Both CRLs (issuing and root) are one publication: one write transaction and one audit entry.
-  // Read the CRL numbers and the entries from one snapshot and sign without the write lock (a
-  // large CRL takes long to read and encode); the write transaction then takes the numbers only if
-  // nothing moved meanwhile: each number is unchanged (no concurrent publication) and so is each
-  // count of revocations in effect (revocations are final, so a changed set changes the count).
-  // Otherwise sign again from a fresh snapshot; after kOptimistic attempts overtaken that way, read
-  // and sign inside the write transaction, which always finishes.
+  // Both CAs' CRLs (issuing with its partitions, and root) are one publication: one write
+  // transaction and one audit entry. Read the CRL numbers and the entries from one snapshot and
+  // sign without the write lock (a large CRL takes long to read and encode); each CRL is staged
+  // (written next to its file) as soon as it is signed, so only one is in memory at a time. The
+  // write transaction then takes the numbers only if nothing moved meanwhile: each number is
+  // unchanged (no concurrent publication) and so is each count of revocations in effect
+  // (revocations are final, so a changed set changes the count). Otherwise sign again from a
+  // fresh snapshot; after kOptimistic attempts overtaken that way, read and sign inside the write
+  // transaction, which always finishes.
+  struct OneCrl {
+    std::optional<std::uint32_t> partition;   // none: the CA's full CRL (issuing.crl, root.crl)
+    std::int64_t entries = 0;
+    Bytes sha256;
+    std::filesystem::path der_path;
+  };
   struct Signed {
     Impl::Ca* ca;
-    detail::CrlInput in;
-    std::int64_t previous = 0, entries = 0;
+    std::int64_t previous = 0, crl_number = 0, entries = 0;
     std::int64_t urgent = 0;   // entries for keyCompromise or cACompromise
-    detail::CrlFiles files;
+    UnixTime this_update = 0, next_update = 0;
+    std::vector<OneCrl> crls;
+    std::vector<StagedFile> staged;
   };
   constexpr int kOptimistic = 3;
+  const auto& crl_config = m.config.ca.crl;
   for (int attempt = 0;; ++attempt) {
     const bool locked = attempt >= kOptimistic;
     std::optional<db::Transaction> tx;
     if (locked) tx.emplace(m.db);
     UnixTime now = m.clock();
-    std::vector<Signed> crls;
-    crls.reserve(2);   // a builder refers to its input: the elements must not move
+    std::vector<Signed> cas_signed;
     std::optional<std::string> issuing_revoked;
     {
       std::optional<db::Transaction> snapshot;   // read-only: ending it without commit changes nothing
@@ -582,92 +710,152 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
       if (!issuing_revoked) cas.push_back(&m.issuing);
       cas.push_back(&m.root);
       for (auto* ca : cas) {
-        Signed one{ca, {}, 0, 0, 0, {}};
-        one.in.issuer = ca->cert.get();
-        one.in.authority_key_id = ca->key_id;
-        one.in.this_update = now;
-        one.in.next_update = now + static_cast<UnixTime>(m.config.ca.crl.validity_hours) * 3600;
-        one.in.distribution_point =
-            ca == &m.issuing ? m.config.ca.crl.distribution_point : m.config.ca.crl.root_distribution_point;
+        Signed one{ca, 0, 0, 0, 0, now, now + static_cast<UnixTime>(crl_config.validity_hours) * 3600, {}, {}};
         db::Statement num(m.db, "SELECT crl_number FROM authorities WHERE id = ?");
         num.bind(1, ca->id);
         num.step();
         one.previous = num.int64(0);
-        one.in.crl_number = one.previous + 1;
-        crls.push_back(std::move(one));
+        one.crl_number = one.previous + 1;
+        cas_signed.push_back(std::move(one));
       }
-      for (auto& one : crls) {
-        one.in.key = one.ca->key.pkey();
-        one.in.hold = [ca = one.ca] { return ca->key.hold(); };
-        detail::CrlBuilder builder(one.in);
-        db::Statement rows(m.db,
-                           "SELECT serial, revocation_effective, revocation_reason FROM certificates "
-                           "WHERE issuer_id = ? AND revocation_effective IS NOT NULL AND revocation_effective <= ?");
+      for (auto& one : cas_signed) {
+        const bool issuing = one.ca == &m.issuing;
+        // The partitions to publish: every one a certificate names, the one the next certificate
+        // goes into and the one after it, so that certificates issued into a new partition before
+        // the next publication find their CRL.
+        std::int64_t last_partition = -1;
+        if (issuing) {
+          // ">= x'00000000'" (not "IS NOT NULL"): a range on the index, so no scan over the
+          // NULLs of unpartitioned certificates.
+          auto st = m.db.cached(std::string("SELECT serial FROM certificates WHERE ") + detail::kCrlPartitionKey +
+                                " >= x'00000000' ORDER BY " + detail::kCrlPartitionKey + " DESC LIMIT 1");
+          if (st->step()) last_partition = *detail::serial_partition(st->blob_view(0));
+          if (m.partitioned()) last_partition = std::max<std::int64_t>(last_partition, m.next_partition()) + 1;
+        }
+        detail::CrlInput in;
+        in.issuer = one.ca->cert.get();
+        in.authority_key_id = one.ca->key_id;
+        in.crl_number = one.crl_number;
+        in.this_update = one.this_update;
+        in.next_update = one.next_update;
+        in.key = one.ca->key.pkey();
+        in.hold = [ca = one.ca] { return ca->key.hold(); };
+        // Signs the CRL being built and stages its files, DER and PEM.
+        std::optional<detail::CrlBuilder> builder;
+        OneCrl current;
+        auto start = [&](std::optional<std::uint32_t> partition) {
+          current = OneCrl{partition, 0, {}, {}};
+          in.distribution_point = !issuing ? crl_config.root_distribution_point
+                                  : partition ? crl_partition_url(crl_config, *partition)
+                                              : crl_config.distribution_point;
+          builder.emplace(in);
+        };
+        auto finish = [&] {
+          current.entries = builder->entries();
+          detail::CrlFiles files = builder->finish();   // signs on the token
+          builder.reset();
+          current.sha256 = files.sha256;
+          current.der_path = dir / (current.partition ? crl_partition_file(*current.partition) : one.ca->role + ".crl");
+          one.staged.emplace_back(current.der_path, files.der.view(), 0644);
+          detail::der_to_pem(files.der, "X509 CRL");   // in the same buffer: the DER is written
+          one.staged.emplace_back(current.der_path.string() + ".pem", files.der.view(), 0644);
+          one.entries += current.entries;
+          one.crls.push_back(std::move(current));
+        };
+        // One pass over the covering index certificates_crl, in partition order (the full CRL's
+        // entries, partition NULL, first).
+        db::Statement rows(m.db, std::string("SELECT serial, revocation_effective, revocation_reason FROM certificates "
+                                             "WHERE issuer_id = ? AND revocation_effective IS NOT NULL AND "
+                                             "revocation_effective <= ? ORDER BY ") +
+                                     detail::kCrlPartitionKey);
         rows.bind(1, one.ca->id).bind(2, now);
+        start(std::nullopt);
+        std::int64_t at = -1;   // the partition being built; -1: the full CRL
         while (rows.step()) {
+          auto serial = rows.blob_view(0);
+          std::int64_t partition = -1;
+          if (issuing)
+            if (auto p = detail::serial_partition(serial)) partition = *p;
+          while (at < partition) {
+            finish();
+            start(static_cast<std::uint32_t>(++at));
+          }
           int reason = static_cast<int>(rows.int64(2));
           if (is_urgent_reason(static_cast<RevocationReason>(reason))) ++one.urgent;
-          builder.add(der_serial_content(rows.blob(0)), rows.int64(1), reason);
+          builder->add(serial, rows.int64(1), reason);
         }
-        one.entries = builder.entries();
-        one.files = builder.finish();   // signs on the token
+        finish();
+        while (at < last_partition) {
+          start(static_cast<std::uint32_t>(++at));
+          finish();
+        }
+        Bytes ca_der = ossl::cert_der(one.ca->cert.get());
+        one.staged.emplace_back(dir / (one.ca->role + ".crt"),
+                                std::string_view(reinterpret_cast<const char*>(ca_der.data()), ca_der.size()), 0644);
       }
     }
     if (!locked) {
       tx.emplace(m.db);
       bool moved = false;
-      for (const auto& one : crls) {
+      for (const auto& one : cas_signed) {
         // Both counts only grow: revocations are final, and a reason changes only to keyCompromise
         // or cACompromise (record_revocation), so any change since the snapshot changes one.
+        // certificates_crl covers the reason: certificates_revoked, which SQLite would pick,
+        // reads each row from the table.
         db::Statement st(m.db,
                          "SELECT crl_number <> ?1 OR (SELECT count(*) <> ?4 OR count(revocation_reason IN (1, 2) OR NULL) "
-                         "<> ?5 FROM certificates WHERE issuer_id = ?2 "
+                         "<> ?5 FROM certificates INDEXED BY certificates_crl WHERE issuer_id = ?2 "
                          "AND revocation_effective IS NOT NULL AND revocation_effective <= ?3) "
                          "FROM authorities WHERE id = ?2");
         st.bind(1, one.previous).bind(2, one.ca->id).bind(3, now).bind(4, one.entries).bind(5, one.urgent);
         st.step();
         moved = moved || st.int64(0) != 0;
       }
-      if (moved) continue;   // the transaction rolls back
+      if (moved) continue;   // the transaction rolls back, the staged files are removed
     }
     std::vector<CrlPublication> out;
-    std::vector<StagedFile> staged;
     json published = json::array();
-    for (const auto& one : crls) {
+    for (const auto& one : cas_signed) {
+      const OneCrl& full = one.crls.front();
       db::Statement num(m.db, "UPDATE authorities SET crl_number = ? WHERE id = ?");
-      num.bind(1, one.in.crl_number).bind(2, one.ca->id).exec();
+      num.bind(1, one.crl_number).bind(2, one.ca->id).exec();
       db::Statement rec(m.db,
                         "INSERT INTO crl_publications (authority_id, crl_number, this_update, next_update, entries, "
                         "sha256) VALUES (?, ?, ?, ?, ?, ?)");
-      rec.bind(1, one.ca->id).bind(2, one.in.crl_number).bind(3, one.in.this_update).bind(4, one.in.next_update);
-      rec.bind(5, one.entries).bind_blob(6, one.files.sha256);
+      rec.bind(1, one.ca->id).bind(2, one.crl_number).bind(3, one.this_update).bind(4, one.next_update);
+      rec.bind(5, one.entries).bind_blob(6, full.sha256);
       rec.exec();
       CrlPublication pub;
       pub.role = one.ca->role;
-      pub.crl_number = one.in.crl_number;
-      pub.this_update = one.in.this_update;
-      pub.next_update = one.in.next_update;
+      pub.crl_number = one.crl_number;
+      pub.this_update = one.this_update;
+      pub.next_update = one.next_update;
       pub.entries = one.entries;
-      pub.der_path = dir / (pub.role + ".crl");
+      pub.full_entries = full.entries;
+      pub.der_path = full.der_path;
       pub.pem_path = dir / (pub.role + ".crl.pem");
-      published.push_back({{"role", pub.role}, {"crl_number", pub.crl_number}, {"entries", pub.entries},
-                           {"this_update", format_rfc3339(pub.this_update)},
-                           {"next_update", format_rfc3339(pub.next_update)}, {"sha256", to_hex(one.files.sha256)},
-                           {"path", pub.der_path.string()}, {"authority_row", detail::authority_row(m.db, one.ca->id)}});
-      // Stage the files, commit, then rename them into place: a CRL number is never published
-      // without its record, and a failure before the commit leaves the old files untouched.
-      Bytes ca_der = ossl::cert_der(one.ca->cert.get());
-      staged.emplace_back(pub.der_path, one.files.der, 0644);
-      staged.emplace_back(pub.pem_path, one.files.pem, 0644);
-      staged.emplace_back(dir / (pub.role + ".crt"),
-                          std::string_view(reinterpret_cast<const char*>(ca_der.data()), ca_der.size()), 0644);
-      out.push_back(pub);
+      json partitions = json::array();
+      for (std::size_t i = 1; i < one.crls.size(); ++i) {
+        const OneCrl& c = one.crls[i];
+        pub.partitions.push_back({*c.partition, c.entries, c.der_path});
+        partitions.push_back({{"partition", *c.partition}, {"entries", c.entries}, {"sha256", to_hex(c.sha256)}});
+      }
+      json p = {{"role", pub.role}, {"crl_number", pub.crl_number}, {"entries", pub.entries},
+                {"this_update", format_rfc3339(pub.this_update)},
+                {"next_update", format_rfc3339(pub.next_update)}, {"sha256", to_hex(full.sha256)},
+                {"path", pub.der_path.string()}, {"authority_row", detail::authority_row(m.db, one.ca->id)}};
+      if (!partitions.empty()) p["partitions"] = partitions;
+      published.push_back(std::move(p));
+      out.push_back(std::move(pub));
     }
     json details{{"crls", published}};
     if (issuing_revoked) details["not_published"] = {{{"role", "issuing"}, {"reason", *issuing_revoked}}};
     db::append_audit(m.db, {actor.name, "crl.publish", issuing_revoked ? "root" : "issuing,root", details.dump()}, now);
     tx->commit();
-    for (auto& f : staged) f.commit();
+    // Stage, commit, then rename into place: a CRL number is never published without its record,
+    // and a failure before the commit leaves the old files untouched.
+    for (auto& one : cas_signed)
+      for (auto& f : one.staged) f.commit();
     return out;
   }
 }

@@ -12,6 +12,13 @@ namespace jitsuin::ca::detail {
 /// joined with their issuer, authorities a.
 extern const char* const kRecordSelect;
 
+/// The CRL partition of a certificates row, as SQL over its serial: the 4 partition bytes of a
+/// partitioned_serial() (x509util.h), NULL for any other serial (a certificate whose CRL
+/// distribution point is the full CRL's). The index certificates_crl (migration 16) is on exactly
+/// this expression: a query must use this text for SQLite to use it. Derived from the serial, so
+/// the row digest audit verify checks covers it.
+extern const char* const kCrlPartitionKey;
+
 /// A CertificateRecord from a row of kRecordSelect.
 CertificateRecord read_record(db::Statement& st);
 

@@ -66,6 +66,9 @@ const char* const kRecordSelect =
     "c.revoked_at, c.revocation_effective, c.revocation_reason FROM certificates c "
     "JOIN authorities a ON a.id = c.issuer_id ";
 
+const char* const kCrlPartitionKey =
+    "(CASE WHEN length(serial) = 16 AND substr(serial, 1, 1) = x'3f' THEN substr(serial, 2, 4) END)";
+
 const char* const kCertificateRowSelect =
     "SELECT id, serial, issuer_id, profile, subject, spki_sha256, not_before, not_after, issued_at, der, "
     "revoked_at, revocation_effective, revocation_reason FROM certificates ";

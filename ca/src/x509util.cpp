@@ -43,6 +43,18 @@ Bytes random_serial() {
   return s;
 }
 
+Bytes partitioned_serial(std::uint32_t partition) {
+  Bytes s = random_bytes(16);
+  s[0] = 0x3f;
+  for (int i = 0; i < 4; ++i) s[1 + i] = static_cast<std::uint8_t>(partition >> (8 * (3 - i)));
+  return s;
+}
+
+std::optional<std::uint32_t> serial_partition(std::span<const std::uint8_t> serial) {
+  if (serial.size() != 16 || serial[0] != 0x3f) return std::nullopt;
+  return (std::uint32_t{serial[1]} << 24) | (std::uint32_t{serial[2]} << 16) | (std::uint32_t{serial[3]} << 8) | serial[4];
+}
+
 ossl::Integer serial_integer(const Bytes& serial) {
   ossl::Bignum bn = ossl::check<ossl::Bignum>(BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr),
                                               "BN_bin2bn");

@@ -1,6 +1,8 @@
 #pragma once
 // Internal helpers of ca/ for building certificates.
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,13 @@ const EVP_MD* digest_for(EVP_PKEY* key);
 /// A random positive serial: 16 bytes, the first in 0x40..0x7f (positive, no leading zero), so
 /// 126 bits of entropy.
 Bytes random_serial();
+
+/// A random serial of a certificate in CRL partition `partition` (see kCrlPartitionKey): 16 bytes,
+/// the marker byte 0x3f (which random_serial() never starts with), the partition number (4 bytes,
+/// big-endian), then 11 random bytes (88 bits of entropy, above the 64 bits CAs use at least).
+Bytes partitioned_serial(std::uint32_t partition);
+/// The partition a serial (its magnitude, as stored) names, or nullopt for any other serial.
+std::optional<std::uint32_t> serial_partition(std::span<const std::uint8_t> serial);
 
 /// ASN1_INTEGER from serial content bytes.
 ossl::Integer serial_integer(const Bytes& serial);

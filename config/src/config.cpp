@@ -220,6 +220,7 @@ void CrlConfig::decode(const json& j) {
   s.integer("validity_hours", validity_hours);
   s.str("distribution_point", distribution_point);
   s.str("root_distribution_point", root_distribution_point);
+  s.integer("partition_size", partition_size);
   s.finish();
 }
 
@@ -227,6 +228,10 @@ void CrlConfig::validate() const {
   if (validity_hours < 1 || validity_hours > 24 * 31) bad("ca.crl.validity_hours", "must be between 1 and 744");
   validate_url("ca.crl.distribution_point", distribution_point);
   validate_url("ca.crl.root_distribution_point", root_distribution_point);
+  if (partition_size < 0 || partition_size > 10000000) bad("ca.crl.partition_size", "must be between 0 (none) and 10000000");
+  if (partition_size > 0 && !distribution_point.empty() && !distribution_point.ends_with(".crl"))
+    bad("ca.crl.distribution_point", "must end in .crl when ca.crl.partition_size is set (the partitions' URLs are "
+                                     "made from it), or set ca.crl.partition_size to 0");
 }
 
 void CaConfig::decode(const json& j) {

@@ -537,6 +537,30 @@ CREATE INDEX outbox_state ON outbox(state, id);
 CREATE INDEX outbox_recipient ON outbox(recipient, id);
 CREATE INDEX ra_revocation_state ON ra_revocation_requests(state, id);
 )sql"},
+    // ca (issue 20 items 11 and 15)
+    {16, "CRL partitions and issuance idempotency keys",
+     R"sql(
+-- CRL partitions: a certificate's partition is in its serial (ca/src/x509util.h
+-- partitioned_serial); the expression is ca/src/records.h kCrlPartitionKey, the same text, or
+-- SQLite does not use these indexes. certificates_crl covers what a CRL reads (no table lookup
+-- per entry), in partition order; certificates_partition finds the highest partition.
+CREATE INDEX certificates_crl ON certificates(issuer_id,
+  (CASE WHEN length(serial) = 16 AND substr(serial, 1, 1) = x'3f' THEN substr(serial, 2, 4) END),
+  revocation_effective, serial, revocation_reason) WHERE revocation_effective IS NOT NULL;
+CREATE INDEX certificates_partition ON certificates(
+  (CASE WHEN length(serial) = 16 AND substr(serial, 1, 1) = x'3f' THEN substr(serial, 2, 4) END));
+-- ca.issue's idempotency keys (per actor): a retried request with the same key gets the first
+-- answer (the certificate issued then); kept for a day (ca/src/authority.cpp kIdempotencyRetention).
+CREATE TABLE ca_idempotency_keys (
+  actor TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  request_sha256 BLOB NOT NULL,
+  certificate_id INTEGER NOT NULL REFERENCES certificates(id),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (actor, idempotency_key)
+);
+CREATE INDEX ca_idempotency_keys_created ON ca_idempotency_keys(created_at);
+)sql"},
 };
 
 }  // namespace

@@ -4,15 +4,19 @@
 # Not a test assertion: it fails only when something does not work (a CRL that does not verify,
 # a wrong entry count, entries that differ from openssl's in serial, date or reason).
 #
-# Usage: bench_crl.sh [--jitsuin PATH] [--key p256|rsa2048] [--work DIR] [--keep] [N ...]
+# Usage: bench_crl.sh [--jitsuin PATH] [--key p256|rsa2048] [--partitions SIZE] [--work DIR] [--keep] [N ...]
 #   N        entry counts (default: 100000 1000000)
 #   --key    issuing CA key type for both jitsuin (on SoftHSM2) and openssl (software key)
+#   --partitions  the certificates in CRL partitions of SIZE (serials as partitioned issuance
+#            makes them, ca.crl.partition_size): jitsuin writes one CRL per partition, compared
+#            with openssl's one CRL as the union of their entries (at most 127 partitions)
 #   --work   scratch folder (default: a fresh temp dir, removed at the end unless --keep)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 jitsuin="${JITSUIN:-$here/../../build/enroll/jitsuin}"
 key=p256
+partitions=0
 work=""
 keep=0
 sizes=()
@@ -20,14 +24,24 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --jitsuin) jitsuin="$2"; shift 2 ;;
     --key) key="$2"; shift 2 ;;
+    --partitions) partitions="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     -*) echo "bench_crl: unknown option $1" >&2; exit 2 ;;
     *) sizes+=("$1"); shift ;;
   esac
 done
 [ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000)
+# A serial: 16 bytes, the ASCII digits of the row number (positive, distinct, DER-minimal); with
+# partitions, 0x3f, the partition (4 bytes) and 11 digits, as ca/src/x509util.h partitioned_serial.
+serial_sql="CAST(printf('%016d', i) AS BLOB)"
+if [ "$partitions" -gt 0 ]; then
+  for n in "${sizes[@]}"; do
+    [ $((n / partitions)) -lt 128 ] || { echo "bench_crl: at most 127 partitions ($n / $partitions)" >&2; exit 2; }
+  done
+  serial_sql="CAST(x'3f' || x'000000' || CAST(char(i / $partitions) AS BLOB) || CAST(printf('%011d', i) AS BLOB) AS BLOB)"
+fi
 case "$key" in
   p256) ossl_newkey=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
   rsa2048) ossl_newkey=(-newkey rsa:2048) ;;
@@ -73,8 +87,7 @@ for n in "${sizes[@]}"; do
   issuer_id="$(sqlite3 "$db" "SELECT id FROM authorities WHERE role = 'issuing'")"
   now="$(date +%s)"
   fill_start="$(date +%s.%N)"
-  # Serials: 16 bytes (the ASCII digits of the row number: positive, distinct, DER-minimal).
-  # Revocation dates in the past hour spread over the rows; reasons cycle through five codes
+  # Serials: see serial_sql. Revocation dates in the past hour spread over the rows; reasons cycle through five codes
   # (0 = unspecified, written without a reason extension by both tools).
   sqlite3 "$db" <<SQL
 PRAGMA synchronous=OFF;
@@ -82,7 +95,7 @@ BEGIN;
 WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $n)
 INSERT INTO certificates (serial, issuer_id, profile, subject, spki_sha256, not_before, not_after, issued_at, der,
                           revoked_at, revocation_effective, revocation_reason)
-SELECT CAST(printf('%016d', i) AS BLOB), $issuer_id, 'bench', 'CN=bench ' || i, randomblob(32),
+SELECT $serial_sql, $issuer_id, 'bench', 'CN=bench ' || i, randomblob(32),
        $now - 86400 * 30, $now + 86400 * 335, $now - 86400 * 30, x'3000',
        $now - 3600 + (i % 3600), $now - 3600 + (i % 3600),
        CASE i % 5 WHEN 0 THEN 0 WHEN 1 THEN 1 WHEN 2 THEN 3 WHEN 3 THEN 4 ELSE 5 END
@@ -136,11 +149,19 @@ EOF
   # --- checks: the CRL verifies with the issuing CA certificate, and holds the same serials as openssl's.
   grep -q "published issuing CRL #1 with $n entries" "$dir/publish.txt" || { cat "$dir/publish.txt" >&2; fail "jitsuin did not report $n entries"; }
   openssl x509 -inform DER -in "$dir/crl/issuing.crt" -out "$dir/issuing.pem"
-  openssl crl -inform DER -in "$dir/crl/issuing.crl" -noout -verify -CAfile "$dir/issuing.pem" 2>&1 | grep -q "verify OK" ||
-    fail "jitsuin's CRL does not verify with the issuing CA certificate"
-  openssl crl -in "$dir/crl/issuing.crl.pem" -noout -verify -CAfile "$dir/issuing.pem" 2>&1 | grep -q "verify OK" ||
-    fail "jitsuin's PEM CRL does not verify"
-  crl_entries "$dir/crl/issuing.crl" DER > "$dir/entries-jitsuin.txt"
+  crls=("$dir/crl/issuing.crl")
+  [ "$partitions" -eq 0 ] || crls+=("$dir"/crl/issuing-*.crl)
+  j_size=0
+  : > "$dir/entries-jitsuin.txt"
+  for crl in "${crls[@]}"; do
+    openssl crl -inform DER -in "$crl" -noout -verify -CAfile "$dir/issuing.pem" 2>&1 | grep -q "verify OK" ||
+      fail "jitsuin's CRL $crl does not verify with the issuing CA certificate"
+    openssl crl -in "$crl.pem" -noout -verify -CAfile "$dir/issuing.pem" 2>&1 | grep -q "verify OK" ||
+      fail "jitsuin's PEM CRL $crl.pem does not verify"
+    crl_entries "$crl" DER >> "$dir/entries-jitsuin.txt"
+    j_size=$((j_size + $(stat -c %s "$crl")))
+  done
+  sort -o "$dir/entries-jitsuin.txt" "$dir/entries-jitsuin.txt"
   crl_entries "$dir/openssl/crl.pem" PEM > "$dir/entries-openssl.txt"
   count="$(wc -l < "$dir/entries-jitsuin.txt")"
   [ "$count" -eq "$n" ] || fail "jitsuin's CRL has $count entries, expected $n"
@@ -149,9 +170,9 @@ EOF
 
   j_wall="$(wall_seconds "$dir/time-jitsuin.txt")"; j_cpu="$(cpu_seconds "$dir/time-jitsuin.txt")"; j_rss="$(rss_mb "$dir/time-jitsuin.txt")"
   o_wall="$(wall_seconds "$dir/time-openssl.txt")"; o_cpu="$(cpu_seconds "$dir/time-openssl.txt")"; o_rss="$(rss_mb "$dir/time-openssl.txt")"
-  j_size="$(stat -c %s "$dir/crl/issuing.crl")"; o_size="$(openssl crl -in "$dir/openssl/crl.pem" -outform DER | wc -c)"
+  o_size="$(openssl crl -in "$dir/openssl/crl.pem" -outform DER | wc -c)"
   fill="$(awk "BEGIN { printf \"%.1f\", $fill_end - $fill_start }")"
-  echo "   database fill ${fill}s; CRL verifies, $count entries, the same entries as openssl's"
+  echo "   database fill ${fill}s; ${#crls[@]} CRL(s) verify, $count entries, the same entries as openssl's"
   echo "   jitsuin crl publish : ${j_wall}s wall, ${j_cpu}s cpu, ${j_rss} MB peak RSS, DER ${j_size} bytes"
   echo "   openssl ca -gencrl  : ${o_wall}s wall, ${o_cpu}s cpu, ${o_rss} MB peak RSS, DER ${o_size} bytes"
   summary+=("$(printf '%9s  %8ss %7s MB   %8ss %7s MB' "$n" "$j_wall" "$j_rss" "$o_wall" "$o_rss")")
@@ -159,7 +180,11 @@ EOF
 done
 
 echo
-echo "CRL publication, $key issuing key (same entries, same run)"
+if [ "$partitions" -gt 0 ]; then
+  echo "CRL publication, $key issuing key, partitions of $partitions (same entries, same run)"
+else
+  echo "CRL publication, $key issuing key (same entries, same run)"
+fi
 printf '%9s  %20s   %20s\n' "entries" "jitsuin crl publish" "openssl ca -gencrl"
 printf '%9s  %9s %10s   %9s %10s\n' "" "wall" "peak RSS" "wall" "peak RSS"
 for line in "${summary[@]}"; do echo "$line"; done

@@ -262,6 +262,15 @@ TEST(Config, EverySectionValidatesItself) {
   config::CrlConfig crl;
   crl.distribution_point = "ldap://ca.example.jp/crl";
   refused([&] { crl.validate(); }, "ca.crl.distribution_point");
+  // CRL partitions (issue 20 item 11): their URLs are made from a distribution point ending in .crl.
+  crl.distribution_point = "http://ca.example.jp/crl/issuing";
+  crl.partition_size = 100000;
+  refused([&] { crl.validate(); }, "ca.crl.distribution_point");
+  crl.distribution_point = "http://ca.example.jp/crl/issuing.crl";
+  EXPECT_NO_THROW(crl.validate());
+  crl.partition_size = -1;
+  refused([&] { crl.validate(); }, "ca.crl.partition_size");
+  crl.partition_size = 0;
   config::CaConfig ca;
   ca.root.key = "rsa1024";
   refused([&] { ca.validate(); }, "ca.root.key");

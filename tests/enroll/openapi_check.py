@@ -57,7 +57,7 @@ def main():
 
     walk(doc, "#")
 
-    documented, security, bodies = set(), {}, {}
+    documented, security, bodies, call_paths = set(), {}, {}, {}
 
     def deref(schema):
         while "$ref" in schema:
@@ -120,6 +120,11 @@ def main():
                     if name not in schemes:
                         problems.append(f"{route}: security scheme {name} is not in components.securitySchemes")
             security[route] = "bearer" if any(sec) else "none"
+            # A path parameter with an example is called with it (/crl/issuing-{partition}.crl).
+            for param in op.get("parameters", []):
+                if param.get("in") == "path" and "example" in param:
+                    call_paths[route] = call_paths.get(route, f"{method.upper()} {path}").replace(
+                        "{" + param["name"] + "}", str(param["example"]))
             if method == "post":
                 schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
                 bodies[route] = example(schema)
@@ -145,7 +150,7 @@ def main():
         with open(calls, "w", encoding="utf-8") as f:
             for r in sorted(served):
                 body = json.dumps(bodies.get(r, {}), separators=(",", ":"), ensure_ascii=True)
-                f.write(f"{r} {security[r]} {body}\n")
+                f.write(f"{call_paths.get(r, r)} {security[r]} {body}\n")
     print(f"openapi_check: {len(served)} routes served and described, {refs} $refs resolve")
 
 

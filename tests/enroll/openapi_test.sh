@@ -34,6 +34,10 @@ check "jitsuind --routes ($(wc -l <routes.txt) routes) = enroll/openapi.json"
 
 # 2. A real jitsuind serves the document byte for byte.
 home="$work/home"
+mkdir -p "$home"
+# CRL partitions on, so that /crl/issuing-{partition}.crl (called with its example, 0) is published.
+test_config "$home/jitsuin.json" ca.crl='{"publish_dir": "crl", "distribution_point": "http://localhost:8080/crl/issuing.crl",
+  "root_distribution_point": "http://localhost:8080/crl/root.crl", "partition_size": 100000}'
 "$JITSUIN" --home "$home" ca init >/dev/null
 "$JITSUIN" --home "$home" crl publish >/dev/null
 # An operator exists, so ra.operator.add is past its bootstrap and needs a session like the rest.

@@ -26,7 +26,9 @@ json ca_init(Services& s, const Caller& c, const json& request) {
   auto issuing = hsm::parse_key_algorithm(f.opt_text("issuing_key").value_or(s.config().ca.issuing.key));
   f.done();
   s.init_ca(ca::Actor{c.actor}, root, issuing);
-  return {{"root_key", hsm::key_algorithm_name(root)}, {"issuing_key", hsm::key_algorithm_name(issuing)}};
+  return {{"root_key", hsm::key_algorithm_name(root)},
+          {"issuing_key", hsm::key_algorithm_name(issuing)},
+          {"publish_dir", s.config().ca.crl.publish_dir.string()}};
 }
 
 config::NameFields decode_subject(const json& j) {
@@ -55,9 +57,10 @@ json ca_issue(Services& s, const Caller& c, const json& request) {
   if (!subject) throw Error(ErrorKind::invalid_input, f.field("subject") + " is required");
   req.subject = decode_subject(*subject);
   if (auto d = f.opt_whole("days")) req.days = *d;   // judged by the profile as given
+  auto idempotency_key = f.opt_text("idempotency_key");   // a retry with it gets the first answer
   f.done();
   auto who = administrator(s, c, "issue certificates on the CA's direct path");
-  auto issued = s.ca().issue(req, ca::Actor{who.actor()});
+  auto issued = s.ca().issue(req, ca::Actor{who.actor()}, idempotency_key);
   json chain = json::array();
   for (const auto& cert : issued.chain) chain.push_back(ossl::cert_pem(cert.get()));
   return {{"serial", issued.record.serial_hex},
@@ -144,14 +147,22 @@ json crl_publish(Services& s, const Caller& c, const json& request) {
   if (auto o = f.opt_text("out")) out = *o;
   f.done();
   json crls = json::array();
-  for (const auto& p : s.ca().publish_crls(out, ca::Actor{c.actor}))
-    crls.push_back({{"role", p.role},
-                    {"crl_number", p.crl_number},
-                    {"entries", p.entries},
-                    {"der_path", p.der_path.string()},
-                    {"pem_path", p.pem_path.string()},
-                    {"this_update", format_rfc3339(p.this_update)},
-                    {"next_update", format_rfc3339(p.next_update)}});
+  for (const auto& p : s.ca().publish_crls(out, ca::Actor{c.actor})) {
+    json one = {{"role", p.role},
+                {"crl_number", p.crl_number},
+                {"entries", p.entries},
+                {"full_entries", p.full_entries},
+                {"der_path", p.der_path.string()},
+                {"pem_path", p.pem_path.string()},
+                {"this_update", format_rfc3339(p.this_update)},
+                {"next_update", format_rfc3339(p.next_update)}};
+    if (!p.partitions.empty()) {
+      one["partitions"] = json::array();
+      for (const auto& part : p.partitions)
+        one["partitions"].push_back({{"partition", part.partition}, {"entries", part.entries}, {"der_path", part.der_path.string()}});
+    }
+    crls.push_back(std::move(one));
+  }
   json result = {{"crls", crls}};
   if (auto why = s.ca().issuing_ca_revoked()) result["not_published"] = {{{"role", "issuing"}, {"reason", *why}}};
   return result;

@@ -22,7 +22,8 @@ int ca_init(const GlobalOptions& g, const std::vector<std::string>& argv) {
   if (auto k = a.get("root-key")) req["root_key"] = *k;
   if (auto k = a.get("issuing-key")) req["issuing_key"] = *k;
   json r = call_api(ctx, "ca.init", req);
-  std::cout << "CA created: root " << str(r, "root_key") << ", issuing " << str(r, "issuing_key") << "\n";
+  std::cout << "CA created: root " << str(r, "root_key") << ", issuing " << str(r, "issuing_key") << "\n"
+            << "CA certificates published to " << str(r, "publish_dir") << " (root.crt, issuing.crt)\n";
   return 0;
 }
 
@@ -34,12 +35,13 @@ json read_subject_file(const std::string& path) {
 }
 
 int ca_issue(const GlobalOptions& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"profile", "csr", "subject", "days", "out", "chain"}, {});
+  Args a(argv, {"profile", "csr", "subject", "days", "out", "chain", "idempotency-key"}, {});
   json req = {{"profile", a.required("profile")}};
   std::string csr_path = a.required("csr"), subject_path = a.required("subject");
   req["csr"] = read_file(csr_path, kMaxCsrFileBytes, "CSR file");
   req["subject"] = read_subject_file(subject_path);
   if (auto d = a.opt_whole_number("days")) req["days"] = *d;
+  if (auto k = a.get("idempotency-key")) req["idempotency_key"] = *k;
   Context ctx(g);
   // Checked before the certificate exists: a path that cannot be written costs no certificate.
   OutputFile out(ctx, "--out", a.required("out"));
@@ -140,6 +142,11 @@ int crl_publish(const GlobalOptions& g, const std::vector<std::string>& argv) {
   for (const auto& p : r["crls"])
     std::cout << "published " << str(p, "role") << " CRL #" << p["crl_number"] << " with " << p["entries"]
               << " entries to " << str(p, "der_path") << " (next update " << str(p, "next_update") << ")\n";
+  for (const auto& p : r["crls"])
+    if (p.contains("partitions") && !p["partitions"].empty())
+      std::cout << "  " << p["full_entries"] << " on the full CRL, the others on " << p["partitions"].size()
+                << " partition CRLs (" << str(p["partitions"].front(), "der_path") << " .. "
+                << str(p["partitions"].back(), "der_path") << ")\n";
   if (r.contains("not_published"))
     for (const auto& n : r["not_published"])
       std::cerr << "not published: " << str(n, "role") << " CRL: " << str(n, "reason") << "\n";
@@ -203,13 +210,18 @@ const CommandRegistrar kRegistrar({
        "p256 issuing). With the embedded SoftHSM2 the token is created on first use. Refuses to run\n"
        "over an existing CA.",
        ca_init},
-      {"ca", "issue", "ca issue --profile NAME --csr FILE --subject FILE.json [--days N] --out CERT.pem [--chain FILE]",
+      {"ca", "issue",
+       "ca issue --profile NAME --csr FILE --subject FILE.json [--days N] --out CERT.pem [--chain FILE] "
+       "[--idempotency-key KEY]",
        "Issues a certificate from a PKCS#10 CSR (PEM or DER). The CSR proves possession of the key; the\n"
        "subject comes from the approved data in the JSON file (organization, department, title,\n"
        "common_name, email), checked against the profile. --chain writes the issuing and root CA\n"
        "certificates. Needs an RA administrator's session (jitsuin login); a key reported compromised\n"
        "is refused. --out and --chain are checked before the certificate exists: their folder must\n"
-       "exist, and they may not name one of jitsuin's own files. Both are written atomically.",
+       "exist, and they may not name one of jitsuin's own files. Both are written atomically.\n"
+       "--idempotency-key: run again with the same key (e.g. after a timeout) and the same request\n"
+       "within a day, it writes the certificate issued the first time instead of issuing another; the\n"
+       "same key with a different request is refused.",
        ca_issue},
       {"ca", "revoke", "ca revoke --serial HEX --reason NAME [--effective RFC3339]",
        "Revokes a certificate. NAME: unspecified, keyCompromise, cACompromise, affiliationChanged,\n"

@@ -8,6 +8,7 @@
 #include "jitsuin/api/handler.h"
 #include "jitsuin/core/error.h"
 #include "jitsuin/ra/outbox.h"
+#include "server/routes.h"
 
 namespace jitsuin::server {
 
@@ -67,6 +68,7 @@ std::string route_label(std::string_view target) {
   for (auto r : kFixed)
     if (path == r) return std::string(r);
   if (path.starts_with("/ocsp/")) return "/ocsp";
+  if (crl_partition_file(path)) return kCrlPartitionRoute;   // one label for every partition
   constexpr std::string_view kApi = "/api/v1/";
   if (path.starts_with(kApi)) {
     const api::Handler* h = api::find_handler(path.substr(kApi.size()));

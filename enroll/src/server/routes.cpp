@@ -1,6 +1,7 @@
 #include "server/routes.h"
 
 #include "jitsuin/api/handler.h"
+#include "jitsuin/ca/authority.h"
 
 namespace jitsuin::server {
 
@@ -14,10 +15,19 @@ const std::vector<StaticRoute>& static_routes() {
   return all;
 }
 
+std::optional<std::string> crl_partition_file(std::string_view path) {
+  constexpr std::string_view kFolder = "/crl/";
+  if (!path.starts_with(kFolder)) return std::nullopt;
+  std::string_view file = path.substr(kFolder.size());
+  if (!ca::parse_crl_partition_file(file)) return std::nullopt;
+  return std::string(file);
+}
+
 std::vector<RouteInfo> routes() {
   const std::vector<std::string> get = {"GET", "HEAD"};
   std::vector<RouteInfo> out;
   for (const auto& s : static_routes()) out.push_back({get, s.path, RouteChannel::both, RouteAuth::none});
+  out.push_back({get, kCrlPartitionRoute, RouteChannel::both, RouteAuth::none});
   // Fixed routes, one line each.
   out.push_back({{"POST"}, "/ocsp", RouteChannel::both, RouteAuth::none});
   out.push_back({{"GET"}, "/ocsp/{request}", RouteChannel::both, RouteAuth::none});

@@ -2,7 +2,9 @@
 // The server's routes as one list: what handle_request answers, what `jitsuind --routes` prints and
 // what enroll/openapi.json must describe (CTest jitsuind_openapi checks both ways). No Boost here,
 // so that the list can be read without a server.
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace jitsuin::server {
@@ -16,6 +18,12 @@ struct StaticRoute {
 
 /// The published CRLs and CA certificates (the table handle_request serves from).
 const std::vector<StaticRoute>& static_routes();
+
+/// The published CRL partitions (ca/authority.h): `/crl/issuing-<partition>.crl`, listed by
+/// routes() as kCrlPartitionRoute. For a path of that form, the file name in the publish folder
+/// (`issuing-<partition>.crl`); nullopt for any other path.
+inline constexpr const char* kCrlPartitionRoute = "/crl/issuing-{partition}.crl";
+std::optional<std::string> crl_partition_file(std::string_view path);
 
 /// Where a route is served: plain HTTP serves only what relying parties fetch.
 enum class RouteChannel { https, both };

@@ -13,6 +13,8 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <shared_mutex>
 
 #include <boost/asio/dispatch.hpp>
@@ -168,6 +170,30 @@ std::shared_ptr<const PublishedFile> current_file(Shared& shared, const StaticRo
   return f;
 }
 
+// The route of a published file: one of static_routes(), or a CRL partition's once its file is
+// published. A partition's route is kept for the life of the process (current_file keeps the
+// pointer route.file), one per partition published: requests for others make none.
+const StaticRoute* static_route(Shared& shared, std::string_view path) {
+  for (const auto& route : static_routes())
+    if (path == route.path) return &route;
+  auto file = crl_partition_file(path);
+  if (!file) return nullptr;
+  struct Partition {
+    std::string path, file;
+    StaticRoute route;
+  };
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<Partition>, std::less<>> partitions;
+  std::lock_guard lock(mutex);
+  if (auto it = partitions.find(path); it != partitions.end()) return &it->second->route;
+  struct stat st {};
+  if (::stat((shared.services.config().ca.crl.publish_dir / *file).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return nullptr;
+  auto p = std::make_unique<Partition>(Partition{std::string(path), *file, {}});
+  p->route = {p->path.c_str(), p->file.c_str(), "application/pkix-crl"};
+  return &partitions.emplace(p->path, std::move(p)).first->second->route;
+}
+
 // The published files: exactly what `jitsuin crl publish` wrote (CRLs and CA certificates, DER).
 Response serve_file(Shared& shared, const Request& req, const StaticRoute& route) {
   auto published_file = current_file(shared, route);
@@ -231,8 +257,8 @@ std::optional<FileResponse> serve_published(Shared& shared, Channel channel, con
     return std::nullopt;
   std::string_view target = sv(req.target());
   std::string_view path = target.substr(0, target.find('?'));
-  for (const auto& route : static_routes())
-    if (path == route.path) {
+  if (const StaticRoute* found = static_route(shared, path)) {
+      const StaticRoute& route = *found;
       auto f = current_file(shared, route);
       if (!f) return std::nullopt;
       FileResponse res{http::status::ok, req.version()};
@@ -335,8 +361,8 @@ Response handle_request(Shared& shared, Channel channel, const Request& req, std
     if (!valid_path(path))
       return error_response(req.version(), http::status::not_found, "not_found", "no such resource");
     if (auto res = serve_ops(shared, channel, req)) return std::move(*res);
-    for (const auto& route : static_routes())
-      if (path == route.path) {
+    if (const StaticRoute* found = static_route(shared, path)) {
+        const StaticRoute& route = *found;
         if (req.method() != http::verb::get && req.method() != http::verb::head) {
           auto res = error_response(req.version(), http::status::method_not_allowed, "method_not_allowed",
                                     std::string(route.path) + " is GET only");

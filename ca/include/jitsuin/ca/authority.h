@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -45,6 +46,9 @@ struct IssueRequest {
   std::vector<std::string> server_names;
 };
 
+/// How long issue() remembers an idempotency key.
+inline constexpr UnixTime kIdempotencyRetention = 24 * 3600;
+
 /// What issue() returns: the certificate and its chain up to the root.
 struct IssuedCertificate {
   CertificateRecord record;
@@ -74,14 +78,40 @@ struct AuthorityInfo {
   CertificateRecord certificate;
 };
 
-/// Result of a CRL publication.
+/// One partition CRL of a publication (see config::CrlConfig::partition_size).
+struct CrlPartitionPublication {
+  std::uint32_t partition = 0;
+  std::int64_t entries = 0;
+  std::filesystem::path der_path;
+};
+
+/// Result of a CRL publication: one CA's full CRL (DER and PEM) and, for the issuing CA, its
+/// partition CRLs (DER), all with the same CRL number.
 struct CrlPublication {
   std::string role;
   std::int64_t crl_number = 0;
   UnixTime this_update = 0, next_update = 0;
-  std::int64_t entries = 0;
+  std::int64_t entries = 0;        ///< on all of the CA's CRLs (the full one and the partitions)
+  std::int64_t full_entries = 0;   ///< on the full CRL (certificates issued before partitions)
   std::filesystem::path der_path, pem_path;
+  std::vector<CrlPartitionPublication> partitions;
 };
+
+/// CRL partitions. A certificate issued with partitions on (config::CrlConfig::partition_size and
+/// a distribution_point "…/issuing.crl") has a serial that names its partition (issuance order:
+/// the certificates so far over the partition size) and a cRLDistributionPoints naming that
+/// partition's CRL, "…/issuing-<partition>.crl"; crl publish writes each partition's CRL with a
+/// critical issuingDistributionPoint of the same URL (RFC 5280 5.2.5), so no CRL holds more
+/// than about partition_size certificates. The full CRL (issuing.crl) keeps the certificates
+/// issued before partitions, whose distribution point is its URL.
+/// The published file of a partition's CRL: "issuing-<partition>.crl".
+std::string crl_partition_file(std::uint32_t partition);
+/// The partition a published file name is the CRL of ("issuing-<decimal>.crl", no leading zero),
+/// or nullopt.
+std::optional<std::uint32_t> parse_crl_partition_file(std::string_view name);
+/// The URL of a partition's CRL: the distribution point with "-<partition>" before ".crl" (empty
+/// when the distribution point does not end in ".crl").
+std::string crl_partition_url(const config::CrlConfig& crl, std::uint32_t partition);
 
 class CertificateAuthority {
  public:
@@ -105,7 +135,14 @@ class CertificateAuthority {
 
   /// Issues an end-entity certificate from the issuing CA (see IssueRequest): sign_certificate(),
   /// then one transaction with record_certificate() and the audit entry "cert.issue".
-  IssuedCertificate issue(const IssueRequest& request, const Actor& actor);
+  ///
+  /// `idempotency_key`: a key the caller chose for this request (1 to 255 printable ASCII
+  /// characters without spaces, e.g. a UUID), kept kIdempotencyRetention. The same actor sending
+  /// the same key with the same request again (a retry after a timeout) gets the certificate
+  /// issued the first time: no second issuance, no second audit entry. The same key with another
+  /// request is refused (conflict) and changes nothing.
+  IssuedCertificate issue(const IssueRequest& request, const Actor& actor,
+                          const std::optional<std::string>& idempotency_key = std::nullopt);
 
   /// The lock-free part of an issuance: checks the profile, the subject and the validity,
   /// decodes and checks the CSR, refuses a revoked issuing CA (conflict), a key reported
