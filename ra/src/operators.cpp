@@ -4,6 +4,7 @@
 
 #include "jitsuin/core/error.h"
 #include "jitsuin/ra/secret.h"
+#include "attempts.h"
 #include "ra_core.h"
 #include "session_cache.h"
 
@@ -15,12 +16,6 @@ namespace {
 
 constexpr std::size_t kMinPassword = 12;
 constexpr std::size_t kMaxPassword = 256;
-
-// A fixed hash so a login for an unknown name costs the same as one for a real account.
-const std::string& dummy_hash() {
-  static const std::string h = hash_secret("jitsuin-no-such-operator");
-  return h;
-}
 
 const char* kLoginRefused = "wrong operator name or password, or the account is locked";
 
@@ -336,40 +331,13 @@ void change_password(RaContext& ctx, const Principal& who, const std::string& cu
   // As login(): both scrypt runs (checking the current password, hashing the next) before the write
   // lock; then one transaction that re-reads the account and either counts a wrong current
   // password (with the lockout) or stores the new hash — one audit entry either way.
-  std::string old_hash;
-  {
-    db::Statement st(ctx.db, "SELECT password_hash FROM ra_operators WHERE id = ?");
-    st.bind(1, who.id());
-    if (!st.step()) throw Error(ErrorKind::unauthenticated, kLoginRefused);
-    old_hash = st.text(0);
-  }
-  const bool match = verify_secret(current, old_hash);
-  const std::string hash = match ? hash_secret(next) : "";
+  detail::PasswordCheck checked = detail::check_password(ctx, detail::kOperators, who.id(), {current});
+  const std::string hash = checked.match ? hash_secret(next) : "";
   const std::string object = "operator:" + who.name();
   db::Transaction tx(ctx.db);
-  db::Statement st(ctx.db,
-                   "SELECT failed_logins, locked_at IS NOT NULL OR disabled_at IS NOT NULL, password_hash "
-                   "FROM ra_operators WHERE id = ?");
-  st.bind(1, who.id());
-  st.step();
-  int failures = static_cast<int>(st.int64(0));
-  std::string why;
-  if (st.int64(1) != 0) why = "locked or disabled";
-  else if (st.text(2) != old_hash) why = "password changed during the check";
-  if (!why.empty()) {
-    detail::audit(ctx, who.actor(), "ra.login.failure", object, {{"why", why}, {"for", "password change"}});
-    tx.commit();
-    throw Error(ErrorKind::unauthenticated, kLoginRefused);
-  }
-  if (!match) {
-    ++failures;
-    bool lock = failures >= ctx.config.ra.password_max_failures;
-    db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = ?, locked_at = ? WHERE id = ?");
-    up.bind(1, failures);
-    if (lock) up.bind(2, ctx.clock()); else up.bind_null(2);
-    up.bind(3, who.id()).exec();
-    detail::audit(ctx, who.actor(), lock ? "ra.operator.locked" : "ra.login.failure", object,
-                  {{"why", "wrong current password"}, {"for", "password change"}, {"failures", failures}});
+  if (!detail::settle_password(ctx, detail::kOperators, checked, ctx.config.ra.password_max_failures,
+                               {who.actor(), object, "ra.login.failure", "ra.operator.locked",
+                                {{"for", "password change"}}})) {
     tx.commit();
     throw Error(ErrorKind::unauthenticated, kLoginRefused);
   }
@@ -398,65 +366,21 @@ std::pair<Session, std::int64_t> insert_session(RaContext& ctx, std::int64_t ope
 }
 
 LoginResult login_impl(RaContext& ctx, const std::string& name, const std::string& password, bool with_session) {
-  // Read the hash, verify outside the write lock (scrypt is slow), then count the outcome under
-  // the lock, re-reading the counter so parallel attempts cannot overwrite each other's failures.
-  std::optional<std::int64_t> id;
-  std::string hash = dummy_hash();
-  bool usable = false;
-  {
-    db::Statement st(ctx.db,
-                     "SELECT id, password_hash, locked_at IS NULL AND disabled_at IS NULL, role FROM ra_operators "
-                     "WHERE name = ?");
-    st.bind(1, name);
-    if (st.step()) {
-      id = st.int64(0);
-      hash = st.text(1);
-      usable = st.int64(2) != 0;
-    }
-  }
-  bool match = verify_secret(password, hash);
+  // The one password login (attempts.h): scrypt before the write lock, the outcome counted under it.
+  detail::PasswordCheck checked = detail::check_password(ctx, detail::kOperators, name, {password});
   db::Transaction tx(ctx.db);
-  UnixTime now = ctx.clock();
   std::string object = "operator:" + (name.size() <= 64 ? name : name.substr(0, 64));
-  if (!id) {
-    detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", "unknown operator"}});
+  if (!detail::settle_password(ctx, detail::kOperators, checked, ctx.config.ra.password_max_failures,
+                               {"anonymous", object, "ra.login.failure", "ra.operator.locked"})) {
     tx.commit();
     return {std::nullopt, kLoginRefused, std::nullopt};
   }
-  db::Statement st(ctx.db,
-                   "SELECT failed_logins, locked_at IS NOT NULL, disabled_at IS NOT NULL, role, password_hash, "
-                   "approved_at IS NULL, password_temporary FROM ra_operators WHERE id = ?");
+  const std::int64_t* id = &*checked.id;
+  db::Statement st(ctx.db, "SELECT role, approved_at IS NULL, password_temporary FROM ra_operators WHERE id = ?");
   st.bind(1, *id);
   st.step();
-  int failures = static_cast<int>(st.int64(0));
-  bool locked = st.int64(1) != 0, disabled = st.int64(2) != 0;
-  Role role = parse_role(st.text(3));
-  const bool pending = st.int64(5) != 0, temporary = st.int64(6) != 0;
-  if (locked || disabled || !usable) {
-    detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", disabled ? "disabled" : "locked"}});
-    tx.commit();
-    return {std::nullopt, kLoginRefused, std::nullopt};
-  }
-  if (st.text(4) != hash) {
-    // The password changed while it was being checked: the outcome says nothing about the new one.
-    detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", "password changed during the check"}});
-    tx.commit();
-    return {std::nullopt, kLoginRefused, std::nullopt};
-  }
-  if (!match) {
-    ++failures;
-    bool lock = failures >= ctx.config.ra.password_max_failures;
-    db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = ?, locked_at = ? WHERE id = ?");
-    up.bind(1, failures);
-    if (lock) up.bind(2, now); else up.bind_null(2);
-    up.bind(3, *id).exec();
-    detail::audit(ctx, "anonymous", lock ? "ra.operator.locked" : "ra.login.failure", object,
-                  {{"why", "wrong password"}, {"failures", failures}});
-    tx.commit();
-    return {std::nullopt, kLoginRefused, std::nullopt};
-  }
-  db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = 0 WHERE id = ?");
-  up.bind(1, *id).exec();
+  Role role = parse_role(st.text(0));
+  const bool pending = st.int64(1) != 0, temporary = st.int64(2) != 0;
   if (pending) {
     // The right password of an account not yet approved: say why (this reveals nothing to someone
     // who does not know the password).

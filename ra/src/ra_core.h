@@ -114,7 +114,7 @@ PinMatch match_pin(RaContext& ctx, std::int64_t application_id, std::string_view
 
 /// An applicant's PIN check (enroll.status, enroll.start), inside the caller's transaction: a
 /// locked PIN is refused untried; a wrong one counts (locking at ra.pin_max_attempts); a number
-/// without a PIN in force answers like a wrong PIN (counted in ra_enroll_unknown). Accepted also
+/// without a PIN in force answers like a wrong PIN (counted in ra_unknown_attempts, attempts.h). Accepted also
 /// when spent or expired or in any state: the caller decides with `state`, `expires_at`, `spent`.
 /// Writes audit entries for refusals only.
 struct ApplicantPin {
@@ -160,6 +160,9 @@ std::vector<Document> list_documents(RaContext& ctx, std::int64_t bundle_id);
 std::vector<Deficiency> last_check_reasons(RaContext& ctx, std::int64_t bundle_id);
 // Whether the application was made with an S/MIME coupon (smime_coupon.h): no postal address.
 bool coupon_application(RaContext& ctx, std::int64_t id);
+// For a re-issue made with an S/MIME coupon: the end of the certificate the coupon bought (its
+// first use + the product's validity), which no re-issued certificate may pass (issue 20, item 12).
+std::optional<UnixTime> coupon_reissue_end(RaContext& ctx, std::int64_t id);
 std::vector<StateEvent> application_history(RaContext& ctx, std::int64_t application_id);
 std::vector<CertificateLink> list_links(RaContext& ctx, std::int64_t company_id, bool with_history = false);
 std::vector<CompanyCertificate> company_certificates(RaContext& ctx, std::int64_t company_id);
