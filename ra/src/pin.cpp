@@ -76,7 +76,14 @@ ApplicantPin check_applicant_pin(RaContext& ctx, std::int64_t id, const PinMatch
     out.status = PinStatus::locked;
     return out;
   }
-  if (checked.match && checked.hash == hash) {
+  if (checked.hash != hash) {
+    // The PIN was re-issued while it was being checked: the outcome says nothing about the new one.
+    detail::audit(ctx, actor, "ra.pin.refused", object(id), {{"why", "PIN re-issued during the check"}});
+    out.status = PinStatus::wrong;
+    out.remaining = max - failures;
+    return out;
+  }
+  if (checked.match) {
     out.status = PinStatus::accepted;
     out.remaining = max - failures;
     return out;

@@ -26,8 +26,12 @@ namespace jitsuin::ra {
 
 /// The one place that makes principals (a friend of Principal; private to ra/).
 struct PrincipalFactory {
-  static Principal make_operator(std::int64_t id, std::string name, Role role, bool password_change_only = false) {
-    return Principal(PrincipalKind::operator_, id, std::move(name), role, 0, password_change_only);
+  static Principal make_operator(std::int64_t id, std::string name, Role role, bool password_change_only = false,
+                                 std::int64_t session_id = 0, bool via_key = false) {
+    Principal p(PrincipalKind::operator_, id, std::move(name), role, 0, password_change_only);
+    p.session_id_ = session_id;
+    p.via_key_ = via_key;
+    return p;
   }
   static Principal make_account(PrincipalKind kind, std::int64_t id, std::string login_id, std::int64_t company_id) {
     return Principal(kind, id, std::move(login_id), Role::auditor, company_id);

@@ -189,7 +189,8 @@ TEST(RaCli, BundleToPinLetter) {
 
   // An operator key for scripts acts as alice, with mode 0600.
   auto key = c.home / "alice.key";
-  c.ok("alice", "ra operator-key --days 7 --out " + test::sh_quote(key.string()));
+  c.ok("alice", "ra operator-key --days 7 --password-file " + test::sh_quote(c.pw.string()) + " --out " +
+                    test::sh_quote(key.string()));
   ASSERT_EQ(stat(key.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   auto viakey = test::run("JITSUIN_SESSION_FILE=" + test::sh_quote(key.string()) + " " + test::jitsuin_cmd(c.home.path()) +
