@@ -421,8 +421,8 @@ TEST(ApiAuthorisation, EveryRouteTimesEveryPrincipal) {
     auto links = d.call("company.links", {{"history", true}}, token[who]).body;
     ASSERT_FALSE(links.empty());
     for (const auto& x : links) {
-      EXPECT_NE(x["login_id"], theirs->user1);
-      EXPECT_NE(x["login_id"], theirs->user2);
+      EXPECT_NE(x["user_id"], theirs->user1);
+      EXPECT_NE(x["user_id"], theirs->user2);
     }
     // webadmin: its notification mails, only to its own addresses (the fixture's are @<domain>).
     auto mails = d.call("company.mails", json::object(), token[who]).body["entries"];
