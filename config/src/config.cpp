@@ -297,6 +297,7 @@ void RaConfig::decode(const json& j) {
   s.integer("revocation_delay_days", revocation_delay_days);
   s.integer("password_max_failures", password_max_failures);
   s.integer("session_hours", session_hours);
+  s.integer("api_key_max_days", api_key_max_days);
   s.str("enrollment_url", enrollment_url);
   if (auto* days = s.get("expiry_notice_days")) {
     if (!days->is_array() || days->empty()) bad("ra.expiry_notice_days", "must be a non-empty array of days");
@@ -320,6 +321,7 @@ void RaConfig::validate() const {
   if (password_max_failures < 1 || password_max_failures > 20)
     bad("ra.password_max_failures", "must be between 1 and 20");
   if (session_hours < 1 || session_hours > 24) bad("ra.session_hours", "must be between 1 and 24");
+  if (api_key_max_days < 1 || api_key_max_days > 365) bad("ra.api_key_max_days", "must be between 1 and 365");
   if (expiry_notice_days.empty()) bad("ra.expiry_notice_days", "must be a non-empty array of days");
   for (int d : expiry_notice_days)
     if (d < 1 || d > 366) bad("ra.expiry_notice_days", "each entry must be a whole number of days between 1 and 366");

@@ -561,6 +561,34 @@ CREATE TABLE ca_idempotency_keys (
 );
 CREATE INDEX ca_idempotency_keys_created ON ca_idempotency_keys(created_at);
 )sql"},
+    // issue 20 (auth): one attempt counter, unknown numbers counted alike, operator keys
+    {17, "attempts at unknown numbers; held PIN mails of coupon applications; operator keys",
+     R"sql(
+-- Wrong secrets typed for a number that has no secret in force (an unknown application, download
+-- PIN or coupon number, or one whose secret was withdrawn) are counted here like real ones, so
+-- that the answers (attempts left, locked) do not tell which numbers exist. Never an application.
+CREATE TABLE ra_unknown_attempts (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('application_pin', 'download_pin', 'coupon')),
+  number INTEGER NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0,
+  locked_at INTEGER,
+  UNIQUE (kind, number)
+);
+INSERT INTO ra_unknown_attempts (kind, number, failures)
+  SELECT 'application_pin', application_id, failures FROM ra_enroll_unknown;
+DROP TABLE ra_enroll_unknown;
+-- The held mail carrying a coupon application's PIN: a re-issue that withdraws the application
+-- cancels it, so that it does not deliver a dead PIN.
+ALTER TABLE smime_applications ADD COLUMN pin_outbox_id INTEGER;
+-- Operator keys (scripts' bearer tokens) are sessions of kind 'key': listed and revoked on their
+-- own, and kept or ended on a password change as the operator chooses. Keys made before this
+-- version are found by their audit entries.
+ALTER TABLE ra_sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'login' CHECK (kind IN ('login', 'key'));
+ALTER TABLE ra_sessions ADD COLUMN label TEXT NOT NULL DEFAULT '';
+UPDATE ra_sessions SET kind = 'key' WHERE id IN
+  (SELECT json_extract(details, '$.session') FROM audit_log WHERE action = 'ra.operator.key');
+)sql"},
 };
 
 }  // namespace

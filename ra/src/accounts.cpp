@@ -7,6 +7,7 @@
 #include "jitsuin/ra/outbox.h"
 #include "jitsuin/ra/pin.h"
 #include "jitsuin/ra/secret.h"
+#include "attempts.h"
 #include "ra_core.h"
 
 namespace jitsuin::ra {
@@ -34,12 +35,6 @@ InitialPassword new_initial_password() {
   p.password = generate_pin();
   p.hash = hash_secret(normalize_pin(p.password));   // slow: callers make these before their transaction
   return p;
-}
-
-// A fixed hash so a login for an unknown ID costs the same as one for a real account.
-const std::string& dummy_hash() {
-  static const std::string h = hash_secret("jitsuin-no-such-account");
-  return h;
 }
 
 std::string refused_message(const std::string& login_id) {
@@ -272,60 +267,25 @@ Account detail::get_account(RaContext& ctx, const std::string& login_id) {
 
 LoginResult login_account(RaContext& ctx, const std::string& login_id, const std::string& password,
                           const std::function<void(const Principal&)>& then) {
-  // As login() for operators: read the hash, verify outside the write lock, then count the outcome
-  // under the lock, re-reading the row (it may have been locked, or re-issued, meanwhile).
-  std::optional<std::int64_t> id;
-  std::string hash = dummy_hash();
-  bool usable = false;
-  {
-    db::Statement st(ctx.db,
-                     "SELECT id, password_hash, locked_at IS NULL AND disabled_at IS NULL FROM ra_accounts "
-                     "WHERE login_id = ?");
-    st.bind(1, login_id);
-    if (st.step()) {
-      id = st.int64(0);
-      hash = st.text(1);
-      usable = st.int64(2) != 0;
-    }
-  }
-  // Initial passwords are mailed in PIN form; accept them as typed (case, look-alikes, hyphens).
-  std::string as_pin = normalize_pin(password);
-  bool match = !as_pin.empty() && verify_secret(as_pin, hash);
-  if (!match && as_pin != password) match = verify_secret(password, hash);
-
+  // The one password login (attempts.h), as for operators. Initial passwords are mailed in PIN
+  // form: accepted as typed (case, look-alikes, hyphens) as well as exactly.
+  const std::string as_pin = normalize_pin(password);
+  std::vector<std::string> forms{as_pin};
+  if (as_pin != password) forms.push_back(password);
+  detail::PasswordCheck checked = detail::check_password(ctx, detail::kAccounts, login_id, forms);
   db::Transaction tx(ctx.db);
   const std::string object = "account:" + (login_id.size() <= 32 ? login_id : login_id.substr(0, 32));
-  auto refuse = [&](const char* action, json details) {
-    detail::audit(ctx, "anonymous", action, object, details);
+  if (!detail::settle_password(ctx, detail::kAccounts, checked, ctx.config.ra.password_max_failures,
+                               {"anonymous", object, "ra.account.login_failure", "ra.account.locked"})) {
     tx.commit();
     return LoginResult{std::nullopt, refused_message(login_id), std::nullopt};
-  };
-  if (!id) return refuse("ra.account.login_failure", {{"why", "unknown ID"}});
-  db::Statement st(ctx.db,
-                   "SELECT kind, company_id, failed_logins, locked_at IS NOT NULL, disabled_at IS NOT NULL, "
-                   "password_hash FROM ra_accounts WHERE id = ?");
+  }
+  const std::int64_t* id = &*checked.id;
+  db::Statement st(ctx.db, "SELECT kind, company_id FROM ra_accounts WHERE id = ?");
   st.bind(1, *id);
   st.step();
   const std::string kind = st.text(0);
   const std::int64_t company_id = st.int64(1);
-  int failures = static_cast<int>(st.int64(2));
-  bool locked = st.int64(3) != 0, disabled = st.int64(4) != 0;
-  if (locked || disabled || !usable)
-    return refuse("ra.account.login_failure", {{"why", disabled ? "disabled" : "locked"}});
-  if (st.text(5) != hash)
-    return refuse("ra.account.login_failure", {{"why", "password changed during the check"}});
-  if (!match) {
-    ++failures;
-    bool lock = failures >= ctx.config.ra.password_max_failures;
-    db::Statement up(ctx.db, "UPDATE ra_accounts SET failed_logins = ?, locked_at = ? WHERE id = ?");
-    up.bind(1, failures);
-    if (lock) up.bind(2, ctx.clock()); else up.bind_null(2);
-    up.bind(3, *id).exec();
-    return refuse(lock ? "ra.account.locked" : "ra.account.login_failure",
-                  {{"why", "wrong password"}, {"failures", failures}});
-  }
-  db::Statement up(ctx.db, "UPDATE ra_accounts SET failed_logins = 0 WHERE id = ?");
-  up.bind(1, *id).exec();
   Principal p = PrincipalFactory::make_account(
       kind == "company" ? PrincipalKind::company_admin : PrincipalKind::company_user, *id, login_id, company_id);
   if (then) then(p);   // the request's own entry names the principal

@@ -14,6 +14,7 @@
 #include "jitsuin/ra/outbox.h"
 #include "jitsuin/ra/pin.h"
 #include "jitsuin/ra/secret.h"
+#include "attempts.h"
 #include "ra_core.h"
 
 namespace jitsuin::ra {
@@ -317,19 +318,26 @@ ca::IssuedCertificate collect_certificate(RaContext& ctx, ca::CertificateAuthori
            "ダウンロードPINは誤入力が続いたためロックされました。登録局にダウンロードPINの再発行を依頼してください。");
   };
   require_pin_format(typed, "download_pin_wrong", "a download PIN", "ダウンロードPIN");
-  // scrypt before the write lock, against the PIN in force.
+  // scrypt before the write lock, against the PIN in force: the same work when there is none.
   std::optional<PinRow> seen = pin_in_force(ctx, id);
-  std::string normal = normalize_pin(typed);
-  bool match = seen && !normal.empty() && verify_secret(normal, seen->hash);
+  bool match = verify_secret_or_dummy(normalize_pin(typed), seen ? std::optional<std::string>(seen->hash) : std::nullopt);
   {
     db::Transaction tx(ctx.db);
     std::optional<PinRow> now_row = pin_in_force(ctx, id);
     if (!now_row) {
-      // No download PIN for this number: the same answer as a wrong one (nothing is counted
-      // against a row that does not exist; the rate limits bound the guesses).
-      detail::audit(ctx, actor, "ra.download_pin.refused", object(id), {{"why", "no download PIN in force"}});
+      // No download PIN for this number: answered and counted like a wrong one (attempts.h).
+      detail::UnknownCounter u = detail::unknown_counter(ctx, "download_pin", id);
+      if (u.locked || u.failures >= max) {
+        detail::audit(ctx, actor, "ra.download_pin.refused", object(id), {{"why", "no download PIN in force (locked)"}});
+        tx.commit();
+        locked();
+      }
+      detail::Attempt a = detail::count_wrong_attempt(
+          ctx, detail::kUnknownCounter, u.id, max,
+          {actor, object(id), "ra.download_pin.refused", "ra.download_pin.refused", {{"why", "no download PIN in force"}}});
       tx.commit();
-      wrong(max);
+      if (a.locked) locked();
+      wrong(a.remaining);
     }
     if (now_row->locked_at || now_row->failures >= max) {
       detail::audit(ctx, actor, "ra.download_pin.refused", object(id), {{"why", "locked"}});
@@ -337,17 +345,11 @@ ca::IssuedCertificate collect_certificate(RaContext& ctx, ca::CertificateAuthori
       locked();
     }
     if (!match || !seen || seen->id != now_row->id) {
-      int failures = now_row->failures + 1;
-      bool lock = failures >= max;
-      db::Statement up(ctx.db, "UPDATE ra_download_pins SET failures = ?, locked_at = ? WHERE id = ?");
-      up.bind(1, failures);
-      if (lock) up.bind(2, ctx.clock()); else up.bind_null(2);
-      up.bind(3, now_row->id).exec();
-      detail::audit(ctx, actor, lock ? "ra.download_pin.locked" : "ra.download_pin.wrong", object(id),
-                    {{"failures", failures}});
+      detail::Attempt a = detail::count_wrong_attempt(ctx, detail::kDownloadPinCounter, now_row->id, max,
+                                                      {actor, object(id), "ra.download_pin.wrong", "ra.download_pin.locked"});
       tx.commit();
-      if (lock) locked();
-      wrong(max - failures);
+      if (a.locked) locked();
+      wrong(a.remaining);
     }
     if (!now_row->used_at && now_row->expires_at <= ctx.clock()) {
       detail::audit(ctx, actor, "ra.download_pin.refused", object(id), {{"why", "expired"}});

@@ -46,6 +46,16 @@ ca::IssuedCertificate issue_for_application(RaContext& ctx, ca::CertificateAutho
   req.csr = csr;
   req.subject = detail::profile_subject(ca::load_profile(ctx.config.ca.profiles_dir, app.form.profile), app.form);
   req.days = app.form.validity_years * 365;
+  // A coupon's re-issue ends with what the coupon bought, not a fresh full term (issue 20, item 12):
+  // whole days, so never past that end.
+  if (auto end = detail::coupon_reissue_end(ctx, id)) {
+    const std::int64_t left = (*end - ctx.clock()) / 86400;
+    if (left < 1)
+      throw Error(ErrorKind::conflict, "the certificate S/MIME coupon application " + std::to_string(id) +
+                                           " re-issues would end on " + format_rfc3339(*end) +
+                                           ", less than a day from now; a new certificate needs a new coupon");
+    req.days = std::min<std::int64_t>(*req.days, left);
+  }
   // The slow part (CSR checks, the token's signature) before the write lock. Two requests for one
   // application may both sign; only the first to take the lock records its certificate.
   ca::PreparedCertificate prepared = ca.sign_certificate(req);

@@ -4,6 +4,7 @@
 
 #include "jitsuin/core/error.h"
 #include "jitsuin/ra/secret.h"
+#include "attempts.h"
 #include "ra_core.h"
 #include "session_cache.h"
 
@@ -15,12 +16,6 @@ namespace {
 
 constexpr std::size_t kMinPassword = 12;
 constexpr std::size_t kMaxPassword = 256;
-
-// A fixed hash so a login for an unknown name costs the same as one for a real account.
-const std::string& dummy_hash() {
-  static const std::string h = hash_secret("jitsuin-no-such-operator");
-  return h;
-}
 
 const char* kLoginRefused = "wrong operator name or password, or the account is locked";
 
@@ -326,7 +321,8 @@ void disable_operator(RaContext& ctx, const Principal& by, const std::string& na
   tx.commit();
 }
 
-void change_password(RaContext& ctx, const Principal& who, const std::string& current, const std::string& next) {
+int change_password(RaContext& ctx, const Principal& who, const std::string& current, const std::string& next,
+                    KeepKeys keep_keys) {
   // Not require_operator(): a principal that may only change its temporary password comes here.
   if (!who.is_operator())
     throw Error(ErrorKind::forbidden, principal_kind_name(who.kind()) + " " + who.name() +
@@ -336,40 +332,13 @@ void change_password(RaContext& ctx, const Principal& who, const std::string& cu
   // As login(): both scrypt runs (checking the current password, hashing the next) before the write
   // lock; then one transaction that re-reads the account and either counts a wrong current
   // password (with the lockout) or stores the new hash — one audit entry either way.
-  std::string old_hash;
-  {
-    db::Statement st(ctx.db, "SELECT password_hash FROM ra_operators WHERE id = ?");
-    st.bind(1, who.id());
-    if (!st.step()) throw Error(ErrorKind::unauthenticated, kLoginRefused);
-    old_hash = st.text(0);
-  }
-  const bool match = verify_secret(current, old_hash);
-  const std::string hash = match ? hash_secret(next) : "";
+  detail::PasswordCheck checked = detail::check_password(ctx, detail::kOperators, who.id(), {current});
+  const std::string hash = checked.match ? hash_secret(next) : "";
   const std::string object = "operator:" + who.name();
   db::Transaction tx(ctx.db);
-  db::Statement st(ctx.db,
-                   "SELECT failed_logins, locked_at IS NOT NULL OR disabled_at IS NOT NULL, password_hash "
-                   "FROM ra_operators WHERE id = ?");
-  st.bind(1, who.id());
-  st.step();
-  int failures = static_cast<int>(st.int64(0));
-  std::string why;
-  if (st.int64(1) != 0) why = "locked or disabled";
-  else if (st.text(2) != old_hash) why = "password changed during the check";
-  if (!why.empty()) {
-    detail::audit(ctx, who.actor(), "ra.login.failure", object, {{"why", why}, {"for", "password change"}});
-    tx.commit();
-    throw Error(ErrorKind::unauthenticated, kLoginRefused);
-  }
-  if (!match) {
-    ++failures;
-    bool lock = failures >= ctx.config.ra.password_max_failures;
-    db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = ?, locked_at = ? WHERE id = ?");
-    up.bind(1, failures);
-    if (lock) up.bind(2, ctx.clock()); else up.bind_null(2);
-    up.bind(3, who.id()).exec();
-    detail::audit(ctx, who.actor(), lock ? "ra.operator.locked" : "ra.login.failure", object,
-                  {{"why", "wrong current password"}, {"for", "password change"}, {"failures", failures}});
+  if (!detail::settle_password(ctx, detail::kOperators, checked, ctx.config.ra.password_max_failures,
+                               {who.actor(), object, "ra.login.failure", "ra.operator.locked",
+                                {{"for", "password change"}}})) {
     tx.commit();
     throw Error(ErrorKind::unauthenticated, kLoginRefused);
   }
@@ -380,83 +349,49 @@ void change_password(RaContext& ctx, const Principal& who, const std::string& cu
   db::Statement up(ctx.db,
                    "UPDATE ra_operators SET password_hash = ?, failed_logins = 0, password_temporary = 0 WHERE id = ?");
   up.bind(1, hash).bind(2, who.id()).exec();
-  detail::audit(ctx, who.actor(), "ra.operator.password", object, {{"was_temporary", was_temporary}});
+  // Whoever knew the old password is out: every other session ends, and the keys unless kept.
+  db::Statement end(ctx.db, "UPDATE ra_sessions SET ended_at = ?1 WHERE operator_id = ?2 AND ended_at IS NULL "
+                            "AND id != ?3 AND (kind = 'login' OR ?4 = 0)");
+  end.bind(1, ctx.clock()).bind(2, who.id()).bind(3, who.session_id()).bind(4, keep_keys == KeepKeys::yes ? 1 : 0).exec();
+  const int ended = ctx.db.changes();
+  detail::audit(ctx, who.actor(), "ra.operator.password", object,
+                {{"was_temporary", was_temporary}, {"sessions_ended", ended}, {"keys_kept", keep_keys == KeepKeys::yes}});
   tx.commit();
+  return ended;
 }
 
 namespace {
 
 // A new session row for an operator, inside the caller's transaction. Returns the session and
 // its row id.
-std::pair<Session, std::int64_t> insert_session(RaContext& ctx, std::int64_t operator_id, UnixTime lifetime) {
+std::pair<Session, std::int64_t> insert_session(RaContext& ctx, std::int64_t operator_id, UnixTime lifetime,
+                                                const char* kind = "login", const std::string& label = "") {
   Bytes token = random_bytes(32);
   Session s{to_hex(token), ctx.clock() + lifetime};
   db::Statement ins(ctx.db,
-                    "INSERT INTO ra_sessions (token_sha256, operator_id, created_at, expires_at) VALUES (?, ?, ?, ?)");
-  ins.bind_blob(1, sha256(s.token)).bind(2, operator_id).bind(3, ctx.clock()).bind(4, s.expires_at).exec();
+                    "INSERT INTO ra_sessions (token_sha256, operator_id, created_at, expires_at, kind, label) "
+                    "VALUES (?, ?, ?, ?, ?, ?)");
+  ins.bind_blob(1, sha256(s.token)).bind(2, operator_id).bind(3, ctx.clock()).bind(4, s.expires_at);
+  ins.bind(5, kind).bind(6, label).exec();
   return {s, ctx.db.last_insert_rowid()};
 }
 
 LoginResult login_impl(RaContext& ctx, const std::string& name, const std::string& password, bool with_session) {
-  // Read the hash, verify outside the write lock (scrypt is slow), then count the outcome under
-  // the lock, re-reading the counter so parallel attempts cannot overwrite each other's failures.
-  std::optional<std::int64_t> id;
-  std::string hash = dummy_hash();
-  bool usable = false;
-  {
-    db::Statement st(ctx.db,
-                     "SELECT id, password_hash, locked_at IS NULL AND disabled_at IS NULL, role FROM ra_operators "
-                     "WHERE name = ?");
-    st.bind(1, name);
-    if (st.step()) {
-      id = st.int64(0);
-      hash = st.text(1);
-      usable = st.int64(2) != 0;
-    }
-  }
-  bool match = verify_secret(password, hash);
+  // The one password login (attempts.h): scrypt before the write lock, the outcome counted under it.
+  detail::PasswordCheck checked = detail::check_password(ctx, detail::kOperators, name, {password});
   db::Transaction tx(ctx.db);
-  UnixTime now = ctx.clock();
   std::string object = "operator:" + (name.size() <= 64 ? name : name.substr(0, 64));
-  if (!id) {
-    detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", "unknown operator"}});
+  if (!detail::settle_password(ctx, detail::kOperators, checked, ctx.config.ra.password_max_failures,
+                               {"anonymous", object, "ra.login.failure", "ra.operator.locked"})) {
     tx.commit();
     return {std::nullopt, kLoginRefused, std::nullopt};
   }
-  db::Statement st(ctx.db,
-                   "SELECT failed_logins, locked_at IS NOT NULL, disabled_at IS NOT NULL, role, password_hash, "
-                   "approved_at IS NULL, password_temporary FROM ra_operators WHERE id = ?");
+  const std::int64_t* id = &*checked.id;
+  db::Statement st(ctx.db, "SELECT role, approved_at IS NULL, password_temporary FROM ra_operators WHERE id = ?");
   st.bind(1, *id);
   st.step();
-  int failures = static_cast<int>(st.int64(0));
-  bool locked = st.int64(1) != 0, disabled = st.int64(2) != 0;
-  Role role = parse_role(st.text(3));
-  const bool pending = st.int64(5) != 0, temporary = st.int64(6) != 0;
-  if (locked || disabled || !usable) {
-    detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", disabled ? "disabled" : "locked"}});
-    tx.commit();
-    return {std::nullopt, kLoginRefused, std::nullopt};
-  }
-  if (st.text(4) != hash) {
-    // The password changed while it was being checked: the outcome says nothing about the new one.
-    detail::audit(ctx, "anonymous", "ra.login.failure", object, {{"why", "password changed during the check"}});
-    tx.commit();
-    return {std::nullopt, kLoginRefused, std::nullopt};
-  }
-  if (!match) {
-    ++failures;
-    bool lock = failures >= ctx.config.ra.password_max_failures;
-    db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = ?, locked_at = ? WHERE id = ?");
-    up.bind(1, failures);
-    if (lock) up.bind(2, now); else up.bind_null(2);
-    up.bind(3, *id).exec();
-    detail::audit(ctx, "anonymous", lock ? "ra.operator.locked" : "ra.login.failure", object,
-                  {{"why", "wrong password"}, {"failures", failures}});
-    tx.commit();
-    return {std::nullopt, kLoginRefused, std::nullopt};
-  }
-  db::Statement up(ctx.db, "UPDATE ra_operators SET failed_logins = 0 WHERE id = ?");
-  up.bind(1, *id).exec();
+  Role role = parse_role(st.text(0));
+  const bool pending = st.int64(1) != 0, temporary = st.int64(2) != 0;
   if (pending) {
     // The right password of an account not yet approved: say why (this reveals nothing to someone
     // who does not know the password).
@@ -505,9 +440,52 @@ Session start_session(RaContext& ctx, const Principal& who) {
   return new_session(ctx, who, static_cast<UnixTime>(ctx.config.ra.session_hours) * 3600, "ra.session.start");
 }
 
-Session issue_operator_key(RaContext& ctx, const Principal& who, int days) {
-  JITSUIN_ARG_CHECK(days >= 1 && days <= 365, "an operator key lasts 1 to 365 days");
-  return new_session(ctx, who, static_cast<UnixTime>(days) * 86400, "ra.operator.key");
+Session issue_operator_key(RaContext& ctx, const Principal& who, int days, const std::string& password,
+                           const std::string& label) {
+  who.require_operator("make operator keys");
+  if (who.via_key())
+    throw Error(ErrorKind::forbidden, "an operator key cannot make operator keys: log in (jitsuin login) and make it "
+                                      "from that session");
+  const int max = ctx.config.ra.api_key_max_days;
+  JITSUIN_ARG_CHECK(days >= 1 && days <= max,
+                    "an operator key lasts 1 to " + std::to_string(max) + " days (ra.api_key_max_days)");
+  const std::string what = detail::text_field(label, "label", 64, false);
+  // The password again: a session left open (or stolen) does not make long-lived keys by itself.
+  detail::PasswordCheck checked = detail::check_password(ctx, detail::kOperators, who.id(), {password});
+  db::Transaction tx(ctx.db);
+  const std::string object = "operator:" + who.name();
+  if (!detail::settle_password(ctx, detail::kOperators, checked, ctx.config.ra.password_max_failures,
+                               {who.actor(), object, "ra.login.failure", "ra.operator.locked", {{"for", "operator key"}}})) {
+    tx.commit();
+    throw Error(ErrorKind::unauthenticated, kLoginRefused);
+  }
+  auto [key, row] = insert_session(ctx, who.id(), static_cast<UnixTime>(days) * 86400, "key", what);
+  detail::audit(ctx, who.actor(), "ra.operator.key", object,
+                {{"expires", format_rfc3339(key.expires_at)}, {"session", row}, {"label", what}});
+  tx.commit();
+  return key;
+}
+
+std::vector<OperatorKey> list_operator_keys(RaContext& ctx, const Principal& who) {
+  who.require_operator("list operator keys");
+  db::Statement st(ctx.db, "SELECT id, label, created_at, expires_at FROM ra_sessions WHERE operator_id = ? "
+                           "AND kind = 'key' AND ended_at IS NULL AND expires_at > ? ORDER BY id");
+  st.bind(1, who.id()).bind(2, ctx.clock());
+  std::vector<OperatorKey> out;
+  while (st.step()) out.push_back({st.int64(0), st.text(1), st.int64(2), st.int64(3)});
+  return out;
+}
+
+void revoke_operator_key(RaContext& ctx, const Principal& who, std::int64_t key_id) {
+  who.require_operator("revoke operator keys");
+  db::Transaction tx(ctx.db);
+  db::Statement up(ctx.db, "UPDATE ra_sessions SET ended_at = ? WHERE id = ? AND operator_id = ? AND kind = 'key' "
+                           "AND ended_at IS NULL AND expires_at > ?");
+  up.bind(1, ctx.clock()).bind(2, key_id).bind(3, who.id()).bind(4, ctx.clock()).exec();
+  if (ctx.db.changes() != 1)
+    throw Error(ErrorKind::not_found, "operator " + who.name() + " has no live operator key " + std::to_string(key_id));
+  detail::audit(ctx, who.actor(), "ra.operator.key_revoke", "operator:" + who.name(), {{"session", key_id}});
+  tx.commit();
 }
 
 Principal resume_session(RaContext& ctx, const std::string& token, SessionUse use) {
@@ -518,7 +496,7 @@ Principal resume_session(RaContext& ctx, const std::string& token, SessionUse us
 Principal detail::resume_operator_session(RaContext& ctx, const std::string& token, SessionUse use, UnixTime& expires_at) {
   auto st = ctx.db.cached(
                    "SELECT o.id, o.name, o.role, s.expires_at, s.ended_at IS NOT NULL, o.locked_at IS NOT NULL, "
-                   "o.disabled_at IS NOT NULL OR o.approved_at IS NULL, o.password_temporary "
+                   "o.disabled_at IS NOT NULL OR o.approved_at IS NULL, o.password_temporary, s.id, s.kind = 'key' "
                    "FROM ra_sessions s JOIN ra_operators o ON o.id = s.operator_id WHERE s.token_sha256 = ?");
   st->bind_blob(1, sha256(token));
   if (!st->step()) throw Error(ErrorKind::unauthenticated, "not logged in (unknown session): run jitsuin login");
@@ -529,7 +507,8 @@ Principal detail::resume_operator_session(RaContext& ctx, const std::string& tok
   const bool temporary = st->int64(7) != 0;
   if (temporary && use == SessionUse::any) throw Error(ErrorKind::forbidden, "operator " + st->text(1) + " " + kTemporaryPassword);
   expires_at = st->int64(3);
-  return PrincipalFactory::make_operator(st->int64(0), st->text(1), parse_role(st->text(2)), temporary);
+  return PrincipalFactory::make_operator(st->int64(0), st->text(1), parse_role(st->text(2)), temporary, st->int64(8),
+                                        st->int64(9) != 0);
 }
 
 void end_session(RaContext& ctx, const std::string& token) {

@@ -173,6 +173,15 @@ void finish(db::Database& db, const Claimed& c, const std::string& state, UnixTi
 
 }  // namespace
 
+bool cancel_mail(db::Database& db, std::int64_t outbox_id, const std::string& why) {
+  if (!db.in_transaction())
+    throw Error(ErrorKind::internal, "mails are cancelled inside the transaction of the event that cancels them");
+  db::Statement up(db, "UPDATE outbox SET state = 'failed', sealed = NULL, last_error = ?, claimed_at = NULL "
+                       "WHERE id = ? AND state = 'pending'");
+  up.bind(1, "cancelled: " + why).bind(2, outbox_id).exec();
+  return db.changes() == 1;
+}
+
 std::int64_t enqueue_mail(db::Database& db, const Mail& mail, UnixTime now, std::optional<UnixTime> not_before) {
   if (!db.in_transaction())
     throw Error(ErrorKind::internal, "mails must be queued inside the transaction of the event they announce");

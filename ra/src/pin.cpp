@@ -7,6 +7,7 @@
 #include "jitsuin/ra/application.h"
 #include "jitsuin/ra/outbox.h"
 #include "jitsuin/ra/secret.h"
+#include "attempts.h"
 #include "ra_core.h"
 
 namespace jitsuin::ra {
@@ -22,67 +23,6 @@ constexpr std::size_t kPinChars = 16;   // 16 x 5 bits = 80 bits
 
 std::string object(std::int64_t id) { return "application:" + std::to_string(id); }
 
-// Counts one wrong PIN inside the caller's transaction (`failures` is the count so far), locking
-// at ra.pin_max_attempts; audited. Returns whether the PIN is now locked.
-bool count_wrong_pin(RaContext& ctx, std::int64_t id, int& failures, const std::string& actor) {
-  ++failures;
-  bool lock = failures >= ctx.config.ra.pin_max_attempts;
-  db::Statement up(ctx.db, "UPDATE ra_applications SET pin_failures = ?, pin_locked_at = ? WHERE id = ?");
-  up.bind(1, failures);
-  if (lock) up.bind(2, ctx.clock()); else up.bind_null(2);
-  up.bind(3, id).exec();
-  detail::audit(ctx, actor, lock ? "ra.pin.locked" : "ra.pin.wrong", object(id), {{"failures", failures}});
-  return lock;
-}
-
-// The counting half, inside the caller's transaction: re-reads the application (its PIN may have
-// been locked, spent or re-issued since match_pin), counts a wrong attempt, locks at the limit.
-// With `enrolling`, an accepted PIN writes no entry of its own: the enrollment's state change is
-// the request's one entry.
-PinCheck check_in_tx(RaContext& ctx, std::int64_t id, const detail::PinMatch& checked, const std::string& actor,
-                     bool enrolling = false) {
-  UnixTime now = ctx.clock();
-  const int max = ctx.config.ra.pin_max_attempts;
-  db::Statement st(ctx.db,
-                   "SELECT state, pin_hash, pin_expires_at, pin_failures, pin_locked_at FROM ra_applications WHERE id = ?");
-  st.bind(1, id);
-  auto refuse = [&](PinStatus s, const std::string& why, const std::string& msg) {
-    detail::audit(ctx, actor, "ra.pin.refused", object(id), {{"why", why}});
-    return PinCheck{s, 0, msg};
-  };
-  if (!st.step()) return refuse(PinStatus::not_usable, "unknown application", "unknown application number");
-  State state = parse_state(st.text(0));
-  std::optional<std::string> hash = st.opt_text(1);
-  std::optional<UnixTime> expires = st.opt_int64(2);
-  int failures = static_cast<int>(st.int64(3));
-  bool locked = !st.is_null(4);
-  if (state != State::notice_mailed || !hash)
-    return refuse(PinStatus::not_usable, "no PIN in force (" + state_name(state) + ")",
-                  "no application PIN is in force for this application");
-  if (locked || failures >= max)
-    return refuse(PinStatus::locked, "locked",
-                  "the application PIN is locked after " + std::to_string(max) +
-                      " wrong entries; ask the registration authority for a new one");
-  if (expires && *expires <= now)
-    return refuse(PinStatus::expired, "expired",
-                  "the application PIN expired on " + format_rfc3339(*expires) +
-                      "; ask the registration authority for a new one");
-  if (checked.hash != hash)
-    return refuse(PinStatus::not_usable, "PIN re-issued during the check",
-                  "the application PIN changed while it was being checked; enter it again");
-  if (checked.match) {
-    if (!enrolling) detail::audit(ctx, actor, "ra.pin.accepted", object(id), json::object());
-    return {PinStatus::accepted, max - failures, "accepted"};
-  }
-  bool lock = count_wrong_pin(ctx, id, failures, actor);
-  if (lock)
-    return {PinStatus::locked, 0,
-            "wrong application PIN; it is now locked after " + std::to_string(max) +
-                " wrong entries: ask the registration authority for a new one"};
-  return {PinStatus::wrong, max - failures,
-          "wrong application PIN; " + std::to_string(max - failures) + " attempt(s) left"};
-}
-
 }  // namespace
 
 namespace detail {
@@ -92,11 +32,10 @@ PinMatch match_pin(RaContext& ctx, std::int64_t id, std::string_view typed) {
   {
     db::Statement st(ctx.db, "SELECT pin_hash FROM ra_applications WHERE id = ?");
     st.bind(1, id);
-    if (!st.step() || st.is_null(0)) return m;
-    m.hash = st.text(0);
+    if (st.step() && !st.is_null(0)) m.hash = st.text(0);
   }
-  std::string pin = normalize_pin(typed);
-  m.match = !pin.empty() && verify_secret(pin, *m.hash);
+  // The same scrypt work whether or not the number has a PIN in force (issue 20, item 7).
+  m.match = verify_secret_or_dummy(normalize_pin(typed), m.hash);
   return m;
 }
 
@@ -119,15 +58,17 @@ ApplicantPin check_applicant_pin(RaContext& ctx, std::int64_t id, const PinMatch
   }
   if (!hash) {
     // No PIN in force (an unknown number, or a PIN withdrawn for re-issue): answered and counted
-    // like a wrong PIN, in a table of its own, so the answers do not tell the number is unknown.
-    db::Statement up(ctx.db, "INSERT INTO ra_enroll_unknown (application_id, failures) VALUES (?, 1) "
-                             "ON CONFLICT(application_id) DO UPDATE SET failures = failures + 1 RETURNING failures");
-    up.bind(1, id);
-    up.step();
-    int n = static_cast<int>(up.int64(0));
-    detail::audit(ctx, actor, "ra.pin.refused", object(id), {{"why", "no PIN in force"}});
-    out.status = n >= max ? PinStatus::locked : PinStatus::wrong;
-    out.remaining = std::max(0, max - n);
+    // like a wrong PIN, on a counter of its own, so the answers do not tell the number is unknown.
+    UnknownCounter u = unknown_counter(ctx, "application_pin", id);
+    if (u.locked || u.failures >= max) {
+      detail::audit(ctx, actor, "ra.pin.refused", object(id), {{"why", "no PIN in force (locked)"}});
+      out.status = PinStatus::locked;
+      return out;
+    }
+    Attempt a = count_wrong_attempt(ctx, kUnknownCounter, u.id, max,
+                                    {actor, object(id), "ra.pin.refused", "ra.pin.refused", {{"why", "no PIN in force"}}});
+    out.status = a.locked ? PinStatus::locked : PinStatus::wrong;
+    out.remaining = a.remaining;
     return out;
   }
   if (locked || failures >= max) {
@@ -135,14 +76,21 @@ ApplicantPin check_applicant_pin(RaContext& ctx, std::int64_t id, const PinMatch
     out.status = PinStatus::locked;
     return out;
   }
-  if (checked.match && checked.hash == hash) {
+  if (checked.hash != hash) {
+    // The PIN was re-issued while it was being checked: the outcome says nothing about the new one.
+    detail::audit(ctx, actor, "ra.pin.refused", object(id), {{"why", "PIN re-issued during the check"}});
+    out.status = PinStatus::wrong;
+    out.remaining = max - failures;
+    return out;
+  }
+  if (checked.match) {
     out.status = PinStatus::accepted;
     out.remaining = max - failures;
     return out;
   }
-  bool lock = count_wrong_pin(ctx, id, failures, actor);
-  out.status = lock ? PinStatus::locked : PinStatus::wrong;
-  out.remaining = max - failures;
+  Attempt a = count_wrong_attempt(ctx, kApplicationPinCounter, id, max, {actor, object(id), "ra.pin.wrong", "ra.pin.locked"});
+  out.status = a.locked ? PinStatus::locked : PinStatus::wrong;
+  out.remaining = a.remaining;
   return out;
 }
 
@@ -267,25 +215,6 @@ void request_pin_reissue(RaContext& ctx, const Principal& by, std::int64_t id, c
   up.bind(1, by.actor()).bind(2, why).bind(3, ctx.clock()).bind(4, id).exec();
   detail::audit(ctx, by.actor(), "ra.pin.reissue_request", object(id), {{"reason", why}});
   tx.commit();
-}
-
-PinCheck verify_pin(RaContext& ctx, std::int64_t id, std::string_view typed) {
-  PinMatch m = detail::match_pin(ctx, id, typed);   // slow: before taking the write lock
-  db::Transaction tx(ctx.db);
-  PinCheck r = check_in_tx(ctx, id, m, "enroll");
-  tx.commit();
-  return r;
-}
-
-PinCheck enroll_with_pin(RaContext& ctx, std::int64_t id, std::string_view typed, const std::string& csr_pem,
-                         const std::string& actor) {
-  ca::check_csr(csr_pem);   // a malformed CSR is refused before any attempt is counted
-  PinMatch m = detail::match_pin(ctx, id, typed);   // slow: before taking the write lock
-  db::Transaction tx(ctx.db);
-  PinCheck r = check_in_tx(ctx, id, m, actor, true);
-  if (r.status == PinStatus::accepted) detail::record_enrollment(ctx, id, csr_pem, actor);
-  tx.commit();
-  return r;
 }
 
 }  // namespace jitsuin::ra

@@ -26,8 +26,12 @@ namespace jitsuin::ra {
 
 /// The one place that makes principals (a friend of Principal; private to ra/).
 struct PrincipalFactory {
-  static Principal make_operator(std::int64_t id, std::string name, Role role, bool password_change_only = false) {
-    return Principal(PrincipalKind::operator_, id, std::move(name), role, 0, password_change_only);
+  static Principal make_operator(std::int64_t id, std::string name, Role role, bool password_change_only = false,
+                                 std::int64_t session_id = 0, bool via_key = false) {
+    Principal p(PrincipalKind::operator_, id, std::move(name), role, 0, password_change_only);
+    p.session_id_ = session_id;
+    p.via_key_ = via_key;
+    return p;
   }
   static Principal make_account(PrincipalKind kind, std::int64_t id, std::string login_id, std::int64_t company_id) {
     return Principal(kind, id, std::move(login_id), Role::auditor, company_id);
@@ -114,7 +118,7 @@ PinMatch match_pin(RaContext& ctx, std::int64_t application_id, std::string_view
 
 /// An applicant's PIN check (enroll.status, enroll.start), inside the caller's transaction: a
 /// locked PIN is refused untried; a wrong one counts (locking at ra.pin_max_attempts); a number
-/// without a PIN in force answers like a wrong PIN (counted in ra_enroll_unknown). Accepted also
+/// without a PIN in force answers like a wrong PIN (counted in ra_unknown_attempts, attempts.h). Accepted also
 /// when spent or expired or in any state: the caller decides with `state`, `expires_at`, `spent`.
 /// Writes audit entries for refusals only.
 struct ApplicantPin {
@@ -160,6 +164,9 @@ std::vector<Document> list_documents(RaContext& ctx, std::int64_t bundle_id);
 std::vector<Deficiency> last_check_reasons(RaContext& ctx, std::int64_t bundle_id);
 // Whether the application was made with an S/MIME coupon (smime_coupon.h): no postal address.
 bool coupon_application(RaContext& ctx, std::int64_t id);
+// For a re-issue made with an S/MIME coupon: the end of the certificate the coupon bought (its
+// first use + the product's validity), which no re-issued certificate may pass (issue 20, item 12).
+std::optional<UnixTime> coupon_reissue_end(RaContext& ctx, std::int64_t id);
 std::vector<StateEvent> application_history(RaContext& ctx, std::int64_t application_id);
 std::vector<CertificateLink> list_links(RaContext& ctx, std::int64_t company_id, bool with_history = false);
 std::vector<CompanyCertificate> company_certificates(RaContext& ctx, std::int64_t company_id);

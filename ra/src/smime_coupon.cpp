@@ -13,6 +13,7 @@
 #include "jitsuin/ra/enrollment.h"
 #include "jitsuin/ra/outbox.h"
 #include "jitsuin/ra/secret.h"
+#include "attempts.h"
 #include "ra_core.h"
 
 namespace jitsuin::ra {
@@ -33,6 +34,12 @@ constexpr Product kProducts[] = {{"secure-mail-1y", 1}, {"secure-mail-2y", 2}};
 [[noreturn]] void refuse(ErrorKind kind, const char* reason, const std::string& en, const std::string& ja,
                          int remaining = -1) {
   throw ReasonedError(kind, reason, en, ja, remaining);
+}
+
+// The end of what a coupon bought: its first use + the product's validity. Re-issues are allowed
+// until then, and their certificates end by then.
+UnixTime reissue_window_end(UnixTime used_at, int validity_years) {
+  return used_at + static_cast<UnixTime>(validity_years) * 365 * 86400;
 }
 
 std::string object(std::int64_t coupon_id) { return "coupon:" + std::to_string(coupon_id); }
@@ -139,10 +146,20 @@ CouponRow checked_coupon(RaContext& ctx, db::Transaction& tx, const ParsedCode& 
   };
   auto row = coupon_row(ctx, code.id);
   if (!row) {
-    // Unknown number: the same answer as a wrong code; the rate limits bound the guesses.
-    detail::audit(ctx, actor, "smime.coupon.refused", object(code.id), {{"why", "unknown coupon"}});
+    // Unknown number: answered and counted like a wrong code (attempts.h), so one request does not
+    // tell whether a number exists. No coupon or application comes of it.
+    detail::UnknownCounter u = detail::unknown_counter(ctx, "coupon", code.id);
+    if (u.locked || u.failures >= max) {
+      detail::audit(ctx, actor, "smime.coupon.refused", object(code.id), {{"why", "unknown coupon (locked)"}});
+      tx.commit();
+      locked();
+    }
+    detail::Attempt a = detail::count_wrong_attempt(
+        ctx, detail::kUnknownCounter, u.id, max,
+        {actor, object(code.id), "smime.coupon.refused", "smime.coupon.refused", {{"why", "unknown coupon"}}});
     tx.commit();
-    wrong(max);
+    if (a.locked) locked();
+    wrong(a.remaining);
   }
   if (row->locked || row->failures >= max) {
     detail::audit(ctx, actor, "smime.coupon.refused", object(code.id), {{"why", "locked"}});
@@ -150,17 +167,11 @@ CouponRow checked_coupon(RaContext& ctx, db::Transaction& tx, const ParsedCode& 
     locked();
   }
   if (!matched || seen_hash != row->hash) {
-    int failures = row->failures + 1;
-    bool lock = failures >= max;
-    db::Statement up(ctx.db, "UPDATE smime_coupons SET failures = ?, locked_at = ? WHERE id = ?");
-    up.bind(1, failures);
-    if (lock) up.bind(2, ctx.clock()); else up.bind_null(2);
-    up.bind(3, row->id).exec();
-    detail::audit(ctx, actor, lock ? "smime.coupon.locked" : "smime.coupon.wrong", object(row->id),
-                  {{"failures", failures}});
+    detail::Attempt a = detail::count_wrong_attempt(ctx, detail::kCouponCounter, row->id, max,
+                                                    {actor, object(row->id), "smime.coupon.wrong", "smime.coupon.locked"});
     tx.commit();
-    if (lock) locked();
-    wrong(max - failures);
+    if (a.locked) locked();
+    wrong(a.remaining);
   }
   return *row;
 }
@@ -171,6 +182,7 @@ struct Replaced {
   std::int64_t last = 0;
   std::optional<std::int64_t> renewal_of;
   std::optional<std::string> serial;
+  int cancelled_mails = 0;   ///< held PIN mails of the replaced application, cancelled
 };
 Replaced replace_last_application(RaContext& ctx, const CouponRow& c, const std::string& actor) {
   auto apps = coupon_applications(ctx, c.id);
@@ -188,7 +200,21 @@ Replaced replace_last_application(RaContext& ctx, const CouponRow& c, const std:
   if (last.state == State::notice_mailed) {
     detail::transition(ctx, last.id, State::withdrawn, actor, "replaced by a re-issue", json::object(),
                        detail::TransitionAudit::caller);
+    // Its application PIN, still held in the outbox, would now deliver a dead PIN.
+    db::Statement mail(ctx.db, "SELECT pin_outbox_id FROM smime_applications WHERE application_id = ? "
+                               "AND pin_outbox_id IS NOT NULL");
+    mail.bind(1, last.id);
+    if (mail.step())
+      out.cancelled_mails += cancel_mail(ctx.db, mail.int64(0), "application withdrawn: replaced by a re-issue") ? 1 : 0;
   } else if (last.state == State::enrolled) {
+    // Likewise the download PIN of an enrolled one, if its mail is still waiting.
+    db::Statement mails(ctx.db, "SELECT outbox_id FROM ra_download_pins WHERE application_id = ? "
+                                "AND replaced_at IS NULL AND outbox_id IS NOT NULL");
+    mails.bind(1, last.id);
+    std::vector<std::int64_t> ids;
+    while (mails.step()) ids.push_back(mails.int64(0));
+    for (auto mail_id : ids)
+      out.cancelled_mails += cancel_mail(ctx.db, mail_id, "download PIN replaced by a re-issue") ? 1 : 0;
     db::Statement up(ctx.db,
                      "UPDATE ra_download_pins SET replaced_at = ? WHERE application_id = ? AND replaced_at IS NULL");
     up.bind(1, ctx.clock()).bind(2, last.id).exec();
@@ -238,9 +264,10 @@ CouponApplied file_with_coupon(RaContext& ctx, const CouponApplicationInput& inp
            "a coupon code is its number and 16 letters and digits (e.g. 17-XXXX-XXXX-XXXX-XXXX); check what you typed",
            "クーポンコードは番号と英数字16文字です（例: 17-XXXX-XXXX-XXXX-XXXX）。入力内容を確認してください。");
   // The slow work before the write lock: the coupon's scrypt, the application PIN's hash.
-  std::string seen_hash;
-  if (auto row = coupon_row(ctx, code->id)) seen_hash = row->hash;
-  bool matched = !seen_hash.empty() && verify_secret(code->secret, seen_hash);
+  std::optional<std::string> seen;
+  if (auto row = coupon_row(ctx, code->id)) seen = row->hash;
+  bool matched = verify_secret_or_dummy(code->secret, seen);   // the same work for an unknown number
+  std::string seen_hash = seen.value_or("");
   std::string pin = generate_pin();
   std::string pin_hash = hash_secret(normalize_pin(pin));
 
@@ -264,7 +291,7 @@ CouponApplied file_with_coupon(RaContext& ctx, const CouponApplicationInput& inp
     if (!c.used_at)
       refuse(ErrorKind::conflict, "coupon_unused", "this coupon has not been used yet: apply with it instead",
              "このクーポンはまだ使用されていません。新規申請をしてください。");
-    UnixTime window_end = *c.used_at + static_cast<UnixTime>(c.validity_years) * 365 * 86400;
+    UnixTime window_end = reissue_window_end(*c.used_at, c.validity_years);
     if (window_end <= now)
       refuse(ErrorKind::forbidden, "reissue_closed",
              "the certificate this coupon bought would have expired on " + format_rfc3339(window_end) +
@@ -291,6 +318,8 @@ CouponApplied file_with_coupon(RaContext& ctx, const CouponApplicationInput& inp
                                           {"expires_at", pin_expires_at},
                                           {"enrollment_url", ctx.config.ra.enrollment_url}}},
                                         now, not_before);
+  db::Statement held(ctx.db, "UPDATE smime_applications SET pin_outbox_id = ? WHERE application_id = ?");
+  held.bind(1, outbox_id).bind(2, id).exec();
   json details = {{"application", id},
                   {"order", c.order_id},
                   {"email", form.email},
@@ -301,6 +330,7 @@ CouponApplied file_with_coupon(RaContext& ctx, const CouponApplicationInput& inp
                   {"outbox_id", outbox_id}};
   if (reissue) {
     details["reissue_of"] = replaced.last;
+    details["cancelled_mails"] = replaced.cancelled_mails;
     if (replaced.serial) details["replaces_serial"] = *replaced.serial;
   }
   detail::audit(ctx, actor, reissue ? "smime.coupon.reissue" : "smime.coupon.apply", object(c.id), details);
@@ -464,6 +494,15 @@ bool detail::coupon_application(RaContext& ctx, std::int64_t id) {
   db::Statement st(ctx.db, "SELECT 1 FROM smime_applications WHERE application_id = ?");
   st.bind(1, id);
   return st.step();
+}
+
+std::optional<UnixTime> detail::coupon_reissue_end(RaContext& ctx, std::int64_t id) {
+  db::Statement st(ctx.db, "SELECT c.used_at, o.validity_years FROM smime_applications a "
+                           "JOIN smime_coupons c ON c.id = a.coupon_id JOIN smime_orders o ON o.id = c.order_id "
+                           "WHERE a.application_id = ? AND a.reissue_of IS NOT NULL AND c.used_at IS NOT NULL");
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  return reissue_window_end(st.int64(0), static_cast<int>(st.int64(1)));
 }
 
 }  // namespace jitsuin::ra

@@ -202,6 +202,8 @@ TEST(Config, EverySectionRefusesABadValueNamingIt) {
   expect_refused(R"({"mail": {"retry_base_seconds": 86401}})", {"config mail.retry_base_seconds:"});
   expect_refused(R"({"mail": {"unknown": 1}})", {"config mail:", "unknown key 'unknown'"});
   expect_refused(R"({"ra": {"session_hours": 25}})", {"config ra.session_hours:", "between 1 and 24"});
+  expect_refused(R"({"ra": {"api_key_max_days": 366}})", {"config ra.api_key_max_days:", "between 1 and 365"});
+  expect_refused(R"({"ra": {"api_key_max_days": 0}})", {"config ra.api_key_max_days:", "between 1 and 365"});
   expect_refused(R"({"ra": {"pin_validity_days": 0}})", {"config ra.pin_validity_days:"});
   expect_refused(R"({"ra": {"pin_max_attempts": 21}})", {"config ra.pin_max_attempts:"});
   expect_refused(R"({"ra": {"revocation_delay_days": -1}})", {"config ra.revocation_delay_days:"});

@@ -21,6 +21,7 @@
 #include "jitsuin/ra/lifecycle.h"
 #include "jitsuin/ra/links.h"
 #include "jitsuin/ra/operators.h"
+#include "jitsuin/ra/enrollment.h"
 #include "jitsuin/ra/pin.h"
 #include "company_fixture.h"
 #include "support/support.h"
@@ -95,8 +96,7 @@ struct RequestFixture {
     auto pin = issue_pin(ctx, *alice, app);
     record_mailing(ctx, *alice, app, std::to_string(200000000000 + app), date_in_japan(now));
     auto csr = test::openssl_csr(caf->home.path(), "ec", key);
-    auto ok = enroll_with_pin(ctx, app, pin.pin, csr, "enroll:web");
-    if (ok.status != PinStatus::accepted) throw std::runtime_error("enrollment failed: " + ok.message);
+    start_enrollment(ctx, app, pin.pin, csr, "enroll:web");   // throws when refused
     return issue_for_application(ctx, *caf->ca, app, "enroll:web");
   }
 

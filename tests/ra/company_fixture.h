@@ -20,6 +20,7 @@
 #include "jitsuin/ra/issuance.h"
 #include "jitsuin/ra/lifecycle.h"
 #include "jitsuin/ra/operators.h"
+#include "jitsuin/ra/enrollment.h"
 #include "jitsuin/ra/pin.h"
 #include "support/support.h"
 #include "operator_setup.h"
@@ -126,8 +127,7 @@ struct CompanyFixture {
     c.tracking = std::to_string(200000000000 + req.application_id);
     record_mailing(ctx, *alice, req.application_id, c.tracking, date_in_japan(now));
     auto csr = test::openssl_csr(caf->home.path(), "ec", key_name);
-    auto ok = enroll_with_pin(ctx, req.application_id, pin.pin, csr, "enroll:web");
-    if (ok.status != PinStatus::accepted) throw std::runtime_error("enrollment failed: " + ok.message);
+    start_enrollment(ctx, req.application_id, pin.pin, csr, "enroll:web");   // throws when refused
     // Issuance is no person's act: it reads the application without a principal.
     c.serial = issue_for_application(ctx, *caf->ca, req.application_id, "enroll:web").record.serial_hex;
   }

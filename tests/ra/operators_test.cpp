@@ -134,7 +134,7 @@ TEST(RaOperatorControls, FirstPasswordIsTemporary) {
   EXPECT_TRUE(limited.password_change_only());
   expect_error([&] { limited.require(Permission::read, "list operators"); }, ErrorKind::forbidden);
   expect_error([&] { list_operators(f.ctx, limited); }, ErrorKind::forbidden);
-  expect_error([&] { issue_operator_key(f.ctx, limited, 30); }, ErrorKind::forbidden);
+  expect_error([&] { issue_operator_key(f.ctx, limited, 30, kFirst); }, ErrorKind::forbidden);
   expect_error([&] { r.principal->require(Permission::enter, "enter"); }, ErrorKind::forbidden);
   // The change itself, in the same session; then everything the role allows.
   change_password(f.ctx, limited, kFirst, kPassword);
@@ -144,6 +144,54 @@ TEST(RaOperatorControls, FirstPasswordIsTemporary) {
   EXPECT_NO_THROW(full.require(Permission::enter, "enter"));
   // The bootstrap administrator chose their own password.
   EXPECT_FALSE(f.info("admin").password_temporary);
+}
+
+// Issue 20, item 5: a password change ends the operator's other sessions (and the keys unless
+// kept); a key needs the password, is not made from a key, lives at most ra.api_key_max_days, and
+// is listed and revoked.
+TEST(RaOperatorControls, PasswordChangeEndsSessionsAndKeysNeedThePassword) {
+  Controls f;
+  auto s1 = login_session(f.ctx, "admin", kPassword), s2 = login_session(f.ctx, "admin", kPassword);
+  auto here = resume_session(f.ctx, s1.session->token);
+  EXPECT_FALSE(here.via_key());
+  // A key needs the current password (a wrong one counts like a login) and a life within the limit.
+  expect_error([&] { issue_operator_key(f.ctx, here, 7, "not the password at all"); }, ErrorKind::unauthenticated);
+  EXPECT_EQ(f.info("admin").failed_logins, 1);
+  f.config.ra.api_key_max_days = 30;
+  expect_error([&] { issue_operator_key(f.ctx, here, 31, kPassword); }, ErrorKind::invalid_input);
+  auto key = issue_operator_key(f.ctx, here, 30, kPassword, "nightly report");
+  EXPECT_EQ(f.info("admin").failed_logins, 0);
+  EXPECT_EQ(key.expires_at, f.now + 30 * 86400);
+  auto by_key = resume_session(f.ctx, key.token);
+  EXPECT_TRUE(by_key.via_key());
+  // A key does not breed keys, even with the password.
+  expect_error([&] { issue_operator_key(f.ctx, by_key, 1, kPassword); }, ErrorKind::forbidden);
+  auto keys = list_operator_keys(f.ctx, here);
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].label, "nightly report");
+  EXPECT_EQ(keys[0].expires_at, key.expires_at);
+
+  // The password change keeping the keys: the other login session ends, this one and the key live.
+  change_password(f.ctx, here, kPassword, kPassword + " 2", KeepKeys::yes);
+  expect_error([&] { resume_session(f.ctx, s2.session->token); }, ErrorKind::unauthenticated);
+  EXPECT_NO_THROW(resume_session(f.ctx, s1.session->token));
+  EXPECT_NO_THROW(resume_session(f.ctx, key.token));
+  // Without keeping them: the key ends too.
+  auto second_key = issue_operator_key(f.ctx, here, 1, kPassword + " 2");
+  EXPECT_EQ(list_operator_keys(f.ctx, here).size(), 2u);
+  change_password(f.ctx, here, kPassword + " 2", kPassword);
+  expect_error([&] { resume_session(f.ctx, key.token); }, ErrorKind::unauthenticated);
+  expect_error([&] { resume_session(f.ctx, second_key.token); }, ErrorKind::unauthenticated);
+  EXPECT_NO_THROW(resume_session(f.ctx, s1.session->token));
+  EXPECT_TRUE(list_operator_keys(f.ctx, here).empty());
+  // Revoked one by one: another's or an unknown key is not found.
+  auto third = issue_operator_key(f.ctx, here, 1, kPassword);
+  auto id = list_operator_keys(f.ctx, here).at(0).id;
+  expect_error([&] { revoke_operator_key(f.ctx, here, id + 100); }, ErrorKind::not_found);
+  revoke_operator_key(f.ctx, here, id);
+  expect_error([&] { resume_session(f.ctx, third.token); }, ErrorKind::unauthenticated);
+  EXPECT_EQ(f.audits("ra.operator.key_revoke"), 1);
+  EXPECT_TRUE(db::verify_audit(*f.db).ok);
 }
 
 TEST(RaOperatorControls, BreakGlassUnlocksTheOnlyAdministrator) {

@@ -19,6 +19,7 @@
 #include "jitsuin/ra/pin.h"
 #include "jitsuin/ra/secret.h"
 #include "company_fixture.h"
+#include "refusal.h"
 #include "support/support.h"
 
 namespace jitsuin::ra {
@@ -201,11 +202,11 @@ TEST(RaPrincipal, SlowChecksRunOutsideTheWriteTransaction) {
   approve_application(f.ctx, *f.bob, req.application_id);
   auto pin = issue_pin(f.ctx, *f.alice, req.application_id);                         // hash
   record_mailing(f.ctx, *f.alice, req.application_id, "200000000001", date_in_japan(f.now));
-  auto wrong = verify_pin(f.ctx, req.application_id, "AAAA-BBBB-CCCC-DDDD");         // verify, counted
-  EXPECT_EQ(wrong.status, PinStatus::wrong);
-  EXPECT_EQ(verify_pin(f.ctx, req.application_id, pin.pin).status, PinStatus::accepted);
+  EXPECT_EQ(testing::status_answer(f.ctx, req.application_id, "AAAA-BBBB-CCCC-DDDD").what,
+            "application_pin_wrong");                                                 // verify, counted
+  EXPECT_EQ(testing::status_answer(f.ctx, req.application_id, pin.pin).what, "accepted");
   auto csr = test::openssl_csr(f.caf->home.path(), "ec", "slow");
-  EXPECT_EQ(enroll_with_pin(f.ctx, req.application_id, pin.pin, csr, "enroll:web").status, PinStatus::accepted);
+  start_enrollment(f.ctx, req.application_id, pin.pin, csr, "enroll:web");           // verify + hash
 
   EXPECT_GE(hashed, 15);
   EXPECT_EQ(in_transaction, 0) << "scrypt ran inside a write transaction " << in_transaction << " time(s)";
@@ -246,8 +247,8 @@ TEST(RaPrincipal, ChangeDuringTheCheckCountsNothing) {
   } reset;
 
   sql = "UPDATE ra_applications SET pin_hash = ? WHERE id = " + std::to_string(req.application_id);
-  auto r = verify_pin(f.ctx, req.application_id, pin.pin);
-  EXPECT_EQ(r.status, PinStatus::not_usable) << r.message;
+  auto r = testing::status_answer(f.ctx, req.application_id, pin.pin);
+  EXPECT_EQ(r.what, "application_pin_wrong") << r.message;
   EXPECT_EQ(get_application(f.ctx, *f.audrey, req.application_id).pin_failures, 0);
 
   done = false;

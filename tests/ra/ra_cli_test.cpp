@@ -189,12 +189,38 @@ TEST(RaCli, BundleToPinLetter) {
 
   // An operator key for scripts acts as alice, with mode 0600.
   auto key = c.home / "alice.key";
-  c.ok("alice", "ra operator-key --days 7 --out " + test::sh_quote(key.string()));
+  c.ok("alice", "ra operator-key --days 7 --password-file " + test::sh_quote(c.pw.string()) + " --out " +
+                    test::sh_quote(key.string()));
   ASSERT_EQ(stat(key.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   auto viakey = test::run("JITSUIN_SESSION_FILE=" + test::sh_quote(key.string()) + " " + test::jitsuin_cmd(c.home.path()) +
                           " ra whoami");
   EXPECT_NE(viakey.output.find("alice (operator)"), std::string::npos) << viakey.output;
+  // Issue 20, item 5: the key makes no keys; keys are listed and revoked; a password change
+  // (not keeping keys) ends the others.
+  auto bred = test::run("JITSUIN_SESSION_FILE=" + test::sh_quote(key.string()) + " " + test::jitsuin_cmd(c.home.path()) +
+                        " ra operator-key --password-file " + test::sh_quote(c.pw.string()) + " --out " +
+                        test::sh_quote((c.home / "bred.key").string()));
+  EXPECT_EQ(bred.status, 1) << bred.output;
+  EXPECT_NE(bred.output.find("cannot make operator keys"), std::string::npos) << bred.output;
+  auto second = c.home / "second.key";
+  c.ok("alice", "ra operator-key --days 1 --label reports --password-file " + test::sh_quote(c.pw.string()) + " --out " +
+                    test::sh_quote(second.string()));
+  auto keys = c.as_json("alice", "ra operator-keys");
+  ASSERT_EQ(keys["keys"].size(), 2u) << keys;
+  EXPECT_EQ(keys["keys"][1]["label"], "reports");
+  c.ok("alice", "ra operator-key-revoke --id " + std::to_string(keys["keys"][1]["id"].get<std::int64_t>()));
+  EXPECT_EQ(test::run("JITSUIN_SESSION_FILE=" + test::sh_quote(second.string()) + " " +
+                      test::jitsuin_cmd(c.home.path()) + " ra whoami").status, 1) << "revoked";
+  test::write_text(c.pw.string() + ".alice2", "alice's much newer passphrase\n");
+  std::filesystem::permissions(c.pw.string() + ".alice2", std::filesystem::perms::owner_read,
+                               std::filesystem::perm_options::replace);
+  c.ok("alice", "ra passwd --end-keys --current-file " + test::sh_quote(c.pw.string()) + " --new-file " +
+                    test::sh_quote(c.pw.string() + ".alice2"));
+  auto ended = test::run("JITSUIN_SESSION_FILE=" + test::sh_quote(key.string()) + " " + test::jitsuin_cmd(c.home.path()) +
+                         " ra whoami");
+  EXPECT_EQ(ended.status, 1) << "the password change ended the key: " << ended.output;
+  c.ok("alice", "ra whoami");   // the session that changed it stays
 
   c.ok("alice", "logout");
   auto gone = c.as("alice", "ra application-list");

@@ -20,6 +20,8 @@
 #include "jitsuin/ra/lifecycle.h"
 #include "jitsuin/ra/links.h"
 #include "jitsuin/ra/operators.h"
+#include "jitsuin/ra/enrollment.h"
+#include "refusal.h"
 #include "jitsuin/ra/pin.h"
 #include "jitsuin/ra/renewal.h"
 #include "jitsuin/ra/revocation.h"
@@ -33,6 +35,7 @@ namespace {
 using nlohmann::json;
 using test::count_rows;
 using test::expect_error;
+using testing::status_answer;
 
 // What `audit verify` checks: the chain, and the CA's rows against it. "" when both hold, else
 // the problem.
@@ -479,7 +482,9 @@ TEST(RaLifecycle, EditsRejectionAndWithdrawal) {
   auto pin = issue_pin(ctx, *f.alice, a1);
   record_mailing(ctx, *f.alice, a1, "2222-3333-4444", Date::parse("2026-04-11"));
   withdraw_application(ctx, *f.alice, a1, "cancelled by the company");
-  EXPECT_EQ(verify_pin(ctx, a1, pin.pin).status, PinStatus::not_usable);
+  EXPECT_NE(status_answer(ctx, a1, pin.pin).state, State::notice_mailed);
+  EXPECT_THROW(start_enrollment(ctx, a1, pin.pin, test::openssl_csr(f.home.path(), "ec", "w1"), "enroll:web"),
+               ReasonedError);
   EXPECT_TRUE(db::verify_audit(*f.db).ok);
 }
 
@@ -521,20 +526,20 @@ TEST(RaPin, WrongPinLocksAndSurvivesRestart) {
   EXPECT_EQ(audit.int64(0), 0) << "the PIN never reaches the audit log";
 
   // Before the notice is mailed the PIN is not usable; a second issue without a request is refused.
-  EXPECT_EQ(verify_pin(ctx, f.app, pin.pin).status, PinStatus::not_usable);
+  EXPECT_EQ(status_answer(ctx, f.app, pin.pin).state, State::pin_issued) << "the notice is on its way";
   expect_error([&] { issue_pin(ctx, *f.carol, f.app); }, ErrorKind::conflict);
   record_mailing(ctx, *f.alice, f.app, "1234-5678-9012", Date::parse("2026-04-11"));
 
   for (int i = 1; i <= 4; ++i) {
-    auto r = verify_pin(ctx, f.app, "AAAA-AAAA-AAAA-AAA" + std::to_string(i));
-    EXPECT_EQ(r.status, PinStatus::wrong);
+    auto r = status_answer(ctx, f.app, "AAAA-AAAA-AAAA-AAA" + std::to_string(i));
+    EXPECT_EQ(r.what, "application_pin_wrong");
     EXPECT_EQ(r.remaining, 5 - i);
   }
   f.open();   // restart between attempts: the count is in the database
-  auto r = verify_pin(*f.ctx, f.app, "not a pin");
-  EXPECT_EQ(r.status, PinStatus::locked);
+  EXPECT_EQ(status_answer(*f.ctx, f.app, "not a pin").remaining, -1) << "a typo counts nothing";
+  EXPECT_EQ(status_answer(*f.ctx, f.app, "AAAA-AAAA-AAAA-AAA5").what, "application_pin_locked");
   f.open();
-  EXPECT_EQ(verify_pin(*f.ctx, f.app, pin.pin).status, PinStatus::locked) << "locked even for the right PIN";
+  EXPECT_EQ(status_answer(*f.ctx, f.app, pin.pin).what, "application_pin_locked") << "locked even for the right PIN";
   EXPECT_TRUE(get_application(*f.ctx, *f.audrey, f.app).pin_locked_at.has_value());
 
   // Re-issue: alice requests; she cannot carry it out (role, and two-person rule); bob can.
@@ -545,12 +550,15 @@ TEST(RaPin, WrongPinLocksAndSurvivesRestart) {
   EXPECT_NE(pin2.pin, pin.pin);
   EXPECT_EQ(get_application(*f.ctx, *f.audrey, f.app).state, State::pin_issued);
   record_mailing(*f.ctx, *f.alice, f.app, "1234-5678-9013", Date::parse("2026-04-11"));
-  EXPECT_EQ(verify_pin(*f.ctx, f.app, pin.pin).status, PinStatus::wrong) << "the old PIN is dead";
-  auto ok = verify_pin(*f.ctx, f.app, normalize_pin(pin2.pin));
-  EXPECT_EQ(ok.status, PinStatus::accepted) << ok.message;
+  EXPECT_EQ(status_answer(*f.ctx, f.app, pin.pin).what, "application_pin_wrong") << "the old PIN is dead";
+  auto ok = status_answer(*f.ctx, f.app, normalize_pin(pin2.pin));
+  EXPECT_EQ(ok.what, "accepted") << ok.message;
+  EXPECT_EQ(ok.state, State::notice_mailed);
   // Expiry.
   f.now += 31 * 86400;
-  EXPECT_EQ(verify_pin(*f.ctx, f.app, pin2.pin).status, PinStatus::expired);
+  EXPECT_NE(status_answer(*f.ctx, f.app, pin2.pin).message.find("expired"), std::string::npos);
+  EXPECT_THROW(start_enrollment(*f.ctx, f.app, pin2.pin, test::openssl_csr(f.home.path(), "ec", "x1"), "enroll:web"),
+               ReasonedError);
   EXPECT_TRUE(db::verify_audit(*f.db).ok);
 }
 
@@ -733,10 +741,12 @@ TEST(RaRevocation, RequestApproveRevokeAndCrl) {
 
   // Enrollment: the PIN and a CSR; the subject comes from Form 5, not from the CSR.
   std::string csr = test::openssl_csr(caf->home.path(), "ec");
-  EXPECT_EQ(enroll_with_pin(ctx, app, "AAAA-AAAA-AAAA-AAAA", csr, "enroll:web").status, PinStatus::wrong);
+  EXPECT_THROW(start_enrollment(ctx, app, "AAAA-AAAA-AAAA-AAAA", csr, "enroll:web"), ReasonedError);
   EXPECT_EQ(get_application(ctx, admin, app).state, State::notice_mailed);
-  EXPECT_EQ(enroll_with_pin(ctx, app, pin.pin, csr, "enroll:web").status, PinStatus::accepted);
-  EXPECT_EQ(verify_pin(ctx, app, pin.pin).status, PinStatus::not_usable) << "the PIN is spent";
+  start_enrollment(ctx, app, pin.pin, csr, "enroll:web");
+  EXPECT_EQ(status_answer(ctx, app, pin.pin).state, State::enrolled) << "the PIN is spent: status only";
+  EXPECT_THROW(start_enrollment(ctx, app, pin.pin, test::openssl_csr(caf->home.path(), "ec", "again"), "enroll:web"),
+               ReasonedError);
   auto issued = issue_for_application(ctx, *caf->ca, app, "enroll:web");
   EXPECT_NE(issued.record.subject.find("CN=Taro Yamada"), std::string::npos) << issued.record.subject;
   {
@@ -917,8 +927,7 @@ ca::IssuedCertificate walk_to_issued(RaContext& ctx, ca::CertificateAuthority& a
   auto pin = issue_pin(ctx, entry, app);
   record_mailing(ctx, entry, app, std::to_string(100000000000 + app), today);
   auto csr = test::openssl_csr(dir, "ec", key_name);
-  auto ok = enroll_with_pin(ctx, app, pin.pin, csr, "enroll:web");
-  if (ok.status != PinStatus::accepted) throw std::runtime_error("enrollment failed: " + ok.message);
+  start_enrollment(ctx, app, pin.pin, csr, "enroll:web");   // throws when refused
   return issue_for_application(ctx, authority, app, "enroll:web");
 }
 

@@ -8,6 +8,7 @@
 
 #include "jitsuin/core/error.h"
 #include "jitsuin/db/database.h"
+#include "jitsuin/ra/enrollment.h"
 
 namespace jitsuin::ra::testing {
 
@@ -23,6 +24,23 @@ ReasonedError refused(F&& f, const std::string& reason) {
   }
   ADD_FAILURE() << "expected a refusal " << reason;
   return ReasonedError(ErrorKind::internal, "none", "none", "none");
+}
+
+/// What the applicant's status check (enroll.status) answers for a PIN: "accepted" and the state,
+/// or the refusal's reason and the attempts left.
+struct PinAnswer {
+  std::string what;
+  int remaining = -1;
+  State state = State::received;
+  std::string message;
+};
+inline PinAnswer status_answer(RaContext& ctx, std::int64_t id, const std::string& pin) {
+  try {
+    auto s = enrollment_status(ctx, id, pin, "enroll:test");
+    return {"accepted", -1, s.state, s.message};
+  } catch (const ReasonedError& e) {
+    return {e.reason(), e.remaining(), State::received, e.what()};
+  }
 }
 
 /// How many audit entries have `action`.

@@ -5,13 +5,18 @@
 // revokes the replaced certificate (superseded) with the new one.
 #include <gtest/gtest.h>
 
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
+
+#include <cstdio>
 
 #include "company_fixture.h"
 #include "refusal.h"
 #include "jitsuin/ca/store.h"
 #include "jitsuin/ra/enrollment.h"
 #include "jitsuin/ra/pin.h"
+#include "jitsuin/ra/outbox.h"
+#include "jitsuin/ra/secret.h"
 #include "jitsuin/ra/smime_coupon.h"
 
 namespace jitsuin::ra {
@@ -302,6 +307,153 @@ TEST(SmimeCoupon, PaperPinReissueIsRefused) {
   EXPECT_EQ(get_application(ctx, *f.audrey, id).state, State::notice_mailed);
   EXPECT_EQ(test::count_rows(*f.caf->db, "audit_log"), audited);
   start_enrollment(ctx, id, pin, f.csr(), "enroll:test");
+}
+
+// Issue 20, item 12: an unknown coupon number is answered AND counted like a real one with a wrong
+// code: the same countdown, the same lock, and nothing is created for it.
+TEST(SmimeCoupon, UnknownNumberCountsDownLikeARealOne) {
+  CouponFixture f;
+  auto& ctx = f.ctx;
+  auto created = f.order(1);
+  const int max = ctx.config.ra.pin_max_attempts;
+  const std::string real = std::to_string(*coupon_number(created.codes[0])) + "-AAAA-AAAA-AAAA-AAAA";
+  const std::string unknown = "999999-AAAA-AAAA-AAAA-AAAA";
+  auto before = f.state();
+  for (int i = 1; i <= max; ++i) {
+    auto answer = [&](const std::string& code) {
+      try {
+        apply_with_coupon(ctx, {code, "Taro Yamada", "", "", "t@example.jp"}, "enroll:test");
+      } catch (const ReasonedError& e) {
+        return std::pair<std::string, int>{e.reason(), e.remaining()};
+      }
+      return std::pair<std::string, int>{"accepted", 0};
+    };
+    auto r = answer(real), u = answer(unknown);
+    EXPECT_EQ(u, r) << "attempt " << i;
+    EXPECT_EQ(r.first, i < max ? "coupon_wrong" : "coupon_locked") << "attempt " << i;
+    if (i < max) EXPECT_EQ(r.second, max - i);
+  }
+  refused([&] { apply_with_coupon(ctx, {unknown, "Taro Yamada", "", "", "t@example.jp"}, "enroll:test"); },
+          "coupon_locked");
+  EXPECT_EQ(f.state(), before) << "no application, mail or coupon for an unknown number";
+  EXPECT_EQ(test::count_rows(*f.caf->db, "smime_coupons"), 1);
+}
+
+// Issue 20, item 7: every answer to a secret costs the same scrypt work whether the number exists
+// or not (so its timing does not tell): counted with the observer of ra/secret.h.
+TEST(SmimeCoupon, UnknownNumbersCostTheSameScryptWork) {
+  CouponFixture f;
+  auto& ctx = f.ctx;
+  auto created = f.order(1);
+  auto applied = apply_with_coupon(ctx, {created.codes[0], "Hanako Suzuki", "", "", "hanako@example.jp"}, "enroll:test");
+  auto second = f.order(1);
+  auto enrolled = apply_with_coupon(ctx, {second.codes[0], "Jiro Sato", "", "", "jiro@example.jp"}, "enroll:test");
+  start_enrollment(ctx, enrolled.application_id, f.mail("smime_application_pin").params.value("application_pin", ""),
+                   f.csr(), "enroll:test");
+  int calls = 0;
+  set_secret_observer([&] { ++calls; });
+  struct Reset {
+    ~Reset() { set_secret_observer({}); }
+  } reset;
+  auto work = [&](auto&& request) {
+    calls = 0;
+    try {
+      request();
+    } catch (const ReasonedError&) {
+    }
+    return calls;
+  };
+  const std::string wrong_pin = "AAAA-BBBB-CCCC-DDDD";
+  // enroll.status: an application with a PIN, and a number that has none.
+  int known = work([&] { enrollment_status(ctx, applied.application_id, wrong_pin, "enroll:test"); });
+  int unknown = work([&] { enrollment_status(ctx, 987654, wrong_pin, "enroll:test"); });
+  EXPECT_EQ(known, 1);
+  EXPECT_EQ(unknown, known) << "enroll.status";
+  // enroll.collect: an enrolled application's download PIN, and a number without one.
+  known = work([&] { collect_certificate(ctx, *f.caf->ca, enrolled.application_id, wrong_pin, "enroll:test"); });
+  unknown = work([&] { collect_certificate(ctx, *f.caf->ca, 987654, wrong_pin, "enroll:test"); });
+  EXPECT_EQ(known, 1);
+  EXPECT_EQ(unknown, known) << "enroll.collect";
+  // smime.apply: a real coupon with a wrong code, and an unknown number.
+  const std::string real = std::to_string(*coupon_number(second.codes[0])) + "-" + wrong_pin;
+  known = work([&] { apply_with_coupon(ctx, {real, "Taro Yamada", "", "", "t@example.jp"}, "enroll:test"); });
+  unknown = work([&] { apply_with_coupon(ctx, {"987654-" + wrong_pin, "Taro Yamada", "", "", "t@example.jp"}, "enroll:test"); });
+  EXPECT_GE(known, 1);
+  EXPECT_EQ(unknown, known) << "smime.apply";
+  // The answers alike too (attempts left): the unknown number counts down as the real one did.
+  auto r = testing::status_answer(ctx, 987654, wrong_pin);
+  auto k = testing::status_answer(ctx, applied.application_id, wrong_pin);
+  EXPECT_EQ(r.what, k.what);
+  EXPECT_EQ(r.remaining, k.remaining);
+}
+
+// The "notAfter" of a certificate as the openssl command line reads it.
+UnixTime openssl_not_after(const std::filesystem::path& dir, X509* cert) {
+  auto pem = dir / "not_after.pem";
+  {
+    FILE* fp = std::fopen(pem.c_str(), "w");
+    PEM_write_X509(fp, cert);
+    std::fclose(fp);
+  }
+  auto r = test::run("openssl x509 -in " + test::sh_quote(pem.string()) + " -noout -enddate -dateopt iso_8601");
+  // "notAfter=2027-12-08 01:00:00Z"
+  auto at = r.output.find('=');
+  if (r.status != 0 || at == std::string::npos) throw std::runtime_error("openssl x509: " + r.output);
+  std::string t = r.output.substr(at + 1, 19);
+  t[10] = 'T';
+  return parse_rfc3339(t + "Z");
+}
+
+// Issue 20, item 12: a re-issue ends with what the coupon bought (first use + the product's
+// validity), not a fresh full year; and the withdrawn application's held PIN mail is cancelled.
+TEST(SmimeCoupon, ReissueEndsWithTheCouponsTermAndCancelsTheHeldPinMail) {
+  CouponFixture f;
+  auto& ctx = f.ctx;
+  auto created = f.order(1);
+  const std::string code = created.codes[0];
+  auto first = apply_with_coupon(ctx, {code, "Jiro Sato", "", "", "jiro@exmaple.jp"}, "enroll:test");
+  auto old = f.through(first.application_id);
+  const UnixTime end_of_first = openssl_not_after(f.caf->home.path(), old.certificate.get());
+  // 50 days later (the CA signs by the wall clock: the coupon's first use moves back instead).
+  const UnixTime first_use = f.now - 50 * 86400 - 3600;
+  db::Statement back(*f.caf->db, "UPDATE smime_coupons SET used_at = ?");
+  back.bind(1, first_use).exec();
+  auto second = reissue_with_coupon(ctx, {code, "Jiro Sato", "", "", "jiro@example.jp"}, "enroll:test");
+  auto renewed = f.through(second.application_id);
+  const UnixTime end = first_use + 365 * 86400;
+  const UnixTime not_after = openssl_not_after(f.caf->home.path(), renewed.certificate.get());
+  EXPECT_LE(not_after, end) << "the re-issue ends by " << format_rfc3339(end) << ", not " << format_rfc3339(not_after);
+  EXPECT_GT(not_after, end - 86400) << "and keeps the rest of the term";
+  EXPECT_GE(end_of_first, f.now + 365 * 86400) << "the first certificate: its full year";
+  EXPECT_LT(not_after, end_of_first - 49 * 86400) << "not a fresh year: about two for one coupon before";
+
+  // A re-issue while the last application still waits for its (held) PIN mail: that mail is
+  // cancelled with the application, so it never delivers a dead PIN; the new one is held as usual.
+  auto third = reissue_with_coupon(ctx, {code, "Jiro Sato", "", "", "jiro@example.jp"}, "enroll:test");
+  auto fourth = reissue_with_coupon(ctx, {code, "Jiro Sato", "", "", "jiro@example.jp"}, "enroll:test");
+  EXPECT_EQ(get_application(ctx, *f.audrey, third.application_id).state, State::withdrawn);
+  db::Statement st(*f.caf->db, "SELECT o.state, o.sealed IS NULL, coalesce(o.last_error, ''), a.application_id "
+                               "FROM smime_applications a JOIN outbox o ON o.id = a.pin_outbox_id "
+                               "WHERE a.application_id IN (?, ?) ORDER BY a.application_id");
+  st.bind(1, third.application_id).bind(2, fourth.application_id);
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(st.text(0), "failed") << "the withdrawn application's PIN mail does not leave";
+  EXPECT_EQ(st.int64(1), 1) << "its sealed PIN is gone";
+  EXPECT_NE(st.text(2).find("cancelled"), std::string::npos) << st.text(2);
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(st.text(0), "pending") << "the new application's PIN mail is held as usual";
+  // Delivery after the delay sends the new PIN only.
+  f.now += 3600;
+  deliver_outbox(*f.caf->db, f.caf->config, [&] { return f.now; });
+  db::Statement live(*f.caf->db, "SELECT count(*) FROM outbox WHERE template = 'smime_application_pin' "
+                                 "AND state IN ('pending', 'sending')");
+  ASSERT_TRUE(live.step());
+  EXPECT_EQ(live.int64(0), 0);
+  db::Statement sent(*f.caf->db, "SELECT count(*) FROM outbox WHERE template = 'smime_application_pin' AND state = 'sent' "
+                                 "AND id = (SELECT pin_outbox_id FROM smime_applications WHERE application_id = ?)");
+  sent.bind(1, third.application_id);
+  ASSERT_TRUE(sent.step());
+  EXPECT_EQ(sent.int64(0), 0) << "the dead PIN was never sent";
 }
 
 }  // namespace

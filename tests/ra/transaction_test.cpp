@@ -18,6 +18,7 @@
 #include "jitsuin/ra/issuance.h"
 #include "jitsuin/ra/lifecycle.h"
 #include "jitsuin/ra/operators.h"
+#include "jitsuin/ra/enrollment.h"
 #include "jitsuin/ra/pin.h"
 #include "jitsuin/ra/renewal.h"
 #include "jitsuin/ra/revocation.h"
@@ -109,8 +110,7 @@ struct TxFixture {
     auto pin = issue_pin(ctx, *alice, app);
     record_mailing(ctx, *alice, app, std::to_string(300000000000 + app), date_in_japan(now));
     auto csr = test::openssl_csr(caf->home.path(), "ec", "key" + std::to_string(++keys));
-    auto ok = enroll_with_pin(ctx, app, pin.pin, csr, "enroll:web");
-    if (ok.status != PinStatus::accepted) throw std::runtime_error("enrollment failed: " + ok.message);
+    start_enrollment(ctx, app, pin.pin, csr, "enroll:web");   // throws when refused
     return csr;
   }
 
@@ -215,7 +215,7 @@ TEST(RaIssuanceTx, EnrollmentAndRenewalCreationAreOneEntryEach) {
   record_mailing(f.ctx, *f.alice, app, std::to_string(310000000000 + app), date_in_japan(f.now));
   auto csr = test::openssl_csr(f.caf->home.path(), "ec", "enrolling");
   auto audit = f.audit_entries();
-  ASSERT_EQ(enroll_with_pin(f.ctx, app, pin.pin, csr, "enroll:web").status, PinStatus::accepted);
+  start_enrollment(f.ctx, app, pin.pin, csr, "enroll:web");
   EXPECT_EQ(f.audit_entries(), audit + 1) << "PIN accepted and enrolled: one entry";
   EXPECT_EQ(f.audit_entries("ra.application.enrolled"), 1);
 

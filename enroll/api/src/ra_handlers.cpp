@@ -123,18 +123,39 @@ json operator_disable(Services& s, const Caller& c, const json& request) {
 json change_password(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   std::string current = f.text("current"), next = f.text("new");
+  const bool keep_keys = f.flag("keep_keys");
   f.done();
-  ra::change_password(s.ra(), authenticate(s, c, ra::SessionUse::password_change), current, next);
-  return {{"changed", true}};
+  int ended = ra::change_password(s.ra(), authenticate(s, c, ra::SessionUse::password_change), current, next,
+                                  keep_keys ? ra::KeepKeys::yes : ra::KeepKeys::no);
+  return {{"changed", true}, {"sessions_ended", ended}, {"keys_kept", keep_keys}};
 }
 
 json operator_key(Services& s, const Caller& c, const json& request) {
   Fields f(request);
   int days = static_cast<int>(std::min<std::int64_t>(f.opt_whole("days").value_or(30), 100000));
+  std::string password = f.text("password");
+  std::string label = f.opt_text("label").value_or("");
   f.done();
   auto who = authenticate(s, c);
-  auto key = ra::issue_operator_key(s.ra(), who, days);
+  auto key = ra::issue_operator_key(s.ra(), who, days, password, label);
   return {{"name", who.name()}, {"token", key.token}, {"expires_at", format_rfc3339(key.expires_at)}};
+}
+
+json operator_keys(Services& s, const Caller& c, const json& request) {
+  Fields(request).done();
+  json out = json::array();
+  for (const auto& k : ra::list_operator_keys(s.ra(), authenticate(s, c)))
+    out.push_back({{"id", k.id}, {"label", k.label}, {"created_at", format_rfc3339(k.created_at)},
+                   {"expires_at", format_rfc3339(k.expires_at)}});
+  return {{"keys", out}};
+}
+
+json operator_key_revoke(Services& s, const Caller& c, const json& request) {
+  Fields f(request);
+  auto id = f.whole("id");
+  f.done();
+  ra::revoke_operator_key(s.ra(), authenticate(s, c), id);
+  return {{"id", id}, {"revoked", true}};
 }
 
 json whoami(Services& s, const Caller& c, const json& request) {
@@ -599,6 +620,8 @@ void add_ra_handlers(std::vector<Handler>& out) {
       {"ra.operator.approve_by_custody", Access::local, operator_approve_by_custody},
       {"ra.operator.break_glass", Access::local, operator_break_glass},
       {"ra.operator.key", op, operator_key},
+      {"ra.operator.keys", op, operator_keys},
+      {"ra.operator.key_revoke", op, operator_key_revoke},
       {"ra.passwd", op, change_password},
       {"ra.whoami", op, whoami},
       {"ra.bundle.create", op, bundle_create},

@@ -3,6 +3,8 @@
 // the `jitsuin login` session; passwords from the terminal or a file.
 #include <iomanip>
 #include <iostream>
+
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/api_call.h"
@@ -120,30 +122,67 @@ int operator_disable(const GlobalOptions& g, const std::vector<std::string>& arg
 }
 
 int passwd(const GlobalOptions& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"current-file", "new-file"}, {});
+  Args a(argv, {"current-file", "new-file"}, {"keep-keys", "end-keys"});
+  if (a.flag("keep-keys") && a.flag("end-keys")) throw Error(ErrorKind::invalid_input, "--keep-keys or --end-keys, not both");
   Context ctx(g);
   call_api(ctx, "ra.whoami", json::object());   // not logged in: say so before asking for passwords
   std::string current = read_password("current password: ", a.get("current-file"));
   std::string next = read_password("new password: ", a.get("new-file"));
   if (!a.get("new-file") && read_password("again: ", std::nullopt) != next)
     throw Error(ErrorKind::invalid_input, "the passwords differ");
-  call_api(ctx, "ra.passwd", {{"current", current}, {"new", next}});
-  std::cout << "password changed\n";
+  // Every other session ends with the old password; the operator keys too, unless kept (asked at
+  // a terminal, else --keep-keys).
+  bool keep = a.flag("keep-keys");
+  if (!keep && !a.flag("end-keys") && isatty(STDIN_FILENO)) {
+    std::cout << "keep your operator keys (scripts' tokens) working? [y/N] " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    keep = answer == "y" || answer == "Y" || answer == "yes";
+  }
+  json r = call_api(ctx, "ra.passwd", {{"current", current}, {"new", next}, {"keep_keys", keep}});
+  std::cout << "password changed; " << r.value("sessions_ended", 0) << " other session(s)"
+            << (keep ? "" : " and operator key(s)") << " ended" << (keep ? "; operator keys kept" : "") << "\n";
   return 0;
 }
 
 int operator_key(const GlobalOptions& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"days", "out"}, {});
+  Args a(argv, {"days", "out", "label", "password-file"}, {});
   Context ctx(g);
   call_api(ctx, "ra.whoami", json::object());
   OutputFile out(ctx, "--out", a.required("out"), OutputFile::Existing::refuse);
   json req = json::object();
   if (auto d = a.opt_whole_number("days")) req["days"] = *d;
+  if (auto l = a.get("label")) req["label"] = *l;
+  // Minting a key needs the password again (not just the session).
+  req["password"] = read_password("password: ", a.get("password-file"));
   json key = call_api(ctx, "ra.operator.key", req);
   out.write(key["token"].get<std::string>() + "\n", 0600);
   std::cout << "operator key for " << str(key, "name") << " written to " << out.path().string()
             << " (mode 0600), valid until " << str(key, "expires_at")
             << "; use it with JITSUIN_SESSION_FILE=" << out.path().string() << "\n";
+  return 0;
+}
+
+int operator_keys(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {}, {"json"});
+  json r = call(g, "ra.operator.keys", json::object());
+  if (a.flag("json")) {
+    std::cout << r.dump(2) << "\n";
+    return 0;
+  }
+  for (const auto& k : r["keys"])
+    std::cout << k["id"].get<std::int64_t>() << "  until " << str(k, "expires_at") << "  made " << str(k, "created_at")
+              << "  " << str(k, "label") << "\n";
+  if (r["keys"].empty()) std::cout << "no live operator keys\n";
+  return 0;
+}
+
+int operator_key_revoke(const GlobalOptions& g, const std::vector<std::string>& argv) {
+  Args a(argv, {"id"}, {});
+  auto id = a.opt_whole_number("id");
+  if (!id) throw Error(ErrorKind::invalid_input, "--id N is required (ra operator-keys lists them)");
+  call(g, "ra.operator.key_revoke", {{"id", *id}});
+  std::cout << "operator key " << *id << " revoked\n";
   return 0;
 }
 
@@ -660,12 +699,19 @@ const CommandRegistrar kRegistrar({
     {"ra", "operator-disable", "ra operator-disable --name NAME", "Disables an account and ends its sessions.",
      operator_disable},
     {"ra", "whoami", "ra whoami", "Shows the logged-in operator.", whoami},
-    {"ra", "operator-key", "ra operator-key --out FILE [--days N]",
+    {"ra", "operator-key", "ra operator-key --out FILE [--days N] [--label TEXT] [--password-file FILE]",
      "Writes an operator key (mode 0600) for unattended scripts: a session of the logged-in operator\n"
-     "valid N days (default 30, at most 365). Use it with JITSUIN_SESSION_FILE=FILE; logout ends it.",
+     "valid N days (default 30, at most ra.api_key_max_days). Needs your password again, and a login\n"
+     "session (a key makes no keys). Use it with JITSUIN_SESSION_FILE=FILE; logout ends it.",
      operator_key},
-    {"ra", "passwd", "ra passwd [--current-file FILE --new-file FILE]",
-     "Changes the logged-in operator's password (at least 12 characters); files must be mode 0600.", passwd},
+    {"ra", "operator-keys", "ra operator-keys [--json]", "Lists your live operator keys (id, expiry, label).",
+     operator_keys},
+    {"ra", "operator-key-revoke", "ra operator-key-revoke --id N", "Revokes one of your operator keys.",
+     operator_key_revoke},
+    {"ra", "passwd", "ra passwd [--current-file FILE --new-file FILE] [--keep-keys | --end-keys]",
+     "Changes the logged-in operator's password (at least 12 characters); files must be mode 0600.\n"
+     "Every other session of yours ends; your operator keys too unless --keep-keys (asked at a terminal).",
+     passwd},
     {"ra", "bundle-create", "ra bundle-create --file BUNDLE.json [--json]",
      "Registers a paper application bundle (Forms 1-6) from JSON:\n"
      "  {\"company\": {name, name_kana, name_romaji, address, representative_name, representative_title}\n"

@@ -8,7 +8,7 @@ form.addEventListener("submit", async (ev) => {
   const f = form.elements;
   if (f.new.value !== f.again.value) return say("message", t("ra.password.mismatch"));
   try {
-    await api("ra.passwd", { current: f.current.value, new: f.new.value });
+    await api("ra.passwd", { current: f.current.value, new: f.new.value, keep_keys: f.keep_keys.checked });
     location.replace("/ra/");
   } catch (e) {
     say("message", e);

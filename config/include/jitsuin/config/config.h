@@ -134,6 +134,7 @@ struct RaConfig {
   std::vector<int> expiry_notice_days{60, 30};  ///< expiry notices this many days before notAfter
   int password_max_failures = 5;                ///< wrong operator passwords before the account locks
   int session_hours = 8;                        ///< a `jitsuin login` session lasts this long
+  int api_key_max_days = 90;                    ///< an operator key (`ra operator-key`) lasts at most this long (1..365)
   /// RA-5: the enrollment page printed on the approval notice (an https URL).
   std::string enrollment_url = "https://localhost:8443/enroll";
 

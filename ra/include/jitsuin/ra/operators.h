@@ -87,6 +87,11 @@ class Principal {
   /// (resume_session with SessionUse::password_change): require() and require_operator() refuse
   /// everything; only change_password() accepts such a principal.
   bool password_change_only() const { return password_change_only_; }
+  /// True for an operator authenticated by an operator key (a script's bearer token): such a
+  /// principal cannot mint keys (issue_operator_key).
+  bool via_key() const { return via_key_; }
+  /// The session (ra_sessions row) this principal was resumed from; 0 for a bare login().
+  std::int64_t session_id() const { return session_id_; }
 
  private:
   friend struct PrincipalFactory;
@@ -100,6 +105,8 @@ class Principal {
   Role role_;
   std::int64_t company_id_;
   bool password_change_only_ = false;
+  bool via_key_ = false;
+  std::int64_t session_id_ = 0;
 };
 
 /// An operator account as listed (never the password hash).
@@ -168,10 +175,16 @@ void break_glass_unlock(RaContext& ctx, const std::string& actor, const std::str
 /// Disables an account and ends its sessions (administrator only; never the last administrator).
 void disable_operator(RaContext& ctx, const Principal& by, const std::string& name);
 
+/// What a password change does to the operator's operator keys.
+enum class KeepKeys { no, yes };
+
 /// Changes the caller's own password after checking the current one (operators only; the check
 /// counts toward the lockout like a login). Accepts a password_change_only() principal, and makes
-/// the password the holder's own (no longer temporary).
-void change_password(RaContext& ctx, const Principal& who, const std::string& current, const std::string& next);
+/// the password the holder's own (no longer temporary). Every other login session of the operator
+/// ends (browsers, CLIs: whoever knew the old password is out), and so do the operator keys unless
+/// `keep_keys`; the caller's own session stays. Returns how many sessions and keys ended.
+int change_password(RaContext& ctx, const Principal& who, const std::string& current, const std::string& next,
+                    KeepKeys keep_keys = KeepKeys::no);
 
 /// A login session: the token (256 bits, hex) the client keeps; the database keeps its SHA-256.
 struct Session {
@@ -202,9 +215,28 @@ LoginResult login_session(RaContext& ctx, const std::string& name, const std::st
 /// keep on the client. Expires after config.ra.session_hours.
 Session start_session(RaContext& ctx, const Principal& who);
 
-/// An operator key for unattended use (scripts): a session of the calling operator lasting
-/// `days` (1..365), audited as ra.operator.key. Kept in a file of mode 0600 like a login session.
-Session issue_operator_key(RaContext& ctx, const Principal& who, int days);
+/// An operator key for unattended use (scripts): a session of kind 'key' of the calling operator
+/// lasting `days` (1..config.ra.api_key_max_days), audited as ra.operator.key. Minting one needs
+/// the operator's current password (checked like a login: a wrong one counts toward the lockout,
+/// throwing unauthenticated) and a caller that is not itself authenticated by a key (forbidden):
+/// a stolen session or key cannot breed keys. `label` says what the key is for (at most 64
+/// characters). Kept in a file of mode 0600 like a login session.
+Session issue_operator_key(RaContext& ctx, const Principal& who, int days, const std::string& password,
+                           const std::string& label = "");
+
+/// A live operator key as listed (never the token).
+struct OperatorKey {
+  std::int64_t id = 0;
+  std::string label;
+  UnixTime created_at = 0, expires_at = 0;
+};
+
+/// The caller's live operator keys, oldest first.
+std::vector<OperatorKey> list_operator_keys(RaContext& ctx, const Principal& who);
+
+/// Revokes one of the caller's operator keys (ra.operator.key_revoke); not_found for a key that is
+/// not the caller's or not live.
+void revoke_operator_key(RaContext& ctx, const Principal& who, std::int64_t key_id);
 
 /// What a session is resumed for.
 enum class SessionUse {

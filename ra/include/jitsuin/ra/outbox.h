@@ -66,6 +66,12 @@ struct Mail {
 /// `not_before` (enroll): the mail leaves no earlier than then (default: at once).
 std::int64_t enqueue_mail(db::Database& db, const Mail& mail, UnixTime now, std::optional<UnixTime> not_before = {});
 
+/// Cancels a mail still waiting to leave (state pending, e.g. held until its not_before) inside the
+/// caller's transaction: it becomes 'failed' with `why` as its error and its sealed secrets are
+/// dropped, so it can neither leave nor be resent. Returns false (changing nothing) for a mail
+/// that is no longer pending.
+bool cancel_mail(db::Database& db, std::int64_t outbox_id, const std::string& why);
+
 /// What one delivery run did.
 struct DeliveryReport {
   int sent = 0;       ///< delivered (SMTP accepted or maildir file written)

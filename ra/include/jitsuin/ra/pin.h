@@ -53,20 +53,7 @@ enum class PinStatus {
 };
 std::string pin_status_name(PinStatus s);
 
-struct PinCheck {
-  PinStatus status = PinStatus::not_usable;
-  int remaining = 0;
-  std::string message;
-};
-
-/// Checks a PIN for the enrollment server, consuming one attempt on a wrong PIN, atomically.
-/// Every outcome is audited (never the PIN).
-PinCheck verify_pin(RaContext& ctx, std::int64_t application_id, std::string_view typed);
-
-/// The enrollment step: verifies the PIN and, when accepted, stores the CSR and moves
-/// notice_mailed → enrolled in the same transaction; the PIN is spent. `actor` names the channel
-/// ("enroll:web").
-PinCheck enroll_with_pin(RaContext& ctx, std::int64_t application_id, std::string_view typed, const std::string& csr_pem,
-                         const std::string& actor);
+// The applicant's checks of the PIN (enroll.status, enroll.start) are in enrollment.h: one
+// implementation counts every wrong attempt (issue 20, item 9).
 
 }  // namespace jitsuin::ra

@@ -3,6 +3,7 @@
 // per-secret random salt, encoded with its parameters so they can be raised later without
 // invalidating stored hashes. Comparison in constant time.
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,11 @@ std::string hash_secret(std::string_view secret);
 /// A failure of scrypt itself (e.g. out of memory) throws ErrorKind::crypto: a system fault is not
 /// a wrong password and must not count toward a lockout.
 bool verify_secret(std::string_view secret, std::string_view encoded);
+
+/// verify_secret against `encoded`, or, when there is none (an unknown name or number, a secret
+/// withdrawn), against a fixed hash made with the same parameters, so that the answer costs the
+/// same scrypt work either way and its timing does not tell which it was (then always false).
+bool verify_secret_or_dummy(std::string_view secret, const std::optional<std::string>& encoded);
 
 /// Test-only: `observer` runs at the start of every hash_secret and verify_secret (empty: none).
 /// Lets a test prove that no caller runs scrypt while it holds a write transaction.
