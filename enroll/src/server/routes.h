@@ -14,7 +14,7 @@ struct StaticRoute {
   const char* content_type;
 };
 
-/// The published CRLs and CA certificates (the table handle_request serves from).
+/// The published CRLs and CA certificates (the table serve_static in server.cpp serves from).
 const std::vector<StaticRoute>& static_routes();
 
 /// Where a route is served: plain HTTP serves only what relying parties fetch.
