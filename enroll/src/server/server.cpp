@@ -15,6 +15,7 @@
 #include <iostream>
 #include <map>
 #include <variant>
+#include <vector>
 #include <shared_mutex>
 
 #include <boost/asio/dispatch.hpp>
@@ -356,11 +357,13 @@ std::string http_date(std::time_t t) {
 
 void Shared::stop_sessions() {
   stopping = true;
+  std::vector<std::shared_ptr<void>> keep;   // released after the lock (see Idle)
   std::lock_guard lock(sessions_mutex);
-  for (auto* s : sessions) s->close_if_idle();
+  for (auto* s : sessions) keep.push_back(s->close_if_idle());
 }
 
 bool Shared::shed_oldest_waiting() {
+  std::shared_ptr<void> keep;   // released after the lock (see Idle)
   std::lock_guard lock(sessions_mutex);
   Idle* oldest = nullptr;
   std::int64_t since = 0;
@@ -373,7 +376,7 @@ bool Shared::shed_oldest_waiting() {
   }
   if (!oldest) return false;
   oldest->waiting_since_ms = 0;   // asked once; the next shedding picks another
-  oldest->close_waiting();
+  keep = oldest->close_waiting();
   return true;
 }
 
@@ -575,25 +578,27 @@ class HttpSession : public Shared::Idle {
   // Graceful shutdown (Shared::stop_sessions): a connection that waits for a further keep-alive
   // request, none of it received yet, is closed; the first request of a connection accepted
   // before the signal, and a request partly received, are still read and answered.
-  void close_if_idle() override {
+  std::shared_ptr<void> close_if_idle() override {
     auto self = derived().weak_from_this().lock();   // null while being destroyed
-    if (!self) return;
+    if (!self) return nullptr;
     net::post(derived().stream().get_executor(), [self] {
       if (self->reading_ && self->served_ > 0 && !self->parser_->got_some() && self->buffer_.size() == 0)
         beast::get_lowest_layer(self->stream()).cancel();
     });
+    return self;
   }
 
   // The connection cap (Shared::shed_oldest_waiting): closed if it still waits for its client (a
   // handshake, a request not yet complete); a request being handled or answered is left alone.
-  void close_waiting() override {
+  std::shared_ptr<void> close_waiting() override {
     auto self = derived().weak_from_this().lock();
-    if (!self) return;
+    if (!self) return nullptr;
     net::post(derived().stream().get_executor(), [self] {
       if (!self->waiting_) return;
       beast::error_code ec;
       beast::get_lowest_layer(self->stream()).socket().close(ec);   // the pending operation ends: the session goes
     });
+    return self;
   }
 
  protected:

@@ -52,10 +52,13 @@ struct Shared {
   // the sessions to tell, at shutdown, to close when they wait for a further keep-alive request.
   struct Idle {
     virtual ~Idle() = default;
-    virtual void close_if_idle() = 0;
-    /// Closes the connection now if it waits for a request (or its TLS handshake) with nothing of it
-    /// received: the connection cap's shedding (below).
-    virtual void close_waiting() = 0;
+    // Both return the session (null when it is being destroyed), to be released by the caller
+    // after sessions_mutex: a session's last reference may be this one, and its destructor takes
+    // sessions_mutex.
+    virtual std::shared_ptr<void> close_if_idle() = 0;
+    /// Closes the connection if it waits for its client (its TLS handshake, or a request not yet
+    /// complete): the connection cap's shedding (below).
+    virtual std::shared_ptr<void> close_waiting() = 0;
     /// Since when (steady clock, ms) the connection waits for the client; 0 while a request is
     /// being handled or answered.
     std::atomic<std::int64_t> waiting_since_ms{0};
