@@ -8,8 +8,11 @@
 #      login (a TLS handshake signed on the token) and a published CRL answer.
 #   B: the limit lowered under a running jitsuind (prlimit --pid; its cap from the limit it
 #      started with): accept() fails with EMFILE. The listener backs off instead of spinning (CPU
-#      time and log lines stay small), and once the connections are gone HTTPS serves again and
-#      /ready says 200 (a TLS key left unusable by the descriptor shortage is opened again).
+#      time and log lines stay small). Once the connections are gone, HTTPS serves again; or, when
+#      the shortage left the token's key unusable (handshakes fail: "Object handle invalid") and
+#      finding it again does not mend it, /ready (on the metrics listener) answers 503 and
+#      jitsuind exits 75 after 10 s of failing handshakes, to be restarted (Restart=on-failure):
+#      restarted, it serves.
 # On main: an accept() loop (~87 % CPU, ~500 000 log lines in 8 s), new clients not served while
 # the connections are open, and with the token's key every later handshake failing.
 # Usage: tests/enroll/abuse_fds_test.sh PATH/TO/jitsuin PATH/TO/jitsuind [SOURCE_DIR]   (CTest: abuse_fds)
@@ -25,10 +28,11 @@ printf '{"user": "admin", "password": "passphrase of admin, long enough"}' >logi
 REAL_JITSUIND="$JITSUIND"
 
 code() { curl -sS --max-time 20 --cacert "$root" -o body.txt -w '%{http_code}' "$@" 2>curl.err || echo "curl failed: $(cat curl.err)"; }
-serves() {   # serves WHAT: HTTPS /health, /ready, a login (over a new TLS connection each) and a CRL
+ops=""   # where /health and /ready are: $https, or the metrics listener (run B)
+serves() {   # serves WHAT: /health, /ready, a login over HTTPS (a new TLS connection each) and a CRL
   local c
-  c="$(code "$https/health")"; [ "$c" = 200 ] || fail "$1: /health: $c"
-  c="$(code "$https/ready")"; [ "$c" = 200 ] || fail "$1: /ready: $c $(cat body.txt)"
+  c="$(code "${ops:-$https}/health")"; [ "$c" = 200 ] || fail "$1: /health: $c"
+  c="$(code "${ops:-$https}/ready")"; [ "$c" = 200 ] || fail "$1: /ready: $c $(cat body.txt)"
   c="$(code --data-binary @login.json "$https/api/v1/session.login")"; [ "$c" = 200 ] || fail "$1: login: $c $(cat body.txt)"
   c="$(code "$http/crl/issuing.crl")"; [ "$c" = 200 ] || fail "$1: CRL: $c"
 }
@@ -80,7 +84,13 @@ stop
 
 # ---------------------------------------------------------------- B: the limit lowered while running
 JITSUIND="$REAL_JITSUIND"
-start server.json
+test_config b.json server.timeout_seconds=60 server.metrics_listen=127.0.0.1:0   # /ready reachable without TLS
+start_b() {
+  start b.json
+  ops="http://$(grep -o 'metrics=127\.0\.0\.1:[0-9]*' server.out | cut -d= -f2)"
+  [ "$ops" != "http://" ] || fail "no metrics address: $(cat server.out)"
+}
+start_b
 serves "start (B)"
 prlimit --pid "$pid" --nofile=1024:1024
 before="$(cpu_ticks)"
@@ -99,13 +109,28 @@ grep -q 'accept: Too many open files' server.err || fail "no accept error logged
 idle_end shortage >/dev/null
 lines="$(wc -l <server.err)"
 [ "$lines" -lt 100 ] || fail "$lines lines of log: $(sort server.err | uniq -c | sort -rn | head -5)"
-# HTTPS serves again: the handshakes work (the TLS key opened again if it had been left unusable).
-ok=""
-for _ in $(seq 1 20); do
-  if [ "$(code "$https/health")" = 200 ] && [ "$(code "$https/ready")" = 200 ]; then ok=1; break; fi
+# Afterwards HTTPS serves again: the handshakes work, or, when the shortage left the token's key
+# unusable (SoftHSM2 drops the object, its handle is invalid) and finding it again does not mend
+# it, /ready answers 503 naming the failing handshakes and jitsuind stops with exit status 75 after
+# 10 s of them, for the service manager to restart it (Restart=on-failure); restarted, it serves.
+saw503=""; exited=""; ok=""
+for _ in $(seq 1 80); do
+  if ! kill -0 "$pid" 2>/dev/null; then exited=1; break; fi
+  if [ "$(code --data-binary @login.json "$https/api/v1/session.login")" = 200 ]; then ok=1; break; fi
+  if [ "$(code "$ops/ready")" = 503 ] && grep -q 'TLS handshakes fail' body.txt; then saw503=1; fi
   sleep 0.5
 done
-[ -n "$ok" ] || fail "HTTPS does not serve after the descriptor shortage: $(cat body.txt) $(tail -5 server.err)"
+how="HTTPS served again"
+if [ -n "$exited" ]; then
+  status=0; wait "$pid" || status=$?; pid=""
+  [ "$status" = 75 ] || fail "jitsuind exited $status (75 expected) after its TLS key failed: $(tail -5 server.err)"
+  [ -n "$saw503" ] || fail "/ready did not answer 503 while the handshakes failed"
+  grep -q 'stopping, exit status 75' server.err || fail "the log does not say why it stopped: $(tail -5 server.err)"
+  how="the TLS key unusable: /ready 503, exit 75, restarted"
+  start_b
+else
+  [ -n "$ok" ] || fail "HTTPS does not serve after the descriptor shortage, and jitsuind did not stop: $(tail -5 server.err)"
+fi
 serves "after the descriptor shortage"
-check "limit lowered to 1024 under a running server, 1 100 idle connections: accept backs off ($ticks ticks of CPU in 5 s, $lines log lines); HTTPS, /ready and logins serve after"
+check "limit lowered to 1024 under a running server, 1 100 idle connections: accept backs off ($ticks ticks of CPU in 5 s, $lines log lines); $how; HTTPS, /ready and logins serve after"
 stop

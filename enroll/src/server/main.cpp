@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -32,6 +35,9 @@ using tcp = boost::asio::ip::tcp;
 using namespace jitsuin;
 
 namespace {
+
+// 0, or 75 when jitsuind stops because its TLS key cannot sign any more (see on_tls_key_failure).
+std::atomic<int> exit_status{0};
 
 constexpr const char* kUsage =
     "usage: jitsuind [--home DIR] [--config FILE] [--listen ADDR:PORT] [--http-listen ADDR:PORT]\n"
@@ -144,8 +150,21 @@ int main(int argc, char** argv) {
     server::Shared shared(services);
     shared.max_connections = max_connections;
     // The TLS key on the token is found again when handshakes fail on the server's side (a token
-    // handle gone invalid); at most every two seconds, on a worker.
-    shared.on_tls_key_failure = [&identity] { identity.reopen_key(); };
+    // handle gone invalid); at most every two seconds, on a worker. When they still fail, with no
+    // handshake succeeding, kTlsGiveUpMs after the first failure, the token's session cannot be
+    // mended from here: jitsuind stops as on SIGTERM and exits 75 (EX_TEMPFAIL), and the service
+    // manager starts it again with a fresh session (the unit's Restart=on-failure).
+    shared.on_tls_key_failure = [&identity, &shared] {
+      identity.reopen_key();
+      constexpr std::int64_t kTlsGiveUpMs = 10000;
+      std::int64_t since = shared.tls_failing_since_ms.load();
+      auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+      if (since != 0 && now - since >= kTlsGiveUpMs && exit_status.exchange(75) == 0) {
+        std::cerr << "jitsuind: TLS handshakes have failed on the server's side for " << (now - since) / 1000
+                  << " s and opening the key again did not help: stopping, exit status 75 (to be restarted)\n";
+        ::kill(::getpid(), SIGTERM);
+      }
+    };
     shared.ops = std::make_shared<server::Ops>(services.config(), system_clock());
     shared.api_pool = std::make_shared<server::ServicesPool>(services.config(), services.clock(),   // API calls in parallel
                                                              services.config().server.api_connections);
@@ -232,7 +251,7 @@ int main(int argc, char** argv) {
     for (auto& t : pool) t.join();
     shared.ops->stop_outbox_worker();   // a delivery under way finishes first
     std::cerr << "jitsuind: stopped\n";
-    return 0;
+    return exit_status.load();
   } catch (const UsageError& e) {
     std::cerr << "jitsuind: " << e.what() << "\n" << kUsage;
     return 2;
