@@ -28,7 +28,7 @@ printf '{"user": "admin", "password": "passphrase of admin, long enough"}' >logi
 server_config auth_rate_per_address=1000000 auth_rate_per_account=1000000 threads=2 >server.json
 start server.json
 curl -sS -o ocsp_resp.der --data-binary @ocsp.der -H 'Content-Type: application/ocsp-request' "$http/ocsp"
-openssl ocsp -respin ocsp_resp.der -issuer issuing.pem -cert leaf.pem -CAfile issuing.pem -no_nonce 2>&1 |
+openssl ocsp -respin ocsp_resp.der -issuer issuing.pem -cert leaf.pem -noverify -no_nonce 2>&1 |
   grep -q 'leaf.pem: good' || fail "the OCSP response does not say good"
 
 probe() {   # probe LOGINS: the JSON of latency_under_logins.py
