@@ -361,6 +361,9 @@ void ServerConfig::decode(const json& j) {
   // i9
   s.integer("keepalive_requests", keepalive_requests);
   s.integer("api_connections", api_connections);
+  // robustness
+  s.integer("workers", workers);
+  s.integer("max_connections", max_connections);
 
   // web
   s.str("web_root", web_root);
@@ -406,6 +409,9 @@ void ServerConfig::validate() const {
     bad("server.keepalive_requests", "must be between 1 and 1000000");
   if (api_connections < 0 || api_connections > 256)
     bad("server.api_connections", "must be between 0 (one per I/O thread) and 256");
+  if (workers < 0 || workers > 256) bad("server.workers", "must be between 0 (twice the cores, at least 4) and 256");
+  if (max_connections < 0 || max_connections > 1000000)
+    bad("server.max_connections", "must be between 0 (from the open-files limit) and 1000000");
 
   // web
   if (web_idle_minutes < 1 || web_idle_minutes > 1440) bad("server.web_idle_minutes", "must be between 1 and 1440");

@@ -38,7 +38,7 @@ check "systemd-analyze verify: $(ls units | tr '\n' ' ')"
 key() { sed -n "s/^$2=//p" "$units/$1"; }   # key UNIT KEY: the value(s) of KEY
 s=jitsuind.service
 for want in Type=simple User=jitsuin WorkingDirectory=/var/lib/jitsuin NoNewPrivileges=yes ProtectSystem=strict \
-            ReadWritePaths=/var/lib/jitsuin PrivateTmp=yes Restart=on-failure KillSignal=SIGTERM; do
+            ReadWritePaths=/var/lib/jitsuin PrivateTmp=yes Restart=on-failure KillSignal=SIGTERM LimitNOFILE=65536; do
   [ "$(key $s "${want%%=*}")" = "${want#*=}" ] || fail "$s: $want expected, found '$(key $s "${want%%=*}")'"
 done
 [[ "$(key $s ExecStart)" == "/opt/jitsuin/build/enroll/jitsuind --home /var/lib/jitsuin" ]] || fail "$s: ExecStart"

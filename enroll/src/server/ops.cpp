@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 
@@ -314,6 +315,16 @@ std::optional<Response> serve_ops(Shared& shared, Channel channel, const Request
     res = text_response(req.version(), http::status::ok, "application/json", "{\"status\":\"ok\"}\n");   // i9: no JSON built per request
   } else if (path == "/ready") {
     json r = shared.ops ? shared.ops->ready() : json{{"ready", false}};
+    // robustness: TLS handshakes failing on the server's side (its key cannot sign) make the server
+    // not ready, said under "token" (where the TLS key is, with server.tls_key "token"), until a
+    // handshake succeeds again (server.cpp, TlsIdentity::reopen_key).
+    if (std::int64_t since = shared.tls_failing_since_ms.load(); since != 0) {
+      auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+      r["ready"] = false;
+      r["token"] = {{"ready", false},
+                    {"error", "TLS handshakes fail on the server's side (its key cannot sign), for " +
+                                  std::to_string((now - since) / 1000) + " s"}};
+    }
     res = text_response(req.version(), r["ready"].get<bool>() ? http::status::ok : http::status::service_unavailable,
                         "application/json", r.dump() + "\n");
   } else {

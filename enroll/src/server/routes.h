@@ -16,7 +16,7 @@ struct StaticRoute {
   const char* content_type;
 };
 
-/// The published CRLs and CA certificates (the table handle_request serves from).
+/// The published CRLs and CA certificates (the table serve_static in server.cpp serves from).
 const std::vector<StaticRoute>& static_routes();
 
 /// The published CRL partitions (ca/authority.h): `/crl/issuing-<partition>.crl`, listed by

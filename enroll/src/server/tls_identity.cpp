@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 
 #include <boost/asio/steady_timer.hpp>
@@ -224,6 +225,30 @@ void TlsIdentity::remove_old_key(const std::string& reference) {
     if (n > 0) std::cerr << "jitsuind: the replaced TLS key is removed from the token (" << n << " objects)\n";
   } catch (const std::exception& e) {
     std::cerr << "jitsuind: the replaced TLS key stays on the token: " << e.what() << "\n";
+  }
+}
+
+void TlsIdentity::reopen_key() {
+  std::unique_lock lock(reopen_mutex_, std::try_to_lock);
+  if (!lock) return;   // one already under way
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  if (reopened_ms_ != 0 && now - reopened_ms_ < 2000) return;
+  reopened_ms_ = now;
+  try {
+    ossl::PKey key;
+    if (!keys_) {
+      key = load_key();
+    } else {
+      auto ref = dir_ / "tls-key.uri";
+      // A store of its own: keys_ may be in use by a renewal.
+      auto store = hsm::open_key_store(services_.config());
+      key = hsm::self_holding_pkey(store->find(read_file(ref, 4096, "server key reference")));
+    }
+    if (!key || !install(key.get())) throw Error(ErrorKind::crypto, "the server key does not match the certificate");
+    std::cerr << "jitsuind: TLS handshakes failed on the server's side: the TLS key is opened again\n";
+  } catch (const std::exception& e) {
+    std::cerr << "jitsuind: TLS handshakes fail on the server's side, and the TLS key cannot be opened again: " << e.what()
+              << "\n";
   }
 }
 

@@ -5,6 +5,7 @@
 // in a file (server.tls_key "file": HOME/server/tls.key, 0600). Issued on first start, and again
 // when a third of its validity is left: at start, and while running by a timer; new connections
 // then get the new certificate and key, connections already open keep theirs.
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,12 @@ class TlsIdentity {
   /// renews, holding services_mutex while it issues. Says so on stderr.
   void renew_while_running(boost::asio::io_context& ioc, std::mutex& services_mutex);
 
+  /// After handshakes failed on the server's side (server.cpp: its key could not sign, e.g. the
+  /// token's handle went invalid while the process was out of descriptors): finds the key on the
+  /// token again, through a key store of its own, and serves it to new connections. At most every
+  /// two seconds; a failure is said on stderr (the next failing handshake tries again). Thread-safe.
+  void reopen_key();
+
   std::filesystem::path chain_file() const { return dir_ / "tls-chain.pem"; }   ///< the certificate, then the issuing CA
   std::filesystem::path root_file() const { return dir_ / "root.pem"; }         ///< the root to trust
   std::string serial() const;                                                    ///< of the certificate served now
@@ -57,6 +64,8 @@ class TlsIdentity {
   std::shared_ptr<SSL_CTX> ctx_;          // what new connections get
   std::string serial_;
   UnixTime renew_at_ = 0;                 // when a third of the validity is left
+  std::mutex reopen_mutex_;               // one reopen_key at a time
+  std::int64_t reopened_ms_ = 0;          // when reopen_key last tried (steady clock)
 };
 
 }  // namespace jitsuin::server

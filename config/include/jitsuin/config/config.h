@@ -180,6 +180,11 @@ struct ServerConfig {
   // API calls in parallel, each on a database connection of its own: at most this many at once
   // (0: as many as there are I/O threads; 1: one call at a time).
   int api_connections = 0;
+  // robustness: API, web and login requests run on this many worker threads, never on the I/O
+  // threads (0: twice the cores, at least 4); and at most max_connections connections at once (0:
+  // from the open-files limit, (RLIMIT_NOFILE - 128) / 2; at the cap the connection idle longest is closed).
+  int workers = 0;
+  int max_connections = 0;
 
   // web: the browser consoles (enroll/src/server/web.h). Where the pages are (empty: "web" beside
   // the jitsuind executable, where the build and the install put them), and how long a browser
