@@ -281,17 +281,65 @@ LoginResult login_account(RaContext& ctx, const std::string& login_id, const std
     return LoginResult{std::nullopt, refused_message(login_id), std::nullopt};
   }
   const std::int64_t* id = &*checked.id;
-  db::Statement st(ctx.db, "SELECT kind, company_id FROM ra_accounts WHERE id = ?");
+  db::Statement st(ctx.db, "SELECT kind, company_id, must_change_password FROM ra_accounts WHERE id = ?");
   st.bind(1, *id);
   st.step();
   const std::string kind = st.text(0);
   const std::int64_t company_id = st.int64(1);
+  const bool must_change = st.int64(2) != 0;
   Principal p = PrincipalFactory::make_account(
       kind == "company" ? PrincipalKind::company_admin : PrincipalKind::company_user, *id, login_id, company_id);
   if (then) then(p);   // the request's own entry names the principal
   else detail::audit(ctx, p.actor(), "ra.account.login", object, {{"kind", kind}, {"company", company_id}});
   tx.commit();
-  return {p, "", std::nullopt};
+  LoginResult out{p, "", std::nullopt};
+  out.password_change_required = must_change;
+  return out;
+}
+
+std::string password_change_required(const std::string& login_id) {
+  return "password change required: " + std::string(login_id.starts_with("U") ? "user ID " : "company ID ") + login_id +
+         " still has its mailed initial password; set your own first (company.passwd, or the company pages)";
+}
+
+int change_account_password(RaContext& ctx, const std::string& login_id, const std::string& current,
+                            const std::string& next, std::int64_t keep_session) {
+  detail::check_password_policy(next);
+  JITSUIN_ARG_CHECK(next != current && next != normalize_pin(current), "the new password must differ from the current one");
+  // As login_account(): both scrypt runs (the current password in its accepted forms, the new
+  // hash) before the write lock; then one transaction that counts a wrong current password (with
+  // the lockout) or stores the new hash — one audit entry either way.
+  const std::string as_pin = normalize_pin(current);
+  std::vector<std::string> forms{as_pin};
+  if (as_pin != current) forms.push_back(current);
+  detail::PasswordCheck checked = detail::check_password(ctx, detail::kAccounts, login_id, forms);
+  const std::string hash = checked.match ? hash_secret(next) : "";
+  const std::string object = "account:" + (login_id.size() <= 32 ? login_id : login_id.substr(0, 32));
+  const std::string actor = (login_id.starts_with("U") ? "user:" : "company:") + object.substr(8);
+  db::Transaction tx(ctx.db);
+  if (!detail::settle_password(ctx, detail::kAccounts, checked, ctx.config.ra.password_max_failures,
+                               {actor, object, "ra.account.login_failure", "ra.account.locked",
+                                {{"for", "password change"}}})) {
+    tx.commit();
+    throw Error(ErrorKind::unauthenticated, refused_message(login_id));
+  }
+  const std::int64_t id = *checked.id;
+  db::Statement was(ctx.db, "SELECT must_change_password FROM ra_accounts WHERE id = ?");
+  was.bind(1, id);
+  was.step();
+  const bool was_initial = was.int64(0) != 0;
+  const UnixTime now = ctx.clock();
+  db::Statement up(ctx.db, "UPDATE ra_accounts SET password_hash = ?, must_change_password = 0, failed_logins = 0, "
+                           "updated_at = ? WHERE id = ?");
+  up.bind(1, hash).bind(2, now).bind(3, id).exec();
+  // Whoever knew the old password is out: every other session of the ID ends.
+  db::Statement end(ctx.db, "UPDATE ra_account_sessions SET ended_at = ? WHERE account_id = ? AND ended_at IS NULL "
+                            "AND id != ?");
+  end.bind(1, now).bind(2, id).bind(3, keep_session).exec();
+  const int ended = ctx.db.changes();
+  detail::audit(ctx, actor, "ra.account.password", object, {{"was_initial", was_initial}, {"sessions_ended", ended}});
+  tx.commit();
+  return ended;
 }
 
 void unlock_account(RaContext& ctx, const Principal& by, const std::string& login_id) {

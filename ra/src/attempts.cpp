@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "jitsuin/core/error.h"
 #include "jitsuin/ra/secret.h"
 #include "ra_core.h"
 
@@ -60,6 +61,13 @@ PasswordCheck check(RaContext& ctx, const PasswordTable& t, const char* key, con
 }
 
 }  // namespace
+
+void check_password_policy(const std::string& password) {
+  constexpr std::size_t kMinPassword = 12, kMaxPassword = 256;
+  JITSUIN_ARG_CHECK(password.size() >= kMinPassword,
+                    "the password must be at least " + std::to_string(kMinPassword) + " characters");
+  JITSUIN_ARG_CHECK(password.size() <= kMaxPassword, "the password is too long");
+}
 
 PasswordCheck check_password(RaContext& ctx, const PasswordTable& table, const std::string& name,
                              const std::vector<std::string>& forms) {

@@ -75,6 +75,10 @@ struct PasswordTable {
 inline constexpr PasswordTable kOperators{"ra_operators", "name", kOperatorCounter};
 inline constexpr PasswordTable kAccounts{"ra_accounts", "login_id", kAccountCounter};
 
+/// The one policy for a password its holder chooses (operators and company and user IDs): at
+/// least 12 and at most 256 characters. Throws invalid_input.
+void check_password_policy(const std::string& password);
+
 /// The slow half of a password check, before any write lock: the row and its hash, and whether
 /// one of `forms` (the password as typed, and other accepted spellings) matches. An unknown holder
 /// costs the same scrypt work as a known one.

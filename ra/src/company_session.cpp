@@ -32,7 +32,7 @@ LoginResult login_company_session(RaContext& ctx, const std::string& login_id, c
   };
   try {
     LoginResult r = login_account(ctx, login_id, password, started);
-    r.session = session;
+    r.session = session;   // password_change_required: the session allows only company.passwd
     return r;
   } catch (const Error& e) {
     if (!user_id) throw;
@@ -42,13 +42,14 @@ LoginResult login_company_session(RaContext& ctx, const std::string& login_id, c
 
 Principal resume_company_session(RaContext& ctx, const std::string& token) {
   UnixTime expires_at = 0;
-  return detail::resume_company_admin_session(ctx, token, expires_at);
+  return detail::resume_company_admin_session(ctx, token, SessionUse::any, expires_at);
 }
 
-Principal detail::resume_company_admin_session(RaContext& ctx, const std::string& token, UnixTime& expires_at) {
+Principal detail::resume_company_admin_session(RaContext& ctx, const std::string& token, SessionUse use,
+                                               UnixTime& expires_at) {
   auto st = ctx.db.cached(
       "SELECT a.id, a.login_id, a.kind, a.company_id, s.expires_at, s.ended_at IS NOT NULL, "
-      "a.locked_at IS NOT NULL OR a.disabled_at IS NOT NULL "
+      "a.locked_at IS NOT NULL OR a.disabled_at IS NOT NULL, a.must_change_password, s.id "
       "FROM ra_account_sessions s JOIN ra_accounts a ON a.id = s.account_id WHERE s.token_sha256 = ?");
   st->bind_blob(1, sha256(token));
   if (!st->step()) throw Error(ErrorKind::unauthenticated, "not logged in (unknown session): log in with company.login");
@@ -56,8 +57,13 @@ Principal detail::resume_company_admin_session(RaContext& ctx, const std::string
   if (st->int64(4) <= ctx.clock()) throw Error(ErrorKind::unauthenticated, "the session has expired: log in with company.login");
   if (st->int64(6)) throw Error(ErrorKind::unauthenticated, "company ID " + st->text(1) + " is locked or disabled");
   if (st->text(2) != "company") throw Error(ErrorKind::unauthenticated, "not a company ID session");
+  // The one place a company session is authorised: with the mailed initial password still in force
+  // it allows only the password change (and whoami, logout), as an operator's temporary password.
+  const bool must_change = st->int64(7) != 0;
+  if (must_change && use == SessionUse::any) throw Error(ErrorKind::forbidden, password_change_required(st->text(1)));
   expires_at = st->int64(4);
-  return PrincipalFactory::make_account(PrincipalKind::company_admin, st->int64(0), st->text(1), st->int64(3));
+  return PrincipalFactory::make_account(PrincipalKind::company_admin, st->int64(0), st->text(1), st->int64(3),
+                                        must_change, st->int64(8));
 }
 
 bool is_company_session(RaContext& ctx, const std::string& token) {
@@ -81,7 +87,7 @@ Principal resume_any_session(RaContext& ctx, const std::string& token, SessionUs
       return it->second.principal;
   }
   UnixTime expires_at = 0;
-  Principal p = is_company_session(ctx, token) ? detail::resume_company_admin_session(ctx, token, expires_at)
+  Principal p = is_company_session(ctx, token) ? detail::resume_company_admin_session(ctx, token, use, expires_at)
                                                : detail::resume_operator_session(ctx, token, use, expires_at);
   if (usable) cache.sessions.insert_or_assign(std::move(key), detail::CachedSession{p, expires_at});
   return p;

@@ -14,8 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::size_t kMinPassword = 12;
-constexpr std::size_t kMaxPassword = 256;
 
 const char* kLoginRefused = "wrong operator name or password, or the account is locked";
 
@@ -26,11 +24,7 @@ void check_name(const std::string& name) {
   JITSUIN_ARG_CHECK(ok, "operator name '" + name + "' must be 3-32 characters of a-z, 0-9, '.', '_' and '-'");
 }
 
-void check_password(const std::string& password) {
-  JITSUIN_ARG_CHECK(password.size() >= kMinPassword,
-                    "the password must be at least " + std::to_string(kMinPassword) + " characters");
-  JITSUIN_ARG_CHECK(password.size() <= kMaxPassword, "the password is too long");
-}
+void check_password(const std::string& password) { detail::check_password_policy(password); }
 
 OperatorInfo read_info(db::Statement& st) {
   OperatorInfo o;

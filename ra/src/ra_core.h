@@ -33,8 +33,11 @@ struct PrincipalFactory {
     p.via_key_ = via_key;
     return p;
   }
-  static Principal make_account(PrincipalKind kind, std::int64_t id, std::string login_id, std::int64_t company_id) {
-    return Principal(kind, id, std::move(login_id), Role::auditor, company_id);
+  static Principal make_account(PrincipalKind kind, std::int64_t id, std::string login_id, std::int64_t company_id,
+                                bool password_change_only = false, std::int64_t session_id = 0) {
+    Principal p(kind, id, std::move(login_id), Role::auditor, company_id, password_change_only);
+    p.session_id_ = session_id;
+    return p;
   }
 };
 

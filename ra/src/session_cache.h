@@ -58,6 +58,6 @@ std::string token_key(const std::string& token);
 
 /// resume_session and resume_company_session, also giving the session's expiry (for the cache).
 Principal resume_operator_session(RaContext& ctx, const std::string& token, SessionUse use, UnixTime& expires_at);
-Principal resume_company_admin_session(RaContext& ctx, const std::string& token, UnixTime& expires_at);
+Principal resume_company_admin_session(RaContext& ctx, const std::string& token, SessionUse use, UnixTime& expires_at);
 
 }  // namespace jitsuin::ra::detail

@@ -281,6 +281,10 @@ std::vector<Route> routes(const ra::testing::Company& a, const std::string& toda
       {"ra.cert_request.check", Need::enter, {{"application", no}}, 404},
       {"company.login", Need::credentials, {{"login_id", "C9999999"}, {"password", "not the password"}}, 401},
       {"company.logout", Need::company, none, 200},   // run last
+      // acctpw (issue 20 item 6): the own password; a new password too short is refused first (400).
+      {"company.passwd", Need::company, {{"current", "not the password"}, {"new", "short"}}, 400},
+      {"account.passwd", Need::credentials,
+       {{"login_id", "U9999999"}, {"current", "not the password"}, {"new", "a long enough new password"}}, 401},
       {"company.whoami", Need::company, none, 200},
       {"company.accounts", Need::company, none, 200},
       {"company.certificates", Need::company, none, 200},
@@ -335,7 +339,7 @@ std::vector<Route> routes(const ra::testing::Company& a, const std::string& toda
 struct Home {
   CompanyFixture fx;
   ra::testing::Company a, b;
-  std::string a_password, b_password, today;
+  std::string a_password, b_password, a_user1_password, today;
   fs::path config;
 
   Home(int per_address, int per_account, int window, bool companies = true) {
@@ -347,6 +351,7 @@ struct Home {
       fx.requested_certificate(b, "kb");
       a_password = fx.mailed_password(a.admin);
       b_password = fx.mailed_password(b.admin);
+      a_user1_password = fx.mailed_password(a.user1);
     }
     fx.caf->ca.reset();
     fx.caf->keys.reset();
@@ -369,6 +374,16 @@ std::string login(const Jitsuind& d, const std::string& handler, const json& bod
   return r.body["token"];
 }
 
+// A company admin's session: logged in with the mailed initial password, which it then changes
+// (until then the session allows only company.passwd); the session stays.
+constexpr const char* kCompanyPassword = "the company admin's own password";
+std::string company_login(const Jitsuind& d, const std::string& login_id, const std::string& mailed) {
+  std::string token = login(d, "company.login", {{"login_id", login_id}, {"password", mailed}});
+  auto r = d.call("company.passwd", {{"current", mailed}, {"new", kCompanyPassword}}, token);
+  if (r.status != 200) throw std::runtime_error("company.passwd: " + r.body.dump());
+  return token;
+}
+
 TEST(ApiAuthorisation, EveryRouteTimesEveryPrincipal) {
   Home h(100000, 100000, 60);
   Jitsuind d(h.home(), h.config);
@@ -378,8 +393,8 @@ TEST(ApiAuthorisation, EveryRouteTimesEveryPrincipal) {
       {Who::approver, login(d, "session.login", {{"user", "bob"}, {"password", kPassword}})},
       {Who::auditor, login(d, "session.login", {{"user", "audrey"}, {"password", kPassword}})},
       {Who::administrator, login(d, "session.login", {{"user", "admin"}, {"password", kPassword}})},
-      {Who::company_admin, login(d, "company.login", {{"login_id", h.a.admin}, {"password", h.a_password}})},
-      {Who::other_company_admin, login(d, "company.login", {{"login_id", h.b.admin}, {"password", h.b_password}})},
+      {Who::company_admin, company_login(d, h.a.admin, h.a_password)},
+      {Who::other_company_admin, company_login(d, h.b.admin, h.b_password)},
   };
 
   // The table covers every handler there is, routed or not: a new handler needs its row here.
@@ -484,7 +499,8 @@ TEST(ApiAuthorisation, ReadmeExamplesRun) {
   auto dir = h.home() / "readme";
   fs::create_directories(dir);
   write_file_atomic(dir / "alice.pw", kPassword + "\n", 0600);
-  write_file_atomic(dir / "company.pw", h.a_password + "\n", 0600);
+  write_file_atomic(dir / "initial.pw", h.a_password + "\n", 0600);
+  write_file_atomic(dir / "company.pw", std::string("company-admin-own-password-1\n"), 0600);
   std::string prelude = "set -euo pipefail\ncd " + test::sh_quote(dir.string()) + "\n" +
                         "jitsuin() { " + h.cli() + " \"$@\"; }\n" +
                         "export JITSUIN_SESSION_FILE=" + test::sh_quote((dir / "cli.session").string()) + "\n";
@@ -566,3 +582,128 @@ TEST(ApiRateLimits, PerAddressAndPerAccountSurviveARestartAndLeaveTheCliAlone) {
 }
 
 }  // namespace
+
+// acctpw (issue 20, item 6): a company ID's mailed initial password gives a session that allows
+// only the password change (and whoami, logout), over the API and the browser's cookie session;
+// company.passwd checks the current password through the login counter, clears the initial
+// password, ends the ID's other sessions and writes one audit entry without a password.
+TEST(ApiAuthorisation, MailedInitialPasswordAllowsOnlyThePasswordChange) {
+  Home h(100000, 100000, 60);
+  Jitsuind d(h.home(), h.config);
+  const std::string admin = login(d, "session.login", {{"user", "admin"}, {"password", kPassword}});
+  auto db_value = [&](const std::string& sql, const std::string& login_id) {
+    auto db = h.fx.caf->open_db();
+    db::Statement st(*db, sql);
+    st.bind(1, login_id);
+    EXPECT_TRUE(st.step()) << sql;
+    return st.int64(0);
+  };
+  auto must_change = [&](const std::string& id) {
+    return db_value("SELECT must_change_password FROM ra_accounts WHERE login_id = ?", id);
+  };
+  auto failures = [&](const std::string& id) {
+    return db_value("SELECT failed_logins FROM ra_accounts WHERE login_id = ?", id);
+  };
+
+  // Logged in with the mailed password: told so, and every route but the password change refused.
+  auto first = d.call("company.login", {{"login_id", h.a.admin}, {"password", h.a_password}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.body["password_change_required"], true);
+  const std::string token = first.body["token"];
+  const std::string other = login(d, "company.login", {{"login_id", h.a.admin}, {"password", h.a_password}});
+  for (const auto& [name, body] : std::vector<std::pair<std::string, json>>{
+           {"company.accounts", json::object()}, {"company.certificates", json::object()},
+           {"company.cert_requests", json::object()}, {"company.links", {{"history", true}}},
+           {"company.mails", json::object()}, {"company.logout_all", json::object()},
+           {"company.link", {{"serial", h.a.serial}, {"link", h.a.user2}}}}) {
+    auto r = d.call(name, body, token);
+    EXPECT_EQ(r.status, 403) << name << ": " << r.body;
+    EXPECT_EQ(r.body.value("error", ""), "forbidden") << name;
+    EXPECT_NE(r.body.value("message", "").find("password change required"), std::string::npos) << name << r.body;
+  }
+  auto me = d.call("company.whoami", json::object(), token);
+  EXPECT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(me.body["password_change_required"], true);
+
+  // A wrong current password: refused (401) and counted like a wrong login; a short new one: 400.
+  const std::string mine = "alpha's own password";
+  auto wrong = d.call("company.passwd", {{"current", "AAAA-BBBB-CCCC-DDDD"}, {"new", mine}}, token);
+  EXPECT_EQ(wrong.status, 401) << wrong.body;
+  EXPECT_EQ(failures(h.a.admin), 1);
+  EXPECT_EQ(d.call("company.passwd", {{"current", h.a_password}, {"new", "short"}}, token).status, 400);
+  EXPECT_EQ(must_change(h.a.admin), 1);
+
+  // The change: the caller's session stays and works everywhere, the other one ends.
+  auto changed = d.call("company.passwd", {{"current", h.a_password}, {"new", mine}}, token);
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(changed.body["sessions_ended"], 1);
+  EXPECT_EQ(must_change(h.a.admin), 0);
+  EXPECT_EQ(failures(h.a.admin), 0);
+  EXPECT_EQ(d.call("company.accounts", json::object(), token).status, 200);
+  EXPECT_EQ(d.call("company.whoami", json::object(), token).body["password_change_required"], false);
+  EXPECT_EQ(d.call("company.whoami", json::object(), other).status, 401);
+  EXPECT_EQ(d.call("company.login", {{"login_id", h.a.admin}, {"password", h.a_password}}).status, 401);
+  auto again = d.call("company.login", {{"login_id", h.a.admin}, {"password", mine}});
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.body["password_change_required"], false);
+
+  // A user ID (no session) changes its own with account.passwd; a wrong current one is counted.
+  const std::string user_pw = h.a_user1_password;
+  ASSERT_FALSE(user_pw.empty());
+  EXPECT_EQ(d.call("account.passwd", {{"login_id", h.a.user1}, {"current", "AAAA-BBBB-CCCC-DDDD"}, {"new", mine}}).status, 401);
+  EXPECT_EQ(failures(h.a.user1), 1);
+  auto user = d.call("account.passwd", {{"login_id", h.a.user1}, {"current", user_pw}, {"new", mine}});
+  EXPECT_EQ(user.status, 200) << user.body;
+  EXPECT_EQ(must_change(h.a.user1), 0);
+
+  // One audit entry per change, naming the ID, and no password anywhere in the log.
+  auto entries = d.call("audit.list", {{"action", "ra.account.password"}, {"limit", 50}}, admin);
+  ASSERT_EQ(entries.status, 200) << entries.body;
+  ASSERT_EQ(entries.body["entries"].size(), 2u) << entries.body;
+  EXPECT_EQ(entries.body["entries"][1]["object"], "account:" + h.a.admin) << entries.body;
+  EXPECT_EQ(entries.body["entries"][1]["details"]["was_initial"], true) << entries.body;
+  auto failed = d.call("audit.list", {{"action", "ra.account.login_failure"}, {"limit", 50}}, admin).body.dump();
+  EXPECT_NE(failed.find("password change"), std::string::npos) << failed;
+  auto all = d.call("audit.list", {{"limit", 500}}, admin).body.dump();
+  for (const auto& secret : {mine, h.a_password, user_pw}) {
+    EXPECT_EQ(all.find(secret), std::string::npos) << "a password in the audit log";
+    EXPECT_EQ(d.log().find(secret), std::string::npos) << "a password in the access log";
+  }
+
+  // The pages: company b's admin logs in through /web/login with its mailed password; the session
+  // says so, the API refuses the cookie's other calls, and the password page is there.
+  auto dir = h.home() / "web";
+  fs::create_directories(dir);
+  const std::string curl = "curl -sS --cacert " + test::sh_quote(d.root().string()) + " -c " +
+                           test::sh_quote((dir / "jar").string()) + " -b " + test::sh_quote((dir / "jar").string());
+  auto web = [&](const std::string& path, const std::optional<json>& body, const std::string& csrf = "") {
+    std::string cmd = curl + " -o " + test::sh_quote((dir / "out").string()) + " -w '%{http_code}'";
+    if (body) {
+      test::write_text(dir / "in.json", body->dump());
+      cmd += " -H 'Content-Type: application/json' --data-binary @" + test::sh_quote((dir / "in.json").string());
+    }
+    if (!csrf.empty()) cmd += " -H 'X-CSRF-Token: " + csrf + "'";
+    auto r = test::run(cmd + " " + test::sh_quote(d.https() + path));
+    return std::pair{std::atoi(r.output.c_str()), read_file(dir / "out")};
+  };
+  auto [st, text] = web("/web/login", json{{"kind", "company"}, {"login_id", h.b.admin}, {"password", h.b_password}});
+  ASSERT_EQ(st, 200) << text;
+  auto logged = json::parse(text);
+  EXPECT_EQ(logged["password_change_required"], true) << text;
+  const std::string csrf = logged["csrf_token"];
+  auto [sst, session] = web("/web/session", std::nullopt);
+  EXPECT_EQ(sst, 200) << session;
+  EXPECT_EQ(json::parse(session)["password_change_required"], true) << session;
+  auto [ast, accounts] = web("/api/v1/company.accounts", json::object(), csrf);
+  EXPECT_EQ(ast, 403) << accounts;
+  auto [pst, page] = web("/company/password.html", std::nullopt);
+  EXPECT_EQ(pst, 200);
+  EXPECT_NE(page.find("id=\"password-form\""), std::string::npos) << page;
+  EXPECT_NE(page.find("company.password.initial"), std::string::npos) << page;
+  auto [jst, script] = web("/common/page.js", std::nullopt);
+  EXPECT_NE(script.find("${home}password.html"), std::string::npos) << "the pages send the session to the password form";
+  auto [cst, done] = web("/api/v1/company.passwd", json{{"current", h.b_password}, {"new", "beta's own password"}}, csrf);
+  EXPECT_EQ(cst, 200) << done;
+  auto [ast2, accounts2] = web("/api/v1/company.accounts", json::object(), csrf);
+  EXPECT_EQ(ast2, 200) << accounts2;
+}

@@ -57,6 +57,8 @@ S = {
  "ra.password.title": ("パスワードの変更", "Change your password"),
  "ra.password.why": ("仮パスワードでログインしました。業務を始める前に、自分だけが知るパスワードに変更してください。", "You logged in with a temporary password. Set a password only you know before you start work."),
  "ra.password.current": ("現在のパスワード", "Current password"),
+ "ra.password.keep_keys": ("オペレーターキー(スクリプト用)を引き続き使う。他のセッションはすべて終了します",
+                           "Keep my operator keys (scripts) working; every other session ends"),
  "ra.password.new": ("新しいパスワード", "New password"),
  "ra.password.again": ("新しいパスワード(確認)", "New password again"),
  "ra.password.submit": ("変更する", "Change password"),
@@ -580,6 +582,18 @@ S = {
  "admin.page.older": ("さらに古いものを表示", "Show older"),
  "admin.page.end": ("これより古いものはありません。", "Nothing older."),
  "admin.audit.limit_page": ("1ページの件数", "Entries per page"),
+ # acctpw (issue 20 item 6): a company admin's own password; forced while the mailed one is in force.
+ "company.nav.password": ("パスワード", "Password"),
+ "company.password.title": ("パスワードの変更", "Change your password"),
+ "company.password.initial": ("メールで届いた初期パスワードでログインしました。続ける前に、自分だけが知るパスワードに変更してください。",
+                              "You logged in with the initial password sent by mail. Set a password only you know before you go on."),
+ "company.password.rules": ("12文字以上。この企業IDの他のセッションはすべて終了します。",
+                            "At least 12 characters. Every other session of this company ID ends."),
+ "company.password.current": ("現在のパスワード", "Current password"),
+ "company.password.new": ("新しいパスワード", "New password"),
+ "company.password.again": ("新しいパスワード(確認)", "New password again"),
+ "company.password.mismatch": ("新しいパスワードが一致しません。", "The new passwords differ."),
+ "company.password.submit": ("変更する", "Change password"),
 }
 
 if __name__ == "__main__":

@@ -35,7 +35,29 @@ json login(Services& s, const Caller& c, const json& request) {
   auto r = ra::login_company_session(s.ra(), login_id, password);
   if (!r.principal) throw Error(ErrorKind::unauthenticated, r.message);
   return {{"login_id", r.principal->name()}, {"company", r.principal->company_id()}, {"token", r.session->token},
-          {"expires_at", format_rfc3339(r.session->expires_at)}};
+          {"expires_at", format_rfc3339(r.session->expires_at)},
+          {"password_change_required", r.password_change_required}};
+}
+
+// The company admin's own password (the session allows it with the initial password in force).
+json passwd(Services& s, const Caller& c, const json& request) {
+  Fields f(request);
+  std::string current = f.text("current"), next = f.text("new");
+  f.done();
+  auto who = authenticate_company(s, c, ra::SessionUse::password_change);
+  int ended = ra::change_account_password(s.ra(), who.name(), current, next, who.session_id());
+  return {{"changed", true}, {"sessions_ended", ended}};
+}
+
+// A user ID's (ユーザID) own password: user IDs have no session, so the request carries the ID and
+// its current password, rate limited as a login.
+json account_passwd(Services& s, const Caller& c, const json& request) {
+  Fields f(request);
+  std::string login_id = f.text("login_id"), current = f.text("current"), next = f.text("new");
+  f.done();
+  limit_login(s, c, "company:" + login_id);
+  int ended = ra::change_account_password(s.ra(), login_id, current, next);
+  return {{"login_id", login_id}, {"changed", true}, {"sessions_ended", ended}};
 }
 
 json logout(Services& s, const Caller& c, const json& request) {
@@ -49,8 +71,9 @@ json logout(Services& s, const Caller& c, const json& request) {
 
 json whoami(Services& s, const Caller& c, const json& request) {
   Fields(request).done();
-  auto who = authenticate_company(s, c);
-  return {{"login_id", who.name()}, {"kind", ra::principal_kind_name(who.kind())}, {"company", who.company_id()}};
+  auto who = authenticate_company(s, c, ra::SessionUse::password_change);
+  return {{"login_id", who.name()}, {"kind", ra::principal_kind_name(who.kind())}, {"company", who.company_id()},
+          {"password_change_required", who.password_change_only()}};
 }
 
 json accounts(Services& s, const Caller& c, const json& request) {
@@ -108,6 +131,8 @@ void add_company_handlers(std::vector<Handler>& out) {
   out.insert(out.end(), {
       {"company.login", Access::request_credentials, login},
       {"company.logout", company, logout},
+      {"company.passwd", company, passwd},
+      {"account.passwd", Access::request_credentials, account_passwd},
       {"company.whoami", company, whoami},
       {"company.accounts", company, accounts},
       {"company.certificates", company, certificates},

@@ -38,8 +38,8 @@ ra::Principal authenticate(Services& services, const Caller& caller, ra::Session
   return p;
 }
 
-ra::Principal authenticate_company(Services& services, const Caller& caller) {
-  auto p = resume(services, caller, ra::SessionUse::any, "log in with company.login");
+ra::Principal authenticate_company(Services& services, const Caller& caller, ra::SessionUse use) {
+  auto p = resume(services, caller, use, "log in with company.login");
   if (p.kind() != ra::PrincipalKind::company_admin)
     throw Error(ErrorKind::forbidden, "operator " + p.name() + " may not make this call: it is for company admins "
                                           "(企業ID) in their own session (operators use ra.*)");

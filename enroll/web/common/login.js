@@ -11,7 +11,7 @@ form.addEventListener("submit", async (ev) => {
   const password = form.elements.password.value;
   try {
     const r = await login(kind, kind === "company" ? { login_id: id, password } : { user: id, password });
-    if (kind === "operator" && r.password_change_required) location.replace("/ra/password.html");
+    if (r.password_change_required) location.replace(kind === "company" ? "/company/password.html" : "/ra/password.html");
     else location.replace(kind === "company" ? "/company/" : "/ra/");
   } catch (e) {
     say("login-message", t("login.failed", { reason: e.message }));

@@ -61,7 +61,7 @@ NAV.applicant.push(["enroll.smime.nav", "/enroll/smime.html"]);   // smime (seed
 // webadmin: company and user IDs, certificate links, the outbox, the audit log; the company's mails.
 NAV.operator.push(["admin.nav.accounts", "/ra/accounts.html"], ["admin.nav.certificates", "/ra/certificates.html"],
                   ["admin.nav.outbox", "/ra/outbox.html"], ["admin.nav.audit", "/ra/audit.html"]);
-NAV.company.push(["admin.nav.mails", "/company/mails.html"]);
+NAV.company.push(["admin.nav.mails", "/company/mails.html"], ["company.nav.password", "/company/password.html"]);
 
 // paging: a long list read a page at a time (the API answers {"entries", "next"}): `more` (a
 // button) fetches the page older than the last one shown and appends it; at the last page it hides
@@ -96,7 +96,8 @@ export async function initPage({ kind, titleKey, passwordPage = false, loginPage
     who = await session();
     const home = kind === "company" ? "/company/" : "/ra/";
     if (!who || who.kind !== kind) { location.replace(`${home}login.html`); return new Promise(() => {}); }
-    if (who.password_change_required && !passwordPage) { location.replace("/ra/password.html"); return new Promise(() => {}); }
+    // A temporary (operators) or mailed initial (company IDs) password: only the password change.
+    if (who.password_change_required && !passwordPage) { location.replace(`${home}password.html`); return new Promise(() => {}); }
   }
   buildHeader(kind, who, loginPage);
   return who;

@@ -78,6 +78,20 @@ Account get_account(RaContext& ctx, const Principal& by, const std::string& logi
 LoginResult login_account(RaContext& ctx, const std::string& login_id, const std::string& password,
                           const std::function<void(const Principal&)>& then = {});
 
+/// The message of a call refused (forbidden) because the ID's mailed initial password is still in
+/// force: a company session then allows only company.passwd, company.whoami and company.logout.
+std::string password_change_required(const std::string& login_id);
+
+/// Changes the password of a company or user ID after checking the current one: the same login
+/// check (attempts.h; initial passwords accepted in PIN form), so a wrong current password counts
+/// toward the lockout and is refused like a wrong login. The new password follows the operators'
+/// policy and must differ from the current one. In one transaction: the new hash, the mailed
+/// initial password no longer in force (must_change_password cleared), every other session of the
+/// ID ended (all but `keep_session`, the caller's own), and one audit entry "ra.account.password"
+/// (never a password). Returns how many sessions ended.
+int change_account_password(RaContext& ctx, const std::string& login_id, const std::string& current,
+                            const std::string& next, std::int64_t keep_session = 0);
+
 /// Clears the lockout of a company or user ID (Permission::administer; audited as ra.account.unlock).
 /// Throws not_found for an unknown ID, conflict when it is not locked and has no failures.
 void unlock_account(RaContext& ctx, const Principal& by, const std::string& login_id);

@@ -14,18 +14,22 @@
 namespace jitsuin::ra {
 
 /// login_account() of a company ID and, on success, a session started in the same transaction,
-/// with one audit entry "ra.account.login" naming the session. Wrong passwords, unknown, locked or
+/// with one audit entry "ra.account.login" naming the session. password_change_required: the ID's
+/// mailed initial password is still in force, and the session allows only the password change. Wrong passwords, unknown, locked or
 /// disabled IDs: no principal and the same message as login_account() (the failure counted and
 /// audited there). A user ID with its right password: no principal either ("company IDs only"),
 /// and nothing changes.
 LoginResult login_company_session(RaContext& ctx, const std::string& login_id, const std::string& password);
 
 /// The company admin of a live company session. Throws unauthenticated when the token is unknown,
-/// ended or expired, or the company ID is locked or disabled.
+/// ended or expired, or the company ID is locked or disabled; forbidden ("password change
+/// required", password_change_required()) while the ID's mailed initial password is in force.
 Principal resume_company_session(RaContext& ctx, const std::string& token);
 
 /// The principal of a live session of either kind: an operator (resume_session with `use`) or a
-/// company admin (resume_company_session). Throws as those do.
+/// company admin (resume_company_session). Throws as those do. With SessionUse::password_change a
+/// company ID whose mailed initial password is in force gives a password_change_only() principal
+/// (company.whoami, company.passwd); SessionUse::any refuses it: the one place this rule lives.
 Principal resume_any_session(RaContext& ctx, const std::string& token, SessionUse use = SessionUse::any);
 
 /// True when `token` names a company session (live or not).

@@ -58,7 +58,10 @@ ra::Principal authenticate(Services& services, const Caller& caller, ra::Session
 
 /// The company admin of a live company session (company.* handlers): unauthenticated as
 /// authenticate(), forbidden for an operator's session token; rate limited like authenticate().
-ra::Principal authenticate_company(Services& services, const Caller& caller);
+/// Forbidden ("password change required") while the company ID's mailed initial password is in
+/// force, unless `use` is ra::SessionUse::password_change (company.whoami and company.passwd).
+ra::Principal authenticate_company(Services& services, const Caller& caller,
+                                   ra::SessionUse use = ra::SessionUse::any);
 
 /// Counts a login attempt (a request carrying a password) for `account` ("operator:<name>",
 /// "company:<login ID>") against the caller's source address and the account; throws
