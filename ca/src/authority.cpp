@@ -640,13 +640,18 @@ CertificateAuthority::Counts CertificateAuthority::counts() {
   return {st.int64(0), st.int64(1), st.int64(2)};
 }
 
-std::string crl_partition_file(std::uint32_t partition) { return "issuing-" + std::to_string(partition) + ".crl"; }
+// Partition 0 is the full CRL, issuing.crl: its certificates name the unsuffixed distribution point,
+// the one certificates issued before partitions name too (docs/crl_partitions.md).
+std::string crl_partition_file(std::uint32_t partition) {
+  return partition == 0 ? "issuing.crl" : "issuing-" + std::to_string(partition) + ".crl";
+}
 
 std::optional<std::uint32_t> parse_crl_partition_file(std::string_view name) {
   constexpr std::string_view prefix = "issuing-", suffix = ".crl";
   if (!name.starts_with(prefix) || !name.ends_with(suffix)) return std::nullopt;
   std::string_view digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
-  if (digits.empty() || digits.size() > 10 || (digits.size() > 1 && digits[0] == '0')) return std::nullopt;
+  // No "issuing-0.crl": partition 0 is issuing.crl.
+  if (digits.empty() || digits.size() > 10 || digits[0] == '0') return std::nullopt;
   std::uint64_t n = 0;
   for (char c : digits) {
     if (c < '0' || c > '9') return std::nullopt;
@@ -659,6 +664,7 @@ std::optional<std::uint32_t> parse_crl_partition_file(std::string_view name) {
 std::string crl_partition_url(const config::CrlConfig& crl, std::uint32_t partition) {
   const std::string& dp = crl.distribution_point;
   if (dp.size() < 4 || !dp.ends_with(".crl")) return "";
+  if (partition == 0) return dp;
   return dp.substr(0, dp.size() - 4) + "-" + std::to_string(partition) + ".crl";
 }
 
@@ -762,18 +768,19 @@ std::vector<CrlPublication> CertificateAuthority::publish_crls(const std::option
           one.entries += current.entries;
           one.crls.push_back(std::move(current));
         };
-        // One pass over the covering index certificates_crl, in partition order (the full CRL's
-        // entries, partition NULL, first).
+        // One pass over the covering index certificates_crl, in partition order: the full CRL's
+        // entries (partition NULL: issued before partitions, then partition 0, which is the full
+        // CRL, issuing.crl, whose IDP the certificates of both name) first.
         db::Statement rows(m.db, std::string("SELECT serial, revocation_effective, revocation_reason FROM certificates "
                                              "WHERE issuer_id = ? AND revocation_effective IS NOT NULL AND "
                                              "revocation_effective <= ? ORDER BY ") +
                                      detail::kCrlPartitionKey);
         rows.bind(1, one.ca->id).bind(2, now);
         start(std::nullopt);
-        std::int64_t at = -1;   // the partition being built; -1: the full CRL
+        std::int64_t at = 0;   // the partition being built; 0: the full CRL
         while (rows.step()) {
           auto serial = rows.blob_view(0);
-          std::int64_t partition = -1;
+          std::int64_t partition = 0;
           if (issuing)
             if (auto p = detail::serial_partition(serial)) partition = *p;
           while (at < partition) {

@@ -8,15 +8,17 @@
 #   N        entry counts (default: 100000 1000000)
 #   --key    issuing CA key type for both jitsuin (on SoftHSM2) and openssl (software key)
 #   --partitions  the certificates in CRL partitions of SIZE (serials as partitioned issuance
-#            makes them, ca.crl.partition_size): jitsuin writes one CRL per partition, compared
-#            with openssl's one CRL as the union of their entries (at most 127 partitions)
+#            makes them, ca.crl.partition_size; default 100000, the configuration's default):
+#            jitsuin writes one CRL per partition (partition 0 is issuing.crl), compared with
+#            openssl's one CRL as the union of their entries (at most 127 partitions); 0: the
+#            certificates issued before partitions, all on issuing.crl
 #   --work   scratch folder (default: a fresh temp dir, removed at the end unless --keep)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 jitsuin="${JITSUIN:-$here/../../build/enroll/jitsuin}"
 key=p256
-partitions=0
+partitions=100000
 work=""
 keep=0
 sizes=()

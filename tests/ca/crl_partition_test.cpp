@@ -75,12 +75,13 @@ TEST(CrlPartition, EachCertificateNamesItsPartitionWhoseCrlHoldsItsRevocationUnd
   ASSERT_EQ(pubs.size(), 2u);
   EXPECT_EQ(pubs[0].entries, 2);
   EXPECT_EQ(pubs[0].full_entries, 0);
-  // Partitions 0 .. 5: every partition named so far (up to 3), the one the next certificate goes
-  // into (8 / 2 = 4) and the one after it, each with the same CRL number.
-  ASSERT_EQ(pubs[0].partitions.size(), 6u);
-  for (std::uint32_t p = 0; p < 6; ++p) {
-    EXPECT_EQ(pubs[0].partitions[p].partition, p);
-    EXPECT_EQ(pubs[0].partitions[p].entries, p == 2 || p == 3 ? 1 : 0) << p;
+  // Partitions 1 .. 5 (partition 0 is issuing.crl): every partition named so far (up to 3), the
+  // one the next certificate goes into (8 / 2 = 4) and the one after it, each with the same CRL number.
+  ASSERT_EQ(pubs[0].partitions.size(), 5u);
+  EXPECT_FALSE(std::filesystem::exists(c.crl_dir() / "issuing-0.crl"));
+  for (std::uint32_t p = 1; p < 6; ++p) {
+    EXPECT_EQ(pubs[0].partitions[p - 1].partition, p);
+    EXPECT_EQ(pubs[0].partitions[p - 1].entries, p == 2 || p == 3 ? 1 : 0) << p;
     std::string t = c.text("issuing-" + std::to_string(p) + ".crl");
     EXPECT_NE(t.find("X509v3 Issuing Distribution Point: critical"), std::string::npos) << t;
     EXPECT_NE(t.find("URI:" + base + "-" + std::to_string(p) + ".crl"), std::string::npos) << t;
@@ -127,53 +128,78 @@ TEST(CrlPartition, EachCertificateNamesItsPartitionWhoseCrlHoldsItsRevocationUnd
   db::Statement st(*c.f->db, "SELECT details FROM audit_log WHERE action = 'crl.publish'");
   ASSERT_TRUE(st.step());
   auto details = nlohmann::json::parse(st.text(0));
-  EXPECT_EQ(details["crls"][0]["partitions"].size(), 6u);
+  EXPECT_EQ(details["crls"][0]["partitions"].size(), 5u);
   ca::CertificateRowCheck rows;
   EXPECT_TRUE(db::verify_audit(*c.f->db, &rows).ok);
   EXPECT_TRUE(rows.report().ok) << rows.report().problem;
 }
 
-TEST(CrlPartition, CertificatesIssuedBeforePartitionsStayOnTheFullCrlTheirDistributionPointNames) {
+TEST(CrlPartition, CertificatesIssuedBeforePartitionsAndPartitionZeroShareTheFullCrlTheirDistributionPointNames) {
   Partitioned c(0);
-  auto old_cert = c.issue();
+  auto old_cert = c.issue();   // id 3, no partition
   EXPECT_EQ(cdp_of(old_cert, c.dir.path()), "http://localhost:8080/crl/issuing.crl");
-  c.use(1000);
-  auto new_cert = c.issue();
-  EXPECT_EQ(cdp_of(new_cert, c.dir.path()), "http://localhost:8080/crl/issuing-0.crl");
+  c.use(5);
+  auto zero_cert = c.issue();   // id 4: partition 4 / 5 = 0, which is issuing.crl
+  auto one_cert = c.issue();    // id 5: partition 1, issuing-1.crl
+  EXPECT_EQ(cdp_of(zero_cert, c.dir.path()), "http://localhost:8080/crl/issuing.crl");
+  EXPECT_EQ(zero_cert.record.serial_hex.substr(0, 10), "3f00000000");
+  EXPECT_EQ(cdp_of(one_cert, c.dir.path()), "http://localhost:8080/crl/issuing-1.crl");
   c.ca->revoke(old_cert.record.serial_hex, ca::RevocationReason::affiliation_changed, std::nullopt, {"op"});
-  c.ca->revoke(new_cert.record.serial_hex, ca::RevocationReason::key_compromise, std::nullopt, {"op"});
+  c.ca->revoke(zero_cert.record.serial_hex, ca::RevocationReason::key_compromise, std::nullopt, {"op"});
   auto pubs = c.publish();
   EXPECT_EQ(pubs[0].entries, 2);
-  EXPECT_EQ(pubs[0].full_entries, 1);
-  std::string full = c.text("issuing.crl"), part = c.text("issuing-0.crl");
+  EXPECT_EQ(pubs[0].full_entries, 2);
+  EXPECT_FALSE(std::filesystem::exists(c.crl_dir() / "issuing-0.crl"));
+  std::string full = c.text("issuing.crl"), part = c.text("issuing-1.crl");
+  EXPECT_NE(full.find("X509v3 Issuing Distribution Point: critical"), std::string::npos) << full;
+  EXPECT_NE(full.find("URI:http://localhost:8080/crl/issuing.crl"), std::string::npos) << full;
   EXPECT_NE(full.find(upper(old_cert.record.serial_hex)), std::string::npos) << full;
-  EXPECT_EQ(full.find(upper(new_cert.record.serial_hex)), std::string::npos) << full;
-  EXPECT_NE(part.find(upper(new_cert.record.serial_hex)), std::string::npos) << part;
-  EXPECT_EQ(part.find(upper(old_cert.record.serial_hex)), std::string::npos) << part;
-  for (const auto* cert : {&old_cert, &new_cert}) {
+  EXPECT_NE(full.find(upper(zero_cert.record.serial_hex)), std::string::npos) << full;
+  EXPECT_NE(part.find("No Revoked Certificates"), std::string::npos) << part;
+  auto issuing_der = ossl::cert_der(c.ca->issuing_certificate()), root_der = ossl::cert_der(c.ca->root_certificate());
+  for (const auto* cert : {&old_cert, &zero_cert}) {   // both revoked, both on issuing.crl (matching IDP)
     TempDir d;
     auto files = write_chain(d.path(), cert->certificate.get(), c.ca->issuing_certificate(), c.ca->root_certificate());
-    auto crl = cert == &old_cert ? "issuing.crl.pem" : "issuing-0.crl.pem";
-    auto r = openssl_verify(files, {c.crl_dir() / crl, c.crl_dir() / "root.crl.pem"});
-    EXPECT_NE(r.output.find("certificate revoked"), std::string::npos) << crl << ": " << r.output;
+    auto r = openssl_verify(files, {c.crl_dir() / "issuing.crl.pem", c.crl_dir() / "root.crl.pem"});
+    EXPECT_NE(r.output.find("certificate revoked"), std::string::npos) << r.output;
+    EXPECT_EQ(botan_validate(cert->record.der, issuing_der, root_der, {c.der("issuing.crl"), c.der("root.crl")}),
+              "Certificate is revoked");
+    auto g = run("certtool --verify --load-ca-certificate " + sh_quote(files.root.string()) + " --load-crl " +
+                 sh_quote((c.crl_dir() / "issuing.crl.pem").string()) + " --infile " +
+                 sh_quote(files.untrusted_chain.string()));
+    EXPECT_NE(g.output.find("revoked"), std::string::npos) << g.output;
+  }
+  {   // partition 1: refused against issuing.crl (another scope), accepted with issuing-1.crl
+    TempDir d;
+    auto files = write_chain(d.path(), one_cert.certificate.get(), c.ca->issuing_certificate(), c.ca->root_certificate());
+    auto r = openssl_verify(files, {c.crl_dir() / "issuing.crl.pem", c.crl_dir() / "root.crl.pem"});
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find("different CRL scope"), std::string::npos) << r.output;
+    r = openssl_verify(files, {c.crl_dir() / "issuing-1.crl.pem", c.crl_dir() / "root.crl.pem"});
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(botan_validate(one_cert.record.der, issuing_der, root_der, {c.der("issuing-1.crl"), c.der("root.crl")}),
+              "Verified");
   }
   // With partitions turned off again, certificates of a partition keep their CRL.
   c.use(0);
   pubs = c.publish();
   ASSERT_EQ(pubs[0].partitions.size(), 1u);
-  EXPECT_NE(c.text("issuing-0.crl").find(upper(new_cert.record.serial_hex)), std::string::npos);
+  EXPECT_EQ(pubs[0].partitions[0].partition, 1u);
+  EXPECT_NE(c.text("issuing.crl").find(upper(zero_cert.record.serial_hex)), std::string::npos);
 }
 
 TEST(CrlPartition, PartitionFileNamesAndUrls) {
   EXPECT_EQ(ca::crl_partition_file(7), "issuing-7.crl");
+  EXPECT_EQ(ca::crl_partition_file(0), "issuing.crl");   // partition 0 is the full CRL
   EXPECT_EQ(ca::parse_crl_partition_file("issuing-7.crl"), 7u);
   EXPECT_EQ(ca::parse_crl_partition_file("issuing-4294967295.crl"), 4294967295u);
-  for (const char* bad : {"issuing-.crl", "issuing-07.crl", "issuing-x.crl", "issuing-4294967296.crl", "issuing.crl",
+  for (const char* bad : {"issuing-.crl", "issuing-0.crl", "issuing-07.crl", "issuing-x.crl", "issuing-4294967296.crl", "issuing.crl",
                           "issuing-1.crl.pem", "root-1.crl", "issuing--1.crl"})
     EXPECT_FALSE(ca::parse_crl_partition_file(bad).has_value()) << bad;
   config::CrlConfig crl;
   crl.distribution_point = "http://crl.example.jp/ca/issuing.crl";
   EXPECT_EQ(ca::crl_partition_url(crl, 12), "http://crl.example.jp/ca/issuing-12.crl");
+  EXPECT_EQ(ca::crl_partition_url(crl, 0), "http://crl.example.jp/ca/issuing.crl");
 }
 
 TEST(IssueIdempotency, TheSameKeyAndRequestGetTheFirstCertificateAnotherRequestIsRefused) {

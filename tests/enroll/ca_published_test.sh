@@ -122,7 +122,7 @@ openssl crl -inform DER -in root.crl -out root-crl.pem
 if openssl verify -crl_check_all -CAfile root.pem -untrusted issuing.pem -CRLfile part.pem -CRLfile root-crl.pem \
   a.pem >verify.txt 2>&1; then fail "openssl verify accepted a revoked certificate"; fi
 grep -q "certificate revoked" verify.txt || fail "openssl verify: $(cat verify.txt)"
-for path in /crl/issuing-99.crl /crl/issuing-01.crl /crl/issuing-x.crl; do
+for path in /crl/issuing-99.crl /crl/issuing-0.crl /crl/issuing-01.crl /crl/issuing-x.crl; do   # partition 0 is /crl/issuing.crl
   code="$(curl -sS -o /dev/null -w '%{http_code}' "$HTTP_URL$path")"
   [ "$code" = 404 ] || fail "GET $path (not published): $code"
 done

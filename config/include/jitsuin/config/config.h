@@ -78,11 +78,11 @@ struct CrlConfig {
   std::string root_distribution_point;         ///< URL put into the issuing CA certificate
   /// Certificates per CRL partition (0: none, every certificate names the full CRL). With a
   /// distribution_point ending in ".crl", each end-entity certificate issued names the CRL of its
-  /// partition (issuance order: partition = certificates so far / partition_size) at
-  /// distribution_point with "-<partition>" before ".crl", and crl publish writes one CRL per
-  /// partition (issuing-<partition>.crl) besides the full one, which keeps the certificates
-  /// issued before (their distribution point).
-  int partition_size = 0;
+  /// partition (issuance order: partition = certificates so far / partition_size): partition 0
+  /// names distribution_point itself (issuing.crl, which also keeps the certificates issued
+  /// before partitions were on), partition n > 0 distribution_point with "-<n>" before ".crl"
+  /// (issuing-<n>.crl). On by default, so that no CRL grows without bound.
+  int partition_size = 100000;
 
   /// Decodes the "ca.crl" object over the defaults.
   void decode(const nlohmann::json& j);
