@@ -1,9 +1,5 @@
 #include "jitsuin/hsm/key_store.h"
 
-#include <atomic>
-#include <chrono>
-#include <functional>
-#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -27,43 +23,8 @@ struct SharedToken {
   bool embedded = false;
   std::filesystem::path home;
   int lock_wait_seconds = 0;
-  std::mutex mutex;   // guards `token` (its opening and re-opening)
+  std::mutex mutex;   // guards `token` (its opening)
   std::optional<Token> token;
-  // Opens and logs in the token again (the store's configuration and PIN source, or the PIN
-  // open_token_key was given); bumped `epoch` tells every signer to find its key again.
-  std::function<Token()> reopen_token;
-  std::atomic<std::uint64_t> epoch{0};
-  std::uint64_t reopen_count = 0;
-  std::chrono::steady_clock::time_point last_log{};
-
-  // The caller holds hold(). `seen` is the epoch the failed signature used.
-  bool reopen(std::uint64_t seen) {
-    std::lock_guard lock(mutex);
-    if (epoch.load() != seen) return true;   // another signer re-opened it meanwhile
-    if (!reopen_token) return false;
-    try {
-      Token fresh = reopen_token();   // the old one stays until this one is logged in
-      token = std::move(fresh);
-      ++epoch;
-      ++reopen_count;
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_log > std::chrono::seconds(10)) {   // rate-limited; never the PIN
-        last_log = now;
-        std::cerr << "jitsuin: a signature on the token failed; the token was opened again (re-opened "
-                  << reopen_count << " time(s) in this process)\n";
-      }
-      return true;
-    } catch (const std::exception& e) {
-      token.reset();   // its slots may be gone: the next use opens the token again
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_log > std::chrono::seconds(10)) {
-        last_log = now;
-        std::cerr << "jitsuin: a signature on the token failed, and the token cannot be opened again: " << e.what()
-                  << "\n";
-      }
-      return false;
-    }
-  }
 
   std::unique_ptr<KeyHold> hold() const {
     if (!embedded) return nullptr;
@@ -86,44 +47,18 @@ struct SharedToken {
 
 // A key on a PKCS#11 token. Holds libp11's key object (and through it the module) alive, and the
 // shared token: the key is usable only while its session lives.
-// After the token was opened again (SharedToken::reopen), the next pkey() finds the key anew.
 class Pkcs11Signer final : public Signer {
  public:
   Pkcs11Signer(PrivateKey key, std::string reference, std::shared_ptr<SharedToken> shared)
-      : shared_(std::move(shared)), epoch_(shared_->epoch.load()), key_(std::move(key)),
-        reference_(std::move(reference)) {}
-  EVP_PKEY* pkey() const override {
-    std::lock_guard lock(mutex_);
-    if (epoch_ != shared_->epoch.load()) {
-      std::lock_guard token_lock(shared_->mutex);
-      if (shared_->token) {
-        PrivateKey fresh = shared_->token->find_key(Pkcs11Uri::parse(reference_));
-        // The old key's libp11 objects went with the slots the module re-listed: freeing its
-        // EVP_PKEY would touch them. It is left allocated (one small object per re-opening).
-        new PrivateKey(std::move(key_));
-        key_ = std::move(fresh);
-        epoch_ = shared_->epoch.load();
-      }
-    }
-    return key_.pkey();
-  }
+      : shared_(std::move(shared)), key_(std::move(key)), reference_(std::move(reference)) {}
+  EVP_PKEY* pkey() const override { return key_.pkey(); }
   const std::string& reference() const override { return reference_; }
   const std::string& description() const override { return key_.description(); }
   std::unique_ptr<KeyHold> hold() const override { return shared_->hold(); }
-  bool recover() const override {
-    std::uint64_t seen;
-    {
-      std::lock_guard lock(mutex_);
-      seen = epoch_;
-    }
-    return shared_->reopen(seen);
-  }
 
  private:
   std::shared_ptr<SharedToken> shared_;   // first: released after the key
-  mutable std::mutex mutex_;
-  mutable std::uint64_t epoch_;
-  mutable PrivateKey key_;
+  PrivateKey key_;
   std::string reference_;
 };
 
@@ -179,11 +114,6 @@ class Pkcs11KeyStore final : public KeyStore {
         shared_->embedded = config_.hsm.embedded_softhsm;
         shared_->home = config_.home;
         shared_->lock_wait_seconds = config_.hsm.lock_wait_seconds;
-        shared_->reopen_token = [config = config_, observer = observer_] {
-          auto uri = Pkcs11Uri::parse(config.hsm.token);
-          Module::load(uri.module_path ? std::filesystem::path(*uri.module_path) : config.hsm.module)->reload_slots();
-          return open_ca_token(config, false, observer);
-        };
       }
     }
     return *shared_;
@@ -224,13 +154,6 @@ TokenKey open_token_key(const config::Config& config, const std::string& referen
   auto shared = std::make_shared<SharedToken>();
   shared->token = Module::load(module_path)->open(uri);
   shared->token->login(*pin);
-  shared->reopen_token = [module_path, uri, pin = *pin] {
-    auto module = Module::load(module_path);
-    module->reload_slots();
-    Token t = module->open(uri);
-    t.login(pin);
-    return t;
-  };
   PrivateKey key = shared->token->find_key(uri);
   TokenKey out;
   for (auto& der : shared->token->certificates()) {

@@ -28,12 +28,11 @@ struct ModuleState {
   // Per slot: bumped whenever libp11's object cache is dropped (logout, login, initialisation),
   // which frees the libp11 key objects that earlier PrivateKeys point into.
   std::unique_ptr<std::atomic<std::uint64_t>[]> generation;
-  bool unloaded = false;                    // finalised by reload_slots, not yet loaded again
 
   ~ModuleState() {
     if (slots) PKCS11_release_all_slots(ctx, slots, nslots);
     if (ctx) {
-      if (!unloaded) PKCS11_CTX_unload(ctx);
+      PKCS11_CTX_unload(ctx);
       PKCS11_CTX_free(ctx);
     }
     if (dl) dlclose(dl);
@@ -315,41 +314,6 @@ Token Module::open_uninitialized() const {
     if (t.present && !t.initialized) return Token(m_, i);
   }
   throw HsmError("no slot with an uninitialised token", CKR_TOKEN_NOT_PRESENT, ErrorKind::not_found);
-}
-
-void Module::reload_slots() {
-  std::lock_guard lock(m_->mu);
-  std::uint64_t next = 1;
-  for (std::size_t i = 0; i < m_->nslots; ++i) next = std::max<std::uint64_t>(next, m_->generation[i].load() + 1);
-  std::size_t old_n = m_->nslots;
-  // The new list first: while the module cannot list them (still out of descriptors), the old
-  // one stays as it was.
-  PKCS11_SLOT* fresh = nullptr;
-  unsigned int fresh_n = 0;
-  if (m_->unloaded || PKCS11_enumerate_slots(m_->ctx, &fresh, &fresh_n) != 0) {
-    // The module's own state is broken (SoftHSM2 answers CKR_GENERAL_ERROR to C_GetSlotList once
-    // it failed to read its token files): finalise it and initialise it again.
-    ERR_clear_error();
-    if (m_->slots) PKCS11_release_all_slots(m_->ctx, m_->slots, m_->nslots);
-    m_->slots = nullptr;
-    m_->nslots = 0;
-    for (std::size_t i = 0; i < old_n; ++i) m_->generation[i] = next;   // stale keys throw, never crash
-    if (!m_->unloaded) PKCS11_CTX_unload(m_->ctx);
-    m_->unloaded = true;
-    if (PKCS11_CTX_load(m_->ctx, std::filesystem::weakly_canonical(m_->path).c_str()) != 0)
-      fail("cannot load PKCS#11 module " + m_->path.string() + " again", take_libp11_rv());
-    m_->unloaded = false;
-    if (PKCS11_enumerate_slots(m_->ctx, &fresh, &fresh_n) != 0)
-      fail("cannot list the slots of PKCS#11 module " + m_->path.string(), take_libp11_rv());
-  }
-  if (m_->slots) PKCS11_release_all_slots(m_->ctx, m_->slots, m_->nslots);
-  m_->slots = fresh;
-  m_->nslots = fresh_n;
-  // Stale keys of every slot (old indexes included) see a generation they were not found in.
-  std::size_t n = std::max<std::size_t>(old_n, m_->nslots);
-  std::unique_ptr<std::atomic<std::uint64_t>[]> gen(new std::atomic<std::uint64_t>[n]());
-  for (std::size_t i = 0; i < n; ++i) gen[i] = next;
-  m_->generation = std::move(gen);
 }
 
 // ---------------------------------------------------------------- PrivateKey

@@ -2,7 +2,6 @@
 // It is a second EC_KEY with the signer's public key and an EC_KEY_METHOD whose sign functions
 // take Signer::hold() and then sign with the signer's own EC_KEY (libp11's, which signs on the
 // token). Verification and the rest are OpenSSL's defaults.
-
 #include <openssl/ec.h>
 #include <openssl/err.h>
 
@@ -13,13 +12,10 @@ namespace jitsuin::hsm {
 
 namespace {
 
-// The signer's EC_KEY is looked up at each signature: after the token was opened again
-// (Signer::recover) the signer has a new one.
 struct Held {
-  std::shared_ptr<const Signer> signer;
+  std::shared_ptr<const Signer> signer;   // keeps the signer's EVP_PKEY, and so `inner`, alive
+  EC_KEY* inner;
 };
-
-EC_KEY* inner_of(const Held* held) { return const_cast<EC_KEY*>(EVP_PKEY_get0_EC_KEY(held->signer->pkey())); }
 
 void free_held(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<Held*>(ptr); }
 
@@ -42,19 +38,7 @@ int sign(int type, const unsigned char* dgst, int dlen, unsigned char* sig, unsi
   if (!held) return 0;
   try {
     auto hold = held->signer->hold();
-    auto attempt = [&] {
-      try {
-        return ECDSA_sign_ex(type, dgst, dlen, sig, siglen, kinv, r, inner_of(held));
-      } catch (const std::exception&) {
-        return 0;   // a key gone stale with a token that could not be opened again
-      }
-    };
-    int ok = attempt();
-    if (ok != 1 && held->signer->recover()) {   // once, on a token opened again
-      ERR_clear_error();
-      ok = attempt();
-    }
-    return ok;
+    return ECDSA_sign_ex(type, dgst, dlen, sig, siglen, kinv, r, held->inner);
   } catch (const std::exception&) {
     ERR_raise_data(ERR_LIB_EC, ERR_R_INTERNAL_ERROR, "the key store could not be held for a signature");
     return 0;
@@ -66,19 +50,7 @@ ECDSA_SIG* sign_sig(const unsigned char* dgst, int dlen, const BIGNUM* kinv, con
   if (!held) return nullptr;
   try {
     auto hold = held->signer->hold();
-    auto attempt = [&]() -> ECDSA_SIG* {
-      try {
-        return ECDSA_do_sign_ex(dgst, dlen, kinv, r, inner_of(held));
-      } catch (const std::exception&) {
-        return nullptr;
-      }
-    };
-    ECDSA_SIG* out = attempt();
-    if (!out && held->signer->recover()) {
-      ERR_clear_error();
-      out = attempt();
-    }
-    return out;
+    return ECDSA_do_sign_ex(dgst, dlen, kinv, r, held->inner);
   } catch (const std::exception&) {
     ERR_raise_data(ERR_LIB_EC, ERR_R_INTERNAL_ERROR, "the key store could not be held for a signature");
     return nullptr;
@@ -104,7 +76,7 @@ ossl::PKey self_holding_pkey(std::shared_ptr<const Signer> signer) {
   EC_KEY* key = EC_KEY_new();
   bool ok = method && key && EC_KEY_set_method(key, method) && EC_KEY_set_group(key, EC_KEY_get0_group(inner)) &&
             EC_KEY_set_public_key(key, EC_KEY_get0_public_key(inner));
-  auto* held = ok ? new Held{std::move(signer)} : nullptr;
+  auto* held = ok ? new Held{std::move(signer), const_cast<EC_KEY*>(inner)} : nullptr;
   if (ok && !EC_KEY_set_ex_data(key, held_index(), held)) {
     delete held;
     ok = false;

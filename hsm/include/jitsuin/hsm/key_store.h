@@ -57,12 +57,6 @@ class Signer {
   /// to hsm.lock_wait_seconds and then throwing Error(hsm); other stores return no guard (null).
   /// Using pkey()'s public half (key identifiers, fingerprints) needs no hold.
   [[nodiscard]] virtual std::unique_ptr<KeyHold> hold() const { return nullptr; }
-  /// After a signature with pkey() failed: opens the token again (new session, login with the
-  /// PIN the store already has, the key found anew) so that the next pkey() signs again. For a
-  /// token whose session or object handles died (a process that ran out of file descriptors
-  /// leaves SoftHSM2's object handles invalid). Called with hold() held; true when the token
-  /// was opened again (by this call or by another signer of the same token since the failure).
-  virtual bool recover() const { return false; }
 };
 
 /// Where keys are generated and found. Opening a store is cheap and touches no device: the

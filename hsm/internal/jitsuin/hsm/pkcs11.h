@@ -154,12 +154,6 @@ class Token {
 class Module {
  public:
   static std::shared_ptr<Module> load(const std::filesystem::path& module_path);
-  /// Drops libp11's slot list (and with it every cached session, login state and key object of
-  /// this module) and asks the module for its slots again: a token whose state died in the module
-  /// (SoftHSM2 after the process ran out of file descriptors) is seen afresh. Every PrivateKey
-  /// found before on this module becomes stale (pkey() throws); Tokens opened before must not be
-  /// used again: open the token again.
-  void reload_slots();
   /// Every slot that has a token, with fresh token information.
   std::vector<TokenInfo> tokens() const;
   /// The token a URI names (token label, serial, manufacturer, model, slot-id). Throws not_found
