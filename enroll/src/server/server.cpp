@@ -500,16 +500,6 @@ void internal_failure(const char* where, const char* what) {
   log_limited(std::string("jitsuind: internal error in ") + where + ": " + what + "; the connection is closed",
               " (incident " + std::to_string(++ids) + ")");
 }
-template <class F>
-void guarded(const char* where, F&& f) noexcept {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    internal_failure(where, e.what());
-  } catch (...) {
-    internal_failure(where, "unknown exception");
-  }
-}
 
 std::string remote_address(const tcp::socket& socket) {
   beast::error_code ec;
